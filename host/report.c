@@ -1,0 +1,420 @@
+/* Printing checked logs: a readable table, CSV, or one JSON document. */
+#include <stdlib.h>
+#include <string.h>
+#include "host/report.h"
+
+static const char *const cycle_keys[] = { "min", "p50", "p90", "p99", "p999", "max" };
+#define NCYCLE_KEYS (sizeof(cycle_keys) / sizeof(cycle_keys[0]))
+
+int cycles_to_ns(double cycles, uint64_t tsc_hz, double *ns)
+{
+	if (tsc_hz == 0)
+		return 0;
+	*ns = cycles * 1e9 / (double)tsc_hz;
+	return 1;
+}
+
+static const char *get(const struct record *r, const char *key)
+{
+	const char *v = r ? record_get(r, key) : NULL;
+
+	return v ? v : "-";
+}
+
+static uint64_t log_tsc_hz(const struct log *log)
+{
+	const struct record *hello = log_find(log, "hello", NULL, NULL);
+	uint64_t hz = 0;
+
+	if (!hello || record_get_u64(hello, "tsc_hz", &hz) != 0)
+		return 0;
+	return hz;
+}
+
+/* A field as a number of cycles (integers, or the two-decimal mean). */
+static int field_cycles(const struct record *r, const char *key, double *out)
+{
+	const char *v = record_get(r, key);
+	char *end;
+
+	if (!v || !*v || *v < '0' || *v > '9')
+		return -1;
+	*out = strtod(v, &end);
+	return *end ? -1 : 0;
+}
+
+/* ns of a field into buf, or "-" / "" when it cannot be known. */
+static const char *ns_text(char *buf, size_t size, const struct record *r, const char *key,
+			   uint64_t hz, const char *unknown)
+{
+	double c, ns;
+
+	if (field_cycles(r, key, &c) != 0 || !cycles_to_ns(c, hz, &ns))
+		return unknown;
+	snprintf(buf, size, "%.1f", ns);
+	return buf;
+}
+
+/* ---- table ------------------------------------------------------------------------------- */
+
+static void table_header(FILE *out, const struct log *log, const struct report_launch *launch)
+{
+	const struct record *h = log_find(log, "hello", NULL, NULL);
+	const char *accel = get(h, "accel");
+
+	fprintf(out, "== %s\n", log->name);
+	if (launch)
+		fprintf(out, "launched:     firmware=%s machine=%s accel=%s (QEMU exit %d)\n",
+			launch->firmware, launch->machine, launch->accel, launch->qemu_exit);
+	if (!h) {
+		fprintf(out, "(no hello record)\n");
+		return;
+	}
+	fprintf(out, "build:        %s\n", get(h, "build"));
+	fprintf(out, "boot:         %s\n", get(h, "boot"));
+	fprintf(out, "accelerator:  %s (guest sees hv=%s)%s\n", accel, get(h, "hv"),
+		strcmp(accel, "tcg") == 0 || (launch && strcmp(launch->accel, "tcg") == 0)
+			? "  TCG: emulation figures, not KVM figures" : "");
+	fprintf(out, "cpu:          %s family %s model %s stepping %s, %s cpus\n",
+		get(h, "cpu_vendor"), get(h, "cpu_family"), get(h, "cpu_model"),
+		get(h, "cpu_stepping"), get(h, "cpus"));
+	fprintf(out, "tsc:          %s Hz (%s), invtsc=%s, ts_cost=%s cycles (%s)\n",
+		get(h, "tsc_hz"), get(h, "tsc_method"), get(h, "invtsc"), get(h, "ts_cost"),
+		get(h, "ts"));
+	if (record_get(h, "cmdline"))
+		fprintf(out, "cmdline:      %s\n", get(h, "cmdline"));
+}
+
+static void table_options(FILE *out, const struct log *log)
+{
+	int any = 0;
+
+	for (size_t i = 0; i < log->nrecs; i++) {
+		const struct record *r = &log->recs[i];
+
+		if (strcmp(r->type, "option") != 0)
+			continue;
+		if (!any++)
+			fprintf(out, "\n%-20s %-16s %s\n", "option", "default", "help");
+		fprintf(out, "%-20s %-16s %s\n", get(r, "name"), get(r, "default"), get(r, "help"));
+	}
+}
+
+static void table_pci(FILE *out, const struct log *log)
+{
+	int any = 0;
+
+	for (size_t i = 0; i < log->nrecs; i++) {
+		const struct record *r = &log->recs[i];
+
+		if (strcmp(r->type, "pci") != 0)
+			continue;
+		if (!any++)
+			fprintf(out, "\n%-8s %-10s %-7s %s\n", "bdf", "id", "class", "bars");
+		fprintf(out, "%-8s %-10s %-7s", get(r, "bdf"), get(r, "id"), get(r, "class"));
+		for (int f = 0; f < r->nfields; f++)
+			if (strncmp(r->fields[f].key, "bar", 3) == 0)
+				fprintf(out, " %s=%s", r->fields[f].key, r->fields[f].value);
+		fputc('\n', out);
+	}
+}
+
+static void table_results(FILE *out, const struct log *log)
+{
+	uint64_t hz = log_tsc_hz(log);
+	int any = 0;
+
+	for (size_t i = 0; i < log->nrecs; i++) {
+		const struct record *r = &log->recs[i];
+		char b1[32], b2[32], b3[32];
+
+		if (strcmp(r->type, "result") != 0)
+			continue;
+		if (!any++)
+			fprintf(out, "\n%-8s %-20s %8s %9s %9s %9s %9s %9s %9s %11s %10s %10s %10s\n",
+				"bench", "name", "ops", "min", "p50", "p90", "p99", "p999", "max",
+				"mean", "p50_ns", "p99_ns", "mean_ns");
+		fprintf(out, "%-8s %-20s %8s", get(r, "bench"), get(r, "name"), get(r, "ops"));
+		for (size_t k = 0; k < NCYCLE_KEYS; k++)
+			fprintf(out, " %9s", get(r, cycle_keys[k]));
+		fprintf(out, " %11s %10s %10s %10s\n", get(r, "mean"),
+			ns_text(b1, sizeof(b1), r, "p50", hz, "-"),
+			ns_text(b2, sizeof(b2), r, "p99", hz, "-"),
+			ns_text(b3, sizeof(b3), r, "mean", hz, "-"));
+	}
+	if (any)
+		fprintf(out, "(cycles; ns from the log's tsc_hz)\n");
+}
+
+static void table_skips_errors(FILE *out, const struct log *log)
+{
+	for (size_t i = 0; i < log->nrecs; i++) {
+		const struct record *r = &log->recs[i];
+
+		if (strcmp(r->type, "skip") == 0) {
+			fprintf(out, "skip:  %s/%s: %s\n", get(r, "bench"), get(r, "name"),
+				get(r, "reason"));
+		} else if (strcmp(r->type, "error") == 0) {
+			int exception = strcmp(get(r, "code"), "exception") == 0;
+
+			fprintf(out, "error: %s: %s", get(r, "code"), get(r, "msg"));
+			for (int f = 0; f < r->nfields; f++) {
+				const char *k = r->fields[f].key;
+
+				if (!strcmp(k, "seq") || !strcmp(k, "crc") || !strcmp(k, "code") ||
+				    !strcmp(k, "msg"))
+					continue;
+				/* An exception's registers are in the log; show the essentials. */
+				if (exception && strcmp(k, "vector") && strcmp(k, "name") &&
+				    strcmp(k, "err") && strcmp(k, "rip") && strcmp(k, "cr2"))
+					continue;
+				fprintf(out, " %s=%s", k, r->fields[f].value);
+			}
+			fputc('\n', out);
+		} else if (strcmp(r->type, "timeout") == 0) {
+			fprintf(out, "timeout: guest watchdog after %s s at rip=%s\n",
+				get(r, "after_s"), get(r, "rip"));
+		}
+	}
+}
+
+void report_table(FILE *out, const struct log *log, const struct report_launch *launch)
+{
+	const struct record *end = log_find(log, "end", NULL, NULL);
+
+	table_header(out, log, launch);
+	table_options(out, log);
+	table_pci(out, log);
+	table_results(out, log);
+	fputc('\n', out);
+	table_skips_errors(out, log);
+	if (end)
+		fprintf(out, "end:   status=%s records=%s\n", get(end, "status"),
+			get(end, "records"));
+	else
+		fprintf(out, "end:   (missing)\n");
+	if (log->err[0])
+		fprintf(out, "check: line %d: %s (exit %d)\n", log->err_line, log->err,
+			log->status);
+	else
+		fprintf(out, "check: ok\n");
+	fputc('\n', out);
+}
+
+/* ---- CSV --------------------------------------------------------------------------------- */
+
+static void csv_field(FILE *out, const char *s, int first)
+{
+	if (!first)
+		fputc(',', out);
+	if (!strpbrk(s, ",\"\r\n")) {
+		fputs(s, out);
+		return;
+	}
+	fputc('"', out);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', out);
+		fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+void report_csv_header(FILE *out, const struct report_launch *launch)
+{
+	fputs("log,boot,accel,tsc_hz,tsc_method,bench,name,ops,total,min,p50,p90,p99,p999,max,"
+	      "mean,p50_ns,p99_ns,mean_ns", out);
+	if (launch)
+		fputs(",launch_accel", out);
+	fputc('\n', out);
+}
+
+void report_csv_rows(FILE *out, const struct log *log, const struct report_launch *launch)
+{
+	const struct record *h = log_find(log, "hello", NULL, NULL);
+	uint64_t hz = log_tsc_hz(log);
+
+	for (size_t i = 0; i < log->nrecs; i++) {
+		const struct record *r = &log->recs[i];
+		static const char *const keys[] = { "bench", "name", "ops", "total", "min", "p50",
+						    "p90", "p99", "p999", "max", "mean" };
+		char b[32];
+
+		if (strcmp(r->type, "result") != 0)
+			continue;
+		csv_field(out, log->name, 1);
+		csv_field(out, h ? get(h, "boot") : "", 0);
+		csv_field(out, h ? get(h, "accel") : "", 0);
+		csv_field(out, h ? get(h, "tsc_hz") : "", 0);
+		csv_field(out, h ? get(h, "tsc_method") : "", 0);
+		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			csv_field(out, get(r, keys[k]), 0);
+		csv_field(out, ns_text(b, sizeof(b), r, "p50", hz, ""), 0);
+		csv_field(out, ns_text(b, sizeof(b), r, "p99", hz, ""), 0);
+		csv_field(out, ns_text(b, sizeof(b), r, "mean", hz, ""), 0);
+		if (launch)
+			csv_field(out, launch->accel, 0);
+		fputc('\n', out);
+	}
+}
+
+/* ---- JSON -------------------------------------------------------------------------------- */
+
+static void json_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(out, "\\%c", *p);
+		else if (*p == '\n')
+			fputs("\\n", out);
+		else if (*p == '\t')
+			fputs("\\t", out);
+		else if (*p < 0x20 || *p >= 0x7f)
+			fprintf(out, "\\u%04x", *p); /* bytes as code points: never invalid UTF-8 */
+		else
+			fputc(*p, out);
+	}
+	fputc('"', out);
+}
+
+/* Cycle counts and a few counters go out as numbers; everything else as strings. */
+static int json_numeric_key(const char *key)
+{
+	static const char *const keys[] = { "seq", "records", "ops", "total", "min", "p50",
+					    "p90", "p99", "p999", "max", "mean", "tsc_hz",
+					    "ts_cost" };
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(key, keys[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int json_number_text(const char *v)
+{
+	int digits = 0, dot = 0;
+
+	if (v[0] == '0' && v[1] >= '0' && v[1] <= '9')
+		return 0; /* leading zeros are not JSON */
+	for (; *v; v++) {
+		if (*v >= '0' && *v <= '9')
+			digits++;
+		else if (*v == '.' && digits && !dot)
+			dot = 1;
+		else
+			return 0;
+	}
+	return digits > 0 && digits <= 19 && v[-1] != '.';
+}
+
+static void json_record(FILE *out, const struct record *r, uint64_t hz)
+{
+	int first = 1;
+
+	fputc('{', out);
+	for (int f = 0; f < r->nfields; f++) {
+		const struct field *fl = &r->fields[f];
+
+		if (strcmp(fl->key, "crc") == 0)
+			continue;
+		if (!first)
+			fputc(',', out);
+		first = 0;
+		json_string(out, fl->key);
+		fputc(':', out);
+		if (json_numeric_key(fl->key) && json_number_text(fl->value))
+			fputs(fl->value, out);
+		else
+			json_string(out, fl->value);
+	}
+	if (strcmp(r->type, "result") == 0) {
+		static const char *const keys[] = { "p50", "p99", "mean" };
+
+		for (size_t k = 0; k < 3; k++) {
+			char b[32];
+			const char *ns = ns_text(b, sizeof(b), r, keys[k], hz, NULL);
+
+			fprintf(out, ",\"%s_ns\":%s", keys[k], ns ? ns : "null");
+		}
+	}
+	fputc('}', out);
+}
+
+static void json_list(FILE *out, const struct log *log, const char *type, uint64_t hz)
+{
+	int first = 1;
+
+	fputc('[', out);
+	for (size_t i = 0; i < log->nrecs; i++) {
+		if (strcmp(log->recs[i].type, type) != 0)
+			continue;
+		if (!first)
+			fputc(',', out);
+		first = 0;
+		json_record(out, &log->recs[i], hz);
+	}
+	fputc(']', out);
+}
+
+static void json_single(FILE *out, const struct log *log, const char *type, uint64_t hz)
+{
+	const struct record *r = log_find(log, type, NULL, NULL);
+
+	if (r)
+		json_record(out, r, hz);
+	else
+		fputs("null", out);
+}
+
+static void json_log(FILE *out, const struct log *log, const struct report_launch *launch)
+{
+	uint64_t hz = log_tsc_hz(log);
+
+	fputs("{\"file\":", out);
+	json_string(out, log->name ? log->name : "");
+	fprintf(out, ",\"status\":%d,\"error\":", log->status);
+	if (log->err[0])
+		json_string(out, log->err);
+	else
+		fputs("null", out);
+	fprintf(out, ",\"error_line\":%d", log->err_line);
+	if (launch) {
+		fputs(",\"launch\":{\"firmware\":", out);
+		json_string(out, launch->firmware);
+		fputs(",\"machine\":", out);
+		json_string(out, launch->machine);
+		fputs(",\"accel\":", out);
+		json_string(out, launch->accel);
+		fprintf(out, ",\"qemu_exit\":%d}", launch->qemu_exit);
+	}
+	fputs(",\"hello\":", out);
+	json_single(out, log, "hello", hz);
+	fputs(",\"options\":", out);
+	json_list(out, log, "option", hz);
+	fputs(",\"pci\":", out);
+	json_list(out, log, "pci", hz);
+	fputs(",\"results\":", out);
+	json_list(out, log, "result", hz);
+	fputs(",\"skips\":", out);
+	json_list(out, log, "skip", hz);
+	fputs(",\"errors\":", out);
+	json_list(out, log, "error", hz);
+	fputs(",\"timeout\":", out);
+	json_single(out, log, "timeout", hz);
+	fputs(",\"end\":", out);
+	json_single(out, log, "end", hz);
+	fputc('}', out);
+}
+
+void report_json(FILE *out, const struct log *logs, size_t nlogs,
+		 const struct report_launch *launch)
+{
+	fputs("{\"logs\":[", out);
+	for (size_t i = 0; i < nlogs; i++) {
+		if (i)
+			fputs(",\n", out);
+		json_log(out, &logs[i], launch);
+	}
+	fputs("]}\n", out);
+}

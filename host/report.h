@@ -1,0 +1,28 @@
+/* Printing checked logs: a readable table, CSV, or one JSON document. */
+#ifndef KVMIO_REPORT_H
+#define KVMIO_REPORT_H
+#include <stdio.h>
+#include "host/proto.h"
+
+/* How `kvmio boot` ran QEMU; NULL in reports of `kvmio parse`. */
+struct report_launch {
+	const char *firmware;   /* bios, uefi, pvh */
+	const char *machine;    /* pc, q35, microvm */
+	const char *accel;      /* kvm or tcg: what QEMU was started with */
+	int qemu_exit;          /* QEMU's exit status, -1 if killed or not run */
+};
+
+void report_table(FILE *out, const struct log *log, const struct report_launch *launch);
+
+/* CSV: one header line, then one row per result record of each log. */
+void report_csv_header(FILE *out, const struct report_launch *launch);
+void report_csv_rows(FILE *out, const struct log *log, const struct report_launch *launch);
+
+/* JSON: {"logs":[...]} for all logs at once. */
+void report_json(FILE *out, const struct log *logs, size_t nlogs,
+		 const struct report_launch *launch);
+
+/* Nanoseconds for a cycle count at tsc_hz; returns 0 and leaves *ns alone if tsc_hz is 0. */
+int cycles_to_ns(double cycles, uint64_t tsc_hz, double *ns);
+
+#endif
