@@ -54,8 +54,16 @@ static char cmd_raw[CMD_RAW_MAX];
 
 /* ---- port I/O ------------------------------------------------------------------------------ */
 
-static inline void outb(UINT16 port, UINT8 v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
-static inline void outl(UINT16 port, UINT32 v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
+static inline void outb(UINT16 port, UINT8 v)
+{
+	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline void outl(UINT16 port, UINT32 v)
+{
+	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
+}
+
 static inline UINT8 inb(UINT16 port)
 {
 	UINT8 v;
@@ -302,10 +310,11 @@ static UINT64 find_rsdp(void)
 
 /* ---- kernel image -------------------------------------------------------------------------- */
 
-/* kernel/image.h: the header lies HEADER_ALIGN-aligned within the first KVMIO_IMAGE_SEARCH bytes. */
+/* kernel/image.h: the header lies HEADER_ALIGN-aligned in the first KVMIO_IMAGE_SEARCH bytes. */
 static void find_header(struct kvmio_image_header *h, UINTN blob_size)
 {
-	for (UINTN off = 0; off < KVMIO_IMAGE_SEARCH && off + sizeof(*h) <= blob_size; off += HEADER_ALIGN) {
+	for (UINTN off = 0; off < KVMIO_IMAGE_SEARCH && off + sizeof(*h) <= blob_size;
+	     off += HEADER_ALIGN) {
 		uefi_call_wrapper(bs->CopyMem, 3, h, (void *)(kernel_blob_start + off), sizeof(*h));
 		if (h->magic == KVMIO_IMAGE_MAGIC)
 			return;
@@ -329,14 +338,20 @@ static void check_header(const struct kvmio_image_header *h, UINTN blob_size)
 		fail("kvmio image header: entry64 outside the image");
 }
 
-/* §7.2 AllocatePages(AllocateAddress): the kernel runs where it is linked. */
+/*
+ * §7.2 AllocatePages(AllocateAddress): the kernel runs where it is linked. EfiLoaderCode, not
+ * EfiLoaderData: firmware built with an NX policy for data types (edk2
+ * PcdDxeNxMemoryProtectionPolicy) would map loader data non-executable, and entry64 runs on the
+ * firmware's page tables. Both types become MEM_RESERVED in the kernel's map.
+ */
 static void load_kernel(const struct kvmio_image_header *h, UINTN blob_size)
 {
 	EFI_PHYSICAL_ADDRESS addr = h->load_addr;
 	UINTN pages = EFI_SIZE_TO_PAGES(h->bss_end - h->load_addr);
 	EFI_STATUS status;
 
-	status = uefi_call_wrapper(bs->AllocatePages, 4, AllocateAddress, EfiLoaderData, pages, &addr);
+	status = uefi_call_wrapper(bs->AllocatePages, 4, AllocateAddress, EfiLoaderCode, pages,
+				   &addr);
 	if (EFI_ERROR(status))
 		fail_status("cannot allocate the kernel's physical range at load_addr", status);
 	/* §7.5 CopyMem/SetMem: the image, then zeros up to bss_end. */
@@ -351,7 +366,8 @@ static struct boot_info *alloc_boot_info(void)
 	UINTN pages = EFI_SIZE_TO_PAGES(sizeof(struct boot_info));
 	EFI_STATUS status;
 
-	status = uefi_call_wrapper(bs->AllocatePages, 4, AllocateMaxAddress, EfiLoaderData, pages, &addr);
+	status = uefi_call_wrapper(bs->AllocatePages, 4, AllocateMaxAddress, EfiLoaderData, pages,
+				   &addr);
 	if (EFI_ERROR(status))
 		fail_status("cannot allocate boot_info below 4 GiB", status);
 	uefi_call_wrapper(bs->SetMem, 3, (void *)(UINTN)addr, pages * EFI_PAGE_SIZE, 0);
@@ -439,7 +455,8 @@ static void mmap_convert(struct boot_info *bi, const UINT8 *map, UINTN map_size,
 			break;
 		prev = next->PhysicalStart;
 		if (next->NumberOfPages)
-			mmap_add(bi, next->PhysicalStart, next->NumberOfPages * EFI_PAGE_SIZE, e820_type(next));
+			mmap_add(bi, next->PhysicalStart, next->NumberOfPages * EFI_PAGE_SIZE,
+				 e820_type(next));
 	}
 }
 
@@ -456,7 +473,8 @@ static void exit_boot_services(EFI_HANDLE image, struct boot_info *bi)
 	UINT8 *map = NULL;
 	EFI_STATUS status;
 
-	status = uefi_call_wrapper(bs->GetMemoryMap, 5, &map_size, NULL, &key, &desc_size, &desc_version);
+	status = uefi_call_wrapper(bs->GetMemoryMap, 5, &map_size, NULL, &key, &desc_size,
+				   &desc_version);
 	if (status != EFI_BUFFER_TOO_SMALL)
 		fail_status("GetMemoryMap did not report its size", status);
 	cap = map_size + MMAP_SLACK_DESCS * desc_size;
