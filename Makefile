@@ -1,0 +1,123 @@
+# kvmio: guest images (multiboot, PVH, UEFI), the host tool, tests.
+# `make run` and `make check` install the Debian packages they need (scripts/install-deps.sh).
+
+BUILD      := build
+CC         ?= gcc
+LD         := ld
+OBJCOPY    := objcopy
+BUILD_ID   := $(shell git describe --always --dirty 2>/dev/null || echo unknown)-$(shell date -u +%Y%m%d)
+
+# ---- guest kernel ----------------------------------------------------------------------------
+GUEST_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mno-red-zone \
+	-mgeneral-regs-only -fno-stack-protector -mcmodel=small -fno-asynchronous-unwind-tables \
+	-fno-omit-frame-pointer --param=min-pagesize=0 -Wall -Wextra -Werror -I. -DKVMIO_BUILD_ID='"$(BUILD_ID)"' -MMD -MP
+GUEST_ASFLAGS := -I. -Wa,--noexecstack -MMD -MP
+GUEST_SRCS := $(filter-out boot/efi_loader.c,$(wildcard boot/*.c)) $(filter-out boot/efi_kernel_blob.S,$(wildcard boot/*.S)) $(wildcard kernel/*.S) \
+	$(wildcard kernel/*.c) $(wildcard drivers/*.c) $(wildcard bench/*.c)
+GUEST_OBJS := $(patsubst %,$(BUILD)/guest/%.o,$(GUEST_SRCS))
+LIBGCC     := $(shell $(CC) -print-libgcc-file-name)   # 128-bit division helpers only
+
+# ---- UEFI loader (GNU-EFI): a PE application that carries the flat kernel image -----------------
+EFI_INC    := /usr/include/efi
+EFI_LIB    := /usr/lib
+EFI_CFLAGS := -std=gnu11 -O2 -fpic -fshort-wchar -ffreestanding -fno-stack-protector \
+	-mno-red-zone -mgeneral-regs-only -fno-strict-aliasing -DGNU_EFI_USE_MS_ABI \
+	-I$(EFI_INC) -I$(EFI_INC)/x86_64 -I. -Wall -Wextra -Werror -MMD -MP
+EFI_OBJS   := $(BUILD)/efi/efi_loader.o $(BUILD)/efi/crc32.o $(BUILD)/efi/kernel_blob.o
+
+# ---- host tool --------------------------------------------------------------------------------
+HOST_CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. -D_GNU_SOURCE -MMD -MP \
+	-DKVMIO_BUILD_ID='"$(BUILD_ID)"'
+HOST_SRCS    := $(wildcard host/*.c) kernel/crc32.c
+HOST_OBJS    := $(patsubst %.c,$(BUILD)/host/%.o,$(HOST_SRCS))
+HOST_LIBOBJS := $(filter-out $(BUILD)/host/host/main.o,$(HOST_OBJS))
+
+# ---- tests: the host code again, with ASan + UBSan ---------------------------------------------
+SAN          := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+TEST_CFLAGS  := $(filter-out -O2,$(HOST_CFLAGS)) -O1 $(SAN)
+TEST_LIBOBJS := $(patsubst $(BUILD)/host/%,$(BUILD)/test/%,$(HOST_LIBOBJS))
+TEST_SRCS    := $(wildcard tests/test_*.c)
+TEST_BINS    := $(patsubst tests/%.c,$(BUILD)/test/%,$(TEST_SRCS))
+FUZZ_BIN     := $(BUILD)/fuzz/fuzz_parse
+FUZZ_SECONDS ?= 60
+
+IMAGES := $(BUILD)/kvmio.elf $(BUILD)/kvmio-pvh.elf $(BUILD)/kvmio.bin $(BUILD)/kvmio.efi
+
+.PHONY: all guest host deps run check tests fuzz clean
+all: guest host
+guest: $(IMAGES)
+host: $(BUILD)/kvmio
+
+deps:
+	@scripts/install-deps.sh
+
+# One 64-bit link; three containers from it.
+$(BUILD)/kvmio64.elf: $(GUEST_OBJS) linker.ld
+	$(LD) -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments \
+		-T linker.ld -o $@ $(GUEST_OBJS) $(LIBGCC)
+# Multiboot v1: QEMU's -kernel refuses ELF64 multiboot images, so ship an ELF32 container.
+$(BUILD)/kvmio.elf: $(BUILD)/kvmio64.elf
+	$(OBJCOPY) -O elf32-i386 $< $@
+# PVH: the same code without the multiboot header (QEMU tries multiboot first).
+$(BUILD)/kvmio-pvh.elf: $(BUILD)/kvmio64.elf
+	$(OBJCOPY) -R .multiboot $< $@
+$(BUILD)/kvmio.bin: $(BUILD)/kvmio64.elf
+	$(OBJCOPY) -O binary $< $@
+
+$(BUILD)/guest/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+$(BUILD)/guest/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_ASFLAGS) -c $< -o $@
+
+$(BUILD)/efi/efi_loader.o: boot/efi_loader.c
+	@mkdir -p $(dir $@)
+	$(CC) $(EFI_CFLAGS) -c $< -o $@
+$(BUILD)/efi/crc32.o: kernel/crc32.c
+	@mkdir -p $(dir $@)
+	$(CC) $(EFI_CFLAGS) -c $< -o $@
+$(BUILD)/efi/kernel_blob.o: boot/efi_kernel_blob.S $(BUILD)/kvmio.bin
+	@mkdir -p $(dir $@)
+	$(CC) -c -DKERNEL_BIN='"$(BUILD)/kvmio.bin"' $< -o $@
+$(BUILD)/efi/kvmio.so: $(EFI_OBJS)
+	$(LD) -nostdlib -znocombreloc -shared -Bsymbolic -T $(EFI_LIB)/elf_x86_64_efi.lds \
+		$(EFI_LIB)/crt0-efi-x86_64.o $(EFI_OBJS) -o $@ -L$(EFI_LIB) -lefi -lgnuefi
+$(BUILD)/kvmio.efi: $(BUILD)/efi/kvmio.so
+	$(OBJCOPY) -j .text -j .sdata -j .data -j .rodata -j .dynamic -j .dynsym -j .rel \
+		-j .rela -j .rel.* -j .rela.* -j .reloc --target=efi-app-x86_64 $< $@
+
+$(BUILD)/kvmio: $(HOST_OBJS)
+	$(CC) $(HOST_CFLAGS) -o $@ $^ -lm
+$(BUILD)/host/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -c $< -o $@
+
+$(BUILD)/test/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -c $< -o $@
+$(BUILD)/test/test_%: tests/test_%.c $(TEST_LIBOBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -o $@ $^ -lcmocka -lm
+
+$(FUZZ_BIN): tests/fuzz_parse.c $(filter-out host/main.c,$(HOST_SRCS))
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -g -O1 -I. -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -o $@ $^ -lm
+
+tests: $(TEST_BINS) $(FUZZ_BIN)
+
+fuzz: deps $(FUZZ_BIN)
+	tests/run-fuzz $(FUZZ_BIN) $(FUZZ_SECONDS)
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run-demo
+
+check: deps
+	@$(MAKE) --no-print-directory all tests
+	@tests/run
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,13 @@
+/* Workloads. Each reports its own result/skip records; the caller writes `end`. */
+#ifndef KVMIO_BENCH_H
+#define KVMIO_BENCH_H
+#include "kernel/cmdline.h"
+#include "kernel/report.h"
+
+
+/* VM-exit cost floors: cpuid, unhandled port, PM timer, PCI BAR MMIO/port reads, timestamp. */
+enum guest_status bench_exits(const struct options *o);
+/* Busy loop with interrupts on until the watchdog ends the guest (tests the watchdog). */
+enum guest_status bench_spin(const struct options *o);
+
+#endif

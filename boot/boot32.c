@@ -1,0 +1,119 @@
+/*
+ * The 32-bit entry paths (multiboot v1, PVH) arrive here in long mode and translate what their
+ * loader handed over into a struct boot_info. Everything is copied into kernel memory before
+ * the page allocator can reuse the loader's memory.
+ */
+#include "kernel/boot.h"
+#include "kernel/lib.h"
+
+#define MULTIBOOT_BOOTLOADER_MAGIC 0x2BADB002
+#define MB_INFO_CMDLINE  (1u << 2)   /* Multiboot 0.6.96 §3.3: cmdline valid */
+#define MB_INFO_MMAP     (1u << 6)   /* mmap_addr/mmap_length valid */
+
+struct multiboot_info {
+	uint32_t flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;
+	uint32_t syms[4];
+	uint32_t mmap_length, mmap_addr;
+} __attribute__((packed));
+
+struct multiboot_mmap_entry {
+	uint32_t size;   /* size of the rest of this entry */
+	uint64_t addr, len;
+	uint32_t type;
+} __attribute__((packed));
+
+#define PVH_START_MAGIC 0x336ec578   /* xen/include/public/arch-x86/hvm/start_info.h */
+
+struct hvm_start_info {
+	uint32_t magic, version, flags, nr_modules;
+	uint64_t modlist_paddr, cmdline_paddr, rsdp_paddr;
+	uint64_t memmap_paddr;       /* version >= 1 */
+	uint32_t memmap_entries, reserved;
+};
+
+struct hvm_memmap_entry {
+	uint64_t addr, size;
+	uint32_t type, reserved;
+};
+
+static struct boot_info boot_info32;
+
+static void add_range(struct boot_info *bi, uint64_t base, uint64_t len, uint32_t type)
+{
+	if (bi->mmap_count < BOOT_MMAP_MAX && len) {
+		bi->mmap[bi->mmap_count].base = base;
+		bi->mmap[bi->mmap_count].len = len;
+		bi->mmap[bi->mmap_count].type = type;
+		bi->mmap_count++;
+	}
+}
+
+/* Copy a command line; with skip_first_word drop the leading image name (multiboot loaders
+ * pass "kernel-path options", as GRUB and QEMU do). */
+static void copy_cmdline(struct boot_info *bi, const char *src, int skip_first_word)
+{
+	if (!src)
+		return;
+	if (skip_first_word) {
+		while (*src && *src != ' ')
+			src++;
+	}
+	while (*src == ' ')
+		src++;
+	size_t n = strlen(src);
+	if (n >= BOOT_CMDLINE_MAX) {
+		n = BOOT_CMDLINE_MAX - 1;
+		bi->flags |= BOOT_FLAG_CMDLINE_TRUNCATED; /* kernel_main refuses it */
+	}
+	memcpy(bi->cmdline, src, n);
+	bi->cmdline[n] = 0;
+}
+
+static void from_multiboot(struct boot_info *bi, uint32_t magic, uint32_t info_addr)
+{
+	const struct multiboot_info *mb = (const void *)(uint64_t)info_addr;
+
+	if (magic != MULTIBOOT_BOOTLOADER_MAGIC)
+		return;
+	if (mb->flags & MB_INFO_CMDLINE)
+		copy_cmdline(bi, (const char *)(uint64_t)mb->cmdline, 1);
+	if (mb->flags & MB_INFO_MMAP) {
+		uint64_t p = mb->mmap_addr, end = p + mb->mmap_length;
+		while (p < end) {
+			const struct multiboot_mmap_entry *e = (const void *)p;
+			add_range(bi, e->addr, e->len, e->type);
+			p += e->size + sizeof(e->size);
+		}
+	}
+}
+
+static void from_pvh(struct boot_info *bi, uint32_t start_info_addr)
+{
+	const struct hvm_start_info *si = (const void *)(uint64_t)start_info_addr;
+
+	if (si->magic != PVH_START_MAGIC)
+		return;
+	if (si->cmdline_paddr)
+		copy_cmdline(bi, (const char *)si->cmdline_paddr, 0);
+	bi->rsdp = si->rsdp_paddr;
+	if (si->version >= 1 && si->memmap_paddr) {
+		const struct hvm_memmap_entry *e = (const void *)si->memmap_paddr;
+		for (uint32_t i = 0; i < si->memmap_entries; i++)
+			add_range(bi, e[i].addr, e[i].size, e[i].type);
+	}
+}
+
+void boot_from_32(uint32_t path, uint32_t magic, uint32_t arg);
+
+void boot_from_32(uint32_t path, uint32_t magic, uint32_t arg)
+{
+	struct boot_info *bi = &boot_info32;
+
+	bi->magic = BOOT_INFO_MAGIC;
+	bi->path = path;
+	if (path == BOOT_MULTIBOOT)
+		from_multiboot(bi, magic, arg);
+	else
+		from_pvh(bi, arg);
+	kernel_main(bi);
+}

@@ -1,0 +1,21 @@
+/* The parts of ACPI kvmio needs: RSDP, FADT (PM timer, power-off), MCFG (ECAM). */
+#ifndef KVMIO_ACPI_H
+#define KVMIO_ACPI_H
+#include <stdint.h>
+
+struct acpi_info {
+	uint64_t rsdp;           /* 0: no ACPI */
+	uint16_t pm_timer_port;  /* 0: no PM timer */
+	int pm_timer_32bit;
+	uint64_t ecam_base;      /* 0: no MCFG */
+	uint8_t ecam_bus_start, ecam_bus_end;
+	int hw_reduced;
+};
+
+/* rsdp: from the boot path, or 0 to search the BIOS areas (multiboot v1 gives none). */
+void acpi_init(uint64_t rsdp);
+const struct acpi_info *acpi(void);
+/* Enter S5 (soft off) through PM1 control or the sleep control register; returns on failure. */
+void acpi_poweroff(void);
+
+#endif

@@ -1,0 +1,222 @@
+/*
+ * Options are "key=value" words separated by spaces; "help" is the one bare word. Unknown
+ * keys, repeated keys, missing or malformed values and out-of-range numbers are errors:
+ * a benchmark never runs with a configuration other than the one asked for.
+ */
+#include <stddef.h>
+#include "cmdline.h"
+#include "lib.h"
+#include "report.h"
+
+enum opt_kind { OPT_U64, OPT_CHOICE, OPT_BDF };
+
+struct option_spec {
+	const char *name;
+	enum opt_kind kind;
+	uint64_t min, max;          /* OPT_U64 */
+	const char *const *choices; /* OPT_CHOICE, NULL-terminated */
+	const char *def;
+	const char *help;
+	size_t offset;              /* where the value goes in struct options */
+};
+
+#define AT(field) offsetof(struct options, field)
+
+static const char *const bench_choices[] = { "exits", "spin", "none", 0 };
+static const char *const fault_choices[] = { "none", "ud", "pf", "gp", "de", 0 };
+
+static const struct option_spec specs[] = {
+	{ "bench", OPT_CHOICE, 0, 0, bench_choices, "exits",
+	  "workload: exits (VM-exit costs), spin (busy loop until the watchdog; a test aid), none", AT(bench) },
+	{ "ops", OPT_U64, 1, 100000000, 0, "10000", "timed operations per measurement", AT(ops) },
+	{ "warmup", OPT_U64, 0, 100000000, 0, "100", "untimed operations before each measurement", AT(warmup) },
+	{ "seed", OPT_U64, 0, UINT64_MAX, 0, "1", "seed for randomised workloads", AT(seed) },
+	{ "timeout", OPT_U64, 1, 86400, 0, "60", "watchdog: seconds before the guest reports a timeout and exits", AT(timeout) },
+	{ "pci", OPT_U64, 0, 1, 0, "1", "1: report every PCI function as a pci record", AT(pci) },
+	{ "dev", OPT_BDF, 0, 0, 0, "auto", "PCI device BB:DD.F whose BARs bench=exits reads (auto: the first pci-testdev 1b36:0005)", 0 },
+	{ "fault", OPT_CHOICE, 0, 0, fault_choices, "none", "test aid: raise ud, pf, gp or de after hello", AT(fault) },
+};
+
+static void set_defaults(struct options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->bench = "exits";
+	o->ops = 10000;
+	o->warmup = 100;
+	o->seed = 1;
+	o->timeout = 60;
+	o->pci = 1;
+	o->fault = "none";
+}
+
+static void copy_word(char *dst, unsigned cap, const char *src, size_t len)
+{
+	if (!cap)
+		return;
+	if (len >= cap)
+		len = cap - 1;
+	memcpy(dst, src, len);
+	dst[len] = 0;
+}
+
+static int parse_hex_field(const char *s, size_t len, uint64_t max, uint8_t *out)
+{
+	uint64_t v = 0;
+	if (len == 0 || len > 2)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 :
+			(c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+		if (d < 0)
+			return -1;
+		v = v * 16 + (uint64_t)d;
+	}
+	if (v > max)
+		return -1;
+	*out = (uint8_t)v;
+	return 0;
+}
+
+/* BB:DD.F in hex, as lspci writes it. */
+static int parse_bdf(const char *s, size_t len, struct options *o)
+{
+	const char *colon = 0, *dot = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == ':' && !colon)
+			colon = s + i;
+		else if (s[i] == '.' && colon && !dot)
+			dot = s + i;
+	}
+	if (!colon || !dot)
+		return -1;
+	if (parse_hex_field(s, (size_t)(colon - s), 255, &o->dev_bus) ||
+	    parse_hex_field(colon + 1, (size_t)(dot - colon - 1), 31, &o->dev_dev) ||
+	    parse_hex_field(dot + 1, (size_t)(s + len - dot - 1), 7, &o->dev_fn))
+		return -1;
+	o->dev_set = 1;
+	return 0;
+}
+
+static const char *match_choice(const char *const *choices, const char *v, size_t len)
+{
+	for (; *choices; choices++)
+		if (strlen(*choices) == len && !strncmp(*choices, v, len))
+			return *choices;
+	return 0;
+}
+
+static int apply(struct options *o, const struct option_spec *s, const char *v, size_t len,
+		 const char **why)
+{
+	uint64_t n;
+	const char *choice;
+
+	switch (s->kind) {
+	case OPT_U64:
+		if (parse_u64(v, len, &n)) {
+			*why = "not a number";
+			return -1;
+		}
+		if (n < s->min || n > s->max) {
+			*why = "out of range";
+			return -1;
+		}
+		*(uint64_t *)((char *)o + s->offset) = n;
+		return 0;
+	case OPT_CHOICE:
+		if (!(choice = match_choice(s->choices, v, len))) {
+			*why = "not one of the allowed values";
+			return -1;
+		}
+		*(const char **)((char *)o + s->offset) = choice;
+		return 0;
+	case OPT_BDF:
+		if (len == 4 && !strncmp(v, "auto", 4))
+			return 0;
+		if (parse_bdf(v, len, o)) {
+			*why = "not a PCI address BB:DD.F";
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+int cmdline_parse(const char *p, struct options *o, const char **why, char *bad_key,
+		  char *bad_value, unsigned bad_len)
+{
+	uint32_t seen = 0;
+
+	set_defaults(o);
+	bad_key[0] = bad_value[0] = 0;
+	while (*p) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		const char *word = p;
+		while (*p && *p != ' ' && *p != '\t')
+			p++;
+		size_t wlen = (size_t)(p - word), klen = 0;
+		while (klen < wlen && word[klen] != '=')
+			klen++;
+		copy_word(bad_key, bad_len, word, klen);
+		if (klen == wlen) {
+			if (klen == 4 && !strncmp(word, "help", 4)) {
+				o->help = 1;
+				continue;
+			}
+			*why = "expected key=value";
+			return -1;
+		}
+		const char *value = word + klen + 1;
+		size_t vlen = wlen - klen - 1;
+		copy_word(bad_value, bad_len, value, vlen);
+		unsigned i;
+		for (i = 0; i < ARRAY_SIZE(specs); i++)
+			if (strlen(specs[i].name) == klen && !strncmp(specs[i].name, word, klen))
+				break;
+		if (i == ARRAY_SIZE(specs)) {
+			*why = "unknown option";
+			return -1;
+		}
+		if (seen & (1u << i)) {
+			*why = "option given twice";
+			return -1;
+		}
+		seen |= 1u << i;
+		if (vlen == 0) {
+			*why = "empty value";
+			return -1;
+		}
+		if (apply(o, &specs[i], value, vlen, why))
+			return -1;
+	}
+	return 0;
+}
+
+void cmdline_report_help(void)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(specs); i++) {
+		rec_begin("option");
+		rec_str("name", specs[i].name);
+		rec_str("default", specs[i].def);
+		if (specs[i].kind == OPT_CHOICE) {
+			rec_field("values");
+			for (const char *const *c = specs[i].choices; *c; c++) {
+				if (c != specs[i].choices)
+					rec_put_char('|');
+				for (const char *s = *c; *s; s++)
+					rec_put_char(*s);
+			}
+		} else if (specs[i].kind == OPT_U64) {
+			rec_field("range");
+			rec_put_u64(specs[i].min);
+			rec_put_char('-');
+			rec_put_u64(specs[i].max);
+		}
+		rec_str("help", specs[i].help);
+		rec_end();
+	}
+}

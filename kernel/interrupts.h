@@ -1,0 +1,29 @@
+/* IDT, exception records, the local APIC and the guest watchdog. */
+#ifndef KVMIO_INTERRUPTS_H
+#define KVMIO_INTERRUPTS_H
+#include <stdint.h>
+
+struct int_frame {
+	uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
+	uint64_t vector, error, rip, cs, rflags, rsp, ss;
+};
+
+#define VECTOR_WATCHDOG 0x40
+#define VECTOR_SPURIOUS 0xff
+
+typedef void (*irq_handler_fn)(struct int_frame *f, void *arg);
+
+void idt_init(void);
+/* Mask the legacy 8259 PICs and enable the local APIC (xAPIC or x2APIC as firmware left it). */
+void lapic_init(void);
+void lapic_eoi(void);
+uint32_t lapic_id(void);
+/* Route a vector to a handler (device interrupts, later issues). */
+void irq_register(uint8_t vector, irq_handler_fn fn, void *arg);
+
+/* Arm the watchdog: after `seconds` a timeout record is written and the guest exits. */
+void watchdog_start(uint64_t seconds, uint64_t tsc_hz);
+uint64_t lapic_timer_hz(void);
+const char *lapic_timer_method(void);
+
+#endif

@@ -1,0 +1,22 @@
+/* The few libc-like routines a freestanding kernel needs. */
+#ifndef KVMIO_LIB_H
+#define KVMIO_LIB_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
+#define ALIGN_DOWN(x, a) ((x) & ~((uint64_t)(a) - 1))
+
+void *memset(void *d, int c, size_t n);
+void *memcpy(void *d, const void *s, size_t n);
+void *memmove(void *d, const void *s, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+int strcmp(const char *a, const char *b);
+int strncmp(const char *a, const char *b, size_t n);
+
+/* Parse a decimal or 0x-prefixed hex number covering all of s[0..len). 0 on success. */
+int parse_u64(const char *s, size_t len, uint64_t *out);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * Protocol records on the serial line (docs/protocol.md): "@kvmio 1 TYPE seq=N k=v ... crc=X".
+ * Build one record at a time: rec_begin, fields, rec_end. Never call inside a timed region.
+ */
+#ifndef KVMIO_REPORT_H
+#define KVMIO_REPORT_H
+#include <stdint.h>
+
+#define PROTO_VERSION_STR "1"
+
+/* Guest status; the value is also what is written to isa-debug-exit. */
+enum guest_status { STATUS_OK = 0, STATUS_FAIL = 1, STATUS_BADCONFIG = 2, STATUS_TIMEOUT = 3 };
+
+void rec_begin(const char *type);
+void rec_str(const char *key, const char *value);          /* escaped */
+void rec_strn(const char *key, const char *value, uint64_t len);
+void rec_u64(const char *key, uint64_t value);
+void rec_hex(const char *key, uint64_t value);              /* 0x... */
+void rec_ratio2(const char *key, uint64_t num, uint64_t den); /* num/den with two decimals */
+/* A field built piece by piece: rec_field(key) then rec_put_* (values must not need escaping). */
+void rec_field(const char *key);
+void rec_put_char(char c);
+void rec_put_u64(uint64_t v);
+void rec_put_hex(uint64_t v, int digits);                    /* no 0x, zero-padded to digits */
+void rec_end(void);
+
+unsigned report_count(void);
+
+/* An error record (code, msg) and then end + exit with the given status. */
+void report_error(const char *code, const char *msg);
+_Noreturn void report_fail(enum guest_status status, const char *code, const char *msg);
+/* The end record, then leave the machine. */
+_Noreturn void report_finish(enum guest_status status);
+
+/* Leave the machine: isa-debug-exit, UEFI ResetSystem, ACPI S5, then halt (kernel/exit.c). */
+_Noreturn void machine_exit(enum guest_status status);
+
+#endif
