@@ -1,0 +1,452 @@
+/* Unit tests of the QEMU command line (host/qemu.c) and the boot outcome (host/launch.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "host/launch.h"
+#include "host/proto.h"
+#include "host/qemu.h"
+
+static int kvm_calls;
+static int kvm_yes(void)
+{
+	kvm_calls++;
+	return 1;
+}
+static int kvm_no(void)
+{
+	kvm_calls++;
+	return 0;
+}
+
+static struct qemu_options base_options(void)
+{
+	struct qemu_options o = { 0 };
+
+	o.qemu = "qemu-system-x86_64";
+	o.image_dir = "/img";
+	o.kvm_usable = kvm_no;
+	o.ovmf_code = "/fw/CODE.fd";
+	o.ovmf_vars = "/tmp/x/VARS.fd";
+	o.esp_dir = "/tmp/x/esp";
+	return o;
+}
+
+/* Index of ARG followed by VALUE (VALUE NULL: ARG alone), or -1. */
+static int find_pair(const struct qemu_command *c, const char *arg, const char *value)
+{
+	for (int i = 0; i < c->argc; i++)
+		if (strcmp(c->argv[i], arg) == 0 &&
+		    (!value || (i + 1 < c->argc && strcmp(c->argv[i + 1], value) == 0)))
+			return i;
+	return -1;
+}
+
+static int count(const struct qemu_command *c, const char *arg)
+{
+	int n = 0;
+
+	for (int i = 0; i < c->argc; i++)
+		n += strcmp(c->argv[i], arg) == 0;
+	return n;
+}
+
+static void build_ok(const struct qemu_options *o, struct qemu_command *c)
+{
+	char err[256] = "";
+
+	assert_int_equal(qemu_build_command(o, c, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_non_null(c->argv);
+	assert_null(c->argv[c->argc]);
+}
+
+static void check_common(const struct qemu_command *c)
+{
+	assert_string_equal(c->argv[0], "qemu-system-x86_64");
+	assert_true(find_pair(c, "-nodefaults", NULL) > 0);
+	assert_true(find_pair(c, "-nographic", NULL) > 0);
+	assert_true(find_pair(c, "-no-reboot", NULL) > 0);
+	assert_true(find_pair(c, "-serial", "stdio") > 0);
+	assert_true(find_pair(c, "-monitor", "none") > 0);
+	assert_true(find_pair(c, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04") > 0);
+}
+
+static void test_bios_default(void **state)
+{
+	struct qemu_options o = base_options();
+	struct qemu_command c;
+
+	(void)state;
+	build_ok(&o, &c);
+	check_common(&c);
+	assert_string_equal(c.firmware, "bios");
+	assert_string_equal(c.machine, "pc");
+	assert_true(find_pair(&c, "-M", "pc") > 0);
+	assert_true(find_pair(&c, "-kernel", "/img/kvmio.elf") > 0);
+	assert_string_equal(c.image, "/img/kvmio.elf");
+	assert_true(find_pair(&c, "-m", "128") > 0);
+	assert_int_equal(find_pair(&c, "-append", NULL), -1); /* no guest options */
+	assert_int_equal(count(&c, "-drive"), 0);
+	qemu_command_free(&c);
+}
+
+static void test_bios_q35(void **state)
+{
+	struct qemu_options o = base_options();
+	struct qemu_command c;
+
+	(void)state;
+	o.machine = "q35";
+	build_ok(&o, &c);
+	check_common(&c);
+	assert_true(find_pair(&c, "-M", "q35") > 0);
+	assert_true(find_pair(&c, "-kernel", "/img/kvmio.elf") > 0);
+	qemu_command_free(&c);
+}
+
+static void test_pvh(void **state)
+{
+	static const char *const machines[] = { NULL, "pc", "q35", "microvm" };
+	static const char *const expect[] = { "microvm", "pc", "q35", "microvm" };
+
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		struct qemu_options o = base_options();
+		struct qemu_command c;
+
+		o.firmware = "pvh";
+		o.machine = machines[i];
+		build_ok(&o, &c);
+		check_common(&c);
+		assert_true(find_pair(&c, "-M", expect[i]) > 0);
+		assert_true(find_pair(&c, "-kernel", "/img/kvmio-pvh.elf") > 0);
+		assert_true(find_pair(&c, "-m", "128") > 0);
+		/* pci-testdev on machines with PCI only */
+		assert_int_equal(find_pair(&c, "-device", "pci-testdev") > 0, i == 1 || i == 2);
+		qemu_command_free(&c);
+	}
+}
+
+static void test_uefi(void **state)
+{
+	static const char *const machines[] = { NULL, "q35", "pc" };
+	static const char *const expect[] = { "q35", "q35", "pc" };
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		struct qemu_options o = base_options();
+		struct qemu_command c;
+		char *guest[] = { "bench=exits", "ops=10" };
+
+		o.firmware = "uefi";
+		o.machine = machines[i];
+		o.guest_args = guest;
+		o.nguest_args = 2;
+		build_ok(&o, &c);
+		check_common(&c);
+		assert_true(find_pair(&c, "-M", expect[i]) > 0);
+		assert_true(find_pair(&c, "-m", "256") > 0);
+		assert_true(find_pair(&c, "-drive",
+				      "if=pflash,format=raw,unit=0,readonly=on,file=/fw/CODE.fd") > 0);
+		assert_true(find_pair(&c, "-drive", "if=pflash,format=raw,unit=1,file=/tmp/x/VARS.fd") > 0);
+		assert_true(find_pair(&c, "-drive",
+				      "if=none,id=esp,format=raw,snapshot=on,file=fat:/tmp/x/esp") > 0);
+		assert_true(find_pair(&c, "-device", "ide-hd,drive=esp,bus=ide.0") > 0);
+		assert_int_equal(find_pair(&c, "-kernel", NULL), -1);
+		assert_int_equal(find_pair(&c, "-append", NULL), -1); /* options go in kvmio.cmd */
+		assert_string_equal(c.image, "/img/kvmio.efi");
+		assert_true(find_pair(&c, "-device", "pci-testdev") > 0);
+		qemu_command_free(&c);
+	}
+}
+
+static void test_forbidden_combinations(void **state)
+{
+	static const char *const bad[][3] = {
+		{ "bios", "microvm", NULL }, { "uefi", "microvm", NULL }, { "bios", "isapc", NULL },
+		{ "coreboot", NULL, NULL }, { "bios", NULL, "hvf" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct qemu_options o = base_options();
+		struct qemu_command c;
+		char err[256] = "";
+
+		o.firmware = bad[i][0];
+		o.machine = bad[i][1];
+		o.accel = bad[i][2];
+		assert_int_equal(qemu_build_command(&o, &c, err, sizeof(err)), 2);
+		assert_true(err[0] != '\0');
+		assert_null(strchr(err, '\n'));
+		assert_null(c.argv);
+	}
+}
+
+static void test_accel(void **state)
+{
+	struct qemu_options o = base_options();
+	struct qemu_command c;
+	char err[256];
+
+	(void)state;
+	/* auto with /dev/kvm */
+	o.kvm_usable = kvm_yes;
+	build_ok(&o, &c);
+	assert_string_equal(c.accel, "kvm");
+	assert_true(find_pair(&c, "-accel", "kvm") > 0);
+	assert_true(find_pair(&c, "-cpu", "host") > 0);
+	qemu_command_free(&c);
+	/* auto without */
+	o.kvm_usable = kvm_no;
+	build_ok(&o, &c);
+	assert_string_equal(c.accel, "tcg");
+	assert_true(find_pair(&c, "-accel", "tcg") > 0);
+	assert_true(find_pair(&c, "-cpu", "max") > 0);
+	assert_int_equal(find_pair(&c, "-accel", "kvm"), -1);
+	qemu_command_free(&c);
+	/* explicit kvm without /dev/kvm: usage error */
+	o.accel = "kvm";
+	assert_int_equal(qemu_build_command(&o, &c, err, sizeof(err)), 2);
+	assert_non_null(strstr(err, "/dev/kvm"));
+	/* explicit kvm with it */
+	o.kvm_usable = kvm_yes;
+	build_ok(&o, &c);
+	assert_true(find_pair(&c, "-cpu", "host") > 0);
+	qemu_command_free(&c);
+	/* explicit tcg never asks about /dev/kvm, even when it is there */
+	o.accel = "tcg";
+	kvm_calls = 0;
+	build_ok(&o, &c);
+	assert_int_equal(kvm_calls, 0);
+	assert_true(find_pair(&c, "-accel", "tcg") > 0);
+	assert_true(find_pair(&c, "-cpu", "max") > 0);
+	qemu_command_free(&c);
+}
+
+static void test_pci_testdev_rule(void **state)
+{
+	struct {
+		const char *args[3];
+		int n, expect;
+	} cases[] = {
+		{ { NULL }, 0, 1 },                         /* no bench: exits by default */
+		{ { "ops=5" }, 1, 1 },
+		{ { "bench=exits" }, 1, 1 },
+		{ { "bench=tsc,exits" }, 1, 1 },
+		{ { "bench=tsc" }, 1, 0 },
+		{ { "ops=5", "bench=exitsx" }, 2, 0 },
+		{ { "ops=5 bench=tsc" }, 1, 0 },            /* one word holding several options */
+		{ { "help" }, 1, 1 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct qemu_options o = base_options();
+		struct qemu_command c;
+
+		o.guest_args = (char **)cases[i].args;
+		o.nguest_args = cases[i].n;
+		assert_int_equal(qemu_guest_runs_exits(o.guest_args, o.nguest_args), cases[i].expect);
+		build_ok(&o, &c);
+		assert_int_equal(find_pair(&c, "-device", "pci-testdev") > 0, cases[i].expect);
+		qemu_command_free(&c);
+		o.machine = "q35";
+		build_ok(&o, &c);
+		assert_int_equal(find_pair(&c, "-device", "pci-testdev") > 0, cases[i].expect);
+		qemu_command_free(&c);
+	}
+}
+
+static void test_guest_options_and_qemu_args(void **state)
+{
+	struct qemu_options o = base_options();
+	struct qemu_command c;
+	char *guest[] = { "bench=exits", "ops=100", "name=a b" };
+	char *extra[] = { "-d", "int", "-smp", "2" };
+	int i;
+
+	(void)state;
+	o.guest_args = guest;
+	o.nguest_args = 3;
+	o.qemu_args = extra;
+	o.nqemu_args = 4;
+	o.memory_mib = 64;
+	build_ok(&o, &c);
+	assert_true(find_pair(&c, "-append", "bench=exits ops=100 name=a b") > 0);
+	assert_true(find_pair(&c, "-m", "64") > 0);
+	/* verbatim, in order, at the very end */
+	for (i = 0; i < 4; i++)
+		assert_string_equal(c.argv[c.argc - 4 + i], extra[i]);
+	qemu_command_free(&c);
+}
+
+static void test_command_string(void **state)
+{
+	char *argv[] = { "qemu", "-append", "a b", "it's", "", "-m", "128", NULL };
+	char *s = qemu_command_string(argv);
+
+	(void)state;
+	assert_string_equal(s, "qemu -append 'a b' 'it'\\''s' '' -m 128");
+	free(s);
+}
+
+/* ---- outcome of a boot ------------------------------------------------------------------- */
+
+static void line(char *buf, size_t size, unsigned seq, const char *type, const char *fields)
+{
+	char body[1024];
+
+	snprintf(body, sizeof(body), "@kvmio 1 %s seq=%u %s", type, seq, fields);
+	snprintf(buf + strlen(buf), size - strlen(buf), "%s crc=%08x\n", body,
+		 crc32_update(0, body, strlen(body)));
+}
+
+static int outcome(const char *serial, int exit_code, int timed_out, char *msg, size_t len)
+{
+	struct launch_result res = { 0 };
+	struct log log;
+	int rc;
+
+	res.started = 1;
+	res.exited = !timed_out;
+	res.exit_code = exit_code;
+	res.timed_out = timed_out;
+	res.err = "qemu-system-x86_64: some problem\nsecond line\n";
+	log_parse_buffer(&log, "serial", serial, strlen(serial));
+	rc = launch_outcome(&res, &log, 7, "qemu", msg, len);
+	log_free(&log);
+	return rc;
+}
+
+static void test_outcome(void **state)
+{
+	char ok[2048] = "", fail[2048] = "", msg[512];
+	static const char hello[] = "build=x boot=multiboot tsc_hz=0 tsc_method=none accel=tcg";
+
+	(void)state;
+	line(ok, sizeof(ok), 0, "hello", hello);
+	line(ok, sizeof(ok), 1, "end", "status=ok records=1");
+	line(fail, sizeof(fail), 0, "hello", hello);
+	line(fail, sizeof(fail), 1, "error", "code=device msg=x");
+	line(fail, sizeof(fail), 2, "end", "status=fail records=2");
+
+	assert_int_equal(outcome(ok, 1, 0, msg, sizeof(msg)), 0);
+	assert_string_equal(msg, "");
+	assert_int_equal(outcome(ok, 0, 0, msg, sizeof(msg)), 0); /* ACPI power-off */
+	assert_int_equal(outcome(fail, 3, 0, msg, sizeof(msg)), 1);
+	assert_int_equal(outcome(fail, 0, 0, msg, sizeof(msg)), 1);
+	assert_non_null(strstr(msg, "serial:2:"));
+	/* QEMU and log disagree: the worse wins, and it is said */
+	assert_int_equal(outcome(ok, 3, 0, msg, sizeof(msg)), 1);
+	assert_non_null(strstr(msg, "disagrees"));
+	/* host deadline */
+	assert_int_equal(outcome(ok, 0, 1, msg, sizeof(msg)), 3);
+	assert_string_equal(msg, "QEMU killed after 7 s (host timeout)");
+	/* no protocol at all: QEMU's first stderr line */
+	assert_int_equal(outcome("SeaBIOS\n", 1, 0, msg, sizeof(msg)), 9);
+	assert_string_equal(msg, "QEMU printed no kvmio protocol: qemu-system-x86_64: some problem");
+	/* a structurally bad log wins over an ok exit code */
+	ok[strlen(ok) - 5] ^= 1;
+	assert_int_equal(outcome(ok, 1, 0, msg, sizeof(msg)), 6);
+	ok[strlen(ok) - 5] ^= 1;
+	ok[strlen(ok) - 3] = '\0';
+	assert_int_equal(outcome(ok, 1, 0, msg, sizeof(msg)), 4);
+	/* unexpected QEMU status */
+	assert_int_equal(outcome(fail, 2, 0, msg, sizeof(msg)), 9);
+}
+
+/* ---- launching ---------------------------------------------------------------------------- */
+
+static void test_launch_captures(void **state)
+{
+	char *argv[] = { "sh", "-c", "printf 'out\\n'; printf 'err\\n' >&2; exit 5", NULL };
+	struct launch_result res;
+
+	(void)state;
+	assert_int_equal(launch_run(argv, 10, &res), 0);
+	assert_true(res.started);
+	assert_true(res.exited);
+	assert_int_equal(res.exit_code, 5);
+	assert_string_equal(res.out, "out\n");
+	assert_string_equal(res.err, "err\n");
+	assert_false(res.timed_out);
+	launch_result_free(&res);
+}
+
+static void test_launch_timeout(void **state)
+{
+	/* Ignores SIGTERM: needs the SIGKILL after the grace period. */
+	char *argv[] = { "sh", "-c", "trap '' TERM; echo started; while :; do sleep 1; done", NULL };
+	struct launch_result res;
+
+	(void)state;
+	assert_int_equal(launch_run(argv, 0.3, &res), 0);
+	assert_true(res.timed_out);
+	assert_false(res.exited);
+	assert_string_equal(res.out, "started\n");
+	launch_result_free(&res);
+}
+
+static void test_launch_missing_binary(void **state)
+{
+	char *argv[] = { "/nonexistent/qemu", NULL };
+	struct launch_result res;
+	struct log log;
+	char msg[256];
+
+	(void)state;
+	assert_int_equal(launch_run(argv, 10, &res), -1);
+	assert_false(res.started);
+	log_parse_buffer(&log, "serial", "", 0);
+	assert_int_equal(launch_outcome(&res, &log, 10, argv[0], msg, sizeof(msg)), 9);
+	assert_non_null(strstr(msg, "No such file"));
+	log_free(&log);
+	launch_result_free(&res);
+}
+
+static void test_tempdir(void **state)
+{
+	char *dir = launch_make_tempdir(), path[4096];
+	FILE *f;
+
+	(void)state;
+	assert_non_null(dir);
+	snprintf(path, sizeof(path), "%s/a", dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/a/f", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+	launch_remove_tree(dir);
+	assert_int_not_equal(access(dir, F_OK), 0);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bios_default),
+		cmocka_unit_test(test_bios_q35),
+		cmocka_unit_test(test_pvh),
+		cmocka_unit_test(test_uefi),
+		cmocka_unit_test(test_forbidden_combinations),
+		cmocka_unit_test(test_accel),
+		cmocka_unit_test(test_pci_testdev_rule),
+		cmocka_unit_test(test_guest_options_and_qemu_args),
+		cmocka_unit_test(test_command_string),
+		cmocka_unit_test(test_outcome),
+		cmocka_unit_test(test_launch_captures),
+		cmocka_unit_test(test_launch_timeout),
+		cmocka_unit_test(test_launch_missing_binary),
+		cmocka_unit_test(test_tempdir),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
