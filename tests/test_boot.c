@@ -1,0 +1,357 @@
+/*
+ * Integration tests: boot the real guest images under QEMU through `build/kvmio boot`, keep the
+ * serial log, and check its records with the host parser. Every boot path and machine we
+ * support, plus the failure paths (bad option, CPU fault, watchdog, host timeout).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "host/proto.h"
+
+#define MAX_ARGS 32
+
+static char log_path[256];
+
+/* Run build/kvmio with the given arguments (NULL-terminated); stdout+stderr into out_path. */
+static int run_kvmio(const char *out_path, ...)
+{
+	const char *argv[MAX_ARGS];
+	int n = 0;
+	va_list ap;
+
+	argv[n++] = getenv("KVMIO_BIN") ? getenv("KVMIO_BIN") : "build/kvmio";
+	va_start(ap, out_path);
+	const char *a;
+	while ((a = va_arg(ap, const char *)) && n < MAX_ARGS - 1)
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		FILE *f = freopen(out_path, "w", stdout);
+		if (!f || dup2(fileno(stdout), 2) < 0)
+			_exit(127);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(log_path, sizeof(log_path), "/tmp/kvmio-test-%d.log", (int)getpid());
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	unlink(log_path);
+	return 0;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	static char buf[1 << 16];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+static uint64_t u64_of(const struct record *r, const char *key)
+{
+	uint64_t v = 0;
+	assert_non_null(r);
+	if (record_get_u64(r, key, &v) != 0)
+		fail_msg("record %s has no integer field %s", r->type, key);
+	return v;
+}
+
+static void assert_field(const struct record *r, const char *key, const char *want)
+{
+	assert_non_null(r);
+	const char *v = record_get(r, key);
+	if (!v || strcmp(v, want))
+		fail_msg("%s.%s = %s, want %s", r->type, key, v ? v : "(absent)", want);
+}
+
+/* A result record is internally consistent: ordered percentiles, histogram counts = ops. */
+static void check_result(const struct log *log, const char *name, uint64_t ops)
+{
+	const struct record *r = log_find(log, "result", "name", name);
+	if (!r)
+		fail_msg("no result record for %s", name);
+	assert_int_equal(u64_of(r, "ops"), ops);
+	uint64_t min = u64_of(r, "min"), p50 = u64_of(r, "p50"), p90 = u64_of(r, "p90");
+	uint64_t p99 = u64_of(r, "p99"), p999 = u64_of(r, "p999"), max = u64_of(r, "max");
+	assert_true(min > 0);
+	assert_true(min <= p50 && p50 <= p90 && p90 <= p99 && p99 <= p999 && p999 <= max);
+	assert_true(u64_of(r, "total") >= min * ops && u64_of(r, "total") <= max * ops);
+	const char *hist = record_get(r, "hist");
+	assert_non_null(hist);
+	uint64_t counted = 0, prev_lower = 0;
+	int first = 1;
+	for (const char *p = hist; *p;) {
+		char *end;
+		uint64_t lower = strtoull(p, &end, 10);
+		assert_true(*end == ':');
+		uint64_t count = strtoull(end + 1, &end, 10);
+		assert_true(first || lower > prev_lower);
+		assert_true(lower <= max);
+		first = 0;
+		prev_lower = lower;
+		counted += count;
+		p = *end == ',' ? end + 1 : end;
+	}
+	assert_int_equal(counted, ops);
+}
+
+/* Boot, expect exit code `want`, parse the kept serial log. */
+static void boot_and_parse(struct log *log, int want, const char *fw, const char *machine,
+			   const char *opt1, const char *opt2)
+{
+	char out[300];
+	snprintf(out, sizeof(out), "%s.out", log_path);
+	int rc = run_kvmio(out, "boot", "--firmware", fw, "--machine", machine, "--timeout", "120",
+			   "--log", log_path, "--", opt1, opt2, (char *)NULL);
+	if (rc != want)
+		fail_msg("kvmio boot %s/%s %s %s: exit %d, want %d\n%s", fw, machine, opt1,
+			 opt2 ? opt2 : "", rc, want, slurp(out));
+	unlink(out);
+	memset(log, 0, sizeof(*log));
+	log_parse_file(log, log_path);
+}
+
+static void check_good_boot(const char *fw, const char *machine, const char *path, int has_testdev)
+{
+	struct log log;
+	boot_and_parse(&log, 0, fw, machine, "ops=300", NULL);
+	assert_int_equal(log.status, KVMIO_EXIT_OK);
+	const struct record *hello = log_find(&log, "hello", NULL, NULL);
+	assert_field(hello, "boot", path);
+	assert_field(hello, "cmdline", "ops=300");
+	assert_true(u64_of(hello, "mem_kib") > 64 * 1024);
+	const char *accel = record_get(hello, "accel");
+	assert_true(!strcmp(accel, "tcg") || !strcmp(accel, "kvm"));
+	/* Every machine here has a time reference (PIT, PM timer or a CPUID/KVM leaf). */
+	assert_true(u64_of(hello, "tsc_hz") > 100000000ull);
+	assert_string_not_equal(record_get(hello, "tsc_method"), "none");
+	check_result(&log, "timestamp", 300);
+	check_result(&log, "cpuid", 300);
+	check_result(&log, "pio-unhandled", 300);
+	if (has_testdev) {
+		assert_non_null(log_find(&log, "pci", "id", "1b36:0005"));
+		check_result(&log, "mmio-read", 300);
+		check_result(&log, "pio-read", 300);
+		check_result(&log, "pmtimer", 300);
+		assert_string_not_equal(record_get(hello, "acpi"), "none");
+	} else {
+		const struct record *s = log_find(&log, "skip", "name", "mmio-read");
+		assert_non_null(s);
+		assert_non_null(strstr(record_get(s, "reason"), "pci-testdev"));
+		assert_non_null(log_find(&log, "skip", "name", "pio-read"));
+	}
+	assert_field(log_find(&log, "end", NULL, NULL), "status", "ok");
+	log_free(&log);
+}
+
+static void test_pc_multiboot(void **state) { (void)state; check_good_boot("bios", "pc", "multiboot", 1); }
+
+static void test_q35_multiboot(void **state)
+{
+	(void)state;
+	check_good_boot("bios", "q35", "multiboot", 1);
+	struct log log;
+	memset(&log, 0, sizeof(log));
+	log_parse_file(&log, log_path);
+	assert_string_not_equal(record_get(log_find(&log, "hello", NULL, NULL), "ecam"), "none");
+	assert_field(log_find(&log, "pci", "id", "1b36:0005"), "access", "ecam");
+	log_free(&log);
+}
+
+static void test_microvm_pvh(void **state) { (void)state; check_good_boot("pvh", "microvm", "pvh", 0); }
+static void test_pc_pvh(void **state) { (void)state; check_good_boot("pvh", "pc", "pvh", 1); }
+static void test_q35_uefi(void **state) { (void)state; check_good_boot("uefi", "q35", "uefi", 1); }
+
+static void test_unknown_option(void **state)
+{
+	(void)state;
+	struct log log;
+	boot_and_parse(&log, KVMIO_EXIT_BADCONFIG, "bios", "pc", "bogus=1", NULL);
+	const struct record *e = log_find(&log, "error", "code", "badconfig");
+	assert_non_null(e);
+	assert_field(e, "key", "bogus");
+	assert_field(log_find(&log, "end", NULL, NULL), "status", "badconfig");
+	assert_null(log_find(&log, "result", NULL, NULL));
+	log_free(&log);
+}
+
+static void test_bad_values(void **state)
+{
+	(void)state;
+	static const char *const bad[] = { "ops=abc", "ops=0", "timeout=99999999", "bench=nope",
+					   "dev=zz:00.0", "ops=", "help=1", "ops", "seed=1 seed=2",
+					   "dev=00:1f.7" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct log log;
+		boot_and_parse(&log, KVMIO_EXIT_BADCONFIG, "bios", "pc", bad[i], NULL);
+		assert_non_null(log_find(&log, "error", "code", "badconfig"));
+		log_free(&log);
+	}
+}
+
+static void test_uefi_unknown_option(void **state)
+{
+	(void)state;
+	struct log log;
+	boot_and_parse(&log, KVMIO_EXIT_BADCONFIG, "uefi", "q35", "frobnicate=yes", NULL);
+	assert_field(log_find(&log, "error", "code", "badconfig"), "key", "frobnicate");
+	log_free(&log);
+}
+
+static void check_fault(const char *kind, const char *vector, const char *name)
+{
+	struct log log;
+	char opt[32];
+	snprintf(opt, sizeof(opt), "fault=%s", kind);
+	boot_and_parse(&log, KVMIO_EXIT_GUEST_FAIL, "bios", "pc", opt, NULL);
+	const struct record *e = log_find(&log, "error", "code", "exception");
+	assert_non_null(e);
+	assert_field(e, "vector", vector);
+	assert_field(e, "name", name);
+	assert_non_null(record_get(e, "rip"));
+	assert_non_null(record_get(e, "r15"));
+	assert_field(log_find(&log, "end", NULL, NULL), "status", "fail");
+	log_free(&log);
+}
+
+static void test_faults(void **state)
+{
+	(void)state;
+	check_fault("ud", "6", "UD");
+	check_fault("gp", "13", "GP");
+	check_fault("de", "0", "DE");
+	check_fault("pf", "14", "PF");
+	struct log log;
+	boot_and_parse(&log, KVMIO_EXIT_GUEST_FAIL, "bios", "pc", "fault=pf", NULL);
+	assert_field(log_find(&log, "error", "code", "exception"), "cr2", "0x7f0000000000");
+	log_free(&log);
+}
+
+static void test_watchdog(void **state)
+{
+	(void)state;
+	struct log log;
+	boot_and_parse(&log, KVMIO_EXIT_TIMEOUT, "bios", "pc", "bench=spin", "timeout=2");
+	assert_field(log_find(&log, "timeout", NULL, NULL), "after_s", "2");
+	assert_field(log_find(&log, "end", NULL, NULL), "status", "timeout");
+	log_free(&log);
+}
+
+static void test_watchdog_microvm(void **state)
+{
+	(void)state;
+	struct log log;
+	boot_and_parse(&log, KVMIO_EXIT_TIMEOUT, "pvh", "microvm", "bench=spin", "timeout=1");
+	assert_non_null(log_find(&log, "timeout", NULL, NULL));
+	log_free(&log);
+}
+
+static void test_host_timeout(void **state)
+{
+	(void)state;
+	char out[300];
+	snprintf(out, sizeof(out), "%s.out", log_path);
+	/* The guest would spin for 600 s; the host deadline of 3 s must end it. */
+	int rc = run_kvmio(out, "boot", "--timeout", "3", "--log", log_path, "--", "bench=spin",
+			   "timeout=600", (char *)NULL);
+	assert_int_equal(rc, KVMIO_EXIT_TIMEOUT);
+	assert_non_null(strstr(slurp(out), "timeout"));
+	unlink(out);
+}
+
+static void test_help(void **state)
+{
+	(void)state;
+	struct log log;
+	boot_and_parse(&log, 0, "bios", "pc", "help", NULL);
+	static const char *const names[] = { "bench", "ops", "warmup", "seed", "timeout", "pci",
+					     "dev", "fault" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!log_find(&log, "option", "name", names[i]))
+			fail_msg("help lists no option %s", names[i]);
+	log_free(&log);
+}
+
+static void test_parse_saved_log(void **state)
+{
+	(void)state;
+	struct log log;
+	boot_and_parse(&log, 0, "bios", "pc", "ops=100", NULL);
+	log_free(&log);
+	char out[300];
+	snprintf(out, sizeof(out), "%s.out", log_path);
+	assert_int_equal(run_kvmio(out, "parse", log_path, (char *)NULL), 0);
+	assert_non_null(strstr(slurp(out), "pio-unhandled"));
+	assert_int_equal(run_kvmio(out, "parse", "--csv", log_path, (char *)NULL), 0);
+	const char *csv = slurp(out);
+	int lines = 0;
+	for (const char *p = csv; *p; p++)
+		lines += *p == '\n';
+	assert_int_equal(lines, 1 + 6); /* header + six results */
+	assert_int_equal(run_kvmio(out, "parse", "--json", log_path, (char *)NULL), 0);
+	assert_true(slurp(out)[0] == '{');
+	unlink(out);
+}
+
+static void test_host_usage_errors(void **state)
+{
+	(void)state;
+	char out[300];
+	snprintf(out, sizeof(out), "%s.out", log_path);
+	assert_int_equal(run_kvmio(out, "boot", "--firmware", "bios", "--machine", "microvm",
+				   (char *)NULL), KVMIO_EXIT_BADCONFIG);
+	assert_int_equal(run_kvmio(out, "boot", "--frobnicate", (char *)NULL), KVMIO_EXIT_BADCONFIG);
+	assert_int_equal(run_kvmio(out, "nosuchcommand", (char *)NULL), KVMIO_EXIT_BADCONFIG);
+	assert_int_equal(run_kvmio(out, "parse", "/nonexistent/log", (char *)NULL), KVMIO_EXIT_IO);
+	unlink(out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_pc_multiboot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_q35_multiboot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_microvm_pvh, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pc_pvh, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_q35_uefi, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_option, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_uefi_unknown_option, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_faults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_watchdog, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_watchdog_microvm, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_help, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_parse_saved_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_usage_errors, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("boot", tests, NULL, NULL);
+}
