@@ -93,6 +93,10 @@ static int fail(struct log *log, int status, int line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(log->err, sizeof(log->err), fmt, ap);
 	va_end(ap);
+	/* Values from the log may hold any byte: keep the message on one printable line. */
+	for (char *p = log->err; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			*p = '?';
 	return status;
 }
 

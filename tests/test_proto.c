@@ -400,6 +400,14 @@ static void test_error_record(void **state)
 	assert_non_null(strstr(log.err, "page fault"));
 	log_free(&log);
 	free(t.s);
+	/* The message stays one printable line whatever the guest wrote. */
+	t = (struct text){ 0 };
+	text_record(&t, "error", 0, "code=device msg=two%0alines%1b[0m%ff");
+	text_record(&t, "end", 1, "status=fail records=1");
+	assert_int_equal(parse_text(&log, &t), KVMIO_EXIT_GUEST_FAIL);
+	assert_non_null(strstr(log.err, "two?lines?[0m?"));
+	log_free(&log);
+	free(t.s);
 	/* An error record fails the log even if end claims ok. */
 	t = (struct text){ 0 };
 	text_record(&t, "hello", 0, hello_fields);
