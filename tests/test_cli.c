@@ -1,0 +1,268 @@
+/*
+ * build/kvmio as a whole, without the guest: `boot` against tests/data/fake-qemu (a shell
+ * script standing in for QEMU), and `parse` on the sample logs. Run from the repository root.
+ */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "host/launch.h"
+
+static char dir[256];       /* scratch: images, outputs */
+static char out_path[512], err_path[512];
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = calloc(1, 1 << 20);
+	size_t n;
+
+	assert_non_null(buf);
+	if (!f)
+		return buf;
+	n = fread(buf, 1, (1 << 20) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void touch(const char *name, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Run build/kvmio ARGS... (NULL-terminated), stdout and stderr into files; its exit code. */
+static int kvmio(const char *first, ...)
+{
+	char *argv[32];
+	int n = 0, status;
+	va_list ap;
+	pid_t pid;
+
+	argv[n++] = getenv("KVMIO_BIN") ? getenv("KVMIO_BIN") : "build/kvmio";
+	va_start(ap, first);
+	for (const char *a = first; a && n < 31; a = va_arg(ap, const char *))
+		argv[n++] = (char *)a;
+	va_end(ap);
+	argv[n] = NULL;
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		dup2(o, 1);
+		dup2(e, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+static int setup(void **state)
+{
+	char *tmp = launch_make_tempdir(), cwd[256];
+
+	(void)state;
+	if (!tmp)
+		return -1;
+	snprintf(dir, sizeof(dir), "%s", tmp);
+	free(tmp);
+	snprintf(out_path, sizeof(out_path), "%s/out", dir);
+	snprintf(err_path, sizeof(err_path), "%s/err", dir);
+	touch("kvmio.elf", "elf");
+	touch("kvmio-pvh.elf", "pvh");
+	touch("kvmio.efi", "efi");
+	touch("CODE.fd", "code");
+	touch("VARS.fd", "vars");
+	if (!getcwd(cwd, sizeof(cwd)))
+		return -1;
+	setenv("KVMIO_IMAGE_DIR", dir, 1);
+	{
+		char p[512];
+
+		snprintf(p, sizeof(p), "%s/tests/data/fake-qemu", cwd);
+		setenv("KVMIO_QEMU", p, 1);
+		snprintf(p, sizeof(p), "%s/CODE.fd", dir);
+		setenv("KVMIO_OVMF_CODE", p, 1);
+		snprintf(p, sizeof(p), "%s/VARS.fd", dir);
+		setenv("KVMIO_OVMF_VARS", p, 1);
+	}
+	unsetenv("FAKE_QEMU_LOG");
+	unsetenv("FAKE_QEMU_EXIT");
+	unsetenv("FAKE_QEMU_STDERR");
+	unsetenv("FAKE_QEMU_SLEEP");
+	unsetenv("FAKE_QEMU_ARGS");
+	unsetenv("FAKE_QEMU_ESP");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	launch_remove_tree(dir);
+	return 0;
+}
+
+static void fake(const char *log, const char *exit_code)
+{
+	if (log)
+		setenv("FAKE_QEMU_LOG", log, 1);
+	else
+		unsetenv("FAKE_QEMU_LOG");
+	setenv("FAKE_QEMU_EXIT", exit_code, 1);
+}
+
+static void assert_stderr_has(const char *text)
+{
+	char *err = slurp(err_path);
+
+	if (!strstr(err, text))
+		fail_msg("stderr lacks '%s':\n%s", text, err);
+	free(err);
+}
+
+static void test_exit_codes(void **state)
+{
+	(void)state;
+	fake("tests/data/good.log", "1");
+	assert_int_equal(kvmio("boot", "--accel", "tcg", (char *)NULL), 0);
+	fake("tests/data/good.log", "0"); /* ACPI power-off: the log decides */
+	assert_int_equal(kvmio("boot", "--accel", "tcg", (char *)NULL), 0);
+	fake("tests/data/badconfig.log", "5");
+	assert_int_equal(kvmio("boot", "--accel", "tcg", (char *)NULL), 2);
+	assert_stderr_has("kvmio: serial:2: guest rejected option foo=1");
+	fake("tests/data/good.log", "3"); /* guest said fail through isa-debug-exit */
+	assert_int_equal(kvmio("boot", "--accel", "tcg", (char *)NULL), 1);
+	assert_stderr_has("disagrees");
+	fake(NULL, "1");
+	setenv("FAKE_QEMU_STDERR", "qemu-system-x86_64: boom", 1);
+	assert_int_equal(kvmio("boot", "--accel", "tcg", (char *)NULL), 9);
+	assert_stderr_has("kvmio: QEMU printed no kvmio protocol: qemu-system-x86_64: boom");
+	unsetenv("FAKE_QEMU_STDERR");
+}
+
+static void test_truncated_and_log_file(void **state)
+{
+	char cut[512], saved[512], *good = slurp("tests/data/good.log"), *back;
+	FILE *f;
+
+	(void)state;
+	snprintf(cut, sizeof(cut), "%s/cut.log", dir);
+	snprintf(saved, sizeof(saved), "%s/saved.log", dir);
+	f = fopen(cut, "w");
+	assert_non_null(f);
+	fwrite(good, 1, strlen(good) - 5, f);
+	fclose(f);
+	fake(cut, "1");
+	assert_int_equal(kvmio("boot", "--accel", "tcg", "--log", saved, (char *)NULL), 4);
+	assert_stderr_has("truncated");
+	fake("tests/data/good.log", "1");
+	assert_int_equal(kvmio("boot", "--accel", "tcg", "--log", saved, "--csv", (char *)NULL), 0);
+	back = slurp(saved);
+	assert_string_equal(back, good);
+	free(back);
+	back = slurp(out_path);
+	assert_non_null(strstr(back, ",launch_accel\n"));
+	assert_non_null(strstr(back, "exits,cpuid,4,1000,200,250,300,300,300,300,250.00,125.0,"
+				     "150.0,125.0,tcg\n"));
+	free(back);
+	free(good);
+}
+
+static void test_host_timeout(void **state)
+{
+	(void)state;
+	fake("tests/data/good.log", "1");
+	setenv("FAKE_QEMU_SLEEP", "30", 1);
+	assert_int_equal(kvmio("boot", "--accel", "tcg", "--timeout", "0.5", (char *)NULL), 3);
+	assert_stderr_has("kvmio: QEMU killed after 0.5 s (host timeout)");
+	unsetenv("FAKE_QEMU_SLEEP");
+}
+
+static void test_arguments_reach_qemu(void **state)
+{
+	char args[512], *text;
+
+	(void)state;
+	snprintf(args, sizeof(args), "%s/args", dir);
+	setenv("FAKE_QEMU_ARGS", args, 1);
+	fake("tests/data/good.log", "1");
+	assert_int_equal(kvmio("boot", "--accel", "tcg", "--qemu-arg", "-smp", "--qemu-arg", "2",
+			       "--", "bench=exits", "ops=5", (char *)NULL), 0);
+	text = slurp(args);
+	assert_non_null(strstr(text, "\n-append\nbench=exits ops=5\n"));
+	assert_non_null(strstr(text, "\n-device\npci-testdev\n"));
+	assert_non_null(strstr(text, "\n-smp\n2\n"));
+	assert_string_equal(text + strlen(text) - strlen("-smp\n2\n"), "-smp\n2\n");
+	free(text);
+	unsetenv("FAKE_QEMU_ARGS");
+}
+
+static void test_uefi_volume(void **state)
+{
+	char esp[512], *text, *nl;
+
+	(void)state;
+	snprintf(esp, sizeof(esp), "%s/esp-seen", dir);
+	setenv("FAKE_QEMU_ESP", esp, 1);
+	fake("tests/data/good.log", "1");
+	assert_int_equal(kvmio("boot", "--firmware", "uefi", "--accel", "tcg", "--", "ops=7",
+			       "bench=exits", (char *)NULL), 0);
+	text = slurp(esp);
+	nl = strchr(text, '\n');
+	assert_non_null(nl);
+	assert_string_equal(nl + 1, "ops=7 bench=exits\nsame\n");
+	*nl = '\0';
+	assert_int_not_equal(access(text, F_OK), 0); /* the temporary volume is gone */
+	free(text);
+	unsetenv("FAKE_QEMU_ESP");
+}
+
+static void test_usage(void **state)
+{
+	(void)state;
+	assert_int_equal(kvmio("boot", "--firmware", "uefi", "--machine", "microvm", (char *)NULL), 2);
+	assert_int_equal(kvmio("boot", "--timeout", "soon", (char *)NULL), 2);
+	assert_int_equal(kvmio("boot", "--memory", (char *)NULL), 2);
+	assert_int_equal(kvmio("nonsense", (char *)NULL), 2);
+	assert_int_equal(kvmio("help", (char *)NULL), 0);
+	assert_int_equal(kvmio("parse", "tests/data/good.log", "tests/data/badconfig.log",
+			       (char *)NULL), 2);
+	assert_int_equal(kvmio("parse", "--json", "tests/data/help.log", (char *)NULL), 0);
+	setenv("KVMIO_IMAGE_DIR", "/nonexistent", 1);
+	assert_int_equal(kvmio("boot", (char *)NULL), 2);
+	assert_stderr_has("run make");
+	setenv("KVMIO_IMAGE_DIR", dir, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_exit_codes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_and_log_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_arguments_reach_qemu, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_uefi_volume, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_usage, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
