@@ -9,6 +9,7 @@
 #include "stats.h"
 #include "kernel/acpi.h"
 #include "kernel/io.h"
+#include "kernel/lib.h"
 #include "kernel/memory.h"
 #include "kernel/pci.h"
 #include "kernel/tsc.h"
@@ -63,8 +64,9 @@ static int first_bar_of(const struct pci_dev *d, int want_io)
 
 static void bar_reads(const struct options *o, uint64_t *s, const struct pci_dev *d)
 {
-	int mbar = first_bar_of(d, 0), iobar = first_bar_of(d, 1);
-	uint64_t mmio = mbar >= 0 ? pci_bar_address(d, mbar) : 0;
+	int mbar = strcmp(o->bar, "auto") ? o->bar[0] - '0' : first_bar_of(d, 0);
+	int iobar = first_bar_of(d, 1);
+	uint64_t mmio = mbar >= 0 && d->bar[mbar].type != BAR_IO ? pci_bar_address(d, mbar) : 0;
 	uint64_t io = iobar >= 0 ? pci_bar_address(d, iobar) : 0;
 
 	pci_enable(d, 0); /* OVMF leaves devices without a driver with decoding off */
@@ -103,6 +105,17 @@ enum guest_status bench_exits(const struct options *o)
 		rec_str("key", "dev");
 		rec_end();
 		return STATUS_BADCONFIG;
+	}
+	if (strcmp(o->bar, "auto")) {
+		int b = o->bar[0] - '0';
+		if (!d || d->bar[b].type == BAR_NONE || d->bar[b].type == BAR_IO) {
+			rec_begin("error");
+			rec_str("code", "badconfig");
+			rec_str("msg", "bar= names no memory BAR of the device");
+			rec_str("key", "bar");
+			rec_end();
+			return STATUS_BADCONFIG;
+		}
 	}
 	uint64_t *s = page_alloc((o->ops * sizeof(uint64_t) + PAGE_SIZE - 1) / PAGE_SIZE);
 	if (!s) {

@@ -24,6 +24,7 @@ struct option_spec {
 
 static const char *const bench_choices[] = { "exits", "spin", "none", 0 };
 static const char *const fault_choices[] = { "none", "ud", "pf", "gp", "de", 0 };
+static const char *const bar_choices[] = { "auto", "0", "1", "2", "3", "4", "5", 0 };
 
 static const struct option_spec specs[] = {
 	{ "bench", OPT_CHOICE, 0, 0, bench_choices, "exits",
@@ -34,6 +35,7 @@ static const struct option_spec specs[] = {
 	{ "timeout", OPT_U64, 1, 86400, 0, "60", "watchdog: seconds before the guest reports a timeout and exits", AT(timeout) },
 	{ "pci", OPT_U64, 0, 1, 0, "1", "1: report every PCI function as a pci record", AT(pci) },
 	{ "dev", OPT_BDF, 0, 0, 0, "auto", "PCI device BB:DD.F whose BARs bench=exits reads (auto: the first pci-testdev 1b36:0005)", 0 },
+	{ "bar", OPT_CHOICE, 0, 0, bar_choices, "auto", "BAR of dev= whose MMIO bench=exits reads (auto: the first memory BAR)", AT(bar) },
 	{ "fault", OPT_CHOICE, 0, 0, fault_choices, "none", "test aid: raise ud, pf, gp or de after hello", AT(fault) },
 };
 
@@ -47,6 +49,7 @@ static void set_defaults(struct options *o)
 	o->timeout = 60;
 	o->pci = 1;
 	o->fault = "none";
+	o->bar = "auto";
 }
 
 static void copy_word(char *dst, unsigned cap, const char *src, size_t len)

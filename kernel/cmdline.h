@@ -11,6 +11,7 @@ struct options {
 	uint64_t timeout;      /* seconds */
 	uint64_t pci;          /* 1: emit pci records */
 	const char *fault;     /* none | ud | pf | gp | de */
+	const char *bar;       /* auto | 0..5: memory BAR for bench=exits mmio-read */
 	int dev_set;           /* dev= given */
 	uint8_t dev_bus, dev_dev, dev_fn;
 	int help;

@@ -208,7 +208,7 @@ static void test_bad_values(void **state)
 	(void)state;
 	static const char *const bad[] = { "ops=abc", "ops=0", "timeout=99999999", "bench=nope",
 					   "dev=zz:00.0", "ops=", "help=1", "ops", "seed=1 seed=2",
-					   "dev=00:1f.7" };
+					   "dev=00:1f.7", "bar=6", "bar=3", "bar=1" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct log log;
 		boot_and_parse(&log, KVMIO_EXIT_BADCONFIG, "bios", "pc", bad[i], NULL);
@@ -287,13 +287,40 @@ static void test_host_timeout(void **state)
 	unlink(out);
 }
 
+/* OVMF puts 64-bit BARs far above 4 GiB: the guest must map them to read them. */
+static void test_uefi_bar_above_4g(void **state)
+{
+	(void)state;
+	char out[300];
+	snprintf(out, sizeof(out), "%s.out", log_path);
+	int rc = run_kvmio(out, "boot", "--firmware", "uefi", "--log", log_path, "--qemu-arg",
+			   "-device", "--qemu-arg", "virtio-rng-pci,addr=05.0", "--", "ops=200",
+			   "dev=00:05.0", "bar=4", (char *)NULL);
+	if (rc != 0)
+		fail_msg("exit %d\n%s", rc, slurp(out));
+	unlink(out);
+	struct log log;
+	memset(&log, 0, sizeof(log));
+	assert_int_equal(log_parse_file(&log, log_path), 0);
+	const char *bar4 = record_get(log_find(&log, "pci", "bdf", "00:05.0"), "bar4");
+	assert_non_null(bar4);
+	assert_true(!strncmp(bar4, "mem64p:0x", 9));
+	uint64_t addr = strtoull(bar4 + 7, NULL, 16);
+	assert_true(addr >= (4ull << 30));
+	const struct record *r = log_find(&log, "result", "name", "mmio-read");
+	check_result(&log, "mmio-read", 200);
+	assert_int_equal(strtoull(record_get(r, "addr"), NULL, 16), addr);
+	assert_field(r, "bar", "4");
+	log_free(&log);
+}
+
 static void test_help(void **state)
 {
 	(void)state;
 	struct log log;
 	boot_and_parse(&log, 0, "bios", "pc", "help", NULL);
 	static const char *const names[] = { "bench", "ops", "warmup", "seed", "timeout", "pci",
-					     "dev", "fault" };
+					     "dev", "bar", "fault" };
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!log_find(&log, "option", "name", names[i]))
 			fail_msg("help lists no option %s", names[i]);
@@ -349,6 +376,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_watchdog, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watchdog_microvm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_uefi_bar_above_4g, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_help, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parse_saved_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_usage_errors, setup, teardown),
