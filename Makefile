@@ -10,7 +10,7 @@ BUILD_ID   := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 # ---- guest kernel ----------------------------------------------------------------------------
 GUEST_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mno-red-zone \
 	-mgeneral-regs-only -fno-stack-protector -mcmodel=small -fno-asynchronous-unwind-tables \
-	-fno-omit-frame-pointer --param=min-pagesize=0 -Wall -Wextra -Werror -I. -DKVMIO_BUILD_ID='"$(BUILD_ID)"' -MMD -MP
+	-fno-omit-frame-pointer --param=min-pagesize=0 -Wall -Wextra -Werror -I. -I$(BUILD) -MMD -MP
 GUEST_ASFLAGS := -I. -Wa,--noexecstack -MMD -MP
 GUEST_SRCS := $(filter-out boot/efi_loader.c,$(wildcard boot/*.c)) $(filter-out boot/efi_kernel_blob.S,$(wildcard boot/*.S)) $(wildcard kernel/*.S) \
 	$(wildcard kernel/*.c) $(wildcard drivers/*.c) $(wildcard bench/*.c)
@@ -26,8 +26,7 @@ EFI_CFLAGS := -std=gnu11 -O2 -fpic -fshort-wchar -ffreestanding -fno-stack-prote
 EFI_OBJS   := $(BUILD)/efi/efi_loader.o $(BUILD)/efi/crc32.o $(BUILD)/efi/kernel_blob.o
 
 # ---- host tool --------------------------------------------------------------------------------
-HOST_CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. -D_GNU_SOURCE -MMD -MP \
-	-DKVMIO_BUILD_ID='"$(BUILD_ID)"'
+HOST_CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. -I$(BUILD) -D_GNU_SOURCE -MMD -MP
 HOST_SRCS    := $(wildcard host/*.c) kernel/crc32.c
 HOST_OBJS    := $(patsubst %.c,$(BUILD)/host/%.o,$(HOST_SRCS))
 HOST_LIBOBJS := $(filter-out $(BUILD)/host/host/main.o,$(HOST_OBJS))
@@ -43,7 +42,15 @@ FUZZ_SECONDS ?= 60
 
 IMAGES := $(BUILD)/kvmio.elf $(BUILD)/kvmio-pvh.elf $(BUILD)/kvmio.bin $(BUILD)/kvmio.efi
 
-.PHONY: all guest host deps run check tests fuzz clean
+.PHONY: all guest host deps run check tests fuzz clean FORCE
+
+# The build id (git describe + date) lives in a header rewritten only when it changes, so every
+# image and the host tool say which commit they were built from.
+$(BUILD)/build_id.h: FORCE
+	@mkdir -p $(BUILD)
+	@echo '#define KVMIO_BUILD_ID "$(BUILD_ID)"' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+$(BUILD)/guest/kernel/main.c.o $(BUILD)/host/host/main.o $(BUILD)/test/host/main.o: $(BUILD)/build_id.h
 all: guest host
 guest: $(IMAGES)
 host: $(BUILD)/kvmio
@@ -98,11 +105,12 @@ $(BUILD)/test/%.o: %.c
 	$(CC) $(TEST_CFLAGS) -c $< -o $@
 $(BUILD)/test/test_%: tests/test_%.c $(TEST_LIBOBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -o $@ $^ -lcmocka -lm
+	$(CC) $(TEST_CFLAGS) -o $@ $(filter %.c %.o,$^) -lcmocka -lm
 
 $(FUZZ_BIN): tests/fuzz_parse.c $(filter-out host/main.c,$(HOST_SRCS))
 	@mkdir -p $(dir $@)
-	clang -std=gnu11 -g -O1 -I. -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -o $@ $^ -lm
+	clang -std=gnu11 -g -O1 -I. -I$(BUILD) -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		-o $@ $(filter %.c,$^) -lm
 
 tests: $(TEST_BINS) $(FUZZ_BIN)
 

@@ -117,7 +117,7 @@ int launch_run(char *const *argv, double timeout_s, struct launch_result *res)
 {
 	int out[2], err[2], status[2];
 	struct capture cap[2];
-	double deadline, kill_at = 0;
+	double deadline, kill_at = 0, started_at;
 	int open_fds = 2, reaped = 0, stopping = 0, wstatus = 0;
 	pid_t pid;
 
@@ -135,6 +135,7 @@ int launch_run(char *const *argv, double timeout_s, struct launch_result *res)
 		close(out[0]), close(out[1]), close(err[0]), close(err[1]);
 		goto fail_early;
 	}
+	started_at = now_s();
 	pid = fork();
 	if (pid == 0)
 		child_exec(argv, out[1], err[1], status[1]);
@@ -162,6 +163,7 @@ int launch_run(char *const *argv, double timeout_s, struct launch_result *res)
 		}
 	}
 	res->started = 1;
+	res->first_record_s = -1;
 	cap[0] = (struct capture){ out[0], &res->out, &res->out_len, 1 };
 	cap[1] = (struct capture){ err[0], &res->err, &res->err_len, 1 };
 	deadline = timeout_s > 0 ? now_s() + timeout_s : 0;
@@ -170,8 +172,10 @@ int launch_run(char *const *argv, double timeout_s, struct launch_result *res)
 		int n = 0, map[2];
 		double t;
 
-		if (!reaped && waitpid(pid, &wstatus, WNOHANG) == pid)
+		if (!reaped && waitpid(pid, &wstatus, WNOHANG) == pid) {
 			reaped = 1;
+			res->wall_s = now_s() - started_at;
+		}
 		if (reaped && open_fds == 0)
 			break;
 		t = now_s();
@@ -207,6 +211,9 @@ int launch_run(char *const *argv, double timeout_s, struct launch_result *res)
 				c->fd = -1;
 				open_fds--;
 			}
+			if (map[k] == 0 && res->first_record_s < 0 && res->out &&
+			    memmem(res->out, res->out_len, "@kvmio", 6))
+				res->first_record_s = now_s() - started_at;
 		}
 	}
 	for (int i = 0; i < 2; i++)

@@ -15,6 +15,8 @@ struct launch_result {
 	int signal;         /* terminating signal, 0 if none */
 	int timed_out;      /* killed by us at the deadline */
 	int interrupted;    /* killed by us because kvmio got SIGINT/SIGTERM */
+	double first_record_s; /* QEMU start to the first "@kvmio" on the serial line; -1: none */
+	double wall_s;         /* QEMU start to exit */
 };
 
 /* Install SIGINT/SIGTERM handlers that make launch_run stop QEMU; returns the flag state. */

@@ -188,8 +188,10 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 	add(&b, "%s", strcmp(cmd->accel, "kvm") == 0 ? "host" : "max");
 	add(&b, "-m");
 	add(&b, "%d", cmd->memory_mib);
-	add(&b, "-device");
-	add(&b, "isa-debug-exit,iobase=0xf4,iosize=0x04");
+	if (!o->no_debug_exit) {
+		add(&b, "-device");
+		add(&b, "isa-debug-exit,iobase=0xf4,iosize=0x04");
+	}
 	if (strcmp(cmd->machine, "microvm") != 0 &&
 	    qemu_guest_runs_exits(o->guest_args, o->nguest_args)) {
 		add(&b, "-device");

@@ -18,6 +18,7 @@ struct qemu_options {
 	char **qemu_args;              /* appended verbatim, in order */
 	int nqemu_args;
 	int (*kvm_usable)(void);       /* 1 if /dev/kvm can be used; NULL: qemu_kvm_usable */
+	int no_debug_exit;             /* 1: no isa-debug-exit, as under other VMMs (ACPI power-off) */
 };
 
 struct qemu_command {

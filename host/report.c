@@ -64,8 +64,13 @@ static void table_header(FILE *out, const struct log *log, const struct report_l
 
 	fprintf(out, "== %s\n", log->name);
 	if (launch)
+	{
 		fprintf(out, "launched:     firmware=%s machine=%s accel=%s (QEMU exit %d)\n",
 			launch->firmware, launch->machine, launch->accel, launch->qemu_exit);
+		if (launch->first_record_s >= 0)
+			fprintf(out, "timing:       first record %.0f ms after QEMU start, QEMU ran %.0f ms\n",
+				launch->first_record_s * 1e3, launch->wall_s * 1e3);
+	}
 	if (!h) {
 		fprintf(out, "(no hello record)\n");
 		return;
@@ -386,7 +391,12 @@ static void json_log(FILE *out, const struct log *log, const struct report_launc
 		json_string(out, launch->machine);
 		fputs(",\"accel\":", out);
 		json_string(out, launch->accel);
-		fprintf(out, ",\"qemu_exit\":%d}", launch->qemu_exit);
+		fprintf(out, ",\"qemu_exit\":%d", launch->qemu_exit);
+		if (launch->first_record_s >= 0)
+			fprintf(out, ",\"first_record_ms\":%.1f", launch->first_record_s * 1e3);
+		else
+			fputs(",\"first_record_ms\":null", out);
+		fprintf(out, ",\"wall_ms\":%.1f}", launch->wall_s * 1e3);
 	}
 	fputs(",\"hello\":", out);
 	json_single(out, log, "hello", hz);

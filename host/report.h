@@ -10,6 +10,8 @@ struct report_launch {
 	const char *machine;    /* pc, q35, microvm */
 	const char *accel;      /* kvm or tcg: what QEMU was started with */
 	int qemu_exit;          /* QEMU's exit status, -1 if killed or not run */
+	double first_record_s;  /* QEMU start to the first record; < 0: none */
+	double wall_s;          /* QEMU start to exit */
 };
 
 void report_table(FILE *out, const struct log *log, const struct report_launch *launch);

@@ -314,6 +314,29 @@ static void test_uefi_bar_above_4g(void **state)
 	log_free(&log);
 }
 
+/* Without isa-debug-exit (as under other VMMs) the guest powers off through ACPI S5 or UEFI
+ * ResetSystem; QEMU exits 0 and the status comes from the log. */
+static void test_no_debug_exit(void **state)
+{
+	(void)state;
+	static const char *const paths[][2] = { { "bios", "pc" }, { "bios", "q35" },
+						{ "pvh", "microvm" }, { "uefi", "q35" } };
+	char out[300];
+	snprintf(out, sizeof(out), "%s.out", log_path);
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		int rc = run_kvmio(out, "boot", "--no-debug-exit", "--json", "--firmware", paths[i][0],
+				   "--machine", paths[i][1], "--", "ops=50", (char *)NULL);
+		if (rc != 0)
+			fail_msg("%s/%s: exit %d\n%s", paths[i][0], paths[i][1], rc, slurp(out));
+		assert_non_null(strstr(slurp(out), "\"qemu_exit\":0"));
+	}
+	assert_int_equal(run_kvmio(out, "boot", "--no-debug-exit", "--", "fault=ud", (char *)NULL),
+			 KVMIO_EXIT_GUEST_FAIL);
+	assert_int_equal(run_kvmio(out, "boot", "--no-debug-exit", "--", "ops=x", (char *)NULL),
+			 KVMIO_EXIT_BADCONFIG);
+	unlink(out);
+}
+
 static void test_help(void **state)
 {
 	(void)state;
@@ -377,6 +400,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_watchdog_microvm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_uefi_bar_above_4g, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_debug_exit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_help, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parse_saved_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_usage_errors, setup, teardown),
