@@ -32,6 +32,16 @@
 
 #define STACK_SIZE 65536
 
+	.macro LOAD_DATA_SEGMENTS
+	movw $SEL_DATA, %ax
+	movw %ax, %ds
+	movw %ax, %es
+	movw %ax, %ss
+	xorw %ax, %ax
+	movw %ax, %fs
+	movw %ax, %gs
+	.endm
+
 	.section .multiboot, "a"
 	.align 4
 multiboot_header:
@@ -119,13 +129,7 @@ start32:
 
 	.code64
 start64:
-	movw $SEL_DATA, %ax
-	movw %ax, %ds
-	movw %ax, %es
-	movw %ax, %ss
-	xorw %ax, %ax
-	movw %ax, %fs
-	movw %ax, %gs
+	LOAD_DATA_SEGMENTS
 	leaq stack_top(%rip), %rsp
 	xorl %ebp, %ebp
 	movl boot_path32(%rip), %edi
@@ -143,13 +147,7 @@ entry64:
 	leaq 1f(%rip), %rax
 	pushq %rax
 	lretq
-1:	movw $SEL_DATA, %ax
-	movw %ax, %ds
-	movw %ax, %es
-	movw %ax, %ss
-	xorw %ax, %ax
-	movw %ax, %fs
-	movw %ax, %gs
+1:	LOAD_DATA_SEGMENTS
 	xorl %ebp, %ebp
 	call kernel_main                /* RDI = boot_info, untouched */
 halt_forever:

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "host/proto.h"
+#include "kernel/hexdigit.h"
 
 /* Fields every record of a type must carry (besides seq and crc). */
 struct record_kind {
@@ -100,16 +101,7 @@ static int fail(struct log *log, int status, int line, const char *fmt, ...)
 	return status;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+
 
 /* Decode %XX escapes in place. Returns 0, or -1 on a bad escape. */
 static int unescape(char *s)
@@ -118,7 +110,7 @@ static int unescape(char *s)
 
 	while (*s) {
 		if (*s == '%') {
-			int hi = hex_digit(s[1]), lo = hi < 0 ? -1 : hex_digit(s[2]);
+			int hi = hex_digit_value(s[1]), lo = hi < 0 ? -1 : hex_digit_value(s[2]);
 
 			if (hi < 0 || lo < 0)
 				return -1;
@@ -187,7 +179,7 @@ static int parse_record(struct log *log, struct record *r, const char *text, siz
 
 		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
 			return fail(log, KVMIO_EXIT_CORRUPT, line, "bad crc value");
-		want = want << 4 | (uint32_t)hex_digit(c);
+		want = want << 4 | (uint32_t)hex_digit_value(c);
 	}
 	got = crc32_update(0, text, len - crc_tail);
 	if (got != want)

@@ -5,6 +5,7 @@
  */
 #include <stddef.h>
 #include "cmdline.h"
+#include "hexdigit.h"
 #include "lib.h"
 #include "report.h"
 
@@ -68,9 +69,7 @@ static int parse_hex_field(const char *s, size_t len, uint64_t max, uint8_t *out
 	if (len == 0 || len > 2)
 		return -1;
 	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-		int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 :
-			(c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+		int d = hex_digit_value(s[i]);
 		if (d < 0)
 			return -1;
 		v = v * 16 + (uint64_t)d;

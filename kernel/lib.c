@@ -1,4 +1,5 @@
 #include "lib.h"
+#include "hexdigit.h"
 
 void *memset(void *d, int c, size_t n)
 {
@@ -63,16 +64,6 @@ int strncmp(const char *a, const char *b, size_t n)
 	return 0;
 }
 
-static int digit_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return 99;
-}
 
 int parse_u64(const char *s, size_t len, uint64_t *out)
 {
@@ -86,7 +77,8 @@ int parse_u64(const char *s, size_t len, uint64_t *out)
 	if (len == 0)
 		return -1;
 	for (size_t i = 0; i < len; i++) {
-		uint64_t d = (uint64_t)digit_value(s[i]);
+		int digit = hex_digit_value(s[i]);
+		uint64_t d = digit < 0 ? base : (uint64_t)digit;
 		if (d >= base || v > (UINT64_MAX - d) / base)
 			return -1;
 		v = v * base + d;
