@@ -31,6 +31,11 @@ static const char usage_text[] =
 	"                             or UEFI as under other VMMs; the status comes from the log\n"
 	"  --log FILE                 write the raw serial output to FILE\n"
 	"  --csv | --json             output format (default: table)\n"
+	"  --disk SPEC                add a disk (repeatable; the guest's dev=N is the N-th --disk):\n"
+	"      ide|virtio-blk[,transport=legacy|modern|transitional][,backend=null|file=PATH]\n"
+	"      [,size=SIZE][,cache=none|writethrough|writeback|directsync|unsafe]\n"
+	"      [,aio=threads|native|io_uring][,format=raw|qcow2][,latency-ns=N][,readonly=on|off]\n"
+	"      [,inject=eio-read|eio-write]   (ide: -M pc only, ide disks before virtio-blk)\n"
 	"  --qemu-arg ARG             append ARG to the QEMU command line (repeatable)\n"
 	"  --dry-run                  print the QEMU command line and exit\n"
 	"\n"
@@ -154,7 +159,8 @@ static int parse_boot_args(int argc, char **argv, struct boot_args *a)
 	a->timeout_s = 120;
 	a->q.guest_args = calloc((size_t)argc + 1, sizeof(char *));
 	a->q.qemu_args = calloc((size_t)argc + 1, sizeof(char *));
-	if (!a->q.guest_args || !a->q.qemu_args)
+	a->q.disks = calloc((size_t)argc + 1, sizeof(char *));
+	if (!a->q.guest_args || !a->q.qemu_args || !a->q.disks)
 		return KVMIO_EXIT_IO;
 	for (i = 0; i < argc; i++) {
 		const char *arg = argv[i], *v;
@@ -186,6 +192,8 @@ static int parse_boot_args(int argc, char **argv, struct boot_args *a)
 			a->q.accel = v;
 		} else if ((v = option_value(argc, argv, &i, "--log", &missing))) {
 			a->log_file = v;
+		} else if ((v = option_value(argc, argv, &i, "--disk", &missing))) {
+			a->q.disks[a->q.ndisks++] = (char *)v;
 		} else if ((v = option_value(argc, argv, &i, "--qemu-arg", &missing))) {
 			a->q.qemu_args[a->q.nqemu_args++] = (char *)v;
 		} else if ((v = option_value(argc, argv, &i, "--timeout", &missing))) {
@@ -426,6 +434,7 @@ done_args:
 	free(dir);
 	free(a.q.guest_args);
 	free(a.q.qemu_args);
+	free(a.q.disks);
 	return rc;
 }
 

@@ -1,9 +1,12 @@
 /* Building the QEMU command line for `kvmio boot`. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "host/qemu.h"
 
@@ -90,6 +93,297 @@ int qemu_guest_runs_exits(char *const *args, int n)
 	return !chose_bench;
 }
 
+/* ---- --disk -------------------------------------------------------------------------------- */
+
+int qemu_parse_size(const char *s, unsigned long long *out)
+{
+	unsigned long long v, mul = 1;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	if (*end) {
+		switch (*end) {
+		case 'k': case 'K': mul = 1ull << 10; break;
+		case 'm': case 'M': mul = 1ull << 20; break;
+		case 'g': case 'G': mul = 1ull << 30; break;
+		case 't': case 'T': mul = 1ull << 40; break;
+		default: return -1;
+		}
+		if (end[1] && !(end[1] == 'i' && end[2] == 'B' && !end[3]) &&
+		    !((end[1] == 'B' || end[1] == 'b') && !end[2]))
+			return -1;
+	}
+	if (v == 0 || v > ~0ull / mul)
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+static int one_of(const char *v, const char *const *set)
+{
+	for (int i = 0; set[i]; i++)
+		if (strcmp(v, set[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* Value VALUE of KEY among SET, as the static string; NULL with a message if not in SET. */
+static const char *pick(const char *key, const char *v, const char *const *set, char *err,
+			size_t errlen)
+{
+	int i = one_of(v, set);
+	size_t n = 0;
+
+	if (i >= 0)
+		return set[i];
+	n += (size_t)snprintf(err, errlen, "--disk: bad %s=%s (", key, v);
+	for (int k = 0; set[k] && n < errlen; k++)
+		n += (size_t)snprintf(err + n, errlen - n, "%s%s", k ? ", " : "", set[k]);
+	if (n < errlen)
+		snprintf(err + n, errlen - n, ")");
+	return NULL;
+}
+
+int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t errlen)
+{
+	static const char *const transports[] = { "legacy", "modern", "transitional", NULL };
+	static const char *const caches[] = { "none", "writethrough", "writeback", "directsync",
+					       "unsafe", NULL };
+	static const char *const aios[] = { "threads", "native", "io_uring", NULL };
+	static const char *const formats[] = { "raw", "qcow2", NULL };
+	static const char *const onoff[] = { "on", "off", NULL };
+	static const char *const injects[] = { "eio-read", "eio-write", NULL };
+	char buf[4096], *save = NULL, *tok;
+	int first = 1, size_given = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->latency_ns = -1;
+	d->size = 1ull << 30;
+	if (strlen(spec) >= sizeof(buf)) {
+		snprintf(err, errlen, "--disk: spec too long");
+		return 2;
+	}
+	/* Split at single commas; ",," is a literal comma (as in QEMU), for file names. */
+	{
+		size_t j = 0;
+
+		for (const char *p = spec; *p; p++) {
+			if (*p == ',' && p[1] == ',') {
+				buf[j++] = ',';
+				p++;
+			} else {
+				buf[j++] = *p == ',' ? '\x1f' : *p;
+			}
+		}
+		buf[j] = '\0';
+	}
+	for (tok = strtok_r(buf, "\x1f", &save); tok;
+	     tok = strtok_r(NULL, "\x1f", &save), first = 0) {
+		char *eq = strchr(tok, '=');
+		const char *k = tok, *v = eq ? eq + 1 : NULL;
+
+		if (first) {
+			if (strcmp(tok, "ide") == 0)
+				d->model = QEMU_DISK_IDE;
+			else if (strcmp(tok, "virtio-blk") == 0)
+				d->model = QEMU_DISK_VIRTIO;
+			else {
+				snprintf(err, errlen, "--disk: unknown model '%.64s' (ide or virtio-blk "
+					 "first, then KEY=VALUE,...)", tok);
+				return 2;
+			}
+			continue;
+		}
+		if (!eq || !*v) {
+			snprintf(err, errlen, "--disk: '%.64s' is not KEY=VALUE", tok);
+			return 2;
+		}
+		*eq = '\0';
+		if (strcmp(k, "transport") == 0) {
+			if (!(d->transport = pick(k, v, transports, err, errlen)))
+				return 2;
+		} else if (strcmp(k, "backend") == 0) {
+			if (strcmp(v, "null") == 0) {
+				d->file = NULL;
+			} else if (strncmp(v, "file=", 5) == 0 && v[5]) {
+				snprintf(d->filebuf, sizeof(d->filebuf), "%s", v + 5);
+				d->file = d->filebuf;
+			} else {
+				snprintf(err, errlen, "--disk: bad backend=%.64s (null or file=PATH)", v);
+				return 2;
+			}
+		} else if (strcmp(k, "size") == 0) {
+			if (qemu_parse_size(v, &d->size) != 0 || d->size % 512) {
+				snprintf(err, errlen, "--disk: bad size=%.64s (bytes or K/M/G/T suffix, "
+					 "a multiple of 512)", v);
+				return 2;
+			}
+			size_given = 1;
+		} else if (strcmp(k, "cache") == 0) {
+			if (!(d->cache = pick(k, v, caches, err, errlen)))
+				return 2;
+		} else if (strcmp(k, "aio") == 0) {
+			if (!(d->aio = pick(k, v, aios, err, errlen)))
+				return 2;
+		} else if (strcmp(k, "format") == 0) {
+			if (!(d->format = pick(k, v, formats, err, errlen)))
+				return 2;
+		} else if (strcmp(k, "latency-ns") == 0) {
+			char *end;
+
+			errno = 0;
+			d->latency_ns = strtoll(v, &end, 10);
+			if (errno || *end || *v < '0' || *v > '9') {
+				snprintf(err, errlen, "--disk: bad latency-ns=%.64s (nanoseconds)", v);
+				return 2;
+			}
+		} else if (strcmp(k, "readonly") == 0) {
+			if (!pick(k, v, onoff, err, errlen))
+				return 2;
+			d->readonly = strcmp(v, "on") == 0;
+		} else if (strcmp(k, "inject") == 0) {
+			if (!(d->inject = pick(k, v, injects, err, errlen)))
+				return 2;
+		} else {
+			snprintf(err, errlen, "--disk: unknown key '%.64s' (transport, backend, size, "
+				 "cache, aio, format, latency-ns, readonly, inject)", k);
+			return 2;
+		}
+	}
+	if (first) {
+		snprintf(err, errlen, "--disk: empty spec (ide or virtio-blk)");
+		return 2;
+	}
+	/* Combinations that cannot work, whatever the machine. */
+	if (d->model == QEMU_DISK_IDE && d->transport) {
+		snprintf(err, errlen, "--disk: transport= is for virtio-blk (IDE PIO or DMA is the "
+			 "guest's choice)");
+		return 2;
+	}
+	if (d->model == QEMU_DISK_IDE && d->readonly) {
+		snprintf(err, errlen, "--disk: readonly=on with ide: QEMU's ide-hd refuses read-only "
+			 "drives (use virtio-blk)");
+		return 2;
+	}
+	if (!d->file) {
+		if (d->format || d->cache || d->aio) {
+			snprintf(err, errlen, "--disk: %s= needs backend=file=PATH (backend=null has "
+				 "no format, cache or aio)", d->format ? "format" : d->cache ? "cache"
+				 : "aio");
+			return 2;
+		}
+	} else {
+		if (size_given) {
+			snprintf(err, errlen, "--disk: size= is for backend=null (a file has its own "
+				 "size: kvmio mkdisk FILE SIZE)");
+			return 2;
+		}
+		if (d->latency_ns >= 0) {
+			snprintf(err, errlen, "--disk: latency-ns= is for backend=null");
+			return 2;
+		}
+		if (!d->cache)
+			d->cache = "writeback";
+		if (!d->aio)
+			d->aio = "threads";
+		if (!d->format)
+			d->format = "raw";
+		if (strcmp(d->aio, "native") == 0 && strcmp(d->cache, "none") != 0 &&
+		    strcmp(d->cache, "directsync") != 0) {
+			snprintf(err, errlen, "--disk: aio=native needs O_DIRECT: cache=none or "
+				 "cache=directsync (not %s)", d->cache);
+			return 2;
+		}
+	}
+	if (d->model == QEMU_DISK_VIRTIO && !d->transport)
+		d->transport = "transitional";
+	return 0;
+}
+
+static int default_path_exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
+}
+
+int qemu_io_uring_usable(const char *qemu)
+{
+	/*
+	 * QEMU opens -blockdev nodes before it creates devices: with a device that cannot exist,
+	 * a QEMU that knows aio=io_uring fails on the device, one that does not fails on the node.
+	 * The node is the QEMU binary itself, read-only (any regular file will do).
+	 */
+	static char last_qemu[4096];
+	static int last = -1;
+	char exe[4096], node[4200], out[4096];
+	int pipefd[2], status;
+	ssize_t n, len = 0;
+	pid_t pid;
+
+	if (last >= 0 && strcmp(last_qemu, qemu) == 0)
+		return last;
+	if (strchr(qemu, '/')) {
+		snprintf(exe, sizeof(exe), "%s", qemu);
+	} else {
+		const char *path = getenv("PATH");
+		char *copy = strdup(path ? path : "/usr/bin:/bin"), *s = NULL;
+
+		exe[0] = '\0';
+		for (char *dir = copy ? strtok_r(copy, ":", &s) : NULL; dir;
+		     dir = strtok_r(NULL, ":", &s)) {
+			snprintf(exe, sizeof(exe), "%s/%s", dir, qemu);
+			if (access(exe, X_OK) == 0)
+				break;
+			exe[0] = '\0';
+		}
+		free(copy);
+		if (!exe[0])
+			return 0;
+	}
+	if (strchr(exe, ','))
+		return 0;
+	snprintf(node, sizeof(node), "driver=file,node-name=probe,read-only=on,aio=io_uring,"
+		 "filename=%s", exe);
+	if (pipe(pipefd) != 0)
+		return 0;
+	pid = fork();
+	if (pid < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return 0;
+	}
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(pipefd[1], 2);
+		close(pipefd[0]);
+		execl(exe, exe, "-M", "none", "-nodefaults", "-display", "none", "-S",
+		      "-blockdev", node, "-device", "kvmio-probe-no-such-device", (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	while (len < (ssize_t)sizeof(out) - 1 &&
+	       ((n = read(pipefd[0], out + len, sizeof(out) - 1 - (size_t)len)) > 0 ||
+		(n < 0 && errno == EINTR)))
+		if (n > 0)
+			len += n;
+	out[len] = '\0';
+	close(pipefd[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	snprintf(last_qemu, sizeof(last_qemu), "%s", qemu);
+	last = strstr(out, "kvmio-probe-no-such-device") && !strstr(out, "-blockdev") ? 1 : 0;
+	return last;
+}
+
 struct argv_builder {
 	char **argv;
 	int argc, cap, failed;
@@ -124,9 +418,149 @@ static void add(struct argv_builder *b, const char *fmt, ...)
 	b->argv[b->argc] = NULL;
 }
 
+/* A file name inside a -blockdev option list: commas doubled (QEMU keyval escaping). */
+static char *keyval_escape(const char *s)
+{
+	char *out = malloc(strlen(s) * 2 + 1), *p = out;
+
+	if (!out)
+		return NULL;
+	for (; *s; s++) {
+		*p++ = *s;
+		if (*s == ',')
+			*p++ = ',';
+	}
+	*p = '\0';
+	return out;
+}
+
+/* Check every --disk against the machine; 0 or 2 with err. disks[] filled. */
+static int check_disks(const struct qemu_options *o, const char *machine, struct qemu_disk *disks,
+		       char *err, size_t errlen)
+{
+	int (*exists)(const char *) = o->path_exists ? o->path_exists : default_path_exists;
+	int (*uring)(const char *) = o->io_uring_usable ? o->io_uring_usable : qemu_io_uring_usable;
+	int nide = 0, seen_virtio = 0;
+	char e[400];
+
+	if (o->ndisks > QEMU_MAX_DISKS) {
+		snprintf(err, errlen, "--disk: at most %d disks", QEMU_MAX_DISKS);
+		return 2;
+	}
+	for (int i = 0; i < o->ndisks; i++) {
+		struct qemu_disk *d = &disks[i];
+
+		if (qemu_parse_disk(o->disks[i], d, e, sizeof(e)) != 0) {
+			snprintf(err, errlen, "%s", e);
+			return 2;
+		}
+		if (strcmp(machine, "microvm") == 0) {
+			snprintf(err, errlen, "--disk %s: microvm has no PCI or IDE and virtio-mmio "
+				 "is not supported yet (use -M pc or q35)",
+				 d->model == QEMU_DISK_IDE ? "ide" : "virtio-blk");
+			return 2;
+		}
+		if (d->model == QEMU_DISK_IDE) {
+			if (strcmp(machine, "pc") != 0) {
+				snprintf(err, errlen, "--disk ide: IDE needs -M pc (q35 has AHCI, "
+					 "microvm has no IDE)");
+				return 2;
+			}
+			if (seen_virtio) {
+				snprintf(err, errlen, "--disk: give ide disks before virtio-blk disks "
+					 "(the guest numbers IDE disks first, so dev=N follows that order)");
+				return 2;
+			}
+			if (++nide > QEMU_MAX_IDE) {
+				snprintf(err, errlen, "--disk: at most %d ide disks (ide.0 and ide.1, "
+					 "two units each)", QEMU_MAX_IDE);
+				return 2;
+			}
+		} else {
+			seen_virtio = 1;
+		}
+		if (d->file && !exists(d->file)) {
+			snprintf(err, errlen, "--disk: backend file %.300s not found (make one: kvmio "
+				 "mkdisk FILE SIZE)", d->file);
+			return 2;
+		}
+		if (d->aio && strcmp(d->aio, "io_uring") == 0 &&
+		    !uring(o->qemu ? o->qemu : "qemu-system-x86_64")) {
+			snprintf(err, errlen, "--disk: aio=io_uring: this QEMU (%.200s) does not "
+				 "support it (use threads or native)",
+				 o->qemu ? o->qemu : "qemu-system-x86_64");
+			return 2;
+		}
+	}
+	return 0;
+}
+
+static void add_disk(struct argv_builder *b, const struct qemu_disk *d, int k, int ide_index)
+{
+	const char *ro = d->readonly ? ",read-only=on" : "";
+	const char *wce = NULL;
+	char lower[64];
+
+	if (d->file) {
+		int direct = !strcmp(d->cache, "none") || !strcmp(d->cache, "directsync");
+		int noflush = !strcmp(d->cache, "unsafe");
+		char *fn = keyval_escape(d->file);
+
+		if (!fn) {
+			b->failed = 1;
+			return;
+		}
+		wce = !strcmp(d->cache, "writethrough") || !strcmp(d->cache, "directsync") ? "off"
+			: "on";
+		add(b, "-blockdev");
+		add(b, "driver=file,node-name=disk%d-file,filename=%s,aio=%s,cache.direct=%s,"
+		    "cache.no-flush=%s%s", k, fn, d->aio, direct ? "on" : "off",
+		    noflush ? "on" : "off", ro);
+		free(fn);
+		snprintf(lower, sizeof(lower), "disk%d-file", k);
+	} else {
+		char lat[48] = "";
+
+		if (d->latency_ns >= 0)
+			snprintf(lat, sizeof(lat), ",latency-ns=%lld", d->latency_ns);
+		add(b, "-blockdev");
+		/* With inject=, a raw format node sits on top so blkdebug sees read_aio/write_aio. */
+		add(b, "driver=null-co,node-name=disk%d%s,size=%llu,read-zeroes=on%s%s", k,
+		    d->inject ? "-null" : "", d->size, lat, ro);
+		snprintf(lower, sizeof(lower), "disk%d-null", k);
+	}
+	if (d->inject) {
+		int rd = strcmp(d->inject, "eio-read") == 0;
+
+		add(b, "-blockdev");
+		add(b, "driver=blkdebug,node-name=disk%d-dbg,image=%s,inject-error.0.event=%s,"
+		    "inject-error.0.iotype=%s,inject-error.0.errno=5%s", k, lower,
+		    rd ? "read_aio" : "write_aio", rd ? "read" : "write", ro);
+		snprintf(lower, sizeof(lower), "disk%d-dbg", k);
+	}
+	if (d->file || d->inject) {
+		add(b, "-blockdev");
+		add(b, "driver=%s,node-name=disk%d,file=%s%s", d->file ? d->format : "raw", k, lower,
+		    ro);
+	}
+	add(b, "-device");
+	if (d->model == QEMU_DISK_IDE) {
+		add(b, "ide-hd,drive=disk%d,bus=ide.%d,unit=%d%s%s", k, ide_index / 2, ide_index % 2,
+		    wce ? ",write-cache=" : "", wce ? wce : "");
+	} else {
+		int legacy_off = strcmp(d->transport, "modern") == 0;
+		int modern_off = strcmp(d->transport, "legacy") == 0;
+
+		add(b, "virtio-blk-pci,drive=disk%d,addr=0x%x,disable-legacy=%s,disable-modern=%s%s%s",
+		    k, QEMU_VIRTIO_SLOT0 + k, legacy_off ? "on" : "off", modern_off ? "on" : "off",
+		    wce ? ",write-cache=" : "", wce ? wce : "");
+	}
+}
+
 int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, char *err,
 		       size_t errlen)
 {
+	struct qemu_disk *disks = NULL;
 	const char *firmware = o->firmware ? o->firmware : "bios";
 	const char *accel = o->accel ? o->accel : "auto";
 	int (*kvm_usable)(void) = o->kvm_usable ? o->kvm_usable : qemu_kvm_usable;
@@ -161,6 +595,17 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 	} else if (strcmp(accel, "tcg") != 0) {
 		snprintf(err, errlen, "unknown accelerator '%s' (auto, kvm or tcg)", accel);
 		return 2;
+	}
+	if (o->ndisks > 0) {
+		disks = calloc((size_t)o->ndisks, sizeof(*disks));
+		if (!disks) {
+			snprintf(err, errlen, "out of memory");
+			return 2;
+		}
+		if (check_disks(o, machine, disks, err, errlen) != 0) {
+			free(disks);
+			return 2;
+		}
 	}
 	/* Static strings for the caller. */
 	cmd->firmware = !strcmp(firmware, "bios") ? "bios" : !strcmp(firmware, "uefi") ? "uefi"
@@ -208,8 +653,20 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 		add(&b, "-drive");
 		add(&b, "if=none,id=esp,format=raw,snapshot=on,file=fat:%s",
 		    o->esp_dir ? o->esp_dir : "esp");
-		add(&b, "-device");
-		add(&b, "ide-hd,drive=esp,bus=ide.0");
+		if (o->ndisks > 0 && strcmp(cmd->machine, "pc") == 0) {
+			/*
+			 * On pc the guest finds PIIX IDE disks first: an ESP on ide.0 would become
+			 * its dev=0. Put the ESP on an AHCI controller (OVMF boots from it, the guest
+			 * has no AHCI driver) so --disk N stays dev=N and ide.0 unit 0 stays free.
+			 */
+			add(&b, "-device");
+			add(&b, "ahci,id=espahci,addr=0x1f");
+			add(&b, "-device");
+			add(&b, "ide-hd,drive=esp,bus=espahci.0");
+		} else {
+			add(&b, "-device");
+			add(&b, "ide-hd,drive=esp,bus=ide.0");
+		}
 	} else {
 		add(&b, "-kernel");
 		add(&b, "%s", cmd->image);
@@ -222,6 +679,11 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 		}
 		free(guest);
 	}
+	for (int i = 0, nide = 0; i < o->ndisks; i++) {
+		add_disk(&b, &disks[i], i, nide);
+		nide += disks[i].model == QEMU_DISK_IDE;
+	}
+	free(disks);
 	for (int i = 0; i < o->nqemu_args; i++)
 		add(&b, "%s", o->qemu_args[i]);
 	cmd->argv = b.argv;

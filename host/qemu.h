@@ -19,6 +19,29 @@ struct qemu_options {
 	int nqemu_args;
 	int (*kvm_usable)(void);       /* 1 if /dev/kvm can be used; NULL: qemu_kvm_usable */
 	int no_debug_exit;             /* 1: no isa-debug-exit, as under other VMMs (ACPI power-off) */
+	char **disks;                  /* --disk specs, in order: guest dev=0, 1, ... */
+	int ndisks;
+	int (*path_exists)(const char *path);        /* NULL: stat() says regular file/blockdev */
+	int (*io_uring_usable)(const char *qemu);    /* NULL: qemu_io_uring_usable */
+};
+
+/* One parsed --disk SPEC (see qemu_parse_disk). Strings point into static tables or the spec. */
+#define QEMU_MAX_DISKS 8
+#define QEMU_MAX_IDE 4                 /* ide.0 and ide.1, two units each (pc) */
+#define QEMU_VIRTIO_SLOT0 0x10         /* virtio disk N (in --disk order) sits at 00:(0x10+N).0 */
+enum qemu_disk_model { QEMU_DISK_IDE, QEMU_DISK_VIRTIO };
+struct qemu_disk {
+	enum qemu_disk_model model;
+	const char *transport;         /* virtio: legacy, modern, transitional */
+	const char *file;              /* NULL: null-co backend */
+	unsigned long long size;       /* null backend, bytes */
+	const char *cache;             /* file: none writethrough writeback directsync unsafe */
+	const char *aio;               /* file: threads native io_uring */
+	const char *format;            /* file: raw qcow2 */
+	long long latency_ns;          /* null backend; -1: not given */
+	int readonly;
+	const char *inject;            /* NULL, eio-read, eio-write */
+	char filebuf[4096];
 };
 
 struct qemu_command {
@@ -51,6 +74,15 @@ int qemu_guest_runs_exits(char *const *args, int n);
 int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, char *err,
 		       size_t errlen);
 void qemu_command_free(struct qemu_command *cmd);
+
+/* Parse SIZE with optional K/M/G/T suffix (binary); 0 on success. */
+int qemu_parse_size(const char *s, unsigned long long *out);
+
+/* Parse one --disk SPEC (syntax only, no files). 0, or 2 with a one-line message in err. */
+int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t errlen);
+
+/* 1 if QEMU accepts aio=io_uring (probes the binary once). */
+int qemu_io_uring_usable(const char *qemu);
 
 /* Shell-quoted command line (malloc'd). */
 char *qemu_command_string(char *const *argv);

@@ -429,6 +429,307 @@ static void test_tempdir(void **state)
 	free(dir);
 }
 
+/* ---- --disk ---------------------------------------------------------------------------------- */
+
+static int exists_yes(const char *path)
+{
+	return strstr(path, "missing") == NULL;
+}
+static int uring_calls;
+static int uring_yes(const char *qemu)
+{
+	(void)qemu;
+	uring_calls++;
+	return 1;
+}
+static int uring_no(const char *qemu)
+{
+	(void)qemu;
+	uring_calls++;
+	return 0;
+}
+
+/* Build with the given disks on MACHINE/FIRMWARE; returns the status, err filled. */
+static int build_disks(struct qemu_command *c, const char *firmware, const char *machine,
+		       char *err, size_t errlen, int (*uring)(const char *), ...)
+{
+	struct qemu_options o = base_options();
+	char *disks[16];
+	va_list ap;
+	int n = 0, rc;
+
+	va_start(ap, uring);
+	for (const char *d = va_arg(ap, const char *); d && n < 16; d = va_arg(ap, const char *))
+		disks[n++] = (char *)d;
+	va_end(ap);
+	o.firmware = firmware;
+	o.machine = machine;
+	o.disks = disks;
+	o.ndisks = n;
+	o.path_exists = exists_yes;
+	o.io_uring_usable = uring ? uring : uring_yes;
+	err[0] = '\0';
+	rc = qemu_build_command(&o, c, err, errlen);
+	if (rc == 0)
+		assert_null(c->argv[c->argc]);
+	return rc;
+}
+
+#define DISKS_OK(c, fw, m, ...)                                                                \
+	do {                                                                                   \
+		char e_[512];                                                                  \
+		int rc_ = build_disks(c, fw, m, e_, sizeof(e_), NULL, __VA_ARGS__, (char *)NULL); \
+		if (rc_ != 0)                                                                  \
+			fail_msg("unexpected error: %s", e_);                                  \
+	} while (0)
+
+static void expect_disk_error(const char *firmware, const char *machine, const char *spec,
+			      const char *spec2, const char *text)
+{
+	struct qemu_command c;
+	char err[512];
+
+	assert_int_equal(build_disks(&c, firmware, machine, err, sizeof(err), NULL, spec, spec2,
+				     (char *)NULL), 2);
+	if (!strstr(err, text))
+		fail_msg("'%s': error '%s' lacks '%s'", spec, err, text);
+	assert_null(strchr(err, '\n'));
+	assert_null(c.argv);
+}
+
+static void test_disk_null_defaults(void **state)
+{
+	struct qemu_command c;
+
+	(void)state;
+	DISKS_OK(&c, "bios", "pc", "virtio-blk");
+	assert_true(find_pair(&c, "-blockdev",
+			      "driver=null-co,node-name=disk0,size=1073741824,read-zeroes=on") > 0);
+	assert_true(find_pair(&c, "-device", "virtio-blk-pci,drive=disk0,addr=0x10,"
+			      "disable-legacy=off,disable-modern=off") > 0);
+	qemu_command_free(&c);
+
+	DISKS_OK(&c, "bios", "pc", "virtio-blk,size=64M,latency-ns=2000,transport=legacy",
+		 "virtio-blk,size=4096K,transport=modern", "virtio-blk,size=1G,transport=transitional");
+	assert_true(find_pair(&c, "-blockdev", "driver=null-co,node-name=disk0,size=67108864,"
+			      "read-zeroes=on,latency-ns=2000") > 0);
+	assert_true(find_pair(&c, "-device", "virtio-blk-pci,drive=disk0,addr=0x10,"
+			      "disable-legacy=off,disable-modern=on") > 0);
+	assert_true(find_pair(&c, "-blockdev", "driver=null-co,node-name=disk1,size=4194304,"
+			      "read-zeroes=on") > 0);
+	assert_true(find_pair(&c, "-device", "virtio-blk-pci,drive=disk1,addr=0x11,"
+			      "disable-legacy=on,disable-modern=off") > 0);
+	assert_true(find_pair(&c, "-device", "virtio-blk-pci,drive=disk2,addr=0x12,"
+			      "disable-legacy=off,disable-modern=off") > 0);
+	/* the blockdev comes before the device that uses it */
+	assert_true(find_pair(&c, "-blockdev", "driver=null-co,node-name=disk2,size=1073741824,"
+			      "read-zeroes=on") < find_pair(&c, "-device", "virtio-blk-pci,drive=disk2,"
+			      "addr=0x12,disable-legacy=off,disable-modern=off"));
+	qemu_command_free(&c);
+
+	/* q35 takes virtio-blk at the same slots */
+	DISKS_OK(&c, "bios", "q35", "virtio-blk,readonly=on");
+	assert_true(find_pair(&c, "-blockdev", "driver=null-co,node-name=disk0,size=1073741824,"
+			      "read-zeroes=on,read-only=on") > 0);
+	qemu_command_free(&c);
+}
+
+static void test_disk_ide(void **state)
+{
+	struct qemu_command c;
+
+	(void)state;
+	DISKS_OK(&c, "bios", "pc", "ide", "ide,size=2M", "ide", "ide", "virtio-blk");
+	assert_true(find_pair(&c, "-device", "ide-hd,drive=disk0,bus=ide.0,unit=0") > 0);
+	assert_true(find_pair(&c, "-device", "ide-hd,drive=disk1,bus=ide.0,unit=1") > 0);
+	assert_true(find_pair(&c, "-device", "ide-hd,drive=disk2,bus=ide.1,unit=0") > 0);
+	assert_true(find_pair(&c, "-device", "ide-hd,drive=disk3,bus=ide.1,unit=1") > 0);
+	assert_true(find_pair(&c, "-blockdev", "driver=null-co,node-name=disk1,size=2097152,"
+			      "read-zeroes=on") > 0);
+	assert_true(find_pair(&c, "-device", "virtio-blk-pci,drive=disk4,addr=0x14,"
+			      "disable-legacy=off,disable-modern=off") > 0);
+	qemu_command_free(&c);
+
+	/* pvh on pc: IDE too */
+	DISKS_OK(&c, "pvh", "pc", "ide");
+	assert_true(find_pair(&c, "-device", "ide-hd,drive=disk0,bus=ide.0,unit=0") > 0);
+	qemu_command_free(&c);
+
+	/* UEFI on pc: the ESP moves to AHCI, so IDE disks still start at ide.0 unit 0 */
+	DISKS_OK(&c, "uefi", "pc", "ide", "virtio-blk");
+	assert_true(find_pair(&c, "-device", "ahci,id=espahci,addr=0x1f") > 0);
+	assert_true(find_pair(&c, "-device", "ide-hd,drive=esp,bus=espahci.0") > 0);
+	assert_int_equal(find_pair(&c, "-device", "ide-hd,drive=esp,bus=ide.0"), -1);
+	assert_true(find_pair(&c, "-device", "ide-hd,drive=disk0,bus=ide.0,unit=0") > 0);
+	qemu_command_free(&c);
+
+	/* UEFI on q35: the ESP stays on the built-in AHCI (ide.0), virtio disks at 0x10+ */
+	DISKS_OK(&c, "uefi", "q35", "virtio-blk");
+	assert_true(find_pair(&c, "-device", "ide-hd,drive=esp,bus=ide.0") > 0);
+	assert_int_equal(find_pair(&c, "-device", "ahci,id=espahci,addr=0x1f"), -1);
+	qemu_command_free(&c);
+	/* UEFI on pc without disks: unchanged */
+	DISKS_OK(&c, "uefi", "pc", NULL);
+	assert_true(find_pair(&c, "-device", "ide-hd,drive=esp,bus=ide.0") > 0);
+	qemu_command_free(&c);
+}
+
+static void test_disk_file(void **state)
+{
+	struct qemu_command c;
+
+	(void)state;
+	DISKS_OK(&c, "bios", "pc", "virtio-blk,backend=file=/d/a.img");
+	assert_true(find_pair(&c, "-blockdev", "driver=file,node-name=disk0-file,filename=/d/a.img,"
+			      "aio=threads,cache.direct=off,cache.no-flush=off") > 0);
+	assert_true(find_pair(&c, "-blockdev", "driver=raw,node-name=disk0,file=disk0-file") > 0);
+	assert_true(find_pair(&c, "-device", "virtio-blk-pci,drive=disk0,addr=0x10,"
+			      "disable-legacy=off,disable-modern=off,write-cache=on") > 0);
+	qemu_command_free(&c);
+
+	DISKS_OK(&c, "bios", "pc", "ide,backend=file=/d/a,,b.qcow2,format=qcow2,cache=none,aio=native",
+		 "ide,backend=file=/d/b,cache=writethrough", "ide,backend=file=/d/c,cache=directsync",
+		 "ide,backend=file=/d/d,cache=unsafe,aio=io_uring",
+		 "virtio-blk,backend=file=/d/e,cache=writeback,readonly=on");
+	assert_true(find_pair(&c, "-blockdev", "driver=file,node-name=disk0-file,"
+			      "filename=/d/a,,b.qcow2,aio=native,cache.direct=on,cache.no-flush=off") > 0);
+	assert_true(find_pair(&c, "-blockdev", "driver=qcow2,node-name=disk0,file=disk0-file") > 0);
+	assert_true(find_pair(&c, "-device", "ide-hd,drive=disk0,bus=ide.0,unit=0,write-cache=on") > 0);
+	assert_true(find_pair(&c, "-blockdev", "driver=file,node-name=disk1-file,filename=/d/b,"
+			      "aio=threads,cache.direct=off,cache.no-flush=off") > 0);
+	assert_true(find_pair(&c, "-device", "ide-hd,drive=disk1,bus=ide.0,unit=1,write-cache=off") > 0);
+	assert_true(find_pair(&c, "-blockdev", "driver=file,node-name=disk2-file,filename=/d/c,"
+			      "aio=threads,cache.direct=on,cache.no-flush=off") > 0);
+	assert_true(find_pair(&c, "-device", "ide-hd,drive=disk2,bus=ide.1,unit=0,write-cache=off") > 0);
+	assert_true(find_pair(&c, "-blockdev", "driver=file,node-name=disk3-file,filename=/d/d,"
+			      "aio=io_uring,cache.direct=off,cache.no-flush=on") > 0);
+	assert_true(find_pair(&c, "-device", "ide-hd,drive=disk3,bus=ide.1,unit=1,write-cache=on") > 0);
+	assert_true(find_pair(&c, "-blockdev", "driver=file,node-name=disk4-file,filename=/d/e,"
+			      "aio=threads,cache.direct=off,cache.no-flush=off,read-only=on") > 0);
+	assert_true(find_pair(&c, "-blockdev", "driver=raw,node-name=disk4,file=disk4-file,"
+			      "read-only=on") > 0);
+	qemu_command_free(&c);
+}
+
+static void test_disk_inject(void **state)
+{
+	struct qemu_command c;
+
+	(void)state;
+	DISKS_OK(&c, "bios", "pc", "virtio-blk,backend=file=/d/a,format=qcow2,inject=eio-read");
+	assert_true(find_pair(&c, "-blockdev", "driver=file,node-name=disk0-file,filename=/d/a,"
+			      "aio=threads,cache.direct=off,cache.no-flush=off") > 0);
+	assert_true(find_pair(&c, "-blockdev", "driver=blkdebug,node-name=disk0-dbg,image=disk0-file,"
+			      "inject-error.0.event=read_aio,inject-error.0.iotype=read,"
+			      "inject-error.0.errno=5") > 0);
+	assert_true(find_pair(&c, "-blockdev", "driver=qcow2,node-name=disk0,file=disk0-dbg") > 0);
+	qemu_command_free(&c);
+
+	/* null backend: a raw node on top, so blkdebug sees the write_aio events */
+	DISKS_OK(&c, "bios", "pc", "ide,inject=eio-write,size=8M");
+	assert_true(find_pair(&c, "-blockdev", "driver=null-co,node-name=disk0-null,size=8388608,"
+			      "read-zeroes=on") > 0);
+	assert_true(find_pair(&c, "-blockdev", "driver=blkdebug,node-name=disk0-dbg,image=disk0-null,"
+			      "inject-error.0.event=write_aio,inject-error.0.iotype=write,"
+			      "inject-error.0.errno=5") > 0);
+	assert_true(find_pair(&c, "-blockdev", "driver=raw,node-name=disk0,file=disk0-dbg") > 0);
+	assert_true(find_pair(&c, "-device", "ide-hd,drive=disk0,bus=ide.0,unit=0") > 0);
+	qemu_command_free(&c);
+}
+
+static void test_disk_errors(void **state)
+{
+	struct qemu_command c;
+	char err[512];
+
+	(void)state;
+	expect_disk_error("bios", "q35", "ide", NULL, "IDE needs -M pc (q35 has AHCI, microvm has no IDE)");
+	expect_disk_error("uefi", NULL, "ide", NULL, "IDE needs -M pc");
+	expect_disk_error("pvh", "microvm", "ide", NULL, "microvm");
+	expect_disk_error("pvh", "microvm", "virtio-blk", NULL, "virtio-mmio is not supported yet");
+	expect_disk_error("bios", "pc", "virtio-blk", "ide", "ide disks before virtio-blk");
+	expect_disk_error("bios", "pc", "scsi", NULL, "unknown model 'scsi'");
+	expect_disk_error("bios", "pc", "", NULL, "empty spec");
+	expect_disk_error("bios", "pc", "virtio-blk,colour=red", NULL, "unknown key 'colour'");
+	expect_disk_error("bios", "pc", "virtio-blk,size", NULL, "not KEY=VALUE");
+	expect_disk_error("bios", "pc", "virtio-blk,size=", NULL, "not KEY=VALUE");
+	expect_disk_error("bios", "pc", "virtio-blk,transport=pci", NULL, "bad transport=pci "
+			  "(legacy, modern, transitional)");
+	expect_disk_error("bios", "pc", "virtio-blk,backend=nbd", NULL, "bad backend=nbd");
+	expect_disk_error("bios", "pc", "virtio-blk,size=12Q", NULL, "bad size=12Q");
+	expect_disk_error("bios", "pc", "virtio-blk,size=abc", NULL, "bad size=abc");
+	expect_disk_error("bios", "pc", "virtio-blk,size=0", NULL, "bad size=0");
+	expect_disk_error("bios", "pc", "virtio-blk,size=1000", NULL, "multiple of 512");
+	expect_disk_error("bios", "pc", "virtio-blk,latency-ns=-5", NULL, "bad latency-ns=-5");
+	expect_disk_error("bios", "pc", "virtio-blk,readonly=yes", NULL, "bad readonly=yes");
+	expect_disk_error("bios", "pc", "virtio-blk,inject=eio", NULL, "bad inject=eio");
+	expect_disk_error("bios", "pc", "virtio-blk,cache=fast,backend=file=/d/a", NULL, "bad cache=fast");
+	expect_disk_error("bios", "pc", "virtio-blk,aio=posix,backend=file=/d/a", NULL, "bad aio=posix");
+	expect_disk_error("bios", "pc", "virtio-blk,format=vmdk,backend=file=/d/a", NULL, "bad format=vmdk");
+	expect_disk_error("bios", "pc", "virtio-blk,format=raw", NULL, "format= needs backend=file");
+	expect_disk_error("bios", "pc", "virtio-blk,cache=none", NULL, "cache= needs backend=file");
+	expect_disk_error("bios", "pc", "virtio-blk,aio=native", NULL, "aio= needs backend=file");
+	expect_disk_error("bios", "pc", "virtio-blk,backend=file=/d/a,size=1G", NULL,
+			  "size= is for backend=null");
+	expect_disk_error("bios", "pc", "virtio-blk,backend=file=/d/a,latency-ns=5", NULL,
+			  "latency-ns= is for backend=null");
+	expect_disk_error("bios", "pc", "virtio-blk,backend=file=/d/a,aio=native", NULL,
+			  "aio=native needs O_DIRECT: cache=none or cache=directsync (not writeback)");
+	expect_disk_error("bios", "pc", "virtio-blk,backend=file=/d/a,aio=native,cache=unsafe", NULL,
+			  "(not unsafe)");
+	expect_disk_error("bios", "pc", "virtio-blk,backend=file=/d/missing.img", NULL,
+			  "backend file /d/missing.img not found");
+	expect_disk_error("bios", "pc", "ide,readonly=on", NULL,
+			  "QEMU's ide-hd refuses read-only drives");
+	expect_disk_error("bios", "pc", "ide,transport=modern", NULL, "transport= is for virtio-blk");
+	expect_disk_error("bios", "pc", "ide,,", NULL, "unknown model 'ide,'");
+	/* io_uring: asked of QEMU only when used */
+	uring_calls = 0;
+	assert_int_equal(build_disks(&c, "bios", "pc", err, sizeof(err), uring_no,
+				     "virtio-blk,backend=file=/d/a,aio=threads", (char *)NULL), 0);
+	qemu_command_free(&c);
+	assert_int_equal(uring_calls, 0);
+	assert_int_equal(build_disks(&c, "bios", "pc", err, sizeof(err), uring_no,
+				     "virtio-blk,backend=file=/d/a,aio=io_uring", (char *)NULL), 2);
+	assert_non_null(strstr(err, "aio=io_uring: this QEMU (qemu-system-x86_64) does not support it"));
+	assert_int_equal(uring_calls, 1);
+	/* limits */
+	assert_int_equal(build_disks(&c, "bios", "pc", err, sizeof(err), NULL, "ide", "ide", "ide",
+				     "ide", "ide", (char *)NULL), 2);
+	assert_non_null(strstr(err, "at most 4 ide disks"));
+	assert_int_equal(build_disks(&c, "bios", "pc", err, sizeof(err), NULL, "virtio-blk",
+				     "virtio-blk", "virtio-blk", "virtio-blk", "virtio-blk",
+				     "virtio-blk", "virtio-blk", "virtio-blk", "virtio-blk",
+				     (char *)NULL), 2);
+	assert_non_null(strstr(err, "at most 8 disks"));
+}
+
+static void test_parse_size(void **state)
+{
+	unsigned long long v;
+
+	(void)state;
+	assert_int_equal(qemu_parse_size("512", &v), 0);
+	assert_int_equal(v, 512);
+	assert_int_equal(qemu_parse_size("4K", &v), 0);
+	assert_int_equal(v, 4096);
+	assert_int_equal(qemu_parse_size("3m", &v), 0);
+	assert_int_equal(v, 3ull << 20);
+	assert_int_equal(qemu_parse_size("2G", &v), 0);
+	assert_int_equal(v, 2ull << 30);
+	assert_int_equal(qemu_parse_size("2GiB", &v), 0);
+	assert_int_equal(v, 2ull << 30);
+	assert_int_equal(qemu_parse_size("1T", &v), 0);
+	assert_int_equal(v, 1ull << 40);
+	assert_int_not_equal(qemu_parse_size("", &v), 0);
+	assert_int_not_equal(qemu_parse_size("G", &v), 0);
+	assert_int_not_equal(qemu_parse_size("-1", &v), 0);
+	assert_int_not_equal(qemu_parse_size("1X", &v), 0);
+	assert_int_not_equal(qemu_parse_size("1Gx", &v), 0);
+	assert_int_not_equal(qemu_parse_size("99999999999999999999", &v), 0);
+	assert_int_not_equal(qemu_parse_size("99999999999T", &v), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -446,6 +747,12 @@ int main(void)
 		cmocka_unit_test(test_launch_timeout),
 		cmocka_unit_test(test_launch_missing_binary),
 		cmocka_unit_test(test_tempdir),
+		cmocka_unit_test(test_disk_null_defaults),
+		cmocka_unit_test(test_disk_ide),
+		cmocka_unit_test(test_disk_file),
+		cmocka_unit_test(test_disk_inject),
+		cmocka_unit_test(test_disk_errors),
+		cmocka_unit_test(test_parse_size),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
