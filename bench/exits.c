@@ -98,10 +98,12 @@ static void bar_reads(const struct options *o, uint64_t *s, const struct pci_dev
 enum guest_status bench_exits(const struct options *o)
 {
 	const struct pci_dev *d = pci_find_id(PCI_VENDOR_REDHAT, PCI_DEVICE_TESTDEV);
-	if (o->dev_set && !(d = pci_find_bdf(o->dev_bus, o->dev_dev, o->dev_fn))) {
+	if (o->dev_kind != DEV_AUTO &&
+	    (o->dev_kind != DEV_BDF || !(d = pci_find_bdf(o->dev_bus, o->dev_dev, o->dev_fn)))) {
 		rec_begin("error");
 		rec_str("code", "badconfig");
-		rec_str("msg", "dev= names no PCI function on this machine");
+		rec_str("msg", o->dev_kind == DEV_BDF ? "dev= names no PCI function on this machine"
+						      : "bench=exits takes dev=BB:DD.F");
 		rec_str("key", "dev");
 		rec_end();
 		return STATUS_BADCONFIG;

@@ -28,6 +28,14 @@
 #define FADT_FLAG_HW_REDUCED   (1u << 20)
 #define GAS_SPACE_MEMORY   0
 #define GAS_SPACE_IO       1
+#define MADT_FIRST_ENTRY   44
+#define MADT_IOAPIC        1
+#define MADT_ISO           2
+#define MPS_POLARITY_MASK  0x3
+#define MPS_POLARITY_LOW   0x3
+#define MPS_TRIGGER_MASK   0xc
+#define MPS_TRIGGER_LEVEL  0xc
+#define MAX_ISO            16
 #define MCFG_FIRST_ENTRY   44
 #define MCFG_ENTRY_LEN     16
 
@@ -43,6 +51,8 @@
 struct gas { uint8_t space, bit_width, bit_offset, access_size; uint64_t address; } __attribute__((packed));
 
 static struct acpi_info info;
+static struct { uint8_t irq; struct irq_route route; } isos[MAX_ISO];
+static unsigned iso_count;
 static uint16_t pm1a_cnt, pm1b_cnt;
 static struct gas sleep_ctrl;
 static int s5_found;
@@ -172,6 +182,35 @@ static void parse_mcfg(const uint8_t *m)
 	}
 }
 
+static void parse_madt(const uint8_t *m)
+{
+	uint32_t len = rd32(m + 4);
+	for (uint32_t off = MADT_FIRST_ENTRY; off + 2 <= len && m[off + 1] >= 2; off += m[off + 1]) {
+		const uint8_t *e = m + off;
+		if (e[0] == MADT_IOAPIC && e[1] >= 12 && !info.ioapic_base) {
+			info.ioapic_base = rd32(e + 4);
+			info.ioapic_gsi_base = rd32(e + 8);
+		} else if (e[0] == MADT_ISO && e[1] >= 10 && iso_count < MAX_ISO) {
+			uint16_t flags;
+			memcpy(&flags, e + 8, 2);
+			isos[iso_count].irq = e[3];
+			isos[iso_count].route.gsi = rd32(e + 4);
+			isos[iso_count].route.level = (flags & MPS_TRIGGER_MASK) == MPS_TRIGGER_LEVEL;
+			isos[iso_count].route.active_low = (flags & MPS_POLARITY_MASK) == MPS_POLARITY_LOW;
+			isos[iso_count].route.overridden = 1;
+			iso_count++;
+		}
+	}
+}
+
+struct irq_route acpi_isa_irq_route(uint8_t irq)
+{
+	for (unsigned i = 0; i < iso_count; i++)
+		if (isos[i].irq == irq)
+			return isos[i].route;
+	return (struct irq_route){ irq, 0, 0, 0 };
+}
+
 void acpi_init(uint64_t rsdp)
 {
 	if (!rsdp || !rsdp_valid((const uint8_t *)rsdp)) {
@@ -188,6 +227,8 @@ void acpi_init(uint64_t rsdp)
 		parse_fadt(t);
 	if ((t = find_table("MCFG")))
 		parse_mcfg(t);
+	if ((t = find_table("APIC")))
+		parse_madt(t);
 }
 
 const struct acpi_info *acpi(void) { return &info; }

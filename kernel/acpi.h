@@ -10,7 +10,14 @@ struct acpi_info {
 	uint64_t ecam_base;      /* 0: no MCFG */
 	uint8_t ecam_bus_start, ecam_bus_end;
 	int hw_reduced;
+	uint64_t ioapic_base;    /* first I/O APIC from the MADT; 0 if none */
+	uint32_t ioapic_gsi_base;
 };
+
+/* ISA IRQ -> GSI with trigger/polarity, from MADT interrupt source overrides (ACPI 6.4
+ * §5.2.12.5). Without an override: gsi = irq, edge, active high (the ISA defaults). */
+struct irq_route { uint32_t gsi; int level; int active_low; int overridden; };
+struct irq_route acpi_isa_irq_route(uint8_t irq);
 
 /* rsdp: from the boot path, or 0 to search the BIOS areas (multiboot v1 gives none). */
 void acpi_init(uint64_t rsdp);

@@ -9,7 +9,7 @@
 #include "lib.h"
 #include "report.h"
 
-enum opt_kind { OPT_U64, OPT_CHOICE, OPT_BDF };
+enum opt_kind { OPT_U64, OPT_CHOICE, OPT_DEV, OPT_SWEEP };
 
 struct option_spec {
 	const char *name;
@@ -23,20 +23,40 @@ struct option_spec {
 
 #define AT(field) offsetof(struct options, field)
 
-static const char *const bench_choices[] = { "exits", "spin", "none", 0 };
+static const char *const bench_choices[] = { "exits", "disk", "spin", "none", 0 };
+static const char *const irq_choices[] = { "poll", "intx", "msix", 0 };
+static const char *const ata_choices[] = { "pio", "dma", 0 };
+static const char *const transport_choices[] = { "auto", "legacy", "modern", 0 };
+static const char *const rw_choices[] = { "read", "write", "randread", "randwrite", "randrw", 0 };
+static const char *const write_choices[] = { "safe", "unsafe", 0 };
 static const char *const fault_choices[] = { "none", "ud", "pf", "gp", "de", 0 };
 static const char *const bar_choices[] = { "auto", "0", "1", "2", "3", "4", "5", 0 };
 
 static const struct option_spec specs[] = {
 	{ "bench", OPT_CHOICE, 0, 0, bench_choices, "exits",
-	  "workload: exits (VM-exit costs), spin (busy loop until the watchdog; a test aid), none", AT(bench) },
+	  "workload: exits (VM-exit costs), disk (block I/O), spin (busy loop until the watchdog; a test aid), none", AT(bench) },
 	{ "ops", OPT_U64, 1, 100000000, 0, "10000", "timed operations per measurement", AT(ops) },
 	{ "warmup", OPT_U64, 0, 100000000, 0, "100", "untimed operations before each measurement", AT(warmup) },
 	{ "seed", OPT_U64, 0, UINT64_MAX, 0, "1", "seed for randomised workloads", AT(seed) },
 	{ "timeout", OPT_U64, 1, 86400, 0, "60", "watchdog: seconds before the guest reports a timeout and exits", AT(timeout) },
 	{ "pci", OPT_U64, 0, 1, 0, "1", "1: report every PCI function as a pci record", AT(pci) },
-	{ "dev", OPT_BDF, 0, 0, 0, "auto", "PCI device BB:DD.F whose BARs bench=exits reads (auto: the first pci-testdev 1b36:0005)", 0 },
+	{ "dev", OPT_DEV, 0, 0, 0, "auto", "device: exits: PCI BB:DD.F whose BARs are read (auto: first pci-testdev); disk: disk index N (see disk records) or BB:DD.F (auto: disk 0)", 0 },
 	{ "bar", OPT_CHOICE, 0, 0, bar_choices, "auto", "BAR of dev= whose MMIO bench=exits reads (auto: the first memory BAR)", AT(bar) },
+	{ "irq", OPT_CHOICE, 0, 0, irq_choices, "poll", "completions: poll the device, intx (I/O APIC) or msix (MSI-X, else MSI)", AT(irq) },
+	{ "ata_mode", OPT_CHOICE, 0, 0, ata_choices, "pio", "IDE data transfer: pio or dma (bus-master)", AT(ata_mode) },
+	{ "transport", OPT_CHOICE, 0, 0, transport_choices, "auto", "virtio: legacy (I/O BAR) or modern (1.x capabilities); auto: modern when offered", AT(transport) },
+	{ "evidx", OPT_U64, 0, 1, 0, "0", "virtio: negotiate VIRTIO_RING_F_EVENT_IDX", AT(evidx) },
+	{ "indirect", OPT_U64, 0, 1, 0, "0", "virtio: negotiate VIRTIO_RING_F_INDIRECT_DESC and use indirect tables", AT(indirect) },
+	{ "rw", OPT_CHOICE, 0, 0, rw_choices, "randread", "disk: access pattern", AT(rw) },
+	{ "mix", OPT_U64, 0, 100, 0, "50", "disk: percent reads for rw=randrw", AT(mix) },
+	{ "bs", OPT_U64, 512, 1048576, 0, "4096", "disk: bytes per request, a multiple of the sector size", AT(bs) },
+	{ "qd", OPT_U64, 1, 1024, 0, "1", "disk: requests in flight (at most the device's queue)", AT(qd) },
+	{ "time", OPT_U64, 0, 86400, 0, "0", "disk: run for S seconds instead of ops= operations (0: use ops)", AT(time) },
+	{ "range", OPT_U64, 0, UINT64_MAX, 0, "0", "disk: sectors of the data area (from 1 MiB) to use; 0: all", AT(range) },
+	{ "flush", OPT_U64, 0, 100000000, 0, "0", "disk: flush after every N writes; 0: never", AT(flush) },
+	{ "verify", OPT_U64, 0, 1, 0, "0", "disk: write stamped blocks over the range, read each back and check it", AT(verify) },
+	{ "write", OPT_CHOICE, 0, 0, write_choices, "safe", "disk: safe writes only to disks with the kvmio scratch label; unsafe allows any disk", AT(write) },
+	{ "sweep", OPT_SWEEP, 0, 0, 0, "none", "disk: a series in one boot, qd:1,2,4,... or bs:4096,65536,...", 0 },
 	{ "fault", OPT_CHOICE, 0, 0, fault_choices, "none", "test aid: raise ud, pf, gp or de after hello", AT(fault) },
 };
 
@@ -51,6 +71,14 @@ static void set_defaults(struct options *o)
 	o->pci = 1;
 	o->fault = "none";
 	o->bar = "auto";
+	o->irq = "poll";
+	o->ata_mode = "pio";
+	o->transport = "auto";
+	o->rw = "randread";
+	o->mix = 50;
+	o->bs = 4096;
+	o->qd = 1;
+	o->write = "safe";
 }
 
 static void copy_word(char *dst, unsigned cap, const char *src, size_t len)
@@ -96,7 +124,26 @@ static int parse_bdf(const char *s, size_t len, struct options *o)
 	    parse_hex_field(colon + 1, (size_t)(dot - colon - 1), 31, &o->dev_dev) ||
 	    parse_hex_field(dot + 1, (size_t)(s + len - dot - 1), 7, &o->dev_fn))
 		return -1;
-	o->dev_set = 1;
+	o->dev_kind = DEV_BDF;
+	return 0;
+}
+
+/* qd:1,2,4 or bs:4096,65536: a key, then 1..16 numbers. */
+static int parse_sweep(const char *s, size_t len, struct options *o)
+{
+	if (len >= sizeof(o->sweep) || len < 4 || (strncmp(s, "qd:", 3) && strncmp(s, "bs:", 3)))
+		return -1;
+	unsigned values = 0;
+	for (size_t i = 3; i <= len; i++) {
+		size_t start = i;
+		while (i < len && s[i] != ',')
+			i++;
+		uint64_t v;
+		if (parse_u64(s + start, i - start, &v) || v == 0 || ++values > 16)
+			return -1;
+	}
+	memcpy(o->sweep, s, len);
+	o->sweep[len] = 0;
 	return 0;
 }
 
@@ -133,11 +180,24 @@ static int apply(struct options *o, const struct option_spec *s, const char *v, 
 		}
 		*(const char **)((char *)o + s->offset) = choice;
 		return 0;
-	case OPT_BDF:
+	case OPT_DEV:
 		if (len == 4 && !strncmp(v, "auto", 4))
 			return 0;
+		if (!parse_u64(v, len, &n) && n < 64) {
+			o->dev_kind = DEV_INDEX;
+			o->dev_index = n;
+			return 0;
+		}
 		if (parse_bdf(v, len, o)) {
-			*why = "not a PCI address BB:DD.F";
+			*why = "not a device index or a PCI address BB:DD.F";
+			return -1;
+		}
+		return 0;
+	case OPT_SWEEP:
+		if (len == 4 && !strncmp(v, "none", 4))
+			return 0;
+		if (parse_sweep(v, len, o)) {
+			*why = "not qd:N,N,... or bs:N,N,... (1 to 16 values)";
 			return -1;
 		}
 		return 0;
@@ -148,7 +208,7 @@ static int apply(struct options *o, const struct option_spec *s, const char *v, 
 int cmdline_parse(const char *p, struct options *o, const char **why, char *bad_key,
 		  char *bad_value, unsigned bad_len)
 {
-	uint32_t seen = 0;
+	uint64_t seen = 0;
 
 	set_defaults(o);
 	bad_key[0] = bad_value[0] = 0;
@@ -183,11 +243,11 @@ int cmdline_parse(const char *p, struct options *o, const char **why, char *bad_
 			*why = "unknown option";
 			return -1;
 		}
-		if (seen & (1u << i)) {
+		if (seen & (1ull << i)) {
 			*why = "option given twice";
 			return -1;
 		}
-		seen |= 1u << i;
+		seen |= 1ull << i;
 		if (vlen == 0) {
 			*why = "empty value";
 			return -1;

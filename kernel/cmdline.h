@@ -12,8 +12,25 @@ struct options {
 	uint64_t pci;          /* 1: emit pci records */
 	const char *fault;     /* none | ud | pf | gp | de */
 	const char *bar;       /* auto | 0..5: memory BAR for bench=exits mmio-read */
-	int dev_set;           /* dev= given */
+	enum { DEV_AUTO, DEV_INDEX, DEV_BDF } dev_kind; /* dev=auto, dev=N, dev=BB:DD.F */
+	uint64_t dev_index;
 	uint8_t dev_bus, dev_dev, dev_fn;
+	/* device drivers */
+	const char *irq;       /* poll | intx | msix */
+	const char *ata_mode;  /* pio | dma */
+	const char *transport; /* virtio: auto | legacy | modern */
+	uint64_t evidx, indirect;
+	/* bench=disk */
+	const char *rw;        /* read | write | randread | randwrite | randrw */
+	uint64_t mix;          /* randrw: percent reads */
+	uint64_t bs;           /* bytes per request */
+	uint64_t qd;           /* requests in flight */
+	uint64_t time;         /* seconds; 0: run ops= operations */
+	uint64_t range;        /* sectors of the data area to use; 0: all */
+	uint64_t flush;        /* flush after every N writes; 0: never */
+	uint64_t verify;       /* 1: write stamped blocks, read back and check */
+	const char *write;     /* safe | unsafe */
+	char sweep[64];        /* "", or qd:1,2,4 / bs:4096,65536 */
 	int help;
 };
 

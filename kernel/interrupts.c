@@ -3,6 +3,7 @@
  * the local APIC (SDM Vol. 3A chapter 10/11 "APIC") and the watchdog on its one-shot timer.
  */
 #include "interrupts.h"
+#include "acpi.h"
 #include "io.h"
 #include "lib.h"
 #include "report.h"
@@ -49,6 +50,9 @@ extern const uint64_t isr_table[256];
 static struct idt_gate idt[256] __attribute__((aligned(16)));
 static irq_handler_fn irq_handlers[256];
 static void *irq_args[256];
+static uint64_t irq_counts[256];
+static uint8_t next_vector = 0x50;
+#define VECTOR_DEVICE_LAST 0xef
 static uint64_t lapic_mmio;
 static int lapic_x2;
 static int in_exception;
@@ -106,9 +110,55 @@ void interrupt_dispatch(struct int_frame *f)
 		report_exception(f);
 	if (f->vector == VECTOR_SPURIOUS)
 		return; /* SDM 3A §10.9: no EOI for spurious interrupts */
+	irq_counts[f->vector]++;
 	if (irq_handlers[f->vector])
 		irq_handlers[f->vector](f, irq_args[f->vector]);
 	lapic_eoi();
+}
+
+uint64_t irq_count(uint8_t vector) { return irq_counts[vector]; }
+
+uint8_t irq_alloc_vector(void)
+{
+	if (next_vector > VECTOR_DEVICE_LAST)
+		return 0;
+	return next_vector++;
+}
+
+/* ---- I/O APIC (82093AA data sheet §3.2: IOREGSEL/IOWIN, redirection table at 0x10) ---- */
+
+#define IOAPIC_REGSEL       0x00
+#define IOAPIC_WINDOW       0x10
+#define IOAPIC_REDIR_BASE   0x10
+#define REDIR_ACTIVE_LOW    (1u << 13)
+#define REDIR_LEVEL         (1u << 15)
+#define REDIR_MASKED        (1u << 16)
+#define REDIR_DEST_SHIFT    24          /* in the high dword */
+#define IOAPIC_DEFAULT_BASE 0xfec00000u
+
+static void ioapic_write(uint32_t reg, uint32_t v)
+{
+	uint64_t base = acpi()->ioapic_base ? acpi()->ioapic_base : IOAPIC_DEFAULT_BASE;
+	mmio_write32(base + IOAPIC_REGSEL, reg);
+	mmio_write32(base + IOAPIC_WINDOW, v);
+}
+
+int ioapic_route(uint32_t gsi, uint8_t vector, int level, int active_low)
+{
+	uint32_t pin = gsi - acpi()->ioapic_gsi_base;
+	uint32_t low = vector | (level ? REDIR_LEVEL : 0) | (active_low ? REDIR_ACTIVE_LOW : 0);
+
+	if (!acpi()->ioapic_base && !acpi()->rsdp)
+		return -1; /* no MADT to trust: no I/O APIC known */
+	ioapic_write(IOAPIC_REDIR_BASE + 2 * pin + 1, lapic_id() << REDIR_DEST_SHIFT);
+	ioapic_write(IOAPIC_REDIR_BASE + 2 * pin, low);
+	return 0;
+}
+
+void ioapic_mask(uint32_t gsi)
+{
+	uint32_t pin = gsi - acpi()->ioapic_gsi_base;
+	ioapic_write(IOAPIC_REDIR_BASE + 2 * pin, REDIR_MASKED);
 }
 
 void irq_register(uint8_t vector, irq_handler_fn fn, void *arg)

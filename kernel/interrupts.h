@@ -20,6 +20,13 @@ void lapic_eoi(void);
 uint32_t lapic_id(void);
 /* Route a vector to a handler (device interrupts, later issues). */
 void irq_register(uint8_t vector, irq_handler_fn fn, void *arg);
+/* A free vector for a device interrupt (0x50..0xef), 0 when none is left. */
+uint8_t irq_alloc_vector(void);
+/* Program I/O APIC pin `gsi` to deliver `vector` to this CPU. 0 on success, -1 if no IOAPIC. */
+int ioapic_route(uint32_t gsi, uint8_t vector, int level, int active_low);
+void ioapic_mask(uint32_t gsi);
+/* Interrupts delivered to a vector since boot. */
+uint64_t irq_count(uint8_t vector);
 
 /* Arm the watchdog: after `seconds` a timeout record is written and the guest exits. */
 void watchdog_start(uint64_t seconds, uint64_t tsc_hz);

@@ -1,20 +1,19 @@
 #include "lib.h"
 #include "hexdigit.h"
 
+/* rep stosb/movsb: fast strings on every CPU since Ivy Bridge (ERMSB), and one TCG helper
+ * call per instruction instead of one per byte. */
 void *memset(void *d, int c, size_t n)
 {
-	uint8_t *p = d;
-	while (n--)
-		*p++ = (uint8_t)c;
+	void *p = d;
+	asm volatile("rep stosb" : "+D"(p), "+c"(n) : "a"(c) : "memory");
 	return d;
 }
 
 void *memcpy(void *d, const void *s, size_t n)
 {
-	uint8_t *dp = d;
-	const uint8_t *sp = s;
-	while (n--)
-		*dp++ = *sp++;
+	void *dp = d;
+	asm volatile("rep movsb" : "+D"(dp), "+S"(s), "+c"(n) : : "memory");
 	return d;
 }
 
@@ -85,4 +84,25 @@ int parse_u64(const char *s, size_t len, uint64_t *out)
 	}
 	*out = v;
 	return 0;
+}
+
+char *str_append(char *dst, char *end, const char *s)
+{
+	while (*s && dst + 1 < end)
+		*dst++ = *s++;
+	if (dst < end)
+		*dst = 0;
+	return dst;
+}
+
+char *u64_append(char *dst, char *end, uint64_t v)
+{
+	char tmp[21];
+	int n = 20;
+	tmp[20] = 0;
+	do {
+		tmp[--n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return str_append(dst, end, tmp + n);
 }

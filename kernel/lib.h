@@ -16,6 +16,10 @@ size_t strlen(const char *s);
 int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
 
+/* Append to a NUL-terminated string in [dst, end): returns the new end of the string. */
+char *str_append(char *dst, char *end, const char *s);
+char *u64_append(char *dst, char *end, uint64_t v);
+
 /* Parse a decimal or 0x-prefixed hex number covering all of s[0..len). 0 on success. */
 int parse_u64(const char *s, size_t len, uint64_t *out);
 

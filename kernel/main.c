@@ -122,6 +122,8 @@ void kernel_main(const struct boot_info *bi)
 	enum guest_status status = STATUS_OK;
 	if (!strcmp(opts.bench, "exits"))
 		status = bench_exits(&opts);
+	else if (!strcmp(opts.bench, "disk"))
+		status = bench_disk(&opts);
 	else if (!strcmp(opts.bench, "spin"))
 		status = bench_spin(&opts);
 	report_finish(status);

@@ -8,6 +8,8 @@
 #include "lib.h"
 #include "memory.h"
 #include "report.h"
+#include "acpi.h"
+#include "interrupts.h"
 
 #define PCI_CONFIG_ADDRESS   0xcf8
 #define PCI_CONFIG_DATA      0xcfc
@@ -39,6 +41,28 @@
 #define PCI_BAR_IO_MASK      0xfffffffcu
 #define PCI_BAR_MEM_MASK     0xfffffff0u
 #define PCI_CAP_LIMIT        48      /* guards against looping capability lists */
+#define PCI_CMD_INTX_DISABLE (1u << 10)
+#define MSIX_CTRL            2       /* message control, from the capability */
+#define MSIX_CTRL_SIZE_MASK  0x7ffu
+#define MSIX_CTRL_MASKALL    (1u << 14)
+#define MSIX_CTRL_ENABLE     (1u << 15)
+#define MSIX_TABLE           4       /* table offset | BIR */
+#define MSIX_BIR_MASK        0x7u
+#define MSIX_ENTRY_SIZE      16
+#define MSIX_ENTRY_ADDR_LO   0
+#define MSIX_ENTRY_ADDR_HI   4
+#define MSIX_ENTRY_DATA      8
+#define MSIX_ENTRY_CTRL      12
+#define MSIX_ENTRY_MASKED    1u
+#define MSI_CTRL             2
+#define MSI_CTRL_ENABLE      (1u << 0)
+#define MSI_CTRL_64BIT       (1u << 7)
+#define MSI_ADDR_LO          4
+#define MSI_ADDR_HI          8
+#define MSI_DATA_32          8
+#define MSI_DATA_64          12
+#define MSI_ADDRESS_BASE     0xfee00000u  /* Intel SDM 3A §11.11.1: dest APIC ID at bits 19:12 */
+#define MSI_DEST_SHIFT       12
 
 static uint64_t ecam;
 static uint8_t ecam_bus_start, ecam_bus_end;
@@ -325,4 +349,64 @@ void pci_report(void)
 	}
 	if (scan_overflow)
 		report_error("pci", "more PCI functions than the device table holds; list cut");
+}
+
+/* ---- interrupts: INTx through the I/O APIC, MSI, MSI-X (PCI 3.0 §6.8) ---- */
+
+int pci_intx_route(const struct pci_dev *d, uint8_t vector)
+{
+	if (!d->irq_pin || d->irq_line == 0 || d->irq_line == 0xff)
+		return -1; /* no pin, or firmware routed none */
+	struct irq_route r = acpi_isa_irq_route(d->irq_line);
+	/* PCI INTx is level-triggered; an ISA line without an override still carries it so. */
+	int level = r.overridden ? r.level : 1;
+	if (ioapic_route(r.gsi, vector, level, r.overridden ? r.active_low : 0))
+		return -1;
+	set_command(d, pci_read16(d, PCI_COMMAND) & ~PCI_CMD_INTX_DISABLE);
+	return 0;
+}
+
+unsigned pci_msix_count(const struct pci_dev *d)
+{
+	uint8_t cap = pci_find_cap(d, PCI_CAP_MSIX);
+	return cap ? (pci_read16(d, cap + MSIX_CTRL) & MSIX_CTRL_SIZE_MASK) + 1 : 0;
+}
+
+int pci_msix_enable(const struct pci_dev *d, unsigned entry, uint8_t vector)
+{
+	uint8_t cap = pci_find_cap(d, PCI_CAP_MSIX);
+	if (!cap || entry >= pci_msix_count(d))
+		return -1;
+	uint32_t table = pci_read32(d, cap + MSIX_TABLE);
+	uint64_t bar = pci_bar_address(d, (int)(table & MSIX_BIR_MASK));
+	if (!bar || d->bar[table & MSIX_BIR_MASK].type == BAR_IO)
+		return -1;
+	uint64_t e = bar + (table & ~MSIX_BIR_MASK) + entry * MSIX_ENTRY_SIZE;
+	uint16_t ctrl = pci_read16(d, cap + MSIX_CTRL);
+	pci_write16(d, cap + MSIX_CTRL, ctrl | MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL);
+	mmio_write32(e + MSIX_ENTRY_ADDR_LO, MSI_ADDRESS_BASE | lapic_id() << MSI_DEST_SHIFT);
+	mmio_write32(e + MSIX_ENTRY_ADDR_HI, 0);
+	mmio_write32(e + MSIX_ENTRY_DATA, vector); /* fixed delivery, edge */
+	mmio_write32(e + MSIX_ENTRY_CTRL, 0);      /* unmask */
+	pci_write16(d, cap + MSIX_CTRL, (ctrl | MSIX_CTRL_ENABLE) & ~MSIX_CTRL_MASKALL);
+	set_command(d, pci_read16(d, PCI_COMMAND) | PCI_CMD_INTX_DISABLE);
+	return 0;
+}
+
+int pci_msi_enable(const struct pci_dev *d, uint8_t vector)
+{
+	uint8_t cap = pci_find_cap(d, PCI_CAP_MSI);
+	if (!cap)
+		return -1;
+	uint16_t ctrl = pci_read16(d, cap + MSI_CTRL);
+	pci_write32(d, cap + MSI_ADDR_LO, MSI_ADDRESS_BASE | lapic_id() << MSI_DEST_SHIFT);
+	if (ctrl & MSI_CTRL_64BIT) {
+		pci_write32(d, cap + MSI_ADDR_HI, 0);
+		pci_write16(d, cap + MSI_DATA_64, vector);
+	} else {
+		pci_write16(d, cap + MSI_DATA_32, vector);
+	}
+	pci_write16(d, cap + MSI_CTRL, ctrl | MSI_CTRL_ENABLE);
+	set_command(d, pci_read16(d, PCI_COMMAND) | PCI_CMD_INTX_DISABLE);
+	return 0;
 }

@@ -48,4 +48,18 @@ uint64_t pci_bar_address(const struct pci_dev *d, int bar);
 /* Offset of capability `id` in config space, 0 if absent. */
 uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id);
 
+#define PCI_CAP_MSI  0x05
+#define PCI_CAP_MSIX 0x11
+
+/* Route the function's INTx pin to `vector` through the I/O APIC (the interrupt line firmware
+ * programmed, with the MADT's trigger/polarity); clears the INTx-disable bit. 0 on success. */
+int pci_intx_route(const struct pci_dev *d, uint8_t vector);
+/* Number of MSI-X table entries, 0 if the function has no MSI-X. */
+unsigned pci_msix_count(const struct pci_dev *d);
+/* Point MSI-X table entry `entry` at `vector` on this CPU, unmask it, enable MSI-X and set
+ * INTx-disable. 0 on success. */
+int pci_msix_enable(const struct pci_dev *d, unsigned entry, uint8_t vector);
+/* The same with plain MSI (one vector). 0 on success, -1 if the function has no MSI. */
+int pci_msi_enable(const struct pci_dev *d, uint8_t vector);
+
 #endif

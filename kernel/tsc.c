@@ -217,6 +217,10 @@ static uint64_t measure_ts_cost(void)
 	return cost[TS_COST_PAIRS / 2];
 }
 
+static uint64_t known_hz;
+
+uint64_t tsc_hz(void) { return known_hz; }
+
 void tsc_init(struct tsc_info *out, uint16_t pm_timer_port, int pm_timer_32bit)
 {
 	uint64_t hz;
@@ -241,4 +245,5 @@ void tsc_init(struct tsc_info *out, uint16_t pm_timer_port, int pm_timer_32bit)
 	else
 		out->method = "none";
 	out->hz = hz;
+	known_hz = hz;
 }

@@ -27,5 +27,7 @@ struct tsc_info {
 
 /* pm_timer_port: ACPI PM timer I/O port or 0; pm_timer_32bit: FADT TMR_VAL_EXT. */
 void tsc_init(struct tsc_info *out, uint16_t pm_timer_port, int pm_timer_32bit);
+/* The frequency tsc_init found, 0 if none. */
+uint64_t tsc_hz(void);
 
 #endif

@@ -1,0 +1,90 @@
+/*
+ * The block-device interface every disk model implements, so bench/ never knows which model
+ * it drives. Requests are asynchronous: submit() queues, poll() hands back completed requests,
+ * wait() sleeps until the device has something to say (an interrupt) in irq modes.
+ */
+#ifndef KVMIO_BLK_H
+#define KVMIO_BLK_H
+#include <stdint.h>
+#include "kernel/pci.h"
+
+#define BLK_MAX_DEVICES 8
+
+enum blk_op { BLK_READ = 0, BLK_WRITE = 1, BLK_FLUSH = 2 };
+
+/* How a driver learns of completions (irq= option). */
+enum completion_mode { COMPLETE_POLL = 0, COMPLETE_INTX = 1, COMPLETE_MSIX = 2 };
+
+/* Request status, set by the driver when it completes the request. */
+enum blk_status { BLK_OK = 0, BLK_EIO = 1, BLK_EUNSUPP = 2, BLK_ETIMEOUT = 3 };
+
+struct blk_req {
+	uint64_t lba;          /* in device sectors */
+	uint32_t sectors;      /* 0 for BLK_FLUSH */
+	uint8_t op;            /* enum blk_op */
+	uint8_t status;        /* enum blk_status, valid once returned by poll() */
+	uint16_t slot;         /* driver-private (queue slot, descriptor head) */
+	void *buf;             /* identity-mapped, below 4 GiB, sectors * sector_size bytes */
+	uint64_t t_submit;     /* the benchmark's timestamps */
+	uint64_t tag;          /* the benchmark's own use */
+};
+
+/* What went wrong, for the error record: filled by the driver before it completes a request
+ * with a non-zero status. */
+struct blk_error {
+	const char *what;      /* e.g. "ATA error", "virtio-blk IOERR" */
+	uint64_t lba;
+	uint32_t status;       /* device status register / status byte */
+	uint32_t error;        /* device error register, 0 if none */
+};
+
+struct blkdev {
+	const char *model;       /* "ide", "virtio-blk", "ramdisk" */
+	const char *transport;   /* "pio", "dma", "legacy", "modern", "memory" */
+	enum completion_mode mode;
+	const struct pci_dev *pci;   /* NULL for the ramdisk */
+	uint64_t sectors;
+	uint32_t sector_size;
+	uint32_t max_sectors;    /* per request */
+	uint32_t queue_depth;    /* requests in flight at most */
+	int read_only;           /* the device refuses writes */
+	int can_flush;
+
+	int (*submit)(struct blkdev *d, struct blk_req *r); /* 0 queued, -1 queue full */
+	struct blk_req *(*poll)(struct blkdev *d);          /* a completed request or NULL */
+
+	volatile uint32_t irq_pending; /* set by the driver's interrupt handler */
+	uint64_t irqs;                 /* interrupts taken for this device */
+	struct blk_error err;
+	void *priv;
+};
+
+/* Options every block driver reads when it probes. */
+struct blk_config {
+	enum completion_mode mode;
+	int ata_dma;         /* ata_mode=dma */
+	int evidx;           /* virtio: negotiate VIRTIO_RING_F_EVENT_IDX */
+	int indirect;        /* virtio: negotiate VIRTIO_RING_F_INDIRECT_DESC */
+	uint32_t queue_depth_limit; /* 0: as the device allows */
+	int virtio_transport;  /* enum virtio_transport_pref: 0 auto, 1 legacy, 2 modern */
+};
+
+/* Registry: drivers add what they find; benchmarks take devices by index. */
+int blk_register(struct blkdev *d); /* index, or -1 when full */
+unsigned blk_count(void);
+struct blkdev *blk_get(unsigned index);
+
+/* Find and register every supported disk. Each driver: scans PCI, registers devices, and on a
+ * device it cannot bring up writes an error record and returns -1. */
+int blk_probe_all(const struct blk_config *cfg);
+int ata_probe(const struct blk_config *cfg);
+int virtio_blk_probe(const struct blk_config *cfg);
+/* A disk in guest memory, not registered. copy_data=0: requests complete without touching
+ * data, so a run against it measures the benchmark harness alone. */
+struct blkdev *ramdisk_create(uint64_t sectors, int copy_data);
+
+/* In irq modes: sleep (sti; hlt) until the device's handler set irq_pending, then clear it.
+ * Returns at once in poll mode. Bounded: gives up after `max_cycles` TSC cycles (returns -1). */
+int blk_wait(struct blkdev *d, uint64_t max_cycles);
+
+#endif

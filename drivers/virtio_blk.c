@@ -1,0 +1,237 @@
+/*
+ * virtio-blk (Virtio 1.2 §5.2) over the shared virtio PCI transport and split virtqueue.
+ * One request = header (device-readable), data, status byte (device-writable): three
+ * descriptors, or one indirect descriptor pointing at a three-entry table (indirect=1).
+ */
+#include "blk.h"
+#include "virtio.h"
+#include "kernel/interrupts.h"
+#include "kernel/lib.h"
+#include "kernel/memory.h"
+#include "kernel/report.h"
+
+#define VIRTIO_BLK_F_SIZE_MAX  1
+#define VIRTIO_BLK_F_SEG_MAX   2
+#define VIRTIO_BLK_F_RO        5
+#define VIRTIO_BLK_F_BLK_SIZE  6
+#define VIRTIO_BLK_F_FLUSH     9
+
+#define VIRTIO_BLK_CFG_CAPACITY 0   /* le64, 512-byte sectors */
+#define VIRTIO_BLK_CFG_SIZE_MAX 8   /* le32 */
+
+#define VIRTIO_BLK_T_IN    0
+#define VIRTIO_BLK_T_OUT   1
+#define VIRTIO_BLK_T_FLUSH 4
+#define VIRTIO_BLK_S_OK     0
+#define VIRTIO_BLK_S_IOERR  1
+#define VIRTIO_BLK_S_UNSUPP 2
+
+#define VIRTIO_BLK_SECTOR     512
+#define VIRTIO_BLK_MAX_QUEUE  256
+#define VIRTIO_BLK_MAX_SECTORS 2048 /* 1 MiB per request: the largest bs= */
+#define VIRTIO_BLK_MAX_DEVICES 4
+#define REQUEST_QUEUE         0
+
+struct virtio_blk_hdr { uint32_t type, reserved; uint64_t sector; };
+
+/* Per in-flight request: the header, status byte and indirect table live here. */
+struct vblk_slot {
+	struct virtio_blk_hdr hdr;
+	uint8_t status;
+	uint8_t pad[7];
+	struct virtq_desc table[3];
+	struct blk_req *req;
+};
+
+struct vblk {
+	struct blkdev blk;
+	struct virtio_dev vdev;
+	struct virtq q;
+	struct vblk_slot *slots;
+	uint16_t *free_slots;
+	uint16_t nfree, nslots;
+	int indirect;
+};
+
+static struct vblk vblks[VIRTIO_BLK_MAX_DEVICES];
+static unsigned vblk_count;
+
+static int vblk_submit(struct blkdev *d, struct blk_req *r)
+{
+	struct vblk *vb = d->priv;
+	if (!vb->nfree)
+		return -1;
+	uint16_t s = vb->free_slots[--vb->nfree];
+	struct vblk_slot *slot = &vb->slots[s];
+	slot->req = r;
+	slot->status = 0xff;
+	slot->hdr.type = r->op == BLK_READ ? VIRTIO_BLK_T_IN :
+			 r->op == BLK_WRITE ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_FLUSH;
+	slot->hdr.sector = r->lba;
+	r->slot = s;
+	uint32_t bytes = r->sectors * VIRTIO_BLK_SECTOR;
+	struct virtq_buf bufs[3];
+	unsigned n = 0;
+	bufs[n++] = (struct virtq_buf){ &slot->hdr, sizeof(slot->hdr), 0 };
+	if (r->op != BLK_FLUSH)
+		bufs[n++] = (struct virtq_buf){ r->buf, bytes, r->op == BLK_READ };
+	bufs[n++] = (struct virtq_buf){ &slot->status, 1, 1 };
+	int head;
+	if (vb->indirect) {
+		for (unsigned i = 0; i < n; i++) {
+			slot->table[i].addr = (uint64_t)bufs[i].addr;
+			slot->table[i].len = bufs[i].len;
+			slot->table[i].flags = (uint16_t)((bufs[i].device_writes ? VIRTQ_DESC_F_WRITE : 0) |
+							 (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0));
+			slot->table[i].next = (uint16_t)(i + 1);
+		}
+		head = virtq_add_indirect(&vb->q, slot->table, n, slot);
+	} else {
+		head = virtq_add_chain(&vb->q, bufs, n, slot);
+	}
+	if (head < 0) {
+		vb->free_slots[vb->nfree++] = s;
+		return -1;
+	}
+	virtq_kick(&vb->q);
+	return 0;
+}
+
+static struct blk_req *vblk_poll(struct blkdev *d)
+{
+	struct vblk *vb = d->priv;
+	struct vblk_slot *slot = virtq_get_used(&vb->q, 0);
+	if (!slot)
+		return 0;
+	struct blk_req *r = slot->req;
+	vb->free_slots[vb->nfree++] = (uint16_t)(slot - vb->slots);
+	if (slot->status == VIRTIO_BLK_S_OK) {
+		r->status = BLK_OK;
+		return r;
+	}
+	r->status = slot->status == VIRTIO_BLK_S_UNSUPP ? BLK_EUNSUPP : BLK_EIO;
+	d->err.what = slot->status == VIRTIO_BLK_S_UNSUPP ? "virtio-blk UNSUPP" : "virtio-blk IOERR";
+	d->err.lba = r->lba;
+	d->err.status = slot->status;
+	d->err.error = 0;
+	return r;
+}
+
+static void vblk_irq(struct int_frame *f, void *arg)
+{
+	struct vblk *vb = arg;
+	(void)f;
+	if (!vb->vdev.msix)
+		virtio_isr_read(&vb->vdev); /* INTx: reading the ISR deasserts the line */
+	vb->blk.irqs++;
+	vb->blk.irq_pending = 1;
+}
+
+static int fail(struct vblk *vb, const char *msg)
+{
+	rec_begin("error");
+	rec_str("code", "device");
+	rec_str("msg", msg);
+	rec_str("model", "virtio-blk");
+	rec_field("bdf");
+	rec_put_hex(vb->vdev.pci->bus, 2); rec_put_char(':'); rec_put_hex(vb->vdev.pci->dev, 2);
+	rec_put_char('.'); rec_put_hex(vb->vdev.pci->fn, 1);
+	rec_end();
+	if (vb->vdev.pci && (vb->vdev.io || vb->vdev.common))
+		virtio_fail(&vb->vdev);
+	return -1;
+}
+
+static int setup_interrupts(struct vblk *vb, enum completion_mode mode)
+{
+	if (mode == COMPLETE_POLL)
+		return 0;
+	uint8_t vector = irq_alloc_vector();
+	if (!vector)
+		return -1;
+	irq_register(vector, vblk_irq, vb);
+	if (mode == COMPLETE_MSIX)
+		return virtio_enable_msix(&vb->vdev, 0, vector);
+	return pci_intx_route(vb->vdev.pci, vector);
+}
+
+static int vblk_init(struct vblk *vb, const struct pci_dev *pd, const struct blk_config *cfg)
+{
+	const char *why = "";
+	struct blkdev *d = &vb->blk;
+
+	if (virtio_pci_init(&vb->vdev, pd, (enum virtio_transport_pref)cfg->virtio_transport, &why))
+		return fail(vb, why);
+	if (setup_interrupts(vb, cfg->mode))
+		return fail(vb, cfg->mode == COMPLETE_MSIX ? "MSI-X setup failed"
+							    : "INTx routing failed (no interrupt line or I/O APIC)");
+	uint64_t offered = virtio_device_features(&vb->vdev);
+	uint64_t want = (1ull << VIRTIO_BLK_F_RO) | (1ull << VIRTIO_BLK_F_FLUSH) |
+			(1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) |
+			(1ull << VIRTIO_BLK_F_BLK_SIZE);
+	if (vb->vdev.transport == VIRTIO_MODERN)
+		want |= 1ull << VIRTIO_F_VERSION_1;
+	if (cfg->evidx)
+		want |= 1ull << VIRTIO_RING_F_EVENT_IDX;
+	if (cfg->indirect)
+		want |= 1ull << VIRTIO_RING_F_INDIRECT_DESC;
+	if (cfg->evidx && !(offered & (1ull << VIRTIO_RING_F_EVENT_IDX)))
+		return fail(vb, "evidx=1 asked, but the device does not offer EVENT_IDX");
+	if (cfg->indirect && !(offered & (1ull << VIRTIO_RING_F_INDIRECT_DESC)))
+		return fail(vb, "indirect=1 asked, but the device does not offer INDIRECT_DESC");
+	if (virtio_set_features(&vb->vdev, offered & want))
+		return fail(vb, "device refused the features (FEATURES_OK not kept)");
+	vb->indirect = virtio_has(&vb->vdev, VIRTIO_RING_F_INDIRECT_DESC);
+
+	if (virtq_setup(&vb->q, &vb->vdev, REQUEST_QUEUE, VIRTIO_BLK_MAX_QUEUE,
+			cfg->mode == COMPLETE_MSIX ? 0 : VIRTIO_MSI_NO_VECTOR,
+			virtio_has(&vb->vdev, VIRTIO_RING_F_EVENT_IDX)))
+		return fail(vb, "request queue setup failed");
+	virtq_want_interrupts(&vb->q, cfg->mode != COMPLETE_POLL);
+
+	/* Three descriptors per request, or one with indirect tables. */
+	vb->nslots = vb->indirect ? vb->q.size : vb->q.size / 3;
+	if (cfg->queue_depth_limit && vb->nslots > cfg->queue_depth_limit)
+		vb->nslots = (uint16_t)cfg->queue_depth_limit;
+	vb->slots = page_alloc(ALIGN_UP(sizeof(struct vblk_slot) * vb->nslots, PAGE_SIZE) / PAGE_SIZE);
+	vb->free_slots = page_alloc(ALIGN_UP(2ull * vb->nslots, PAGE_SIZE) / PAGE_SIZE);
+	if (!vb->slots || !vb->free_slots)
+		return fail(vb, "out of memory for request slots");
+	for (uint16_t i = 0; i < vb->nslots; i++)
+		vb->free_slots[vb->nfree++] = i;
+
+	uint32_t max_sectors = VIRTIO_BLK_MAX_SECTORS;
+	if (virtio_has(&vb->vdev, VIRTIO_BLK_F_SIZE_MAX)) {
+		uint32_t size_max = virtio_cfg_read32(&vb->vdev, VIRTIO_BLK_CFG_SIZE_MAX);
+		if (size_max / VIRTIO_BLK_SECTOR && size_max / VIRTIO_BLK_SECTOR < max_sectors)
+			max_sectors = size_max / VIRTIO_BLK_SECTOR;
+	}
+	*d = (struct blkdev){
+		.model = "virtio-blk", .transport = virtio_transport_name(&vb->vdev), .mode = cfg->mode,
+		.pci = pd, .sectors = virtio_cfg_read64(&vb->vdev, VIRTIO_BLK_CFG_CAPACITY),
+		.sector_size = VIRTIO_BLK_SECTOR, .max_sectors = max_sectors,
+		.queue_depth = vb->nslots, .read_only = virtio_has(&vb->vdev, VIRTIO_BLK_F_RO),
+		.can_flush = virtio_has(&vb->vdev, VIRTIO_BLK_F_FLUSH),
+		.submit = vblk_submit, .poll = vblk_poll, .priv = vb,
+	};
+	virtio_driver_ok(&vb->vdev);
+	return 0;
+}
+
+int virtio_blk_probe(const struct blk_config *cfg)
+{
+	int rc = 0;
+	for (unsigned i = 0; i < pci_count(); i++) {
+		const struct pci_dev *pd = pci_get(i);
+		if (!virtio_pci_match(pd, VIRTIO_TYPE_BLOCK) || vblk_count == VIRTIO_BLK_MAX_DEVICES)
+			continue;
+		struct vblk *vb = &vblks[vblk_count];
+		if (vblk_init(vb, pd, cfg)) {
+			rc = -1;
+			continue;
+		}
+		vblk_count++;
+		blk_register(&vb->blk);
+	}
+	return rc;
+}
