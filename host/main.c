@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "host/disk.h"
 #include "host/launch.h"
 #include "host/proto.h"
 #include "host/qemu.h"
@@ -19,6 +20,10 @@ enum format { FORMAT_TABLE, FORMAT_CSV, FORMAT_JSON };
 static const char usage_text[] =
 	"usage: kvmio parse [--csv|--json] LOG...      check guest logs ('-' = stdin)\n"
 	"       kvmio boot [OPTIONS] [-- GUEST-OPTIONS...]  boot the guest in QEMU\n"
+	"       kvmio mkdisk FILE SIZE [--format raw|qcow2] [--preallocation off|metadata|full]\n"
+	"                    [--force]                  labelled scratch disk for the guest\n"
+	"       kvmio verify-disk FILE --seed S [--format raw|qcow2] [--pass P]\n"
+	"                                               check the guest's verify=1 stamps\n"
 	"       kvmio help                              this text\n"
 	"\n"
 	"boot options:\n"
@@ -458,5 +463,9 @@ int main(int argc, char **argv)
 		return cmd_parse(argc - 2, argv + 2);
 	if (!strcmp(cmd, "boot"))
 		return cmd_boot(argc - 2, argv + 2);
+	if (!strcmp(cmd, "mkdisk"))
+		return disk_cmd_mkdisk(argc - 2, argv + 2);
+	if (!strcmp(cmd, "verify-disk"))
+		return disk_cmd_verify(argc - 2, argv + 2);
 	return usage_error("unknown command '%s'", cmd);
 }

@@ -1,0 +1,413 @@
+/* Unit tests of the scratch-disk label and stamps (host/disk.c) on hand-made images. */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "host/disk.h"
+#include "host/launch.h"
+#include "host/proto.h"
+
+#define SIZE (4ull << 20) /* 4 MiB: data area is sectors 2048..8191 */
+#define SEED 0x1234567ull
+#define FIRST_DATA (DISK_DATA_START / DISK_SECTOR)
+
+static char dir[256];
+
+static int setup(void **state)
+{
+	char *tmp = launch_make_tempdir();
+
+	(void)state;
+	if (!tmp)
+		return -1;
+	snprintf(dir, sizeof(dir), "%s", tmp);
+	free(tmp);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	launch_remove_tree(dir);
+	return 0;
+}
+
+static void path_of(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", dir, name);
+}
+
+/* A labelled raw image made by mkdisk. */
+static void make_raw(const char *path)
+{
+	char err[512] = "";
+	uint64_t id = 0;
+
+	unlink(path);
+	assert_int_equal(disk_make(path, SIZE, "raw", "off", 0, &id, err, sizeof(err)), 0);
+}
+
+static void write_sector(const char *path, uint64_t lba, const uint8_t *sector)
+{
+	int fd = open(path, O_WRONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, sector, DISK_SECTOR, (off_t)(lba * DISK_SECTOR)), DISK_SECTOR);
+	close(fd);
+}
+
+/* Stamp sectors [first, first+n) as the guest would, pass 1. */
+static void stamp_range(const char *path, uint64_t first, uint64_t n, uint64_t seed)
+{
+	uint8_t s[DISK_SECTOR];
+
+	for (uint64_t lba = first; lba < first + n; lba++) {
+		disk_stamp_make(s, seed, lba, 1);
+		write_sector(path, lba, s);
+	}
+}
+
+static int verify(const char *path, const char *format, uint64_t seed, int64_t pass,
+		  struct disk_verify_result *res, char *why, size_t whylen)
+{
+	char err[512] = "";
+
+	if (disk_verify(path, format, seed, pass, res, err, sizeof(err)) != 0)
+		fail_msg("disk_verify: %s", err);
+	return disk_verify_verdict(res, why, whylen);
+}
+
+static void test_label(void **state)
+{
+	uint8_t sector[DISK_SECTOR] = { 0 };
+	struct kvmio_label l, back;
+	char why[128];
+
+	(void)state;
+	disk_label_make(&l, SIZE, 0xabcdef);
+	memcpy(sector, &l, sizeof(l));
+	assert_int_equal(disk_label_check(sector, &back, why, sizeof(why)), 0);
+	assert_memory_equal(back.magic, "KVMIO-SCRATCH\0\0", 16);
+	assert_int_equal(back.version, 1);
+	assert_int_equal(back.header_size, 48);
+	assert_int_equal(back.size_bytes, SIZE);
+	assert_int_equal(back.id, 0xabcdef);
+	/* the crc is CRC-32 of the struct with crc = 0 */
+	back.crc = 0;
+	assert_int_equal(crc32_update(0, &back, sizeof(back)), l.crc);
+	sector[40] ^= 1; /* id */
+	assert_int_equal(disk_label_check(sector, NULL, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "crc"));
+	sector[40] ^= 1;
+	sector[0] = 'X';
+	assert_int_equal(disk_label_check(sector, NULL, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "magic"));
+}
+
+static void test_stamp(void **state)
+{
+	uint8_t s[DISK_SECTOR], zero[DISK_SECTOR] = { 0 };
+	struct kvmio_stamp st;
+	char why[96];
+
+	(void)state;
+	disk_stamp_make(s, 7, 5000, 3);
+	memcpy(&st, s, sizeof(st));
+	assert_true(st.magic == DISK_STAMP_MAGIC);
+	assert_memory_equal(s, "KVMIOSTP", 8);
+	assert_int_equal(st.lba, 5000);
+	assert_int_equal(st.seed, 7);
+	assert_int_equal(st.pass, 3);
+	assert_int_equal(s[100], stamp_fill(7, 5000, 3, 100));
+	assert_int_equal(disk_stamp_check(s, 5000, 7, -1, why, sizeof(why)), STAMP_OK);
+	assert_int_equal(disk_stamp_check(s, 5000, 7, 3, why, sizeof(why)), STAMP_OK);
+	assert_int_equal(disk_stamp_check(s, 5000, 7, 2, why, sizeof(why)), STAMP_BAD);
+	assert_non_null(strstr(why, "pass 3"));
+	assert_int_equal(disk_stamp_check(s, 5001, 7, -1, why, sizeof(why)), STAMP_BAD);
+	assert_non_null(strstr(why, "lba 5000"));
+	assert_int_equal(disk_stamp_check(s, 5000, 8, -1, why, sizeof(why)), STAMP_BAD);
+	assert_non_null(strstr(why, "seed 7"));
+	assert_int_equal(disk_stamp_check(zero, 5000, 7, -1, why, sizeof(why)), STAMP_NONE);
+	s[300] ^= 0x40;
+	assert_int_equal(disk_stamp_check(s, 5000, 7, -1, why, sizeof(why)), STAMP_BAD);
+	assert_non_null(strstr(why, "crc"));
+}
+
+static void test_good(void **state)
+{
+	struct disk_verify_result r;
+	char path[512], why[256];
+
+	(void)state;
+	path_of(path, sizeof(path), "good.img");
+	make_raw(path);
+	stamp_range(path, FIRST_DATA, 100, SEED);
+	stamp_range(path, FIRST_DATA + 3000, 8, SEED); /* a second extent, far away */
+	stamp_range(path, SIZE / DISK_SECTOR - 1, 1, SEED); /* the last sector */
+	assert_int_equal(verify(path, "raw", SEED, -1, &r, why, sizeof(why)), 0);
+	assert_true(r.label_ok);
+	assert_int_equal(r.ok, 109);
+	assert_int_equal(r.bad, 0);
+	assert_int_equal(r.unstamped, SIZE / DISK_SECTOR - FIRST_DATA - 109);
+	assert_int_equal(verify(path, "raw", SEED, 1, &r, why, sizeof(why)), 0);
+	/* stamps below the data area are not looked at */
+	stamp_range(path, 10, 1, 999);
+	assert_int_equal(verify(path, "raw", SEED, -1, &r, why, sizeof(why)), 0);
+}
+
+static void test_flipped_byte(void **state)
+{
+	struct disk_verify_result r;
+	char path[512], why[256];
+	uint8_t s[DISK_SECTOR];
+
+	(void)state;
+	path_of(path, sizeof(path), "flip.img");
+	make_raw(path);
+	stamp_range(path, FIRST_DATA, 50, SEED);
+	disk_stamp_make(s, SEED, FIRST_DATA + 17, 1);
+	s[200] ^= 0x01;
+	write_sector(path, FIRST_DATA + 17, s);
+	assert_int_equal(verify(path, "raw", SEED, -1, &r, why, sizeof(why)), 1);
+	assert_int_equal(r.ok, 49);
+	assert_int_equal(r.bad, 1);
+	assert_int_equal(r.bad_list[0].lba, FIRST_DATA + 17);
+	assert_non_null(strstr(why, "1 bad sector (first: lba 2065: crc"));
+
+	/* a flipped filler byte with the crc recomputed: caught by the filler check */
+	disk_stamp_make(s, SEED, FIRST_DATA + 18, 1);
+	s[DISK_SECTOR - 1] ^= 0xff;
+	{
+		struct kvmio_stamp st;
+
+		memcpy(&st, s, sizeof(st));
+		st.crc = 0;
+		memcpy(s, &st, sizeof(st));
+		st.crc = crc32_update(0, s, DISK_SECTOR);
+		memcpy(s, &st, sizeof(st));
+	}
+	write_sector(path, FIRST_DATA + 18, s);
+	assert_int_equal(verify(path, "raw", SEED, -1, &r, why, sizeof(why)), 1);
+	assert_int_equal(r.bad, 2);
+	assert_int_equal(r.bad_list[1].lba, FIRST_DATA + 18);
+	assert_non_null(strstr(r.bad_list[1].why, "byte 511"));
+}
+
+static void test_wrong_lba(void **state)
+{
+	struct disk_verify_result r;
+	char path[512], why[256];
+	uint8_t s[DISK_SECTOR];
+
+	(void)state;
+	path_of(path, sizeof(path), "lba.img");
+	make_raw(path);
+	stamp_range(path, FIRST_DATA, 10, SEED);
+	disk_stamp_make(s, SEED, FIRST_DATA + 100, 1); /* written one sector off */
+	write_sector(path, FIRST_DATA + 101, s);
+	assert_int_equal(verify(path, "raw", SEED, -1, &r, why, sizeof(why)), 1);
+	assert_int_equal(r.ok, 10);
+	assert_int_equal(r.bad, 1);
+	assert_int_equal(r.bad_list[0].lba, FIRST_DATA + 101);
+	assert_non_null(strstr(why, "stamp says lba 2148"));
+}
+
+static void test_wrong_seed_and_pass(void **state)
+{
+	struct disk_verify_result r;
+	char path[512], why[256];
+
+	(void)state;
+	path_of(path, sizeof(path), "seed.img");
+	make_raw(path);
+	stamp_range(path, FIRST_DATA, 20, SEED);
+	assert_int_equal(verify(path, "raw", SEED + 1, -1, &r, why, sizeof(why)), 1);
+	assert_int_equal(r.bad, 20);
+	assert_int_equal(r.ok, 0);
+	assert_int_equal(r.nbad_listed, DISK_VERIFY_MAX_BAD);
+	assert_non_null(strstr(why, "20 bad sectors"));
+	assert_non_null(strstr(why, "expected 19088744"));
+	assert_int_equal(verify(path, "raw", SEED, 2, &r, why, sizeof(why)), 1);
+	assert_non_null(strstr(why, "pass 1, expected 2"));
+}
+
+static void test_no_stamps(void **state)
+{
+	struct disk_verify_result r;
+	char path[512], why[256];
+
+	(void)state;
+	path_of(path, sizeof(path), "empty.img");
+	make_raw(path);
+	assert_int_equal(verify(path, "raw", SEED, -1, &r, why, sizeof(why)), 1);
+	assert_string_equal(why, "no stamped sectors: nothing the guest wrote reached the file");
+	assert_int_equal(r.unstamped, SIZE / DISK_SECTOR - FIRST_DATA);
+	assert_true(r.label_ok);
+}
+
+static void test_broken_label(void **state)
+{
+	struct disk_verify_result r;
+	char path[512], why[256];
+	uint8_t s[DISK_SECTOR];
+
+	(void)state;
+	path_of(path, sizeof(path), "label.img");
+	make_raw(path);
+	stamp_range(path, FIRST_DATA, 5, SEED);
+	disk_stamp_make(s, SEED, 0, 1); /* something wrote LBA 0 */
+	write_sector(path, 0, s);
+	assert_int_equal(verify(path, "raw", SEED, -1, &r, why, sizeof(why)), 1);
+	assert_false(r.label_ok);
+	assert_int_equal(r.ok, 5);
+	assert_non_null(strstr(why, "label broken"));
+}
+
+static int run(const char *first, ...)
+{
+	char *argv[16];
+	int n = 0, status;
+	va_list ap;
+	pid_t pid;
+
+	va_start(ap, first);
+	for (const char *a = first; a && n < 15; a = va_arg(ap, const char *))
+		argv[n++] = (char *)a;
+	va_end(ap);
+	argv[n] = NULL;
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int nul = open("/dev/null", O_WRONLY);
+
+		dup2(nul, 1);
+		dup2(nul, 2);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_qcow2_roundtrip(void **state)
+{
+	struct disk_verify_result r;
+	char raw[512], q[512], q2[512], why[256], err[512];
+	uint64_t id;
+
+	(void)state;
+	if (run("qemu-img", "--version", (char *)NULL) != 0)
+		skip();
+	path_of(raw, sizeof(raw), "rt.img");
+	path_of(q, sizeof(q), "rt.qcow2");
+	make_raw(raw);
+	stamp_range(raw, FIRST_DATA + 64, 32, SEED);
+	assert_int_equal(run("qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, q,
+			     (char *)NULL), 0);
+	assert_int_equal(verify(q, "qcow2", SEED, -1, &r, why, sizeof(why)), 0);
+	assert_int_equal(r.ok, 32);
+	assert_int_equal(r.unstamped, SIZE / DISK_SECTOR - FIRST_DATA - 32);
+
+	/* mkdisk --format qcow2: the label survives, every preallocation mode */
+	path_of(q2, sizeof(q2), "mk.qcow2");
+	assert_int_equal(disk_make(q2, SIZE, "qcow2", "metadata", 0, &id, err, sizeof(err)), 0);
+	assert_int_equal(verify(q2, "qcow2", SEED, -1, &r, why, sizeof(why)), 1);
+	assert_true(r.label_ok);
+	assert_int_equal(r.label.id, id);
+	assert_int_equal(r.label.size_bytes, SIZE);
+	assert_string_equal(why, "no stamped sectors: nothing the guest wrote reached the file");
+	assert_int_equal(disk_make(q2, SIZE, "qcow2", "off", 0, &id, err, sizeof(err)), 2);
+	assert_int_equal(disk_make(q2, SIZE, "qcow2", "full", 1, &id, err, sizeof(err)), 0);
+	assert_int_equal(verify(q2, "qcow2", SEED, -1, &r, why, sizeof(why)), 1);
+	assert_true(r.label_ok);
+	/* a qcow2 read as raw has no label */
+	assert_int_equal(verify(q2, "raw", SEED, -1, &r, why, sizeof(why)), 1);
+	assert_false(r.label_ok);
+}
+
+static void test_mkdisk(void **state)
+{
+	char path[512], err[512];
+	struct stat st;
+	uint64_t id1, id2;
+
+	(void)state;
+	path_of(path, sizeof(path), "mk.img");
+	unlink(path);
+	assert_int_equal(disk_make(path, SIZE, "raw", "off", 0, &id1, err, sizeof(err)), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, SIZE);
+	assert_true(st.st_blocks * 512 < (blkcnt_t)SIZE); /* sparse */
+	assert_int_equal(disk_make(path, SIZE, "raw", "off", 0, &id2, err, sizeof(err)), 2);
+	assert_non_null(strstr(err, "exists (use --force"));
+	assert_int_equal(disk_make(path, SIZE * 2, "raw", "full", 1, &id2, err, sizeof(err)), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, SIZE * 2);
+	assert_true(id1 != id2);
+	assert_int_equal(disk_make(path, DISK_MIN_SIZE, "raw", "off", 1, &id2, err, sizeof(err)), 2);
+	assert_non_null(strstr(err, "more than 1 MiB + 4 KiB"));
+	assert_int_equal(disk_make(path, DISK_MIN_SIZE + 100, "raw", "off", 1, &id2, err,
+				   sizeof(err)), 2);
+	assert_int_equal(disk_make(path, DISK_MIN_SIZE + 512, "raw", "off", 1, &id2, err,
+				   sizeof(err)), 0);
+	assert_int_equal(disk_make(path, SIZE, "vmdk", "off", 1, &id2, err, sizeof(err)), 2);
+	assert_int_equal(disk_make(path, SIZE, "raw", "metadata", 1, &id2, err, sizeof(err)), 2);
+	assert_non_null(strstr(err, "metadata is for qcow2"));
+	assert_int_equal(disk_make(path, SIZE, "raw", "some", 1, &id2, err, sizeof(err)), 2);
+	path_of(path, sizeof(path), "no/such/dir.img");
+	assert_int_equal(disk_make(path, SIZE, "raw", "off", 0, &id2, err, sizeof(err)), 10);
+}
+
+static void test_cli(void **state)
+{
+	const char *bin = getenv("KVMIO_BIN") ? getenv("KVMIO_BIN") : "build/kvmio";
+	char path[512];
+
+	(void)state;
+	if (access(bin, X_OK) != 0)
+		skip();
+	path_of(path, sizeof(path), "cli.img");
+	unlink(path);
+	assert_int_equal(run(bin, "mkdisk", path, "8M", (char *)NULL), 0);
+	assert_int_equal(run(bin, "mkdisk", path, "8M", (char *)NULL), 2);
+	assert_int_equal(run(bin, "mkdisk", path, "8M", "--force", (char *)NULL), 0);
+	assert_int_equal(run(bin, "mkdisk", path, "8X", "--force", (char *)NULL), 2);
+	assert_int_equal(run(bin, "mkdisk", path, (char *)NULL), 2);
+	assert_int_equal(run(bin, "verify-disk", path, (char *)NULL), 2); /* no --seed */
+	assert_int_equal(run(bin, "verify-disk", path, "--seed", "5", (char *)NULL), 1);
+	stamp_range(path, FIRST_DATA, 4, 5);
+	assert_int_equal(run(bin, "verify-disk", path, "--seed", "5", (char *)NULL), 0);
+	assert_int_equal(run(bin, "verify-disk", path, "--seed=5", "--pass", "1", (char *)NULL), 0);
+	assert_int_equal(run(bin, "verify-disk", path, "--seed", "6", (char *)NULL), 1);
+	assert_int_equal(run(bin, "verify-disk", path, "--seed", "5", "--format", "vdi",
+			     (char *)NULL), 2);
+	assert_int_equal(run(bin, "verify-disk", "/nonexistent.img", "--seed", "5", (char *)NULL),
+			 10);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_label),
+		cmocka_unit_test(test_stamp),
+		cmocka_unit_test(test_good),
+		cmocka_unit_test(test_flipped_byte),
+		cmocka_unit_test(test_wrong_lba),
+		cmocka_unit_test(test_wrong_seed_and_pass),
+		cmocka_unit_test(test_no_stamps),
+		cmocka_unit_test(test_broken_label),
+		cmocka_unit_test(test_qcow2_roundtrip),
+		cmocka_unit_test(test_mkdisk),
+		cmocka_unit_test(test_cli),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
