@@ -21,6 +21,7 @@ static const struct record_kind record_kinds[] = {
 	{ "result", { "bench", "name", "ops", "total", "min", "p50", "p90", "p99", "p999",
 		      "max", "mean", "hist" } },
 	{ "skip", { "bench", "name", "reason" } },
+	{ "disk", { "index", "model", "transport", "sectors", "sector_size" } },
 	{ "error", { "code", "msg" } },
 	{ "timeout", { "after_s" } },
 	{ "end", { "status", "records" } },

@@ -55,6 +55,78 @@ static const char *ns_text(char *buf, size_t size, const struct record *r, const
 	return buf;
 }
 
+/* ---- disk results (bench=disk) ----------------------------------------------------------- */
+
+static int is_disk_result(const struct record *r)
+{
+	const char *b = record_get(r, "bench");
+
+	return strcmp(r->type, "result") == 0 && b && strcmp(b, "disk") == 0;
+}
+
+static int field_num(const struct record *r, const char *key, double *out)
+{
+	return field_cycles(r, key, out);
+}
+
+/* Derived figures of a disk result; each 0/1 says whether it could be computed. */
+struct disk_figures {
+	int has_iops, has_mbps, has_acc, has_irq, has_p50, has_p99;
+	double iops, mbps, acc_per_op, irq_per_op, p50_us, p99_us;
+};
+
+static void disk_figures(const struct record *r, uint64_t hz, struct disk_figures *f)
+{
+	double ops, elapsed, bytes, a, v, irqs;
+	int have_acc = 1;
+
+	memset(f, 0, sizeof(*f));
+	if (field_num(r, "ops", &ops) != 0 || ops <= 0)
+		return;
+	if (hz && field_num(r, "elapsed", &elapsed) == 0 && elapsed > 0) {
+		f->has_iops = 1;
+		f->iops = ops * (double)hz / elapsed;
+		if (field_num(r, "bytes", &bytes) == 0) {
+			f->has_mbps = 1;
+			f->mbps = bytes * (double)hz / elapsed / 1e6;
+		}
+	}
+	a = 0;
+	for (int k = 0; k < 4; k++) {
+		static const char *const keys[] = { "pio_r", "pio_w", "mmio_r", "mmio_w" };
+
+		if (field_num(r, keys[k], &v) != 0)
+			have_acc = 0;
+		else
+			a += v;
+	}
+	if (have_acc) {
+		f->has_acc = 1;
+		f->acc_per_op = a / ops;
+	}
+	if (field_num(r, "irqs", &irqs) == 0) {
+		f->has_irq = 1;
+		f->irq_per_op = irqs / ops;
+	}
+	if (hz && field_num(r, "p50", &v) == 0) {
+		f->has_p50 = 1;
+		f->p50_us = v * 1e6 / (double)hz;
+	}
+	if (hz && field_num(r, "p99", &v) == 0) {
+		f->has_p99 = 1;
+		f->p99_us = v * 1e6 / (double)hz;
+	}
+}
+
+static const char *fmt_fig(char *buf, size_t size, int has, const char *fmt, double v,
+			   const char *unknown)
+{
+	if (!has)
+		return unknown;
+	snprintf(buf, size, fmt, v);
+	return buf;
+}
+
 /* ---- table ------------------------------------------------------------------------------- */
 
 static void table_header(FILE *out, const struct log *log, const struct report_launch *launch)
@@ -151,6 +223,61 @@ static void table_results(FILE *out, const struct log *log)
 		fprintf(out, "(cycles; ns from the log's tsc_hz)\n");
 }
 
+static void table_disks(FILE *out, const struct log *log)
+{
+	int any = 0;
+
+	for (size_t i = 0; i < log->nrecs; i++) {
+		const struct record *r = &log->recs[i];
+
+		if (strcmp(r->type, "disk") != 0)
+			continue;
+		if (!any++)
+			fprintf(out, "\n%-4s %-10s %-9s %-5s %-8s %12s %6s %5s %-5s %-18s %s\n", "disk",
+				"model", "transport", "irq", "bdf", "sectors", "sector", "qd",
+				"label", "label_id", "ro");
+		fprintf(out, "%-4s %-10s %-9s %-5s %-8s %12s %6s %5s %-5s %-18s %s\n",
+			get(r, "index"), get(r, "model"), get(r, "transport"), get(r, "irq"),
+			get(r, "bdf"), get(r, "sectors"), get(r, "sector_size"),
+			get(r, "queue_depth"), get(r, "label"), get(r, "label_id"),
+			get(r, "read_only"));
+	}
+}
+
+static void table_disk_results(FILE *out, const struct log *log)
+{
+	uint64_t hz = log_tsc_hz(log);
+	int any = 0;
+
+	for (size_t i = 0; i < log->nrecs; i++) {
+		const struct record *r = &log->recs[i];
+		struct disk_figures f;
+		char b[6][32];
+
+		if (!is_disk_result(r))
+			continue;
+		disk_figures(r, hz, &f);
+		if (!any++)
+			fprintf(out, "\n%-3s %-10s %-9s %-5s %-12s %7s %3s %7s %10s %9s %9s %9s %7s "
+				"%6s %16s\n", "dev", "model", "transport", "irq", "rw", "bs", "qd",
+				"ops", "IOPS", "MB/s", "p50_us", "p99_us", "acc/op", "irq/op",
+				"harness(cyc/op)");
+		fprintf(out, "%-3s %-10s %-9s %-5s %-12s %7s %3s %7s %10s %9s %9s %9s %7s %6s %16s\n",
+			get(r, "dev"), get(r, "model"), get(r, "transport"), get(r, "irq"),
+			get(r, "rw"), get(r, "bs"), get(r, "qd"), get(r, "ops"),
+			fmt_fig(b[0], 32, f.has_iops, "%.0f", f.iops, "-"),
+			fmt_fig(b[1], 32, f.has_mbps, "%.2f", f.mbps, "-"),
+			fmt_fig(b[2], 32, f.has_p50, "%.2f", f.p50_us, "-"),
+			fmt_fig(b[3], 32, f.has_p99, "%.2f", f.p99_us, "-"),
+			fmt_fig(b[4], 32, f.has_acc, "%.2f", f.acc_per_op, "-"),
+			fmt_fig(b[5], 32, f.has_irq, "%.2f", f.irq_per_op, "-"),
+			get(r, "harness_mean"));
+	}
+	if (any)
+		fprintf(out, "(IOPS and MB/s over elapsed cycles, first submit to last completion; "
+			"acc/op = device register accesses per op; harness = ramdisk cycles/op)\n");
+}
+
 static void table_skips_errors(FILE *out, const struct log *log)
 {
 	for (size_t i = 0; i < log->nrecs; i++) {
@@ -190,7 +317,9 @@ void report_table(FILE *out, const struct log *log, const struct report_launch *
 	table_header(out, log, launch);
 	table_options(out, log);
 	table_pci(out, log);
+	table_disks(out, log);
 	table_results(out, log);
+	table_disk_results(out, log);
 	fputc('\n', out);
 	table_skips_errors(out, log);
 	if (end)
@@ -231,7 +360,35 @@ void report_csv_header(FILE *out, const struct report_launch *launch)
 	      "mean,p50_ns,p99_ns,mean_ns", out);
 	if (launch)
 		fputs(",launch_accel", out);
+	/* bench=disk columns: empty for other results */
+	fputs(",dev,model,transport,irq,rw,bs,qd,bytes,elapsed,pio_r,pio_w,mmio_r,mmio_w,irqs,"
+	      "harness_mean,flushes,verify,iops,mbps,acc_per_op,irq_per_op", out);
 	fputc('\n', out);
+}
+
+static void csv_disk_fields(FILE *out, const struct record *r, uint64_t hz)
+{
+	static const char *const keys[] = { "dev", "model", "transport", "irq", "rw", "bs", "qd",
+					    "bytes", "elapsed", "pio_r", "pio_w", "mmio_r",
+					    "mmio_w", "irqs", "harness_mean", "flushes", "verify" };
+	int disk = is_disk_result(r);
+	struct disk_figures f;
+	char b[32];
+
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		const char *v = disk ? record_get(r, keys[k]) : NULL;
+
+		csv_field(out, v ? v : "", 0);
+	}
+	if (!disk) {
+		fputs(",,,,", out);
+		return;
+	}
+	disk_figures(r, hz, &f);
+	csv_field(out, fmt_fig(b, sizeof(b), f.has_iops, "%.1f", f.iops, ""), 0);
+	csv_field(out, fmt_fig(b, sizeof(b), f.has_mbps, "%.3f", f.mbps, ""), 0);
+	csv_field(out, fmt_fig(b, sizeof(b), f.has_acc, "%.3f", f.acc_per_op, ""), 0);
+	csv_field(out, fmt_fig(b, sizeof(b), f.has_irq, "%.3f", f.irq_per_op, ""), 0);
 }
 
 void report_csv_rows(FILE *out, const struct log *log, const struct report_launch *launch)
@@ -259,6 +416,7 @@ void report_csv_rows(FILE *out, const struct log *log, const struct report_launc
 		csv_field(out, ns_text(b, sizeof(b), r, "mean", hz, ""), 0);
 		if (launch)
 			csv_field(out, launch->accel, 0);
+		csv_disk_fields(out, r, hz);
 		fputc('\n', out);
 	}
 }
@@ -288,7 +446,10 @@ static int json_numeric_key(const char *key)
 {
 	static const char *const keys[] = { "seq", "records", "ops", "total", "min", "p50",
 					    "p90", "p99", "p999", "max", "mean", "tsc_hz",
-					    "ts_cost" };
+					    "ts_cost", "index", "sectors", "sector_size",
+					    "queue_depth", "max_sectors", "read_only", "dev", "bs",
+					    "qd", "bytes", "elapsed", "pio_r", "pio_w", "mmio_r",
+					    "mmio_w", "irqs", "harness_mean", "flushes" };
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strcmp(key, keys[i]) == 0)
@@ -342,6 +503,17 @@ static void json_record(FILE *out, const struct record *r, uint64_t hz)
 
 			fprintf(out, ",\"%s_ns\":%s", keys[k], ns ? ns : "null");
 		}
+	}
+	if (is_disk_result(r)) {
+		struct disk_figures f;
+		char b[4][32];
+
+		disk_figures(r, hz, &f);
+		fprintf(out, ",\"iops\":%s,\"mbps\":%s,\"acc_per_op\":%s,\"irq_per_op\":%s",
+			fmt_fig(b[0], 32, f.has_iops, "%.1f", f.iops, "null"),
+			fmt_fig(b[1], 32, f.has_mbps, "%.3f", f.mbps, "null"),
+			fmt_fig(b[2], 32, f.has_acc, "%.3f", f.acc_per_op, "null"),
+			fmt_fig(b[3], 32, f.has_irq, "%.3f", f.irq_per_op, "null"));
 	}
 	fputc('}', out);
 }
@@ -404,6 +576,8 @@ static void json_log(FILE *out, const struct log *log, const struct report_launc
 	json_list(out, log, "option", hz);
 	fputs(",\"pci\":", out);
 	json_list(out, log, "pci", hz);
+	fputs(",\"disks\":", out);
+	json_list(out, log, "disk", hz);
 	fputs(",\"results\":", out);
 	json_list(out, log, "result", hz);
 	fputs(",\"skips\":", out);

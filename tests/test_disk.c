@@ -13,6 +13,7 @@
 #include "host/disk.h"
 #include "host/launch.h"
 #include "host/proto.h"
+#include "host/report.h"
 
 #define SIZE (4ull << 20) /* 4 MiB: data area is sectors 2048..8191 */
 #define SEED 0x1234567ull
@@ -393,6 +394,139 @@ static void test_cli(void **state)
 			 10);
 }
 
+/* ---- disk records and results in the reports (tests/data/disk.log, from mklog.py) ---------- */
+
+static char *render(const struct log *log, int kind)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	if (kind == 0) {
+		report_table(f, log, NULL);
+	} else if (kind == 1) {
+		report_csv_header(f, NULL);
+		report_csv_rows(f, log, NULL);
+	} else {
+		report_json(f, log, 1, NULL);
+	}
+	fclose(f);
+	return buf;
+}
+
+#define HAS(text, needle)                                                                      \
+	do {                                                                                   \
+		if (!strstr(text, needle))                                                     \
+			fail_msg("output lacks '%s':\n%s", needle, text);                       \
+	} while (0)
+
+static void test_report_disk(void **state)
+{
+	struct log log;
+	char *out;
+
+	(void)state;
+	assert_int_equal(log_parse_file(&log, "tests/data/disk.log"), 0);
+	out = render(&log, 0);
+	HAS(out, "disk model      transport irq   bdf           sectors sector    qd label label_id");
+	HAS(out, "1    virtio-blk modern    msix  00:11.0        131072    512   128 yes   "
+		 "0x1234abcd5678ef00 0\n");
+	HAS(out, "dev model      transport irq   rw                bs  qd     ops       IOPS      "
+		 "MB/s    p50_us    p99_us  acc/op irq/op  harness(cyc/op)\n");
+	HAS(out, "1   virtio-blk modern    msix  randread        4096   1    1000      10000     "
+		 "40.96     90.00    200.00    3.00   1.00          3846.78\n");
+	HAS(out, "0   ide        pio       poll  read           65536   1     100       2000    "
+		 "131.07    500.00    600.00   23.00   0.00         52000.50\n");
+	free(out);
+
+	out = render(&log, 1);
+	HAS(out, "mean_ns,dev,model,transport,irq,rw,bs,qd,bytes,elapsed,pio_r,pio_w,mmio_r,mmio_w,"
+		 "irqs,harness_mean,flushes,verify,iops,mbps,acc_per_op,irq_per_op\n");
+	HAS(out, ",180000.00,90000.0,200000.0,90000.0,1,virtio-blk,modern,msix,randread,4096,1,"
+		 "4096000,200000000,0,0,1000,2000,1000,3846.78,0,,10000.0,40.960,3.000,1.000\n");
+	HAS(out, ",0,ide,pio,poll,read,65536,1,6553600,100000000,1600,700,0,0,0,52000.50,0,,"
+		 "2000.0,131.072,23.000,0.000\n");
+	HAS(out, ",verify-read,4096,1,40960,1000000,0,0,20,10,10,0.00,0,ok,20000.0,81.920,3.000,"
+		 "1.000\n");
+	free(out);
+
+	out = render(&log, 2);
+	HAS(out, "\"disks\":[{\"seq\":1,\"index\":0,\"model\":\"ide\",\"transport\":\"pio\"");
+	HAS(out, "\"label_id\":\"0x1234abcd5678ef00\"");
+	HAS(out, "\"elapsed\":200000000,");
+	HAS(out, "\"harness_mean\":3846.78,");
+	HAS(out, "\"iops\":10000.0,\"mbps\":40.960,\"acc_per_op\":3.000,\"irq_per_op\":1.000}");
+	HAS(out, "\"iops\":2000.0,\"mbps\":131.072,\"acc_per_op\":23.000,\"irq_per_op\":0.000}");
+	free(out);
+	log_free(&log);
+
+	/* tsc_hz=0: rates and microseconds cannot be known */
+	assert_int_equal(log_parse_file(&log, "tests/data/disk-notsc.log"), 0);
+	out = render(&log, 0);
+	HAS(out, "1   virtio-blk modern    msix  randread        4096   1    1000          -         "
+		 "-         -         -    3.00   1.00          3846.78\n");
+	free(out);
+	out = render(&log, 1);
+	HAS(out, ",3846.78,0,,,,3.000,1.000\n");
+	free(out);
+	out = render(&log, 2);
+	HAS(out, "\"iops\":null,\"mbps\":null,\"acc_per_op\":3.000,\"irq_per_op\":1.000}");
+	free(out);
+	log_free(&log);
+
+	/* exits results get no disk figures and no disk table */
+	assert_int_equal(log_parse_file(&log, "tests/data/good.log"), 0);
+	out = render(&log, 0);
+	assert_null(strstr(out, "IOPS"));
+	free(out);
+	out = render(&log, 2);
+	assert_null(strstr(out, "\"iops\""));
+	HAS(out, "\"disks\":[]");
+	free(out);
+	log_free(&log);
+}
+
+/* A log line with its crc. */
+static void add_line(char *buf, size_t size, const char *body)
+{
+	char line[1024];
+
+	snprintf(line, sizeof(line), "%s crc=%08x\n", body, crc32_update(0, body, strlen(body)));
+	strncat(buf, line, size - strlen(buf) - 1);
+}
+
+static void test_disk_record_required_fields(void **state)
+{
+	static const char *const fields[] = { "index", "model", "transport", "sectors",
+					      "sector_size" };
+	struct log log;
+
+	(void)state;
+	for (size_t drop = 0; drop <= 5; drop++) {
+		char buf[4096] = "", body[1024];
+		int n;
+
+		add_line(buf, sizeof(buf), "@kvmio 1 hello seq=0 build=x boot=pvh tsc_hz=0 "
+			 "tsc_method=none accel=tcg");
+		n = snprintf(body, sizeof(body), "@kvmio 1 disk seq=1");
+		for (size_t f = 0; f < 5; f++)
+			if (f != drop)
+				n += snprintf(body + n, sizeof(body) - (size_t)n, " %s=%s", fields[f],
+					      f == 1 ? "ide" : f == 2 ? "pio" : "1");
+		add_line(buf, sizeof(buf), body);
+		add_line(buf, sizeof(buf), "@kvmio 1 end seq=2 status=ok records=2");
+		if (drop == 5) {
+			assert_int_equal(log_parse_buffer(&log, "t", buf, strlen(buf)), 0);
+		} else {
+			assert_int_equal(log_parse_buffer(&log, "t", buf, strlen(buf)),
+					 KVMIO_EXIT_SEQUENCE);
+			HAS(log.err, fields[drop]);
+		}
+		log_free(&log);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -407,6 +541,8 @@ int main(void)
 		cmocka_unit_test(test_qcow2_roundtrip),
 		cmocka_unit_test(test_mkdisk),
 		cmocka_unit_test(test_cli),
+		cmocka_unit_test(test_report_disk),
+		cmocka_unit_test(test_disk_record_required_fields),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
