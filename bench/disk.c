@@ -194,7 +194,8 @@ static void run_series(struct disk_run *r, struct blkdev *d, uint64_t n, uint64_
 	uint64_t t_start = ts_read();
 	last_progress = t_start;
 
-	while (done < submitted || (submitted < n && !res->failed)) {
+	while (done < submitted || (submitted < n && !res->failed) ||
+	       (flush_every && writes_since_flush >= flush_every && !res->failed)) {
 		while (nfree && submitted < n && !res->failed) {
 			if (flush_every && writes_since_flush >= flush_every)
 				break; /* drain first */
@@ -554,6 +555,10 @@ enum guest_status bench_disk(const struct options *o)
 	if (!r->d) {
 		bench_error("badconfig", blk_count() ? "dev= names no disk on this machine (see the disk records)"
 						    : "no disk found: attach one (kvmio boot --disk MODEL,...)", "dev");
+		return STATUS_BADCONFIG;
+	}
+	if (r->d->unusable) {
+		bench_error("badconfig", r->d->unusable, "irq");
 		return STATUS_BADCONFIG;
 	}
 	r->label = read_label(r, sector) > 0;

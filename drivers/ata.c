@@ -932,31 +932,26 @@ static int probe_controller(struct pci_dev *pci, const struct blk_config *cfg)
 	return rc;
 }
 
-int ata_probe(const struct blk_config *cfg)
+int ata_probe(const struct blk_config *asked)
 {
 	int rc = 0;
 	unsigned first = drive_count;
+	struct blk_config cfg = *asked;
 
+	if (cfg.mode == COMPLETE_MSIX)
+		cfg.mode = COMPLETE_POLL; /* IDE has no MSI: bring drives up polled, mark them below */
 	for (unsigned i = 0; i < pci_count(); i++) {
 		struct pci_dev *pci = pci_get(i);
-		if ((pci->class >> 8) == PCI_CLASS_IDE && probe_controller(pci, cfg))
+		if ((pci->class >> 8) == PCI_CLASS_IDE && probe_controller(pci, &cfg))
 			rc = -1;
 	}
 	if (drive_count == first)
 		return rc;
-	if (cfg->mode == COMPLETE_MSIX) {
-		/* Checked once drives exist, so irq=msix for other disks is not refused here. */
-		rec_begin("error");
-		rec_str("code", "badconfig");
-		rec_str("msg", "IDE has no MSI or MSI-X: use irq=poll or irq=intx");
-		rec_str("key", "irq");
-		rec_str("value", "msix");
-		rec_end();
-		drive_count = first;
-		return -1;
-	}
-	for (unsigned i = first; i < drive_count; i++)
+	for (unsigned i = first; i < drive_count; i++) {
+		if (asked->mode == COMPLETE_MSIX) /* bench=disk refuses it if chosen */
+			drives[i].blk.unusable = "IDE has no MSI or MSI-X: use irq=poll or irq=intx";
 		if (blk_register(&drives[i].blk) < 0)
 			return -1;
+	}
 	return rc;
 }

@@ -20,6 +20,9 @@ struct blkdev *blk_get(unsigned index) { return index < device_count ? devices[i
 int blk_probe_all(const struct blk_config *cfg)
 {
 	int rc = 0;
+	/* IDE first, then virtio: the order `kvmio boot --disk` numbers disks in. */
+	if (ata_probe(cfg))
+		rc = -1;
 	if (virtio_blk_probe(cfg))
 		rc = -1;
 	return rc;

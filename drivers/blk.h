@@ -49,6 +49,8 @@ struct blkdev {
 	uint32_t queue_depth;    /* requests in flight at most */
 	int read_only;           /* the device refuses writes */
 	int can_flush;
+	const char *unusable;    /* why it cannot run with the asked options (e.g. irq=msix on
+				  * IDE): it is listed, polled, and refused if selected; or NULL */
 
 	int (*submit)(struct blkdev *d, struct blk_req *r); /* 0 queued, -1 queue full */
 	struct blk_req *(*poll)(struct blkdev *d);          /* a completed request or NULL */

@@ -16,23 +16,19 @@
 
 #include "host/proto.h"
 
-#define MAX_ARGS 32
+#define MAX_ARGS 40
 
 static char log_path[256];
 
-/* Run build/kvmio with the given arguments (NULL-terminated); stdout+stderr into out_path. */
-static int run_kvmio(const char *out_path, ...)
+/* Run build/kvmio with args (NULL-terminated array); stdout+stderr into out_path. */
+static int run_kvmio_argv(const char *out_path, const char *const *args)
 {
 	const char *argv[MAX_ARGS];
 	int n = 0;
-	va_list ap;
 
 	argv[n++] = getenv("KVMIO_BIN") ? getenv("KVMIO_BIN") : "build/kvmio";
-	va_start(ap, out_path);
-	const char *a;
-	while ((a = va_arg(ap, const char *)) && n < MAX_ARGS - 1)
-		argv[n++] = a;
-	va_end(ap);
+	while (*args && n < MAX_ARGS - 1)
+		argv[n++] = *args++;
 	argv[n] = NULL;
 
 	pid_t pid = fork();
@@ -48,6 +44,21 @@ static int run_kvmio(const char *out_path, ...)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	return WEXITSTATUS(status);
+}
+
+/* The same with the arguments listed, NULL-terminated. */
+static int run_kvmio(const char *out_path, ...)
+{
+	const char *args[MAX_ARGS];
+	int n = 0;
+	va_list ap;
+
+	va_start(ap, out_path);
+	while (n < MAX_ARGS - 1 && (args[n] = va_arg(ap, const char *)))
+		n++;
+	va_end(ap);
+	args[n] = NULL;
+	return run_kvmio_argv(out_path, args);
 }
 
 static int setup(void **state)
@@ -337,6 +348,226 @@ static void test_no_debug_exit(void **state)
 	unlink(out);
 }
 
+/* ---- disks ---- */
+
+/* Boot `kvmio boot [--disk SPEC]... -- OPTS` (specs and opts as space-separated strings),
+ * expect `want`, parse the log. */
+static void boot_disk(struct log *log, int want, const char *specs, const char *opts)
+{
+	const char *argv[MAX_ARGS];
+	char specbuf[512], optbuf[512], out[300];
+	int n = 0;
+
+	argv[n++] = "boot";
+	argv[n++] = "--timeout";
+	argv[n++] = "120";
+	argv[n++] = "--log";
+	argv[n++] = log_path;
+	snprintf(specbuf, sizeof(specbuf), "%s", specs);
+	for (char *save = NULL, *t = strtok_r(specbuf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		argv[n++] = "--disk";
+		argv[n++] = t;
+	}
+	argv[n++] = "--";
+	snprintf(optbuf, sizeof(optbuf), "bench=disk pci=0 %s", opts);
+	for (char *save = NULL, *t = strtok_r(optbuf, " ", &save); t && n < MAX_ARGS - 2;
+	     t = strtok_r(NULL, " ", &save))
+		argv[n++] = t;
+	argv[n] = NULL;
+	snprintf(out, sizeof(out), "%s.out", log_path);
+	int rc = run_kvmio_argv(out, argv);
+	if (rc != want)
+		fail_msg("disk %s -- %s: exit %d, want %d\n%s", specs, opts, rc, want, slurp(out));
+	unlink(out);
+	memset(log, 0, sizeof(*log));
+	log_parse_file(log, log_path);
+}
+
+/* A disk result: sane latency figures plus the counters that explain them. */
+static const struct record *check_disk_result(const struct log *log, uint64_t ops)
+{
+	const struct record *r = log_find(log, "result", "bench", "disk");
+	assert_non_null(r);
+	check_result(log, record_get(r, "name"), ops);
+	assert_int_equal(u64_of(r, "bytes"), ops * u64_of(r, "bs"));
+	assert_true(u64_of(r, "elapsed") >= u64_of(r, "total") / u64_of(r, "qd"));
+	assert_non_null(record_get(r, "harness_mean"));
+	return r;
+}
+
+static void check_virtio(const char *spec, const char *irq, const char *transport, int legacy_io)
+{
+	struct log log;
+	char opts[128];
+	snprintf(opts, sizeof(opts), "ops=200 irq=%s", irq);
+	boot_disk(&log, 0, spec, opts);
+	const struct record *d = log_find(&log, "disk", "index", "0");
+	assert_field(d, "model", "virtio-blk");
+	assert_field(d, "transport", transport);
+	const struct record *r = check_disk_result(&log, 200);
+	assert_field(r, "irq", irq);
+	/* Each request is announced to the device: a port write (legacy) or an MMIO write. */
+	assert_true(u64_of(r, legacy_io ? "pio_w" : "mmio_w") >= 200);
+	if (!strcmp(irq, "poll"))
+		assert_int_equal(u64_of(r, "irqs"), 0);
+	else
+		assert_true(u64_of(r, "irqs") >= 200); /* qd=1: one completion interrupt per request */
+	log_free(&log);
+}
+
+static void test_virtio_blk_modes(void **state)
+{
+	(void)state;
+	static const char *const irqs[] = { "poll", "intx", "msix" };
+	for (int i = 0; i < 3; i++) {
+		check_virtio("virtio-blk,transport=modern", irqs[i], "modern", 0);
+		check_virtio("virtio-blk,transport=legacy", irqs[i], "legacy", 1);
+		check_virtio("virtio-blk,transport=transitional", irqs[i], "modern", 0);
+	}
+	/* A transitional device driven through its legacy interface. */
+	struct log log;
+	boot_disk(&log, 0, "virtio-blk", "ops=100 transport=legacy evidx=1 indirect=1 qd=8 irq=msix");
+	assert_field(log_find(&log, "disk", NULL, NULL), "transport", "legacy");
+	check_disk_result(&log, 100);
+	log_free(&log);
+}
+
+static void check_ide(const char *mode, const char *irq)
+{
+	struct log log;
+	char opts[128];
+	snprintf(opts, sizeof(opts), "ops=100 ata_mode=%s irq=%s", mode, irq);
+	boot_disk(&log, 0, "ide", opts);
+	const struct record *d = log_find(&log, "disk", "index", "0");
+	assert_field(d, "model", "ide");
+	assert_field(d, "transport", mode);
+	const struct record *r = check_disk_result(&log, 100);
+	uint64_t pio_r = u64_of(r, "pio_r"), pio_w = u64_of(r, "pio_w");
+	/* PIO moves 4 KiB as 2048 16-bit words through the data port; DMA does not. */
+	if (!strcmp(mode, "pio"))
+		assert_true(pio_r >= 100 * 2048);
+	else
+		assert_true(pio_r < 100 * 64 && pio_w >= 100 * 3);
+	assert_int_equal(u64_of(r, "mmio_r") + u64_of(r, "mmio_w"), 0);
+	if (!strcmp(irq, "poll"))
+		assert_int_equal(u64_of(r, "irqs"), 0);
+	else
+		assert_true(u64_of(r, "irqs") >= 100);
+	log_free(&log);
+}
+
+static void test_ide_modes(void **state)
+{
+	(void)state;
+	check_ide("pio", "poll");
+	check_ide("pio", "intx");
+	check_ide("dma", "poll");
+	check_ide("dma", "intx");
+	struct log log;
+	boot_disk(&log, KVMIO_EXIT_BADCONFIG, "ide", "irq=msix");
+	assert_field(log_find(&log, "error", "code", "badconfig"), "key", "irq");
+	log_free(&log);
+	/* IDE and virtio-blk side by side: numbered in --disk order, msix fine for virtio */
+	boot_disk(&log, 0, "ide virtio-blk", "ops=50 dev=1 irq=msix");
+	assert_field(log_find(&log, "disk", "index", "0"), "model", "ide");
+	assert_field(log_find(&log, "disk", "index", "1"), "model", "virtio-blk");
+	assert_field(log_find(&log, "result", "bench", "disk"), "model", "virtio-blk");
+	log_free(&log);
+}
+
+static void test_disk_sweep(void **state)
+{
+	(void)state;
+	struct log log;
+	boot_disk(&log, 0, "virtio-blk", "ops=100 sweep=qd:1,4,16 irq=msix");
+	assert_non_null(log_find(&log, "result", "name", "randread-4k-qd1"));
+	assert_non_null(log_find(&log, "result", "name", "randread-4k-qd4"));
+	assert_non_null(log_find(&log, "result", "name", "randread-4k-qd16"));
+	log_free(&log);
+	boot_disk(&log, 0, "virtio-blk", "ops=50 rw=read sweep=bs:512,65536,1048576");
+	assert_field(log_find(&log, "result", "name", "read-1024k-qd1"), "bytes", "52428800");
+	log_free(&log);
+}
+
+static void test_disk_writes_null(void **state)
+{
+	(void)state;
+	struct log log;
+	boot_disk(&log, 0, "virtio-blk", "ops=100 rw=randwrite write=unsafe flush=10");
+	const struct record *f = log_find(&log, "result", "name", "randwrite-4k-qd1-flush");
+	assert_non_null(f);
+	assert_field(f, "ops", "10");
+	log_free(&log);
+	/* null-co keeps nothing and carries no label: writes need write=unsafe */
+	boot_disk(&log, KVMIO_EXIT_BADCONFIG, "virtio-blk", "rw=randwrite");
+	assert_field(log_find(&log, "error", "code", "badconfig"), "key", "write");
+	assert_null(log_find(&log, "result", NULL, NULL));
+	log_free(&log);
+}
+
+static void test_disk_read_only(void **state)
+{
+	(void)state;
+	struct log log;
+	boot_disk(&log, KVMIO_EXIT_BADCONFIG, "virtio-blk,readonly=on", "rw=write write=unsafe");
+	assert_field(log_find(&log, "disk", NULL, NULL), "read_only", "1");
+	assert_non_null(strstr(record_get(log_find(&log, "error", "code", "badconfig"), "msg"), "read-only"));
+	log_free(&log);
+	boot_disk(&log, 0, "virtio-blk,readonly=on", "ops=50"); /* reads are fine */
+	log_free(&log);
+}
+
+static void test_disk_bad_config(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+		"rw=sideways", "mix=101", "bs=256", "bs=1000", "bs=2097152", "qd=0", "qd=999",
+		"time=x", "range=999999999999", "range=1", "flush=x", "verify=2", "write=maybe",
+		"sweep=xx:1", "sweep=qd:", "sweep=qd:1,999", "irq=sometimes", "ata_mode=udma",
+		"evidx=2", "indirect=2", "transport=pcie", "dev=5", "dev=00:1f.0",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct log log;
+		boot_disk(&log, KVMIO_EXIT_BADCONFIG, "virtio-blk", bad[i]);
+		assert_non_null(log_find(&log, "error", "code", "badconfig"));
+		assert_null(log_find(&log, "result", NULL, NULL));
+		log_free(&log);
+	}
+	struct log log;
+	boot_disk(&log, KVMIO_EXIT_BADCONFIG, "", "ops=10"); /* no disk at all */
+	assert_non_null(strstr(record_get(log_find(&log, "error", "code", "badconfig"), "msg"), "no disk"));
+	log_free(&log);
+	boot_disk(&log, KVMIO_EXIT_BADCONFIG, "virtio-blk,size=1M", "ops=10"); /* too small */
+	log_free(&log);
+}
+
+static void test_disk_fault_injection(void **state)
+{
+	(void)state;
+	char img[300];
+	snprintf(img, sizeof(img), "%s.img", log_path);
+	FILE *f = fopen(img, "w");
+	assert_non_null(f);
+	assert_int_equal(ftruncate(fileno(f), 64 << 20), 0);
+	fclose(f);
+	char spec[400];
+	struct log log;
+	snprintf(spec, sizeof(spec), "virtio-blk,backend=file=%s,inject=eio-read", img);
+	boot_disk(&log, KVMIO_EXIT_GUEST_FAIL, spec, "ops=10");
+	const struct record *e = log_find(&log, "error", "code", "device");
+	assert_non_null(e);
+	assert_non_null(record_get(e, "lba"));
+	assert_field(log_find(&log, "end", NULL, NULL), "status", "fail");
+	log_free(&log);
+	snprintf(spec, sizeof(spec), "virtio-blk,backend=file=%s,inject=eio-write", img);
+	boot_disk(&log, KVMIO_EXIT_GUEST_FAIL, spec, "ops=10 rw=randwrite write=unsafe");
+	e = log_find(&log, "error", "code", "device");
+	assert_non_null(e);
+	assert_true(u64_of(e, "lba") >= 2048); /* the data area starts at 1 MiB */
+	log_free(&log);
+	unlink(img);
+}
+
 static void test_help(void **state)
 {
 	(void)state;
@@ -401,6 +632,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_host_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_uefi_bar_above_4g, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_debug_exit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_virtio_blk_modes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ide_modes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disk_sweep, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disk_writes_null, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disk_read_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disk_bad_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disk_fault_injection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_help, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parse_saved_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_usage_errors, setup, teardown),
