@@ -392,6 +392,24 @@ static void test_cli(void **state)
 			     (char *)NULL), 2);
 	assert_int_equal(run(bin, "verify-disk", "/nonexistent.img", "--seed", "5", (char *)NULL),
 			 10);
+	/* boot --disk: usage errors exit 2 before QEMU runs */
+	assert_int_equal(run(bin, "boot", "--dry-run", "--disk", "virtio-blk,size=64M",
+			     "--disk", "virtio-blk,backend=file=", (char *)NULL), 2);
+	assert_int_equal(run(bin, "boot", "--dry-run", "--accel", "tcg", "--disk", "ide",
+			     "--disk", "virtio-blk,transport=modern", (char *)NULL), 0);
+	assert_int_equal(run(bin, "boot", "--dry-run", "--accel", "tcg", "--machine", "q35",
+			     "--disk", "ide", (char *)NULL), 2);
+	assert_int_equal(run(bin, "boot", "--dry-run", "--accel", "tcg", "--disk", (char *)NULL), 2);
+	{
+		char spec[600];
+
+		snprintf(spec, sizeof(spec), "virtio-blk,backend=file=%s,readonly=on", path);
+		assert_int_equal(run(bin, "boot", "--dry-run", "--accel", "tcg", "--disk", spec,
+				     (char *)NULL), 0);
+		snprintf(spec, sizeof(spec), "virtio-blk,backend=file=%s.missing", path);
+		assert_int_equal(run(bin, "boot", "--dry-run", "--accel", "tcg", "--disk", spec,
+				     (char *)NULL), 2);
+	}
 }
 
 /* ---- disk records and results in the reports (tests/data/disk.log, from mklog.py) ---------- */
