@@ -403,7 +403,8 @@ static int verify(struct disk_run *r, const char *rw, uint64_t bs)
 			r->lba[j] = t;
 		}
 	for (int phase = 0; phase < 2; phase++) {
-		uint64_t total = 0;
+		uint64_t total = 0, irq0 = r->d->irqs;
+		struct io_counters io0 = io_count;
 		for (uint64_t i = 0; i < n; i++) {
 			uint64_t lba = r->lba[i];
 			if (phase == 0)
@@ -441,7 +442,12 @@ static int verify(struct disk_run *r, const char *rw, uint64_t bs)
 		char name[64];
 		series_name(name, sizeof(name), phase == 0 ? "verify-write" : "verify-read", bs, 1, "");
 		result_record_begin(BENCH_NAME, name, r->samples, n);
-		struct series_result res = { .ops = n, .elapsed = total, .bytes = n * bs };
+		struct series_result res = { .ops = n, .elapsed = total, .bytes = n * bs,
+					     .irqs = r->d->irqs - irq0 };
+		res.io.pio_r = io_count.pio_r - io0.pio_r;
+		res.io.pio_w = io_count.pio_w - io0.pio_w;
+		res.io.mmio_r = io_count.mmio_r - io0.mmio_r;
+		res.io.mmio_w = io_count.mmio_w - io0.mmio_w;
 		result_fields(r, phase == 0 ? "verify-write" : "verify-read", bs, 1, &res, 0, 0);
 		rec_str("verify", phase == 1 ? "ok" : "-");
 		rec_u64("seed", o->seed);
