@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "host/disk.h"
 #include "host/launch.h"
+#include "host/args.h"
 #include "host/proto.h"
 #include "host/qemu.h"
 #include "kernel/crc32.h"
@@ -441,23 +442,6 @@ static int disk_usage(const char *fmt, const char *arg)
 	return KVMIO_EXIT_BADCONFIG;
 }
 
-/* --name VALUE or --name=VALUE at argv[*i]; NULL if not this option (missing set if no value). */
-static const char *opt_value(int argc, char **argv, int *i, const char *name, int *missing)
-{
-	size_t n = strlen(name);
-
-	if (strncmp(argv[*i], name, n) != 0)
-		return NULL;
-	if (argv[*i][n] == '=')
-		return argv[*i] + n + 1;
-	if (argv[*i][n] != '\0')
-		return NULL;
-	if (*i + 1 >= argc) {
-		*missing = 1;
-		return NULL;
-	}
-	return argv[++*i];
-}
 
 static int parse_u64(const char *s, uint64_t *out)
 {
@@ -483,9 +467,9 @@ int disk_cmd_mkdisk(int argc, char **argv)
 
 		if (strcmp(argv[i], "--force") == 0)
 			force = 1;
-		else if ((v = opt_value(argc, argv, &i, "--format", &missing)))
+		else if ((v = option_value(argc, argv, &i, "--format", &missing)))
 			format = v;
-		else if ((v = opt_value(argc, argv, &i, "--preallocation", &missing)))
+		else if ((v = option_value(argc, argv, &i, "--preallocation", &missing)))
 			prealloc = v;
 		else if (missing)
 			return disk_usage("mkdisk: option '%s' needs a value", argv[i]);
@@ -525,15 +509,15 @@ int disk_cmd_verify(int argc, char **argv)
 	for (int i = 0; i < argc; i++) {
 		int missing = 0;
 
-		if ((v = opt_value(argc, argv, &i, "--seed", &missing))) {
+		if ((v = option_value(argc, argv, &i, "--seed", &missing))) {
 			if (parse_u64(v, &seed) != 0)
 				return disk_usage("verify-disk: bad --seed '%s'", v);
 			have_seed = 1;
-		} else if ((v = opt_value(argc, argv, &i, "--pass", &missing))) {
+		} else if ((v = option_value(argc, argv, &i, "--pass", &missing))) {
 			if (parse_u64(v, &p) != 0 || p > UINT32_MAX)
 				return disk_usage("verify-disk: bad --pass '%s'", v);
 			pass = (int64_t)p;
-		} else if ((v = opt_value(argc, argv, &i, "--format", &missing))) {
+		} else if ((v = option_value(argc, argv, &i, "--format", &missing))) {
 			format = v;
 		} else if (missing) {
 			return disk_usage("verify-disk: option '%s' needs a value", argv[i]);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "host/disk.h"
 #include "host/launch.h"
+#include "host/args.h"
 #include "host/proto.h"
 #include "host/qemu.h"
 #include "host/report.h"
@@ -138,23 +139,6 @@ struct boot_args {
 	int dry_run;
 };
 
-/* "--name VALUE" or "--name=VALUE"; advances *i. NULL if argv[*i] is not this option. */
-static const char *option_value(int argc, char **argv, int *i, const char *name, int *missing)
-{
-	size_t n = strlen(name);
-
-	if (strncmp(argv[*i], name, n) != 0)
-		return NULL;
-	if (argv[*i][n] == '=')
-		return argv[*i] + n + 1;
-	if (argv[*i][n] != '\0')
-		return NULL;
-	if (*i + 1 >= argc) {
-		*missing = 1;
-		return NULL;
-	}
-	return argv[++*i];
-}
 
 static int parse_boot_args(int argc, char **argv, struct boot_args *a)
 {
