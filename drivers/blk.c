@@ -1,7 +1,6 @@
 /* Block-device registry and the completion wait shared by every disk model. */
 #include "blk.h"
-#include "kernel/io.h"
-#include "kernel/tsc.h"
+#include "kernel/interrupts.h"
 
 static struct blkdev *devices[BLK_MAX_DEVICES];
 static unsigned device_count;
@@ -28,21 +27,7 @@ int blk_probe_all(const struct blk_config *cfg)
 	return rc;
 }
 
-/*
- * irq modes spin with interrupts enabled until the device's handler has run: the figures then
- * hold the interrupt's injection and handling, not a HLT exit and vCPU wake-up.
- */
 int blk_wait(struct blkdev *d, uint64_t max_cycles)
 {
-	if (d->mode == COMPLETE_POLL)
-		return 0;
-	uint64_t start = ts_read();
-	irq_enable();
-	while (!d->irq_pending) {
-		if (ts_read() - start > max_cycles)
-			return -1;
-		cpu_relax();
-	}
-	d->irq_pending = 0;
-	return 0;
+	return d->mode == COMPLETE_POLL ? 0 : irq_wait(&d->irq_pending, max_cycles);
 }

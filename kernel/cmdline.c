@@ -9,7 +9,7 @@
 #include "lib.h"
 #include "report.h"
 
-enum opt_kind { OPT_U64, OPT_CHOICE, OPT_DEV, OPT_SWEEP };
+enum opt_kind { OPT_U64, OPT_CHOICE, OPT_DEV, OPT_SWEEP, OPT_IPV4, OPT_RXDEV, OPT_ITR };
 
 struct option_spec {
 	const char *name;
@@ -23,7 +23,8 @@ struct option_spec {
 
 #define AT(field) offsetof(struct options, field)
 
-static const char *const bench_choices[] = { "exits", "disk", "spin", "none", 0 };
+static const char *const bench_choices[] = { "exits", "disk", "net-tx", "net-rx", "net-rr",
+					      "net-echo", "spin", "none", 0 };
 static const char *const irq_choices[] = { "poll", "intx", "msix", 0 };
 static const char *const ata_choices[] = { "pio", "dma", 0 };
 static const char *const transport_choices[] = { "auto", "legacy", "modern", 0 };
@@ -57,6 +58,12 @@ static const struct option_spec specs[] = {
 	{ "verify", OPT_U64, 0, 1, 0, "0", "disk: write stamped blocks over the range, read each back and check it", AT(verify) },
 	{ "write", OPT_CHOICE, 0, 0, write_choices, "safe", "disk: safe writes only to disks with the kvmio scratch label; unsafe allows any disk", AT(write) },
 	{ "sweep", OPT_SWEEP, 0, 0, 0, "none", "disk: a series in one boot, qd:1,2,4,... or bs:4096,65536,...", 0 },
+	{ "size", OPT_U64, 60, 1514, 0, "60", "net: frame bytes without the FCS", AT(size) },
+	{ "burst", OPT_U64, 1, 256, 0, "1", "net-tx: frames queued per transmit round", AT(burst) },
+	{ "rxdev", OPT_RXDEV, 0, 0, 0, "same", "net: NIC that receives (loop topology: the other NIC on the hub); same: dev=", 0 },
+	{ "ip", OPT_IPV4, 0, 0, 0, "10.199.0.2", "net-echo: our IPv4 address (answers ARP, ICMP echo, UDP echo)", 0 },
+	{ "itr", OPT_ITR, 0, 65535, 0, "default", "e1000: interrupt throttling register value (256 ns units); default: leave the device's", 0 },
+	{ "mrg", OPT_U64, 0, 1, 0, "0", "virtio-net: negotiate VIRTIO_NET_F_MRG_RXBUF", AT(mrg) },
 	{ "fault", OPT_CHOICE, 0, 0, fault_choices, "none", "test aid: raise ud, pf, gp or de after hello", AT(fault) },
 };
 
@@ -79,6 +86,10 @@ static void set_defaults(struct options *o)
 	o->bs = 4096;
 	o->qd = 1;
 	o->write = "safe";
+	o->size = 60;
+	o->burst = 1;
+	o->ip[0] = 10, o->ip[1] = 199, o->ip[2] = 0, o->ip[3] = 2;
+	o->itr = -1;
 }
 
 static void copy_word(char *dst, unsigned cap, const char *src, size_t len)
@@ -192,6 +203,43 @@ static int apply(struct options *o, const struct option_spec *s, const char *v, 
 			*why = "not a device index or a PCI address BB:DD.F";
 			return -1;
 		}
+		return 0;
+	case OPT_IPV4: {
+		uint8_t ip[4];
+		size_t start = 0;
+		for (int k = 0; k < 4; k++) {
+			size_t end = start;
+			while (end < len && v[end] != '.')
+				end++;
+			if (parse_u64(v + start, end - start, &n) || n > 255 || (k < 3 && end == len) ||
+			    (k == 3 && end != len)) {
+				*why = "not an IPv4 address A.B.C.D";
+				return -1;
+			}
+			ip[k] = (uint8_t)n;
+			start = end + 1;
+		}
+		memcpy(o->ip, ip, 4);
+		return 0;
+	}
+	case OPT_RXDEV:
+		if (len == 4 && !strncmp(v, "same", 4))
+			return 0;
+		if (parse_u64(v, len, &n) || n >= 64) {
+			*why = "not a NIC index";
+			return -1;
+		}
+		o->rxdev_kind = RXDEV_INDEX;
+		o->rxdev = n;
+		return 0;
+	case OPT_ITR:
+		if (len == 7 && !strncmp(v, "default", 7))
+			return 0;
+		if (parse_u64(v, len, &n) || n > s->max) {
+			*why = "not 0..65535 or default";
+			return -1;
+		}
+		o->itr = (int64_t)n;
 		return 0;
 	case OPT_SWEEP:
 		if (len == 4 && !strncmp(v, "none", 4))

@@ -31,6 +31,14 @@ struct options {
 	uint64_t verify;       /* 1: write stamped blocks, read back and check */
 	const char *write;     /* safe | unsafe */
 	char sweep[64];        /* "", or qd:1,2,4 / bs:4096,65536 */
+	/* bench=net-* */
+	uint64_t size;         /* frame bytes without FCS, 60..1514 */
+	uint64_t burst;        /* frames queued per transmit round */
+	enum { RXDEV_SAME, RXDEV_INDEX } rxdev_kind;
+	uint64_t rxdev;        /* loop topology: the NIC that receives */
+	uint8_t ip[4];         /* net-echo: our IPv4 address */
+	int64_t itr;           /* e1000 ITR; -1: device default */
+	uint64_t mrg;          /* virtio-net mergeable RX buffers */
 	int help;
 };
 

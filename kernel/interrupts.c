@@ -118,6 +118,19 @@ void interrupt_dispatch(struct int_frame *f)
 
 uint64_t irq_count(uint8_t vector) { return irq_counts[vector]; }
 
+int irq_wait(volatile uint32_t *pending, uint64_t max_cycles)
+{
+	uint64_t start = ts_read();
+	irq_enable();
+	while (!*pending) {
+		if (ts_read() - start > max_cycles)
+			return -1;
+		cpu_relax();
+	}
+	*pending = 0;
+	return 0;
+}
+
 uint8_t irq_alloc_vector(void)
 {
 	if (next_vector > VECTOR_DEVICE_LAST)

@@ -25,6 +25,9 @@ uint8_t irq_alloc_vector(void);
 /* Program I/O APIC pin `gsi` to deliver `vector` to this CPU. 0 on success, -1 if no IOAPIC. */
 int ioapic_route(uint32_t gsi, uint8_t vector, int level, int active_low);
 void ioapic_mask(uint32_t gsi);
+/* Spin with interrupts enabled until a handler sets *pending (then clear it); -1 after
+ * max_cycles of TSC. Used by drivers in irq modes: no HLT, so no vCPU wake-up in the figures. */
+int irq_wait(volatile uint32_t *pending, uint64_t max_cycles);
 /* Interrupts delivered to a vector since boot. */
 uint64_t irq_count(uint8_t vector);
 

@@ -124,6 +124,8 @@ void kernel_main(const struct boot_info *bi)
 		status = bench_exits(&opts);
 	else if (!strcmp(opts.bench, "disk"))
 		status = bench_disk(&opts);
+	else if (!strncmp(opts.bench, "net-", 4))
+		status = bench_net(&opts);
 	else if (!strcmp(opts.bench, "spin"))
 		status = bench_spin(&opts);
 	report_finish(status);
