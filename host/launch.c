@@ -115,6 +115,12 @@ static void stop(pid_t pid, int sig)
 
 int launch_run(char *const *argv, double timeout_s, struct launch_result *res)
 {
+	return launch_run_tick(argv, timeout_s, res, NULL, NULL);
+}
+
+int launch_run_tick(char *const *argv, double timeout_s, struct launch_result *res,
+		    launch_tick_fn tick, void *ctx)
+{
 	int out[2], err[2], status[2];
 	struct capture cap[2];
 	double deadline, kill_at = 0, started_at;
@@ -178,6 +184,8 @@ int launch_run(char *const *argv, double timeout_s, struct launch_result *res)
 		}
 		if (reaped && open_fds == 0)
 			break;
+		if (tick && !reaped)
+			tick(ctx, res->out, res->out_len);
 		t = now_s();
 		if (!stopping && (got_signal || (deadline > 0 && t >= deadline))) {
 			if (got_signal)

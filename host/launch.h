@@ -27,6 +27,11 @@ int launch_interrupted(void);
 int launch_run(char *const *argv, double timeout_s, struct launch_result *res);
 void launch_result_free(struct launch_result *res);
 
+/* launch_run, calling tick(ctx, output so far) about every 100 ms while QEMU runs. */
+typedef void (*launch_tick_fn)(void *ctx, const char *out, size_t len);
+int launch_run_tick(char *const *argv, double timeout_s, struct launch_result *res,
+		    launch_tick_fn tick, void *ctx);
+
 /* Temporary directory (mkdtemp) and its recursive removal. */
 char *launch_make_tempdir(void);
 void launch_remove_tree(const char *path);

@@ -1,5 +1,9 @@
 /* kvmio: check guest logs (`parse`) and boot the guest under QEMU (`boot`). */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -9,6 +13,8 @@
 #include <unistd.h>
 #include "host/disk.h"
 #include "host/launch.h"
+#include "host/net.h"
+#include "host/peer.h"
 #include "host/args.h"
 #include "host/proto.h"
 #include "host/qemu.h"
@@ -25,6 +31,9 @@ static const char usage_text[] =
 	"                    [--force]                  labelled scratch disk for the guest\n"
 	"       kvmio verify-disk FILE --seed S [--format raw|qcow2] [--pass P]\n"
 	"                                               check the guest's verify=1 stamps\n"
+	"       kvmio peer --socket PATH --guest-socket PATH --mode reflect|sink|flood\n"
+	"                  [--size N] [--count N] [--rate PPS] [--drop-every N]\n"
+	"                  [--corrupt-every N] [--timeout S]  the far end of a --net peer NIC\n"
 	"       kvmio help                              this text\n"
 	"\n"
 	"boot options:\n"
@@ -42,6 +51,14 @@ static const char usage_text[] =
 	"      [,size=SIZE][,cache=none|writethrough|writeback|directsync|unsafe]\n"
 	"      [,aio=threads|native|io_uring][,format=raw|qcow2][,latency-ns=N][,readonly=on|off]\n"
 	"      [,inject=eio-read|eio-write]   (ide: -M pc only, ide disks before virtio-blk)\n"
+	"  --net SPEC                 add a NIC (repeatable; the guest's dev=N is the N-th --net, at\n"
+	"                             PCI slot 0x18+N):\n"
+	"      e1000|e1000-82545em|e1000-82544gc|rtl8139|virtio-net[,transport=legacy|modern|\n"
+	"      transitional][,topology=peer|loop|tap][,vhost=on|off][,mac=XX:XX:XX:XX:XX:XX]\n"
+	"      [,peer-mode=reflect|sink|flood][,peer-rate=PPS][,peer-size=N][,peer-count=N]\n"
+	"      [,peer-drop-every=N][,peer-corrupt-every=N]   (pc or q35)\n"
+	"  --tap-cmd CMD              topology=tap: run CMD (sh -c) in the namespace once the guest\n"
+	"                             is ready (the guest at 10.199.0.2, the host side 10.199.0.1)\n"
 	"  --qemu-arg ARG             append ARG to the QEMU command line (repeatable)\n"
 	"  --dry-run                  print the QEMU command line and exit\n"
 	"\n"
@@ -137,6 +154,7 @@ struct boot_args {
 	const char *log_file;
 	enum format format;
 	int dry_run;
+	const char *tap_cmd;
 };
 
 
@@ -149,7 +167,8 @@ static int parse_boot_args(int argc, char **argv, struct boot_args *a)
 	a->q.guest_args = calloc((size_t)argc + 1, sizeof(char *));
 	a->q.qemu_args = calloc((size_t)argc + 1, sizeof(char *));
 	a->q.disks = calloc((size_t)argc + 1, sizeof(char *));
-	if (!a->q.guest_args || !a->q.qemu_args || !a->q.disks)
+	a->q.nets = calloc((size_t)argc + 1, sizeof(char *));
+	if (!a->q.guest_args || !a->q.qemu_args || !a->q.disks || !a->q.nets)
 		return KVMIO_EXIT_IO;
 	for (i = 0; i < argc; i++) {
 		const char *arg = argv[i], *v;
@@ -183,6 +202,10 @@ static int parse_boot_args(int argc, char **argv, struct boot_args *a)
 			a->log_file = v;
 		} else if ((v = option_value(argc, argv, &i, "--disk", &missing))) {
 			a->q.disks[a->q.ndisks++] = (char *)v;
+		} else if ((v = option_value(argc, argv, &i, "--net", &missing))) {
+			a->q.nets[a->q.nnets++] = (char *)v;
+		} else if ((v = option_value(argc, argv, &i, "--tap-cmd", &missing))) {
+			a->tap_cmd = v;
 		} else if ((v = option_value(argc, argv, &i, "--qemu-arg", &missing))) {
 			a->q.qemu_args[a->q.nqemu_args++] = (char *)v;
 		} else if ((v = option_value(argc, argv, &i, "--timeout", &missing))) {
@@ -312,6 +335,227 @@ out:
 	return rc;
 }
 
+/* ---- boot --net: peers, the tap namespace, --tap-cmd ------------------------------------- */
+
+struct netrun {
+	struct qemu_nic nics[QEMU_MAX_NICS];
+	int nnics;
+	int peer_pid[QEMU_MAX_NICS], peer_fd[QEMU_MAX_NICS];
+	struct peer_stats peers[QEMU_MAX_NICS];
+	int npeers;
+	char *dir;                 /* private: peer sockets, tap-cmd output */
+	char netns[64], tap[16];
+	int tap_up;
+	const char *tap_cmd;
+	pid_t tap_pid;
+	int tap_status;            /* -1 not run, -2 killed, else exit status */
+	char *tap_out;
+};
+
+static void netrun_init(struct netrun *nr, const struct boot_args *a)
+{
+	memset(nr, 0, sizeof(*nr));
+	nr->tap_status = -1;
+	nr->tap_cmd = a->tap_cmd;
+	for (int i = 0; i < a->q.nnets && i < QEMU_MAX_NICS; i++) {
+		char e[256];
+
+		if (net_parse_spec(a->q.nets[i], &nr->nics[i], e, sizeof(e)) == 0)
+			nr->nnics = i + 1;
+	}
+	net_netns_name(nr->netns, sizeof(nr->netns));
+	net_tap_name(0, nr->tap, sizeof(nr->tap));
+}
+
+static int netrun_has(const struct netrun *nr, enum net_topology t)
+{
+	for (int i = 0; i < nr->nnics; i++)
+		if (nr->nics[i].topology == t)
+			return 1;
+	return 0;
+}
+
+static unsigned guest_size(const struct boot_args *a)
+{
+	char v[32];
+
+	if (net_guest_option(a->q.guest_args, a->q.nguest_args, "size", v, sizeof(v)) != 0)
+		return 0;
+	return (unsigned)strtoul(v, NULL, 10);
+}
+
+static void self_exe(char *buf, size_t len)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+
+	if (n <= 0)
+		snprintf(buf, len, "kvmio");
+	else
+		buf[n] = '\0';
+}
+
+static void netrun_dry(const struct netrun *nr, const struct boot_args *a)
+{
+	for (int i = 0; i < nr->nnics; i++) {
+		char **pv;
+		char *s;
+
+		if (nr->nics[i].topology != NET_PEER)
+			continue;
+		pv = net_peer_argv("kvmio", &nr->nics[i], i, "NETDIR", a->timeout_s + 10,
+				   guest_size(a));
+		s = pv ? qemu_command_string(pv) : NULL;
+		printf("# peer (started before QEMU, stopped after): %s\n", s ? s : "?");
+		free(s);
+		net_argv_free(pv);
+	}
+	if (netrun_has(nr, NET_TAP)) {
+		char *up = net_tap_script(nr->netns, nr->tap, 0);
+		char *down = net_tap_script(nr->netns, nr->tap, 1);
+
+		printf("# netns setup (before QEMU):\n");
+		for (char *l = up ? strtok(up, "\n") : NULL; l; l = strtok(NULL, "\n"))
+			printf("#   %s\n", l);
+		if (nr->tap_cmd) {
+			char *cv[] = { "ip", "netns", "exec", (char *)nr->netns, "sh", "-c",
+				       (char *)nr->tap_cmd, NULL };
+			char *s = qemu_command_string(cv);
+
+			printf("# tap-cmd (after the guest's ready record): %s\n", s ? s : "?");
+			free(s);
+		}
+		printf("# netns teardown (after QEMU, always):\n");
+		for (char *l = down ? strtok(down, "\n") : NULL; l; l = strtok(NULL, "\n"))
+			printf("#   %s\n", l);
+		free(up);
+		free(down);
+	}
+	if (netrun_has(nr, NET_PEER))
+		printf("# NETDIR: a private temporary directory (peer sockets)\n");
+}
+
+/* Start the peers and the tap namespace. 0, or an exit code with the message printed. */
+static int netrun_start(struct netrun *nr, const struct boot_args *a)
+{
+	char exe[4096], err[512];
+
+	if (nr->nnics == 0)
+		return 0;
+	self_exe(exe, sizeof(exe));
+	for (int i = 0; i < nr->nnics; i++) {
+		char **pv, sock[4096];
+		int pid, fd = -1;
+
+		if (nr->nics[i].topology != NET_PEER)
+			continue;
+		pv = net_peer_argv(exe, &nr->nics[i], i, nr->dir, a->timeout_s + 10, guest_size(a));
+		net_peer_socket(nr->dir, i, sock, sizeof(sock));
+		pid = pv ? peer_spawn(pv, sock, 5.0, &fd) : -1;
+		net_argv_free(pv);
+		if (pid < 0) {
+			fprintf(stderr, "kvmio: boot: cannot start kvmio peer for NIC %d\n", i);
+			return KVMIO_EXIT_IO;
+		}
+		nr->peer_pid[nr->npeers] = pid;
+		nr->peer_fd[nr->npeers] = fd;
+		nr->peers[nr->npeers].dev = i;
+		nr->npeers++;
+	}
+	if (netrun_has(nr, NET_TAP)) {
+		if (net_tap_setup(nr->netns, nr->tap, err, sizeof(err)) != 0) {
+			fprintf(stderr, "kvmio: boot: %s\n", err);
+			return KVMIO_EXIT_BADCONFIG;
+		}
+		nr->tap_up = 1;
+	}
+	return 0;
+}
+
+/* launch tick: start --tap-cmd once the guest says ready. */
+static void netrun_tick(void *ctx, const char *out, size_t len)
+{
+	struct netrun *nr = ctx;
+	char path[4200];
+	pid_t pid;
+
+	if (!nr->tap_cmd || !nr->tap_up || nr->tap_pid || !out ||
+	    !memmem(out, len, PROTO_PREFIX " 1 ready ", strlen(PROTO_PREFIX " 1 ready ")))
+		return;
+	snprintf(path, sizeof(path), "%s/tap-cmd.out", nr->dir);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		int o = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		int nul = open("/dev/null", O_RDONLY);
+
+		setpgid(0, 0);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (o < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(o, 1) < 0 || dup2(o, 2) < 0)
+			_exit(127);
+		execlp("ip", "ip", "netns", "exec", nr->netns, "sh", "-c", nr->tap_cmd,
+		       (char *)NULL);
+		_exit(127);
+	}
+	nr->tap_pid = pid > 0 ? pid : -1;
+	if (pid > 0)
+		setpgid(pid, pid);
+}
+
+/* After QEMU: wait for --tap-cmd (bounded), stop the peers, remove the namespace. */
+static void netrun_stop(struct netrun *nr, double grace_s)
+{
+	if (nr->tap_pid > 0) {
+		int status = 0, done = 0;
+
+		for (int k = 0; k < (int)(grace_s * 100) && !done; k++) {
+			done = waitpid(nr->tap_pid, &status, WNOHANG) == nr->tap_pid;
+			if (!done)
+				usleep(10000);
+		}
+		if (!done) {
+			kill(-nr->tap_pid, SIGKILL);
+			kill(nr->tap_pid, SIGKILL);
+			waitpid(nr->tap_pid, &status, 0);
+			nr->tap_status = -2;
+		} else {
+			nr->tap_status = WIFEXITED(status) ? WEXITSTATUS(status) : -2;
+		}
+		if (nr->dir) {
+			char path[4200];
+			FILE *f;
+
+			snprintf(path, sizeof(path), "%s/tap-cmd.out", nr->dir);
+			f = fopen(path, "r");
+			nr->tap_out = calloc(1, 65536);
+			if (f && nr->tap_out) {
+				size_t n = fread(nr->tap_out, 1, 65535, f);
+
+				nr->tap_out[n] = '\0';
+			}
+			if (f)
+				fclose(f);
+		}
+		nr->tap_pid = 0;
+	}
+	for (int k = 0; k < nr->npeers; k++) {
+		int dev = nr->peers[k].dev;
+
+		if (nr->peer_pid[k] <= 0)
+			continue;
+		if (peer_stop_and_read(nr->peer_pid[k], nr->peer_fd[k], 3.0, &nr->peers[k]) != 0)
+			nr->peers[k].valid = 0;
+		nr->peers[k].dev = dev;
+		nr->peer_pid[k] = 0;
+	}
+	if (nr->tap_up) {
+		net_tap_teardown(nr->netns, nr->tap);
+		nr->tap_up = 0;
+	}
+}
+
 static int cmd_boot(int argc, char **argv)
 {
 	struct boot_args a;
@@ -319,13 +563,23 @@ static int cmd_boot(int argc, char **argv)
 	struct launch_result res;
 	struct report_launch launch;
 	struct log log;
+	struct netrun nr;
 	const char *ovmf_code = NULL, *ovmf_vars = NULL, *qemu_env = getenv("KVMIO_QEMU");
 	char err[512], msg[1024], *dir = NULL, *tmp = NULL, *esp = NULL, *vars_copy = NULL;
 	int rc;
 
+	memset(&nr, 0, sizeof(nr));
 	rc = parse_boot_args(argc, argv, &a);
 	if (rc)
 		goto done_args;
+	netrun_init(&nr, &a);
+	if (a.tap_cmd && !netrun_has(&nr, NET_TAP)) {
+		rc = usage_error("boot: --tap-cmd needs a --net ...,topology=tap NIC%s", "");
+		goto done_args;
+	}
+	/* Two NICs on the loop hub: NIC 0 sends, NIC 1 receives, unless the options say. */
+	if (qemu_loop_needs_rxdev(&a.q))
+		a.q.guest_args[a.q.nguest_args++] = "rxdev=1";
 	dir = image_dir();
 	a.q.image_dir = dir;
 	a.q.qemu = qemu_env && *qemu_env ? qemu_env : "qemu-system-x86_64";
@@ -351,6 +605,7 @@ static int cmd_boot(int argc, char **argv)
 			       "TMPDIR/OVMF_VARS.fd = copy of %s\n", cmd.image, g ? g : "", ovmf_vars);
 			free(g);
 		}
+		netrun_dry(&nr, &a);
 		free(s);
 		qemu_command_free(&cmd);
 		rc = 0;
@@ -389,7 +644,32 @@ static int cmd_boot(int argc, char **argv)
 			goto done;
 		}
 	}
-	launch_run(cmd.argv, a.timeout_s, &res);
+	if (nr.nnics > 0) {
+		nr.dir = launch_make_tempdir();
+		if (!nr.dir) {
+			fprintf(stderr, "kvmio: boot: cannot make a temporary directory: %s\n",
+				strerror(errno));
+			qemu_command_free(&cmd);
+			rc = KVMIO_EXIT_IO;
+			goto done;
+		}
+		qemu_command_free(&cmd);
+		a.q.net_dir = nr.dir;
+		a.q.netns = nr.netns;
+		rc = qemu_build_command(&a.q, &cmd, err, sizeof(err));
+		if (rc) {
+			fprintf(stderr, "kvmio: boot: %s\n", err);
+			goto done;
+		}
+		rc = netrun_start(&nr, &a);
+		if (rc) {
+			netrun_stop(&nr, 0);
+			qemu_command_free(&cmd);
+			goto done;
+		}
+	}
+	launch_run_tick(cmd.argv, a.timeout_s, &res, netrun_tick, &nr);
+	netrun_stop(&nr, res.timed_out || res.interrupted ? 0.5 : 10.0);
 	launch_remove_tree(tmp); /* before anything else can fail */
 	if (a.log_file && res.out && write_file(a.log_file, res.out, res.out_len) != 0)
 		fprintf(stderr, "kvmio: cannot write %s: %s\n", a.log_file, strerror(errno));
@@ -397,7 +677,15 @@ static int cmd_boot(int argc, char **argv)
 			 res.out_len);
 	rc = launch_outcome(&res, &log, a.timeout_s, cmd.argv[0], msg, sizeof(msg));
 	launch = (struct report_launch){ cmd.firmware, cmd.machine, cmd.accel,
-					 res.exited ? res.exit_code : -1, res.first_record_s, res.wall_s };
+					 res.exited ? res.exit_code : -1, res.first_record_s, res.wall_s,
+					 nr.peers, nr.npeers, nr.tap_cmd, nr.tap_status, nr.tap_out };
+	if (rc == 0 && nr.tap_cmd && nr.tap_status != 0) {
+		snprintf(msg, sizeof(msg), nr.tap_status == -1 ? "tap-cmd not run: the guest sent "
+			 "no ready record (bench=net-echo sends one)" : nr.tap_status == -2 ?
+			 "tap-cmd killed: still running after the guest stopped" :
+			 "tap-cmd exited with status %d", nr.tap_status);
+		rc = KVMIO_EXIT_GUEST_FAIL;
+	}
 	if (rc != 130 && (log.nrecs > 0 || a.format != FORMAT_TABLE))
 		print_report(&log, 1, a.format, &launch);
 	if (msg[0])
@@ -415,7 +703,11 @@ static int cmd_boot(int argc, char **argv)
 	launch_result_free(&res);
 	qemu_command_free(&cmd);
 done:
+	netrun_stop(&nr, 0);
 	launch_remove_tree(tmp);
+	launch_remove_tree(nr.dir);
+	free(nr.dir);
+	free(nr.tap_out);
 done_args:
 	free(tmp);
 	free(esp);
@@ -424,6 +716,7 @@ done_args:
 	free(a.q.guest_args);
 	free(a.q.qemu_args);
 	free(a.q.disks);
+	free(a.q.nets);
 	return rc;
 }
 
@@ -449,6 +742,8 @@ int main(int argc, char **argv)
 		return cmd_boot(argc - 2, argv + 2);
 	if (!strcmp(cmd, "mkdisk"))
 		return disk_cmd_mkdisk(argc - 2, argv + 2);
+	if (!strcmp(cmd, "peer"))
+		return peer_cmd(argc - 2, argv + 2);
 	if (!strcmp(cmd, "verify-disk"))
 		return disk_cmd_verify(argc - 2, argv + 2);
 	return usage_error("unknown command '%s'", cmd);

@@ -22,6 +22,8 @@ static const struct record_kind record_kinds[] = {
 		      "max", "mean", "hist" } },
 	{ "skip", { "bench", "name", "reason" } },
 	{ "disk", { "index", "model", "transport", "sectors", "sector_size" } },
+	{ "nic", { "index", "model", "transport", "mac" } },
+	{ "ready", { "ip" } },
 	{ "error", { "code", "msg" } },
 	{ "timeout", { "after_s" } },
 	{ "end", { "status", "records" } },

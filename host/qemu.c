@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "host/net.h"
 #include "host/qemu.h"
 
 int qemu_kvm_usable(void)
@@ -557,9 +558,73 @@ static void add_disk(struct argv_builder *b, const struct qemu_disk *d, int k, i
 	}
 }
 
+int qemu_loop_needs_rxdev(const struct qemu_options *o)
+{
+	int loops = 0;
+
+	for (int i = 0; i < o->nnets; i++) {
+		struct qemu_nic n;
+		char e[256];
+
+		if (net_parse_spec(o->nets[i], &n, e, sizeof(e)) == 0 && n.topology == NET_LOOP)
+			loops++;
+	}
+	return loops == 2 && !net_guest_has_option(o->guest_args, o->nguest_args, "rxdev");
+}
+
+/* Check every --net against the machine; 0 or 2 with err. nics[] and vhost[] filled. */
+static int check_nets(const struct qemu_options *o, const char *machine, const char *accel,
+		      struct qemu_nic *nics, int *vhost, char *err, size_t errlen)
+{
+	int (*tap_ok)(void) = o->tap_usable ? o->tap_usable : net_tap_possible;
+	int (*vhost_ok)(void) = o->vhost_usable ? o->vhost_usable : net_vhost_possible;
+	int ntap = 0;
+	char e[400];
+
+	if (o->nnets > QEMU_MAX_NICS) {
+		snprintf(err, errlen, "--net: at most %d NICs (PCI slots 0x%x..0x%x)", QEMU_MAX_NICS,
+			 QEMU_NIC_SLOT0, QEMU_NIC_SLOT0 + QEMU_MAX_NICS - 1);
+		return 2;
+	}
+	for (int i = 0; i < o->nnets; i++) {
+		struct qemu_nic *n = &nics[i];
+
+		if (net_parse_spec(o->nets[i], n, e, sizeof(e)) != 0) {
+			snprintf(err, errlen, "%s", e);
+			return 2;
+		}
+		if (strcmp(machine, "microvm") == 0) {
+			snprintf(err, errlen, "--net %s: microvm has no PCI and virtio-mmio is not "
+				 "supported yet (use -M pc or q35)", n->model);
+			return 2;
+		}
+		vhost[i] = 0;
+		if (n->topology == NET_TAP) {
+			if (++ntap > 1) {
+				snprintf(err, errlen, "--net: at most one topology=tap NIC");
+				return 2;
+			}
+			if (!tap_ok()) {
+				snprintf(err, errlen, "tap topology needs root and /dev/net/tun");
+				return 2;
+			}
+			if (n->vhost == 1 && !vhost_ok()) {
+				snprintf(err, errlen, "--net: vhost=on: no /dev/vhost-net");
+				return 2;
+			}
+			vhost[i] = n->vhost == 1 || (n->vhost < 0 && !strcmp(n->model, "virtio-net") &&
+						      !strcmp(accel, "kvm") && vhost_ok());
+		}
+	}
+	return 0;
+}
+
 int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, char *err,
 		       size_t errlen)
 {
+	struct qemu_nic *nics = NULL;
+	int *vhost = NULL;
+	char netns[64];
 	struct qemu_disk *disks = NULL;
 	const char *firmware = o->firmware ? o->firmware : "bios";
 	const char *accel = o->accel ? o->accel : "auto";
@@ -607,6 +672,27 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 			return 2;
 		}
 	}
+	if (o->nnets > 0) {
+		nics = calloc((size_t)o->nnets, sizeof(*nics));
+		vhost = calloc((size_t)o->nnets, sizeof(*vhost));
+		if (!nics || !vhost || check_nets(o, machine, accel, nics, vhost, err, errlen)) {
+			if (!nics || !vhost)
+				snprintf(err, errlen, "out of memory");
+			free(nics);
+			free(vhost);
+			free(disks);
+			return 2;
+		}
+	}
+	if (o->netns)
+		snprintf(netns, sizeof(netns), "%s", o->netns);
+	else
+		net_netns_name(netns, sizeof(netns));
+	for (int i = 0; i < o->nnets; i++)
+		if (nics[i].topology == NET_TAP) {
+			cmd->has_tap = 1;
+			net_tap_name(0, cmd->tap, sizeof(cmd->tap));
+		}
 	/* Static strings for the caller. */
 	cmd->firmware = !strcmp(firmware, "bios") ? "bios" : !strcmp(firmware, "uefi") ? "uefi"
 			: "pvh";
@@ -617,6 +703,13 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 	snprintf(cmd->image, sizeof(cmd->image), "%s/%s", o->image_dir ? o->image_dir : ".",
 		 image);
 
+	if (cmd->has_tap) {
+		/* QEMU runs inside the private namespace, where the tap device lives. */
+		add(&b, "ip");
+		add(&b, "netns");
+		add(&b, "exec");
+		add(&b, "%s", netns);
+	}
 	add(&b, "%s", o->qemu ? o->qemu : "qemu-system-x86_64");
 	add(&b, "-nodefaults");
 	add(&b, "-nographic");
@@ -673,9 +766,10 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 		guest = qemu_join_guest_args(o->guest_args, o->nguest_args);
 		if (!guest) {
 			b.failed = 1;
-		} else if (guest[0]) {
+		} else if (guest[0] || qemu_loop_needs_rxdev(o)) {
 			add(&b, "-append");
-			add(&b, "%s", guest);
+			add(&b, "%s%s%s", guest, guest[0] && qemu_loop_needs_rxdev(o) ? " " : "",
+			    qemu_loop_needs_rxdev(o) ? "rxdev=1" : "");
 		}
 		free(guest);
 	}
@@ -684,6 +778,28 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 		nide += disks[i].model == QEMU_DISK_IDE;
 	}
 	free(disks);
+	for (int i = 0; i < o->nnets; i++) {
+		char netdev[8400], device[256];
+
+		if (net_qemu_args(&nics[i], i, o->net_dir ? o->net_dir : "NETDIR", cmd->tap, vhost[i],
+				  netdev, sizeof(netdev), device, sizeof(device)) != 0) {
+			snprintf(err, errlen, "--net: socket directory name too long or holds a comma");
+			free(nics);
+			free(vhost);
+			qemu_command_free(cmd);
+			b.failed = 0;
+			for (int k = 0; k < b.argc; k++)
+				free(b.argv[k]);
+			free(b.argv);
+			return 2;
+		}
+		add(&b, "-netdev");
+		add(&b, "%s", netdev);
+		add(&b, "-device");
+		add(&b, "%s", device);
+	}
+	free(nics);
+	free(vhost);
 	for (int i = 0; i < o->nqemu_args; i++)
 		add(&b, "%s", o->qemu_args[i]);
 	cmd->argv = b.argv;

@@ -23,6 +23,12 @@ struct qemu_options {
 	int ndisks;
 	int (*path_exists)(const char *path);        /* NULL: stat() says regular file/blockdev */
 	int (*io_uring_usable)(const char *qemu);    /* NULL: qemu_io_uring_usable */
+	char **nets;                   /* --net specs, in order: guest NIC dev=0, 1, ... */
+	int nnets;
+	const char *net_dir;           /* private directory of the peer sockets (NULL: "NETDIR") */
+	const char *netns;             /* tap: the network namespace (NULL: "kvmio-PID") */
+	int (*tap_usable)(void);       /* NULL: net_tap_possible (root and /dev/net/tun) */
+	int (*vhost_usable)(void);     /* NULL: net_vhost_possible (/dev/vhost-net) */
 };
 
 /* One parsed --disk SPEC (see qemu_parse_disk). Strings point into static tables or the spec. */
@@ -50,6 +56,8 @@ struct qemu_command {
 	const char *firmware, *machine, *accel; /* resolved (static strings) */
 	char image[4096];              /* the guest image the command needs */
 	int memory_mib;
+	int has_tap;                   /* argv starts with "ip netns exec NS" */
+	char tap[16];                  /* the tap device inside the namespace */
 };
 
 /* 1 if /dev/kvm opens read-write. */
@@ -83,6 +91,10 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 
 /* 1 if QEMU accepts aio=io_uring (probes the binary once). */
 int qemu_io_uring_usable(const char *qemu);
+
+/* 1 if the options have exactly two topology=loop NICs and the guest options no rxdev=:
+ * then kvmio appends rxdev=1 (NIC 0 sends, NIC 1 receives). */
+int qemu_loop_needs_rxdev(const struct qemu_options *o);
 
 /* Shell-quoted command line (malloc'd). */
 char *qemu_command_string(char *const *argv);

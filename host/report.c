@@ -118,6 +118,62 @@ static void disk_figures(const struct record *r, uint64_t hz, struct disk_figure
 	}
 }
 
+/* ---- net results (bench=net-*) ------------------------------------------------------------ */
+
+static int is_net_result(const struct record *r)
+{
+	const char *b = record_get(r, "bench");
+
+	return strcmp(r->type, "result") == 0 && b && strncmp(b, "net-", 4) == 0;
+}
+
+struct net_figures {
+	int has_fps, has_gbps, has_acc, has_irq, has_p50, has_p99;
+	double fps, gbps, acc_per_pkt, irq_per_pkt, p50_us, p99_us;
+};
+
+static void net_figures(const struct record *r, uint64_t hz, struct net_figures *f)
+{
+	double frames, elapsed, bytes, a = 0, v;
+	int have_acc = 1;
+
+	memset(f, 0, sizeof(*f));
+	if (field_num(r, "frames", &frames) != 0 || frames <= 0)
+		return;
+	if (hz && field_num(r, "elapsed", &elapsed) == 0 && elapsed > 0) {
+		f->has_fps = 1;
+		f->fps = frames * (double)hz / elapsed;
+		if (field_num(r, "bytes", &bytes) == 0) {
+			f->has_gbps = 1;
+			f->gbps = bytes * 8 * (double)hz / elapsed / 1e9;
+		}
+	}
+	for (int k = 0; k < 4; k++) {
+		static const char *const keys[] = { "pio_r", "pio_w", "mmio_r", "mmio_w" };
+
+		if (field_num(r, keys[k], &v) != 0)
+			have_acc = 0;
+		else
+			a += v;
+	}
+	if (have_acc) {
+		f->has_acc = 1;
+		f->acc_per_pkt = a / frames;
+	}
+	if (field_num(r, "irqs", &v) == 0) {
+		f->has_irq = 1;
+		f->irq_per_pkt = v / frames;
+	}
+	if (hz && field_num(r, "p50", &v) == 0) {
+		f->has_p50 = 1;
+		f->p50_us = v * 1e6 / (double)hz;
+	}
+	if (hz && field_num(r, "p99", &v) == 0) {
+		f->has_p99 = 1;
+		f->p99_us = v * 1e6 / (double)hz;
+	}
+}
+
 static const char *fmt_fig(char *buf, size_t size, int has, const char *fmt, double v,
 			   const char *unknown)
 {
@@ -148,6 +204,17 @@ static void table_header(FILE *out, const struct log *log, const struct report_l
 		return;
 	}
 	fprintf(out, "build:        %s\n", get(h, "build"));
+	for (int k = 0; launch && k < launch->npeers; k++) {
+		char line[512];
+
+		if (launch->peers[k].valid) {
+			peer_format_line(&launch->peers[k], line, sizeof(line));
+			fprintf(out, "%s\n", line);
+		} else {
+			fprintf(out, "peer: dev=%d: no summary (the peer did not run or was killed)\n",
+				launch->peers[k].dev);
+		}
+	}
 	fprintf(out, "boot:         %s\n", get(h, "boot"));
 	fprintf(out, "accelerator:  %s (guest sees hv=%s)%s\n", accel, get(h, "hv"),
 		strcmp(accel, "tcg") == 0 || (launch && strcmp(launch->accel, "tcg") == 0)
@@ -278,6 +345,65 @@ static void table_disk_results(FILE *out, const struct log *log)
 			"acc/op = device register accesses per op; harness = ramdisk cycles/op)\n");
 }
 
+static void table_nics(FILE *out, const struct log *log)
+{
+	int any = 0;
+
+	for (size_t i = 0; i < log->nrecs; i++) {
+		const struct record *r = &log->recs[i];
+
+		if (strcmp(r->type, "nic") != 0)
+			continue;
+		if (!any++)
+			fprintf(out, "\n%-3s %-14s %-12s %-5s %-8s %-17s %-4s %s\n", "nic", "model",
+				"transport", "irq", "bdf", "mac", "link", "tx_slots");
+		fprintf(out, "%-3s %-14s %-12s %-5s %-8s %-17s %-4s %s\n", get(r, "index"),
+			get(r, "model"), get(r, "transport"), get(r, "irq"), get(r, "bdf"),
+			get(r, "mac"), get(r, "link"), get(r, "tx_slots"));
+	}
+	for (size_t i = 0; i < log->nrecs; i++)
+		if (strcmp(log->recs[i].type, "ready") == 0)
+			fprintf(out, "ready: the guest listens at %s\n", get(&log->recs[i], "ip"));
+}
+
+static void table_net_results(FILE *out, const struct log *log)
+{
+	uint64_t hz = log_tsc_hz(log);
+	int any = 0;
+
+	for (size_t i = 0; i < log->nrecs; i++) {
+		const struct record *r = &log->recs[i];
+		struct net_figures f;
+		char b[6][32];
+
+		if (!is_net_result(r))
+			continue;
+		net_figures(r, hz, &f);
+		if (!any++)
+			fprintf(out, "\n%-3s %-14s %-12s %-5s %-8s %5s %8s %10s %7s %9s %9s %7s %7s "
+				"%7s %5s %7s %9s %8s\n", "dev", "model", "transport", "irq", "bench",
+				"size", "frames", "frames/s", "Gbit/s", "p50_us", "p99_us", "acc/pkt",
+				"irq/pkt", "rx_ok", "lost", "corrupt", "reordered", "harness");
+		fprintf(out, "%-3s %-14s %-12s %-5s %-8s %5s %8s %10s %7s %9s %9s %7s %7s %7s %5s "
+			"%7s %9s %8s\n", get(r, "dev"), get(r, "model"), get(r, "transport"),
+			get(r, "irq"), get(r, "bench"), get(r, "size"), get(r, "frames"),
+			fmt_fig(b[0], 32, f.has_fps, "%.0f", f.fps, "-"),
+			fmt_fig(b[1], 32, f.has_gbps, "%.3f", f.gbps, "-"),
+			fmt_fig(b[2], 32, f.has_p50, "%.2f", f.p50_us, "-"),
+			fmt_fig(b[3], 32, f.has_p99, "%.2f", f.p99_us, "-"),
+			fmt_fig(b[4], 32, f.has_acc, "%.2f", f.acc_per_pkt, "-"),
+			fmt_fig(b[5], 32, f.has_irq, "%.2f", f.irq_per_pkt, "-"), get(r, "rx_ok"),
+			get(r, "lost"), get(r, "corrupt"), get(r, "reordered"), get(r, "harness_mean"));
+		if (record_get(r, "icmp") || record_get(r, "arp"))
+			fprintf(out, "    echo: arp=%s icmp=%s udp=%s other=%s\n", get(r, "arp"),
+				get(r, "icmp"), get(r, "udp"), get(r, "other"));
+	}
+	if (any)
+		fprintf(out, "(frames/s and Gbit/s over elapsed cycles; p50/p99 per frame: tx submit to "
+			"completion, rr round trip, rx gap; acc/pkt = device register accesses per "
+			"frame; harness = memnet cycles/frame)\n");
+}
+
 static void table_skips_errors(FILE *out, const struct log *log)
 {
 	for (size_t i = 0; i < log->nrecs; i++) {
@@ -320,8 +446,23 @@ void report_table(FILE *out, const struct log *log, const struct report_launch *
 	table_disks(out, log);
 	table_results(out, log);
 	table_disk_results(out, log);
+	table_nics(out, log);
+	table_net_results(out, log);
 	fputc('\n', out);
 	table_skips_errors(out, log);
+	if (launch && launch->tap_cmd) {
+		if (launch->tap_status == -1)
+			fprintf(out, "tap-cmd: not run (no ready record): %s\n", launch->tap_cmd);
+		else
+			fprintf(out, "tap-cmd: %s: %s %d\n", launch->tap_cmd,
+				launch->tap_status == -2 ? "killed," : "exit", launch->tap_status);
+		for (const char *l = launch->tap_output; l && *l;) {
+			size_t n = strcspn(l, "\n");
+
+			fprintf(out, "  | %.*s\n", (int)n, l);
+			l += n + (l[n] == '\n');
+		}
+	}
 	if (end)
 		fprintf(out, "end:   status=%s records=%s\n", get(end, "status"),
 			get(end, "records"));
@@ -363,6 +504,11 @@ void report_csv_header(FILE *out, const struct report_launch *launch)
 	/* bench=disk columns: empty for other results */
 	fputs(",dev,model,transport,irq,rw,bs,qd,bytes,elapsed,pio_r,pio_w,mmio_r,mmio_w,irqs,"
 	      "harness_mean,flushes,verify,iops,mbps,acc_per_op,irq_per_op", out);
+	/* bench=net-* columns (dev..harness_mean above are filled for them too) */
+	fputs(",rxdev,size,burst,frames,sent,rx,rx_ok,lost,corrupt,reordered,dup,foreign,missed,"
+	      "arp,icmp,udp,other,frames_per_s,gbit_per_s,acc_per_pkt,irq_per_pkt", out);
+	if (launch)
+		fputs(",peer_rx,peer_rx_ok,peer_rx_corrupt,peer_tx", out);
 	fputc('\n', out);
 }
 
@@ -371,12 +517,12 @@ static void csv_disk_fields(FILE *out, const struct record *r, uint64_t hz)
 	static const char *const keys[] = { "dev", "model", "transport", "irq", "rw", "bs", "qd",
 					    "bytes", "elapsed", "pio_r", "pio_w", "mmio_r",
 					    "mmio_w", "irqs", "harness_mean", "flushes", "verify" };
-	int disk = is_disk_result(r);
+	int disk = is_disk_result(r), net = is_net_result(r);
 	struct disk_figures f;
 	char b[32];
 
 	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-		const char *v = disk ? record_get(r, keys[k]) : NULL;
+		const char *v = disk || net ? record_get(r, keys[k]) : NULL;
 
 		csv_field(out, v ? v : "", 0);
 	}
@@ -389,6 +535,51 @@ static void csv_disk_fields(FILE *out, const struct record *r, uint64_t hz)
 	csv_field(out, fmt_fig(b, sizeof(b), f.has_mbps, "%.3f", f.mbps, ""), 0);
 	csv_field(out, fmt_fig(b, sizeof(b), f.has_acc, "%.3f", f.acc_per_op, ""), 0);
 	csv_field(out, fmt_fig(b, sizeof(b), f.has_irq, "%.3f", f.irq_per_op, ""), 0);
+}
+
+static const struct peer_stats *peer_of(const struct record *r,
+					const struct report_launch *launch)
+{
+	const char *dev = record_get(r, "dev");
+
+	for (int k = 0; launch && dev && k < launch->npeers; k++)
+		if (launch->peers[k].valid && launch->peers[k].dev == atoi(dev))
+			return &launch->peers[k];
+	return NULL;
+}
+
+static void csv_net_fields(FILE *out, const struct record *r, uint64_t hz,
+			   const struct report_launch *launch)
+{
+	static const char *const keys[] = { "rxdev", "size", "burst", "frames", "sent", "rx",
+					    "rx_ok", "lost", "corrupt", "reordered", "dup",
+					    "foreign", "missed", "arp", "icmp", "udp", "other" };
+	int net = is_net_result(r);
+	const struct peer_stats *p = net ? peer_of(r, launch) : NULL;
+	struct net_figures f;
+	char b[32];
+
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		const char *v = net ? record_get(r, keys[k]) : NULL;
+
+		csv_field(out, v ? v : "", 0);
+	}
+	memset(&f, 0, sizeof(f));
+	if (net)
+		net_figures(r, hz, &f);
+	csv_field(out, fmt_fig(b, sizeof(b), f.has_fps, "%.1f", f.fps, ""), 0);
+	csv_field(out, fmt_fig(b, sizeof(b), f.has_gbps, "%.4f", f.gbps, ""), 0);
+	csv_field(out, fmt_fig(b, sizeof(b), f.has_acc, "%.3f", f.acc_per_pkt, ""), 0);
+	csv_field(out, fmt_fig(b, sizeof(b), f.has_irq, "%.3f", f.irq_per_pkt, ""), 0);
+	if (!launch)
+		return;
+	if (!p) {
+		fputs(",,,,", out);
+		return;
+	}
+	fprintf(out, ",%llu,%llu,%llu,%llu", (unsigned long long)p->rx,
+		(unsigned long long)p->rx_ok, (unsigned long long)p->rx_corrupt,
+		(unsigned long long)p->tx);
 }
 
 void report_csv_rows(FILE *out, const struct log *log, const struct report_launch *launch)
@@ -417,6 +608,7 @@ void report_csv_rows(FILE *out, const struct log *log, const struct report_launc
 		if (launch)
 			csv_field(out, launch->accel, 0);
 		csv_disk_fields(out, r, hz);
+		csv_net_fields(out, r, hz, launch);
 		fputc('\n', out);
 	}
 }
@@ -449,7 +641,10 @@ static int json_numeric_key(const char *key)
 					    "ts_cost", "index", "sectors", "sector_size",
 					    "queue_depth", "max_sectors", "read_only", "dev", "bs",
 					    "qd", "bytes", "elapsed", "pio_r", "pio_w", "mmio_r",
-					    "mmio_w", "irqs", "harness_mean", "flushes" };
+					    "mmio_w", "irqs", "harness_mean", "flushes", "rxdev",
+					    "size", "burst", "frames", "sent", "rx", "rx_ok", "lost",
+					    "corrupt", "reordered", "dup", "foreign", "missed", "arp",
+					    "icmp", "udp", "other", "tx_slots" };
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strcmp(key, keys[i]) == 0)
@@ -515,6 +710,18 @@ static void json_record(FILE *out, const struct record *r, uint64_t hz)
 			fmt_fig(b[2], 32, f.has_acc, "%.3f", f.acc_per_op, "null"),
 			fmt_fig(b[3], 32, f.has_irq, "%.3f", f.irq_per_op, "null"));
 	}
+	if (is_net_result(r)) {
+		struct net_figures f;
+		char b[4][32];
+
+		net_figures(r, hz, &f);
+		fprintf(out, ",\"frames_per_s\":%s,\"gbit_per_s\":%s,\"acc_per_pkt\":%s,"
+			"\"irq_per_pkt\":%s",
+			fmt_fig(b[0], 32, f.has_fps, "%.1f", f.fps, "null"),
+			fmt_fig(b[1], 32, f.has_gbps, "%.4f", f.gbps, "null"),
+			fmt_fig(b[2], 32, f.has_acc, "%.3f", f.acc_per_pkt, "null"),
+			fmt_fig(b[3], 32, f.has_irq, "%.3f", f.irq_per_pkt, "null"));
+	}
 	fputc('}', out);
 }
 
@@ -568,7 +775,35 @@ static void json_log(FILE *out, const struct log *log, const struct report_launc
 			fprintf(out, ",\"first_record_ms\":%.1f", launch->first_record_s * 1e3);
 		else
 			fputs(",\"first_record_ms\":null", out);
-		fprintf(out, ",\"wall_ms\":%.1f}", launch->wall_s * 1e3);
+		fprintf(out, ",\"wall_ms\":%.1f", launch->wall_s * 1e3);
+		fputs(",\"peers\":[", out);
+		for (int k = 0; k < launch->npeers; k++) {
+			const struct peer_stats *p = &launch->peers[k];
+
+			fprintf(out, "%s{\"dev\":%d", k ? "," : "", p->dev);
+			if (p->valid)
+				fprintf(out, ",\"mode\":\"%s\",\"rx\":%llu,\"rx_ok\":%llu,"
+					"\"rx_corrupt\":%llu,\"rx_foreign\":%llu,\"tx\":%llu,"
+					"\"dropped_on_purpose\":%llu,\"corrupted_on_purpose\":%llu,"
+					"\"tx_failed\":%llu}", peer_mode_name(p->mode),
+					(unsigned long long)p->rx, (unsigned long long)p->rx_ok,
+					(unsigned long long)p->rx_corrupt,
+					(unsigned long long)p->rx_foreign, (unsigned long long)p->tx,
+					(unsigned long long)p->dropped,
+					(unsigned long long)p->corrupted,
+					(unsigned long long)p->tx_failed);
+			else
+				fputs(",\"mode\":null}", out);
+		}
+		fputc(']', out);
+		if (launch->tap_cmd) {
+			fputs(",\"tap_cmd\":{\"cmd\":", out);
+			json_string(out, launch->tap_cmd);
+			fprintf(out, ",\"status\":%d,\"output\":", launch->tap_status);
+			json_string(out, launch->tap_output ? launch->tap_output : "");
+			fputc('}', out);
+		}
+		fputc('}', out);
 	}
 	fputs(",\"hello\":", out);
 	json_single(out, log, "hello", hz);
@@ -578,6 +813,10 @@ static void json_log(FILE *out, const struct log *log, const struct report_launc
 	json_list(out, log, "pci", hz);
 	fputs(",\"disks\":", out);
 	json_list(out, log, "disk", hz);
+	fputs(",\"nics\":", out);
+	json_list(out, log, "nic", hz);
+	fputs(",\"ready\":", out);
+	json_single(out, log, "ready", hz);
 	fputs(",\"results\":", out);
 	json_list(out, log, "result", hz);
 	fputs(",\"skips\":", out);

@@ -2,6 +2,7 @@
 #ifndef KVMIO_REPORT_H
 #define KVMIO_REPORT_H
 #include <stdio.h>
+#include "host/peer.h"
 #include "host/proto.h"
 
 /* How `kvmio boot` ran QEMU; NULL in reports of `kvmio parse`. */
@@ -12,6 +13,11 @@ struct report_launch {
 	int qemu_exit;          /* QEMU's exit status, -1 if killed or not run */
 	double first_record_s;  /* QEMU start to the first record; < 0: none */
 	double wall_s;          /* QEMU start to exit */
+	const struct peer_stats *peers; /* topology=peer: one per peer NIC (--net) */
+	int npeers;
+	const char *tap_cmd;    /* --tap-cmd, or NULL */
+	int tap_status;         /* its exit status; -1: not run (no ready record), -2: killed */
+	const char *tap_output; /* its stdout and stderr */
 };
 
 void report_table(FILE *out, const struct log *log, const struct report_launch *launch);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "host/launch.h"
+#include "host/net.h"
 #include "host/proto.h"
 #include "host/qemu.h"
 
@@ -730,6 +731,238 @@ static void test_parse_size(void **state)
 	assert_int_not_equal(qemu_parse_size("99999999999T", &v), 0);
 }
 
+/* ---- --net ---------------------------------------------------------------------------------- */
+
+static int yes(void) { return 1; }
+static int no(void) { return 0; }
+
+static void expect_net_error(const char *machine, const char *spec, const char *needle)
+{
+	struct qemu_options o = base_options();
+	struct qemu_command c;
+	char err[512] = "";
+	char *nets[] = { (char *)spec };
+
+	o.machine = machine;
+	o.nets = nets;
+	o.nnets = 1;
+	o.tap_usable = yes;
+	o.vhost_usable = no;
+	assert_int_equal(qemu_build_command(&o, &c, err, sizeof(err)), 2);
+	if (!strstr(err, needle))
+		fail_msg("'%s': error '%s' lacks '%s'", spec, err, needle);
+	assert_null(strchr(err, '\n'));
+}
+
+static void test_net_loop(void **state)
+{
+	struct qemu_options o = base_options();
+	struct qemu_command c;
+	char *nets[] = { "e1000,topology=loop", "rtl8139,topology=loop,mac=52:54:00:AA:bb:01" };
+	char *guest[] = { "bench=net-tx" };
+	char *guest_rx[] = { "bench=net-tx rxdev=0" };
+
+	(void)state;
+	o.nets = nets;
+	o.nnets = 2;
+	o.guest_args = guest;
+	o.nguest_args = 1;
+	assert_true(qemu_loop_needs_rxdev(&o));
+	build_ok(&o, &c);
+	assert_true(find_pair(&c, "-netdev", "hubport,id=net0,hubid=0") > 0);
+	assert_true(find_pair(&c, "-netdev", "hubport,id=net1,hubid=0") > 0);
+	assert_true(find_pair(&c, "-device", "e1000,netdev=net0,addr=0x18") > 0);
+	assert_true(find_pair(&c, "-device", "rtl8139,netdev=net1,addr=0x19,mac=52:54:00:aa:bb:01") > 0);
+	assert_true(find_pair(&c, "-append", "bench=net-tx rxdev=1") > 0);
+	assert_int_equal(find_pair(&c, "-device", "pci-testdev"), -1);
+	assert_string_equal(c.argv[0], "qemu-system-x86_64");
+	qemu_command_free(&c);
+	o.guest_args = guest_rx; /* the guest options say: nothing appended */
+	assert_false(qemu_loop_needs_rxdev(&o));
+	build_ok(&o, &c);
+	assert_true(find_pair(&c, "-append", "bench=net-tx rxdev=0") > 0);
+	qemu_command_free(&c);
+	o.nnets = 1; /* one loop NIC: no rxdev */
+	o.guest_args = guest;
+	assert_false(qemu_loop_needs_rxdev(&o));
+	qemu_command_free(&c);
+}
+
+static void test_net_peer_and_models(void **state)
+{
+	struct qemu_options o = base_options();
+	struct qemu_command c;
+	char *nets[] = { "virtio-net", "virtio-net,transport=legacy", "virtio-net,transport=modern",
+			 "e1000-82545em,peer-mode=sink", "e1000-82544gc,peer-mode=flood,peer-size=1514",
+			 "e1000", "rtl8139,topology=peer" };
+
+	(void)state;
+	o.machine = "q35";
+	o.nets = nets;
+	o.nnets = 7;
+	o.net_dir = "/tmp/kvmio.abc";
+	build_ok(&o, &c);
+	assert_true(find_pair(&c, "-netdev", "dgram,id=net0,local.type=unix,local.path="
+			      "/tmp/kvmio.abc/guest0.sock,remote.type=unix,remote.path="
+			      "/tmp/kvmio.abc/peer0.sock") > 0);
+	assert_true(find_pair(&c, "-device", "virtio-net-pci,netdev=net0,addr=0x18,"
+			      "disable-legacy=off,disable-modern=off") > 0);
+	assert_true(find_pair(&c, "-device", "virtio-net-pci,netdev=net1,addr=0x19,"
+			      "disable-legacy=off,disable-modern=on") > 0);
+	assert_true(find_pair(&c, "-device", "virtio-net-pci,netdev=net2,addr=0x1a,"
+			      "disable-legacy=on,disable-modern=off") > 0);
+	assert_true(find_pair(&c, "-device", "e1000-82545em,netdev=net3,addr=0x1b") > 0);
+	assert_true(find_pair(&c, "-device", "e1000-82544gc,netdev=net4,addr=0x1c") > 0);
+	assert_true(find_pair(&c, "-device", "e1000,netdev=net5,addr=0x1d") > 0);
+	assert_true(find_pair(&c, "-device", "rtl8139,netdev=net6,addr=0x1e") > 0);
+	assert_int_equal(count(&c, "-netdev"), 7);
+	qemu_command_free(&c);
+}
+
+static void test_net_tap(void **state)
+{
+	struct qemu_options o = base_options();
+	struct qemu_command c;
+	char *nets[] = { "virtio-net,topology=tap" };
+	char *nets_on[] = { "virtio-net,topology=tap,vhost=on" };
+	char *nets_e1000[] = { "e1000,topology=tap" };
+	char err[256];
+
+	(void)state;
+	o.nets = nets;
+	o.nnets = 1;
+	o.netns = "kvmio-42";
+	o.tap_usable = yes;
+	o.vhost_usable = yes;
+	build_ok(&o, &c); /* tcg: no vhost even though /dev/vhost-net exists */
+	assert_string_equal(c.argv[0], "ip");
+	assert_string_equal(c.argv[1], "netns");
+	assert_string_equal(c.argv[2], "exec");
+	assert_string_equal(c.argv[3], "kvmio-42");
+	assert_string_equal(c.argv[4], "qemu-system-x86_64");
+	assert_true(c.has_tap);
+	assert_string_equal(c.tap, "kvmiotap0");
+	assert_true(find_pair(&c, "-netdev", "tap,id=net0,ifname=kvmiotap0,script=no,"
+			      "downscript=no,vhost=off") > 0);
+	qemu_command_free(&c);
+	o.kvm_usable = kvm_yes; /* kvm + /dev/vhost-net: vhost by default */
+	build_ok(&o, &c);
+	assert_true(find_pair(&c, "-netdev", "tap,id=net0,ifname=kvmiotap0,script=no,"
+			      "downscript=no,vhost=on") > 0);
+	qemu_command_free(&c);
+	o.vhost_usable = no; /* ... not without it */
+	build_ok(&o, &c);
+	assert_true(find_pair(&c, "-netdev", "tap,id=net0,ifname=kvmiotap0,script=no,"
+			      "downscript=no,vhost=off") > 0);
+	qemu_command_free(&c);
+	o.nets = nets_on; /* asked for explicitly: an error */
+	assert_int_equal(qemu_build_command(&o, &c, err, sizeof(err)), 2);
+	assert_non_null(strstr(err, "no /dev/vhost-net"));
+	o.vhost_usable = yes;
+	o.kvm_usable = kvm_no;
+	build_ok(&o, &c);
+	assert_non_null(strstr(c.argv[find_pair(&c, "-netdev", NULL) + 1], "vhost=on"));
+	qemu_command_free(&c);
+	o.nets = nets_e1000;
+	build_ok(&o, &c);
+	assert_true(find_pair(&c, "-device", "e1000,netdev=net0,addr=0x18") > 0);
+	qemu_command_free(&c);
+	o.tap_usable = no;
+	assert_int_equal(qemu_build_command(&o, &c, err, sizeof(err)), 2);
+	assert_string_equal(err, "tap topology needs root and /dev/net/tun");
+}
+
+static void test_net_errors(void **state)
+{
+	struct qemu_options o = base_options();
+	struct qemu_command c;
+	char err[256];
+	char *eight[] = { "e1000", "e1000", "e1000", "e1000", "e1000", "e1000", "e1000", "e1000" };
+	char *two_taps[] = { "virtio-net,topology=tap", "e1000,topology=tap" };
+
+	(void)state;
+	expect_net_error("pc", "", "empty spec");
+	expect_net_error("pc", "ne2k", "unknown model 'ne2k'");
+	expect_net_error("pc", "e1000,transport=modern", "transport= is for virtio-net");
+	expect_net_error("pc", "virtio-net,transport=new", "bad transport=new");
+	expect_net_error("pc", "virtio-net,topology=bridge", "bad topology=bridge");
+	expect_net_error("pc", "virtio-net,vhost=maybe", "bad vhost=maybe");
+	expect_net_error("pc", "e1000,topology=tap,vhost=on", "vhost=on is for virtio-net");
+	expect_net_error("pc", "virtio-net,vhost=on", "vhost=on needs topology=tap");
+	expect_net_error("pc", "virtio-net,topology=tap,vhost=on", "no /dev/vhost-net");
+	expect_net_error("pc", "e1000,mac=52:54:00:12:34", "bad mac=");
+	expect_net_error("pc", "e1000,mac=01:00:5e:00:00:01", "bad mac=");
+	expect_net_error("pc", "e1000,mac=52:54:00:12:34:5g", "bad mac=");
+	expect_net_error("pc", "e1000,topology=loop,peer-mode=sink", "peer-* options need "
+			 "topology=peer");
+	expect_net_error("pc", "e1000,peer-mode=mirror", "bad peer-mode=mirror");
+	expect_net_error("pc", "e1000,peer-mode=flood,peer-size=59", "bad peer-size=59");
+	expect_net_error("pc", "e1000,peer-mode=flood,peer-size=1515", "bad peer-size=1515");
+	expect_net_error("pc", "e1000,peer-mode=flood,peer-count=0", "bad peer-count=0");
+	expect_net_error("pc", "e1000,peer-mode=flood,peer-rate=-1", "bad peer-rate=-1");
+	expect_net_error("pc", "e1000,peer-drop-every=0", "bad peer-drop-every=0");
+	expect_net_error("pc", "e1000,peer-mode=sink,peer-corrupt-every=3", "are for "
+			 "peer-mode=reflect");
+	expect_net_error("pc", "e1000,peer-count=5", "are for peer-mode=flood");
+	expect_net_error("pc", "e1000,speed=10", "unknown key 'speed'");
+	expect_net_error("pc", "e1000,mac", "is not KEY=VALUE");
+	expect_net_error("pc", "virtio-net,topology=tap,vhost=on", "no /dev/vhost-net");
+	{
+		struct qemu_options m = base_options();
+		char *nets[] = { "virtio-net" };
+
+		m.firmware = "pvh";
+		m.nets = nets;
+		m.nnets = 1;
+		assert_int_equal(qemu_build_command(&m, &c, err, sizeof(err)), 2);
+		assert_non_null(strstr(err, "microvm has no PCI"));
+	}
+	o.nets = eight;
+	o.nnets = 8;
+	assert_int_equal(qemu_build_command(&o, &c, err, sizeof(err)), 2);
+	assert_non_null(strstr(err, "at most 7 NICs"));
+	o.nets = two_taps;
+	o.nnets = 2;
+	o.tap_usable = yes;
+	assert_int_equal(qemu_build_command(&o, &c, err, sizeof(err)), 2);
+	assert_non_null(strstr(err, "at most one topology=tap NIC"));
+}
+
+static void test_net_peer_argv(void **state)
+{
+	struct qemu_nic n;
+	char err[256], **argv, *s;
+
+	(void)state;
+	assert_int_equal(net_parse_spec("virtio-net,peer-mode=flood,peer-rate=5000,peer-count=300",
+					&n, err, sizeof(err)), 0);
+	argv = net_peer_argv("/x/kvmio", &n, 2, "/tmp/d", 130, 1514);
+	s = qemu_command_string(argv);
+	assert_string_equal(s, "/x/kvmio peer --socket /tmp/d/peer2.sock --guest-socket "
+			    "/tmp/d/guest2.sock --mode flood --size 1514 --count 300 --rate 5000 "
+			    "--dev 2 --timeout 130");
+	free(s);
+	net_argv_free(argv);
+	assert_int_equal(net_parse_spec("e1000,peer-drop-every=4,peer-corrupt-every=9", &n, err,
+					sizeof(err)), 0);
+	argv = net_peer_argv("kvmio", &n, 0, "D", 5, 0);
+	s = qemu_command_string(argv);
+	assert_string_equal(s, "kvmio peer --socket D/peer0.sock --guest-socket D/guest0.sock "
+			    "--mode reflect --drop-every 4 --corrupt-every 9 --dev 0 --timeout 5");
+	free(s);
+	net_argv_free(argv);
+	s = net_tap_script("kvmio-7", "kvmiotap0", 0);
+	assert_string_equal(s, "ip netns add kvmio-7\n"
+			    "ip -n kvmio-7 link set lo up\n"
+			    "ip -n kvmio-7 tuntap add dev kvmiotap0 mode tap\n"
+			    "ip -n kvmio-7 addr add 10.199.0.1/24 dev kvmiotap0\n"
+			    "ip -n kvmio-7 link set kvmiotap0 up\n");
+	free(s);
+	s = net_tap_script("kvmio-7", "kvmiotap0", 1);
+	assert_string_equal(s, "ip -n kvmio-7 link del kvmiotap0\nip netns del kvmio-7\n");
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -753,6 +986,11 @@ int main(void)
 		cmocka_unit_test(test_disk_inject),
 		cmocka_unit_test(test_disk_errors),
 		cmocka_unit_test(test_parse_size),
+		cmocka_unit_test(test_net_loop),
+		cmocka_unit_test(test_net_peer_and_models),
+		cmocka_unit_test(test_net_tap),
+		cmocka_unit_test(test_net_errors),
+		cmocka_unit_test(test_net_peer_argv),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
