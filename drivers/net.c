@@ -22,7 +22,9 @@ int net_probe_all(const struct net_config *cfg)
 	for (unsigned i = 0; i < pci_count(); i++) {
 		const struct pci_dev *p = pci_get(i);
 		int r = 0;
-		if (rtl8139_match(p))
+		if (e1000_match(p))
+			r = e1000_init(p, cfg);
+		else if (rtl8139_match(p))
 			r = rtl8139_init(p, cfg);
 		else if (virtio_net_match(p))
 			r = virtio_net_init(p, cfg);
