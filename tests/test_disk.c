@@ -486,7 +486,7 @@ static void test_report_disk(void **state)
 		 "-         -         -    3.00   1.00          3846.78\n");
 	free(out);
 	out = render(&log, 1);
-	HAS(out, ",3846.78,0,,,,3.000,1.000\n");
+	HAS(out, ",3846.78,0,,,,3.000,1.000,");
 	free(out);
 	out = render(&log, 2);
 	HAS(out, "\"iops\":null,\"mbps\":null,\"acc_per_op\":3.000,\"irq_per_op\":1.000}");
