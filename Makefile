@@ -42,7 +42,7 @@ FUZZ_SECONDS ?= 60
 
 IMAGES := $(BUILD)/kvmio.elf $(BUILD)/kvmio-pvh.elf $(BUILD)/kvmio.bin $(BUILD)/kvmio.efi
 
-.PHONY: all guest host deps run check tests fuzz clean bench-boot bench-disk FORCE
+.PHONY: all guest host deps run check tests fuzz clean bench-boot bench-disk bench-net FORCE
 
 # The build id (git describe + date) lives in a header rewritten only when it changes, so every
 # image and the host tool say which commit they were built from.
@@ -129,6 +129,10 @@ bench-boot: deps
 bench-disk: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/bench-disk
+
+bench-net: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/bench-net
 
 check: deps
 	@$(MAKE) --no-print-directory all tests

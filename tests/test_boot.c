@@ -648,6 +648,216 @@ static void test_disk_unlabelled_untouched(void **state)
 	unlink(img);
 }
 
+/* ---- network ---- */
+
+/* Boot with NIC specs (space-separated --net values) and guest options; returns what kvmio
+ * printed (the peer's counts are there), valid until the next call. */
+static const char *boot_net_cmd(struct log *log, int want, const char *specs, const char *tap_cmd,
+				const char *opts)
+{
+	const char *argv[MAX_ARGS];
+	char specbuf[512], optbuf[512], out[300];
+	int n = 0;
+
+	argv[n++] = "boot";
+	argv[n++] = "--timeout";
+	argv[n++] = "120";
+	argv[n++] = "--log";
+	argv[n++] = log_path;
+	snprintf(specbuf, sizeof(specbuf), "%s", specs);
+	for (char *save = NULL, *t = strtok_r(specbuf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		argv[n++] = "--net";
+		argv[n++] = t;
+	}
+	if (tap_cmd) {
+		argv[n++] = "--tap-cmd";
+		argv[n++] = tap_cmd;
+	}
+	argv[n++] = "--";
+	snprintf(optbuf, sizeof(optbuf), "pci=0 %s", opts);
+	for (char *save = NULL, *t = strtok_r(optbuf, " ", &save); t && n < MAX_ARGS - 2;
+	     t = strtok_r(NULL, " ", &save))
+		argv[n++] = t;
+	argv[n] = NULL;
+	snprintf(out, sizeof(out), "%s.out", log_path);
+	int rc = run_kvmio_argv(out, argv);
+	const char *printed = slurp(out);
+	if (rc != want)
+		fail_msg("net %s -- %s: exit %d, want %d\n%s", specs, opts, rc, want, printed);
+	unlink(out);
+	memset(log, 0, sizeof(*log));
+	log_parse_file(log, log_path);
+	return printed;
+}
+
+static const char *boot_net(struct log *log, int want, const char *specs, const char *opts)
+{
+	return boot_net_cmd(log, want, specs, NULL, opts);
+}
+
+/* A network result where every frame sent arrived intact, in order, once. */
+static const struct record *check_net_clean(const struct log *log, uint64_t ops, uint64_t timed)
+{
+	const struct record *r = log_find(log, "result", NULL, NULL);
+	assert_non_null(r);
+	check_result(log, record_get(r, "name"), timed);
+	assert_int_equal(u64_of(r, "rx_ok"), ops);
+	assert_int_equal(u64_of(r, "lost"), 0);
+	assert_int_equal(u64_of(r, "corrupt"), 0);
+	assert_int_equal(u64_of(r, "reordered"), 0);
+	assert_int_equal(u64_of(r, "dup"), 0);
+	assert_non_null(record_get(r, "harness_mean"));
+	return r;
+}
+
+static void check_loop_model(const char *model, const char *extra)
+{
+	char specs[200], opts[200];
+	struct log log;
+	snprintf(specs, sizeof(specs), "%s,topology=loop %s,topology=loop", model, model);
+	static const char *const sizes[] = { "60", "61", "777", "1514" };
+	for (int i = 0; i < 4; i++) {
+		snprintf(opts, sizeof(opts), "bench=net-tx ops=200 burst=4 size=%s %s", sizes[i], extra);
+		boot_net(&log, 0, specs, opts);
+		assert_non_null(log_find(&log, "nic", "index", "1"));
+		assert_field(log_find(&log, "nic", "index", "0"), "link", "up");
+		const struct record *r = check_net_clean(&log, 200, 200);
+		assert_field(r, "size", sizes[i]);
+		log_free(&log);
+	}
+	snprintf(opts, sizeof(opts), "bench=net-rr ops=100 %s", extra);
+	boot_net(&log, 0, specs, opts);
+	check_net_clean(&log, 100, 100);
+	log_free(&log);
+	snprintf(opts, sizeof(opts), "bench=net-rx ops=150 size=1514 %s", extra);
+	boot_net(&log, 0, specs, opts);
+	check_net_clean(&log, 150, 149); /* 149 gaps between 150 frames */
+	log_free(&log);
+}
+
+static void test_net_loop_virtio(void **state)
+{
+	(void)state;
+	check_loop_model("virtio-net,transport=modern", "irq=msix");
+	check_loop_model("virtio-net,transport=legacy", "irq=intx mrg=1 evidx=1");
+	check_loop_model("virtio-net", "");
+}
+
+static void test_net_loop_rtl8139(void **state)
+{
+	(void)state;
+	check_loop_model("rtl8139", "irq=poll");
+	check_loop_model("rtl8139", "irq=intx");
+}
+
+static void test_net_loop_e1000(void **state)
+{
+	(void)state;
+	check_loop_model("e1000", "irq=poll");
+	check_loop_model("e1000-82545em", "irq=intx");
+	check_loop_model("e1000-82544gc", "irq=intx itr=1000");
+}
+
+static void check_peer_model(const char *model, const char *extra)
+{
+	char specs[200], opts[200];
+	struct log log;
+	snprintf(specs, sizeof(specs), "%s,topology=peer,peer-mode=reflect", model);
+	snprintf(opts, sizeof(opts), "bench=net-rr ops=100 size=1514 %s", extra);
+	boot_net(&log, 0, specs, opts);
+	check_net_clean(&log, 100, 100);
+	log_free(&log);
+	snprintf(specs, sizeof(specs), "%s,topology=peer,peer-mode=sink", model);
+	snprintf(opts, sizeof(opts), "bench=net-tx ops=200 size=700 burst=4 %s", extra);
+	const char *printed = boot_net(&log, 0, specs, opts);
+	assert_non_null(strstr(printed, "mode=sink rx=200 rx_ok=200 rx_corrupt=0"));
+	log_free(&log);
+	snprintf(specs, sizeof(specs), "%s,topology=peer,peer-mode=flood,peer-size=1514", model);
+	snprintf(opts, sizeof(opts), "bench=net-rx ops=300 %s", extra);
+	boot_net(&log, 0, specs, opts);
+	check_net_clean(&log, 300, 299);
+	log_free(&log);
+}
+
+static void test_net_peer(void **state)
+{
+	(void)state;
+	check_peer_model("virtio-net,transport=modern", "irq=msix");
+	check_peer_model("virtio-net,transport=legacy", "");
+	check_peer_model("e1000", "irq=intx");
+	check_peer_model("rtl8139", "");
+}
+
+/* A peer that drops or corrupts on purpose: the guest must see exactly that. */
+static void test_net_peer_damage(void **state)
+{
+	(void)state;
+	struct log log;
+	boot_net(&log, 0, "virtio-net,peer-mode=reflect,peer-drop-every=10", "bench=net-rr ops=200");
+	const struct record *r = log_find(&log, "result", NULL, NULL);
+	assert_int_equal(u64_of(r, "lost"), 20);
+	assert_int_equal(u64_of(r, "rx_ok"), 180);
+	assert_int_equal(u64_of(r, "corrupt"), 0);
+	log_free(&log);
+	boot_net(&log, 0, "e1000,peer-mode=reflect,peer-corrupt-every=7", "bench=net-rr ops=100");
+	r = log_find(&log, "result", NULL, NULL);
+	assert_int_equal(u64_of(r, "corrupt"), 14);
+	assert_int_equal(u64_of(r, "rx_ok"), 86);
+	log_free(&log);
+}
+
+static int tap_possible(void)
+{
+	return geteuid() == 0 && access("/dev/net/tun", R_OK | W_OK) == 0;
+}
+
+static void test_net_tap(void **state)
+{
+	(void)state;
+	if (!tap_possible()) {
+		print_message("skipped: tap topology needs root and /dev/net/tun\n");
+		skip();
+	}
+	struct log log;
+	const char *printed = boot_net_cmd(&log, 0, "virtio-net,topology=tap",
+					   "ping -c 5 -W 2 10.199.0.2", "bench=net-echo");
+	assert_non_null(strstr(printed, "5 packets transmitted, 5 received"));
+	const struct record *r = log_find(&log, "result", "bench", "net-echo");
+	assert_int_equal(u64_of(r, "icmp"), 5);
+	assert_non_null(log_find(&log, "ready", "ip", "10.199.0.2"));
+	log_free(&log);
+	printed = boot_net_cmd(&log, 0, "e1000,topology=tap",
+			       "sh -c 'printf kvmio-udp-payload-4711 | socat -t 3 - UDP4:10.199.0.2:7'",
+			       "bench=net-echo");
+	assert_non_null(strstr(printed, "| kvmio-udp-payload-4711"));
+	assert_int_equal(u64_of(log_find(&log, "result", "bench", "net-echo"), "udp"), 1);
+	log_free(&log);
+}
+
+static void test_net_bad_config(void **state)
+{
+	(void)state;
+	struct log log;
+	static const char *const bad[] = { "size=59", "size=1515", "burst=0", "rxdev=7", "dev=3",
+					   "dev=00:18.0", "ip=1.2.3", "ip=300.1.1.1", "itr=70000",
+					   "mrg=2", "time=5" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char opts[100];
+		snprintf(opts, sizeof(opts), "bench=net-tx ops=10 %s", bad[i]);
+		boot_net(&log, KVMIO_EXIT_BADCONFIG, "virtio-net,topology=loop virtio-net,topology=loop", opts);
+		assert_non_null(log_find(&log, "error", "code", "badconfig"));
+		assert_null(log_find(&log, "result", NULL, NULL));
+		log_free(&log);
+	}
+	boot_net(&log, KVMIO_EXIT_BADCONFIG, "", "bench=net-tx ops=10"); /* no NIC */
+	assert_non_null(strstr(record_get(log_find(&log, "error", "code", "badconfig"), "msg"), "no NIC"));
+	log_free(&log);
+	boot_net(&log, KVMIO_EXIT_BADCONFIG, "rtl8139,topology=loop rtl8139,topology=loop",
+		 "bench=net-tx irq=msix ops=10");
+	assert_field(log_find(&log, "error", "code", "badconfig"), "key", "irq");
+	log_free(&log);
+}
+
 static void test_help(void **state)
 {
 	(void)state;
@@ -721,6 +931,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_disk_fault_injection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_verify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_unlabelled_untouched, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_net_loop_virtio, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_net_loop_rtl8139, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_net_loop_e1000, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_net_peer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_net_peer_damage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_net_tap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_net_bad_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_help, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parse_saved_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_usage_errors, setup, teardown),
