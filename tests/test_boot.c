@@ -804,6 +804,14 @@ static void test_net_peer_damage(void **state)
 	assert_int_equal(u64_of(r, "corrupt"), 14);
 	assert_int_equal(u64_of(r, "rx_ok"), 86);
 	log_free(&log);
+	/* A peer that never answers: a clear error after the bounded waits, not a hang. */
+	boot_net(&log, KVMIO_EXIT_GUEST_FAIL, "virtio-net,peer-mode=sink", "bench=net-rr ops=3");
+	assert_non_null(strstr(record_get(log_find(&log, "error", "code", "device"), "msg"), "no replies"));
+	log_free(&log);
+	/* net-rx with nobody flooding: ends after the idle bound, nothing received, no hang. */
+	boot_net(&log, 0, "e1000,peer-mode=sink", "bench=net-rx ops=50");
+	assert_field(log_find(&log, "result", NULL, NULL), "rx_ok", "0");
+	log_free(&log);
 }
 
 static int tap_possible(void)
