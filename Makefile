@@ -94,8 +94,10 @@ $(BUILD)/kvmio.efi: $(BUILD)/efi/kvmio.so
 	$(OBJCOPY) -j .text -j .sdata -j .data -j .rodata -j .dynamic -j .dynsym -j .rel \
 		-j .rela -j .rel.* -j .rela.* -j .reloc --target=efi-app-x86_64 $< $@
 
+HOST_LIBS := -linih -lm   # libinih (Debian libinih-dev): the job-file INI parser
+
 $(BUILD)/kvmio: $(HOST_OBJS)
-	$(CC) $(HOST_CFLAGS) -o $@ $^ -lm
+	$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LIBS)
 $(BUILD)/host/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -c $< -o $@
@@ -105,12 +107,12 @@ $(BUILD)/test/%.o: %.c
 	$(CC) $(TEST_CFLAGS) -c $< -o $@
 $(BUILD)/test/test_%: tests/test_%.c $(TEST_LIBOBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -o $@ $(filter %.c %.o,$^) -lcmocka -lm
+	$(CC) $(TEST_CFLAGS) -o $@ $(filter %.c %.o,$^) -lcmocka $(HOST_LIBS)
 
 $(FUZZ_BIN): tests/fuzz_parse.c $(filter-out host/main.c,$(HOST_SRCS))
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -I. -I$(BUILD) -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-		-o $@ $(filter %.c,$^) -lm
+		-o $@ $(filter %.c,$^) $(HOST_LIBS)
 
 tests: $(TEST_BINS) $(FUZZ_BIN)
 
