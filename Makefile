@@ -43,6 +43,7 @@ FUZZ_SECONDS ?= 60
 IMAGES := $(BUILD)/kvmio.elf $(BUILD)/kvmio-pvh.elf $(BUILD)/kvmio.bin $(BUILD)/kvmio.efi
 
 .PHONY: all guest host deps run check tests fuzz clean bench-boot bench-disk bench-net FORCE
+.SECONDARY: # keep intermediate objects (test objects come through pattern chains)
 
 # The build id (git describe + date) lives in a header rewritten only when it changes, so every
 # image and the host tool say which commit they were built from.
