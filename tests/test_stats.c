@@ -1,0 +1,163 @@
+/*
+ * host/stats.c against values computed independently: Python's statistics module (mean,
+ * stdev, median), mpmath (t quantiles, Welch's p by the incomplete beta), brute-force
+ * enumeration of all rank assignments (exact Mann-Whitney p), the printed t table and the
+ * textbook exact Mann-Whitney tail probabilities for n1 = n2 = 5.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <cmocka.h>
+#include "host/stats.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+#define assert_near(x, y, eps) assert_true(fabs((x) - (y)) <= (eps))
+
+static void test_basic(void **state)
+{
+	/* statistics.mean/stdev/median: 5.0, 2.138089935299395, 4.5 */
+	static const double x[] = { 2, 4, 4, 4, 5, 5, 7, 9 };
+	static const double odd[] = { 3, 1, 2 };
+
+	(void)state;
+	assert_near(stats_mean(x, N(x)), 5.0, 1e-12);
+	assert_near(stats_stddev(x, N(x)), 2.138089935299395, 1e-12);
+	assert_near(stats_median(x, N(x)), 4.5, 1e-12);
+	assert_near(stats_median(odd, N(odd)), 2, 1e-12);
+	assert_near(stats_min(x, N(x)), 2, 0);
+	assert_near(stats_max(x, N(x)), 9, 0);
+	assert_near(stats_cv(x, N(x)), 2.138089935299395 / 5, 1e-12);
+	assert_true(isnan(stats_mean(x, 0)));
+	assert_true(isnan(stats_median(x, 0)));
+	assert_true(isnan(stats_stddev(x, 1)));
+	assert_true(isnan(stats_cv(x, 1)));
+}
+
+static void test_t975(void **state)
+{
+	(void)state;
+	/* the printed table */
+	assert_near(stats_t975(1), 12.706, 5e-4);
+	assert_near(stats_t975(4), 2.776, 5e-4);
+	assert_near(stats_t975(9), 2.262, 5e-4);
+	assert_near(stats_t975(29), 2.045, 5e-4);
+	/* mpmath (betainc root): df 50 2.0085591, 100 1.9839715, 1000 1.9623391 */
+	assert_near(stats_t975(50), 2.0085591, 1e-3);
+	assert_near(stats_t975(100), 1.9839715, 1e-3);
+	assert_near(stats_t975(1000), 1.9623391, 1e-3);
+	assert_near(stats_t975(1e9), 1.959964, 1e-5);
+	assert_true(isnan(stats_t975(0)));
+}
+
+static void test_summary(void **state)
+{
+	/* mean 10.5, stdev 0.5700877125495687, CI 10.5 -+ 2.776445 * sd / sqrt(5) */
+	static const double y[] = { 10.5, 9.8, 11.2, 10.1, 10.9 };
+	static const double quiet[] = { 100, 101, 99, 100, 100 };
+	struct stats_summary s;
+
+	(void)state;
+	stats_summarize(y, N(y), &s);
+	assert_int_equal(s.n, 5);
+	assert_near(s.median, 10.5, 1e-12);
+	assert_near(s.min, 9.8, 1e-12);
+	assert_near(s.max, 11.2, 1e-12);
+	assert_near(s.ci_lo, 9.792142638329144, 1e-5);
+	assert_near(s.ci_hi, 11.207857361670856, 1e-5);
+	assert_near(s.cv, 0.054294067861863686, 1e-9);
+	assert_true(s.noisy);   /* 5.4 % > 5 % */
+	stats_summarize(quiet, N(quiet), &s);
+	assert_false(s.noisy);
+	stats_summarize(quiet, 1, &s);   /* n = 1: no spread, no CI */
+	assert_int_equal(s.n, 1);
+	assert_near(s.median, 100, 0);
+	assert_true(isnan(s.ci_lo) && isnan(s.cv));
+	assert_false(s.noisy);
+}
+
+static void mw(const double *a, size_t na, const double *b, size_t nb, double want_u,
+	       double want_p, int want_exact)
+{
+	double u;
+	int exact;
+	double p = stats_mann_whitney(a, na, b, nb, &u, &exact);
+
+	assert_near(u, want_u, 1e-9);
+	assert_near(p, want_p, 1e-9);
+	assert_int_equal(exact, want_exact);
+}
+
+static void test_mann_whitney_exact(void **state)
+{
+	/* n1 = n2 = 5, no ties: P(U <= u) = 1, 2, 4, 7 of C(10,5) = 252 for u = 0..3, so the
+	 * two-sided p is 2/252, 4/252, 8/252 (< 0.05: the table's critical U is 2), 14/252. */
+	static const double a0[] = { 1, 2, 3, 4, 5 }, b0[] = { 6, 7, 8, 9, 10 };
+	static const double a1[] = { 1, 2, 3, 6, 4 }, b1[] = { 5, 7, 8, 9, 10 };
+	static const double a2[] = { 1, 2, 3, 4, 7 }, b2[] = { 5, 6, 8, 9, 10 };
+	static const double a3[] = { 1, 2, 3, 4, 8 }, b3[] = { 5, 6, 7, 9, 10 };
+	/* ties, unequal sizes: brute force over all 462 assignments of the mid-ranks */
+	static const double at[] = { 1.1, 2.2, 2.2, 3, 7 }, bt[] = { 2.2, 5, 6, 6, 8, 9 };
+	static const double same[] = { 3, 3, 3 };
+	static const double a33[] = { 1, 2, 3 }, b33[] = { 4, 5, 6 };
+
+	(void)state;
+	mw(a0, 5, b0, 5, 0, 2.0 / 252, 1);
+	mw(b0, 5, a0, 5, 25, 2.0 / 252, 1);
+	mw(a1, 5, b1, 5, 1, 4.0 / 252, 1);
+	mw(a2, 5, b2, 5, 2, 8.0 / 252, 1);
+	mw(a3, 5, b3, 5, 3, 14.0 / 252, 1);
+	mw(at, 5, bt, 6, 6, 0.11255411255411256, 1);
+	mw(same, 3, same, 3, 4.5, 1.0, 1);
+	mw(a33, 3, b33, 3, 0, 0.1, 1);   /* 2 of C(6,3) = 20: never significant at n = 3 */
+	assert_true(isnan(stats_mann_whitney(a0, 0, b0, 5, NULL, NULL)));
+}
+
+static void test_mann_whitney_normal(void **state)
+{
+	/* R's ?wilcox.test example data (W = 35); z = (|35 - 25| - 0.5) / sqrt(10*5*16/12) */
+	static const double x[] = { 0.80, 0.83, 1.89, 1.04, 1.45, 1.38, 1.91, 1.64, 0.73, 1.46 };
+	static const double y[] = { 1.15, 0.88, 0.90, 0.74, 1.21 };
+	/* many ties, both sides > 8: tie-corrected variance */
+	static const double a[] = { 1, 2, 2, 3, 3, 3, 4, 5, 6 };
+	static const double b[] = { 3, 4, 4, 5, 6, 7, 7, 8, 9, 9 };
+
+	(void)state;
+	mw(x, N(x), y, N(y), 35, 0.24462360512698333, 0);
+	mw(a, N(a), b, N(b), 11.5, 0.006584138620030942, 0);
+}
+
+static void test_welch(void **state)
+{
+	static const double x[] = { 0.80, 0.83, 1.89, 1.04, 1.45, 1.38, 1.91, 1.64, 0.73, 1.46 };
+	static const double y[] = { 1.15, 0.88, 0.90, 0.74, 1.21 };
+
+	(void)state;
+	/* t = 2.0413830922100695, df = 12.970538443257546: mpmath betainc p */
+	assert_near(stats_welch_p(x, N(x), y, N(y)), 0.0621013437810784, 1e-9);
+	assert_true(isnan(stats_welch_p(x, 1, y, N(y))));
+}
+
+static void test_normal_cdf(void **state)
+{
+	(void)state;
+	assert_near(stats_normal_cdf(0), 0.5, 1e-15);
+	assert_near(stats_normal_cdf(1.959964), 0.975, 1e-6);
+	assert_near(stats_normal_cdf(-1), 0.15865525393145707, 1e-12);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_basic),
+		cmocka_unit_test(test_t975),
+		cmocka_unit_test(test_summary),
+		cmocka_unit_test(test_mann_whitney_exact),
+		cmocka_unit_test(test_mann_whitney_normal),
+		cmocka_unit_test(test_welch),
+		cmocka_unit_test(test_normal_cdf),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
