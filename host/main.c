@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "host/disk.h"
+#include "host/htmlreport.h"
 #include "host/launch.h"
 #include "host/net.h"
 #include "host/peer.h"
@@ -34,6 +35,8 @@ static const char usage_text[] =
 	"       kvmio peer --socket PATH --guest-socket PATH --mode reflect|sink|flood\n"
 	"                  [--size N] [--count N] [--rate PPS] [--drop-every N]\n"
 	"                  [--corrupt-every N] [--timeout S]  the far end of a --net peer NIC\n"
+	"       kvmio report DIR [-o FILE]              HTML charts (gnuplot) and summary.txt\n"
+	"                                               from a kvmio run result directory\n"
 	"       kvmio help                              this text\n"
 	"\n"
 	"boot options:\n"
@@ -744,6 +747,8 @@ int main(int argc, char **argv)
 		return disk_cmd_mkdisk(argc - 2, argv + 2);
 	if (!strcmp(cmd, "peer"))
 		return peer_cmd(argc - 2, argv + 2);
+	if (!strcmp(cmd, "report"))
+		return htmlreport_cmd(argc - 2, argv + 2);
 	if (!strcmp(cmd, "verify-disk"))
 		return disk_cmd_verify(argc - 2, argv + 2);
 	return usage_error("unknown command '%s'", cmd);
