@@ -775,7 +775,7 @@ static int chart_bars(struct rep *r, FILE *out, int wl, const int *cfgs, int n)
 	char *title = xasprintf("%s %s: %s", w->bench, w->name, primary_label(w));
 	int ret;
 
-	chart_begin(r, &c, 560, 340);
+	chart_begin(r, &c, 520, 330);
 	for (int i = 0; i < n; i++) {
 		struct stat5 s;
 		char *l = cfg_label(r, cfgs, n, cfgs[i]), *gl = gp_label(l);
@@ -853,7 +853,7 @@ static int chart_cdf(struct rep *r, FILE *out, int wl, const int *cfgs, int n)
 	char *title = xasprintf("%s %s: latency CDF (%s)", w->bench, w->name, lat_unit(w));
 	int ret, block = 0;
 
-	chart_begin(r, &c, 560, 340);
+	chart_begin(r, &c, 520, 330);
 	gp_title(c.script, "title", title);
 	fprintf(c.script, "set logscale x 10\nset yrange [0:1.02]\nset ytics 0.1\n"
 			  "set grid xtics mxtics lc rgb '#dddddd'\n"
@@ -923,7 +923,7 @@ static int chart_access(struct rep *r, FILE *out, int wl, const int *cfgs, int n
 	char *yl = xasprintf("p50 latency (%s)", lat_unit(w));
 	int ret;
 
-	chart_begin(r, &c, 560, 340);
+	chart_begin(r, &c, 520, 330);
 	for (int i = 0; i < n; i++) {
 		struct stat5 p, a, q;
 		char *l = cfg_label(r, cfgs, n, cfgs[i]), *gl = gp_label(l);
@@ -1057,7 +1057,7 @@ static int sweeps(struct rep *r, FILE *out, int bs_sweep, FILE *sum)
 				if (in)
 					cfgs[nc++] = cf;
 			}
-			chart_begin(r, &c, 560, 340);
+			chart_begin(r, &c, 520, 330);
 			gp_title(c.script, "title", title);
 			gp_title(c.script, "xlabel", bs_sweep ? "block size (KiB)" : "queue depth");
 			gp_title(c.script, "ylabel", bs_sweep ? "MB/s (median)" : "IOPS (median)");

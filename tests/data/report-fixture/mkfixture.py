@@ -148,7 +148,7 @@ for bench, size in (("net-rr", 60), ("net-tx", 1514)):
 add({"machine": "pc", "accel": "tcg", "bench": "exits", "firmware": "bios"},
     lambda rng, j: exits_results(rng, j))
 add({"machine": "q35", "accel": "tcg", "bench": "disk", "disk": "ide"},
-    skip="IDE needs machine=pc (q35 has AHCI only)")
+    skip="IDE needs machine=pc (q35: AHCI & no <ide> bus)")
 
 CSV_COLS = ("config,repeat,exit,params,bench,name,ops,total,min,p50,p90,p99,p999,max,mean,"
             "tsc_hz,accel,iops,mbps,frames_s,gbps,acc_op,irq_op,harness,p50_ns,p99_ns,lost,"

@@ -1,0 +1,351 @@
+/* kvmio report (host/htmlreport.c) on the fixture result directory tests/data/report-fixture
+ * (written by its mkfixture.py): the charts of every section, well-formed HTML with escaped data,
+ * the header, the summary, the error paths, and a headless chromium render when installed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "host/htmlreport.h"
+
+#define FIXTURE "tests/data/report-fixture"
+#define CHROMIUM "/usr/bin/chromium"
+#define TCG_SENTENCE \
+	"TCG figures compare device models under emulation; they are not KVM figures"
+
+/* Workload sections of the fixture in order, with the charts each must carry: bars + CDF, and
+ * latency beside accesses/op where the results count device accesses (not bench=exits). */
+static const struct {
+	const char *title;
+	int svgs;
+} sections[] = {
+	{ "disk &middot; randread-4k-qd1", 3 }, { "disk &middot; read-4k-qd1", 3 },
+	{ "disk &middot; read-64k-qd1", 3 },    { "disk &middot; randread-4k-qd4", 3 },
+	{ "disk &middot; randread-4k-qd16", 3 }, { "net-rr &middot; rr-60", 3 },
+	{ "net-tx &middot; tx-1514", 3 },       { "exits &middot; cpuid", 2 },
+	{ "exits &middot; pio-unhandled", 2 },
+};
+#define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
+#define NSWEEPS 2 /* qd sweep of randread-4k, bs sweep of read-*-qd1 */
+
+struct state {
+	char dir[64];   /* copy of the fixture */
+	char *html;     /* the generated report */
+	char *summary;  /* DIR/summary.txt */
+};
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	if (buf)
+		buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static int count(const char *from, const char *to, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = from; (p = strstr(p, needle)) && (!to || p < to); p++)
+		n++;
+	return n;
+}
+
+static int shell(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+static int setup(void **st)
+{
+	struct state *s = calloc(1, sizeof(*s));
+	char path[256];
+
+	if (!s)
+		return -1;
+	snprintf(s->dir, sizeof(s->dir), "/tmp/kvmio-test-report.XXXXXX");
+	if (!mkdtemp(s->dir) || shell("cp -r " FIXTURE "/. %s/", s->dir) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/out.html", s->dir);
+	if (htmlreport_write(s->dir, path, NULL) != 0)
+		return -1;
+	s->html = slurp(path);
+	snprintf(path, sizeof(path), "%s/summary.txt", s->dir);
+	s->summary = slurp(path);
+	*st = s;
+	return s->html && s->summary ? 0 : -1;
+}
+
+static int teardown(void **st)
+{
+	struct state *s = *st;
+
+	shell("rm -rf %s", s->dir);
+	free(s->html);
+	free(s->summary);
+	free(s);
+	return 0;
+}
+
+static void test_header(void **st)
+{
+	struct state *s = *st;
+
+	assert_non_null(strstr(s->html, "<!DOCTYPE html>"));
+	assert_non_null(strstr(s->html, "<dt>accelerator</dt><dd>tcg</dd>"));
+	assert_non_null(strstr(s->html, TCG_SENTENCE));
+	assert_non_null(strstr(s->html, "<dt>kvmio build</dt><dd>v0.9-41-g1a2b3c4-20260105</dd>"));
+	assert_non_null(strstr(s->html, "<dt>QEMU</dt><dd>"));
+	assert_non_null(strstr(s->html, "<dt>host CPU</dt><dd>"));
+	assert_non_null(strstr(s->html, "10 configurations with results, 1 skipped, 30 runs, "
+					"63 result records"));
+}
+
+/* Every section has its charts; the sweeps section has both sweeps. */
+static void test_charts(void **st)
+{
+	struct state *s = *st;
+	const char *p = s->html;
+
+	assert_int_equal(count(s->html, NULL, "<section class=\"workload\""), NSECTIONS);
+	for (size_t i = 0; i < NSECTIONS; i++) {
+		char h2[128];
+		const char *end;
+
+		snprintf(h2, sizeof(h2), "<h2>%s</h2>", sections[i].title);
+		p = strstr(p, h2);
+		assert_non_null(p);
+		end = strstr(p, "</section>");
+		assert_non_null(end);
+		assert_int_equal(count(p, end, "<svg"), sections[i].svgs);
+		assert_int_equal(count(p, end, "</svg>"), sections[i].svgs);
+		assert_int_equal(count(p, end, "<figure class=\"chart bars\">"), 1);
+		assert_int_equal(count(p, end, "<figure class=\"chart cdf\">"), 1);
+		assert_int_equal(count(p, end, "<figure class=\"chart access\">"),
+				 sections[i].svgs == 3);
+	}
+	p = strstr(s->html, "<section class=\"sweeps\"");
+	assert_non_null(p);
+	assert_int_equal(count(p, strstr(p, "</section>"), "<svg"), NSWEEPS);
+	assert_int_equal(count(p, NULL, "<figure class=\"chart sweep-qd\">"), 1);
+	assert_int_equal(count(p, NULL, "<figure class=\"chart sweep-bs\">"), 1);
+	assert_non_null(strstr(p, "disk randread-4k: IOPS by queue depth"));
+	assert_non_null(strstr(p, "disk read-qd1: MB/s by block size"));
+	/* the table: one row per (workload, configuration) */
+	p = strstr(s->html, "<section class=\"table\"");
+	assert_non_null(p);
+	assert_int_equal(count(p, strstr(p, "</section>"), "<tr"), 1 + 3 * 3 + 2 * 2 + 3 + 3 + 2);
+	/* c002 is noisy on purpose (CV > 5 %) */
+	assert_non_null(strstr(p, "<tr class=\"noisy\">"));
+	/* no script, no external resources */
+	assert_null(strstr(s->html, "<script"));
+	assert_null(strstr(s->html, "src="));
+	assert_null(strstr(s->html, "http-equiv"));
+	assert_null(strstr(s->html, "<link"));
+}
+
+/* Tags balance: every element opened is closed in order (HTML void elements excepted), which
+ * also holds for the inlined SVG (XML); a '<' from data would break it. */
+static void test_well_formed(void **st)
+{
+	struct state *s = *st;
+	static const char *const voids[] = { "meta", "br", "hr", "img", "link", "input" };
+	char stack[512][32];
+	int depth = 0;
+
+	for (const char *p = s->html; (p = strchr(p, '<')) != NULL;) {
+		char name[32];
+		size_t n;
+		const char *end = strchr(p, '>');
+		int closing = p[1] == '/', is_void = 0;
+
+		assert_non_null(end);
+		if (p[1] == '!' || p[1] == '?') {
+			p = end + 1;
+			continue;
+		}
+		n = strspn(p + 1 + closing, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:-");
+		if (n == 0) {
+			print_error("raw '<' at offset %ld: %.40s\n", (long)(p - s->html), p);
+			fail();
+		}
+		assert_true(n < sizeof(name));
+		memcpy(name, p + 1 + closing, n);
+		name[n] = '\0';
+		assert_null(memchr(p + 1, '<', (size_t)(end - p - 1)));
+		for (size_t i = 0; i < sizeof(voids) / sizeof(voids[0]); i++)
+			is_void |= !strcmp(name, voids[i]);
+		if (closing) {
+			assert_true(depth > 0);
+			if (strcmp(stack[depth - 1], name) != 0) {
+				print_error("</%s> closes <%s>\n", name, stack[depth - 1]);
+				fail();
+			}
+			depth--;
+		} else if (end[-1] != '/' && !is_void) {
+			assert_true(depth < 512);
+			strcpy(stack[depth++], name);
+		}
+		p = end + 1;
+	}
+	assert_int_equal(depth, 0);
+	/* the skip reason carries "<ide>" and "&": escaped */
+	assert_null(strstr(s->html, "<ide>"));
+	assert_non_null(strstr(s->html, "AHCI &amp; no &lt;ide&gt; bus"));
+	/* chart ids are unique per chart */
+	assert_int_equal(count(s->html, NULL, "id=\"gnuplot_canvas\""), 0);
+}
+
+static void test_summary(void **st)
+{
+	struct state *s = *st;
+
+	assert_non_null(strstr(s->summary, "accelerator: tcg"));
+	assert_non_null(strstr(s->summary, TCG_SENTENCE));
+	assert_non_null(strstr(s->summary, "disk randread-4k-qd1: IOPS"));
+	assert_non_null(strstr(s->summary, "net-tx tx-1514: frames/s"));
+	assert_non_null(strstr(s->summary, "net-rr rr-60: p50 latency (us)"));
+	assert_non_null(strstr(s->summary, "exits cpuid: p50 latency (cycles)"));
+	assert_non_null(strstr(s->summary, "NOISY"));
+	assert_non_null(strstr(s->summary, "qd1="));
+	assert_non_null(strstr(s->summary, "c011"));
+}
+
+/* Errors: one line on stderr, non-zero. */
+static int report_err(const char *dir, const char *gnuplot, char *msg, size_t size)
+{
+	char errpath[] = "/tmp/kvmio-test-report-err.XXXXXX", out[256];
+	int fd = mkstemp(errpath), saved = dup(2), rc;
+	FILE *f;
+
+	assert_true(fd >= 0 && saved >= 0);
+	if (gnuplot)
+		setenv("KVMIO_GNUPLOT", gnuplot, 1);
+	fflush(stderr);
+	dup2(fd, 2);
+	snprintf(out, sizeof(out), "%s/x.html", dir);
+	rc = htmlreport_write(dir, out, NULL);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	unsetenv("KVMIO_GNUPLOT");
+	f = fopen(errpath, "r");
+	msg[0] = '\0';
+	if (f) {
+		if (!fgets(msg, (int)size, f))
+			msg[0] = '\0';
+		assert_null(fgets(out, sizeof(out), f)); /* one line */
+		fclose(f);
+	}
+	unlink(errpath);
+	return rc;
+}
+
+static void test_errors(void **st)
+{
+	struct state *s = *st;
+	char dir[128], msg[512];
+
+	assert_int_not_equal(report_err(s->dir, "/nonexistent/gnuplot", msg, sizeof(msg)), 0);
+	assert_non_null(strstr(msg, "gnuplot not found: apt-get install gnuplot-nox"));
+
+	snprintf(dir, sizeof(dir), "%s/empty", s->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_not_equal(report_err(dir, NULL, msg, sizeof(msg)), 0);
+	assert_non_null(strstr(msg, "results.csv"));
+
+	assert_int_equal(shell("head -1 %s/results.csv > %s/results.csv", s->dir, dir), 0);
+	assert_int_not_equal(report_err(dir, NULL, msg, sizeof(msg)), 0);
+	assert_non_null(strstr(msg, "no results"));
+	assert_int_not_equal(access(dir, F_OK), -1);
+
+	/* usage */
+	{
+		char *argv[] = { "-o" };
+
+		assert_int_equal(htmlreport_cmd(1, argv), 2);
+		assert_int_equal(htmlreport_cmd(0, NULL), 2);
+	}
+}
+
+#define CHROMIUM_FLAGS \
+	"--headless --no-sandbox --disable-gpu --disable-quic --no-first-run " \
+	"--disable-background-networking --disable-component-update --disable-sync"
+
+/* A real browser parses the page: the DOM has the header and every chart; a screenshot. */
+static void test_chromium(void **st)
+{
+	struct state *s = *st;
+	char path[256];
+	char *dom, *png;
+	struct stat sb;
+
+	if (access(CHROMIUM, X_OK) != 0) {
+		printf("skipped: chromium not installed\n");
+		skip();
+	}
+	assert_int_equal(shell("mkdir -p %s/profile && timeout 180 " CHROMIUM " " CHROMIUM_FLAGS
+			       " --user-data-dir=%s/profile --dump-dom file://%s/out.html "
+			       "> %s/dom.html 2>/dev/null", s->dir, s->dir, s->dir, s->dir), 0);
+	snprintf(path, sizeof(path), "%s/dom.html", s->dir);
+	dom = slurp(path);
+	assert_non_null(dom);
+	assert_non_null(strstr(dom, "<h1>kvmio report</h1>"));
+	assert_non_null(strstr(dom, TCG_SENTENCE));
+	assert_int_equal(count(dom, NULL, "<svg"), 3 * 7 + 2 * 2 + NSWEEPS);
+	assert_non_null(strstr(dom, "<h2>disk · randread-4k-qd1</h2>"));
+	free(dom);
+
+	assert_int_equal(shell("timeout 180 " CHROMIUM " " CHROMIUM_FLAGS
+			       " --user-data-dir=%s/profile --screenshot=%s/shot.png "
+			       "--window-size=1200,2000 file://%s/out.html >/dev/null 2>&1",
+			       s->dir, s->dir, s->dir), 0);
+	snprintf(path, sizeof(path), "%s/shot.png", s->dir);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_true(sb.st_size > 10000);
+	png = slurp(path);
+	assert_non_null(png);
+	assert_memory_equal(png, "\x89PNG", 4);
+	free(png);
+	if (getenv("KVMIO_KEEP_SCREENSHOT"))
+		shell("cp %s %s", path, getenv("KVMIO_KEEP_SCREENSHOT"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_header),
+		cmocka_unit_test(test_charts),
+		cmocka_unit_test(test_well_formed),
+		cmocka_unit_test(test_summary),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_chromium),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
