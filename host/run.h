@@ -1,0 +1,13 @@
+/* `kvmio run JOB.ini`: run a job's matrix, keep every run, write results.csv/json (docs/run.md). */
+#ifndef KVMIO_RUN_H
+#define KVMIO_RUN_H
+#include <stdio.h>
+#include "host/job.h"
+
+/* The subcommand (argv after "run"); exit 0, 1 (some run failed), 2 usage/job, 130 Ctrl-C. */
+int run_cmd(int argc, char **argv);
+
+/* Write DIR/results.csv and DIR/results.json from every finished run's serial.log. */
+int run_write_results(const char *dir, const char *job_name, const struct job_matrix *m);
+
+#endif
