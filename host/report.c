@@ -69,6 +69,40 @@ static int field_num(const struct record *r, const char *key, double *out)
 	return field_cycles(r, key, out);
 }
 
+/* Figures every disk and network result has: device-register accesses and interrupts per
+ * operation (or packet), p50/p99 in microseconds. Each has_* says whether it was computed. */
+static void per_unit_figures(const struct record *r, uint64_t hz, double units, int *has_acc,
+			     double *acc, int *has_irq, double *irq, int *has_p50, double *p50_us,
+			     int *has_p99, double *p99_us)
+{
+	static const char *const keys[] = { "pio_r", "pio_w", "mmio_r", "mmio_w" };
+	double a = 0, v;
+	int all = 1;
+
+	for (int k = 0; k < 4; k++) {
+		if (field_num(r, keys[k], &v) != 0)
+			all = 0;
+		else
+			a += v;
+	}
+	if (all && units > 0) {
+		*has_acc = 1;
+		*acc = a / units;
+	}
+	if (units > 0 && field_num(r, "irqs", &v) == 0) {
+		*has_irq = 1;
+		*irq = v / units;
+	}
+	if (hz && field_num(r, "p50", &v) == 0) {
+		*has_p50 = 1;
+		*p50_us = v * 1e6 / (double)hz;
+	}
+	if (hz && field_num(r, "p99", &v) == 0) {
+		*has_p99 = 1;
+		*p99_us = v * 1e6 / (double)hz;
+	}
+}
+
 /* Derived figures of a disk result; each 0/1 says whether it could be computed. */
 struct disk_figures {
 	int has_iops, has_mbps, has_acc, has_irq, has_p50, has_p99;
@@ -77,8 +111,7 @@ struct disk_figures {
 
 static void disk_figures(const struct record *r, uint64_t hz, struct disk_figures *f)
 {
-	double ops, elapsed, bytes, a, v, irqs;
-	int have_acc = 1;
+	double ops, elapsed, bytes;
 
 	memset(f, 0, sizeof(*f));
 	if (field_num(r, "ops", &ops) != 0 || ops <= 0)
@@ -91,31 +124,8 @@ static void disk_figures(const struct record *r, uint64_t hz, struct disk_figure
 			f->mbps = bytes * (double)hz / elapsed / 1e6;
 		}
 	}
-	a = 0;
-	for (int k = 0; k < 4; k++) {
-		static const char *const keys[] = { "pio_r", "pio_w", "mmio_r", "mmio_w" };
-
-		if (field_num(r, keys[k], &v) != 0)
-			have_acc = 0;
-		else
-			a += v;
-	}
-	if (have_acc) {
-		f->has_acc = 1;
-		f->acc_per_op = a / ops;
-	}
-	if (field_num(r, "irqs", &irqs) == 0) {
-		f->has_irq = 1;
-		f->irq_per_op = irqs / ops;
-	}
-	if (hz && field_num(r, "p50", &v) == 0) {
-		f->has_p50 = 1;
-		f->p50_us = v * 1e6 / (double)hz;
-	}
-	if (hz && field_num(r, "p99", &v) == 0) {
-		f->has_p99 = 1;
-		f->p99_us = v * 1e6 / (double)hz;
-	}
+	per_unit_figures(r, hz, ops, &f->has_acc, &f->acc_per_op, &f->has_irq, &f->irq_per_op,
+			 &f->has_p50, &f->p50_us, &f->has_p99, &f->p99_us);
 }
 
 /* ---- net results (bench=net-*) ------------------------------------------------------------ */
@@ -134,8 +144,7 @@ struct net_figures {
 
 static void net_figures(const struct record *r, uint64_t hz, struct net_figures *f)
 {
-	double frames, elapsed, bytes, a = 0, v;
-	int have_acc = 1;
+	double frames, elapsed, bytes;
 
 	memset(f, 0, sizeof(*f));
 	if (field_num(r, "frames", &frames) != 0 || frames <= 0)
@@ -148,30 +157,8 @@ static void net_figures(const struct record *r, uint64_t hz, struct net_figures 
 			f->gbps = bytes * 8 * (double)hz / elapsed / 1e9;
 		}
 	}
-	for (int k = 0; k < 4; k++) {
-		static const char *const keys[] = { "pio_r", "pio_w", "mmio_r", "mmio_w" };
-
-		if (field_num(r, keys[k], &v) != 0)
-			have_acc = 0;
-		else
-			a += v;
-	}
-	if (have_acc) {
-		f->has_acc = 1;
-		f->acc_per_pkt = a / frames;
-	}
-	if (field_num(r, "irqs", &v) == 0) {
-		f->has_irq = 1;
-		f->irq_per_pkt = v / frames;
-	}
-	if (hz && field_num(r, "p50", &v) == 0) {
-		f->has_p50 = 1;
-		f->p50_us = v * 1e6 / (double)hz;
-	}
-	if (hz && field_num(r, "p99", &v) == 0) {
-		f->has_p99 = 1;
-		f->p99_us = v * 1e6 / (double)hz;
-	}
+	per_unit_figures(r, hz, frames, &f->has_acc, &f->acc_per_pkt, &f->has_irq, &f->irq_per_pkt,
+			 &f->has_p50, &f->p50_us, &f->has_p99, &f->p99_us);
 }
 
 static const char *fmt_fig(char *buf, size_t size, int has, const char *fmt, double v,

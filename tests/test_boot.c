@@ -350,9 +350,11 @@ static void test_no_debug_exit(void **state)
 
 /* ---- disks ---- */
 
-/* Boot `kvmio boot [--disk SPEC]... -- OPTS` (specs and opts as space-separated strings),
- * expect `want`, parse the log. */
-static void boot_disk(struct log *log, int want, const char *specs, const char *opts)
+/* Boot `kvmio boot [FLAG SPEC]... [--tap-cmd CMD] -- PREFIX OPTS` (specs and opts are
+ * space-separated strings), expect `want`, parse the log; returns what kvmio printed (the
+ * peer's counts are there), valid until the next call. */
+static const char *boot_devices(struct log *log, int want, const char *flag, const char *specs,
+				const char *tap_cmd, const char *prefix, const char *opts)
 {
 	const char *argv[MAX_ARGS];
 	char specbuf[512], optbuf[512], out[300];
@@ -365,22 +367,33 @@ static void boot_disk(struct log *log, int want, const char *specs, const char *
 	argv[n++] = log_path;
 	snprintf(specbuf, sizeof(specbuf), "%s", specs);
 	for (char *save = NULL, *t = strtok_r(specbuf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-		argv[n++] = "--disk";
+		argv[n++] = flag;
 		argv[n++] = t;
 	}
+	if (tap_cmd) {
+		argv[n++] = "--tap-cmd";
+		argv[n++] = tap_cmd;
+	}
 	argv[n++] = "--";
-	snprintf(optbuf, sizeof(optbuf), "bench=disk pci=0 %s", opts);
+	snprintf(optbuf, sizeof(optbuf), "%s %s", prefix, opts);
 	for (char *save = NULL, *t = strtok_r(optbuf, " ", &save); t && n < MAX_ARGS - 2;
 	     t = strtok_r(NULL, " ", &save))
 		argv[n++] = t;
 	argv[n] = NULL;
 	snprintf(out, sizeof(out), "%s.out", log_path);
 	int rc = run_kvmio_argv(out, argv);
+	const char *printed = slurp(out);
 	if (rc != want)
-		fail_msg("disk %s -- %s: exit %d, want %d\n%s", specs, opts, rc, want, slurp(out));
+		fail_msg("%s %s -- %s: exit %d, want %d\n%s", flag, specs, opts, rc, want, printed);
 	unlink(out);
 	memset(log, 0, sizeof(*log));
 	log_parse_file(log, log_path);
+	return printed;
+}
+
+static void boot_disk(struct log *log, int want, const char *specs, const char *opts)
+{
+	boot_devices(log, want, "--disk", specs, NULL, "bench=disk pci=0", opts);
 }
 
 /* A disk result: sane latency figures plus the counters that explain them. */
@@ -650,44 +663,10 @@ static void test_disk_unlabelled_untouched(void **state)
 
 /* ---- network ---- */
 
-/* Boot with NIC specs (space-separated --net values) and guest options; returns what kvmio
- * printed (the peer's counts are there), valid until the next call. */
 static const char *boot_net_cmd(struct log *log, int want, const char *specs, const char *tap_cmd,
 				const char *opts)
 {
-	const char *argv[MAX_ARGS];
-	char specbuf[512], optbuf[512], out[300];
-	int n = 0;
-
-	argv[n++] = "boot";
-	argv[n++] = "--timeout";
-	argv[n++] = "120";
-	argv[n++] = "--log";
-	argv[n++] = log_path;
-	snprintf(specbuf, sizeof(specbuf), "%s", specs);
-	for (char *save = NULL, *t = strtok_r(specbuf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-		argv[n++] = "--net";
-		argv[n++] = t;
-	}
-	if (tap_cmd) {
-		argv[n++] = "--tap-cmd";
-		argv[n++] = tap_cmd;
-	}
-	argv[n++] = "--";
-	snprintf(optbuf, sizeof(optbuf), "pci=0 %s", opts);
-	for (char *save = NULL, *t = strtok_r(optbuf, " ", &save); t && n < MAX_ARGS - 2;
-	     t = strtok_r(NULL, " ", &save))
-		argv[n++] = t;
-	argv[n] = NULL;
-	snprintf(out, sizeof(out), "%s.out", log_path);
-	int rc = run_kvmio_argv(out, argv);
-	const char *printed = slurp(out);
-	if (rc != want)
-		fail_msg("net %s -- %s: exit %d, want %d\n%s", specs, opts, rc, want, printed);
-	unlink(out);
-	memset(log, 0, sizeof(*log));
-	log_parse_file(log, log_path);
-	return printed;
+	return boot_devices(log, want, "--net", specs, tap_cmd, "pci=0", opts);
 }
 
 static const char *boot_net(struct log *log, int want, const char *specs, const char *opts)
