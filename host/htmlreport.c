@@ -1168,7 +1168,7 @@ static const char css[] =
 	"table{border-collapse:collapse;font-size:85%}"
 	"th,td{border:1px solid #ccc;padding:2px 6px;text-align:right}"
 	"td.l,th.l{text-align:left}tr.noisy td.cv{background:#fde2e2}"
-	"code{font-size:90%}";
+	"code{font-size:90%}td code{overflow-wrap:anywhere}td:first-child{white-space:nowrap}";
 
 static void fmt_num(char *buf, size_t n, double v)
 {
