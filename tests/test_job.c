@@ -1,0 +1,198 @@
+/* host/job.c: job files (errors with FILE:LINE), expansion order and counts, skips. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "host/job.h"
+
+static char err[1024];
+
+static int load(const char *text, struct job_file *jf)
+{
+	err[0] = '\0';
+	return job_load_string("t.ini", text, jf, err, sizeof(err));
+}
+
+static void expect_error(const char *text, const char *want)
+{
+	struct job_file jf;
+
+	assert_int_equal(load(text, &jf), 2);
+	if (!strstr(err, want))
+		fail_msg("error '%s' lacks '%s'", err, want);
+}
+
+static void test_unknown_key_line(void **state)
+{
+	struct job_file jf;
+
+	(void)state;
+	/* the file on disk: line 7 */
+	assert_int_equal(job_load("tests/data/job-unknown-key.ini", &jf, err, sizeof(err)), 2);
+	assert_non_null(strstr(err, "tests/data/job-unknown-key.ini:7: unknown key 'bogus'"));
+	expect_error("[global]\nrepeat = 2\n\n; comment\n[disk]\ndisk = ide\nbogus = 1\n",
+		     "t.ini:7: unknown key 'bogus'");
+}
+
+static void test_errors(void **state)
+{
+	(void)state;
+	expect_error("[disk]\ndisk = ide\nrw =\n", "t.ini:3: empty value for 'rw'");
+	expect_error("[disk]\ndisk = ide\nthis is garbage\n", "t.ini:3: malformed line");
+	expect_error("[disk\ndisk = ide\n", "t.ini:1: bad section header");
+	expect_error("[disk]\ndisk = ide,,virtio-blk\n", "t.ini:2: disk: bad list");
+	expect_error("[disk]\ndisk = ide,\n", "t.ini:2: disk: bad list");
+	expect_error("[disk]\nrepeat = 2,3\n", "t.ini:2: repeat: takes one value");
+	expect_error("[disk]\nrepeat = zero\n", "t.ini:2: repeat:");
+	expect_error("[disk]\ndisk = ide\ndisk = virtio-blk\n", "t.ini:3: 'disk' given twice");
+	expect_error("disk = ide\n", "t.ini:1: 'disk' outside a section");
+	expect_error("[global]\nops = 1\n", "no job section");
+	/* the first problem wins: a garbage line before an unknown key */
+	expect_error("[d]\nnonsense\nbogus = 1\n", "t.ini:2: malformed line");
+	expect_error("[d]\nbogus = 1\nnonsense\n", "t.ini:2: unknown key");
+}
+
+static void test_expansion_order(void **state)
+{
+	struct job_file jf;
+	struct job_matrix m;
+
+	(void)state;
+	assert_int_equal(load("[global]\ndisk = ide, virtio-blk\nops = 100\n"
+			      "[a]\nrw = randread,write\nbs=512, 4096,8192\n"
+			      "[b]\nops = 200\ndisk = virtio-blk\n", &jf), 0);
+	assert_int_equal(job_expand(&jf, "D", &m, err, sizeof(err)), 0);
+	assert_int_equal(m.n, 2 * 2 * 3 + 1);
+	/* the first key varies slowest, the last fastest */
+	assert_string_equal(m.cfg[0].id, "c001");
+	assert_string_equal(job_param(&m.cfg[0], "disk"), "ide");
+	assert_string_equal(job_param(&m.cfg[0], "rw"), "randread");
+	assert_string_equal(job_param(&m.cfg[0], "bs"), "512");
+	assert_string_equal(job_param(&m.cfg[1], "bs"), "4096");
+	assert_string_equal(job_param(&m.cfg[3], "rw"), "write");
+	assert_string_equal(job_param(&m.cfg[6], "disk"), "virtio-blk");
+	assert_string_equal(m.cfg[11].id, "c012");
+	assert_string_equal(m.cfg[0].params,
+			    "bs=512;disk=ide;ops=100;rw=randread");
+	/* [global] overridden in [b]; the key keeps its [global] place */
+	assert_string_equal(m.cfg[12].section, "b");
+	assert_string_equal(job_param(&m.cfg[12], "ops"), "200");
+	assert_string_equal(job_param(&m.cfg[12], "disk"), "virtio-blk");
+	assert_string_equal(m.cfg[12].keys[0], "disk");
+	assert_string_equal(m.cfg[12].keys[1], "ops");
+	assert_string_equal(m.cfg[12].params, "disk=virtio-blk;ops=200");
+	/* guest options in key order; bench=disk implied for a disk job */
+	assert_string_equal(m.cfg[0].guest[0], "bench=disk");
+	assert_string_equal(m.cfg[0].guest[1], "ops=100");
+	assert_string_equal(m.cfg[0].guest[2], "rw=randread");
+	assert_string_equal(m.cfg[0].guest[3], "bs=512");
+	assert_false(m.cfg[0].skip);
+	job_matrix_free(&m);
+	job_file_free(&jf);
+}
+
+static void test_skips(void **state)
+{
+	struct job_file jf;
+	struct job_matrix m;
+
+	(void)state;
+	assert_int_equal(load("[a]\nmachine = pc, q35\ndisk = ide\n"
+			      "[b]\ndisk = virtio-blk\nbackend = file\n"
+			      "cache = writeback, none\naio = native\n"
+			      "[c]\ndisk = virtio-blk\nbackend = null\ncache = none\n", &jf), 0);
+	assert_int_equal(job_expand(&jf, "D", &m, err, sizeof(err)), 0);
+	assert_int_equal(m.n, 5);
+	assert_false(m.cfg[0].skip);
+	assert_true(m.cfg[1].skip); /* ide on q35: kvmio boot's own words */
+	assert_non_null(strstr(m.cfg[1].reason, "q35"));
+	assert_true(m.cfg[2].skip); /* aio=native with cache=writeback */
+	assert_non_null(strstr(m.cfg[2].reason, "aio=native"));
+	assert_non_null(strstr(m.cfg[2].reason, "writeback"));
+	assert_false(m.cfg[3].skip); /* aio=native with cache=none is fine */
+	assert_true(m.cfg[4].skip); /* cache= on null-co */
+	assert_non_null(strstr(m.cfg[4].reason, "cache"));
+	job_matrix_free(&m);
+	job_file_free(&jf);
+}
+
+static void test_boot_args(void **state)
+{
+	struct job_file jf;
+	struct job_matrix m;
+	char *s;
+
+	(void)state;
+	assert_int_equal(load("[global]\nrepeat = 3\n"
+			      "[d]\ndisk = virtio-blk\nbackend = null, file\nformat = qcow2-prealloc\n"
+			      "rw = randwrite\n"
+			      "[n]\nnet = e1000\ntopology = loop\nbench = net-tx\nframe = 64\n", &jf), 0);
+	assert_int_equal(job_expand(&jf, "DIR", &m, err, sizeof(err)), 0);
+	assert_int_equal(m.n, 3);
+	assert_true(m.cfg[0].skip); /* format= on null */
+	assert_false(m.cfg[1].skip);
+	assert_int_equal(m.cfg[1].repeat, 3);
+	assert_int_equal(m.nimages, 1);
+	assert_string_equal(m.images[0].path, "DIR/images/qcow2-prealloc-1G.img");
+	s = job_boot_string(&m.cfg[1], "kvmio");
+	assert_string_equal(s, "kvmio boot --disk virtio-blk,backend=file=DIR/images/"
+			    "qcow2-prealloc-1G.img,format=qcow2 -- bench=disk rw=randwrite");
+	free(s);
+	/* the loop topology gets its second NIC; frame= is the guest's size= */
+	s = job_boot_string(&m.cfg[2], "kvmio");
+	assert_string_equal(s, "kvmio boot --net e1000,topology=loop --net e1000,topology=loop "
+			    "-- bench=net-tx size=64");
+	free(s);
+	job_matrix_free(&m);
+	job_file_free(&jf);
+
+	/* null-co keeps nothing and has no label: writes get write=unsafe */
+	assert_int_equal(load("[d]\ndisk = ide\nrw = write, read\n", &jf), 0);
+	assert_int_equal(job_expand(&jf, "DIR", &m, err, sizeof(err)), 0);
+	s = job_boot_string(&m.cfg[0], "kvmio");
+	assert_string_equal(s, "kvmio boot --disk ide,backend=null -- bench=disk rw=write "
+			    "write=unsafe");
+	free(s);
+	s = job_boot_string(&m.cfg[1], "kvmio");
+	assert_string_equal(s, "kvmio boot --disk ide,backend=null -- bench=disk rw=read");
+	free(s);
+	job_matrix_free(&m);
+	job_file_free(&jf);
+}
+
+static void test_shipped_jobs(void **state)
+{
+	static const char *const files[] = { "jobs/smoke.ini", "jobs/paper-2013.ini" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		struct job_file jf;
+		struct job_matrix m;
+		int run = 0;
+
+		assert_int_equal(job_load(files[i], &jf, err, sizeof(err)), 0);
+		assert_int_equal(job_expand(&jf, "D", &m, err, sizeof(err)), 0);
+		for (int k = 0; k < m.n; k++)
+			run += !m.cfg[k].skip;
+		assert_true(run > 0);
+		job_matrix_free(&m);
+		job_file_free(&jf);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_unknown_key_line),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_expansion_order),
+		cmocka_unit_test(test_skips),
+		cmocka_unit_test(test_boot_args),
+		cmocka_unit_test(test_shipped_jobs),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
