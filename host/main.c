@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "host/compare.h"
 #include "host/disk.h"
 #include "host/htmlreport.h"
 #include "host/launch.h"
@@ -38,6 +39,11 @@ static const char usage_text[] =
 	"                  [--corrupt-every N] [--timeout S]  the far end of a --net peer NIC\n"
 	"       kvmio report DIR [-o FILE]              HTML charts (gnuplot) and summary.txt\n"
 	"                                               from a kvmio run result directory\n"
+	"       kvmio compare DIR [--baseline KEY=VALUE] [--metric NAME] [--csv] [A B]\n"
+	"                                               statistics over a result directory's\n"
+	"                                               repeats; configurations differing only\n"
+	"                                               in KEY (or A, B): median ratio, 95 % CI,\n"
+	"                                               U-test p, faster/slower (docs/run.md)\n"
 	"       kvmio run JOB.ini [-o DIR] [--repeat N] [--jobs N] [--resume] [--dry-run]\n"
 	"                                               run a job's matrix (docs/run.md): each\n"
 	"                                               configuration N times (default 5) through\n"
@@ -754,6 +760,8 @@ int main(int argc, char **argv)
 		return disk_cmd_mkdisk(argc - 2, argv + 2);
 	if (!strcmp(cmd, "peer"))
 		return peer_cmd(argc - 2, argv + 2);
+	if (!strcmp(cmd, "compare"))
+		return compare_main(argc - 2, argv + 2, stdout);
 	if (!strcmp(cmd, "report"))
 		return htmlreport_cmd(argc - 2, argv + 2);
 	if (!strcmp(cmd, "verify-disk"))

@@ -1,0 +1,76 @@
+/* `kvmio compare DIR`: statistics over the repeats in a `kvmio run` result directory and the
+ * comparison of configurations (docs/run.md). */
+#ifndef KVMIO_COMPARE_H
+#define KVMIO_COMPARE_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include "host/stats.h"
+
+struct cmp_config {
+	char *id, *status, *reason, *params;  /* matrix.tsv fields; status "run" or "skip" */
+	int nkv;
+	char **keys, **vals;                  /* params split at ';' and '=' */
+};
+
+struct cmp_workload {
+	char *bench, *name;
+};
+
+/* The values of one metric of one workload of one configuration, one per result row. */
+struct cmp_series {
+	int cfg, wl, metric;
+	double *v;
+	size_t n, cap;
+};
+
+struct cmp_data {
+	struct cmp_config *cfg;
+	int ncfg;
+	struct cmp_workload *wl;
+	int nwl;
+	struct cmp_series *ser;
+	int nser;
+	size_t rows, rows_failed;             /* results.csv rows; of them with exit != 0 */
+};
+
+struct cmp_metric {
+	const char *name;
+	int higher_better;   /* iops, frames_s, mbps, gbps */
+	int count;           /* acc_op, irq_op: verdict fewer/more instead of faster/slower */
+	int shown;           /* in the default set (without --metric) */
+};
+extern const struct cmp_metric cmp_metrics[];
+extern const int cmp_nmetrics;
+int compare_metric_index(const char *name);   /* -1 if unknown */
+
+/* Read DIR/matrix.tsv and DIR/results.csv. 0, or 2 with a message in err. */
+int compare_load(const char *dir, struct cmp_data *d, char *err, size_t errlen);
+void compare_free(struct cmp_data *d);
+
+int compare_config_index(const struct cmp_data *d, const char *id);   /* -1 if unknown */
+int compare_workload_index(const struct cmp_data *d, const char *bench, const char *name);
+const char *compare_param(const struct cmp_config *c, const char *key);  /* NULL if absent */
+const struct cmp_series *compare_series(const struct cmp_data *d, int cfg, int wl, int metric);
+
+enum cmp_verdict { CMP_NO_TEST, CMP_SAME, CMP_FASTER, CMP_SLOWER, CMP_FEWER, CMP_MORE };
+#define CMP_ALPHA 0.05
+
+struct cmp_result {
+	struct stats_summary base, other;
+	double ratio;               /* other median / base median */
+	double ratio_lo, ratio_hi;  /* other CI / base CI: [other.lo/base.hi, other.hi/base.lo] */
+	double u, p;                /* U of other (pairs other > base); p NAN when no test */
+	int exact;                  /* p from the exact distribution */
+	enum cmp_verdict verdict;
+};
+
+/* Compare metric `metric` of two series (either may be empty: returns -1). */
+int compare_series_pair(const struct cmp_series *base, const struct cmp_series *other,
+			int metric, struct cmp_result *r);
+const char *compare_verdict_text(enum cmp_verdict v);
+
+/* The command: argv after "compare". Output to out, messages to stderr. 0, or 2. */
+int compare_main(int argc, char **argv, FILE *out);
+
+#endif

@@ -1,0 +1,228 @@
+/*
+ * kvmio compare (host/compare.c) on the fixture result directory tests/data/compare
+ * (mkfixture.py: IDE vs virtio-blk x irq poll/intx/msix, 5 repeats, IDE+msix skipped, virtio-blk
+ * msix noisy, one IDE intx repeat timed out). Expected medians and ratios come from Python's
+ * statistics module over the same CSV; the exact U p-values are k/C(n1+n2, n1) counts.
+ * Run from the repository root.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "host/compare.h"
+
+#define FIXTURE "tests/data/compare"
+#define assert_near(x, y, eps) assert_true(fabs((x) - (y)) <= (eps))
+
+static int M(const char *name)
+{
+	int m = compare_metric_index(name);
+
+	assert_true(m >= 0);
+	return m;
+}
+
+static void pair(const struct cmp_data *d, const char *base, const char *other, const char *wl,
+		 const char *metric, struct cmp_result *r)
+{
+	int b = compare_config_index(d, base), o = compare_config_index(d, other);
+	int w = compare_workload_index(d, "disk", wl);
+
+	assert_true(b >= 0 && o >= 0 && w >= 0);
+	assert_int_equal(compare_series_pair(compare_series(d, b, w, M(metric)),
+					     compare_series(d, o, w, M(metric)), M(metric), r), 0);
+}
+
+static void test_load(void **state)
+{
+	struct cmp_data d;
+	char err[512];
+	const struct cmp_config *c;
+
+	(void)state;
+	assert_int_equal(compare_load(FIXTURE, &d, err, sizeof(err)), 0);
+	assert_int_equal(d.ncfg, 6);
+	assert_int_equal(d.nwl, 2);
+	assert_int_equal(d.rows, 50);
+	assert_int_equal(d.rows_failed, 2);   /* c002 r5: exit 3 */
+	c = &d.cfg[compare_config_index(&d, "c003")];
+	assert_string_equal(c->status, "skip");
+	assert_string_equal(compare_param(c, "irq"), "msix");
+	assert_null(compare_param(c, "nosuch"));
+	assert_int_equal(compare_series(&d, 1, 0, M("p50"))->n, 4);
+	assert_int_equal(compare_series(&d, 0, 0, M("p50"))->n, 5);
+	assert_null(compare_series(&d, 0, 0, M("frames_s")));   /* empty for disks */
+	assert_null(compare_series(&d, 2, 0, M("p50")));        /* skipped */
+	compare_free(&d);
+	assert_int_equal(compare_load("tests/data/nosuchdir", &d, err, sizeof(err)), 2);
+	assert_non_null(strstr(err, "matrix.tsv"));
+}
+
+static void test_verdicts(void **state)
+{
+	struct cmp_data d;
+	struct cmp_result r;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(compare_load(FIXTURE, &d, err, sizeof(err)), 0);
+	/* IDE -> virtio-blk, poll: medians 96269 -> 40951, all 5 below all 5: p = 2/252 */
+	pair(&d, "c001", "c004", "randread-4k-qd1", "p50", &r);
+	assert_near(r.base.median, 96269, 0);
+	assert_near(r.other.median, 40951, 0);
+	assert_near(r.ratio, 0.42538096375780365, 1e-12);
+	assert_true(r.ratio_lo <= r.ratio && r.ratio <= r.ratio_hi);
+	assert_near(r.p, 2.0 / 252, 1e-12);
+	assert_true(r.exact);
+	assert_int_equal(r.verdict, CMP_FASTER);
+	assert_false(r.base.noisy || r.other.noisy);
+	pair(&d, "c001", "c004", "randread-4k-qd1", "iops", &r);   /* higher is faster */
+	assert_near(r.ratio, 2.3508335969819902, 1e-9);
+	assert_int_equal(r.verdict, CMP_FASTER);
+	pair(&d, "c001", "c004", "randread-4k-qd1", "acc_op", &r);  /* 6 -> 1 */
+	assert_int_equal(r.verdict, CMP_FEWER);
+	/* poll -> intx on IDE: n 5/4 (the timed-out repeat left out), p = 2/126 */
+	pair(&d, "c001", "c002", "read-64k-qd1", "p99", &r);
+	assert_int_equal(r.base.n, 5);
+	assert_int_equal(r.other.n, 4);
+	assert_near(r.p, 2.0 / 126, 1e-12);
+	assert_int_equal(r.verdict, CMP_SLOWER);
+	pair(&d, "c001", "c002", "read-64k-qd1", "irq_op", &r);
+	assert_int_equal(r.verdict, CMP_MORE);
+	/* poll -> msix on virtio-blk: noisy (CV 7.98 %), U = 20, p = 2*19/252 */
+	pair(&d, "c004", "c006", "randread-4k-qd1", "p50", &r);
+	assert_true(r.other.noisy);
+	assert_false(r.base.noisy);
+	assert_near(r.other.cv, 0.07980277118451795, 1e-9);
+	assert_near(r.u, 20, 0);
+	assert_near(r.p, 38.0 / 252, 1e-12);
+	assert_int_equal(r.verdict, CMP_SAME);
+	assert_string_equal(compare_verdict_text(r.verdict), "no significant difference");
+	compare_free(&d);
+}
+
+/* Run compare_main on argv (NULL-terminated); its output in *out (malloc'd). */
+static int run(char **out, ...)
+{
+	char *argv[16], *buf = NULL;
+	size_t len = 0;
+	int argc = 0, rc;
+	FILE *f = open_memstream(&buf, &len);
+	va_list ap;
+
+	assert_non_null(f);
+	va_start(ap, out);
+	for (char *a = va_arg(ap, char *); a && argc < 15; a = va_arg(ap, char *))
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+	rc = compare_main(argc, argv, f);
+	fclose(f);
+	if (out)
+		*out = buf;
+	else
+		free(buf);
+	return rc;
+}
+
+static void test_cli_output(void **state)
+{
+	char *o;
+
+	(void)state;
+	assert_int_equal(run(&o, FIXTURE, NULL), 0);   /* the per-configuration summary */
+	assert_non_null(strstr(o, "c003   skip disk=ide;irq=msix"));
+	assert_non_null(strstr(o, "common: accel=tcg;backend=null;bench=disk;machine=pc;sweep=1"));
+	assert_non_null(strstr(o, "2 from failed runs left out"));
+	assert_non_null(strstr(o, "noisy"));
+	free(o);
+	assert_int_equal(run(&o, FIXTURE, "--baseline", "disk=ide", "--metric", "p50", NULL), 0);
+	assert_non_null(strstr(o, "c004 vs c001 (disk: ide -> virtio-blk)"));
+	assert_non_null(strstr(o, "faster"));
+	assert_null(strstr(o, "p99"));
+	free(o);
+	assert_int_equal(run(&o, FIXTURE, "--baseline=irq=poll", NULL), 0);
+	assert_non_null(strstr(o, "c003 skipped"));
+	assert_non_null(strstr(o, "slower"));
+	assert_non_null(strstr(o, "noisy: other"));
+	free(o);
+	assert_int_equal(run(&o, FIXTURE, "--csv", "--metric", "p50", "c004", "c006", NULL), 0);
+	assert_non_null(strstr(o, "bench,name,metric,baseline,other,differs,"));
+	assert_non_null(strstr(o, "disk,randread-4k-qd1,p50,c004,c006,irq: poll -> msix,5,5,"
+				  "40951,45517,"));
+	assert_non_null(strstr(o, ",exact,no significant difference,"));
+	free(o);
+	assert_int_equal(run(&o, FIXTURE, "--csv", NULL), 0);
+	assert_non_null(strstr(o, "config,params,bench,name,metric,n,median,"));
+	free(o);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_single_repeat(void **state)
+{
+	char dir[] = "/tmp/kvmio-compare-XXXXXX", path[256], *o;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/matrix.tsv", dir);
+	write_file(path, "c001\trun\t-\tirq=poll\nc002\trun\t-\tirq=msix\n");
+	snprintf(path, sizeof(path), "%s/results.csv", dir);
+	write_file(path, "config,repeat,exit,params,bench,name,p50,iops\n"
+			 "c001,1,0,irq=poll,disk,r,100,10\nc002,1,0,irq=msix,disk,r,50,20\n");
+	assert_int_equal(run(&o, dir, "--baseline", "irq=poll", NULL), 0);
+	assert_non_null(strstr(o, "n=1: no test"));
+	assert_non_null(strstr(o, "0.500"));   /* the ratio is still given */
+	free(o);
+	snprintf(path, sizeof(path), "%s/results.csv", dir);
+	write_file(path, "config,repeat,exit,params,bench,name,p50\nc009,1,0,x,disk,r,1\n");
+	assert_int_equal(run(NULL, dir, NULL), 2);   /* a config not in matrix.tsv */
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/matrix.tsv", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void test_usage(void **state)
+{
+	(void)state;
+	assert_int_equal(run(NULL, NULL), 2);
+	assert_int_equal(run(NULL, "tests/data/nosuchdir", NULL), 2);
+	assert_int_equal(run(NULL, FIXTURE, "--baseline", "nokey=x", NULL), 2);
+	assert_int_equal(run(NULL, FIXTURE, "--baseline", "irq=nosuch", NULL), 2);
+	assert_int_equal(run(NULL, FIXTURE, "--baseline", "irq", NULL), 2);
+	assert_int_equal(run(NULL, FIXTURE, "--baseline", NULL), 2);
+	assert_int_equal(run(NULL, FIXTURE, "--metric", "nosuch", NULL), 2);
+	assert_int_equal(run(NULL, FIXTURE, "c001", "c999", NULL), 2);
+	assert_int_equal(run(NULL, FIXTURE, "c001", NULL), 2);
+	assert_int_equal(run(NULL, FIXTURE, "--baseline", "irq=poll", "c001", "c002", NULL), 2);
+	assert_int_equal(run(NULL, FIXTURE, "--bogus", NULL), 2);
+	/* a valid key/value without a matching pair is not an error */
+	assert_int_equal(run(NULL, FIXTURE, "--baseline", "accel=tcg", NULL), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_verdicts),
+		cmocka_unit_test(test_cli_output),
+		cmocka_unit_test(test_single_repeat),
+		cmocka_unit_test(test_usage),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
