@@ -1,0 +1,327 @@
+/*
+ * `build/kvmio run` end to end on a real guest: tests/data/job-tiny.ini (2 configurations x 2
+ * repeats, null-co, ops=200). Ctrl-C in the middle, then --resume; --dry-run; the result
+ * directory; kvmio compare and kvmio report on it. Run from the repository root.
+ */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "host/launch.h"
+
+#define JOB "tests/data/job-tiny.ini"
+
+static char dir[256], out_path[512], err_path[512], res[512];
+
+static const char *bin(void)
+{
+	return getenv("KVMIO_BIN") ? getenv("KVMIO_BIN") : "build/kvmio";
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = calloc(1, 1 << 20);
+	size_t n;
+
+	assert_non_null(buf);
+	if (!f)
+		return buf;
+	n = fread(buf, 1, (1 << 20) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static pid_t spawn(char **argv)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		dup2(o, 1);
+		dup2(e, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int wait_rc(pid_t pid)
+{
+	int status;
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+/* build/kvmio ARGS... (NULL-terminated): its exit code; output in out_path/err_path. */
+static int kvmio(const char *first, ...)
+{
+	char *argv[32];
+	int n = 0;
+	va_list ap;
+
+	argv[n++] = (char *)bin();
+	va_start(ap, first);
+	for (const char *a = first; a && n < 31; a = va_arg(ap, const char *))
+		argv[n++] = (char *)a;
+	va_end(ap);
+	argv[n] = NULL;
+	return wait_rc(spawn(argv));
+}
+
+static int exists(const char *fmt, ...)
+{
+	char path[1024];
+	struct stat st;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	return stat(path, &st) == 0;
+}
+
+static int count_lines(const char *text, const char *prefix)
+{
+	int n = 0;
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (!strncmp(p, prefix, strlen(prefix)))
+			n++;
+	return n;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/kvmio-test-run-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(out_path, sizeof(out_path), "%s/out", dir);
+	snprintf(err_path, sizeof(err_path), "%s/err", dir);
+	snprintf(res, sizeof(res), "%s/res", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	launch_remove_tree(dir);
+	return 0;
+}
+
+static void test_dry_run(void **state)
+{
+	char *out;
+
+	(void)state;
+	assert_int_equal(kvmio("run", JOB, "-o", res, "--dry-run", NULL), 0);
+	out = slurp(out_path);
+	assert_non_null(strstr(out, "2 configurations (2 run, 0 skip), 4 runs"));
+	assert_non_null(strstr(out, "c001\trun\t-\tbackend=null;bench=disk;disk=ide;ops=200;"
+			       "rw=randread\n"));
+	assert_non_null(strstr(out, "kvmio boot --timeout 60 --disk virtio-blk,backend=null -- "
+			       "bench=disk rw=randread ops=200"));
+	assert_false(exists("%s", res)); /* nothing made, nothing run */
+	free(out);
+	/* job file errors: FILE:LINE, exit 2 */
+	assert_int_equal(kvmio("run", "tests/data/job-unknown-key.ini", "--dry-run", NULL), 2);
+	out = slurp(err_path);
+	assert_non_null(strstr(out, "job-unknown-key.ini:7: unknown key 'bogus'"));
+	free(out);
+	assert_int_equal(kvmio("run", JOB, "--jobs", "0", NULL), 2);
+	assert_int_equal(kvmio("run", NULL), 2);
+}
+
+static long long mtime_ns(const char *fmt, ...)
+{
+	char path[1024];
+	struct stat st;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	if (stat(path, &st) != 0)
+		return -1;
+	return (long long)st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec;
+}
+
+static void check_complete(void)
+{
+	char path[600], *csv, *tsv, *json;
+
+	for (int c = 1; c <= 2; c++)
+		for (int r = 1; r <= 2; r++) {
+			char *e;
+
+			snprintf(path, sizeof(path), "%s/runs/c%03d/r%d/exit", res, c, r);
+			e = slurp(path);
+			assert_string_equal(e, "0\n");
+			free(e);
+			assert_true(exists("%s/runs/c%03d/r%d/serial.log", res, c, r));
+			assert_true(exists("%s/runs/c%03d/r%d/cmd.txt", res, c, r));
+		}
+	snprintf(path, sizeof(path), "%s/results.csv", res);
+	csv = slurp(path);
+	assert_int_equal(strncmp(csv, "config,repeat,exit,params,bench,name,ops,total,min,p50,p90,"
+				 "p99,p999,max,mean,tsc_hz,accel,iops,mbps,frames_s,gbps,acc_op,"
+				 "irq_op,harness,p50_ns,p99_ns,lost,corrupt\n",
+				 strlen("config,repeat,exit,params,bench,name,ops,total,min,p50,p90,"
+				 "p99,p999,max,mean,tsc_hz,accel,iops,mbps,frames_s,gbps,acc_op,"
+				 "irq_op,harness,p50_ns,p99_ns,lost,corrupt\n")), 0);
+	assert_int_equal(count_lines(csv, "c001,1,0,\"backend=null;bench=disk;disk=ide;ops=200;"
+				     "rw=randread\",disk,randread-4k-qd1,200,"), 1);
+	assert_int_equal(count_lines(csv, "c001,2,0,"), 1);
+	assert_int_equal(count_lines(csv, "c002,1,0,"), 1);
+	assert_int_equal(count_lines(csv, "c002,2,0,"), 1);
+	assert_int_equal(count_lines(csv, "c0"), 4);
+	snprintf(path, sizeof(path), "%s/matrix.tsv", res);
+	tsv = slurp(path);
+	assert_string_equal(tsv, "c001\trun\t-\tbackend=null;bench=disk;disk=ide;ops=200;"
+			    "rw=randread\n"
+			    "c002\trun\t-\tbackend=null;bench=disk;disk=virtio-blk;ops=200;"
+			    "rw=randread\n");
+	snprintf(path, sizeof(path), "%s/results.json", res);
+	json = slurp(path);
+	assert_non_null(strstr(json, "{\"job\":"));
+	assert_non_null(strstr(json, "\"id\":\"c002\""));
+	assert_non_null(strstr(json, "\"repeat\":2,\"exit\":0"));
+	assert_true(exists("%s/job.ini", res));
+	free(csv);
+	free(tsv);
+	free(json);
+}
+
+static void test_end_to_end(void **state)
+{
+	long long t;
+	char *err;
+
+	(void)state;
+	launch_remove_tree(res);
+	assert_int_equal(kvmio("run", JOB, "-o", res, NULL), 0);
+	check_complete();
+	err = slurp(err_path);
+	assert_non_null(strstr(err, "run 4/4 c002 r2: ok ("));
+	free(err);
+	/* the directory holds a run: without --resume, refused */
+	assert_int_equal(kvmio("run", JOB, "-o", res, NULL), 2);
+	/* --resume with everything done: nothing runs again */
+	t = mtime_ns("%s/runs/c001/r1/serial.log", res);
+	assert_int_equal(kvmio("run", JOB, "-o", res, "--resume", NULL), 0);
+	assert_true(mtime_ns("%s/runs/c001/r1/serial.log", res) == t);
+	check_complete();
+}
+
+static void test_interrupt_resume(void **state)
+{
+	char *argv[] = { (char *)bin(), "run", JOB, "-o", res, NULL };
+	long long before[2][2];
+	int done = 0, rc;
+	pid_t pid;
+
+	(void)state;
+	launch_remove_tree(res);
+	pid = spawn(argv);
+	for (int k = 0; k < 60000 && !exists("%s/runs/c001/r1/exit", res); k++)
+		usleep(1000);
+	assert_true(exists("%s/runs/c001/r1/exit", res));
+	kill(pid, SIGINT);
+	rc = wait_rc(pid);
+	assert_int_equal(rc, 130);
+	for (int c = 0; c < 2; c++)
+		for (int r = 0; r < 2; r++) {
+			int fin = exists("%s/runs/c%03d/r%d/exit", res, c + 1, r + 1);
+
+			before[c][r] = fin ? mtime_ns("%s/runs/c%03d/r%d/serial.log", res, c + 1,
+						      r + 1) : -1;
+			done += fin;
+		}
+	assert_true(done >= 1 && done < 4);
+	assert_true(before[0][0] > 0);
+	assert_true(exists("%s/results.csv", res)); /* written for what is done */
+	{
+		char path[600], *csv;
+
+		snprintf(path, sizeof(path), "%s/results.csv", res);
+		csv = slurp(path);
+		assert_int_equal(count_lines(csv, "c0"), done);
+		free(csv);
+	}
+	/* a different job file in the same directory: refused */
+	{
+		char copy[600];
+		FILE *f;
+		char *text = slurp(JOB);
+
+		snprintf(copy, sizeof(copy), "%s/other.ini", dir);
+		f = fopen(copy, "w");
+		assert_non_null(f);
+		fprintf(f, "%s; changed\n", text);
+		fclose(f);
+		free(text);
+		assert_int_equal(kvmio("run", copy, "-o", res, "--resume", NULL), 2);
+	}
+	assert_int_equal(kvmio("run", JOB, "-o", res, "--resume", NULL), 0);
+	check_complete();
+	for (int c = 0; c < 2; c++)
+		for (int r = 0; r < 2; r++)
+			if (before[c][r] > 0) /* finished before Ctrl-C: not run again */
+				assert_true(mtime_ns("%s/runs/c%03d/r%d/serial.log", res, c + 1,
+						     r + 1) == before[c][r]);
+}
+
+/* kvmio compare and kvmio report on the result directory, when this build has them. */
+static void test_compare_report(void **state)
+{
+	char *help;
+
+	(void)state;
+	if (!exists("%s/results.csv", res)) {
+		launch_remove_tree(res);
+		assert_int_equal(kvmio("run", JOB, "-o", res, NULL), 0);
+	}
+	assert_int_equal(kvmio("help", NULL), 0);
+	help = slurp(out_path);
+	if (strstr(help, "kvmio compare"))
+		assert_int_equal(kvmio("compare", res, NULL), 0);
+	else
+		printf("# kvmio compare not in this build: skipped\n");
+	if (strstr(help, "kvmio report")) {
+		assert_int_equal(kvmio("report", res, NULL), 0);
+		assert_true(exists("%s/report.html", res));
+	} else {
+		printf("# kvmio report not in this build: skipped\n");
+	}
+	free(help);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dry_run),
+		cmocka_unit_test(test_end_to_end),
+		cmocka_unit_test(test_interrupt_resume),
+		cmocka_unit_test(test_compare_report),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
