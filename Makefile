@@ -42,7 +42,7 @@ FUZZ_SECONDS ?= 60
 
 IMAGES := $(BUILD)/kvmio.elf $(BUILD)/kvmio-pvh.elf $(BUILD)/kvmio.bin $(BUILD)/kvmio.efi
 
-.PHONY: all guest host deps run check tests fuzz clean bench-boot bench-disk bench-net FORCE
+.PHONY: all guest host deps run check tests fuzz clean bench-boot bench-disk bench-net paper FORCE
 .SECONDARY: # keep intermediate objects (test objects come through pattern chains)
 
 # The build id (git describe + date) lives in a header rewritten only when it changes, so every
@@ -136,6 +136,11 @@ bench-disk: deps
 bench-net: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/bench-net
+
+# The whole 2013 study (jobs/paper-2013.ini) into build/paper, then its report.
+paper: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/paper
 
 check: deps
 	@$(MAKE) --no-print-directory all tests
