@@ -20,10 +20,11 @@
 #include "kernel/netframe.h"
 #include "kernel/tsc.h"
 
-#define IDLE_SECONDS        2     /* net-rx: no frame for this long after the first: done */
+#define IDLE_SECONDS        3     /* net-rx: no frame for this long after the first: done */
 #define FIRST_FRAME_SECONDS 10    /* ... or before the first */
-#define RR_REPLY_SECONDS    1     /* net-rr: a request without a reply in this time is lost */
+#define RR_REPLY_SECONDS    3     /* net-rr: a request without a reply in this time is lost */
 #define LINK_WAIT_SECONDS   2
+#define TX_STALL_SECONDS    10    /* no transmit completion for this long: the NIC is stuck */
 #define BLIND_SECOND        (1ull << 31)  /* cycles standing in for a second when tsc_hz is 0 */
 #define MAX_FRAME_BYTES     (64ull << 20) /* all frames of a run are built beforehand */
 #define HARNESS_MAX_FRAMES  20000ull
@@ -243,7 +244,7 @@ static int run_tx(struct net_run *r, struct netdev *tx, struct netdev *rx, int d
 				break;
 			r->stamp[submitted++] = t;
 		}
-		if (submitted > completed && net_wait(tx, 2 * r->second))
+		if (submitted > completed && net_wait(tx, TX_STALL_SECONDS * r->second))
 			return -1;
 		uint32_t c = tx->tx_complete(tx);
 		uint64_t now = ts_read();
@@ -253,7 +254,7 @@ static int run_tx(struct net_run *r, struct netdev *tx, struct netdev *rx, int d
 			last = now;
 		if (drain)
 			drain_rx(r, rx, 0);
-		if (now - last > 2 * r->second)
+		if (now - last > TX_STALL_SECONDS * r->second)
 			return -1;
 	}
 	*elapsed = ts_read() - t_start;
@@ -299,12 +300,14 @@ static int run_rr(struct net_run *r, struct netdev *tx, struct netdev *rx, uint6
 			if (rx != tx)
 				serve_reflect(rx);
 			struct kvmio_frame h = { 0 };
-			uint64_t before = r->acc.ok;
+			uint64_t before = r->acc.ok, corrupt_before = r->acc.corrupt;
 			drain_rx(r, tx, &h);
 			if (r->acc.ok > before && h.seq == i) {
 				r->samples[ok++] = ts_read() - t0;
 				break;
 			}
+			if (r->acc.corrupt > corrupt_before)
+				break; /* the reply came back damaged: counted, no sample */
 			if (ts_read() - t0 > RR_REPLY_SECONDS * r->second)
 				break; /* lost: counted at the end */
 			tx->tx_complete(tx);

@@ -772,10 +772,11 @@ static void test_net_peer_damage(void **state)
 {
 	(void)state;
 	struct log log;
-	boot_net(&log, 0, "virtio-net,peer-mode=reflect,peer-drop-every=10", "bench=net-rr ops=200");
+	/* each dropped reply costs the guest its bounded wait (3 s): keep the count small */
+	boot_net(&log, 0, "virtio-net,peer-mode=reflect,peer-drop-every=10", "bench=net-rr ops=50");
 	const struct record *r = log_find(&log, "result", NULL, NULL);
-	assert_int_equal(u64_of(r, "lost"), 20);
-	assert_int_equal(u64_of(r, "rx_ok"), 180);
+	assert_int_equal(u64_of(r, "lost"), 5);
+	assert_int_equal(u64_of(r, "rx_ok"), 45);
 	assert_int_equal(u64_of(r, "corrupt"), 0);
 	log_free(&log);
 	boot_net(&log, 0, "e1000,peer-mode=reflect,peer-corrupt-every=7", "bench=net-rr ops=100");
