@@ -3,8 +3,7 @@
  * Input (docs/run.md): DIR/results.csv says which (configuration, repeat) runs finished; their
  * figures are read again from DIR/runs/ID/rN/serial.log (log_parse_file) because the `hist`
  * fields live only there; DIR/matrix.tsv gives the configurations, skipped ones with a reason.
- * Statistics over repeats (median, min, max, CV, 95 % CI from Student's t) are computed here;
- * host/stats.c (kvmio compare) computes the same figures for its own output.
+ * Statistics over repeats (median, min, max, CV, 95 % CI from Student's t) come from host/stats.c.
  * Charts: gnuplot (svg terminal) per chart in a temporary directory, the SVG read back and
  * inlined with its ids made unique. No JavaScript, no external resources. */
 #include <errno.h>
@@ -20,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "host/htmlreport.h"
+#include "host/stats.h"
 #include "host/proto.h"
 
 #define TCG_SENTENCE \
@@ -117,31 +117,11 @@ struct stat5 {
 	double median, min, max, mean, cv, ci_lo, ci_hi;
 };
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Two-sided 95 % Student's t quantile for df degrees of freedom. */
-static double t95(int df)
-{
-	static const double t[] = { 0, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306,
-				    2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110,
-				    2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
-				    2.052, 2.048, 2.045, 2.042 };
-
-	if (df <= 0)
-		return NAN;
-	if (df <= 30)
-		return t[df];
-	return df <= 60 ? 2.000 : df <= 120 ? 1.980 : 1.960;
-}
-
+/* Summary of the non-NaN values, through host/stats.c (the same figures kvmio compare shows). */
 static void stats_of(const double *v_in, int n, struct stat5 *s)
 {
-	double *v = xrealloc(NULL, sizeof(double) * (size_t)(n ? n : 1)), sum = 0, ss = 0, sd;
+	double *v = xrealloc(NULL, sizeof(double) * (size_t)(n ? n : 1));
+	struct stats_summary sum;
 	int k = 0;
 
 	for (int i = 0; i < n; i++)
@@ -150,24 +130,15 @@ static void stats_of(const double *v_in, int n, struct stat5 *s)
 	memset(s, 0, sizeof(*s));
 	s->n = k;
 	s->median = s->min = s->max = s->mean = s->cv = s->ci_lo = s->ci_hi = NAN;
-	if (k == 0) {
-		free(v);
-		return;
-	}
-	qsort(v, (size_t)k, sizeof(double), cmp_double);
-	s->median = k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
-	s->min = v[0];
-	s->max = v[k - 1];
-	for (int i = 0; i < k; i++)
-		sum += v[i];
-	s->mean = sum / k;
-	if (k > 1) {
-		for (int i = 0; i < k; i++)
-			ss += (v[i] - s->mean) * (v[i] - s->mean);
-		sd = sqrt(ss / (k - 1));
-		s->cv = s->mean != 0 ? sd / fabs(s->mean) : NAN;
-		s->ci_lo = s->mean - t95(k - 1) * sd / sqrt(k);
-		s->ci_hi = s->mean + t95(k - 1) * sd / sqrt(k);
+	if (k > 0) {
+		stats_summarize(v, (size_t)k, &sum);
+		s->median = sum.median;
+		s->min = sum.min;
+		s->max = sum.max;
+		s->mean = sum.mean;
+		s->cv = k > 1 ? sum.cv : NAN;
+		s->ci_lo = sum.ci_lo;
+		s->ci_hi = sum.ci_hi;
 	}
 	free(v);
 }

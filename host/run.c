@@ -22,7 +22,9 @@
 #include "host/run.h"
 
 /* Paths are bounded: run_cmd refuses a DIR longer than 1024 bytes. */
+#ifndef __clang__
 #pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
 
 static volatile sig_atomic_t run_stop;
 
