@@ -56,16 +56,6 @@ static uint64_t rng_next(void) /* xorshift64* */
 	return rng_state * 0x2545f4914f6cdd1dull;
 }
 
-static void bench_error(const char *code, const char *msg, const char *key)
-{
-	rec_begin("error");
-	rec_str("code", code);
-	rec_str("msg", msg);
-	if (key)
-		rec_str("key", key);
-	rec_end();
-}
-
 static void device_error(const struct blkdev *d, const char *msg)
 {
 	rec_begin("error");
@@ -482,24 +472,24 @@ static int check_shape(struct disk_run *r, uint64_t bs, uint64_t qd)
 {
 	struct blkdev *d = r->d;
 	if (bs % d->sector_size) {
-		bench_error("badconfig", "bs= is not a multiple of the sector size", "bs");
+		report_error_key("badconfig", "bs= is not a multiple of the sector size", "bs");
 		return -1;
 	}
 	if (bs / d->sector_size > d->max_sectors) {
-		bench_error("badconfig", "bs= is larger than the device takes in one request", "bs");
+		report_error_key("badconfig", "bs= is larger than the device takes in one request", "bs");
 		return -1;
 	}
 	if (qd > d->queue_depth || qd > MAX_QD) {
-		bench_error("badconfig", "qd= exceeds the device's queue depth (see its disk record)", "qd");
+		report_error_key("badconfig", "qd= exceeds the device's queue depth (see its disk record)", "qd");
 		return -1;
 	}
 	uint64_t sectors_needed = bs / d->sector_size;
 	if (d->sectors < r->first_lba + sectors_needed) {
-		bench_error("badconfig", "disk too small: the data area starts at 1 MiB", "dev");
+		report_error_key("badconfig", "disk too small: the data area starts at 1 MiB", "dev");
 		return -1;
 	}
 	if (r->o->range && (r->o->range < sectors_needed || r->first_lba + r->o->range > d->sectors)) {
-		bench_error("badconfig", r->o->range < sectors_needed ? "range= is smaller than one block"
+		report_error_key("badconfig", r->o->range < sectors_needed ? "range= is smaller than one block"
 						       : "range= goes past the end of the disk", "range");
 		return -1;
 	}
@@ -541,7 +531,7 @@ enum guest_status bench_disk(const struct options *o)
 	r->tsc_hz = tsc_hz();
 	r->first_lba = DISK_DATA_START / DISK_SECTOR;
 	if (o->time && !r->tsc_hz) {
-		bench_error("badconfig", "time= needs a known TSC frequency (tsc_method=none)", "time");
+		report_error_key("badconfig", "time= needs a known TSC frequency (tsc_method=none)", "time");
 		return STATUS_BADCONFIG;
 	}
 	if (blk_probe_all(&cfg))
@@ -559,12 +549,12 @@ enum guest_status bench_disk(const struct options *o)
 	}
 	r->d = select_disk(o);
 	if (!r->d) {
-		bench_error("badconfig", blk_count() ? "dev= names no disk on this machine (see the disk records)"
+		report_error_key("badconfig", blk_count() ? "dev= names no disk on this machine (see the disk records)"
 						    : "no disk found: attach one (kvmio boot --disk MODEL,...)", "dev");
 		return STATUS_BADCONFIG;
 	}
 	if (r->d->unusable) {
-		bench_error("badconfig", r->d->unusable, "irq");
+		report_error_key("badconfig", r->d->unusable, "irq");
 		return STATUS_BADCONFIG;
 	}
 	r->label = read_label(r, sector) > 0;
@@ -584,16 +574,16 @@ enum guest_status bench_disk(const struct options *o)
 	}
 	int writes = op_writes(o->rw) || o->verify;
 	if (writes && r->d->read_only) {
-		bench_error("badconfig", "the disk is read-only: refusing to write", "dev");
+		report_error_key("badconfig", "the disk is read-only: refusing to write", "dev");
 		return STATUS_BADCONFIG;
 	}
 	if (writes && !r->label && strcmp(o->write, "unsafe")) {
-		bench_error("badconfig", "refusing to write: the disk has no kvmio scratch label "
+		report_error_key("badconfig", "refusing to write: the disk has no kvmio scratch label "
 			    "(make one with kvmio mkdisk, or pass write=unsafe)", "write");
 		return STATUS_BADCONFIG;
 	}
 	if (o->flush && !r->d->can_flush) {
-		bench_error("badconfig", "flush= asked, but the device cannot flush", "flush");
+		report_error_key("badconfig", "flush= asked, but the device cannot flush", "flush");
 		return STATUS_BADCONFIG;
 	}
 
@@ -604,13 +594,13 @@ enum guest_status bench_disk(const struct options *o)
 	r->flush_samples = page_alloc(o->flush ? ALIGN_UP((r->max_ops / o->flush + 2) * 8, PAGE_SIZE) / PAGE_SIZE : 1);
 	r->reqs = page_alloc(ALIGN_UP(qd_max * sizeof(struct blk_req), PAGE_SIZE) / PAGE_SIZE);
 	if (!r->lba || !r->samples || !r->flush_samples || !r->reqs) {
-		bench_error("nomem", "not enough memory for ops= samples and qd= requests", 0);
+		report_error_key("nomem", "not enough memory for ops= samples and qd= requests", 0);
 		return STATUS_FAIL;
 	}
 	for (uint64_t i = 0; i < qd_max; i++) {
 		r->reqs[i].buf = page_alloc(ALIGN_UP(bs_max, PAGE_SIZE) / PAGE_SIZE);
 		if (!r->reqs[i].buf) {
-			bench_error("nomem", "not enough memory for qd= buffers of bs= bytes", 0);
+			report_error_key("nomem", "not enough memory for qd= buffers of bs= bytes", 0);
 			return STATUS_FAIL;
 		}
 	}

@@ -50,16 +50,6 @@ struct net_run {
 	struct rx_account acc;
 };
 
-static void bench_error(const char *code, const char *msg, const char *key)
-{
-	rec_begin("error");
-	rec_str("code", code);
-	rec_str("msg", msg);
-	if (key)
-		rec_str("key", key);
-	rec_end();
-}
-
 static void rec_mac(const char *key, const uint8_t *mac)
 {
 	rec_field(key);
@@ -415,7 +405,7 @@ enum guest_status bench_net(const struct options *o)
 	r->second = tsc_hz() ? tsc_hz() : BLIND_SECOND;
 	r->stream = (uint32_t)(ts_read() ^ (o->seed * 0x9e3779b9u));
 	if (o->time && strcmp(o->bench, "net-echo")) {
-		bench_error("badconfig", "net-tx/rx/rr count frames: use ops=, not time=", "time");
+		report_error_key("badconfig", "net-tx/rx/rr count frames: use ops=, not time=", "time");
 		return STATUS_BADCONFIG;
 	}
 	if (net_probe_all(&cfg))
@@ -429,33 +419,33 @@ enum guest_status bench_net(const struct options *o)
 	for (unsigned i = 0; i < net_count(); i++)
 		report_nic(i, net_get(i));
 	if (!net_count()) {
-		bench_error("badconfig", "no NIC found: attach one (kvmio boot --net MODEL,...)", "dev");
+		report_error_key("badconfig", "no NIC found: attach one (kvmio boot --net MODEL,...)", "dev");
 		return STATUS_BADCONFIG;
 	}
 	if (o->dev_kind == DEV_BDF) {
-		bench_error("badconfig", "network benchmarks take dev=N (see the nic records)", "dev");
+		report_error_key("badconfig", "network benchmarks take dev=N (see the nic records)", "dev");
 		return STATUS_BADCONFIG;
 	}
 	uint64_t dev = o->dev_kind == DEV_INDEX ? o->dev_index : 0;
 	r->tx = pick(dev, 1, 0);
 	r->rx = o->rxdev_kind == RXDEV_INDEX ? net_get((unsigned)o->rxdev) : r->tx;
 	if (!r->tx || !r->rx) {
-		bench_error("badconfig", "dev= or rxdev= names no NIC on this machine", !r->tx ? "dev" : "rxdev");
+		report_error_key("badconfig", "dev= or rxdev= names no NIC on this machine", !r->tx ? "dev" : "rxdev");
 		return STATUS_BADCONFIG;
 	}
 	if (r->tx->unusable || r->rx->unusable) {
-		bench_error("badconfig", r->tx->unusable ? r->tx->unusable : r->rx->unusable, "irq");
+		report_error_key("badconfig", r->tx->unusable ? r->tx->unusable : r->rx->unusable, "irq");
 		return STATUS_BADCONFIG;
 	}
 	if (!r->tx->link_up(r->tx) || !r->rx->link_up(r->rx)) {
-		bench_error("device", "link down (is the NIC connected? --net ...,topology=)", "dev");
+		report_error_key("device", "link down (is the NIC connected? --net ...,topology=)", "dev");
 		return STATUS_FAIL;
 	}
 	if (!strcmp(o->bench, "net-echo"))
 		return net_echo(o, r->tx, r->second);
 	r->n = o->ops;
 	if (r->n * o->size > MAX_FRAME_BYTES) {
-		bench_error("badconfig", "ops= x size= exceeds the 64 MiB of prebuilt frames", "ops");
+		report_error_key("badconfig", "ops= x size= exceeds the 64 MiB of prebuilt frames", "ops");
 		return STATUS_BADCONFIG;
 	}
 	r->frames = page_alloc(ALIGN_UP(r->n * o->size, PAGE_SIZE) / PAGE_SIZE);
@@ -464,7 +454,7 @@ enum guest_status bench_net(const struct options *o)
 	r->acc.nseq = r->n;
 	r->acc.seen = page_alloc(ALIGN_UP((r->n + 7) / 8, PAGE_SIZE) / PAGE_SIZE);
 	if (!r->frames || !r->stamp || !r->samples || !r->acc.seen) {
-		bench_error("nomem", "not enough memory for ops= frames of size= bytes", 0);
+		report_error_key("nomem", "not enough memory for ops= frames of size= bytes", 0);
 		return STATUS_FAIL;
 	}
 	const uint8_t *dst = r->rx != r->tx ? r->rx->mac : broadcast;
@@ -491,11 +481,11 @@ enum guest_status bench_net(const struct options *o)
 	}
 	counts_stop(r, &c);
 	if (rc) {
-		bench_error("device", "the NIC stopped completing transmissions", "dev");
+		report_error_key("device", "the NIC stopped completing transmissions", "dev");
 		return STATUS_FAIL;
 	}
 	if (!strcmp(o->bench, "net-rr") && frames == 0) {
-		bench_error("device", "no replies at all (peer gone or not reflecting?)", "dev");
+		report_error_key("device", "no replies at all (peer gone or not reflecting?)", "dev");
 		return STATUS_FAIL;
 	}
 	char name[48], *p = name, *end = name + sizeof(name);

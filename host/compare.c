@@ -11,6 +11,7 @@
 #include <string.h>
 #include "host/args.h"
 #include "host/compare.h"
+#include "host/report.h"
 #include "host/proto.h"
 
 const struct cmp_metric cmp_metrics[] = {
@@ -496,23 +497,6 @@ static const char *pct(char *b, size_t len, double cv)
 	return b;
 }
 
-static void csv_str(FILE *out, const char *s, int first)
-{
-	if (!first)
-		fputc(',', out);
-	if (!strpbrk(s, ",\"\r\n")) {
-		fputs(s, out);
-		return;
-	}
-	fputc('"', out);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', out);
-		fputc(*s, out);
-	}
-	fputc('"', out);
-}
-
 /* A key whose value is not the same in every configuration (absent counts as a value). */
 static int key_varies(const struct cmp_data *d, const char *key)
 {
@@ -610,11 +594,11 @@ static void summary_csv(FILE *out, const struct cmp_data *d, int only_metric)
 				if (!s || (only_metric >= 0 ? m != only_metric : !cmp_metrics[m].shown))
 					continue;
 				stats_summarize(s->v, s->n, &st);
-				csv_str(out, d->cfg[c].id, 1);
-				csv_str(out, d->cfg[c].params, 0);
-				csv_str(out, d->wl[w].bench, 0);
-				csv_str(out, d->wl[w].name, 0);
-				csv_str(out, cmp_metrics[m].name, 0);
+				csv_field(out, d->cfg[c].id, 1);
+				csv_field(out, d->cfg[c].params, 0);
+				csv_field(out, d->wl[w].bench, 0);
+				csv_field(out, d->wl[w].name, 0);
+				csv_field(out, cmp_metrics[m].name, 0);
 				fprintf(out, ",%zu", st.n);
 				fprintf(out, ",%s", cnum(b, sizeof(b), st.median));
 				fprintf(out, ",%s", cnum(b, sizeof(b), st.min));
@@ -778,12 +762,12 @@ static void pairs_csv(FILE *out, const struct cmp_data *d, const struct pair *pa
 							compare_series(d, pairs[i].other, w, m), m,
 							&r) != 0)
 					continue;
-				csv_str(out, d->wl[w].bench, 1);
-				csv_str(out, d->wl[w].name, 0);
-				csv_str(out, cmp_metrics[m].name, 0);
-				csv_str(out, d->cfg[pairs[i].base].id, 0);
-				csv_str(out, d->cfg[pairs[i].other].id, 0);
-				csv_str(out, pairs[i].differs, 0);
+				csv_field(out, d->wl[w].bench, 1);
+				csv_field(out, d->wl[w].name, 0);
+				csv_field(out, cmp_metrics[m].name, 0);
+				csv_field(out, d->cfg[pairs[i].base].id, 0);
+				csv_field(out, d->cfg[pairs[i].other].id, 0);
+				csv_field(out, pairs[i].differs, 0);
 				fprintf(out, ",%zu,%zu", r.base.n, r.other.n);
 				fprintf(out, ",%s", cnum(b, sizeof(b), r.base.median));
 				fprintf(out, ",%s", cnum(b, sizeof(b), r.other.median));
@@ -794,7 +778,7 @@ static void pairs_csv(FILE *out, const struct cmp_data *d, const struct pair *pa
 				fprintf(out, ",%s", cnum(b, sizeof(b), r.p));
 				fprintf(out, ",%s", r.verdict == CMP_NO_TEST ? "none" :
 					r.exact ? "exact" : "normal");
-				csv_str(out, compare_verdict_text(r.verdict), 0);
+				csv_field(out, compare_verdict_text(r.verdict), 0);
 				fprintf(out, ",%s", cnum(b, sizeof(b), r.base.cv));
 				fprintf(out, ",%s", cnum(b, sizeof(b), r.other.cv));
 				fprintf(out, ",%d,%d\n", r.base.noisy, r.other.noisy);

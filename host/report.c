@@ -465,7 +465,7 @@ void report_table(FILE *out, const struct log *log, const struct report_launch *
 
 /* ---- CSV --------------------------------------------------------------------------------- */
 
-static void csv_field(FILE *out, const char *s, int first)
+void csv_field(FILE *out, const char *s, int first)
 {
 	if (!first)
 		fputc(',', out);

@@ -145,6 +145,16 @@ void report_error(const char *code, const char *msg)
 	rec_end();
 }
 
+void report_error_key(const char *code, const char *msg, const char *key)
+{
+	rec_begin("error");
+	rec_str("code", code);
+	rec_str("msg", msg);
+	if (key)
+		rec_str("key", key);
+	rec_end();
+}
+
 void report_fail(enum guest_status status, const char *code, const char *msg)
 {
 	report_error(code, msg);

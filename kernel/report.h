@@ -28,6 +28,8 @@ unsigned report_count(void);
 
 /* An error record (code, msg) and then end + exit with the given status. */
 void report_error(const char *code, const char *msg);
+/* The same naming the option (or device) at fault: key= is left out when key is NULL. */
+void report_error_key(const char *code, const char *msg, const char *key);
 _Noreturn void report_fail(enum guest_status status, const char *code, const char *msg);
 /* The end record, then leave the machine. */
 _Noreturn void report_finish(enum guest_status status);
