@@ -15,7 +15,9 @@
 typedef void (__attribute__((ms_abi)) *efi_reset_system_fn)(int type, uint64_t status,
 							      uint64_t data_size, void *data);
 
-uint64_t exit_efi_reset_system; /* set by kernel_main from boot_info */
+static uint64_t exit_efi_reset_system;
+
+void machine_set_efi_reset(uint64_t reset_system) { exit_efi_reset_system = reset_system; }
 
 void machine_exit(enum guest_status status)
 {

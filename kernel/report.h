@@ -36,5 +36,7 @@ _Noreturn void report_finish(enum guest_status status);
 
 /* Leave the machine: isa-debug-exit, UEFI ResetSystem, ACPI S5, then halt (kernel/exit.c). */
 _Noreturn void machine_exit(enum guest_status status);
+/* Under UEFI: RuntimeServices->ResetSystem, for machine_exit (0: none). */
+void machine_set_efi_reset(uint64_t reset_system);
 
 #endif
