@@ -1,6 +1,8 @@
 # kvmio: guest images (multiboot, PVH, UEFI), the host tool, tests.
 # `make run` and `make check` install the Debian packages they need (scripts/install-deps.sh).
 
+.DEFAULT_GOAL := all   # plain `make` builds everything: images, host tool, tests
+
 BUILD      := build
 CC         ?= gcc
 LD         := ld
@@ -52,7 +54,7 @@ $(BUILD)/build_id.h: FORCE
 	@echo '#define KVMIO_BUILD_ID "$(BUILD_ID)"' > $@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 $(BUILD)/guest/kernel/main.c.o $(BUILD)/host/host/main.o $(BUILD)/test/host/main.o: $(BUILD)/build_id.h
-all: guest host
+all: guest host tests
 guest: $(IMAGES)
 host: $(BUILD)/kvmio
 
@@ -95,7 +97,8 @@ $(BUILD)/kvmio.efi: $(BUILD)/efi/kvmio.so
 	$(OBJCOPY) -j .text -j .sdata -j .data -j .rodata -j .dynamic -j .dynsym -j .rel \
 		-j .rela -j .rel.* -j .rela.* -j .reloc --target=efi-app-x86_64 $< $@
 
-HOST_LIBS := -linih -lm   # libinih (Debian libinih-dev): the job-file INI parser
+# libinih (Debian libinih-dev): the job-file INI parser; jansson (libjansson-dev): JSON output
+HOST_LIBS := -linih -ljansson -lm
 
 $(BUILD)/kvmio: $(HOST_OBJS)
 	$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LIBS)
@@ -106,7 +109,8 @@ $(BUILD)/host/%.o: %.c
 $(BUILD)/test/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -c $< -o $@
-$(BUILD)/test/test_%: tests/test_%.c $(TEST_LIBOBJS)
+TEST_HELPERS := $(BUILD)/test/tests/fake_hosts.o
+$(BUILD)/test/test_%: tests/test_%.c $(TEST_LIBOBJS) $(TEST_HELPERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $(filter %.c %.o,$^) -lcmocka $(HOST_LIBS)
 

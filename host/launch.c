@@ -11,10 +11,14 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "host/hostinfo.h"
 #include "host/launch.h"
 #include "host/proto.h"
 
 #define KILL_GRACE_S 2.0
+/* After QEMU reports an accelerator failure: time to let the rest of its message arrive
+ * before it is stopped (a paused QEMU would otherwise wait for the whole deadline). */
+#define ACCEL_FAILURE_GRACE_S 0.3
 #define MAX_CAPTURE (64u << 20) /* bytes kept per stream; the rest is read and dropped */
 
 static volatile sig_atomic_t got_signal;
@@ -123,7 +127,7 @@ int launch_run_tick(char *const *argv, double timeout_s, struct launch_result *r
 {
 	int out[2], err[2], status[2];
 	struct capture cap[2];
-	double deadline, kill_at = 0, started_at;
+	double deadline, kill_at = 0, started_at, failed_at = 0;
 	int open_fds = 2, reaped = 0, stopping = 0, wstatus = 0;
 	pid_t pid;
 
@@ -187,10 +191,15 @@ int launch_run_tick(char *const *argv, double timeout_s, struct launch_result *r
 		if (tick && !reaped)
 			tick(ctx, res->out, res->out_len);
 		t = now_s();
-		if (!stopping && (got_signal || (deadline > 0 && t >= deadline))) {
+		if (!res->accel_failure && (res->accel_failure = host_accel_failure(res->err))) {
+			failed_at = t;
+			res->accel_failure_s = t - started_at;
+		}
+		if (!stopping && (got_signal || (deadline > 0 && t >= deadline) ||
+				  (failed_at > 0 && t >= failed_at + ACCEL_FAILURE_GRACE_S))) {
 			if (got_signal)
 				res->interrupted = 1;
-			else
+			else if (!failed_at)
 				res->timed_out = 1;
 			stop(pid, SIGTERM);
 			stopping = 1;
@@ -331,11 +340,17 @@ int launch_outcome(const struct launch_result *res, const struct log *log, doubl
 	msg[0] = '\0';
 	if (res->interrupted) {
 		snprintf(msg, msglen, "interrupted: QEMU stopped");
-		return 130;
+		return KVMIO_EXIT_INTERRUPTED;
 	}
 	if (!res->started) {
 		snprintf(msg, msglen, "cannot run %s: %s", qemu, strerror(res->exec_errno));
 		return KVMIO_EXIT_QEMU;
+	}
+	if (res->accel_failure) {
+		snprintf(msg, msglen, "accelerator failed after %.1f s: %s; QEMU stopped (try "
+			 "--accel tcg; 'kvmio host' shows what this host's KVM can run)",
+			 res->accel_failure_s, res->accel_failure);
+		return KVMIO_EXIT_ACCEL;
 	}
 	if (res->timed_out) {
 		snprintf(msg, msglen, "QEMU killed after %g s (host timeout)", timeout_s);

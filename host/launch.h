@@ -15,6 +15,9 @@ struct launch_result {
 	int signal;         /* terminating signal, 0 if none */
 	int timed_out;      /* killed by us at the deadline */
 	int interrupted;    /* killed by us because kvmio got SIGINT/SIGTERM */
+	const char *accel_failure; /* QEMU's stderr showed the accelerator failing: the cause
+				    * (host_accel_failure); QEMU was stopped at once */
+	double accel_failure_s;    /* QEMU start to that message */
 	double first_record_s; /* QEMU start to the first "@kvmio" on the serial line; -1: none */
 	double wall_s;         /* QEMU start to exit */
 };

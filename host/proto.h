@@ -22,6 +22,8 @@ enum kvmio_exit {
 	KVMIO_EXIT_SEQUENCE = 8,
 	KVMIO_EXIT_QEMU = 9,
 	KVMIO_EXIT_IO = 10,
+	KVMIO_EXIT_ACCEL = 11,         /* the accelerator failed (KVM internal error, ...) */
+	KVMIO_EXIT_INTERRUPTED = 130,  /* SIGINT/SIGTERM: QEMU stopped */
 };
 
 struct field {

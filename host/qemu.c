@@ -11,14 +11,19 @@
 #include "host/net.h"
 #include "host/qemu.h"
 
-int qemu_kvm_usable(void)
+void qemu_host_kvm_flavour(struct kvm_flavour *out)
 {
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	static struct kvm_flavour cached;
+	static int have;
 
-	if (fd < 0)
-		return 0;
-	close(fd);
-	return 1;
+	if (!have) {
+		struct host_facts f;
+
+		host_facts_read_kvm(&f);
+		host_kvm_flavour(&f, &cached);
+		have = 1;
+	}
+	*out = cached;
 }
 
 const char *qemu_image_name(const char *firmware)
@@ -628,7 +633,7 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 	struct qemu_disk *disks = NULL;
 	const char *firmware = o->firmware ? o->firmware : "bios";
 	const char *accel = o->accel ? o->accel : "auto";
-	int (*kvm_usable)(void) = o->kvm_usable ? o->kvm_usable : qemu_kvm_usable;
+	struct kvm_flavour kvm;
 	struct argv_builder b = { 0 };
 	const char *machine, *image;
 	char *guest;
@@ -649,18 +654,19 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 			 firmware);
 		return 2;
 	}
-	if (strcmp(accel, "auto") == 0) {
-		accel = kvm_usable() ? "kvm" : "tcg";
-	} else if (strcmp(accel, "kvm") == 0) {
-		if (!kvm_usable()) {
-			snprintf(err, errlen, "--accel kvm: /dev/kvm cannot be opened read-write "
-				 "(use --accel tcg or auto)");
-			return 2;
-		}
-	} else if (strcmp(accel, "tcg") != 0) {
-		snprintf(err, errlen, "unknown accelerator '%s' (auto, kvm or tcg)", accel);
+	if (strcmp(accel, "tcg") == 0) {
+		/* tcg asks nothing of /dev/kvm */
+		memset(&kvm, 0, sizeof(kvm));
+		kvm.exec = EXEC_UNKNOWN;
+	} else {
+		(o->kvm_flavour ? o->kvm_flavour : qemu_host_kvm_flavour)(&kvm);
+	}
+	if (host_accel_choose(accel, &kvm, &accel, cmd->accel_why, sizeof(cmd->accel_why))) {
+		snprintf(err, errlen, "%s", cmd->accel_why);
 		return 2;
 	}
+	snprintf(cmd->accel_label, sizeof(cmd->accel_label), "%s", host_accel_label(accel, &kvm));
+	cmd->exec = host_accel_exec(accel, &kvm);
 	if (o->ndisks > 0) {
 		disks = calloc((size_t)o->ndisks, sizeof(*disks));
 		if (!disks) {

@@ -2,6 +2,7 @@
 #ifndef KVMIO_QEMU_H
 #define KVMIO_QEMU_H
 #include <stddef.h>
+#include "host/hostinfo.h"
 
 struct qemu_options {
 	const char *firmware;          /* bios (default), uefi, pvh */
@@ -17,7 +18,8 @@ struct qemu_options {
 	int nguest_args;
 	char **qemu_args;              /* appended verbatim, in order */
 	int nqemu_args;
-	int (*kvm_usable)(void);       /* 1 if /dev/kvm can be used; NULL: qemu_kvm_usable */
+	/* fills the KVM flavour of this host; NULL: qemu_host_kvm_flavour (read once) */
+	void (*kvm_flavour)(struct kvm_flavour *out);
 	int no_debug_exit;             /* 1: no isa-debug-exit, as under other VMMs (ACPI power-off) */
 	char **disks;                  /* --disk specs, in order: guest dev=0, 1, ... */
 	int ndisks;
@@ -54,14 +56,17 @@ struct qemu_command {
 	char **argv;                   /* NULL-terminated, all strings owned */
 	int argc;
 	const char *firmware, *machine, *accel; /* resolved (static strings) */
+	char accel_label[400];         /* the flavour: "tcg", "kvm (kvm_intel, hardware VMX, ...)" */
+	char accel_why[512];           /* why this accelerator ("auto: tcg, because ...") */
+	enum exec_mode exec;           /* how the guest's code runs under it (hostinfo.h) */
 	char image[4096];              /* the guest image the command needs */
 	int memory_mib;
 	int has_tap;                   /* argv starts with "ip netns exec NS" */
 	char tap[16];                  /* the tap device inside the namespace */
 };
 
-/* 1 if /dev/kvm opens read-write. */
-int qemu_kvm_usable(void);
+/* This host's KVM flavour (host_facts_read_kvm + host_kvm_flavour), read once per process. */
+void qemu_host_kvm_flavour(struct kvm_flavour *out);
 
 /* Image file name for a firmware: kvmio.elf, kvmio-pvh.elf, kvmio.efi; NULL if unknown. */
 const char *qemu_image_name(const char *firmware);
@@ -77,7 +82,7 @@ int qemu_guest_runs_exits(char *const *args, int n);
 
 /*
  * Fill *cmd. Returns 0, or 2 (usage error: impossible combination, kvm unusable) with a
- * one-line message in err. Touches no files except through kvm_usable.
+ * one-line message in err. Touches no files except through kvm_flavour.
  */
 int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, char *err,
 		       size_t errlen);

@@ -182,6 +182,8 @@ static void table_header(FILE *out, const struct log *log, const struct report_l
 	{
 		fprintf(out, "launched:     firmware=%s machine=%s accel=%s (QEMU exit %d)\n",
 			launch->firmware, launch->machine, launch->accel, launch->qemu_exit);
+		fprintf(out, "flavour:      %s\n", launch->accel_label);
+		fprintf(out, "accel choice: %s\n", launch->accel_why);
 		if (launch->first_record_s >= 0)
 			fprintf(out, "timing:       first record %.0f ms after QEMU start, QEMU ran %.0f ms\n",
 				launch->first_record_s * 1e3, launch->wall_s * 1e3);
@@ -212,6 +214,10 @@ static void table_header(FILE *out, const struct log *log, const struct report_l
 	fprintf(out, "tsc:          %s Hz (%s), invtsc=%s, ts_cost=%s cycles (%s)\n",
 		get(h, "tsc_hz"), get(h, "tsc_method"), get(h, "invtsc"), get(h, "ts_cost"),
 		get(h, "ts"));
+	if (record_get(h, "exec"))
+		fprintf(out, "execution:    exec=%s (guest's own measure: %s cycles for %s loop "
+			"iterations, rdtsc %s cycles)\n", get(h, "exec"), get(h, "loop_cyc"),
+			get(h, "loop_iters"), get(h, "rdtsc_cyc"));
 	if (record_get(h, "cmdline"))
 		fprintf(out, "cmdline:      %s\n", get(h, "cmdline"));
 }
@@ -487,7 +493,7 @@ void report_csv_header(FILE *out, const struct report_launch *launch)
 	fputs("log,boot,accel,tsc_hz,tsc_method,bench,name,ops,total,min,p50,p90,p99,p999,max,"
 	      "mean,p50_ns,p99_ns,mean_ns", out);
 	if (launch)
-		fputs(",launch_accel", out);
+		fputs(",launch_accel,launch_flavour", out);
 	/* bench=disk columns: empty for other results */
 	fputs(",dev,model,transport,irq,rw,bs,qd,bytes,elapsed,pio_r,pio_w,mmio_r,mmio_w,irqs,"
 	      "harness_mean,flushes,verify,iops,mbps,acc_per_op,irq_per_op", out);
@@ -592,8 +598,10 @@ void report_csv_rows(FILE *out, const struct log *log, const struct report_launc
 		csv_field(out, ns_text(b, sizeof(b), r, "p50", hz, ""), 0);
 		csv_field(out, ns_text(b, sizeof(b), r, "p99", hz, ""), 0);
 		csv_field(out, ns_text(b, sizeof(b), r, "mean", hz, ""), 0);
-		if (launch)
+		if (launch) {
 			csv_field(out, launch->accel, 0);
+			csv_field(out, launch->accel_label, 0);
+		}
 		csv_disk_fields(out, r, hz);
 		csv_net_fields(out, r, hz, launch);
 		fputc('\n', out);
@@ -757,6 +765,10 @@ static void json_log(FILE *out, const struct log *log, const struct report_launc
 		json_string(out, launch->machine);
 		fputs(",\"accel\":", out);
 		json_string(out, launch->accel);
+		fputs(",\"flavour\":", out);
+		json_string(out, launch->accel_label);
+		fputs(",\"accel_why\":", out);
+		json_string(out, launch->accel_why);
 		fprintf(out, ",\"qemu_exit\":%d", launch->qemu_exit);
 		if (launch->first_record_s >= 0)
 			fprintf(out, ",\"first_record_ms\":%.1f", launch->first_record_s * 1e3);

@@ -10,6 +10,8 @@ struct report_launch {
 	const char *firmware;   /* bios, uefi, pvh */
 	const char *machine;    /* pc, q35, microvm */
 	const char *accel;      /* kvm or tcg: what QEMU was started with */
+	const char *accel_label;/* its flavour: "tcg", "kvm (kvm_amd, hardware SVM, bare metal)" */
+	const char *accel_why;  /* why that accelerator ("auto: tcg, because ...") */
 	int qemu_exit;          /* QEMU's exit status, -1 if killed or not run */
 	double first_record_s;  /* QEMU start to the first record; < 0: none */
 	double wall_s;          /* QEMU start to exit */

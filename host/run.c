@@ -550,11 +550,11 @@ static const char *exit_word(int code)
 	static const char *const w[] = { "ok", "guest error", "bad configuration", "timeout",
 					 "truncated log", "no end record", "corrupt record",
 					 "unknown protocol version", "invalid sequence",
-					 "QEMU failed", "log unreadable" };
+					 "QEMU failed", "log unreadable", "accelerator failed" };
 
-	if (code >= 0 && code <= 10)
+	if (code >= 0 && code < (int)(sizeof(w) / sizeof(w[0])))
 		return w[code];
-	return code == 130 ? "interrupted" : "failed";
+	return code == KVMIO_EXIT_INTERRUPTED ? "interrupted" : "failed";
 }
 
 static int make_images(const char *dir, const struct job_matrix *m, const char *need)
@@ -809,7 +809,7 @@ int run_cmd(int argc, char **argv)
 			code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 			kd->pid = 0;
 			nchild--;
-			if (run_stop && (code == 130 || !WIFEXITED(status)))
+			if (run_stop && (code == KVMIO_EXIT_INTERRUPTED || !WIFEXITED(status)))
 				break; /* interrupted: not finished, --resume runs it again */
 			finish_run(dir, c, kd->repeat, code);
 			if (code != 0)
@@ -862,7 +862,7 @@ int run_cmd(int argc, char **argv)
 	if (run_stop && rc != 10) {
 		fprintf(stderr, "kvmio: run: interrupted: %d of %d runs finished; results so far in "
 			"%s/results.csv; --resume continues\n", pg.done, total_runs, dir);
-		rc = 130;
+		rc = KVMIO_EXIT_INTERRUPTED;
 	} else if (!rc) {
 		fprintf(stderr, "kvmio: run: %d runs (%d failed) in %s: results.csv, results.json\n",
 			total_runs, failed, dir);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "host/launch.h"
+#include "host/proto.h"
 
 static char dir[256];       /* scratch: images, outputs */
 static char out_path[512], err_path[512];
@@ -139,6 +140,15 @@ static void assert_stderr_has(const char *text)
 	free(err);
 }
 
+static void assert_stdout_has(const char *text)
+{
+	char *out = slurp(out_path);
+
+	if (!strstr(out, text))
+		fail_msg("stdout lacks '%s':\n%s", text, out);
+	free(out);
+}
+
 static void test_exit_codes(void **state)
 {
 	(void)state;
@@ -180,9 +190,10 @@ static void test_truncated_and_log_file(void **state)
 	assert_string_equal(back, good);
 	free(back);
 	back = slurp(out_path);
-	assert_non_null(strstr(back, ",launch_accel,dev,")); /* disk columns follow */
+	/* the launch's accelerator and its flavour, then the disk columns */
+	assert_non_null(strstr(back, ",launch_accel,launch_flavour,dev,"));
 	assert_non_null(strstr(back, "exits,cpuid,4,1000,200,250,300,300,300,300,250.00,125.0,"
-				     "150.0,125.0,tcg,"));
+				     "150.0,125.0,tcg,tcg,"));
 	free(back);
 	free(good);
 }
@@ -195,6 +206,55 @@ static void test_host_timeout(void **state)
 	assert_int_equal(kvmio("boot", "--accel", "tcg", "--timeout", "0.5", (char *)NULL), 3);
 	assert_stderr_has("kvmio: QEMU killed after 0.5 s (host timeout)");
 	unsetenv("FAKE_QEMU_SLEEP");
+}
+
+/* QEMU reports its accelerator failing and stays up (paused, as after a KVM internal error):
+ * kvmio stops it at once with its own exit code, names the cause and the way out. */
+static void test_accel_failure_fails_fast(void **state)
+{
+	(void)state;
+	fake(NULL, "1");
+	setenv("FAKE_QEMU_STDERR", "KVM internal error. Suberror: 1\nextra data[0]: 0x0\n"
+	       "emulation failure\nRAX=0000000000000000 RBX=0000000000000000", 1);
+	setenv("FAKE_QEMU_SLEEP", "60", 1);
+	/* a 60 s deadline: waiting for it would give exit 3, not 11 */
+	assert_int_equal(kvmio("boot", "--accel", "tcg", "--timeout", "60", (char *)NULL),
+			 KVMIO_EXIT_ACCEL);
+	assert_stderr_has("kvmio: accelerator failed after ");
+	assert_stderr_has("emulation failure");
+	assert_stderr_has("try --accel tcg");
+	assert_stderr_has("qemu: KVM internal error. Suberror: 1"); /* QEMU's own words follow */
+	/* QEMU that cannot start KVM exits at once: the same code, not "QEMU failed" */
+	unsetenv("FAKE_QEMU_SLEEP");
+	setenv("FAKE_QEMU_STDERR", "qemu-system-x86_64: failed to initialize kvm: Permission "
+	       "denied", 1);
+	assert_int_equal(kvmio("boot", "--accel", "tcg", (char *)NULL), KVMIO_EXIT_ACCEL);
+	assert_stderr_has("QEMU failed to initialize KVM");
+	/* the same in the middle of a good log: the figures before it do not make it a pass */
+	fake("tests/data/good.log", "1");
+	setenv("FAKE_QEMU_STDERR", "KVM internal error. Suberror: 3", 1);
+	assert_int_equal(kvmio("boot", "--accel", "tcg", (char *)NULL), KVMIO_EXIT_ACCEL);
+	unsetenv("FAKE_QEMU_STDERR");
+}
+
+/* --dry-run says which accelerator and why; without KVM, --accel kvm is refused with how. */
+static void test_accel_choice_shown(void **state)
+{
+	(void)state;
+	assert_int_equal(kvmio("boot", "--dry-run", "--accel", "tcg", (char *)NULL), 0);
+	assert_stdout_has("# accelerator: tcg (tcg, as asked); host deadline 120 s");
+	setenv("KVMIO_KVM_DEVICE", "none", 1);
+	assert_int_equal(kvmio("boot", "--dry-run", (char *)NULL), 0);
+	assert_stdout_has("# accelerator: tcg (auto: tcg, because KVMIO_KVM_DEVICE=none");
+	assert_int_equal(kvmio("boot", "--dry-run", "--accel", "kvm", (char *)NULL),
+			 KVMIO_EXIT_BADCONFIG);
+	assert_stderr_has("--accel kvm: KVMIO_KVM_DEVICE=none says to use no KVM (use --accel tcg "
+			  "or auto)");
+	setenv("KVMIO_KVM_DEVICE", "/dev/null", 1); /* there, but no KVM device */
+	assert_int_equal(kvmio("boot", "--dry-run", "--accel", "kvm", (char *)NULL),
+			 KVMIO_EXIT_BADCONFIG);
+	assert_stderr_has("/dev/null does not answer KVM_GET_API_VERSION");
+	unsetenv("KVMIO_KVM_DEVICE");
 }
 
 static void test_arguments_reach_qemu(void **state)
@@ -259,6 +319,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exit_codes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_and_log_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_accel_failure_fails_fast, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_accel_choice_shown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arguments_reach_qemu, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_uefi_volume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage, setup, teardown),

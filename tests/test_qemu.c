@@ -12,17 +12,24 @@
 #include "host/net.h"
 #include "host/proto.h"
 #include "host/qemu.h"
+#include "tests/fake_hosts.h"
 
 static int kvm_calls;
-static int kvm_yes(void)
+/* Hosts for the accelerator choice: hardware KVM, none, kvm_pvm (tests/fake_hosts.c). */
+static void kvm_yes(struct kvm_flavour *k)
 {
 	kvm_calls++;
-	return 1;
+	fake_host_flavour(FAKE_BARE_VMX, k);
 }
-static int kvm_no(void)
+static void kvm_no(struct kvm_flavour *k)
 {
 	kvm_calls++;
-	return 0;
+	fake_host_flavour(FAKE_NO_KVM, k);
+}
+static void kvm_pvm(struct kvm_flavour *k)
+{
+	kvm_calls++;
+	fake_host_flavour(FAKE_PVM, k);
 }
 
 static struct qemu_options base_options(void)
@@ -31,7 +38,7 @@ static struct qemu_options base_options(void)
 
 	o.qemu = "qemu-system-x86_64";
 	o.image_dir = "/img";
-	o.kvm_usable = kvm_no;
+	o.kvm_flavour = kvm_no;
 	o.ovmf_code = "/fw/CODE.fd";
 	o.ovmf_vars = "/tmp/x/VARS.fd";
 	o.esp_dir = "/tmp/x/esp";
@@ -198,26 +205,48 @@ static void test_accel(void **state)
 
 	(void)state;
 	/* auto with /dev/kvm */
-	o.kvm_usable = kvm_yes;
+	o.kvm_flavour = kvm_yes;
 	build_ok(&o, &c);
 	assert_string_equal(c.accel, "kvm");
 	assert_true(find_pair(&c, "-accel", "kvm") > 0);
 	assert_true(find_pair(&c, "-cpu", "host") > 0);
+	assert_string_equal(c.accel_label, "kvm (kvm_intel, hardware VMX, bare metal)");
+	assert_non_null(strstr(c.accel_why, "auto: kvm, because"));
 	qemu_command_free(&c);
 	/* auto without */
-	o.kvm_usable = kvm_no;
+	o.kvm_flavour = kvm_no;
 	build_ok(&o, &c);
 	assert_string_equal(c.accel, "tcg");
 	assert_true(find_pair(&c, "-accel", "tcg") > 0);
 	assert_true(find_pair(&c, "-cpu", "max") > 0);
 	assert_int_equal(find_pair(&c, "-accel", "kvm"), -1);
+	assert_string_equal(c.accel_label, "tcg");
+	assert_non_null(strstr(c.accel_why, "auto: tcg, because there is no /dev/kvm"));
 	qemu_command_free(&c);
+	/* auto on kvm_pvm: TCG, and why; explicit kvm there: kvm, labelled as emulated */
+	o.kvm_flavour = kvm_pvm;
+	build_ok(&o, &c);
+	assert_string_equal(c.accel, "tcg");
+	assert_non_null(strstr(c.accel_why, "auto: tcg, because /dev/kvm is kvm_pvm and this "
+			       "guest is not PVM-aware"));
+	assert_int_equal(c.exec, EXEC_NATIVE);
+	qemu_command_free(&c);
+	o.accel = "kvm";
+	build_ok(&o, &c);
+	assert_string_equal(c.accel, "kvm");
+	assert_true(find_pair(&c, "-accel", "kvm") > 0);
+	assert_string_equal(c.accel_label,
+			    "kvm (kvm_pvm: unmodified guest run by KVM's instruction emulator)");
+	assert_int_equal(c.exec, EXEC_EMULATED);
+	qemu_command_free(&c);
+	o.accel = NULL;
+	o.kvm_flavour = kvm_no;
 	/* explicit kvm without /dev/kvm: usage error */
 	o.accel = "kvm";
 	assert_int_equal(qemu_build_command(&o, &c, err, sizeof(err)), 2);
 	assert_non_null(strstr(err, "/dev/kvm"));
 	/* explicit kvm with it */
-	o.kvm_usable = kvm_yes;
+	o.kvm_flavour = kvm_yes;
 	build_ok(&o, &c);
 	assert_true(find_pair(&c, "-cpu", "host") > 0);
 	qemu_command_free(&c);
@@ -845,7 +874,7 @@ static void test_net_tap(void **state)
 	assert_true(find_pair(&c, "-netdev", "tap,id=net0,ifname=kvmiotap0,script=no,"
 			      "downscript=no,vhost=off") > 0);
 	qemu_command_free(&c);
-	o.kvm_usable = kvm_yes; /* kvm + /dev/vhost-net: vhost by default */
+	o.kvm_flavour = kvm_yes; /* kvm + /dev/vhost-net: vhost by default */
 	build_ok(&o, &c);
 	assert_true(find_pair(&c, "-netdev", "tap,id=net0,ifname=kvmiotap0,script=no,"
 			      "downscript=no,vhost=on") > 0);
@@ -859,7 +888,7 @@ static void test_net_tap(void **state)
 	assert_int_equal(qemu_build_command(&o, &c, err, sizeof(err)), 2);
 	assert_non_null(strstr(err, "no /dev/vhost-net"));
 	o.vhost_usable = yes;
-	o.kvm_usable = kvm_no;
+	o.kvm_flavour = kvm_no;
 	build_ok(&o, &c);
 	assert_non_null(strstr(c.argv[find_pair(&c, "-netdev", NULL) + 1], "vhost=on"));
 	qemu_command_free(&c);
