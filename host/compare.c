@@ -264,11 +264,39 @@ static int add_value(struct cmp_data *d, int cfg, int wl, int metric, double v)
 
 #define MAX_COLS 64
 
+#define FLAVOUR_SEP " | " /* flavour labels contain commas */
+
+/* Add a flavour to the configuration's set (once each). */
+static int add_flavour(struct cmp_config *c, const char *flavour)
+{
+	char *s;
+
+	if (c->flavours) {
+		for (const char *p = c->flavours; p;) {
+			size_t n = strcspn(p, "|");
+
+			if (n > 0 && p[n - 1] == ' ')
+				n--;
+			if (n == strlen(flavour) && !strncmp(p, flavour, n))
+				return 0;
+			p = strstr(p, FLAVOUR_SEP);
+			p = p ? p + strlen(FLAVOUR_SEP) : NULL;
+		}
+		if (asprintf(&s, "%s" FLAVOUR_SEP "%s", c->flavours, flavour) < 0)
+			return -1;
+	} else if (!(s = strdup(flavour))) {
+		return -1;
+	}
+	free(c->flavours);
+	c->flavours = s;
+	return 0;
+}
+
 static int load_results(const char *dir, struct cmp_data *d, char *err, size_t errlen)
 {
 	static const char *const order[] = { "config", "repeat", "exit", "params", "bench", "name" };
 	char *path = NULL, *text, *p, *f[MAX_COLS];
-	int colmetric[MAX_COLS], col[6], n, lineno = 1, rc = 0;
+	int colmetric[MAX_COLS], col[6], n, lineno = 1, rc = 0, colflavour = -1;
 
 	if (asprintf(&path, "%s/results.csv", dir) < 0)
 		return KVMIO_EXIT_IO;
@@ -297,8 +325,11 @@ static int load_results(const char *dir, struct cmp_data *d, char *err, size_t e
 			goto out;
 		}
 	}
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		colmetric[i] = compare_metric_index(f[i]);
+		if (!strcmp(f[i], "flavour"))
+			colflavour = i;
+	}
 	for (int ncols = n; (n = csv_line(&p, f, MAX_COLS)) >= 0;) {
 		int cfg, wl;
 
@@ -319,6 +350,8 @@ static int load_results(const char *dir, struct cmp_data *d, char *err, size_t e
 			goto out;
 		}
 		d->rows++;
+		if (colflavour >= 0 && add_flavour(&d->cfg[cfg], f[colflavour]) != 0)
+			goto oom;
 		if (strcmp(f[col[2]], "0") != 0) {
 			d->rows_failed++;
 			continue;
@@ -364,6 +397,17 @@ oom:
 	goto out;
 }
 
+int compare_flavour_note(const struct cmp_config *base, const struct cmp_config *other,
+			 char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (!base->flavours || !other->flavours || !strcmp(base->flavours, other->flavours))
+		return 0;
+	snprintf(buf, len, "accelerator flavours differ (base: %s; other: %s): this difference "
+		 "is not a device-model difference", base->flavours, other->flavours);
+	return 1;
+}
+
 int compare_load(const char *dir, struct cmp_data *d, char *err, size_t errlen)
 {
 	int rc;
@@ -392,6 +436,7 @@ void compare_free(struct cmp_data *d)
 		free(c->id);
 		free(c->status);
 		free(c->reason);
+		free(c->flavours);
 		free(c->params);
 	}
 	for (int i = 0; i < d->nwl; i++) {
@@ -511,6 +556,23 @@ static int key_varies(const struct cmp_data *d, const char *key)
 	return 0;
 }
 
+/* 1 if the configurations' results come from more than one accelerator flavour. */
+static int flavours_vary(const struct cmp_data *d)
+{
+	const char *first = NULL;
+
+	for (int i = 0; i < d->ncfg; i++) {
+		const char *f = d->cfg[i].flavours;
+
+		if (!f)
+			continue;
+		if (first && strcmp(first, f))
+			return 1;
+		first = f;
+	}
+	return 0;
+}
+
 /* The configuration legend: the keys that vary, then the ones every configuration shares. */
 static void print_legend(FILE *out, const struct cmp_data *d)
 {
@@ -530,8 +592,15 @@ static void print_legend(FILE *out, const struct cmp_data *d)
 				fprintf(out, "%s%s=%s", n++ ? ";" : "", c->keys[k], c->vals[k]);
 		if (strcmp(c->status, "run") != 0)
 			fprintf(out, "  (%s)", c->reason);
+		if (c->flavours && flavours_vary(d))
+			fprintf(out, "  [%s]", c->flavours);
 		fputc('\n', out);
 	}
+	for (int i = 0; i < d->ncfg && !flavours_vary(d); i++)
+		if (d->cfg[i].flavours) {
+			fprintf(out, "  accelerator: %s\n", d->cfg[i].flavours);
+			break;
+		}
 	if (d->ncfg) {
 		const struct cmp_config *c = &d->cfg[0];
 
@@ -718,8 +787,14 @@ static void pairs_text(FILE *out, const struct cmp_data *d, const struct pair *p
 				if (!heading++)
 					fprintf(out, "\n%s %s\n", d->wl[w].bench, d->wl[w].name);
 				if (!sub++) {
+					char note[1024];
+
 					fprintf(out, "  %s vs %s (%s)\n", d->cfg[pairs[i].other].id,
 						d->cfg[pairs[i].base].id, pairs[i].differs);
+					if (compare_flavour_note(&d->cfg[pairs[i].base],
+								 &d->cfg[pairs[i].other], note,
+								 sizeof(note)))
+						fprintf(out, "    note: %s\n", note);
 					fprintf(out, "    %-9s %12s %12s %7s  %-17s %-12s %-26s %5s  %s\n",
 						"metric", "base median", "median", "ratio",
 						"95% CI", "p (U test)", "verdict", "n", "flags");

@@ -11,6 +11,8 @@ struct cmp_config {
 	char *id, *status, *reason, *params;  /* matrix.tsv fields; status "run" or "skip" */
 	int nkv;
 	char **keys, **vals;                  /* params split at ';' and '=' */
+	char *flavours;                       /* accelerator flavours of its rows, " | " between;
+					       * NULL if results.csv has no flavour column */
 };
 
 struct cmp_workload {
@@ -69,6 +71,11 @@ struct cmp_result {
 int compare_series_pair(const struct cmp_series *base, const struct cmp_series *other,
 			int metric, struct cmp_result *r);
 const char *compare_verdict_text(enum cmp_verdict v);
+
+/* A note when two configurations' figures come from different accelerator flavours (so their
+ * difference is not a device-model difference), in buf; 0 when they share one. */
+int compare_flavour_note(const struct cmp_config *base, const struct cmp_config *other,
+			 char *buf, size_t len);
 
 /* The command: argv after "compare". Output to out, messages to stderr. 0, or 2. */
 int compare_main(int argc, char **argv, FILE *out);

@@ -24,6 +24,9 @@
 
 #define TCG_SENTENCE \
 	"TCG figures compare device models under emulation; they are not KVM figures."
+#define FLAVOURS_SENTENCE \
+	"These runs come from more than one accelerator flavour: a difference between flavours " \
+	"is not a device-model difference."
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
@@ -185,6 +188,9 @@ struct rep {
 	struct workload *wls;
 	int nwls;
 	char *accels;             /* "tcg" or "kvm, tcg" */
+	char *flavours;           /* the runs' accelerator flavours, " | " between (labels have
+				   * commas); NULL for result directories from before them */
+	int nflavours;
 	int tcg;
 	char *builds;
 	int nruns;
@@ -338,6 +344,34 @@ static void parse_hist(struct obs *o, const char *h)
 	}
 }
 
+/* The flavour file of a run (one line), added to r->flavours once. */
+static void add_flavour(struct rep *r, const char *path)
+{
+	char line[512];
+	FILE *f = fopen(path, "r");
+	int n;
+
+	if (!f)
+		return;
+	n = fgets(line, sizeof(line), f) ? (int)strcspn(line, "\n") : 0;
+	fclose(f);
+	line[n] = '\0';
+	if (!n)
+		return;
+	for (const char *p = r->flavours; p; p = strstr(p, " | ") ? strstr(p, " | ") + 3 : NULL)
+		if (!strncmp(p, line, (size_t)n) && (p[n] == '\0' || p[n] == ' '))
+			return;
+	if (r->flavours) {
+		char *s = xasprintf("%s | %s", r->flavours, line);
+
+		free(r->flavours);
+		r->flavours = s;
+	} else {
+		r->flavours = xstrdup(line);
+	}
+	r->nflavours++;
+}
+
 static void load_run(struct rep *r, int cfg, int repeat)
 {
 	char *path = xasprintf("%s/runs/%s/r%d/serial.log", r->dir, r->cfgs[cfg].id, repeat);
@@ -347,6 +381,9 @@ static void load_run(struct rep *r, int cfg, int repeat)
 
 	memset(&log, 0, sizeof(log));
 	log_parse_file(&log, path); /* a failed run still contributes the results it has */
+	free(path);
+	path = xasprintf("%s/runs/%s/r%d/flavour", r->dir, r->cfgs[cfg].id, repeat);
+	add_flavour(r, path);
 	free(path);
 	hello = log_find(&log, "hello", NULL, NULL);
 	if (hello) {
@@ -1270,7 +1307,7 @@ static int write_page(struct rep *r, FILE *out, FILE *sum)
 #define HDR(label, val) do { fputs("<dt>" label "</dt><dd>", out); html_esc(out, val); \
 		fputs("</dd>\n", out); } while (0)
 	HDR("result directory", r->dir);
-	HDR("accelerator", r->accels ? r->accels : "unknown");
+	HDR("accelerator", r->flavours ? r->flavours : r->accels ? r->accels : "unknown");
 	HDR("QEMU", qemu);
 	HDR("host CPU", cpu);
 	HDR("kvmio build", r->builds ? r->builds : "unknown");
@@ -1280,6 +1317,8 @@ static int write_page(struct rep *r, FILE *out, FILE *sum)
 		"result records</dd>\n</dl>\n", nrun, nskip, r->nruns, r->nobs);
 	if (r->tcg)
 		fputs("<p class=\"tcg\">" TCG_SENTENCE "</p>\n", out);
+	if (r->nflavours > 1)
+		fputs("<p class=\"tcg\">" FLAVOURS_SENTENCE "</p>\n", out);
 	fputs("</header>\n<nav>\n<h2>Workloads</h2>\n<ul>\n", out);
 	for (int w = 0; w < r->nwls; w++) {
 		fprintf(out, "<li><a href=\"#w%d\">", w + 1);
@@ -1291,9 +1330,12 @@ static int write_page(struct rep *r, FILE *out, FILE *sum)
 	fputs("<li><a href=\"#sweeps\">sweeps</a></li>\n<li><a href=\"#figures\">all figures</a>"
 	      "</li>\n</ul>\n</nav>\n", out);
 
-	fprintf(sum, "kvmio report: %s\naccelerator: %s\n", r->dir, r->accels ? r->accels : "unknown");
+	fprintf(sum, "kvmio report: %s\naccelerator: %s\n", r->dir,
+		r->flavours ? r->flavours : r->accels ? r->accels : "unknown");
 	if (r->tcg)
 		fprintf(sum, "  " TCG_SENTENCE "\n");
+	if (r->nflavours > 1)
+		fprintf(sum, "  " FLAVOURS_SENTENCE "\n");
 	fprintf(sum, "QEMU: %s\nhost CPU: %s\nkvmio build: %s\ndate: %s\n"
 		"%d configurations with results, %d skipped, %d runs, %d result records\n",
 		qemu, cpu, r->builds ? r->builds : "unknown", date, nrun, nskip, r->nruns, r->nobs);
@@ -1373,6 +1415,7 @@ static void rep_free(struct rep *r)
 	free(r->obs);
 	free(r->wls);
 	free(r->accels);
+	free(r->flavours);
 	free(r->builds);
 }
 

@@ -594,10 +594,12 @@ static void build_config(struct job_config *c, struct job_matrix *m, const char 
 		q.qemu = qemu && *qemu ? qemu : "qemu-system-x86_64";
 		q.image_dir = ".";
 		q.path_exists = path_ok;
-		if (qemu_build_command(&q, &cmd, err, sizeof(err)) != 0)
+		if (qemu_build_command(&q, &cmd, err, sizeof(err)) != 0) {
 			set_skip(c, "%s", err);
-		else
+		} else {
+			snprintf(c->flavour, sizeof(c->flavour), "%s", cmd.accel_label);
 			qemu_command_free(&cmd);
+		}
 	}
 }
 

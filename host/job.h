@@ -41,6 +41,7 @@ struct job_config {
 	char *params;               /* key=value;key=value, sorted by key */
 	int skip;                   /* 1: kvmio boot would refuse it */
 	char reason[512];           /* "" if none */
+	char flavour[400];          /* the accelerator flavour kvmio boot will use (hostinfo.h) */
 	int repeat;                 /* from repeat= (0: not given) */
 	double timeout;             /* host timeout, seconds (0: boot's default) */
 	char **opts;                /* kvmio boot options (before "--"), NULL-terminated */

@@ -167,11 +167,12 @@ static int num(const struct record *r, const char *key, double *out)
 	return *end ? -1 : 0;
 }
 
-#define NCOLS 28
+#define NCOLS 29
+#define COL_FLAVOUR 28 /* the host's accelerator flavour of the run (runs/ID/rN/flavour) */
 static const char *const columns[NCOLS] = {
 	"config", "repeat", "exit", "params", "bench", "name", "ops", "total", "min", "p50",
 	"p90", "p99", "p999", "max", "mean", "tsc_hz", "accel", "iops", "mbps", "frames_s",
-	"gbps", "acc_op", "irq_op", "harness", "p50_ns", "p99_ns", "lost", "corrupt",
+	"gbps", "acc_op", "irq_op", "harness", "p50_ns", "p99_ns", "lost", "corrupt", "flavour",
 };
 
 /* The columns from bench= on, for one result record (malloc'd strings, "" = empty). */
@@ -269,6 +270,34 @@ static int is_number(const char *s)
 	return *end == '\0' && (*s == '-' || (*s >= '0' && *s <= '9'));
 }
 
+/* One line of a run's file (runs/ID/rN/NAME), malloc'd without its newline; "" if none. */
+static char *run_file_line(const char *dir, const char *id, int r, const char *name)
+{
+	char path[PATH_MAX], *t;
+
+	snprintf(path, sizeof(path), "%s/runs/%s/r%d/%s", dir, id, r, name);
+	t = slurp(path, NULL);
+	if (!t)
+		return strdup("");
+	t[strcspn(t, "\n")] = '\0';
+	return t;
+}
+
+/* Why a run failed: the last "kvmio: " line of its stderr.txt, malloc'd; "" if none. */
+static char *run_failure_reason(const char *dir, const char *id, int r)
+{
+	char path[PATH_MAX], *t, *last = NULL;
+
+	snprintf(path, sizeof(path), "%s/runs/%s/r%d/stderr.txt", dir, id, r);
+	t = slurp(path, NULL);
+	for (char *l = t ? strtok(t, "\n") : NULL; l; l = strtok(NULL, "\n"))
+		if (!strncmp(l, "kvmio: ", 7) && strncmp(l, "kvmio: warning: ", 16))
+			last = l + 7;
+	last = strdup(last ? last : "");
+	free(t);
+	return last;
+}
+
 static int run_exit_code(const char *dir, const char *id, int r)
 {
 	char path[PATH_MAX], *t;
@@ -331,7 +360,7 @@ int run_write_results(const char *dir, const char *job_name, const struct job_ma
 		json_str(js, c->skip ? c->reason : "");
 		fputs(",\"runs\":[", js);
 		for (int r = 1; !c->skip; r++) {
-			char logp[PATH_MAX], rdir[PATH_MAX];
+			char logp[PATH_MAX], rdir[PATH_MAX], *flavour, *reason;
 			struct log log;
 			int code, first_res = 1;
 
@@ -343,8 +372,15 @@ int run_write_results(const char *dir, const char *job_name, const struct job_ma
 				continue; /* not finished */
 			snprintf(logp, sizeof(logp), "%s/serial.log", rdir);
 			log_parse_file(&log, logp);
-			fprintf(js, "%s{\"repeat\":%d,\"exit\":%d,\"log_status\":%d,\"results\":[",
+			flavour = run_file_line(dir, c->id, r, "flavour");
+			reason = code ? run_failure_reason(dir, c->id, r) : strdup("");
+			fprintf(js, "%s{\"repeat\":%d,\"exit\":%d,\"log_status\":%d,\"flavour\":",
 				first_run ? "" : ",", r, code, log.status);
+			json_str(js, flavour);
+			fputs(",\"reason\":", js);
+			json_str(js, reason);
+			fputs(",\"results\":[", js);
+			free(reason);
 			first_run = 0;
 			for (size_t n = 0; n < log.nrecs; n++) {
 				const struct record *rec = &log.recs[n];
@@ -353,6 +389,8 @@ int run_write_results(const char *dir, const char *job_name, const struct job_ma
 				if (strcmp(rec->type, "result") != 0)
 					continue;
 				result_values(rec, &log, vals);
+				free(vals[COL_FLAVOUR]);
+				vals[COL_FLAVOUR] = strdup(flavour);
 				csv_text(csv, c->id, 0);
 				fprintf(csv, ",%d,%d,", r, code);
 				csv_text(csv, c->params, 1);
@@ -367,7 +405,8 @@ int run_write_results(const char *dir, const char *job_name, const struct job_ma
 					fprintf(js, "%s\"%s\":", k > 4 ? "," : "", columns[k]);
 					if (!vals[k][0])
 						fputs("null", js);
-					else if (k != 4 && k != 5 && k != 16 && is_number(vals[k]))
+					else if (k != 4 && k != 5 && k != 16 && k != COL_FLAVOUR &&
+						 is_number(vals[k]))
 						fputs(vals[k], js);
 					else
 						json_str(js, vals[k]);
@@ -379,6 +418,7 @@ int run_write_results(const char *dir, const char *job_name, const struct job_ma
 			}
 			fputs("]}", js);
 			log_free(&log);
+			free(flavour);
 		}
 		fputs("]}", js);
 	}
@@ -496,6 +536,17 @@ static pid_t start_run(const char *exe, const char *dir, const struct job_config
 		free(cmdline);
 		free(s);
 		free(argv);
+	}
+	snprintf(path, sizeof(path), "%s/flavour", rdir);
+	{
+		char line[sizeof(c->flavour) + 1];
+
+		snprintf(line, sizeof(line), "%s\n", c->flavour);
+		if (write_text(path, line) != 0) {
+			free(kv);
+			free(q);
+			return -1;
+		}
 	}
 	snprintf(path, sizeof(path), "%s/cmd.txt", rdir);
 	{

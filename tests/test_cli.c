@@ -237,6 +237,34 @@ static void test_accel_failure_fails_fast(void **state)
 	unsetenv("FAKE_QEMU_STDERR");
 }
 
+/* kvmio run: a configuration whose accelerator fails is a failed run carrying the reason, and
+ * the matrix goes on to the next one. */
+static void test_run_accel_failure(void **state)
+{
+	char job[600], res[512], *json;
+
+	(void)state;
+	snprintf(job, sizeof(job), "%s/job.ini", dir);
+	snprintf(res, sizeof(res), "%s/res", dir);
+	touch("job.ini", "[m]\nmachine = pc, q35\nrepeat = 1\ntimeout = 60\n");
+	fake(NULL, "1");
+	setenv("FAKE_QEMU_STDERR", "KVM internal error. Suberror: 1\nemulation failure", 1);
+	setenv("FAKE_QEMU_SLEEP", "60", 1);
+	assert_int_equal(kvmio("run", job, "-o", res, (char *)NULL), 1);
+	assert_stderr_has("c001 r1: accelerator failed");
+	assert_stderr_has("c002 r1: accelerator failed");
+	assert_stderr_has("2 runs (2 failed)");
+	snprintf(job, sizeof(job), "%s/results.json", res);
+	json = slurp(job);
+	assert_non_null(strstr(json, "\"exit\":11,"));
+	assert_non_null(strstr(json, "\"reason\":\"accelerator failed after "));
+	assert_non_null(strstr(json, "emulation failure"));
+	assert_non_null(strstr(json, "\"flavour\":\"tcg\""));
+	free(json);
+	unsetenv("FAKE_QEMU_STDERR");
+	unsetenv("FAKE_QEMU_SLEEP");
+}
+
 /* --dry-run says which accelerator and why; without KVM, --accel kvm is refused with how. */
 static void test_accel_choice_shown(void **state)
 {
@@ -321,6 +349,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_host_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accel_failure_fails_fast, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accel_choice_shown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run_accel_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arguments_reach_qemu, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_uefi_volume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage, setup, teardown),

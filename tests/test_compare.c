@@ -196,6 +196,40 @@ static void test_single_repeat(void **state)
 	rmdir(dir);
 }
 
+/* Rows from two accelerator flavours: compare says the difference is not a device model's. */
+static void test_flavours(void **state)
+{
+	char dir[] = "/tmp/kvmio-compare-XXXXXX", path[256], *o;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/matrix.tsv", dir);
+	write_file(path, "c001\trun\t-\tdisk=ide\nc002\trun\t-\tdisk=virtio-blk\n");
+	snprintf(path, sizeof(path), "%s/results.csv", dir);
+	write_file(path, "config,repeat,exit,params,bench,name,p50,flavour\n"
+			 "c001,1,0,disk=ide,disk,r,100,tcg\nc001,2,0,disk=ide,disk,r,101,tcg\n"
+			 "c002,1,0,disk=virtio-blk,disk,r,50,\"kvm (kvm_amd, hardware SVM, bare "
+			 "metal)\"\nc002,2,0,disk=virtio-blk,disk,r,51,\"kvm (kvm_amd, hardware "
+			 "SVM, bare metal)\"\n");
+	assert_int_equal(run(&o, dir, "--baseline", "disk=ide", NULL), 0);
+	assert_non_null(strstr(o, "note: accelerator flavours differ (base: tcg; other: kvm "
+				  "(kvm_amd, hardware SVM, bare metal)): this difference is not a "
+				  "device-model difference"));
+	assert_non_null(strstr(o, "c002   run  disk=virtio-blk  [kvm (kvm_amd"));
+	free(o);
+	/* one flavour: named once, no note */
+	write_file(path, "config,repeat,exit,params,bench,name,p50,flavour\n"
+			 "c001,1,0,disk=ide,disk,r,100,tcg\nc002,1,0,disk=virtio-blk,disk,r,50,tcg\n");
+	assert_int_equal(run(&o, dir, "--baseline", "disk=ide", NULL), 0);
+	assert_non_null(strstr(o, "  accelerator: tcg\n"));
+	assert_null(strstr(o, "note: accelerator flavours differ"));
+	free(o);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/matrix.tsv", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_usage(void **state)
 {
 	(void)state;
@@ -221,6 +255,7 @@ int main(void)
 		cmocka_unit_test(test_verdicts),
 		cmocka_unit_test(test_cli_output),
 		cmocka_unit_test(test_single_repeat),
+		cmocka_unit_test(test_flavours),
 		cmocka_unit_test(test_usage),
 	};
 

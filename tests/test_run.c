@@ -178,15 +178,20 @@ static void check_complete(void)
 			free(e);
 			assert_true(exists("%s/runs/c%03d/r%d/serial.log", res, c, r));
 			assert_true(exists("%s/runs/c%03d/r%d/cmd.txt", res, c, r));
+			/* the accelerator flavour the run had, on its rows too */
+			snprintf(path, sizeof(path), "%s/runs/c%03d/r%d/flavour", res, c, r);
+			e = slurp(path);
+			assert_true(!strcmp(e, "tcg\n") || !strncmp(e, "kvm (", 5));
+			free(e);
 		}
 	snprintf(path, sizeof(path), "%s/results.csv", res);
 	csv = slurp(path);
 	assert_int_equal(strncmp(csv, "config,repeat,exit,params,bench,name,ops,total,min,p50,p90,"
 				 "p99,p999,max,mean,tsc_hz,accel,iops,mbps,frames_s,gbps,acc_op,"
-				 "irq_op,harness,p50_ns,p99_ns,lost,corrupt\n",
+				 "irq_op,harness,p50_ns,p99_ns,lost,corrupt,flavour\n",
 				 strlen("config,repeat,exit,params,bench,name,ops,total,min,p50,p90,"
 				 "p99,p999,max,mean,tsc_hz,accel,iops,mbps,frames_s,gbps,acc_op,"
-				 "irq_op,harness,p50_ns,p99_ns,lost,corrupt\n")), 0);
+				 "irq_op,harness,p50_ns,p99_ns,lost,corrupt,flavour\n")), 0);
 	assert_int_equal(count_lines(csv, "c001,1,0,\"backend=null;bench=disk;disk=ide;ops=200;"
 				     "rw=randread\",disk,randread-4k-qd1,200,"), 1);
 	assert_int_equal(count_lines(csv, "c001,2,0,"), 1);
