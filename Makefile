@@ -109,7 +109,7 @@ $(BUILD)/host/%.o: %.c
 $(BUILD)/test/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -c $< -o $@
-TEST_HELPERS := $(BUILD)/test/tests/fake_hosts.o
+TEST_HELPERS := $(BUILD)/test/tests/fake_hosts.o $(BUILD)/test/tests/boot_helpers.o
 $(BUILD)/test/test_%: tests/test_%.c $(TEST_LIBOBJS) $(TEST_HELPERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $(filter %.c %.o,$^) -lcmocka $(HOST_LIBS)

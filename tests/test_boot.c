@@ -15,51 +15,12 @@
 #include <cmocka.h>
 
 #include "host/proto.h"
+#include "tests/boot_helpers.h"
 
-#define MAX_ARGS 40
 
 static char log_path[256];
 
-/* Run build/kvmio with args (NULL-terminated array); stdout+stderr into out_path. */
-static int run_kvmio_argv(const char *out_path, const char *const *args)
-{
-	const char *argv[MAX_ARGS];
-	int n = 0;
 
-	argv[n++] = getenv("KVMIO_BIN") ? getenv("KVMIO_BIN") : "build/kvmio";
-	while (*args && n < MAX_ARGS - 1)
-		argv[n++] = *args++;
-	argv[n] = NULL;
-
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		FILE *f = freopen(out_path, "w", stdout);
-		if (!f || dup2(fileno(stdout), 2) < 0)
-			_exit(127);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	int status;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	return WEXITSTATUS(status);
-}
-
-/* The same with the arguments listed, NULL-terminated. */
-static int run_kvmio(const char *out_path, ...)
-{
-	const char *args[MAX_ARGS];
-	int n = 0;
-	va_list ap;
-
-	va_start(ap, out_path);
-	while (n < MAX_ARGS - 1 && (args[n] = va_arg(ap, const char *)))
-		n++;
-	va_end(ap);
-	args[n] = NULL;
-	return run_kvmio_argv(out_path, args);
-}
 
 static int setup(void **state)
 {
@@ -75,64 +36,9 @@ static int teardown(void **state)
 	return 0;
 }
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
-	static char buf[1 << 16];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = 0;
-	fclose(f);
-	return buf;
-}
 
-static uint64_t u64_of(const struct record *r, const char *key)
-{
-	uint64_t v = 0;
-	assert_non_null(r);
-	if (record_get_u64(r, key, &v) != 0)
-		fail_msg("record %s has no integer field %s", r->type, key);
-	return v;
-}
 
-static void assert_field(const struct record *r, const char *key, const char *want)
-{
-	assert_non_null(r);
-	const char *v = record_get(r, key);
-	if (!v || strcmp(v, want))
-		fail_msg("%s.%s = %s, want %s", r->type, key, v ? v : "(absent)", want);
-}
 
-/* A result record is internally consistent: ordered percentiles, histogram counts = ops. */
-static void check_result(const struct log *log, const char *name, uint64_t ops)
-{
-	const struct record *r = log_find(log, "result", "name", name);
-	if (!r)
-		fail_msg("no result record for %s", name);
-	assert_int_equal(u64_of(r, "ops"), ops);
-	uint64_t min = u64_of(r, "min"), p50 = u64_of(r, "p50"), p90 = u64_of(r, "p90");
-	uint64_t p99 = u64_of(r, "p99"), p999 = u64_of(r, "p999"), max = u64_of(r, "max");
-	assert_true(min > 0);
-	assert_true(min <= p50 && p50 <= p90 && p90 <= p99 && p99 <= p999 && p999 <= max);
-	assert_true(u64_of(r, "total") >= min * ops && u64_of(r, "total") <= max * ops);
-	const char *hist = record_get(r, "hist");
-	assert_non_null(hist);
-	uint64_t counted = 0, prev_lower = 0;
-	int first = 1;
-	for (const char *p = hist; *p;) {
-		char *end;
-		uint64_t lower = strtoull(p, &end, 10);
-		assert_true(*end == ':');
-		uint64_t count = strtoull(end + 1, &end, 10);
-		assert_true(first || lower > prev_lower);
-		assert_true(lower <= max);
-		first = 0;
-		prev_lower = lower;
-		counted += count;
-		p = *end == ',' ? end + 1 : end;
-	}
-	assert_int_equal(counted, ops);
-}
 
 /* Boot, expect exit code `want`, parse the kept serial log. */
 static void boot_and_parse(struct log *log, int want, const char *fw, const char *machine,
@@ -140,11 +46,11 @@ static void boot_and_parse(struct log *log, int want, const char *fw, const char
 {
 	char out[300];
 	snprintf(out, sizeof(out), "%s.out", log_path);
-	int rc = run_kvmio(out, "boot", "--firmware", fw, "--machine", machine, "--timeout", "120",
+	int rc = test_kvmio(out, "boot", "--firmware", fw, "--machine", machine, "--timeout", "120",
 			   "--log", log_path, "--", opt1, opt2, (char *)NULL);
 	if (rc != want)
 		fail_msg("kvmio boot %s/%s %s %s: exit %d, want %d\n%s", fw, machine, opt1,
-			 opt2 ? opt2 : "", rc, want, slurp(out));
+			 opt2 ? opt2 : "", rc, want, test_slurp(out));
 	unlink(out);
 	memset(log, 0, sizeof(*log));
 	log_parse_file(log, log_path);
@@ -156,22 +62,22 @@ static void check_good_boot(const char *fw, const char *machine, const char *pat
 	boot_and_parse(&log, 0, fw, machine, "ops=300", NULL);
 	assert_int_equal(log.status, KVMIO_EXIT_OK);
 	const struct record *hello = log_find(&log, "hello", NULL, NULL);
-	assert_field(hello, "boot", path);
-	assert_field(hello, "cmdline", "ops=300");
-	assert_true(u64_of(hello, "mem_kib") > 64 * 1024);
+	test_assert_field(hello, "boot", path);
+	test_assert_field(hello, "cmdline", "ops=300");
+	assert_true(test_u64_of(hello, "mem_kib") > 64 * 1024);
 	const char *accel = record_get(hello, "accel");
 	assert_true(!strcmp(accel, "tcg") || !strcmp(accel, "kvm"));
 	/* Every machine here has a time reference (PIT, PM timer or a CPUID/KVM leaf). */
-	assert_true(u64_of(hello, "tsc_hz") > 100000000ull);
+	assert_true(test_u64_of(hello, "tsc_hz") > 100000000ull);
 	assert_string_not_equal(record_get(hello, "tsc_method"), "none");
-	check_result(&log, "timestamp", 300);
-	check_result(&log, "cpuid", 300);
-	check_result(&log, "pio-unhandled", 300);
+	test_check_result(&log, "timestamp", 300);
+	test_check_result(&log, "cpuid", 300);
+	test_check_result(&log, "pio-unhandled", 300);
 	if (has_testdev) {
 		assert_non_null(log_find(&log, "pci", "id", "1b36:0005"));
-		check_result(&log, "mmio-read", 300);
-		check_result(&log, "pio-read", 300);
-		check_result(&log, "pmtimer", 300);
+		test_check_result(&log, "mmio-read", 300);
+		test_check_result(&log, "pio-read", 300);
+		test_check_result(&log, "pmtimer", 300);
 		assert_string_not_equal(record_get(hello, "acpi"), "none");
 	} else {
 		const struct record *s = log_find(&log, "skip", "name", "mmio-read");
@@ -179,7 +85,7 @@ static void check_good_boot(const char *fw, const char *machine, const char *pat
 		assert_non_null(strstr(record_get(s, "reason"), "pci-testdev"));
 		assert_non_null(log_find(&log, "skip", "name", "pio-read"));
 	}
-	assert_field(log_find(&log, "end", NULL, NULL), "status", "ok");
+	test_assert_field(log_find(&log, "end", NULL, NULL), "status", "ok");
 	log_free(&log);
 }
 
@@ -193,7 +99,7 @@ static void test_q35_multiboot(void **state)
 	memset(&log, 0, sizeof(log));
 	log_parse_file(&log, log_path);
 	assert_string_not_equal(record_get(log_find(&log, "hello", NULL, NULL), "ecam"), "none");
-	assert_field(log_find(&log, "pci", "id", "1b36:0005"), "access", "ecam");
+	test_assert_field(log_find(&log, "pci", "id", "1b36:0005"), "access", "ecam");
 	log_free(&log);
 }
 
@@ -208,8 +114,8 @@ static void test_unknown_option(void **state)
 	boot_and_parse(&log, KVMIO_EXIT_BADCONFIG, "bios", "pc", "bogus=1", NULL);
 	const struct record *e = log_find(&log, "error", "code", "badconfig");
 	assert_non_null(e);
-	assert_field(e, "key", "bogus");
-	assert_field(log_find(&log, "end", NULL, NULL), "status", "badconfig");
+	test_assert_field(e, "key", "bogus");
+	test_assert_field(log_find(&log, "end", NULL, NULL), "status", "badconfig");
 	assert_null(log_find(&log, "result", NULL, NULL));
 	log_free(&log);
 }
@@ -233,7 +139,7 @@ static void test_uefi_unknown_option(void **state)
 	(void)state;
 	struct log log;
 	boot_and_parse(&log, KVMIO_EXIT_BADCONFIG, "uefi", "q35", "frobnicate=yes", NULL);
-	assert_field(log_find(&log, "error", "code", "badconfig"), "key", "frobnicate");
+	test_assert_field(log_find(&log, "error", "code", "badconfig"), "key", "frobnicate");
 	log_free(&log);
 }
 
@@ -245,11 +151,11 @@ static void check_fault(const char *kind, const char *vector, const char *name)
 	boot_and_parse(&log, KVMIO_EXIT_GUEST_FAIL, "bios", "pc", opt, NULL);
 	const struct record *e = log_find(&log, "error", "code", "exception");
 	assert_non_null(e);
-	assert_field(e, "vector", vector);
-	assert_field(e, "name", name);
+	test_assert_field(e, "vector", vector);
+	test_assert_field(e, "name", name);
 	assert_non_null(record_get(e, "rip"));
 	assert_non_null(record_get(e, "r15"));
-	assert_field(log_find(&log, "end", NULL, NULL), "status", "fail");
+	test_assert_field(log_find(&log, "end", NULL, NULL), "status", "fail");
 	log_free(&log);
 }
 
@@ -262,7 +168,7 @@ static void test_faults(void **state)
 	check_fault("pf", "14", "PF");
 	struct log log;
 	boot_and_parse(&log, KVMIO_EXIT_GUEST_FAIL, "bios", "pc", "fault=pf", NULL);
-	assert_field(log_find(&log, "error", "code", "exception"), "cr2", "0x7f0000000000");
+	test_assert_field(log_find(&log, "error", "code", "exception"), "cr2", "0x7f0000000000");
 	log_free(&log);
 }
 
@@ -271,8 +177,8 @@ static void test_watchdog(void **state)
 	(void)state;
 	struct log log;
 	boot_and_parse(&log, KVMIO_EXIT_TIMEOUT, "bios", "pc", "bench=spin", "timeout=2");
-	assert_field(log_find(&log, "timeout", NULL, NULL), "after_s", "2");
-	assert_field(log_find(&log, "end", NULL, NULL), "status", "timeout");
+	test_assert_field(log_find(&log, "timeout", NULL, NULL), "after_s", "2");
+	test_assert_field(log_find(&log, "end", NULL, NULL), "status", "timeout");
 	log_free(&log);
 }
 
@@ -291,10 +197,10 @@ static void test_host_timeout(void **state)
 	char out[300];
 	snprintf(out, sizeof(out), "%s.out", log_path);
 	/* The guest would spin for 600 s; the host deadline of 3 s must end it. */
-	int rc = run_kvmio(out, "boot", "--timeout", "3", "--log", log_path, "--", "bench=spin",
+	int rc = test_kvmio(out, "boot", "--timeout", "3", "--log", log_path, "--", "bench=spin",
 			   "timeout=600", (char *)NULL);
 	assert_int_equal(rc, KVMIO_EXIT_TIMEOUT);
-	assert_non_null(strstr(slurp(out), "timeout"));
+	assert_non_null(strstr(test_slurp(out), "timeout"));
 	unlink(out);
 }
 
@@ -304,11 +210,11 @@ static void test_uefi_bar_above_4g(void **state)
 	(void)state;
 	char out[300];
 	snprintf(out, sizeof(out), "%s.out", log_path);
-	int rc = run_kvmio(out, "boot", "--firmware", "uefi", "--log", log_path, "--qemu-arg",
+	int rc = test_kvmio(out, "boot", "--firmware", "uefi", "--log", log_path, "--qemu-arg",
 			   "-device", "--qemu-arg", "virtio-rng-pci,addr=05.0", "--", "ops=200",
 			   "dev=00:05.0", "bar=4", (char *)NULL);
 	if (rc != 0)
-		fail_msg("exit %d\n%s", rc, slurp(out));
+		fail_msg("exit %d\n%s", rc, test_slurp(out));
 	unlink(out);
 	struct log log;
 	memset(&log, 0, sizeof(log));
@@ -319,9 +225,9 @@ static void test_uefi_bar_above_4g(void **state)
 	uint64_t addr = strtoull(bar4 + 7, NULL, 16);
 	assert_true(addr >= (4ull << 30));
 	const struct record *r = log_find(&log, "result", "name", "mmio-read");
-	check_result(&log, "mmio-read", 200);
+	test_check_result(&log, "mmio-read", 200);
 	assert_int_equal(strtoull(record_get(r, "addr"), NULL, 16), addr);
-	assert_field(r, "bar", "4");
+	test_assert_field(r, "bar", "4");
 	log_free(&log);
 }
 
@@ -335,15 +241,15 @@ static void test_no_debug_exit(void **state)
 	char out[300];
 	snprintf(out, sizeof(out), "%s.out", log_path);
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-		int rc = run_kvmio(out, "boot", "--no-debug-exit", "--json", "--firmware", paths[i][0],
+		int rc = test_kvmio(out, "boot", "--no-debug-exit", "--json", "--firmware", paths[i][0],
 				   "--machine", paths[i][1], "--", "ops=50", (char *)NULL);
 		if (rc != 0)
-			fail_msg("%s/%s: exit %d\n%s", paths[i][0], paths[i][1], rc, slurp(out));
-		assert_non_null(strstr(slurp(out), "\"qemu_exit\":0"));
+			fail_msg("%s/%s: exit %d\n%s", paths[i][0], paths[i][1], rc, test_slurp(out));
+		assert_non_null(strstr(test_slurp(out), "\"qemu_exit\":0"));
 	}
-	assert_int_equal(run_kvmio(out, "boot", "--no-debug-exit", "--", "fault=ud", (char *)NULL),
+	assert_int_equal(test_kvmio(out, "boot", "--no-debug-exit", "--", "fault=ud", (char *)NULL),
 			 KVMIO_EXIT_GUEST_FAIL);
-	assert_int_equal(run_kvmio(out, "boot", "--no-debug-exit", "--", "ops=x", (char *)NULL),
+	assert_int_equal(test_kvmio(out, "boot", "--no-debug-exit", "--", "ops=x", (char *)NULL),
 			 KVMIO_EXIT_BADCONFIG);
 	unlink(out);
 }
@@ -381,8 +287,8 @@ static const char *boot_devices(struct log *log, int want, const char *flag, con
 		argv[n++] = t;
 	argv[n] = NULL;
 	snprintf(out, sizeof(out), "%s.out", log_path);
-	int rc = run_kvmio_argv(out, argv);
-	const char *printed = slurp(out);
+	int rc = test_kvmio_argv(out, argv);
+	const char *printed = test_slurp(out);
 	if (rc != want)
 		fail_msg("%s %s -- %s: exit %d, want %d\n%s", flag, specs, opts, rc, want, printed);
 	unlink(out);
@@ -401,9 +307,9 @@ static const struct record *check_disk_result(const struct log *log, uint64_t op
 {
 	const struct record *r = log_find(log, "result", "bench", "disk");
 	assert_non_null(r);
-	check_result(log, record_get(r, "name"), ops);
-	assert_int_equal(u64_of(r, "bytes"), ops * u64_of(r, "bs"));
-	assert_true(u64_of(r, "elapsed") >= u64_of(r, "total") / u64_of(r, "qd"));
+	test_check_result(log, record_get(r, "name"), ops);
+	assert_int_equal(test_u64_of(r, "bytes"), ops * test_u64_of(r, "bs"));
+	assert_true(test_u64_of(r, "elapsed") >= test_u64_of(r, "total") / test_u64_of(r, "qd"));
 	assert_non_null(record_get(r, "harness_mean"));
 	return r;
 }
@@ -415,16 +321,16 @@ static void check_virtio(const char *spec, const char *irq, const char *transpor
 	snprintf(opts, sizeof(opts), "ops=200 irq=%s", irq);
 	boot_disk(&log, 0, spec, opts);
 	const struct record *d = log_find(&log, "disk", "index", "0");
-	assert_field(d, "model", "virtio-blk");
-	assert_field(d, "transport", transport);
+	test_assert_field(d, "model", "virtio-blk");
+	test_assert_field(d, "transport", transport);
 	const struct record *r = check_disk_result(&log, 200);
-	assert_field(r, "irq", irq);
+	test_assert_field(r, "irq", irq);
 	/* Each request is announced to the device: a port write (legacy) or an MMIO write. */
-	assert_true(u64_of(r, legacy_io ? "pio_w" : "mmio_w") >= 200);
+	assert_true(test_u64_of(r, legacy_io ? "pio_w" : "mmio_w") >= 200);
 	if (!strcmp(irq, "poll"))
-		assert_int_equal(u64_of(r, "irqs"), 0);
+		assert_int_equal(test_u64_of(r, "irqs"), 0);
 	else
-		assert_true(u64_of(r, "irqs") >= 200); /* qd=1: one completion interrupt per request */
+		assert_true(test_u64_of(r, "irqs") >= 200); /* qd=1: one completion interrupt per request */
 	log_free(&log);
 }
 
@@ -440,7 +346,7 @@ static void test_virtio_blk_modes(void **state)
 	/* A transitional device driven through its legacy interface. */
 	struct log log;
 	boot_disk(&log, 0, "virtio-blk", "ops=100 transport=legacy evidx=1 indirect=1 qd=8 irq=msix");
-	assert_field(log_find(&log, "disk", NULL, NULL), "transport", "legacy");
+	test_assert_field(log_find(&log, "disk", NULL, NULL), "transport", "legacy");
 	check_disk_result(&log, 100);
 	log_free(&log);
 }
@@ -452,21 +358,21 @@ static void check_ide(const char *mode, const char *irq)
 	snprintf(opts, sizeof(opts), "ops=100 ata_mode=%s irq=%s", mode, irq);
 	boot_disk(&log, 0, "ide", opts);
 	const struct record *d = log_find(&log, "disk", "index", "0");
-	assert_field(d, "model", "ide");
-	assert_field(d, "transport", mode);
+	test_assert_field(d, "model", "ide");
+	test_assert_field(d, "transport", mode);
 	const struct record *r = check_disk_result(&log, 100);
-	uint64_t pio_r = u64_of(r, "pio_r"), pio_w = u64_of(r, "pio_w");
+	uint64_t pio_r = test_u64_of(r, "pio_r"), pio_w = test_u64_of(r, "pio_w");
 	/* PIO moves 4 KiB as 2048 16-bit words through the data port. DMA with interrupts needs a
 	 * few register accesses per command (in poll mode the status polls depend on timing). */
 	if (!strcmp(mode, "pio"))
 		assert_true(pio_r >= 100 * 2048);
 	else if (!strcmp(irq, "intx"))
 		assert_true(pio_r <= 100 * 8 && pio_w >= 100 * 3);
-	assert_int_equal(u64_of(r, "mmio_r") + u64_of(r, "mmio_w"), 0);
+	assert_int_equal(test_u64_of(r, "mmio_r") + test_u64_of(r, "mmio_w"), 0);
 	if (!strcmp(irq, "poll"))
-		assert_int_equal(u64_of(r, "irqs"), 0);
+		assert_int_equal(test_u64_of(r, "irqs"), 0);
 	else
-		assert_true(u64_of(r, "irqs") >= 100);
+		assert_true(test_u64_of(r, "irqs") >= 100);
 	log_free(&log);
 }
 
@@ -479,13 +385,13 @@ static void test_ide_modes(void **state)
 	check_ide("dma", "intx");
 	struct log log;
 	boot_disk(&log, KVMIO_EXIT_BADCONFIG, "ide", "irq=msix");
-	assert_field(log_find(&log, "error", "code", "badconfig"), "key", "irq");
+	test_assert_field(log_find(&log, "error", "code", "badconfig"), "key", "irq");
 	log_free(&log);
 	/* IDE and virtio-blk side by side: numbered in --disk order, msix fine for virtio */
 	boot_disk(&log, 0, "ide virtio-blk", "ops=50 dev=1 irq=msix");
-	assert_field(log_find(&log, "disk", "index", "0"), "model", "ide");
-	assert_field(log_find(&log, "disk", "index", "1"), "model", "virtio-blk");
-	assert_field(log_find(&log, "result", "bench", "disk"), "model", "virtio-blk");
+	test_assert_field(log_find(&log, "disk", "index", "0"), "model", "ide");
+	test_assert_field(log_find(&log, "disk", "index", "1"), "model", "virtio-blk");
+	test_assert_field(log_find(&log, "result", "bench", "disk"), "model", "virtio-blk");
 	log_free(&log);
 }
 
@@ -499,7 +405,7 @@ static void test_disk_sweep(void **state)
 	assert_non_null(log_find(&log, "result", "name", "randread-4k-qd16"));
 	log_free(&log);
 	boot_disk(&log, 0, "virtio-blk", "ops=50 rw=read sweep=bs:512,65536,1048576");
-	assert_field(log_find(&log, "result", "name", "read-1024k-qd1"), "bytes", "52428800");
+	test_assert_field(log_find(&log, "result", "name", "read-1024k-qd1"), "bytes", "52428800");
 	log_free(&log);
 }
 
@@ -510,11 +416,11 @@ static void test_disk_writes_null(void **state)
 	boot_disk(&log, 0, "virtio-blk", "ops=100 rw=randwrite write=unsafe flush=10");
 	const struct record *f = log_find(&log, "result", "name", "randwrite-4k-qd1-flush");
 	assert_non_null(f);
-	assert_field(f, "ops", "10");
+	test_assert_field(f, "ops", "10");
 	log_free(&log);
 	/* null-co keeps nothing and carries no label: writes need write=unsafe */
 	boot_disk(&log, KVMIO_EXIT_BADCONFIG, "virtio-blk", "rw=randwrite");
-	assert_field(log_find(&log, "error", "code", "badconfig"), "key", "write");
+	test_assert_field(log_find(&log, "error", "code", "badconfig"), "key", "write");
 	assert_null(log_find(&log, "result", NULL, NULL));
 	log_free(&log);
 }
@@ -524,7 +430,7 @@ static void test_disk_read_only(void **state)
 	(void)state;
 	struct log log;
 	boot_disk(&log, KVMIO_EXIT_BADCONFIG, "virtio-blk,readonly=on", "rw=write write=unsafe");
-	assert_field(log_find(&log, "disk", NULL, NULL), "read_only", "1");
+	test_assert_field(log_find(&log, "disk", NULL, NULL), "read_only", "1");
 	assert_non_null(strstr(record_get(log_find(&log, "error", "code", "badconfig"), "msg"), "read-only"));
 	log_free(&log);
 	boot_disk(&log, 0, "virtio-blk,readonly=on", "ops=50"); /* reads are fine */
@@ -571,13 +477,13 @@ static void test_disk_fault_injection(void **state)
 	const struct record *e = log_find(&log, "error", "code", "device");
 	assert_non_null(e);
 	assert_non_null(record_get(e, "lba"));
-	assert_field(log_find(&log, "end", NULL, NULL), "status", "fail");
+	test_assert_field(log_find(&log, "end", NULL, NULL), "status", "fail");
 	log_free(&log);
 	snprintf(spec, sizeof(spec), "virtio-blk,backend=file=%s,inject=eio-write", img);
 	boot_disk(&log, KVMIO_EXIT_GUEST_FAIL, spec, "ops=10 rw=randwrite write=unsafe");
 	e = log_find(&log, "error", "code", "device");
 	assert_non_null(e);
-	assert_true(u64_of(e, "lba") >= 2048); /* the data area starts at 1 MiB */
+	assert_true(test_u64_of(e, "lba") >= 2048); /* the data area starts at 1 MiB */
 	log_free(&log);
 	unlink(img);
 }
@@ -600,23 +506,23 @@ static void check_verify(const char *model, const char *format, const char *extr
 	snprintf(img, sizeof(img), "%s.%s", log_path, format);
 	snprintf(out, sizeof(out), "%s.out", log_path);
 	unlink(img);
-	assert_int_equal(run_kvmio(out, "mkdisk", img, "64M", "--format", format, (char *)NULL), 0);
+	assert_int_equal(test_kvmio(out, "mkdisk", img, "64M", "--format", format, (char *)NULL), 0);
 	snprintf(spec, sizeof(spec), "%s,backend=file=%s,format=%s,cache=none", model, img, format);
 	snprintf(opts, sizeof(opts), "verify=1 ops=150 rw=randwrite seed=77 bs=%u %s", bs, extra);
 	boot_disk(&log, 0, spec, opts);
-	assert_field(log_find(&log, "disk", NULL, NULL), "label", "yes");
+	test_assert_field(log_find(&log, "disk", NULL, NULL), "label", "yes");
 	const struct record *r = log_find(&log, "result", "verify", "ok");
 	assert_non_null(r);
-	assert_int_equal(u64_of(r, "ops"), 150);
+	assert_int_equal(test_u64_of(r, "ops"), 150);
 	log_free(&log);
 	/* The stamps reached the image file: checked from the host after QEMU is gone. */
-	assert_int_equal(run_kvmio(out, "verify-disk", img, "--seed", "77", "--format", format,
+	assert_int_equal(test_kvmio(out, "verify-disk", img, "--seed", "77", "--format", format,
 				   (char *)NULL), 0);
 	char want[64];
 	snprintf(want, sizeof(want), "stamped ok: %u\n", 150 * bs / 512);
-	assert_non_null(strstr(slurp(out), want));
+	assert_non_null(strstr(test_slurp(out), want));
 	/* ... and a wrong seed is caught */
-	assert_int_equal(run_kvmio(out, "verify-disk", img, "--seed", "78", "--format", format,
+	assert_int_equal(test_kvmio(out, "verify-disk", img, "--seed", "78", "--format", format,
 				   (char *)NULL), 1);
 	unlink(img);
 	unlink(out);
@@ -649,8 +555,8 @@ static void test_disk_unlabelled_untouched(void **state)
 		struct log log;
 		snprintf(spec, sizeof(spec), "virtio-blk,backend=file=%s", img);
 		boot_disk(&log, KVMIO_EXIT_BADCONFIG, spec, writers[i]);
-		assert_field(log_find(&log, "disk", NULL, NULL), "label", "no");
-		assert_field(log_find(&log, "error", "code", "badconfig"), "key", "write");
+		test_assert_field(log_find(&log, "disk", NULL, NULL), "label", "no");
+		test_assert_field(log_find(&log, "error", "code", "badconfig"), "key", "write");
 		log_free(&log);
 		snprintf(spec, sizeof(spec), "ide,backend=file=%s", img);
 		boot_disk(&log, KVMIO_EXIT_BADCONFIG, spec, writers[i]);
@@ -679,12 +585,12 @@ static const struct record *check_net_clean(const struct log *log, uint64_t ops,
 {
 	const struct record *r = log_find(log, "result", NULL, NULL);
 	assert_non_null(r);
-	check_result(log, record_get(r, "name"), timed);
-	assert_int_equal(u64_of(r, "rx_ok"), ops);
-	assert_int_equal(u64_of(r, "lost"), 0);
-	assert_int_equal(u64_of(r, "corrupt"), 0);
-	assert_int_equal(u64_of(r, "reordered"), 0);
-	assert_int_equal(u64_of(r, "dup"), 0);
+	test_check_result(log, record_get(r, "name"), timed);
+	assert_int_equal(test_u64_of(r, "rx_ok"), ops);
+	assert_int_equal(test_u64_of(r, "lost"), 0);
+	assert_int_equal(test_u64_of(r, "corrupt"), 0);
+	assert_int_equal(test_u64_of(r, "reordered"), 0);
+	assert_int_equal(test_u64_of(r, "dup"), 0);
 	assert_non_null(record_get(r, "harness_mean"));
 	return r;
 }
@@ -699,9 +605,9 @@ static void check_loop_model(const char *model, const char *extra)
 		snprintf(opts, sizeof(opts), "bench=net-tx ops=200 burst=4 size=%s %s", sizes[i], extra);
 		boot_net(&log, 0, specs, opts);
 		assert_non_null(log_find(&log, "nic", "index", "1"));
-		assert_field(log_find(&log, "nic", "index", "0"), "link", "up");
+		test_assert_field(log_find(&log, "nic", "index", "0"), "link", "up");
 		const struct record *r = check_net_clean(&log, 200, 200);
-		assert_field(r, "size", sizes[i]);
+		test_assert_field(r, "size", sizes[i]);
 		log_free(&log);
 	}
 	snprintf(opts, sizeof(opts), "bench=net-rr ops=100 %s", extra);
@@ -775,14 +681,14 @@ static void test_net_peer_damage(void **state)
 	/* each dropped reply costs the guest its bounded wait (3 s): keep the count small */
 	boot_net(&log, 0, "virtio-net,peer-mode=reflect,peer-drop-every=10", "bench=net-rr ops=50");
 	const struct record *r = log_find(&log, "result", NULL, NULL);
-	assert_int_equal(u64_of(r, "lost"), 5);
-	assert_int_equal(u64_of(r, "rx_ok"), 45);
-	assert_int_equal(u64_of(r, "corrupt"), 0);
+	assert_int_equal(test_u64_of(r, "lost"), 5);
+	assert_int_equal(test_u64_of(r, "rx_ok"), 45);
+	assert_int_equal(test_u64_of(r, "corrupt"), 0);
 	log_free(&log);
 	boot_net(&log, 0, "e1000,peer-mode=reflect,peer-corrupt-every=7", "bench=net-rr ops=100");
 	r = log_find(&log, "result", NULL, NULL);
-	assert_int_equal(u64_of(r, "corrupt"), 14);
-	assert_int_equal(u64_of(r, "rx_ok"), 86);
+	assert_int_equal(test_u64_of(r, "corrupt"), 14);
+	assert_int_equal(test_u64_of(r, "rx_ok"), 86);
 	log_free(&log);
 	/* A peer that never answers: a clear error after the bounded waits, not a hang. */
 	boot_net(&log, KVMIO_EXIT_GUEST_FAIL, "virtio-net,peer-mode=sink", "bench=net-rr ops=3");
@@ -790,7 +696,7 @@ static void test_net_peer_damage(void **state)
 	log_free(&log);
 	/* net-rx with nobody flooding: ends after the idle bound, nothing received, no hang. */
 	boot_net(&log, 0, "e1000,peer-mode=sink", "bench=net-rx ops=50");
-	assert_field(log_find(&log, "result", NULL, NULL), "rx_ok", "0");
+	test_assert_field(log_find(&log, "result", NULL, NULL), "rx_ok", "0");
 	log_free(&log);
 }
 
@@ -811,14 +717,14 @@ static void test_net_tap(void **state)
 					   "ping -c 5 -W 2 10.199.0.2", "bench=net-echo");
 	assert_non_null(strstr(printed, "5 packets transmitted, 5 received"));
 	const struct record *r = log_find(&log, "result", "bench", "net-echo");
-	assert_int_equal(u64_of(r, "icmp"), 5);
+	assert_int_equal(test_u64_of(r, "icmp"), 5);
 	assert_non_null(log_find(&log, "ready", "ip", "10.199.0.2"));
 	log_free(&log);
 	printed = boot_net_cmd(&log, 0, "e1000,topology=tap",
 			       "sh -c 'printf kvmio-udp-payload-4711 | socat -t 3 - UDP4:10.199.0.2:7'",
 			       "bench=net-echo");
 	assert_non_null(strstr(printed, "| kvmio-udp-payload-4711"));
-	assert_int_equal(u64_of(log_find(&log, "result", "bench", "net-echo"), "udp"), 1);
+	assert_int_equal(test_u64_of(log_find(&log, "result", "bench", "net-echo"), "udp"), 1);
 	log_free(&log);
 }
 
@@ -842,7 +748,7 @@ static void test_net_bad_config(void **state)
 	log_free(&log);
 	boot_net(&log, KVMIO_EXIT_BADCONFIG, "rtl8139,topology=loop rtl8139,topology=loop",
 		 "bench=net-tx irq=msix ops=10");
-	assert_field(log_find(&log, "error", "code", "badconfig"), "key", "irq");
+	test_assert_field(log_find(&log, "error", "code", "badconfig"), "key", "irq");
 	log_free(&log);
 }
 
@@ -867,16 +773,16 @@ static void test_parse_saved_log(void **state)
 	log_free(&log);
 	char out[300];
 	snprintf(out, sizeof(out), "%s.out", log_path);
-	assert_int_equal(run_kvmio(out, "parse", log_path, (char *)NULL), 0);
-	assert_non_null(strstr(slurp(out), "pio-unhandled"));
-	assert_int_equal(run_kvmio(out, "parse", "--csv", log_path, (char *)NULL), 0);
-	const char *csv = slurp(out);
+	assert_int_equal(test_kvmio(out, "parse", log_path, (char *)NULL), 0);
+	assert_non_null(strstr(test_slurp(out), "pio-unhandled"));
+	assert_int_equal(test_kvmio(out, "parse", "--csv", log_path, (char *)NULL), 0);
+	const char *csv = test_slurp(out);
 	int lines = 0;
 	for (const char *p = csv; *p; p++)
 		lines += *p == '\n';
 	assert_int_equal(lines, 1 + 6); /* header + six results */
-	assert_int_equal(run_kvmio(out, "parse", "--json", log_path, (char *)NULL), 0);
-	assert_true(slurp(out)[0] == '{');
+	assert_int_equal(test_kvmio(out, "parse", "--json", log_path, (char *)NULL), 0);
+	assert_true(test_slurp(out)[0] == '{');
 	unlink(out);
 }
 
@@ -885,11 +791,11 @@ static void test_host_usage_errors(void **state)
 	(void)state;
 	char out[300];
 	snprintf(out, sizeof(out), "%s.out", log_path);
-	assert_int_equal(run_kvmio(out, "boot", "--firmware", "bios", "--machine", "microvm",
+	assert_int_equal(test_kvmio(out, "boot", "--firmware", "bios", "--machine", "microvm",
 				   (char *)NULL), KVMIO_EXIT_BADCONFIG);
-	assert_int_equal(run_kvmio(out, "boot", "--frobnicate", (char *)NULL), KVMIO_EXIT_BADCONFIG);
-	assert_int_equal(run_kvmio(out, "nosuchcommand", (char *)NULL), KVMIO_EXIT_BADCONFIG);
-	assert_int_equal(run_kvmio(out, "parse", "/nonexistent/log", (char *)NULL), KVMIO_EXIT_IO);
+	assert_int_equal(test_kvmio(out, "boot", "--frobnicate", (char *)NULL), KVMIO_EXIT_BADCONFIG);
+	assert_int_equal(test_kvmio(out, "nosuchcommand", (char *)NULL), KVMIO_EXIT_BADCONFIG);
+	assert_int_equal(test_kvmio(out, "parse", "/nonexistent/log", (char *)NULL), KVMIO_EXIT_IO);
 	unlink(out);
 }
 
