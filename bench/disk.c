@@ -16,6 +16,7 @@
 #include "kernel/crc32.h"
 #include "kernel/devio.h"
 #include "kernel/disklabel.h"
+#include "kernel/exec.h"
 #include "kernel/interrupts.h"
 #include "kernel/lib.h"
 #include "kernel/memory.h"
@@ -26,6 +27,8 @@
 #define TIME_MODE_MAX_OPS  1000000ull   /* sample buffer when time= is used */
 #define HARNESS_MAX_OPS    20000ull
 #define HARNESS_SECTORS    (16ull * 1024 * 1024 / DISK_SECTOR)
+/* Both times exec_deadline_scale(): between completions the guest submits, polls and checks
+ * itself, ~10x slower again when its instructions are interpreted (kernel/exec.h). */
 #define STALL_SECONDS      10           /* no completion for this long: a device error */
 #define STALL_CYCLES_BLIND (1ull << 35) /* when tsc_hz is unknown (~16 s at 2 GHz) */
 
@@ -71,7 +74,7 @@ static void device_error(const struct blkdev *d, const char *msg)
 
 static uint64_t stall_cycles(const struct disk_run *r)
 {
-	return r->tsc_hz ? r->tsc_hz * STALL_SECONDS : STALL_CYCLES_BLIND;
+	return (r->tsc_hz ? r->tsc_hz * STALL_SECONDS : STALL_CYCLES_BLIND) * exec_deadline_scale();
 }
 
 /* Synchronous single request (probing the label, flushes). Returns the request status. */

@@ -15,16 +15,24 @@
 #include "drivers/net.h"
 #include "kernel/crc32.h"
 #include "kernel/devio.h"
+#include "kernel/exec.h"
 #include "kernel/lib.h"
 #include "kernel/memory.h"
 #include "kernel/netframe.h"
 #include "kernel/tsc.h"
 
+/*
+ * Bounded waits, in seconds of r->bound_second: a second times exec_deadline_scale(), because
+ * each covers work the guest does itself (transmitting, reflecting in the loop topology,
+ * draining and checking frames), ~10x slower again when its instructions are interpreted
+ * (kernel/exec.h). The link wait too: it only lengthens a wait for a link that stays down.
+ */
 #define IDLE_SECONDS        3     /* net-rx: no frame for this long after the first: done */
 #define FIRST_FRAME_SECONDS 10    /* ... or before the first */
 #define RR_REPLY_SECONDS    3     /* net-rr: a request without a reply in this time is lost */
 #define LINK_WAIT_SECONDS   2
 #define TX_STALL_SECONDS    10    /* no transmit completion for this long: the NIC is stuck */
+#define DRAIN_SECOND_PART   4     /* net-tx: a quarter second for frames still on their way */
 #define BLIND_SECOND        (1ull << 31)  /* cycles standing in for a second when tsc_hz is 0 */
 #define MAX_FRAME_BYTES     (64ull << 20) /* all frames of a run are built beforehand */
 #define HARNESS_MAX_FRAMES  20000ull
@@ -43,6 +51,7 @@ struct net_run {
 	const char *bench;
 	struct netdev *tx, *rx;   /* rx == tx on peer/tap topologies */
 	uint64_t second;          /* cycles per second, or BLIND_SECOND */
+	uint64_t bound_second;    /* second * exec_deadline_scale(): unit of the bounded waits */
 	uint32_t stream;
 	uint64_t n;
 	uint8_t *frames;          /* n frames of o->size bytes, back to back */
@@ -234,7 +243,7 @@ static int run_tx(struct net_run *r, struct netdev *tx, struct netdev *rx, int d
 				break;
 			r->stamp[submitted++] = t;
 		}
-		if (submitted > completed && net_wait(tx, TX_STALL_SECONDS * r->second))
+		if (submitted > completed && net_wait(tx, TX_STALL_SECONDS * r->bound_second))
 			return -1;
 		uint32_t c = tx->tx_complete(tx);
 		uint64_t now = ts_read();
@@ -244,13 +253,13 @@ static int run_tx(struct net_run *r, struct netdev *tx, struct netdev *rx, int d
 			last = now;
 		if (drain)
 			drain_rx(r, rx, 0);
-		if (now - last > TX_STALL_SECONDS * r->second)
+		if (now - last > TX_STALL_SECONDS * r->bound_second)
 			return -1;
 	}
 	*elapsed = ts_read() - t_start;
 	/* Frames still on their way to the receiving NIC: wait for them, bounded. */
 	uint64_t t = ts_read();
-	while (drain && r->acc.ok + r->acc.corrupt < n && ts_read() - t < r->second / 4)
+	while (drain && r->acc.ok + r->acc.corrupt < n && ts_read() - t < r->bound_second / DRAIN_SECOND_PART)
 		drain_rx(r, rx, 0);
 	return 0;
 }
@@ -298,7 +307,7 @@ static int run_rr(struct net_run *r, struct netdev *tx, struct netdev *rx, uint6
 			}
 			if (r->acc.corrupt > corrupt_before)
 				break; /* the reply came back damaged: counted, no sample */
-			if (ts_read() - t0 > RR_REPLY_SECONDS * r->second)
+			if (ts_read() - t0 > RR_REPLY_SECONDS * r->bound_second)
 				break; /* lost: counted at the end */
 			tx->tx_complete(tx);
 		}
@@ -336,7 +345,7 @@ static int run_rx(struct net_run *r, struct netdev *tx, struct netdev *rx, uint6
 		if (!f) {
 			if (rx == tx && rx->mode != COMPLETE_POLL && net_wait(rx, r->second / 10))
 				rx->irq_pending = 0;
-			if (now - (count ? last : start) > (count ? IDLE_SECONDS : FIRST_FRAME_SECONDS) * r->second)
+			if (now - (count ? last : start) > (count ? IDLE_SECONDS : FIRST_FRAME_SECONDS) * r->bound_second)
 				break;
 			continue;
 		}
@@ -403,6 +412,7 @@ enum guest_status bench_net(const struct options *o)
 	r->o = o;
 	r->bench = o->bench;
 	r->second = tsc_hz() ? tsc_hz() : BLIND_SECOND;
+	r->bound_second = r->second * exec_deadline_scale();
 	r->stream = (uint32_t)(ts_read() ^ (o->seed * 0x9e3779b9u));
 	if (o->time && strcmp(o->bench, "net-echo")) {
 		report_error_key("badconfig", "net-tx/rx/rr count frames: use ops=, not time=", "time");
@@ -414,7 +424,7 @@ enum guest_status bench_net(const struct options *o)
 	 * so the nic records say what the benchmark starts with. */
 	uint64_t t = ts_read();
 	for (unsigned i = 0; i < net_count(); i++)
-		while (!net_get(i)->link_up(net_get(i)) && ts_read() - t < LINK_WAIT_SECONDS * r->second)
+		while (!net_get(i)->link_up(net_get(i)) && ts_read() - t < LINK_WAIT_SECONDS * r->bound_second)
 			cpu_relax();
 	for (unsigned i = 0; i < net_count(); i++)
 		report_nic(i, net_get(i));

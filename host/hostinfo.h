@@ -9,15 +9,15 @@
 #ifndef KVMIO_HOSTINFO_H
 #define KVMIO_HOSTINFO_H
 #include <stddef.h>
+#include "kernel/exec.h" /* EXEC_EMULATED_DEADLINE_SCALE: the guest's factor, <stdint.h> only */
 
 /* The KVM device to use; KVMIO_KVM_DEVICE overrides it ("none": behave as if there is none). */
 #define HOST_KVM_DEVICE_DEFAULT "/dev/kvm"
 #define HOST_KVM_DEVICE_ENV "KVMIO_KVM_DEVICE"
 
-/* Deadlines under instruction emulation: the guest runs ~10x slower than under TCG there
- * (measured on kvm_pvm); x2 margin. The guest applies the same factor to its own deadlines
- * when it measures exec=emulated (kernel/exec.h). */
-#define HOST_EMULATED_DEADLINE_SCALE 20
+/* Deadlines under instruction emulation: the host stretches its own by the factor the guest
+ * applies to its deadlines when it measures exec=emulated (kernel/exec.h). */
+#define HOST_EMULATED_DEADLINE_SCALE EXEC_EMULATED_DEADLINE_SCALE
 
 struct host_facts {
 	/* /dev/kvm (or KVMIO_KVM_DEVICE) */

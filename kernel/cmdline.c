@@ -39,7 +39,7 @@ static const struct option_spec specs[] = {
 	{ "ops", OPT_U64, 1, 100000000, 0, "10000", "timed operations per measurement", AT(ops) },
 	{ "warmup", OPT_U64, 0, 100000000, 0, "100", "untimed operations before each measurement", AT(warmup) },
 	{ "seed", OPT_U64, 0, UINT64_MAX, 0, "1", "seed for randomised workloads", AT(seed) },
-	{ "timeout", OPT_U64, 1, 86400, 0, "60", "watchdog: seconds before the guest reports a timeout and exits", AT(timeout) },
+	{ "timeout", OPT_U64, 1, 86400, 0, "60", "watchdog: seconds before the guest reports a timeout and exits; the default is multiplied by deadline_scale (see hello), a given value is used as is", AT(timeout) },
 	{ "pci", OPT_U64, 0, 1, 0, "1", "1: report every PCI function as a pci record", AT(pci) },
 	{ "dev", OPT_DEV, 0, 0, 0, "auto", "device: exits: PCI BB:DD.F whose BARs are read (auto: first pci-testdev); disk: disk index N (see disk records) or BB:DD.F (auto: disk 0)", 0 },
 	{ "bar", OPT_CHOICE, 0, 0, bar_choices, "auto", "BAR of dev= whose MMIO bench=exits reads (auto: the first memory BAR)", AT(bar) },
@@ -302,6 +302,9 @@ int cmdline_parse(const char *p, struct options *o, const char **why, char *bad_
 		}
 		if (apply(o, &specs[i], value, vlen, why))
 			return -1;
+		/* The caller stretches only the default watchdog (kernel/exec.h): note an explicit one. */
+		if (specs[i].kind == OPT_U64 && specs[i].offset == AT(timeout))
+			o->timeout_given = 1;
 	}
 	return 0;
 }

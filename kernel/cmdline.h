@@ -9,6 +9,7 @@ struct options {
 	uint64_t warmup;
 	uint64_t seed;
 	uint64_t timeout;      /* seconds */
+	int timeout_given;     /* 1: timeout= was on the command line (honoured exactly) */
 	uint64_t pci;          /* 1: emit pci records */
 	const char *fault;     /* none | ud | pf | gp | de */
 	const char *bar;       /* auto | 0..5: memory BAR for bench=exits mmio-read */

@@ -1,12 +1,13 @@
 /*
  * kernel_main: the one place every boot path arrives. Order matters: serial and the IDT first
- * (so a fault is reported), then our own page tables and allocator, ACPI, the clock, then
- * hello, the options and the workload.
+ * (so a fault is reported), then our own page tables and allocator, ACPI, the clock, how our
+ * instructions are executed, then hello, the options and the workload.
  */
 #include "acpi.h"
 #include "boot.h"
 #include "cmdline.h"
 #include "cpu.h"
+#include "exec.h"
 #include "interrupts.h"
 #include "io.h"
 #include "lib.h"
@@ -23,6 +24,7 @@ static struct boot_info boot;
 static struct options opts;
 static struct cpu_info cpu;
 static struct tsc_info tsc;
+static struct exec_info exec;
 
 static const char *boot_path_name(uint32_t path)
 {
@@ -55,6 +57,11 @@ static void report_hello(void)
 	rec_u64("invtsc", (uint64_t)tsc.invariant);
 	rec_u64("ts_cost", tsc.ts_cost);
 	rec_str("ts", TS_METHOD);
+	rec_u64("loop_iters", exec.loop_iters);
+	rec_u64("loop_cyc", exec.loop_cyc);
+	rec_u64("rdtsc_cyc", exec.rdtsc_cyc);
+	rec_str("exec", exec.exec);
+	rec_u64("deadline_scale", exec.deadline_scale);
 	if (a->rsdp)
 		rec_hex("acpi", a->rsdp);
 	else
@@ -96,6 +103,7 @@ void kernel_main(const struct boot_info *bi)
 	lapic_init();
 	cpu_identify(&cpu);
 	tsc_init(&tsc, acpi()->pm_timer_port, acpi()->pm_timer_32bit);
+	exec_probe(&exec);
 	pci_init(acpi()->ecam_base, acpi()->ecam_bus_start, acpi()->ecam_bus_end);
 
 	serial_write("\n", 1); /* start on a fresh line after firmware output */
@@ -109,7 +117,9 @@ void kernel_main(const struct boot_info *bi)
 		cmdline_report_help();
 		report_finish(STATUS_OK);
 	}
-	watchdog_start(opts.timeout, tsc.hz);
+	/* The default watchdog is sized for native execution: stretch it when every instruction is
+	 * interpreted (kernel/exec.h). timeout= is what the user asked for and holds exactly. */
+	watchdog_start(opts.timeout_given ? opts.timeout : opts.timeout * exec_deadline_scale(), tsc.hz);
 	if (strcmp(opts.fault, "none"))
 		cpu_fault(opts.fault);
 

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "host/proto.h"
+#include "kernel/exec.h" /* the exec= threshold: <stdint.h> only */
 #include "tests/boot_helpers.h"
 
 
@@ -70,6 +71,20 @@ static void check_good_boot(const char *fw, const char *machine, const char *pat
 	/* Every machine here has a time reference (PIT, PM timer or a CPUID/KVM leaf). */
 	assert_true(test_u64_of(hello, "tsc_hz") > 100000000ull);
 	assert_string_not_equal(record_get(hello, "tsc_method"), "none");
+	/* How the guest was executed: the verdict follows loop_cyc and the threshold; TCG runs
+	 * translated code, so never "emulated". */
+	assert_int_equal(test_u64_of(hello, "loop_iters"), EXEC_LOOP_ITERS);
+	uint64_t loop_cyc = test_u64_of(hello, "loop_cyc");
+	assert_true(loop_cyc > 0);
+	test_u64_of(hello, "rdtsc_cyc");
+	const char *exec = record_get(hello, "exec");
+	assert_non_null(exec);
+	assert_true(!strcmp(exec, "native") || !strcmp(exec, "emulated"));
+	int emulated = loop_cyc > EXEC_EMULATED_LOOP_CYC;
+	assert_string_equal(exec, emulated ? "emulated" : "native");
+	assert_int_equal(test_u64_of(hello, "deadline_scale"), emulated ? EXEC_EMULATED_DEADLINE_SCALE : 1);
+	if (!strcmp(accel, "tcg"))
+		assert_string_equal(exec, "native");
 	test_check_result(&log, "timestamp", 300);
 	test_check_result(&log, "cpuid", 300);
 	test_check_result(&log, "pio-unhandled", 300);
