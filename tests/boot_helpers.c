@@ -23,6 +23,7 @@ int test_kvmio_argv(const char *out_path, const char *const *args)
 		argv[n++] = *args++;
 	argv[n] = NULL;
 
+	fflush(NULL); /* nothing buffered may reach the child's output twice */
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {

@@ -76,7 +76,7 @@ static int boot_kvm(const char *const *args)
 /* Where KVM is not usable, --accel kvm is refused before QEMU starts, naming why. */
 static void check_refused(const char *const *args)
 {
-	char want[400];
+	char want[1024];
 	int rc = boot_kvm(args);
 	const char *printed = test_slurp(out_path);
 
@@ -91,7 +91,7 @@ static void check_refused(const char *const *args)
 /* A good boot under KVM: exit 0, end ok, the flavour on the report, the guest's verdict. */
 static void check_kvm_boot(const char *const *args, struct log *log)
 {
-	char want[512];
+	char want[1024];
 	int rc = boot_kvm(args);
 	const char *printed = test_slurp(out_path);
 	const struct record *hello;
@@ -116,7 +116,7 @@ static void test_kvm_choice(void **state)
 {
 	const char *argv[] = { "boot", "--dry-run", NULL };
 	const char *printed;
-	char want[512];
+	char want[1024];
 
 	(void)state;
 	assert_int_equal(test_kvmio_argv(out_path, argv), 0);
