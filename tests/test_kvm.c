@@ -112,6 +112,17 @@ static void check_kvm_boot(const char *const *args, struct log *log)
 	test_assert_field(log_find(log, "end", NULL, NULL), "status", "ok");
 }
 
+/* Boot args under KVM where it works (1, *log filled: free it), else check the refusal (0). */
+static int kvm_boot_or_refusal(const char *const *args, struct log *log)
+{
+	if (!usable) {
+		check_refused(args);
+		return 0;
+	}
+	check_kvm_boot(args, log);
+	return 1;
+}
+
 static void test_kvm_choice(void **state)
 {
 	const char *argv[] = { "boot", "--dry-run", NULL };
@@ -140,12 +151,10 @@ static void test_kvm_multiboot_pc_q35(void **state)
 	struct log log;
 
 	(void)state;
-	if (!usable) {
-		check_refused(pc);
+	if (!kvm_boot_or_refusal(pc, &log)) {
 		check_refused(q35);
 		return;
 	}
-	check_kvm_boot(pc, &log);
 	test_assert_field(log_find(&log, "hello", NULL, NULL), "boot", "multiboot");
 	test_check_result(&log, "cpuid", 50);
 	test_check_result(&log, "pio-read", 50);
@@ -162,11 +171,8 @@ static void test_kvm_pvh_microvm(void **state)
 	struct log log;
 
 	(void)state;
-	if (!usable) {
-		check_refused(args);
+	if (!kvm_boot_or_refusal(args, &log))
 		return;
-	}
-	check_kvm_boot(args, &log);
 	test_assert_field(log_find(&log, "hello", NULL, NULL), "boot", "pvh");
 	test_check_result(&log, "timestamp", 50);
 	log_free(&log);
@@ -179,11 +185,8 @@ static void test_kvm_disk(void **state)
 	struct log log;
 
 	(void)state;
-	if (!usable) {
-		check_refused(args);
+	if (!kvm_boot_or_refusal(args, &log))
 		return;
-	}
-	check_kvm_boot(args, &log);
 	test_check_result(&log, "randread-4k-qd1", 50);
 	log_free(&log);
 }
@@ -197,11 +200,8 @@ static void test_kvm_net(void **state)
 	const struct record *r;
 
 	(void)state;
-	if (!usable) {
-		check_refused(args);
+	if (!kvm_boot_or_refusal(args, &log))
 		return;
-	}
-	check_kvm_boot(args, &log);
 	r = log_find(&log, "result", "bench", "net-tx");
 	assert_non_null(r);
 	assert_int_equal(test_u64_of(r, "rx_ok"), 50);
