@@ -12,10 +12,10 @@ BUILD_ID   := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 # ---- guest kernel ----------------------------------------------------------------------------
 GUEST_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mno-red-zone \
 	-mgeneral-regs-only -fno-stack-protector -mcmodel=small -fno-asynchronous-unwind-tables \
-	-fno-omit-frame-pointer --param=min-pagesize=0 -Wall -Wextra -Werror -I. -I$(BUILD) -MMD -MP
-GUEST_ASFLAGS := -I. -Wa,--noexecstack -MMD -MP
+	-fno-omit-frame-pointer --param=min-pagesize=0 -Wall -Wextra -Werror -I. -Icommon -I$(BUILD) -MMD -MP
+GUEST_ASFLAGS := -I. -Icommon -Wa,--noexecstack -MMD -MP
 GUEST_SRCS := $(filter-out boot/efi_loader.c,$(wildcard boot/*.c)) $(filter-out boot/efi_kernel_blob.S,$(wildcard boot/*.S)) $(wildcard kernel/*.S) \
-	$(wildcard kernel/*.c) $(wildcard drivers/*.c) $(wildcard bench/*.c)
+	$(wildcard kernel/*.c) $(wildcard drivers/*.c) $(wildcard bench/*.c) $(wildcard common/*.c)
 GUEST_OBJS := $(patsubst %,$(BUILD)/guest/%.o,$(GUEST_SRCS))
 LIBGCC     := $(shell $(CC) -print-libgcc-file-name)   # 128-bit division helpers only
 
@@ -24,12 +24,12 @@ EFI_INC    := /usr/include/efi
 EFI_LIB    := /usr/lib
 EFI_CFLAGS := -std=gnu11 -O2 -fpic -fshort-wchar -ffreestanding -fno-stack-protector \
 	-mno-red-zone -mgeneral-regs-only -fno-strict-aliasing -DGNU_EFI_USE_MS_ABI \
-	-I$(EFI_INC) -I$(EFI_INC)/x86_64 -I. -Wall -Wextra -Werror -MMD -MP
+	-I$(EFI_INC) -I$(EFI_INC)/x86_64 -I. -Icommon -Wall -Wextra -Werror -MMD -MP
 EFI_OBJS   := $(BUILD)/efi/efi_loader.o $(BUILD)/efi/crc32.o $(BUILD)/efi/kernel_blob.o
 
 # ---- host tool --------------------------------------------------------------------------------
-HOST_CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. -I$(BUILD) -D_GNU_SOURCE -MMD -MP
-HOST_SRCS    := $(wildcard host/*.c) kernel/crc32.c
+HOST_CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. -Icommon -I$(BUILD) -D_GNU_SOURCE -MMD -MP
+HOST_SRCS    := $(wildcard host/*.c) $(wildcard common/*.c)
 HOST_OBJS    := $(patsubst %.c,$(BUILD)/host/%.o,$(HOST_SRCS))
 HOST_LIBOBJS := $(filter-out $(BUILD)/host/host/main.o,$(HOST_OBJS))
 
@@ -84,7 +84,7 @@ $(BUILD)/guest/%.S.o: %.S
 $(BUILD)/efi/efi_loader.o: boot/efi_loader.c
 	@mkdir -p $(dir $@)
 	$(CC) $(EFI_CFLAGS) -c $< -o $@
-$(BUILD)/efi/crc32.o: kernel/crc32.c
+$(BUILD)/efi/crc32.o: common/crc32.c
 	@mkdir -p $(dir $@)
 	$(CC) $(EFI_CFLAGS) -c $< -o $@
 $(BUILD)/efi/kernel_blob.o: boot/efi_kernel_blob.S $(BUILD)/kvmio.bin
@@ -116,7 +116,7 @@ $(BUILD)/test/test_%: tests/test_%.c $(TEST_LIBOBJS) $(TEST_HELPERS)
 
 $(FUZZ_BIN): tests/fuzz_parse.c $(filter-out host/main.c,$(HOST_SRCS))
 	@mkdir -p $(dir $@)
-	clang -std=gnu11 -g -O1 -I. -I$(BUILD) -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+	clang -std=gnu11 -g -O1 -I. -Icommon -I$(BUILD) -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		-o $@ $(filter %.c,$^) $(HOST_LIBS)
 
 tests: $(TEST_BINS) $(FUZZ_BIN)

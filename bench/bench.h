@@ -4,6 +4,8 @@
 #include "kernel/cmdline.h"
 #include "kernel/report.h"
 
+/* Run the benchmark bench= names (common/benches.def). */
+enum guest_status bench_run(const struct options *o);
 
 /* VM-exit cost floors: cpuid, unhandled port, PM timer, PCI BAR MMIO/port reads, timestamp. */
 enum guest_status bench_exits(const struct options *o);

@@ -13,12 +13,12 @@
 #include "bench.h"
 #include "stats.h"
 #include "drivers/net.h"
-#include "kernel/crc32.h"
+#include "crc32.h"
 #include "kernel/devio.h"
 #include "kernel/exec.h"
 #include "kernel/lib.h"
 #include "kernel/memory.h"
-#include "kernel/netframe.h"
+#include "netframe.h"
 #include "kernel/tsc.h"
 
 /*

@@ -11,7 +11,7 @@
 #include "kernel/exec.h"
 #include "kernel/lib.h"
 #include "kernel/memory.h"
-#include "kernel/netframe.h"
+#include "netframe.h"
 #include "kernel/tsc.h"
 
 #define ETHERTYPE_IPV4   0x0800

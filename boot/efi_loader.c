@@ -14,7 +14,7 @@
 #include <efilib.h>
 
 #include "kernel/boot.h"
-#include "kernel/crc32.h"
+#include "crc32.h"
 #include "kernel/image.h"
 
 /* kernel/image.h entry64: a SysV call that never returns. */

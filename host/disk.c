@@ -13,7 +13,7 @@
 #include "host/args.h"
 #include "host/proto.h"
 #include "host/qemu.h"
-#include "kernel/crc32.h"
+#include "crc32.h"
 
 _Static_assert(sizeof(struct kvmio_label) == 48, "label layout");
 _Static_assert(sizeof(struct kvmio_stamp) == 32, "stamp layout");

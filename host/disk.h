@@ -6,7 +6,7 @@
 #define KVMIO_DISK_H
 #include <stddef.h>
 #include <stdint.h>
-#include "kernel/disklabel.h"
+#include "disklabel.h"
 
 /* Smallest disk mkdisk makes: the data area (from DISK_DATA_START) needs at least one page. */
 #define DISK_MIN_SIZE (DISK_DATA_START + 4096ull)

@@ -9,7 +9,7 @@
 #ifndef KVMIO_HOSTINFO_H
 #define KVMIO_HOSTINFO_H
 #include <stddef.h>
-#include "kernel/exec.h" /* EXEC_EMULATED_DEADLINE_SCALE: the guest's factor, <stdint.h> only */
+#include "kvmio_proto.h" /* KVMIO_EXEC_EMULATED_DEADLINE_SCALE: the guest's factor too */
 
 /* The KVM device to use; KVMIO_KVM_DEVICE overrides it ("none": behave as if there is none). */
 #define HOST_KVM_DEVICE_DEFAULT "/dev/kvm"
@@ -17,7 +17,7 @@
 
 /* Deadlines under instruction emulation: the host stretches its own by the factor the guest
  * applies to its deadlines when it measures exec=emulated (kernel/exec.h). */
-#define HOST_EMULATED_DEADLINE_SCALE EXEC_EMULATED_DEADLINE_SCALE
+#define HOST_EMULATED_DEADLINE_SCALE KVMIO_EXEC_EMULATED_DEADLINE_SCALE
 
 struct host_facts {
 	/* /dev/kvm (or KVMIO_KVM_DEVICE) */

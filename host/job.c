@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "host/job.h"
+#include "options.h"
 #include "host/qemu.h"
 
 /* Every key of docs/run.md. single: no lists (one value per job). */
@@ -244,6 +245,44 @@ void job_file_free(struct job_file *jf)
 	memset(jf, 0, sizeof(*jf));
 }
 
+static int split_list(const char *v, char ***items);
+
+/* Every value of a key that becomes a guest option, checked against the guest's own option
+ * table (common/options.c) before anything runs: FILE:LINE names the first bad one. */
+static int check_guest_values(const struct job_file *jf, char *err, size_t errlen)
+{
+	for (int i = -1; i < jf->nsecs; i++) {
+		const struct job_section *s = i < 0 ? &jf->global : &jf->secs[i];
+
+		for (int k = 0; k < s->nkv; k++) {
+			const struct job_kv *kv = &s->kv[k];
+			const char *guest = NULL;
+			char **items;
+			int n, bad = -1;
+			struct option_error oe;
+
+			for (size_t g = 0; g < NELEM(guest_keys); g++)
+				if (!strcmp(guest_keys[g][0], kv->key))
+					guest = guest_keys[g][1];
+			if (!guest)
+				continue;
+			n = split_list(kv->value, &items);
+			for (int it = 0; it < n; it++) {
+				if (bad < 0 && options_check_one(guest, items[it], &oe) != 0) {
+					bad = it;
+					snprintf(err, errlen, "%s:%d: %s = %s: %s (guest option %s)",
+						 jf->path, kv->line, kv->key, items[it], oe.why, guest);
+				}
+				free(items[it]);
+			}
+			free(items);
+			if (bad >= 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
 int job_load_string(const char *name, const char *text, struct job_file *jf, char *err,
 		    size_t errlen)
 {
@@ -274,6 +313,10 @@ int job_load_string(const char *name, const char *text, struct job_file *jf, cha
 	if (jf->nsecs == 0) {
 		snprintf(err, errlen, "%s:%d: no job section (only [global] or nothing)", name,
 			 ps.line > 0 ? ps.line : 1);
+		job_file_free(jf);
+		return 2;
+	}
+	if (check_guest_values(jf, err, errlen) != 0) {
 		job_file_free(jf);
 		return 2;
 	}

@@ -229,7 +229,8 @@ int launch_run_tick(char *const *argv, double timeout_s, struct launch_result *r
 				open_fds--;
 			}
 			if (map[k] == 0 && res->first_record_s < 0 && res->out &&
-			    memmem(res->out, res->out_len, "@kvmio", 6))
+			    memmem(res->out, res->out_len, KVMIO_PROTO_PREFIX,
+				   strlen(KVMIO_PROTO_PREFIX)))
 				res->first_record_s = now_s() - started_at;
 		}
 	}
@@ -333,7 +334,7 @@ static void first_line(const char *text, char *out, size_t size)
 int launch_outcome(const struct launch_result *res, const struct log *log, double timeout_s,
 		   const char *qemu, char *msg, size_t msglen)
 {
-	static const char *const guest_status[] = { "ok", "fail", "badconfig", "timeout" };
+	static const char *const guest_status[] = KVMIO_STATUS_NAMES;
 	char line[256];
 	int from_qemu;
 
@@ -381,8 +382,9 @@ int launch_outcome(const struct launch_result *res, const struct log *log, doubl
 	case 0: /* ACPI power-off or UEFI ResetSystem: the log decides */
 		from_qemu = log->status;
 		break;
-	case 1: case 3: case 5: case 7:
-		from_qemu = res->exit_code >> 1;
+	case KVMIO_DEBUG_EXIT_CODE(STATUS_OK): case KVMIO_DEBUG_EXIT_CODE(STATUS_FAIL):
+	case KVMIO_DEBUG_EXIT_CODE(STATUS_BADCONFIG): case KVMIO_DEBUG_EXIT_CODE(STATUS_TIMEOUT):
+		from_qemu = res->exit_code >> 1; /* isa-debug-exit: (V << 1) | 1 */
 		break;
 	default:
 		first_line(res->err, line, sizeof(line));

@@ -14,6 +14,7 @@
 #include "host/compare.h"
 #include "host/disk.h"
 #include "host/hostinfo.h"
+#include "options.h"
 #include "host/htmlreport.h"
 #include "host/launch.h"
 #include "host/net.h"
@@ -64,6 +65,8 @@ static const char usage_text[] =
 	"  --timeout S                host deadline in seconds (default 120; x20 when the\n"
 	"                             accelerator emulates each instruction, as kvm_pvm does)\n"
 	"  --memory MIB               guest RAM (default 128, uefi 256)\n"
+	"  --no-guest-check           hand the guest options over unchecked (by default they are\n"
+	"                             checked against the guest's option table first)\n"
 	"  --no-debug-exit            leave out isa-debug-exit: the guest powers off through ACPI\n"
 	"                             or UEFI as under other VMMs; the status comes from the log\n"
 	"  --log FILE                 write the raw serial output to FILE\n"
@@ -178,6 +181,7 @@ struct boot_args {
 	const char *log_file;
 	enum format format;
 	int dry_run;
+	int no_guest_check;           /* 1: hand the guest options over unchecked */
 	const char *tap_cmd;
 };
 
@@ -215,6 +219,8 @@ static int parse_boot_args(int argc, char **argv, struct boot_args *a)
 			a->dry_run = 1;
 		} else if (strcmp(arg, "--no-debug-exit") == 0) {
 			a->q.no_debug_exit = 1;
+		} else if (strcmp(arg, "--no-guest-check") == 0) {
+			a->no_guest_check = 1;
 		} else if ((v = option_value(argc, argv, &i, "--firmware", &missing))) {
 			a->q.firmware = v;
 		} else if ((v = option_value(argc, argv, &i, "--machine", &missing))) {
@@ -476,7 +482,7 @@ static void netrun_tick(void *ctx, const char *out, size_t len)
 	pid_t pid;
 
 	if (!nr->tap_cmd || !nr->tap_up || nr->tap_pid || !out ||
-	    !memmem(out, len, PROTO_PREFIX " 1 ready ", strlen(PROTO_PREFIX " 1 ready ")))
+	    !memmem(out, len, KVMIO_PROTO_PREFIX " 1 ready ", strlen(KVMIO_PROTO_PREFIX " 1 ready ")))
 		return;
 	snprintf(path, sizeof(path), "%s/tap-cmd.out", nr->dir);
 	fflush(NULL);
@@ -573,6 +579,26 @@ static int cmd_boot(int argc, char **argv)
 	if (a.tap_cmd && !netrun_has(&nr, NET_TAP)) {
 		rc = usage_error("boot: --tap-cmd needs a --net ...,topology=tap NIC%s", "");
 		goto done_args;
+	}
+	/* The guest's own option table decides, here before QEMU starts (the guest checks again). */
+	if (!a.no_guest_check) {
+		char *joined = qemu_join_guest_args(a.q.guest_args, a.q.nguest_args);
+		struct options gopts;
+		struct option_error oe;
+
+		if (!joined) {
+			rc = KVMIO_EXIT_IO;
+			goto done_args;
+		}
+		if (options_parse(joined, &gopts, &oe) != 0) {
+			fprintf(stderr, "kvmio: boot: guest option %s%s%s: %s (kvmio boot -- help lists "
+				"them)\n", oe.key, oe.value[0] || strchr(joined, '=') ? "=" : "",
+				oe.value, oe.why);
+			free(joined);
+			rc = KVMIO_EXIT_BADCONFIG;
+			goto done_args;
+		}
+		free(joined);
 	}
 	/* Two NICs on the loop hub: NIC 0 sends, NIC 1 receives, unless the options say. */
 	if (qemu_loop_needs_rxdev(&a.q))
@@ -743,7 +769,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
-		printf("kvmio %s (protocol %d)\n", KVMIO_BUILD_ID, PROTO_VERSION);
+		printf("kvmio %s (protocol %d)\n", KVMIO_BUILD_ID, KVMIO_PROTO_VERSION);
 		return 0;
 	}
 	if (!strcmp(cmd, "parse"))

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "host/net.h"
-#include "kernel/netframe.h"
+#include "netframe.h"
 
 struct peer_config {
 	const char *socket;            /* our unix datagram socket (bound; QEMU's remote.path) */

@@ -6,30 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 #include "host/proto.h"
-#include "kernel/hexdigit.h"
+#include "hexdigit.h"
 
-/* Fields every record of a type must carry (besides seq and crc). */
-struct record_kind {
-	const char *type;
-	const char *required[16];
-};
+static const struct kvmio_record_kind record_kinds[] = KVMIO_RECORD_KINDS;
 
-static const struct record_kind record_kinds[] = {
-	{ "hello", { "build", "boot", "tsc_hz", "tsc_method", "accel" } },
-	{ "option", { "name", "default", "help" } },
-	{ "pci", { "bdf", "id", "class" } },
-	{ "result", { "bench", "name", "ops", "total", "min", "p50", "p90", "p99", "p999",
-		      "max", "mean", "hist" } },
-	{ "skip", { "bench", "name", "reason" } },
-	{ "disk", { "index", "model", "transport", "sectors", "sector_size" } },
-	{ "nic", { "index", "model", "transport", "mac" } },
-	{ "ready", { "ip" } },
-	{ "error", { "code", "msg" } },
-	{ "timeout", { "after_s" } },
-	{ "end", { "status", "records" } },
-};
-
-static const struct record_kind *find_kind(const char *type)
+static const struct kvmio_record_kind *find_kind(const char *type)
 {
 	for (size_t i = 0; i < sizeof(record_kinds) / sizeof(record_kinds[0]); i++)
 		if (strcmp(record_kinds[i].type, type) == 0)
@@ -140,16 +121,16 @@ static int parse_record(struct log *log, struct record *r, const char *text, siz
 			int line)
 {
 	const size_t crc_tail = strlen(" crc=") + 8;
-	const size_t plen = strlen(PROTO_PREFIX);
+	const size_t plen = strlen(KVMIO_PROTO_PREFIX);
 	char *p, *tok, *save = NULL;
 	uint32_t want, got;
 	int ntok = 0;
 
 	memset(r, 0, sizeof(*r));
 	r->line = line;
-	if (len > PROTO_MAX_LINE)
+	if (len > KVMIO_PROTO_MAX_LINE)
 		return fail(log, KVMIO_EXIT_CORRUPT, line, "record line longer than %d bytes",
-			    PROTO_MAX_LINE);
+			    KVMIO_PROTO_MAX_LINE);
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)text[i] < 0x20 || (unsigned char)text[i] > 0x7e)
 			return fail(log, KVMIO_EXIT_CORRUPT, line,
@@ -169,10 +150,10 @@ static int parse_record(struct log *log, struct record *r, const char *text, siz
 				ver = ver * 10 + (unsigned long)(text[i] - '0');
 		if (i < len && text[i] != ' ')
 			return fail(log, KVMIO_EXIT_CORRUPT, line, "bad protocol version");
-		if (ver != PROTO_VERSION)
+		if (ver != KVMIO_PROTO_VERSION)
 			return fail(log, KVMIO_EXIT_VERSION, line,
 				    "unknown protocol version %lu (this kvmio knows %d)", ver,
-				    PROTO_VERSION);
+				    KVMIO_PROTO_VERSION);
 	}
 	if (len < crc_tail || memcmp(text + len - crc_tail, " crc=", 5) != 0)
 		return fail(log, KVMIO_EXIT_CORRUPT, line, "record has no crc= at its end");
@@ -226,9 +207,9 @@ static int parse_record(struct log *log, struct record *r, const char *text, siz
 			return fail(log, KVMIO_EXIT_CORRUPT, line, "empty value for %s", tok);
 		if (unescape(eq + 1) != 0)
 			return fail(log, KVMIO_EXIT_CORRUPT, line, "bad %%XX escape in %s", tok);
-		if (r->nfields >= PROTO_MAX_FIELDS)
+		if (r->nfields >= KVMIO_PROTO_MAX_FIELDS)
 			return fail(log, KVMIO_EXIT_CORRUPT, line, "more than %d fields",
-				    PROTO_MAX_FIELDS);
+				    KVMIO_PROTO_MAX_FIELDS);
 		r->fields[r->nfields].key = tok;
 		r->fields[r->nfields].value = eq + 1;
 		r->nfields++;
@@ -256,7 +237,7 @@ static int parse_record(struct log *log, struct record *r, const char *text, siz
 /* Checks that depend on the records before this one. */
 static int check_record(struct log *log, const struct record *r, int seen_end)
 {
-	const struct record_kind *kind = find_kind(r->type);
+	const struct kvmio_record_kind *kind = find_kind(r->type);
 
 	if (seen_end)
 		return fail(log, KVMIO_EXIT_SEQUENCE, r->line, "%s record after end", r->type);
@@ -337,7 +318,7 @@ static int log_outcome(struct log *log)
 
 int log_parse_buffer(struct log *log, const char *name, const char *data, size_t len)
 {
-	const size_t plen = strlen(PROTO_PREFIX);
+	const size_t plen = strlen(KVMIO_PROTO_PREFIX);
 	size_t pos = 0;
 	int line = 0, seen_end = 0;
 
@@ -349,7 +330,7 @@ int log_parse_buffer(struct log *log, const char *name, const char *data, size_t
 		const char *start = data + pos;
 		const char *nl = memchr(start, '\n', len - pos);
 		size_t llen = nl ? (size_t)(nl - start) : len - pos;
-		const char *at = memmem(start, llen, PROTO_PREFIX, plen);
+		const char *at = memmem(start, llen, KVMIO_PROTO_PREFIX, plen);
 		struct record r;
 
 		line++;

@@ -4,27 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_PREFIX "@kvmio"
-#define PROTO_VERSION 1
-#define PROTO_MAX_LINE 4096
-#define PROTO_MAX_FIELDS 96
-
-/* Exit codes of the kvmio tool: docs/protocol.md, "What the host checks". */
-enum kvmio_exit {
-	KVMIO_EXIT_OK = 0,
-	KVMIO_EXIT_GUEST_FAIL = 1,
-	KVMIO_EXIT_BADCONFIG = 2,
-	KVMIO_EXIT_TIMEOUT = 3,
-	KVMIO_EXIT_TRUNCATED = 4,
-	KVMIO_EXIT_NO_END = 5,
-	KVMIO_EXIT_CORRUPT = 6,
-	KVMIO_EXIT_VERSION = 7,
-	KVMIO_EXIT_SEQUENCE = 8,
-	KVMIO_EXIT_QEMU = 9,
-	KVMIO_EXIT_IO = 10,
-	KVMIO_EXIT_ACCEL = 11,         /* the accelerator failed (KVM internal error, ...) */
-	KVMIO_EXIT_INTERRUPTED = 130,  /* SIGINT/SIGTERM: QEMU stopped */
-};
+#include "kvmio_proto.h"
 
 struct field {
 	char *key;
@@ -36,7 +16,7 @@ struct record {
 	char type[16];
 	unsigned seq;
 	int nfields;    /* seq and crc are included as fields */
-	struct field fields[PROTO_MAX_FIELDS];
+	struct field fields[KVMIO_PROTO_MAX_FIELDS];
 	char *buf;      /* owns the strings above */
 };
 
@@ -49,8 +29,7 @@ struct log {
 	char err[256];          /* one-line description of the first problem, "" if none */
 };
 
-/* CRC-32 (zlib) of a record body; shared with the guest (kernel/crc32.c). */
-#include "../kernel/crc32.h"
+#include "crc32.h" /* CRC-32 (zlib) of a record body, as the guest computes it */
 
 const char *record_get(const struct record *r, const char *key);
 int record_get_u64(const struct record *r, const char *key, uint64_t *out); /* 0 on success */

@@ -10,10 +10,10 @@ static uint64_t deadline_scale = 1;
 
 uint64_t exec_deadline_scale(void) { return deadline_scale; }
 
-/* EXEC_LOOP_ITERS iterations of dec/jnz on a register: no memory, no exits. */
+/* KVMIO_EXEC_LOOP_ITERS iterations of dec/jnz on a register: no memory, no exits. */
 static uint64_t time_loop(void)
 {
-	uint64_t n = EXEC_LOOP_ITERS;
+	uint64_t n = KVMIO_EXEC_LOOP_ITERS;
 	uint64_t t0 = ts_read();
 	asm volatile("1:\n\tdec %0\n\tjnz 1b" : "+r"(n) : : "cc");
 	return ts_read() - t0;
@@ -43,11 +43,11 @@ void exec_probe(struct exec_info *out)
 		if (c < tsc)
 			tsc = c;
 	}
-	out->loop_iters = EXEC_LOOP_ITERS;
+	out->loop_iters = KVMIO_EXEC_LOOP_ITERS;
 	out->loop_cyc = loop;
 	out->rdtsc_cyc = tsc;
-	out->emulated = loop > EXEC_EMULATED_LOOP_CYC;
+	out->emulated = loop > KVMIO_EXEC_EMULATED_LOOP_CYC;
 	out->exec = out->emulated ? "emulated" : "native";
-	out->deadline_scale = out->emulated ? EXEC_EMULATED_DEADLINE_SCALE : 1;
+	out->deadline_scale = out->emulated ? KVMIO_EXEC_EMULATED_DEADLINE_SCALE : 1;
 	deadline_scale = out->deadline_scale;
 }

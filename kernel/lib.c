@@ -64,28 +64,6 @@ int strncmp(const char *a, const char *b, size_t n)
 }
 
 
-int parse_u64(const char *s, size_t len, uint64_t *out)
-{
-	uint64_t v = 0, base = 10;
-
-	if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		s += 2;
-		len -= 2;
-	}
-	if (len == 0)
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		int digit = hex_digit_value(s[i]);
-		uint64_t d = digit < 0 ? base : (uint64_t)digit;
-		if (d >= base || v > (UINT64_MAX - d) / base)
-			return -1;
-		v = v * base + d;
-	}
-	*out = v;
-	return 0;
-}
-
 char *str_append(char *dst, char *end, const char *s)
 {
 	while (*s && dst + 1 < end)

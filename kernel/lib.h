@@ -20,7 +20,6 @@ int strncmp(const char *a, const char *b, size_t n);
 char *str_append(char *dst, char *end, const char *s);
 char *u64_append(char *dst, char *end, uint64_t v);
 
-/* Parse a decimal or 0x-prefixed hex number covering all of s[0..len). 0 on success. */
-int parse_u64(const char *s, size_t len, uint64_t *out);
+#include "parse.h" /* parse_u64, shared with the host (common/) */
 
 #endif

@@ -88,8 +88,7 @@ static _Noreturn void report_bad_option(const char *why, const char *key, const 
 
 void kernel_main(const struct boot_info *bi)
 {
-	static char bad_key[64], bad_value[64];
-	const char *why = "";
+	static struct option_error bad;
 
 	serial_init();
 	idt_init();
@@ -111,8 +110,8 @@ void kernel_main(const struct boot_info *bi)
 
 	if (boot.flags & BOOT_FLAG_CMDLINE_TRUNCATED)
 		report_bad_option("command line longer than 1023 bytes", "cmdline", "");
-	if (cmdline_parse(boot.cmdline, &opts, &why, bad_key, bad_value, sizeof(bad_key)))
-		report_bad_option(why, bad_key, bad_value);
+	if (options_parse(boot.cmdline, &opts, &bad))
+		report_bad_option(bad.why, bad.key, bad.value);
 	if (opts.help) {
 		cmdline_report_help();
 		report_finish(STATUS_OK);
@@ -127,14 +126,5 @@ void kernel_main(const struct boot_info *bi)
 	if (opts.pci)
 		pci_report();
 
-	enum guest_status status = STATUS_OK;
-	if (!strcmp(opts.bench, "exits"))
-		status = bench_exits(&opts);
-	else if (!strcmp(opts.bench, "disk"))
-		status = bench_disk(&opts);
-	else if (!strncmp(opts.bench, "net-", 4))
-		status = bench_net(&opts);
-	else if (!strcmp(opts.bench, "spin"))
-		status = bench_spin(&opts);
-	report_finish(status);
+	report_finish(bench_run(&opts));
 }

@@ -3,7 +3,7 @@
 #include "lib.h"
 #include "serial.h"
 
-#define REC_PREFIX "@kvmio " PROTO_VERSION_STR " "
+#define REC_PREFIX KVMIO_PROTO_PREFIX " " KVMIO_PROTO_VERSION_STR " "
 #define REC_MAX 4096
 #define REC_CRC_ROOM 16 /* " crc=XXXXXXXX\n" */
 
@@ -163,10 +163,7 @@ void report_fail(enum guest_status status, const char *code, const char *msg)
 
 void report_finish(enum guest_status status)
 {
-	static const char *const names[] = {
-		[STATUS_OK] = "ok", [STATUS_FAIL] = "fail",
-		[STATUS_BADCONFIG] = "badconfig", [STATUS_TIMEOUT] = "timeout",
-	};
+	static const char *const names[] = KVMIO_STATUS_NAMES;
 	rec_begin("end");
 	rec_str("status", names[status]);
 	rec_u64("records", rec_seq);

@@ -6,10 +6,7 @@
 #define KVMIO_REPORT_H
 #include <stdint.h>
 
-#define PROTO_VERSION_STR "1"
-
-/* Guest status; the value is also what is written to isa-debug-exit. */
-enum guest_status { STATUS_OK = 0, STATUS_FAIL = 1, STATUS_BADCONFIG = 2, STATUS_TIMEOUT = 3 };
+#include "kvmio_proto.h" /* enum guest_status, the prefix and version */
 
 void rec_begin(const char *type);
 void rec_str(const char *key, const char *value);          /* escaped */

@@ -15,7 +15,6 @@
 #include <cmocka.h>
 
 #include "host/proto.h"
-#include "kernel/exec.h" /* the exec= threshold: <stdint.h> only */
 #include "tests/boot_helpers.h"
 
 
@@ -47,8 +46,10 @@ static void boot_and_parse(struct log *log, int want, const char *fw, const char
 {
 	char out[300];
 	snprintf(out, sizeof(out), "%s.out", log_path);
+	/* --no-guest-check: these boots test the guest's own parser too (the host's check before
+	 * launching is test_host_checks_options) */
 	int rc = test_kvmio(out, "boot", "--firmware", fw, "--machine", machine, "--timeout", "120",
-			   "--log", log_path, "--", opt1, opt2, (char *)NULL);
+			   "--no-guest-check", "--log", log_path, "--", opt1, opt2, (char *)NULL);
 	if (rc != want)
 		fail_msg("kvmio boot %s/%s %s %s: exit %d, want %d\n%s", fw, machine, opt1,
 			 opt2 ? opt2 : "", rc, want, test_slurp(out));
@@ -73,16 +74,16 @@ static void check_good_boot(const char *fw, const char *machine, const char *pat
 	assert_string_not_equal(record_get(hello, "tsc_method"), "none");
 	/* How the guest was executed: the verdict follows loop_cyc and the threshold; TCG runs
 	 * translated code, so never "emulated". */
-	assert_int_equal(test_u64_of(hello, "loop_iters"), EXEC_LOOP_ITERS);
+	assert_int_equal(test_u64_of(hello, "loop_iters"), KVMIO_EXEC_LOOP_ITERS);
 	uint64_t loop_cyc = test_u64_of(hello, "loop_cyc");
 	assert_true(loop_cyc > 0);
 	test_u64_of(hello, "rdtsc_cyc");
 	const char *exec = record_get(hello, "exec");
 	assert_non_null(exec);
 	assert_true(!strcmp(exec, "native") || !strcmp(exec, "emulated"));
-	int emulated = loop_cyc > EXEC_EMULATED_LOOP_CYC;
+	int emulated = loop_cyc > KVMIO_EXEC_EMULATED_LOOP_CYC;
 	assert_string_equal(exec, emulated ? "emulated" : "native");
-	assert_int_equal(test_u64_of(hello, "deadline_scale"), emulated ? EXEC_EMULATED_DEADLINE_SCALE : 1);
+	assert_int_equal(test_u64_of(hello, "deadline_scale"), emulated ? KVMIO_EXEC_EMULATED_DEADLINE_SCALE : 1);
 	if (!strcmp(accel, "tcg"))
 		assert_string_equal(exec, "native");
 	test_check_result(&log, "timestamp", 300);
@@ -147,6 +148,31 @@ static void test_bad_values(void **state)
 		assert_non_null(log_find(&log, "error", "code", "badconfig"));
 		log_free(&log);
 	}
+}
+
+/* The host checks guest options against the guest's own table before QEMU starts: no log,
+ * one line naming the option, exit 2 (and the same for a job file, in test_job). */
+static void test_host_checks_options(void **state)
+{
+	(void)state;
+	static const char *const bad[][2] = {
+		{ "qd=abc", "guest option qd=abc: not a number" },
+		{ "bogus=1", "guest option bogus=1: unknown option" },
+		{ "bench=nope", "guest option bench=nope: not one of the allowed values" },
+		{ "ops=", "guest option ops=: empty value" },
+		{ "ops", "guest option ops: expected key=value" },
+	};
+	char out[300];
+	snprintf(out, sizeof(out), "%s.out", log_path);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		unlink(log_path);
+		assert_int_equal(test_kvmio(out, "boot", "--log", log_path, "--", bad[i][0],
+					    (char *)NULL), KVMIO_EXIT_BADCONFIG);
+		if (!strstr(test_slurp(out), bad[i][1]))
+			fail_msg("%s: output lacks '%s':\n%s", bad[i][0], bad[i][1], test_slurp(out));
+		assert_int_equal(access(log_path, F_OK), -1); /* QEMU never started */
+	}
+	unlink(out);
 }
 
 static void test_uefi_unknown_option(void **state)
@@ -264,8 +290,8 @@ static void test_no_debug_exit(void **state)
 	}
 	assert_int_equal(test_kvmio(out, "boot", "--no-debug-exit", "--", "fault=ud", (char *)NULL),
 			 KVMIO_EXIT_GUEST_FAIL);
-	assert_int_equal(test_kvmio(out, "boot", "--no-debug-exit", "--", "ops=x", (char *)NULL),
-			 KVMIO_EXIT_BADCONFIG);
+	assert_int_equal(test_kvmio(out, "boot", "--no-debug-exit", "--no-guest-check", "--", "ops=x",
+				    (char *)NULL), KVMIO_EXIT_BADCONFIG);
 	unlink(out);
 }
 
@@ -286,6 +312,7 @@ static const char *boot_devices(struct log *log, int want, const char *flag, con
 	argv[n++] = "120";
 	argv[n++] = "--log";
 	argv[n++] = log_path;
+	argv[n++] = "--no-guest-check"; /* the guest's own parser answers bad options here */
 	snprintf(specbuf, sizeof(specbuf), "%s", specs);
 	for (char *save = NULL, *t = strtok_r(specbuf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
 		argv[n++] = flag;
@@ -824,6 +851,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_q35_uefi, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_option, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_checks_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_uefi_unknown_option, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_faults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watchdog, setup, teardown),

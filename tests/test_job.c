@@ -53,6 +53,14 @@ static void test_errors(void **state)
 	/* the first problem wins: a garbage line before an unknown key */
 	expect_error("[d]\nnonsense\nbogus = 1\n", "t.ini:2: malformed line");
 	expect_error("[d]\nbogus = 1\nnonsense\n", "t.ini:2: unknown key");
+	/* values of guest options: the guest's own table, before anything runs */
+	expect_error("[disk]\ndisk = ide\nqd = 1, abc\n", "t.ini:3: qd = abc: not a number (guest "
+		     "option qd)");
+	expect_error("[global]\nbs = 4096\nrw = sideways\n[disk]\ndisk = ide\n",
+		     "t.ini:3: rw = sideways: not one of the allowed values");
+	expect_error("[net]\nnet = e1000\nframe = 60, 2000\n", "t.ini:3: frame = 2000: out of "
+		     "range (guest option size)");
+	expect_error("[d]\nbench = exits, nope\n", "t.ini:2: bench = nope:");
 }
 
 static void test_expansion_order(void **state)

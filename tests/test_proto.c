@@ -247,12 +247,12 @@ static void test_unknown_version(void **state)
 static void test_oversized_line(void **state)
 {
 	struct text t = { 0 };
-	char fields[PROTO_MAX_LINE + 100];
+	char fields[KVMIO_PROTO_MAX_LINE + 100];
 
 	(void)state;
 	snprintf(fields, sizeof(fields), "build=");
-	memset(fields + 6, 'x', PROTO_MAX_LINE);
-	fields[6 + PROTO_MAX_LINE] = '\0';
+	memset(fields + 6, 'x', KVMIO_PROTO_MAX_LINE);
+	fields[6 + KVMIO_PROTO_MAX_LINE] = '\0';
 	text_record(&t, "hello", 0, fields);
 	expect(&t, KVMIO_EXIT_CORRUPT, 1);
 	free(t.s);
@@ -260,14 +260,14 @@ static void test_oversized_line(void **state)
 	t = (struct text){ 0 };
 	{
 		size_t base = strlen("@kvmio 1 hello seq=0 ") + strlen(" crc=12345678");
-		size_t room = PROTO_MAX_LINE - base - strlen(hello_fields) - strlen(" pad=");
+		size_t room = KVMIO_PROTO_MAX_LINE - base - strlen(hello_fields) - strlen(" pad=");
 
 		snprintf(fields, sizeof(fields), "%s pad=", hello_fields);
 		memset(fields + strlen(fields), 'y', room);
 		fields[strlen(hello_fields) + 5 + room] = '\0';
 	}
 	text_record(&t, "hello", 0, fields);
-	assert_int_equal(strchr(t.s, '\n') - t.s, PROTO_MAX_LINE);
+	assert_int_equal(strchr(t.s, '\n') - t.s, KVMIO_PROTO_MAX_LINE);
 	text_record(&t, "end", 1, "status=ok records=1");
 	expect(&t, KVMIO_EXIT_OK, 0);
 	free(t.s);

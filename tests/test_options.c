@@ -1,0 +1,139 @@
+/*
+ * The guest's option parser (common/options.c), compiled into the host: the same code the
+ * guest runs, tested without a VM.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+#include "options.h"
+
+static void test_defaults(void **state)
+{
+	struct options o;
+	struct option_error e;
+
+	(void)state;
+	assert_int_equal(options_parse("", &o, &e), 0);
+	assert_string_equal(o.bench, "exits");
+	assert_int_equal(o.ops, 10000);
+	assert_int_equal(o.timeout, 60);
+	assert_int_equal(o.timeout_given, 0);
+	assert_int_equal(o.pci, 1);
+	assert_int_equal(o.bs, 4096);
+	assert_int_equal(o.qd, 1);
+	assert_int_equal(o.itr, -1);
+	assert_int_equal(o.dev_kind, DEV_AUTO);
+	assert_int_equal(o.rxdev_kind, RXDEV_SAME);
+	assert_string_equal(o.sweep, "");
+	assert_memory_equal(o.ip, ((uint8_t[]){ 10, 199, 0, 2 }), 4);
+	/* every default in the table parses as a value of its own option */
+	for (unsigned i = 0; i < option_nspecs; i++)
+		assert_int_equal(options_check_one(option_specs[i].name, option_specs[i].def, &e), 0);
+}
+
+static void test_values(void **state)
+{
+	struct options o;
+	struct option_error e;
+
+	(void)state;
+	assert_int_equal(options_parse("  bench=disk\tqd=32 bs=0x10000 dev=00:1f.2 ip=192.0.2.9 "
+				       "itr=500 rxdev=1 sweep=qd:1,2,4 timeout=5 help", &o, &e), 0);
+	assert_string_equal(o.bench, "disk");
+	assert_int_equal(o.qd, 32);
+	assert_int_equal(o.bs, 65536);
+	assert_int_equal(o.dev_kind, DEV_BDF);
+	assert_int_equal(o.dev_bus, 0);
+	assert_int_equal(o.dev_dev, 0x1f);
+	assert_int_equal(o.dev_fn, 2);
+	assert_memory_equal(o.ip, ((uint8_t[]){ 192, 0, 2, 9 }), 4);
+	assert_int_equal(o.itr, 500);
+	assert_int_equal(o.rxdev_kind, RXDEV_INDEX);
+	assert_int_equal(o.rxdev, 1);
+	assert_string_equal(o.sweep, "qd:1,2,4");
+	assert_int_equal(o.timeout_given, 1);
+	assert_int_equal(o.help, 1);
+	assert_int_equal(options_parse("dev=3 seed=18446744073709551615", &o, &e), 0);
+	assert_int_equal(o.dev_kind, DEV_INDEX);
+	assert_int_equal(o.dev_index, 3);
+	assert_int_equal(o.seed, UINT64_MAX);
+}
+
+static void expect_bad(const char *line, const char *key, const char *value, const char *why)
+{
+	struct options o;
+	struct option_error e;
+
+	if (options_parse(line, &o, &e) == 0)
+		fail_msg("'%s' parsed", line);
+	assert_string_equal(e.key, key);
+	assert_string_equal(e.value, value);
+	assert_string_equal(e.why, why);
+}
+
+static void test_errors(void **state)
+{
+	(void)state;
+	expect_bad("qd=abc", "qd", "abc", "not a number");
+	expect_bad("qd=0", "qd", "0", "out of range");
+	expect_bad("seed=18446744073709551616", "seed", "18446744073709551616", "not a number");
+	expect_bad("bogus=1", "bogus", "1", "unknown option");
+	expect_bad("ops=1 ops=2", "ops", "2", "option given twice");
+	expect_bad("ops=", "ops", "", "empty value");
+	expect_bad("ops", "ops", "", "expected key=value");
+	expect_bad("bench=nope", "bench", "nope", "not one of the allowed values");
+	expect_bad("dev=zz:00.0", "dev", "zz:00.0", "not a device index or a PCI address BB:DD.F");
+	expect_bad("dev=00:20.0", "dev", "00:20.0", "not a device index or a PCI address BB:DD.F");
+	expect_bad("ip=1.2.3", "ip", "1.2.3", "not an IPv4 address A.B.C.D");
+	expect_bad("ip=1.2.3.256", "ip", "1.2.3.256", "not an IPv4 address A.B.C.D");
+	expect_bad("itr=70000", "itr", "70000", "not 0..65535 or default");
+	expect_bad("rxdev=64", "rxdev", "64", "not a NIC index");
+	expect_bad("sweep=qd:", "sweep", "qd:", "not qd:N,N,... or bs:N,N,... (1 to 16 values)");
+	expect_bad("sweep=qd:1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17", "sweep",
+		   "qd:1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17",
+		   "not qd:N,N,... or bs:N,N,... (1 to 16 values)");
+	/* a key longer than the error's buffer is cut, not overrun */
+	expect_bad("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=1",
+		   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "1",
+		   "unknown option");
+}
+
+/* bench= takes exactly the benchmarks of common/benches.def, and its help names each. */
+static void test_bench_table(void **state)
+{
+	static const char *const names[] = {
+#define KVMIO_BENCH(name, run, help) name,
+#include "benches.def"
+#undef KVMIO_BENCH
+	};
+	const struct option_spec *bench = NULL;
+	unsigned n = 0;
+
+	(void)state;
+	for (unsigned i = 0; i < option_nspecs; i++)
+		if (!strcmp(option_specs[i].name, "bench"))
+			bench = &option_specs[i];
+	assert_non_null(bench);
+	for (const char *const *c = bench->choices; *c; c++, n++) {
+		assert_string_equal(*c, names[n]);
+		assert_non_null(strstr(bench->help, *c));
+	}
+	assert_int_equal(n, sizeof(names) / sizeof(names[0]));
+	assert_non_null(strstr(bench->help, "net-rr"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_bench_table),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
