@@ -73,6 +73,7 @@ static const char usage_text[] =
 	"  --csv | --json             output format (default: table)\n"
 	"  --disk SPEC                add a disk (repeatable; the guest's dev=N is the N-th --disk):\n"
 	"      ide|virtio-blk[,transport=legacy|modern|transitional][,backend=null|file=PATH]\n"
+	"      [,file=PATH (short for backend=file=PATH)]\n"
 	"      [,size=SIZE][,cache=none|writethrough|writeback|directsync|unsafe]\n"
 	"      [,aio=threads|native|io_uring][,format=raw|qcow2][,latency-ns=N][,readonly=on|off]\n"
 	"      [,inject=eio-read|eio-write]   (ide: -M pc only, ide disks before virtio-blk)\n"

@@ -223,6 +223,9 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 				snprintf(err, errlen, "--disk: bad backend=%.64s (null or file=PATH)", v);
 				return 2;
 			}
+		} else if (strcmp(k, "file") == 0) { /* file=PATH: short for backend=file=PATH */
+			snprintf(d->filebuf, sizeof(d->filebuf), "%s", v);
+			d->file = d->filebuf;
 		} else if (strcmp(k, "size") == 0) {
 			if (qemu_parse_size(v, &d->size) != 0 || d->size % 512) {
 				snprintf(err, errlen, "--disk: bad size=%.64s (bytes or K/M/G/T suffix, "
@@ -256,8 +259,8 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 			if (!(d->inject = pick(k, v, injects, err, errlen)))
 				return 2;
 		} else {
-			snprintf(err, errlen, "--disk: unknown key '%.64s' (transport, backend, size, "
-				 "cache, aio, format, latency-ns, readonly, inject)", k);
+			snprintf(err, errlen, "--disk: unknown key '%.64s' (transport, backend, file, "
+				 "size, cache, aio, format, latency-ns, readonly, inject)", k);
 			return 2;
 		}
 	}
@@ -583,7 +586,7 @@ static int check_nets(const struct qemu_options *o, const char *machine, const c
 {
 	int (*tap_ok)(void) = o->tap_usable ? o->tap_usable : net_tap_possible;
 	int (*vhost_ok)(void) = o->vhost_usable ? o->vhost_usable : net_vhost_possible;
-	int ntap = 0;
+	int ntap = 0, nloop = 0;
 	char e[400];
 
 	if (o->nnets > QEMU_MAX_NICS) {
@@ -604,6 +607,8 @@ static int check_nets(const struct qemu_options *o, const char *machine, const c
 			return 2;
 		}
 		vhost[i] = 0;
+		if (n->topology == NET_LOOP)
+			nloop++;
 		if (n->topology == NET_TAP) {
 			if (++ntap > 1) {
 				snprintf(err, errlen, "--net: at most one topology=tap NIC");
@@ -620,6 +625,13 @@ static int check_nets(const struct qemu_options *o, const char *machine, const c
 			vhost[i] = n->vhost == 1 || (n->vhost < 0 && !strcmp(n->model, "virtio-net") &&
 						      !strcmp(accel, "kvm") && vhost_ok());
 		}
+	}
+	if (nloop == 1) {
+		for (int i = 0; i < o->nnets; i++)
+			if (nics[i].topology == NET_LOOP)
+				snprintf(err, errlen, "--net: a topology=loop NIC needs a second one on its "
+					 "hub to talk to: give --net %s,topology=loop twice", nics[i].model);
+		return 2;
 	}
 	return 0;
 }

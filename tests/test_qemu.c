@@ -616,6 +616,11 @@ static void test_disk_file(void **state)
 	assert_true(find_pair(&c, "-device", "virtio-blk-pci,drive=disk0,addr=0x10,"
 			      "disable-legacy=off,disable-modern=off,write-cache=on") > 0);
 	qemu_command_free(&c);
+	/* file=PATH is short for backend=file=PATH */
+	DISKS_OK(&c, "bios", "pc", "virtio-blk,file=/d/a.img");
+	assert_true(find_pair(&c, "-blockdev", "driver=file,node-name=disk0-file,filename=/d/a.img,"
+			      "aio=threads,cache.direct=off,cache.no-flush=off") > 0);
+	qemu_command_free(&c);
 
 	DISKS_OK(&c, "bios", "pc", "ide,backend=file=/d/a,,b.qcow2,format=qcow2,cache=none,aio=native",
 		 "ide,backend=file=/d/b,cache=writethrough", "ide,backend=file=/d/c,cache=directsync",
@@ -935,6 +940,9 @@ static void test_net_errors(void **state)
 	expect_net_error("pc", "e1000,peer-count=5", "are for peer-mode=flood");
 	expect_net_error("pc", "e1000,speed=10", "unknown key 'speed'");
 	expect_net_error("pc", "e1000,mac", "is not KEY=VALUE");
+	/* a lone loop NIC has nobody on its hub */
+	expect_net_error("pc", "rtl8139,topology=loop", "a topology=loop NIC needs a second one on "
+			 "its hub to talk to: give --net rtl8139,topology=loop twice");
 	expect_net_error("pc", "virtio-net,topology=tap,vhost=on", "no /dev/vhost-net");
 	{
 		struct qemu_options m = base_options();
