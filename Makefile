@@ -39,12 +39,16 @@ TEST_CFLAGS  := $(filter-out -O2,$(HOST_CFLAGS)) -O1 $(SAN)
 TEST_LIBOBJS := $(patsubst $(BUILD)/host/%,$(BUILD)/test/%,$(HOST_LIBOBJS))
 TEST_SRCS    := $(wildcard tests/test_*.c)
 TEST_BINS    := $(patsubst tests/%.c,$(BUILD)/test/%,$(TEST_SRCS))
-FUZZ_BIN     := $(BUILD)/fuzz/fuzz_parse
-FUZZ_SECONDS ?= 60
+# libFuzzer targets (tests/fuzz_*.c) over the host code built once with clang's sanitizers
+FUZZ_SRCS    := $(wildcard tests/fuzz_*.c)
+FUZZ_BINS    := $(patsubst tests/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_OBJS    := $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(filter-out host/main.c,$(HOST_SRCS)))
+FUZZ_CFLAGS  := -std=gnu11 -g -O1 -I. -Icommon -I$(BUILD) -D_GNU_SOURCE
+FUZZ_RUNS    ?= 1000000
 
 IMAGES := $(BUILD)/kvmio.elf $(BUILD)/kvmio-pvh.elf $(BUILD)/kvmio.bin $(BUILD)/kvmio.efi
 
-.PHONY: all guest host deps run check tests fuzz clean bench-boot bench-disk bench-net paper FORCE
+.PHONY: all guest host deps run check tests fuzz fuzz-long clean bench-boot bench-disk bench-net paper FORCE
 .SECONDARY: # keep intermediate objects (test objects come through pattern chains)
 
 # The build id (git describe + date) lives in a header rewritten only when it changes, so every
@@ -114,15 +118,20 @@ $(BUILD)/test/test_%: tests/test_%.c $(TEST_LIBOBJS) $(TEST_HELPERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $(filter %.c %.o,$^) -lcmocka $(HOST_LIBS)
 
-$(FUZZ_BIN): tests/fuzz_parse.c $(filter-out host/main.c,$(HOST_SRCS))
+$(BUILD)/fuzzobj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang -std=gnu11 -g -O1 -I. -Icommon -I$(BUILD) -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-		-o $@ $(filter %.c,$^) $(HOST_LIBS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+$(BUILD)/fuzz/fuzz_%: tests/fuzz_%.c $(FUZZ_OBJS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJS) $(HOST_LIBS)
 
-tests: $(TEST_BINS) $(FUZZ_BIN)
+tests: $(TEST_BINS) $(FUZZ_BINS)
 
-fuzz: deps $(FUZZ_BIN)
-	tests/run-fuzz $(FUZZ_BIN) $(FUZZ_SECONDS)
+# Every fuzz target alone (FUZZ_RUNS each); fuzz-long: ten times as many.
+fuzz: deps $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do tests/run-fuzz $$f $(FUZZ_RUNS) tests/data tests/data/fuzz/* jobs || exit 1; done
+fuzz-long:
+	@$(MAKE) --no-print-directory fuzz FUZZ_RUNS=10000000
 
 run: deps
 	@$(MAKE) --no-print-directory all

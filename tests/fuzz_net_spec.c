@@ -1,0 +1,17 @@
+/* libFuzzer target: arbitrary bytes as a `kvmio boot --net SPEC`. */
+#include "host/net.h"
+#include "tests/fuzz_input.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *s = fuzz_string(data, size), err[512];
+	struct qemu_nic n;
+
+	if (!s)
+		return 0;
+	err[0] = '\0';
+	if (net_parse_spec(s, &n, err, sizeof(err)) != 0 && !err[0])
+		abort(); /* every refusal says why */
+	free(s);
+	return 0;
+}
