@@ -1,6 +1,6 @@
 /* Per-operation cycle samples -> one `result` record (percentiles, mean, log histogram). */
-#ifndef KVMIO_STATS_H
-#define KVMIO_STATS_H
+#ifndef KVMIO_BENCH_STATS_H
+#define KVMIO_BENCH_STATS_H
 #include <stdint.h>
 
 /* Lower bound of the quarter-octave histogram bucket that holds v (docs/protocol.md). */

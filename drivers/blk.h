@@ -3,8 +3,8 @@
  * it drives. Requests are asynchronous: submit() queues, poll() hands back completed requests,
  * wait() sleeps until the device has something to say (an interrupt) in irq modes.
  */
-#ifndef KVMIO_BLK_H
-#define KVMIO_BLK_H
+#ifndef KVMIO_DRIVERS_BLK_H
+#define KVMIO_DRIVERS_BLK_H
 #include <stdint.h>
 #include "kernel/pci.h"
 

@@ -4,8 +4,8 @@
  * that this is also --net order. Transmit copies the frame into a driver buffer; receive hands
  * out a driver buffer until rx_release.
  */
-#ifndef KVMIO_NET_H
-#define KVMIO_NET_H
+#ifndef KVMIO_DRIVERS_NET_H
+#define KVMIO_DRIVERS_NET_H
 #include <stdint.h>
 #include "blk.h"            /* enum completion_mode */
 #include "kernel/pci.h"

@@ -2,8 +2,8 @@
  * Shared virtio code: the PCI transport (legacy 0.9.5 I/O BAR, or modern 1.x capabilities) and
  * the split virtqueue (Virtio 1.2 §2.7). Every virtio device model (blk, net) uses these.
  */
-#ifndef KVMIO_VIRTIO_H
-#define KVMIO_VIRTIO_H
+#ifndef KVMIO_DRIVERS_VIRTIO_H
+#define KVMIO_DRIVERS_VIRTIO_H
 #include <stdint.h>
 #include "kernel/pci.h"
 

@@ -2,8 +2,8 @@
  * Protocol records on the serial line (docs/protocol.md): "@kvmio 1 TYPE seq=N k=v ... crc=X".
  * Build one record at a time: rec_begin, fields, rec_end. Never call inside a timed region.
  */
-#ifndef KVMIO_REPORT_H
-#define KVMIO_REPORT_H
+#ifndef KVMIO_KERNEL_REPORT_H
+#define KVMIO_KERNEL_REPORT_H
 #include <stdint.h>
 
 #include "kvmio_proto.h" /* enum guest_status, the prefix and version */
