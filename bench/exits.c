@@ -41,16 +41,6 @@ static void skip(const char *name, const char *reason)
 	rec_end();
 }
 
-static void rec_bdf(const struct pci_dev *d)
-{
-	rec_field("bdf");
-	rec_put_hex(d->bus, 2);
-	rec_put_char(':');
-	rec_put_hex(d->dev, 2);
-	rec_put_char('.');
-	rec_put_hex(d->fn, 1);
-}
-
 static int first_bar_of(const struct pci_dev *d, int want_io)
 {
 	for (int b = 0; b < 6; b++) {

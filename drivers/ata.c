@@ -734,10 +734,7 @@ static int identify(struct ata_channel *ch, uint8_t unit, uint16_t *id)
 
 static void probe_error(const struct ata_channel *ch, uint8_t unit, const char *msg)
 {
-	rec_begin("error");
-	rec_str("code", "device");
-	rec_str("msg", msg);
-	rec_str("model", "ide");
+	rec_begin_device_error("ide", msg);
 	rec_hex("port", ch->cmd);
 	rec_u64("unit", unit);
 	rec_end();

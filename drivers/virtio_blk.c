@@ -129,14 +129,7 @@ static void vblk_irq(struct int_frame *f, void *arg)
 
 static int fail(struct vblk *vb, const char *msg)
 {
-	rec_begin("error");
-	rec_str("code", "device");
-	rec_str("msg", msg);
-	rec_str("model", "virtio-blk");
-	rec_field("bdf");
-	rec_put_hex(vb->vdev.pci->bus, 2); rec_put_char(':'); rec_put_hex(vb->vdev.pci->dev, 2);
-	rec_put_char('.'); rec_put_hex(vb->vdev.pci->fn, 1);
-	rec_end();
+	report_device_error("virtio-blk", vb->vdev.pci, msg);
 	if (vb->vdev.pci && (vb->vdev.io || vb->vdev.common))
 		virtio_fail(&vb->vdev);
 	return -1;

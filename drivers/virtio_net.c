@@ -138,14 +138,7 @@ static void vnet_irq(struct int_frame *f, void *arg)
 
 static int fail(struct vnet *v, const struct pci_dev *p, const char *msg)
 {
-	rec_begin("error");
-	rec_str("code", "device");
-	rec_str("msg", msg);
-	rec_str("model", "virtio-net");
-	rec_field("bdf");
-	rec_put_hex(p->bus, 2); rec_put_char(':'); rec_put_hex(p->dev, 2);
-	rec_put_char('.'); rec_put_hex(p->fn, 1);
-	rec_end();
+	report_device_error("virtio-net", p, msg);
 	if (v->vdev.io || v->vdev.common)
 		virtio_fail(&v->vdev);
 	return -1;
