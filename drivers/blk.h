@@ -6,14 +6,12 @@
 #ifndef KVMIO_DRIVERS_BLK_H
 #define KVMIO_DRIVERS_BLK_H
 #include <stdint.h>
+#include "completion.h"
 #include "kernel/pci.h"
 
 #define BLK_MAX_DEVICES 8
 
 enum blk_op { BLK_READ = 0, BLK_WRITE = 1, BLK_FLUSH = 2 };
-
-/* How a driver learns of completions (irq= option). */
-enum completion_mode { COMPLETE_POLL = 0, COMPLETE_INTX = 1, COMPLETE_MSIX = 2 };
 
 /* Request status, set by the driver when it completes the request. */
 enum blk_status { BLK_OK = 0, BLK_EIO = 1, BLK_EUNSUPP = 2, BLK_ETIMEOUT = 3 };

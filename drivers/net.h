@@ -7,7 +7,7 @@
 #ifndef KVMIO_DRIVERS_NET_H
 #define KVMIO_DRIVERS_NET_H
 #include <stdint.h>
-#include "blk.h"            /* enum completion_mode */
+#include "completion.h"
 #include "kernel/pci.h"
 
 #define NET_MAX_DEVICES 8
