@@ -872,7 +872,7 @@ static int route_channel(struct ata_channel *ch, int index, struct ata_channel *
 	return ioapic_route(r.gsi, v, r.level, r.active_low);
 }
 
-static int probe_controller(struct pci_dev *pci, const struct blk_config *cfg)
+static int probe_controller(const struct pci_dev *pci, const struct blk_config *cfg)
 {
 	int rc = 0;
 	struct ata_channel *native_head = 0;
@@ -929,21 +929,16 @@ static int probe_controller(struct pci_dev *pci, const struct blk_config *cfg)
 	return rc;
 }
 
-int ata_probe(const struct blk_config *asked)
+int ata_match(const struct pci_dev *p) { return (p->class >> 8) == PCI_CLASS_IDE; }
+
+int ata_init(const struct pci_dev *pci, const struct blk_config *asked)
 {
-	int rc = 0;
 	unsigned first = drive_count;
 	struct blk_config cfg = *asked;
 
 	if (cfg.mode == COMPLETE_MSIX)
 		cfg.mode = COMPLETE_POLL; /* IDE has no MSI: bring drives up polled, mark them below */
-	for (unsigned i = 0; i < pci_count(); i++) {
-		struct pci_dev *pci = pci_get(i);
-		if ((pci->class >> 8) == PCI_CLASS_IDE && probe_controller(pci, &cfg))
-			rc = -1;
-	}
-	if (drive_count == first)
-		return rc;
+	int rc = probe_controller(pci, &cfg);
 	for (unsigned i = first; i < drive_count; i++) {
 		if (asked->mode == COMPLETE_MSIX) /* bench=disk refuses it if chosen */
 			drives[i].blk.unusable = "IDE has no MSI or MSI-X: use irq=poll or irq=intx";

@@ -128,7 +128,7 @@ static void vblk_irq(struct int_frame *f, void *arg)
 	vb->blk.irq_pending = 1;
 }
 
-static int vblk_init(struct vblk *vb, const struct pci_dev *pd, const struct blk_config *cfg)
+static int bring_up(struct vblk *vb, const struct pci_dev *pd, const struct blk_config *cfg)
 {
 	const char *why = "";
 	struct blkdev *d = &vb->blk;
@@ -175,20 +175,16 @@ static int vblk_init(struct vblk *vb, const struct pci_dev *pd, const struct blk
 	return 0;
 }
 
-int virtio_blk_probe(const struct blk_config *cfg)
+int virtio_blk_match(const struct pci_dev *p) { return virtio_pci_match(p, VIRTIO_TYPE_BLOCK); }
+
+int virtio_blk_init(const struct pci_dev *pd, const struct blk_config *cfg)
 {
-	int rc = 0;
-	for (unsigned i = 0; i < pci_count(); i++) {
-		const struct pci_dev *pd = pci_get(i);
-		if (!virtio_pci_match(pd, VIRTIO_TYPE_BLOCK) || vblk_count == VIRTIO_BLK_MAX_DEVICES)
-			continue;
-		struct vblk *vb = &vblks[vblk_count];
-		if (vblk_init(vb, pd, cfg)) {
-			rc = -1;
-			continue;
-		}
-		vblk_count++;
-		blk_register(&vb->blk);
-	}
-	return rc;
+	if (vblk_count == VIRTIO_BLK_MAX_DEVICES)
+		return 0; /* left alone, as any device without a driver */
+	struct vblk *vb = &vblks[vblk_count];
+	if (bring_up(vb, pd, cfg))
+		return -1;
+	vblk_count++;
+	blk_register(&vb->blk);
+	return 0;
 }
