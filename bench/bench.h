@@ -1,6 +1,6 @@
 /* Workloads. Each reports its own result/skip records; the caller writes `end`. */
-#ifndef KVMIO_BENCH_H
-#define KVMIO_BENCH_H
+#ifndef KVMIO_BENCH_BENCH_H
+#define KVMIO_BENCH_BENCH_H
 #include "kernel/cmdline.h"
 #include "kernel/report.h"
 

@@ -61,10 +61,7 @@ static uint64_t rng_next(void) /* xorshift64* */
 
 static void device_error(const struct blkdev *d, const char *msg)
 {
-	rec_begin("error");
-	rec_str("code", "device");
-	rec_str("msg", msg);
-	rec_str("model", d->model);
+	rec_begin_device_error(d->model, msg);
 	rec_str("what", d->err.what ? d->err.what : "-");
 	rec_u64("lba", d->err.lba);
 	rec_hex("status", d->err.status);
@@ -122,11 +119,8 @@ static void report_disk(unsigned index, struct blkdev *d, int label, uint64_t la
 	rec_str("transport", d->transport);
 	static const char *const modes[] = { "poll", "intx", "msix" };
 	rec_str("irq", modes[d->mode]);
-	if (d->pci) {
-		rec_field("bdf");
-		rec_put_hex(d->pci->bus, 2); rec_put_char(':'); rec_put_hex(d->pci->dev, 2);
-		rec_put_char('.'); rec_put_hex(d->pci->fn, 1);
-	}
+	if (d->pci)
+		rec_bdf(d->pci);
 	rec_u64("sectors", d->sectors);
 	rec_u64("sector_size", d->sector_size);
 	rec_u64("queue_depth", d->queue_depth);

@@ -77,11 +77,8 @@ static void report_nic(unsigned index, struct netdev *d)
 	rec_str("model", d->model);
 	rec_str("transport", d->transport);
 	rec_str("irq", modes[d->mode]);
-	if (d->pci) {
-		rec_field("bdf");
-		rec_put_hex(d->pci->bus, 2); rec_put_char(':'); rec_put_hex(d->pci->dev, 2);
-		rec_put_char('.'); rec_put_hex(d->pci->fn, 1);
-	}
+	if (d->pci)
+		rec_bdf(d->pci);
 	rec_mac("mac", d->mac);
 	rec_str("link", d->link_up(d) ? "up" : "down");
 	rec_u64("tx_slots", d->tx_slots);

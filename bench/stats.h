@@ -1,10 +1,8 @@
 /* Per-operation cycle samples -> one `result` record (percentiles, mean, log histogram). */
-#ifndef KVMIO_STATS_H
-#define KVMIO_STATS_H
+#ifndef KVMIO_BENCH_STATS_H
+#define KVMIO_BENCH_STATS_H
 #include <stdint.h>
-
-/* Lower bound of the quarter-octave histogram bucket that holds v (docs/protocol.md). */
-uint64_t hist_bucket_lower(uint64_t v);
+#include "sample_stats.h"
 
 /*
  * Sorts samples in place and writes rec_begin("result") with bench, name, ops, total,

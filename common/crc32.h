@@ -1,6 +1,6 @@
 /* CRC-32 as in zlib (reflected 0xedb88320, init and final xor 0xffffffff). Guest and host. */
-#ifndef KVMIO_CRC32_H
-#define KVMIO_CRC32_H
+#ifndef KVMIO_COMMON_CRC32_H
+#define KVMIO_COMMON_CRC32_H
 #include <stddef.h>
 #include <stdint.h>
 

@@ -10,8 +10,8 @@
  * rest of the sector is filled with stamp_fill(seed, lba, pass, i) bytes. crc covers the whole
  * sector with the crc field taken as zero.
  */
-#ifndef KVMIO_DISKLABEL_H
-#define KVMIO_DISKLABEL_H
+#ifndef KVMIO_COMMON_DISKLABEL_H
+#define KVMIO_COMMON_DISKLABEL_H
 #include <stdint.h>
 
 #define DISK_SECTOR 512

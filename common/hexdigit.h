@@ -1,6 +1,6 @@
 /* One hex digit's value, or -1. Shared by the guest and the host tool. */
-#ifndef KVMIO_HEXDIGIT_H
-#define KVMIO_HEXDIGIT_H
+#ifndef KVMIO_COMMON_HEXDIGIT_H
+#define KVMIO_COMMON_HEXDIGIT_H
 
 static inline int hex_digit_value(char c)
 {

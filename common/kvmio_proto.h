@@ -7,8 +7,8 @@
  * A change that an older reader could misread bumps KVMIO_PROTO_VERSION; the host refuses
  * logs of a version it does not know (exit KVMIO_EXIT_VERSION).
  */
-#ifndef KVMIO_COMMON_PROTO_H
-#define KVMIO_COMMON_PROTO_H
+#ifndef KVMIO_COMMON_KVMIO_PROTO_H
+#define KVMIO_COMMON_KVMIO_PROTO_H
 #include <stdint.h>
 
 #define KVMIO_PROTO_PREFIX "@kvmio"

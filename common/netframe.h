@@ -4,8 +4,8 @@
  * crc covers the frame from the kvmio header to the end (so a peer that swaps the MAC
  * addresses keeps it valid), computed with the crc field zero. All integers little-endian.
  */
-#ifndef KVMIO_NETFRAME_H
-#define KVMIO_NETFRAME_H
+#ifndef KVMIO_COMMON_NETFRAME_H
+#define KVMIO_COMMON_NETFRAME_H
 #include <stdint.h>
 
 #define ETH_HDR_LEN        14

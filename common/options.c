@@ -56,6 +56,16 @@ static const char *const write_choices[] = { "safe", "unsafe", 0 };
 static const char *const fault_choices[] = { "none", "ud", "pf", "gp", "de", 0 };
 static const char *const bar_choices[] = { "auto", "0", "1", "2", "3", "4", "5", 0 };
 
+const char *const exit_test_names[] = {
+#define KVMIO_EXIT_TEST(name, id, help) name,
+#include "exit_tests.def"
+#undef KVMIO_EXIT_TEST
+	0
+};
+const unsigned exit_test_count = sizeof(exit_test_names) / sizeof(exit_test_names[0]) - 1;
+_Static_assert(sizeof(exit_test_names) / sizeof(exit_test_names[0]) - 1 <= 64,
+	       "tests= is kept as a 64-bit mask");
+
 const struct option_spec option_specs[] = {
 	{ "bench", OPT_CHOICE, 0, 0, bench_choices, "exits", "workload: "
 #define KVMIO_BENCH(name, run, help) name " (" help "); "
@@ -69,6 +79,11 @@ const struct option_spec option_specs[] = {
 	{ "pci", OPT_U64, 0, 1, 0, "1", "1: report every PCI function as a pci record", AT(pci) },
 	{ "dev", OPT_DEV, 0, 0, 0, "auto", "device: exits: PCI BB:DD.F whose BARs are read (auto: first pci-testdev); disk: disk index N (see disk records) or BB:DD.F (auto: disk 0)", 0 },
 	{ "bar", OPT_CHOICE, 0, 0, bar_choices, "auto", "BAR of dev= whose MMIO bench=exits reads (auto: the first memory BAR)", AT(bar) },
+	{ "tests", OPT_TESTS, 0, 0, exit_test_names, "all", "exits: the tests to run, in this order: all, or a comma-separated list of "
+#define KVMIO_EXIT_TEST(name, id, help) name " (" help "); "
+#include "exit_tests.def"
+#undef KVMIO_EXIT_TEST
+	  , AT(tests) },
 	{ "irq", OPT_CHOICE, 0, 0, irq_choices, "poll", "completions: poll the device, intx (I/O APIC) or msix (MSI-X, else MSI)", AT(irq) },
 	{ "ata_mode", OPT_CHOICE, 0, 0, ata_choices, "pio", "IDE data transfer: pio or dma (bus-master)", AT(ata_mode) },
 	{ "transport", OPT_CHOICE, 0, 0, transport_choices, "auto", "virtio: legacy (I/O BAR) or modern (1.x capabilities); auto: modern when offered", AT(transport) },
@@ -170,8 +185,68 @@ static const char *match_choice(const char *const *choices, const char *v, size_
 	return 0;
 }
 
+/* err->why_buf gets s[0..n) appended, cut to fit; err->why points at it. */
+static void why_append(struct option_error *err, size_t *at, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n && *at + 1 < sizeof(err->why_buf); i++)
+		err->why_buf[(*at)++] = s[i];
+	err->why_buf[*at] = 0;
+	err->why = err->why_buf;
+}
+
+/* A bad tests= list: what is wrong, the name at fault, then the names there are. */
+static int tests_error(struct option_error *err, const struct option_spec *s, const char *what,
+		       const char *name, size_t name_len)
+{
+	static const char names[] = " (tests= is all, or a comma-separated list of: ";
+	size_t at = 0;
+
+	why_append(err, &at, what, str_len(what));
+	why_append(err, &at, name, name_len);
+	why_append(err, &at, names, sizeof(names) - 1);
+	for (const char *const *c = s->choices; *c; c++) {
+		if (c != s->choices)
+			why_append(err, &at, ", ", 2);
+		why_append(err, &at, *c, str_len(*c));
+	}
+	why_append(err, &at, ")", 1);
+	return -1;
+}
+
+/* tests=: all, or names from the spec's choices, comma-separated, each at most once. Bit k of
+ * o->tests is choice k. */
+static int parse_tests(struct options *o, const struct option_spec *s, const char *v, size_t len,
+		       struct option_error *err)
+{
+	uint64_t mask = 0;
+
+	if (span_is(v, len, "all")) {
+		for (unsigned k = 0; s->choices[k]; k++)
+			mask |= 1ull << k;
+		o->tests = mask;
+		return 0;
+	}
+	for (size_t i = 0; i <= len; i++) {
+		size_t start = i;
+		while (i < len && v[i] != ',')
+			i++;
+		unsigned k = 0;
+		while (s->choices[k] && !span_is(v + start, i - start, s->choices[k]))
+			k++;
+		if (i == start)
+			return tests_error(err, s, "an empty name in the list", "", 0);
+		if (!s->choices[k])
+			return tests_error(err, s, "no exit test named ", v + start, i - start);
+		if (mask & (1ull << k))
+			return tests_error(err, s, "exit test named twice: ", v + start, i - start);
+		mask |= 1ull << k;
+	}
+	o->tests = mask;
+	return 0;
+}
+
 static int apply(struct options *o, const struct option_spec *s, const char *v, size_t len,
-		 const char **why)
+		 struct option_error *err)
 {
 	uint64_t n;
 	const char *choice;
@@ -179,18 +254,18 @@ static int apply(struct options *o, const struct option_spec *s, const char *v, 
 	switch (s->kind) {
 	case OPT_U64:
 		if (parse_u64(v, len, &n)) {
-			*why = "not a number";
+			err->why = "not a number";
 			return -1;
 		}
 		if (n < s->min || n > s->max) {
-			*why = "out of range";
+			err->why = "out of range";
 			return -1;
 		}
 		*(uint64_t *)((char *)o + s->offset) = n;
 		return 0;
 	case OPT_CHOICE:
 		if (!(choice = match_choice(s->choices, v, len))) {
-			*why = "not one of the allowed values";
+			err->why = "not one of the allowed values";
 			return -1;
 		}
 		*(const char **)((char *)o + s->offset) = choice;
@@ -204,7 +279,7 @@ static int apply(struct options *o, const struct option_spec *s, const char *v, 
 			return 0;
 		}
 		if (parse_bdf(v, len, o)) {
-			*why = "not a device index or a PCI address BB:DD.F";
+			err->why = "not a device index or a PCI address BB:DD.F";
 			return -1;
 		}
 		return 0;
@@ -217,7 +292,7 @@ static int apply(struct options *o, const struct option_spec *s, const char *v, 
 				end++;
 			if (parse_u64(v + start, end - start, &n) || n > 255 || (k < 3 && end == len) ||
 			    (k == 3 && end != len)) {
-				*why = "not an IPv4 address A.B.C.D";
+				err->why = "not an IPv4 address A.B.C.D";
 				return -1;
 			}
 			ip[k] = (uint8_t)n;
@@ -230,7 +305,7 @@ static int apply(struct options *o, const struct option_spec *s, const char *v, 
 		if (span_is(v, len, "same"))
 			return 0;
 		if (parse_u64(v, len, &n) || n >= 64) {
-			*why = "not a NIC index";
+			err->why = "not a NIC index";
 			return -1;
 		}
 		o->rxdev_kind = RXDEV_INDEX;
@@ -240,16 +315,18 @@ static int apply(struct options *o, const struct option_spec *s, const char *v, 
 		if (span_is(v, len, "default"))
 			return 0;
 		if (parse_u64(v, len, &n) || n > s->max) {
-			*why = "not 0..65535 or default";
+			err->why = "not 0..65535 or default";
 			return -1;
 		}
 		o->itr = (int64_t)n;
 		return 0;
+	case OPT_TESTS:
+		return parse_tests(o, s, v, len, err);
 	case OPT_SWEEP:
 		if (span_is(v, len, "none"))
 			return 0;
 		if (parse_sweep(v, len, o)) {
-			*why = "not qd:N,N,... or bs:N,N,... (1 to 16 values)";
+			err->why = "not qd:N,N,... or bs:N,N,... (1 to 16 values)";
 			return -1;
 		}
 		return 0;
@@ -259,12 +336,12 @@ static int apply(struct options *o, const struct option_spec *s, const char *v, 
 
 void options_defaults(struct options *o)
 {
-	const char *why;
+	struct option_error unused; /* every default parses (tests/test_options.c) */
 
 	*o = (struct options){ 0 };
 	o->itr = -1;
 	for (unsigned i = 0; i < option_nspecs; i++)
-		apply(o, &option_specs[i], option_specs[i].def, str_len(option_specs[i].def), &why);
+		apply(o, &option_specs[i], option_specs[i].def, str_len(option_specs[i].def), &unused);
 }
 
 int options_parse(const char *p, struct options *o, struct option_error *err)
@@ -316,7 +393,7 @@ int options_parse(const char *p, struct options *o, struct option_error *err)
 			err->why = "empty value";
 			return -1;
 		}
-		if (apply(o, &option_specs[i], value, vlen, &err->why))
+		if (apply(o, &option_specs[i], value, vlen, err))
 			return -1;
 		/* The guest stretches only the default watchdog (kernel/exec.h): note an explicit one. */
 		if (option_specs[i].kind == OPT_U64 && option_specs[i].offset == AT(timeout))
@@ -341,7 +418,7 @@ int options_check_one(const char *key, const char *value, struct option_error *e
 			err->why = "empty value";
 			return -1;
 		}
-		return apply(&scratch, &option_specs[i], value, vlen, &err->why);
+		return apply(&scratch, &option_specs[i], value, vlen, err);
 	}
 	err->why = "unknown option";
 	return -1;

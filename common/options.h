@@ -20,6 +20,7 @@ struct options {
 	uint64_t pci;          /* 1: emit pci records */
 	const char *fault;     /* none | ud | pf | gp | de */
 	const char *bar;       /* auto | 0..5: memory BAR for bench=exits mmio-read */
+	uint64_t tests;        /* bench=exits: bit i runs test i of common/exit_tests.def */
 	enum { DEV_AUTO, DEV_INDEX, DEV_BDF } dev_kind; /* dev=auto, dev=N, dev=BB:DD.F */
 	uint64_t dev_index;
 	uint8_t dev_bus, dev_dev, dev_fn;
@@ -58,13 +59,14 @@ enum option_kind {
 	OPT_IPV4,      /* A.B.C.D */
 	OPT_RXDEV,     /* same, or a NIC index */
 	OPT_ITR,       /* default, or 0..max */
+	OPT_TESTS,     /* all, or a comma-separated list of choices, each at most once */
 };
 
 struct option_spec {
 	const char *name;
 	enum option_kind kind;
 	uint64_t min, max;          /* OPT_U64, OPT_ITR (max) */
-	const char *const *choices; /* OPT_CHOICE, NULL-terminated */
+	const char *const *choices; /* OPT_CHOICE, OPT_TESTS: NULL-terminated */
 	const char *def;            /* the default, as it would be written; parsed like a value */
 	const char *help;
 	size_t offset;              /* OPT_U64, OPT_CHOICE: where the value goes in struct options */
@@ -74,13 +76,19 @@ extern const struct option_spec option_specs[];
 extern const unsigned option_nspecs;
 
 #define OPTION_WORD_MAX 64 /* bytes kept of a bad key or value, NUL included */
+#define OPTION_WHY_MAX 256 /* a reason that names the bad part of a value */
 
 /* What was wrong with a command line: why, and the key (and value) at fault. */
 struct option_error {
-	const char *why;
+	const char *why;             /* a constant, or why_buf */
 	char key[OPTION_WORD_MAX];
 	char value[OPTION_WORD_MAX];
+	char why_buf[OPTION_WHY_MAX];
 };
+
+/* The exit tests of bench=exits (common/exit_tests.def), in order: tests= names them. */
+extern const char *const exit_test_names[];
+extern const unsigned exit_test_count;
 
 /* Parse cmdline into o (the table's defaults first). 0, or -1 with err filled. */
 int options_parse(const char *cmdline, struct options *o, struct option_error *err);

@@ -15,6 +15,7 @@
  * the interrupt handler in intx mode, from the alternate status register in poll mode) and
  * moves the request on: one DRQ block per step for PIO, the end of the transfer for DMA.
  */
+#include "ata_prd.h"
 #include "blk.h"
 #include "kernel/acpi.h"
 #include "kernel/devio.h"
@@ -126,15 +127,8 @@
 #define BM_ST_ERROR           0x02  /* write 1 to clear */
 #define BM_ST_INTR            0x04  /* write 1 to clear */
 
-/* Physical region descriptor (BMIDE physical region descriptor table): byte count 0 means 64 KiB; a region must not
- * cross a 64 KiB boundary, nor may the table itself. */
-struct ata_prd {
-	uint32_t base;
-	uint16_t bytes;
-	uint16_t flags;
-};
-#define PRD_EOT               0x8000
-#define PRD_BOUNDARY          0x10000ull
+/* Each channel's PRD table (ata_prd.h) is a page of its own: page-aligned, so the table never
+ * crosses a 64 KiB boundary itself (BMIDE physical region descriptor table). */
 #define PRD_MAX               (PAGE_SIZE / sizeof(struct ata_prd))
 
 #define SECTOR                512
@@ -392,27 +386,6 @@ static uint8_t rw_command(const struct ata_drive *dr, int write, int ext, int mu
 		       (ext ? CMD_READ_SECTORS_EXT : CMD_READ_SECTORS);
 }
 
-/* PRD table for one contiguous buffer, split at 64 KiB boundaries. 0, or -1 if it won't fit. */
-static int build_prds(struct ata_channel *ch, uint64_t addr, uint64_t bytes)
-{
-	unsigned i = 0;
-	while (bytes) {
-		uint64_t chunk = PRD_BOUNDARY - (addr & (PRD_BOUNDARY - 1));
-		if (chunk > bytes)
-			chunk = bytes;
-		if (i == PRD_MAX)
-			return -1;
-		ch->prd[i].base = (uint32_t)addr;
-		ch->prd[i].bytes = (uint16_t)chunk; /* 64 KiB wraps to 0, as the format wants */
-		ch->prd[i].flags = 0;
-		addr += chunk;
-		bytes -= chunk;
-		i++;
-	}
-	ch->prd[i - 1].flags = PRD_EOT;
-	return 0;
-}
-
 /* PIO data-out: the first block goes without an interrupt (ATA-6 PIO data-out protocol). */
 static int write_first_block(struct ata_drive *dr)
 {
@@ -489,7 +462,8 @@ static int ata_submit(struct blkdev *d, struct blk_req *r)
 		/* BMIDE standard programming sequence: PRD table, its address and the direction, then the ATA command, then
 		 * Start. The status register's interrupt/error bits were cleared at the last
 		 * completion. */
-		if (build_prds(ch, (uint64_t)(uintptr_t)r->buf, (uint64_t)r->sectors * SECTOR)) {
+		uint64_t addr = (uint64_t)(uintptr_t)r->buf, bytes = (uint64_t)r->sectors * SECTOR;
+		if (ata_prd_build(ch->prd, PRD_MAX, addr, bytes) < 0) {
 			set_error(dr, "request not supported", r->lba, 0, 0);
 			ch->active = 0;
 			return finish_early(dr, BLK_EUNSUPP);
@@ -734,10 +708,7 @@ static int identify(struct ata_channel *ch, uint8_t unit, uint16_t *id)
 
 static void probe_error(const struct ata_channel *ch, uint8_t unit, const char *msg)
 {
-	rec_begin("error");
-	rec_str("code", "device");
-	rec_str("msg", msg);
-	rec_str("model", "ide");
+	rec_begin_device_error("ide", msg);
 	rec_hex("port", ch->cmd);
 	rec_u64("unit", unit);
 	rec_end();
@@ -875,7 +846,7 @@ static int route_channel(struct ata_channel *ch, int index, struct ata_channel *
 	return ioapic_route(r.gsi, v, r.level, r.active_low);
 }
 
-static int probe_controller(struct pci_dev *pci, const struct blk_config *cfg)
+static int probe_controller(const struct pci_dev *pci, const struct blk_config *cfg)
 {
 	int rc = 0;
 	struct ata_channel *native_head = 0;
@@ -932,21 +903,16 @@ static int probe_controller(struct pci_dev *pci, const struct blk_config *cfg)
 	return rc;
 }
 
-int ata_probe(const struct blk_config *asked)
+int ata_match(const struct pci_dev *p) { return (p->class >> 8) == PCI_CLASS_IDE; }
+
+int ata_init(const struct pci_dev *pci, const struct blk_config *asked)
 {
-	int rc = 0;
 	unsigned first = drive_count;
 	struct blk_config cfg = *asked;
 
 	if (cfg.mode == COMPLETE_MSIX)
 		cfg.mode = COMPLETE_POLL; /* IDE has no MSI: bring drives up polled, mark them below */
-	for (unsigned i = 0; i < pci_count(); i++) {
-		struct pci_dev *pci = pci_get(i);
-		if ((pci->class >> 8) == PCI_CLASS_IDE && probe_controller(pci, &cfg))
-			rc = -1;
-	}
-	if (drive_count == first)
-		return rc;
+	int rc = probe_controller(pci, &cfg);
 	for (unsigned i = first; i < drive_count; i++) {
 		if (asked->mode == COMPLETE_MSIX) /* bench=disk refuses it if chosen */
 			drives[i].blk.unusable = "IDE has no MSI or MSI-X: use irq=poll or irq=intx";

@@ -3,17 +3,15 @@
  * it drives. Requests are asynchronous: submit() queues, poll() hands back completed requests,
  * wait() sleeps until the device has something to say (an interrupt) in irq modes.
  */
-#ifndef KVMIO_BLK_H
-#define KVMIO_BLK_H
+#ifndef KVMIO_DRIVERS_BLK_H
+#define KVMIO_DRIVERS_BLK_H
 #include <stdint.h>
+#include "completion.h"
 #include "kernel/pci.h"
 
 #define BLK_MAX_DEVICES 8
 
 enum blk_op { BLK_READ = 0, BLK_WRITE = 1, BLK_FLUSH = 2 };
-
-/* How a driver learns of completions (irq= option). */
-enum completion_mode { COMPLETE_POLL = 0, COMPLETE_INTX = 1, COMPLETE_MSIX = 2 };
 
 /* Request status, set by the driver when it completes the request. */
 enum blk_status { BLK_OK = 0, BLK_EIO = 1, BLK_EUNSUPP = 2, BLK_ETIMEOUT = 3 };
@@ -76,11 +74,17 @@ int blk_register(struct blkdev *d); /* index, or -1 when full */
 unsigned blk_count(void);
 struct blkdev *blk_get(unsigned index);
 
-/* Find and register every supported disk. Each driver: scans PCI, registers devices, and on a
- * device it cannot bring up writes an error record and returns -1. */
+/* Walk PCI once; on each function, the first block driver whose match() takes it brings it up
+ * with init(), which registers its disks. Disks are then numbered by driver, in the order of
+ * the driver table (IDE, then virtio-blk: the order `kvmio boot --disk` numbers them in), and
+ * in PCI order within a driver. An init that fails writes an error record; returns -1 then. */
 int blk_probe_all(const struct blk_config *cfg);
-int ata_probe(const struct blk_config *cfg);
-int virtio_blk_probe(const struct blk_config *cfg);
+/* The block drivers: match() says whether a PCI function is theirs; init() brings it up and
+ * registers every disk behind it (0), or writes an error record (-1). */
+int ata_match(const struct pci_dev *p);
+int ata_init(const struct pci_dev *p, const struct blk_config *cfg);
+int virtio_blk_match(const struct pci_dev *p);
+int virtio_blk_init(const struct pci_dev *p, const struct blk_config *cfg);
 /* A disk in guest memory, not registered. copy_data=0: requests complete without touching
  * data, so a run against it measures the benchmark harness alone. */
 struct blkdev *ramdisk_create(uint64_t sectors, int copy_data);

@@ -307,19 +307,6 @@ int e1000_match(const struct pci_dev *p)
 	return p->vendor == PCI_VENDOR_INTEL && model_name(p->device) != 0;
 }
 
-static int fail(const struct pci_dev *p, const char *msg)
-{
-	rec_begin("error");
-	rec_str("code", "device");
-	rec_str("msg", msg);
-	rec_str("model", model_name(p->device));
-	rec_field("bdf");
-	rec_put_hex(p->bus, 2); rec_put_char(':'); rec_put_hex(p->dev, 2);
-	rec_put_char('.'); rec_put_hex(p->fn, 1);
-	rec_end();
-	return -1;
-}
-
 /* §14.3: mask everything, stop both units, then CTRL.RST; it clears itself when done. */
 static int reset(struct e1000 *e)
 {
@@ -516,7 +503,7 @@ static int bring_up(struct e1000 *e, const struct pci_dev *p, const struct net_c
 int e1000_init(const struct pci_dev *p, const struct net_config *cfg)
 {
 	if (nic_count == E1000_MAX_DEVICES || net_count() == NET_MAX_DEVICES)
-		return fail(p, "too many NICs");
+		return report_device_error(model_name(p->device), p, "too many NICs");
 	struct e1000 *e = &nics[nic_count];
 	*e = (struct e1000){ 0 };
 	e->net = (struct netdev){
@@ -532,7 +519,7 @@ int e1000_init(const struct pci_dev *p, const struct net_config *cfg)
 			wr(e, REG_RCTL, 0);
 			wr(e, REG_TCTL, 0);
 		}
-		return fail(p, e->why);
+		return report_device_error(model_name(p->device), p, e->why);
 	}
 	net_register(&e->net); /* room checked above */
 	nic_count++;

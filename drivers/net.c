@@ -1,6 +1,18 @@
-/* NIC registry, probing in PCI order, and the completion wait shared by every NIC model. */
+/* NIC registry, the driver table and its probe in PCI order, and the completion wait shared by
+ * every NIC model. */
 #include "net.h"
 #include "kernel/interrupts.h"
+#include "kernel/lib.h"
+
+static const struct net_driver {
+	const char *name;
+	int (*match)(const struct pci_dev *p);
+	int (*init)(const struct pci_dev *p, const struct net_config *cfg);
+} net_drivers[] = {
+	{ "e1000", e1000_match, e1000_init },
+	{ "rtl8139", rtl8139_match, rtl8139_init },
+	{ "virtio-net", virtio_net_match, virtio_net_init },
+};
 
 static struct netdev *nics[NET_MAX_DEVICES];
 static unsigned nic_count;
@@ -21,15 +33,13 @@ int net_probe_all(const struct net_config *cfg)
 	int rc = 0;
 	for (unsigned i = 0; i < pci_count(); i++) {
 		const struct pci_dev *p = pci_get(i);
-		int r = 0;
-		if (e1000_match(p))
-			r = e1000_init(p, cfg);
-		else if (rtl8139_match(p))
-			r = rtl8139_init(p, cfg);
-		else if (virtio_net_match(p))
-			r = virtio_net_init(p, cfg);
-		if (r)
-			rc = -1;
+		for (unsigned k = 0; k < ARRAY_SIZE(net_drivers); k++) {
+			if (!net_drivers[k].match(p))
+				continue;
+			if (net_drivers[k].init(p, cfg))
+				rc = -1;
+			break;
+		}
 	}
 	return rc;
 }

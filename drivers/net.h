@@ -4,10 +4,10 @@
  * that this is also --net order. Transmit copies the frame into a driver buffer; receive hands
  * out a driver buffer until rx_release.
  */
-#ifndef KVMIO_NET_H
-#define KVMIO_NET_H
+#ifndef KVMIO_DRIVERS_NET_H
+#define KVMIO_DRIVERS_NET_H
 #include <stdint.h>
-#include "blk.h"            /* enum completion_mode */
+#include "completion.h"
 #include "kernel/pci.h"
 
 #define NET_MAX_DEVICES 8
@@ -50,9 +50,12 @@ int net_register(struct netdev *d);
 unsigned net_count(void);
 struct netdev *net_get(unsigned index);
 
-/* Walk PCI in order and bring up every supported NIC. A driver that fails writes an error
- * record; returns -1 then. */
+/* Walk PCI once, in order; on each function, the first NIC driver whose match() takes it
+ * brings it up with init(), which registers it. NICs are numbered in PCI order. An init that
+ * fails writes an error record; returns -1 then. */
 int net_probe_all(const struct net_config *cfg);
+/* The NIC drivers: match() says whether a PCI function is theirs; init() brings it up and
+ * registers it (0), or writes an error record (-1). */
 int e1000_match(const struct pci_dev *p);
 int e1000_init(const struct pci_dev *p, const struct net_config *cfg);
 int rtl8139_match(const struct pci_dev *p);

@@ -329,19 +329,6 @@ static int setup_intx(struct rtl8139 *r)
 
 /* ---- bring-up (Programming Guide, Initialization) ---- */
 
-static int fail(const struct pci_dev *p, const char *msg)
-{
-	rec_begin("error");
-	rec_str("code", "device");
-	rec_str("msg", msg);
-	rec_str("model", "rtl8139");
-	rec_field("bdf");
-	rec_put_hex(p->bus, 2); rec_put_char(':'); rec_put_hex(p->dev, 2);
-	rec_put_char('.'); rec_put_hex(p->fn, 1);
-	rec_end();
-	return -1;
-}
-
 static int soft_reset(uint16_t io)
 {
 	dev_outb(io + REG_CR, CR_RST);
@@ -357,9 +344,9 @@ static int soft_reset(uint16_t io)
 int rtl8139_init(const struct pci_dev *p, const struct net_config *cfg)
 {
 	if (rtl_count == RTL_MAX_DEVICES)
-		return fail(p, "too many rtl8139 NICs");
+		return report_device_error("rtl8139", p, "too many rtl8139 NICs");
 	if (p->bar[RTL_IO_BAR].type != BAR_IO || !pci_bar_address(p, RTL_IO_BAR))
-		return fail(p, "BAR0 is not an assigned I/O BAR");
+		return report_device_error("rtl8139", p, "BAR0 is not an assigned I/O BAR");
 	struct rtl8139 *r = &rtls[rtl_count];
 	*r = (struct rtl8139){ .io = (uint16_t)pci_bar_address(p, RTL_IO_BAR) };
 	enum completion_mode mode = cfg->mode == COMPLETE_MSIX ? COMPLETE_POLL : cfg->mode;
@@ -371,14 +358,15 @@ int rtl8139_init(const struct pci_dev *p, const struct net_config *cfg)
 	dev_outb(io + REG_CONFIG1, CONFIG1_POWER_ON);
 	dev_outb(io + REG_9346CR, CFG9346_NORMAL);
 	if (soft_reset(io))
-		return fail(p, "rtl8139 software reset did not complete (CR.RST stays set)");
+		return report_device_error("rtl8139", p,
+					   "rtl8139 software reset did not complete (CR.RST stays set)");
 	dev_outw(io + REG_IMR, INT_NONE);
 
 	/* DMA addresses are 32 bits: page_alloc memory is below 4 GiB and identity-mapped. */
 	r->rx_ring = page_alloc(ALIGN_UP(RX_BUF_BYTES, PAGE_SIZE) / PAGE_SIZE);
 	uint8_t *tx = page_alloc(ALIGN_UP(TX_SLOTS * TX_BUF_SIZE, PAGE_SIZE) / PAGE_SIZE);
 	if (!r->rx_ring || !tx)
-		return fail(p, "out of memory for rtl8139 buffers");
+		return report_device_error("rtl8139", p, "out of memory for rtl8139 buffers");
 	dev_outl(io + REG_RBSTART, (uint32_t)(uintptr_t)r->rx_ring);
 	for (int i = 0; i < TX_SLOTS; i++) {
 		r->tx_buf[i] = tx + i * TX_BUF_SIZE;
@@ -409,11 +397,12 @@ int rtl8139_init(const struct pci_dev *p, const struct net_config *cfg)
 
 	if (mode == COMPLETE_INTX) {
 		if (setup_intx(r))
-			return fail(p, "INTx routing failed (no interrupt line, I/O APIC or vector)");
+			return report_device_error("rtl8139", p,
+						   "INTx routing failed (no interrupt line, I/O APIC or vector)");
 		dev_outw(io + REG_IMR, INT_MASK_INTX);
 	}
 	rtl_count++;
 	if (net_register(&r->net) < 0)
-		return fail(p, "too many NICs");
+		return report_device_error("rtl8139", p, "too many NICs");
 	return 0;
 }

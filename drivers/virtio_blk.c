@@ -1,10 +1,11 @@
 /*
- * virtio-blk (Virtio 1.2 §5.2) over the shared virtio PCI transport and split virtqueue.
+ * virtio-blk (Virtio 1.2 §5.2) over the virtio PCI transport (virtio_pci.c) and the split
+ * virtqueue (virtq.c).
  * One request = header (device-readable), data, status byte (device-writable): three
  * descriptors, or one indirect descriptor pointing at a three-entry table (indirect=1).
  */
 #include "blk.h"
-#include "virtio.h"
+#include "virtio_pci.h"
 #include "kernel/interrupts.h"
 #include "kernel/lib.h"
 #include "kernel/memory.h"
@@ -31,6 +32,7 @@
 #define VIRTIO_BLK_MAX_SECTORS 2048 /* 1 MiB per request: the largest bs= */
 #define VIRTIO_BLK_MAX_DEVICES 4
 #define REQUEST_QUEUE         0
+#define MODEL                 "virtio-blk"
 
 struct virtio_blk_hdr { uint32_t type, reserved; uint64_t sector; };
 
@@ -93,7 +95,7 @@ static int vblk_submit(struct blkdev *d, struct blk_req *r)
 		vb->free_slots[vb->nfree++] = s;
 		return -1;
 	}
-	virtq_kick(&vb->q);
+	virtio_kick(&vb->q);
 	return 0;
 }
 
@@ -121,72 +123,27 @@ static void vblk_irq(struct int_frame *f, void *arg)
 {
 	struct vblk *vb = arg;
 	(void)f;
-	if (!vb->vdev.msix)
-		virtio_isr_read(&vb->vdev); /* INTx: reading the ISR deasserts the line */
+	virtio_irq_ack(&vb->vdev);
 	vb->blk.irqs++;
 	vb->blk.irq_pending = 1;
 }
 
-static int fail(struct vblk *vb, const char *msg)
-{
-	rec_begin("error");
-	rec_str("code", "device");
-	rec_str("msg", msg);
-	rec_str("model", "virtio-blk");
-	rec_field("bdf");
-	rec_put_hex(vb->vdev.pci->bus, 2); rec_put_char(':'); rec_put_hex(vb->vdev.pci->dev, 2);
-	rec_put_char('.'); rec_put_hex(vb->vdev.pci->fn, 1);
-	rec_end();
-	if (vb->vdev.pci && (vb->vdev.io || vb->vdev.common))
-		virtio_fail(&vb->vdev);
-	return -1;
-}
-
-static int setup_interrupts(struct vblk *vb, enum completion_mode mode)
-{
-	if (mode == COMPLETE_POLL)
-		return 0;
-	uint8_t vector = irq_alloc_vector();
-	if (!vector)
-		return -1;
-	irq_register(vector, vblk_irq, vb);
-	if (mode == COMPLETE_MSIX)
-		return virtio_enable_msix(&vb->vdev, 0, vector);
-	return pci_intx_route(vb->vdev.pci, vector);
-}
-
-static int vblk_init(struct vblk *vb, const struct pci_dev *pd, const struct blk_config *cfg)
+static int bring_up(struct vblk *vb, const struct pci_dev *pd, const struct blk_config *cfg)
 {
 	const char *why = "";
 	struct blkdev *d = &vb->blk;
 
-	if (virtio_pci_init(&vb->vdev, pd, (enum virtio_transport_pref)cfg->virtio_transport, &why))
-		return fail(vb, why);
-	if (setup_interrupts(vb, cfg->mode))
-		return fail(vb, cfg->mode == COMPLETE_MSIX ? "MSI-X setup failed"
-							    : "INTx routing failed (no interrupt line or I/O APIC)");
-	uint64_t offered = virtio_device_features(&vb->vdev);
 	uint64_t want = (1ull << VIRTIO_BLK_F_RO) | (1ull << VIRTIO_BLK_F_FLUSH) |
 			(1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) |
 			(1ull << VIRTIO_BLK_F_BLK_SIZE);
-	if (vb->vdev.transport == VIRTIO_MODERN)
-		want |= 1ull << VIRTIO_F_VERSION_1;
-	if (cfg->evidx)
-		want |= 1ull << VIRTIO_RING_F_EVENT_IDX;
-	if (cfg->indirect)
-		want |= 1ull << VIRTIO_RING_F_INDIRECT_DESC;
-	if (cfg->evidx && !(offered & (1ull << VIRTIO_RING_F_EVENT_IDX)))
-		return fail(vb, "evidx=1 asked, but the device does not offer EVENT_IDX");
-	if (cfg->indirect && !(offered & (1ull << VIRTIO_RING_F_INDIRECT_DESC)))
-		return fail(vb, "indirect=1 asked, but the device does not offer INDIRECT_DESC");
-	if (virtio_set_features(&vb->vdev, offered & want))
-		return fail(vb, "device refused the features (FEATURES_OK not kept)");
+	if (virtio_pci_init(&vb->vdev, pd, (enum virtio_transport_pref)cfg->virtio_transport, &why) ||
+	    virtio_irq_setup(&vb->vdev, cfg->mode, vblk_irq, vb, &why) ||
+	    virtio_negotiate(&vb->vdev, want, cfg->evidx, cfg->indirect, &why))
+		return virtio_give_up(&vb->vdev, MODEL, why);
 	vb->indirect = virtio_has(&vb->vdev, VIRTIO_RING_F_INDIRECT_DESC);
 
-	if (virtq_setup(&vb->q, &vb->vdev, REQUEST_QUEUE, VIRTIO_BLK_MAX_QUEUE,
-			cfg->mode == COMPLETE_MSIX ? 0 : VIRTIO_MSI_NO_VECTOR,
-			virtio_has(&vb->vdev, VIRTIO_RING_F_EVENT_IDX)))
-		return fail(vb, "request queue setup failed");
+	if (virtio_queue_setup(&vb->vdev, &vb->q, REQUEST_QUEUE, VIRTIO_BLK_MAX_QUEUE))
+		return virtio_give_up(&vb->vdev, MODEL, "request queue setup failed");
 	virtq_want_interrupts(&vb->q, cfg->mode != COMPLETE_POLL);
 
 	/* Three descriptors per request, or one with indirect tables. */
@@ -196,7 +153,7 @@ static int vblk_init(struct vblk *vb, const struct pci_dev *pd, const struct blk
 	vb->slots = page_alloc(ALIGN_UP(sizeof(struct vblk_slot) * vb->nslots, PAGE_SIZE) / PAGE_SIZE);
 	vb->free_slots = page_alloc(ALIGN_UP(2ull * vb->nslots, PAGE_SIZE) / PAGE_SIZE);
 	if (!vb->slots || !vb->free_slots)
-		return fail(vb, "out of memory for request slots");
+		return virtio_give_up(&vb->vdev, MODEL, "out of memory for request slots");
 	for (uint16_t i = 0; i < vb->nslots; i++)
 		vb->free_slots[vb->nfree++] = i;
 
@@ -207,7 +164,7 @@ static int vblk_init(struct vblk *vb, const struct pci_dev *pd, const struct blk
 			max_sectors = size_max / VIRTIO_BLK_SECTOR;
 	}
 	*d = (struct blkdev){
-		.model = "virtio-blk", .transport = virtio_transport_name(&vb->vdev), .mode = cfg->mode,
+		.model = MODEL, .transport = virtio_transport_name(&vb->vdev), .mode = cfg->mode,
 		.pci = pd, .sectors = virtio_cfg_read64(&vb->vdev, VIRTIO_BLK_CFG_CAPACITY),
 		.sector_size = VIRTIO_BLK_SECTOR, .max_sectors = max_sectors,
 		.queue_depth = vb->nslots, .read_only = virtio_has(&vb->vdev, VIRTIO_BLK_F_RO),
@@ -218,20 +175,16 @@ static int vblk_init(struct vblk *vb, const struct pci_dev *pd, const struct blk
 	return 0;
 }
 
-int virtio_blk_probe(const struct blk_config *cfg)
+int virtio_blk_match(const struct pci_dev *p) { return virtio_pci_match(p, VIRTIO_TYPE_BLOCK); }
+
+int virtio_blk_init(const struct pci_dev *pd, const struct blk_config *cfg)
 {
-	int rc = 0;
-	for (unsigned i = 0; i < pci_count(); i++) {
-		const struct pci_dev *pd = pci_get(i);
-		if (!virtio_pci_match(pd, VIRTIO_TYPE_BLOCK) || vblk_count == VIRTIO_BLK_MAX_DEVICES)
-			continue;
-		struct vblk *vb = &vblks[vblk_count];
-		if (vblk_init(vb, pd, cfg)) {
-			rc = -1;
-			continue;
-		}
-		vblk_count++;
-		blk_register(&vb->blk);
-	}
-	return rc;
+	if (vblk_count == VIRTIO_BLK_MAX_DEVICES)
+		return 0; /* left alone, as any device without a driver */
+	struct vblk *vb = &vblks[vblk_count];
+	if (bring_up(vb, pd, cfg))
+		return -1;
+	vblk_count++;
+	blk_register(&vb->blk);
+	return 0;
 }

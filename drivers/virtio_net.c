@@ -1,12 +1,13 @@
 /*
- * virtio-net (Virtio 1.2 §5.1) over the shared virtio PCI transport and split virtqueues:
+ * virtio-net (Virtio 1.2 §5.1) over the virtio PCI transport (virtio_pci.c) and split
+ * virtqueues (virtq.c):
  * queue 0 receives, queue 1 transmits. No offloads. RX buffers are posted before DRIVER_OK.
  * Each frame travels behind a virtio_net_hdr: 10 bytes on a legacy device without mergeable
  * buffers, 12 otherwise (§5.1.6). The header gets a descriptor of its own (legacy devices
  * without ANY_LAYOUT require it), except with mergeable RX buffers, where it is inline.
  */
 #include "net.h"
-#include "virtio.h"
+#include "virtio_pci.h"
 #include "kernel/interrupts.h"
 #include "kernel/lib.h"
 #include "kernel/memory.h"
@@ -27,6 +28,7 @@
 #define VNET_HDR_MODERN         12
 #define VNET_MTU                1500
 #define VNET_MAX_DEVICES        4
+#define MODEL                   "virtio-net"
 
 struct vnet {
 	struct netdev net;
@@ -76,7 +78,7 @@ static int vnet_transmit(struct netdev *d, const void *frame, uint32_t len)
 		v->tx_free[v->tx_nfree++] = slot;
 		return -1;
 	}
-	virtq_kick(&v->txq);
+	virtio_kick(&v->txq);
 	return 0;
 }
 
@@ -113,7 +115,7 @@ static void vnet_rx_release(struct netdev *d)
 		return;
 	post_rx(v, v->rx_current);
 	v->rx_current = 0;
-	virtq_kick(&v->rxq);
+	virtio_kick(&v->rxq);
 }
 
 static int vnet_link_up(struct netdev *d)
@@ -130,25 +132,9 @@ static void vnet_irq(struct int_frame *f, void *arg)
 {
 	struct vnet *v = arg;
 	(void)f;
-	if (!v->vdev.msix)
-		virtio_isr_read(&v->vdev); /* INTx: reading the ISR deasserts the line */
+	virtio_irq_ack(&v->vdev);
 	v->net.irqs++;
 	v->net.irq_pending = 1;
-}
-
-static int fail(struct vnet *v, const struct pci_dev *p, const char *msg)
-{
-	rec_begin("error");
-	rec_str("code", "device");
-	rec_str("msg", msg);
-	rec_str("model", "virtio-net");
-	rec_field("bdf");
-	rec_put_hex(p->bus, 2); rec_put_char(':'); rec_put_hex(p->dev, 2);
-	rec_put_char('.'); rec_put_hex(p->fn, 1);
-	rec_end();
-	if (v->vdev.io || v->vdev.common)
-		virtio_fail(&v->vdev);
-	return -1;
 }
 
 int virtio_net_init(const struct pci_dev *p, const struct net_config *cfg)
@@ -159,37 +145,22 @@ int virtio_net_init(const struct pci_dev *p, const struct net_config *cfg)
 	const char *why = "";
 
 	memset(v, 0, sizeof(*v));
-	if (virtio_pci_init(&v->vdev, p, (enum virtio_transport_pref)cfg->virtio_transport, &why))
-		return fail(v, p, why);
-	if (cfg->mode != COMPLETE_POLL) {
-		uint8_t vector = irq_alloc_vector();
-		if (!vector)
-			return fail(v, p, "no interrupt vector left");
-		irq_register(vector, vnet_irq, v);
-		if (cfg->mode == COMPLETE_MSIX ? virtio_enable_msix(&v->vdev, 0, vector)
-					       : pci_intx_route(p, vector))
-			return fail(v, p, cfg->mode == COMPLETE_MSIX ? "MSI-X setup failed"
-								      : "INTx routing failed");
-	}
-	uint64_t offered = virtio_device_features(&v->vdev);
 	uint64_t want = (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_STATUS);
-	if (v->vdev.transport == VIRTIO_MODERN)
-		want |= 1ull << VIRTIO_F_VERSION_1;
 	if (cfg->mrg)
 		want |= 1ull << VIRTIO_NET_F_MRG_RXBUF;
-	if (cfg->evidx)
-		want |= 1ull << VIRTIO_RING_F_EVENT_IDX;
-	if ((want & ~offered) & ((1ull << VIRTIO_NET_F_MRG_RXBUF) | (1ull << VIRTIO_RING_F_EVENT_IDX)))
-		return fail(v, p, "mrg=1 or evidx=1 asked, but the device does not offer it");
-	if (virtio_set_features(&v->vdev, offered & want))
-		return fail(v, p, "device refused the features (FEATURES_OK not kept)");
+	if (virtio_pci_init(&v->vdev, p, (enum virtio_transport_pref)cfg->virtio_transport, &why) ||
+	    virtio_irq_setup(&v->vdev, cfg->mode, vnet_irq, v, &why))
+		return virtio_give_up(&v->vdev, MODEL, why);
+	if (cfg->mrg && !virtio_offers(&v->vdev, VIRTIO_NET_F_MRG_RXBUF))
+		return virtio_give_up(&v->vdev, MODEL, "mrg=1 asked, but the device does not offer MRG_RXBUF");
+	/* No indirect tables here (indirect= applies to virtio-blk): chains are two descriptors. */
+	if (virtio_negotiate(&v->vdev, want, cfg->evidx, 0, &why))
+		return virtio_give_up(&v->vdev, MODEL, why);
 	v->mrg = virtio_has(&v->vdev, VIRTIO_NET_F_MRG_RXBUF);
 	v->hdr_len = (v->vdev.transport == VIRTIO_MODERN || v->mrg) ? VNET_HDR_MODERN : VNET_HDR_LEGACY;
-	int evidx = virtio_has(&v->vdev, VIRTIO_RING_F_EVENT_IDX);
-	uint16_t msix = cfg->mode == COMPLETE_MSIX ? 0 : VIRTIO_MSI_NO_VECTOR;
-	if (virtq_setup(&v->rxq, &v->vdev, RX_QUEUE, VNET_QUEUE_MAX, msix, evidx) ||
-	    virtq_setup(&v->txq, &v->vdev, TX_QUEUE, VNET_QUEUE_MAX, msix, evidx))
-		return fail(v, p, "virtqueue setup failed");
+	if (virtio_queue_setup(&v->vdev, &v->rxq, RX_QUEUE, VNET_QUEUE_MAX) ||
+	    virtio_queue_setup(&v->vdev, &v->txq, TX_QUEUE, VNET_QUEUE_MAX))
+		return virtio_give_up(&v->vdev, MODEL, "virtqueue setup failed");
 	virtq_want_interrupts(&v->rxq, cfg->mode != COMPLETE_POLL);
 	virtq_want_interrupts(&v->txq, cfg->mode != COMPLETE_POLL);
 
@@ -199,14 +170,14 @@ int virtio_net_init(const struct pci_dev *p, const struct net_config *cfg)
 	v->tx_bufs = page_alloc((uint64_t)v->tx_count * VNET_BUF / PAGE_SIZE + 1);
 	v->tx_free = page_alloc(1);
 	if (!v->rx_bufs || !v->tx_bufs || !v->tx_free)
-		return fail(v, p, "out of memory for packet buffers");
+		return virtio_give_up(&v->vdev, MODEL, "out of memory for packet buffers");
 	for (uint16_t i = 0; i < v->rx_count; i++)
 		post_rx(v, v->rx_bufs + (uint64_t)i * VNET_BUF);
 	for (uint16_t i = 0; i < v->tx_count; i++)
 		v->tx_free[v->tx_nfree++] = i;
 
 	v->net = (struct netdev){
-		.model = "virtio-net", .transport = virtio_transport_name(&v->vdev), .mode = cfg->mode,
+		.model = MODEL, .transport = virtio_transport_name(&v->vdev), .mode = cfg->mode,
 		.pci = p, .mtu = VNET_MTU, .tx_slots = v->tx_count,
 		.link_up = vnet_link_up, .transmit = vnet_transmit, .tx_complete = vnet_tx_complete,
 		.receive = vnet_receive, .rx_release = vnet_rx_release, .rx_missed = vnet_rx_missed,
@@ -216,7 +187,7 @@ int virtio_net_init(const struct pci_dev *p, const struct net_config *cfg)
 		v->net.mac[i] = virtio_has(&v->vdev, VIRTIO_NET_F_MAC) ?
 			virtio_cfg_read8(&v->vdev, VIRTIO_NET_CFG_MAC + (uint32_t)i) : (uint8_t)(i ? i : 0x02);
 	virtio_driver_ok(&v->vdev);
-	virtq_kick(&v->rxq); /* the posted RX buffers */
+	virtio_kick(&v->rxq); /* the posted RX buffers */
 	vnet_count++;
 	net_register(&v->net);
 	return 0;

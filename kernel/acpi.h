@@ -1,6 +1,6 @@
 /* The parts of ACPI kvmio needs: RSDP, FADT (PM timer, power-off), MCFG (ECAM). */
-#ifndef KVMIO_ACPI_H
-#define KVMIO_ACPI_H
+#ifndef KVMIO_KERNEL_ACPI_H
+#define KVMIO_KERNEL_ACPI_H
 #include <stdint.h>
 
 struct acpi_info {

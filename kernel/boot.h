@@ -1,6 +1,6 @@
 /* What every boot path hands to kernel_main: one view of the machine. */
-#ifndef KVMIO_BOOT_H
-#define KVMIO_BOOT_H
+#ifndef KVMIO_KERNEL_BOOT_H
+#define KVMIO_KERNEL_BOOT_H
 
 #define BOOT_INFO_MAGIC 0x4f49424bu /* "KBIO" */
 #define BOOT_MMAP_MAX 128

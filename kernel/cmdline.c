@@ -11,7 +11,8 @@ void cmdline_report_help(void)
 		rec_begin("option");
 		rec_str("name", option_specs[i].name);
 		rec_str("default", option_specs[i].def);
-		if (option_specs[i].kind == OPT_CHOICE) {
+		/* values: what a choice may be, or the names a tests= list may hold */
+		if (option_specs[i].kind == OPT_CHOICE || option_specs[i].kind == OPT_TESTS) {
 			rec_field("values");
 			for (const char *const *c = option_specs[i].choices; *c; c++) {
 				if (c != option_specs[i].choices)

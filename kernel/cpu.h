@@ -1,6 +1,6 @@
 /* What CPU and hypervisor we run on; test aids that fault on purpose. */
-#ifndef KVMIO_CPU_H
-#define KVMIO_CPU_H
+#ifndef KVMIO_KERNEL_CPU_H
+#define KVMIO_KERNEL_CPU_H
 #include <stdint.h>
 
 struct cpu_info {

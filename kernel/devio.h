@@ -4,8 +4,8 @@
  * operation. A counter increment is a single add to memory. Use these for device registers,
  * never plain inb/mmio_read (kernel/io.h), so the counts are complete.
  */
-#ifndef KVMIO_DEVIO_H
-#define KVMIO_DEVIO_H
+#ifndef KVMIO_KERNEL_DEVIO_H
+#define KVMIO_KERNEL_DEVIO_H
 #include <stdint.h>
 #include "io.h"
 

@@ -8,8 +8,8 @@
  * (about 10x slower than TCG; a timestamp costs ~6000 cycles, a port read ~24000).
  *
  */
-#ifndef KVMIO_EXEC_H
-#define KVMIO_EXEC_H
+#ifndef KVMIO_KERNEL_EXEC_H
+#define KVMIO_KERNEL_EXEC_H
 #include <stdint.h>
 #include "kvmio_proto.h"
 

@@ -2,8 +2,8 @@
  * Header inside the flat kernel image (build/kvmio.bin), found by loaders that are not
  * multiboot or PVH (the UEFI loader). It lies 8-byte aligned within the first 8 KiB.
  */
-#ifndef KVMIO_IMAGE_H
-#define KVMIO_IMAGE_H
+#ifndef KVMIO_KERNEL_IMAGE_H
+#define KVMIO_KERNEL_IMAGE_H
 
 #define KVMIO_IMAGE_MAGIC 0x474d494f494d564bull /* "KVMIOIMG" little-endian */
 #define KVMIO_IMAGE_VERSION 1

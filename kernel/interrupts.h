@@ -1,6 +1,6 @@
 /* IDT, exception records, the local APIC and the guest watchdog. */
-#ifndef KVMIO_INTERRUPTS_H
-#define KVMIO_INTERRUPTS_H
+#ifndef KVMIO_KERNEL_INTERRUPTS_H
+#define KVMIO_KERNEL_INTERRUPTS_H
 #include <stdint.h>
 
 struct int_frame {

@@ -1,6 +1,6 @@
 /* Port I/O, MMIO, MSRs, CPUID and other single instructions. Each access may be a VM exit. */
-#ifndef KVMIO_IO_H
-#define KVMIO_IO_H
+#ifndef KVMIO_KERNEL_IO_H
+#define KVMIO_KERNEL_IO_H
 #include <stdint.h>
 
 static inline void outb(uint16_t port, uint8_t v) { asm volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }

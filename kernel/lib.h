@@ -1,6 +1,6 @@
 /* The few libc-like routines a freestanding kernel needs. */
-#ifndef KVMIO_LIB_H
-#define KVMIO_LIB_H
+#ifndef KVMIO_KERNEL_LIB_H
+#define KVMIO_KERNEL_LIB_H
 #include <stddef.h>
 #include <stdint.h>
 

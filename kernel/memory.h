@@ -1,6 +1,6 @@
 /* Identity paging and a page allocator for DMA-able memory, taken from the boot memory map. */
-#ifndef KVMIO_MEMORY_H
-#define KVMIO_MEMORY_H
+#ifndef KVMIO_KERNEL_MEMORY_H
+#define KVMIO_KERNEL_MEMORY_H
 #include <stdint.h>
 #include "boot.h"
 

@@ -318,9 +318,7 @@ void pci_report(void)
 	for (unsigned i = 0; i < device_count; i++) {
 		const struct pci_dev *d = &devices[i];
 		rec_begin("pci");
-		rec_field("bdf");
-		rec_put_hex(d->bus, 2); rec_put_char(':'); rec_put_hex(d->dev, 2);
-		rec_put_char('.'); rec_put_hex(d->fn, 1);
+		rec_bdf(d);
 		rec_field("id");
 		rec_put_hex(d->vendor, 4); rec_put_char(':'); rec_put_hex(d->device, 4);
 		rec_field("class");

@@ -1,6 +1,6 @@
 /* PCI configuration space (CF8/CFC or ECAM), enumeration and BARs. */
-#ifndef KVMIO_PCI_H
-#define KVMIO_PCI_H
+#ifndef KVMIO_KERNEL_PCI_H
+#define KVMIO_KERNEL_PCI_H
 #include <stdint.h>
 
 #define PCI_MAX_DEVICES 64

@@ -1,6 +1,7 @@
 #include "report.h"
 #include "crc32.h"
 #include "lib.h"
+#include "pci.h"
 #include "serial.h"
 
 #define REC_PREFIX KVMIO_PROTO_PREFIX " " KVMIO_PROTO_VERSION_STR " "
@@ -133,6 +134,32 @@ void rec_end(void)
 	serial_write(rec_buf, rec_len);
 	rec_seq++;
 	rec_len = 0;
+}
+
+void rec_bdf(const struct pci_dev *d)
+{
+	rec_field("bdf");
+	rec_put_hex(d->bus, 2);
+	rec_put_char(':');
+	rec_put_hex(d->dev, 2);
+	rec_put_char('.');
+	rec_put_hex(d->fn, 1);
+}
+
+void rec_begin_device_error(const char *model, const char *msg)
+{
+	rec_begin("error");
+	rec_str("code", "device");
+	rec_str("msg", msg);
+	rec_str("model", model);
+}
+
+int report_device_error(const char *model, const struct pci_dev *d, const char *msg)
+{
+	rec_begin_device_error(model, msg);
+	rec_bdf(d);
+	rec_end();
+	return -1;
 }
 
 unsigned report_count(void) { return rec_seq; }

@@ -2,8 +2,8 @@
  * Protocol records on the serial line (docs/protocol.md): "@kvmio 1 TYPE seq=N k=v ... crc=X".
  * Build one record at a time: rec_begin, fields, rec_end. Never call inside a timed region.
  */
-#ifndef KVMIO_REPORT_H
-#define KVMIO_REPORT_H
+#ifndef KVMIO_KERNEL_REPORT_H
+#define KVMIO_KERNEL_REPORT_H
 #include <stdint.h>
 
 #include "kvmio_proto.h" /* enum guest_status, the prefix and version */
@@ -20,6 +20,17 @@ void rec_put_char(char c);
 void rec_put_u64(uint64_t v);
 void rec_put_hex(uint64_t v, int digits);                    /* no 0x, zero-padded to digits */
 void rec_end(void);
+
+struct pci_dev;
+/* The field bdf=BB:DD.F of a PCI function: hex, as lspci writes it (docs/protocol.md, `pci`). */
+void rec_bdf(const struct pci_dev *d);
+
+/* An error record code=device, begun with msg and model: the caller adds what says which
+ * device and what failed (bdf, port, lba, ...) and calls rec_end(). */
+void rec_begin_device_error(const char *model, const char *msg);
+/* A device its driver gives up on: error code=device msg model bdf, ended. Returns -1, what
+ * a driver's init returns then. */
+int report_device_error(const char *model, const struct pci_dev *d, const char *msg);
 
 unsigned report_count(void);
 

@@ -1,6 +1,6 @@
 /* COM1 16550 UART, polled output only. Never used inside a timed region. */
-#ifndef KVMIO_SERIAL_H
-#define KVMIO_SERIAL_H
+#ifndef KVMIO_KERNEL_SERIAL_H
+#define KVMIO_KERNEL_SERIAL_H
 #include <stddef.h>
 
 void serial_init(void);

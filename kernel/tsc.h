@@ -1,6 +1,6 @@
 /* Serialized timestamps and the TSC frequency. */
-#ifndef KVMIO_TSC_H
-#define KVMIO_TSC_H
+#ifndef KVMIO_KERNEL_TSC_H
+#define KVMIO_KERNEL_TSC_H
 #include <stdint.h>
 
 /*

@@ -141,7 +141,8 @@ static void test_bad_values(void **state)
 	(void)state;
 	static const char *const bad[] = { "ops=abc", "ops=0", "timeout=99999999", "bench=nope",
 					   "dev=zz:00.0", "ops=", "help=1", "ops", "seed=1 seed=2",
-					   "dev=00:1f.7", "bar=6", "bar=3", "bar=1" };
+					   "dev=00:1f.7", "bar=6", "bar=3", "bar=1", "tests=bogus",
+					   "tests=cpuid,cpuid" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct log log;
 		boot_and_parse(&log, KVMIO_EXIT_BADCONFIG, "bios", "pc", bad[i], NULL);
@@ -161,6 +162,7 @@ static void test_host_checks_options(void **state)
 		{ "bench=nope", "guest option bench=nope: not one of the allowed values" },
 		{ "ops=", "guest option ops=: empty value" },
 		{ "ops", "guest option ops: expected key=value" },
+		{ "tests=cpuid,bogus", "guest option tests=cpuid,bogus: no exit test named bogus" },
 	};
 	char out[300];
 	snprintf(out, sizeof(out), "%s.out", log_path);
@@ -173,6 +175,37 @@ static void test_host_checks_options(void **state)
 		assert_int_equal(access(log_path, F_OK), -1); /* QEMU never started */
 	}
 	unlink(out);
+}
+
+/* tests= runs the exit tests it names, in the table's order, and nothing else: no result and
+ * no skip for the others. An unknown name is the guest's badconfig too, naming it. */
+static void test_exit_test_subset(void **state)
+{
+	(void)state;
+	struct log log;
+	boot_and_parse(&log, 0, "bios", "pc", "ops=300", "tests=pio-read,cpuid");
+	test_check_result(&log, "cpuid", 300);
+	test_check_result(&log, "pio-read", 300);
+	const char *names[4];
+	unsigned n = 0;
+	for (size_t i = 0; i < log.nrecs && n < 4; i++)
+		if (!strcmp(log.recs[i].type, "result"))
+			names[n++] = record_get(&log.recs[i], "name");
+	assert_int_equal(n, 2);
+	assert_string_equal(names[0], "cpuid");
+	assert_string_equal(names[1], "pio-read");
+	assert_null(log_find(&log, "skip", NULL, NULL));
+	log_free(&log);
+	/* a test that cannot run still says why, when asked for */
+	boot_and_parse(&log, 0, "pvh", "microvm", "ops=100", "tests=pmtimer");
+	assert_non_null(log_find(&log, "skip", "name", "pmtimer"));
+	assert_null(log_find(&log, "result", NULL, NULL));
+	log_free(&log);
+	boot_and_parse(&log, KVMIO_EXIT_BADCONFIG, "bios", "pc", "tests=cpuid,bogus", NULL);
+	const struct record *e = log_find(&log, "error", "code", "badconfig");
+	test_assert_field(e, "key", "tests");
+	assert_non_null(strstr(record_get(e, "msg"), "no exit test named bogus"));
+	log_free(&log);
 }
 
 static void test_uefi_unknown_option(void **state)
@@ -852,6 +885,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_option, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_checks_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exit_test_subset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_uefi_unknown_option, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_faults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watchdog, setup, teardown),

@@ -30,6 +30,7 @@ static void test_defaults(void **state)
 	assert_int_equal(o.rxdev_kind, RXDEV_SAME);
 	assert_string_equal(o.sweep, "");
 	assert_memory_equal(o.ip, ((uint8_t[]){ 10, 199, 0, 2 }), 4);
+	assert_int_equal(o.tests, (1ull << exit_test_count) - 1); /* tests=all */
 	/* every default in the table parses as a value of its own option */
 	for (unsigned i = 0; i < option_nspecs; i++)
 		assert_int_equal(options_check_one(option_specs[i].name, option_specs[i].def, &e), 0);
@@ -102,6 +103,68 @@ static void test_errors(void **state)
 		   "unknown option");
 }
 
+/* tests=: all, or exit test names, each once; bit k is test k of common/exit_tests.def. */
+static void test_exit_tests(void **state)
+{
+	static const char *const names[] = {
+#define KVMIO_EXIT_TEST(name, id, help) name,
+#include "exit_tests.def"
+#undef KVMIO_EXIT_TEST
+	};
+	struct options o;
+	struct option_error e;
+	const struct option_spec *tests = NULL;
+	unsigned n = 0;
+
+	(void)state;
+	assert_int_equal(exit_test_count, 6);
+	for (unsigned i = 0; i < option_nspecs; i++)
+		if (!strcmp(option_specs[i].name, "tests"))
+			tests = &option_specs[i];
+	assert_non_null(tests);
+	for (const char *const *c = tests->choices; *c; c++, n++) {
+		assert_string_equal(*c, names[n]);
+		assert_non_null(strstr(tests->help, *c)); /* help lists every test */
+	}
+	assert_int_equal(n, exit_test_count);
+
+	assert_int_equal(options_parse("tests=cpuid", &o, &e), 0);
+	assert_int_equal(o.tests, 1u << 1);
+	/* the list's order does not matter: tests run in the table's order */
+	assert_int_equal(options_parse("tests=pio-read,timestamp,pmtimer", &o, &e), 0);
+	assert_int_equal(o.tests, (1u << 5) | (1u << 0) | (1u << 3));
+	assert_int_equal(options_parse("tests=timestamp,cpuid,pio-unhandled,pmtimer,mmio-read,pio-read",
+				       &o, &e), 0);
+	assert_int_equal(o.tests, 0x3f);
+	assert_int_equal(options_check_one("tests", "mmio-read,pio-read", &e), 0);
+
+	static const char *const list = " (tests= is all, or a comma-separated list of: timestamp, "
+		"cpuid, pio-unhandled, pmtimer, mmio-read, pio-read)";
+	char want[OPTION_WHY_MAX];
+	snprintf(want, sizeof(want), "no exit test named bogus%s", list);
+	expect_bad("tests=bogus", "tests", "bogus", want);
+	expect_bad("tests=cpuid,bogus", "tests", "cpuid,bogus", want); /* names the bad one */
+	assert_int_equal(options_check_one("tests", "cpuid,bogus", &e), -1);
+	assert_string_equal(e.why, want);
+	snprintf(want, sizeof(want), "no exit test named all%s", list);
+	expect_bad("tests=cpuid,all", "tests", "cpuid,all", want);
+	snprintf(want, sizeof(want), "no exit test named CPUID%s", list);
+	expect_bad("tests=CPUID", "tests", "CPUID", want);
+	snprintf(want, sizeof(want), "exit test named twice: cpuid%s", list);
+	expect_bad("tests=cpuid,pmtimer,cpuid", "tests", "cpuid,pmtimer,cpuid", want);
+	snprintf(want, sizeof(want), "an empty name in the list%s", list);
+	expect_bad("tests=cpuid,", "tests", "cpuid,", want);
+	expect_bad("tests=,cpuid", "tests", ",cpuid", want);
+	expect_bad("tests=cpuid,,pio-read", "tests", "cpuid,,pio-read", want);
+	expect_bad("tests=", "tests", "", "empty value");
+	/* a name longer than the reason's buffer is cut, not overrun */
+	char line[600] = "tests=";
+	memset(line + 6, 'x', 500);
+	assert_int_equal(options_parse(line, &o, &e), -1);
+	assert_int_equal(strlen(e.why), OPTION_WHY_MAX - 1);
+	assert_non_null(strstr(e.why, "no exit test named xxx"));
+}
+
 /* bench= takes exactly the benchmarks of common/benches.def, and its help names each. */
 static void test_bench_table(void **state)
 {
@@ -133,6 +196,7 @@ int main(void)
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_bench_table),
+		cmocka_unit_test(test_exit_tests),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,12 +1,13 @@
 /*
  * Virtio over PCI. References: Virtio 1.2 §4.1 "Virtio Over PCI Bus" (modern capabilities,
  * §4.1.4; legacy I/O layout, §4.1.4.10 "Legacy Interfaces: A Note on PCI Device Layout"),
- * §3.1 device initialization, §2.7 split virtqueues.
+ * §3.1 device initialization. The split virtqueue's memory is drivers/virtq.c.
  */
-#include "virtio.h"
+#include "virtio_pci.h"
 #include "kernel/devio.h"
 #include "kernel/lib.h"
 #include "kernel/memory.h"
+#include "kernel/report.h"
 
 /* Legacy I/O BAR0 registers */
 #define VIRTIO_LEGACY_DEVICE_FEATURES 0x00
@@ -22,7 +23,6 @@
 #define VIRTIO_LEGACY_CONFIG          0x14  /* device config without MSI-X */
 #define VIRTIO_LEGACY_CONFIG_MSIX     0x18  /* device config with MSI-X */
 #define VIRTIO_LEGACY_PFN_SHIFT       12
-#define VIRTIO_LEGACY_ALIGN           4096
 
 /* Modern: vendor capability (§4.1.4) */
 #define PCI_CAP_VENDOR          0x09
@@ -109,6 +109,34 @@ static int map_modern(struct virtio_dev *v, const struct pci_dev *d)
 	return v->common && v->isr && v->device && v->notify ? 0 : -1;
 }
 
+/* The device's feature bits; modern: two 32-bit halves through the select register (§4.1.4.3). */
+static uint64_t device_features(struct virtio_dev *v)
+{
+	if (v->transport == VIRTIO_LEGACY)
+		return dev_inl(v->io + VIRTIO_LEGACY_DEVICE_FEATURES);
+	dev_mmio_write32(v->common + VIRTIO_COMMON_DFSELECT, 0);
+	uint64_t lo = dev_mmio_read32(v->common + VIRTIO_COMMON_DF);
+	dev_mmio_write32(v->common + VIRTIO_COMMON_DFSELECT, 1);
+	uint64_t hi = dev_mmio_read32(v->common + VIRTIO_COMMON_DF);
+	return hi << 32 | lo;
+}
+
+/* Write the driver features; modern: set FEATURES_OK and check the device kept it (§3.1.1). */
+static int set_features(struct virtio_dev *v, uint64_t features)
+{
+	v->features = features;
+	if (v->transport == VIRTIO_LEGACY) {
+		dev_outl(v->io + VIRTIO_LEGACY_GUEST_FEATURES, (uint32_t)features);
+		return 0;
+	}
+	dev_mmio_write32(v->common + VIRTIO_COMMON_GFSELECT, 0);
+	dev_mmio_write32(v->common + VIRTIO_COMMON_GF, (uint32_t)features);
+	dev_mmio_write32(v->common + VIRTIO_COMMON_GFSELECT, 1);
+	dev_mmio_write32(v->common + VIRTIO_COMMON_GF, (uint32_t)(features >> 32));
+	status_write(v, status_read(v) | VIRTIO_STATUS_FEATURES_OK);
+	return (status_read(v) & VIRTIO_STATUS_FEATURES_OK) ? 0 : -1;
+}
+
 int virtio_pci_init(struct virtio_dev *v, const struct pci_dev *d, enum virtio_transport_pref pref,
 		    const char **why)
 {
@@ -133,6 +161,7 @@ int virtio_pci_init(struct virtio_dev *v, const struct pci_dev *d, enum virtio_t
 	v->transport = (pref == VIRTIO_PREFER_LEGACY || !has_modern) ? VIRTIO_LEGACY : VIRTIO_MODERN;
 	if (v->transport == VIRTIO_LEGACY)
 		v->io = (uint16_t)d->bar[0].addr;
+	v->mapped = 1;
 
 	/* §3.1.1: reset, and wait until the device reads back 0 (firmware may have used it). */
 	status_write(v, 0);
@@ -145,38 +174,13 @@ int virtio_pci_init(struct virtio_dev *v, const struct pci_dev *d, enum virtio_t
 	}
 	status_write(v, VIRTIO_STATUS_ACKNOWLEDGE);
 	status_write(v, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	v->offered = device_features(v);
 	return 0;
 }
 
 const char *virtio_transport_name(const struct virtio_dev *v)
 {
 	return v->transport == VIRTIO_LEGACY ? "legacy" : "modern";
-}
-
-uint64_t virtio_device_features(struct virtio_dev *v)
-{
-	if (v->transport == VIRTIO_LEGACY)
-		return dev_inl(v->io + VIRTIO_LEGACY_DEVICE_FEATURES);
-	dev_mmio_write32(v->common + VIRTIO_COMMON_DFSELECT, 0);
-	uint64_t lo = dev_mmio_read32(v->common + VIRTIO_COMMON_DF);
-	dev_mmio_write32(v->common + VIRTIO_COMMON_DFSELECT, 1);
-	uint64_t hi = dev_mmio_read32(v->common + VIRTIO_COMMON_DF);
-	return hi << 32 | lo;
-}
-
-int virtio_set_features(struct virtio_dev *v, uint64_t features)
-{
-	v->features = features;
-	if (v->transport == VIRTIO_LEGACY) {
-		dev_outl(v->io + VIRTIO_LEGACY_GUEST_FEATURES, (uint32_t)features);
-		return 0;
-	}
-	dev_mmio_write32(v->common + VIRTIO_COMMON_GFSELECT, 0);
-	dev_mmio_write32(v->common + VIRTIO_COMMON_GF, (uint32_t)features);
-	dev_mmio_write32(v->common + VIRTIO_COMMON_GFSELECT, 1);
-	dev_mmio_write32(v->common + VIRTIO_COMMON_GF, (uint32_t)(features >> 32));
-	status_write(v, status_read(v) | VIRTIO_STATUS_FEATURES_OK);
-	return (status_read(v) & VIRTIO_STATUS_FEATURES_OK) ? 0 : -1;
 }
 
 static uint64_t config_base(struct virtio_dev *v)
@@ -217,15 +221,65 @@ uint64_t virtio_cfg_read64(struct virtio_dev *v, uint32_t off)
 	}
 }
 
-int virtio_enable_msix(struct virtio_dev *v, unsigned entry, uint8_t vector)
+static int enable_msix(struct virtio_dev *v, uint8_t vector)
 {
-	if (pci_msix_enable(v->pci, entry, vector))
+	if (pci_msix_enable(v->pci, VIRTIO_MSIX_ENTRY, vector))
 		return -1;
 	v->msix = 1;
 	if (v->transport == VIRTIO_LEGACY)
 		dev_outw(v->io + VIRTIO_LEGACY_CONFIG_VECTOR, VIRTIO_MSI_NO_VECTOR);
 	else
 		dev_mmio_write16(v->common + VIRTIO_COMMON_MSIX_CONFIG, VIRTIO_MSI_NO_VECTOR);
+	return 0;
+}
+
+int virtio_irq_setup(struct virtio_dev *v, enum completion_mode mode, irq_handler_fn handler,
+		     void *arg, const char **why)
+{
+	if (mode == COMPLETE_POLL)
+		return 0;
+	uint8_t vector = irq_alloc_vector();
+	if (!vector) {
+		*why = "no interrupt vector left";
+		return -1;
+	}
+	irq_register(vector, handler, arg);
+	if (mode == COMPLETE_MSIX) {
+		if (enable_msix(v, vector)) {
+			*why = "MSI-X setup failed";
+			return -1;
+		}
+		return 0;
+	}
+	if (pci_intx_route(v->pci, vector)) {
+		*why = "INTx routing failed (no interrupt line or I/O APIC)";
+		return -1;
+	}
+	return 0;
+}
+
+int virtio_negotiate(struct virtio_dev *v, uint64_t want, int evidx, int indirect, const char **why)
+{
+	if (v->transport == VIRTIO_MODERN)
+		want |= 1ull << VIRTIO_F_VERSION_1;
+	if (evidx) {
+		if (!virtio_offers(v, VIRTIO_RING_F_EVENT_IDX)) {
+			*why = "evidx=1 asked, but the device does not offer EVENT_IDX";
+			return -1;
+		}
+		want |= 1ull << VIRTIO_RING_F_EVENT_IDX;
+	}
+	if (indirect) {
+		if (!virtio_offers(v, VIRTIO_RING_F_INDIRECT_DESC)) {
+			*why = "indirect=1 asked, but the device does not offer INDIRECT_DESC";
+			return -1;
+		}
+		want |= 1ull << VIRTIO_RING_F_INDIRECT_DESC;
+	}
+	if (set_features(v, v->offered & want)) {
+		*why = "device refused the features (FEATURES_OK not kept)";
+		return -1;
+	}
 	return 0;
 }
 
@@ -237,15 +291,14 @@ static uint16_t pow2_floor(uint16_t n)
 	return p;
 }
 
-int virtq_setup(struct virtq *q, struct virtio_dev *v, uint16_t index, uint16_t max_size,
-		uint16_t msix_entry, int event_idx)
+int virtio_queue_setup(struct virtio_dev *v, struct virtq *q, uint16_t index, uint16_t max_size)
 {
 	uint16_t size;
+	uint16_t msix_entry = v->msix ? VIRTIO_MSIX_ENTRY : VIRTIO_MSI_NO_VECTOR;
 
 	memset(q, 0, sizeof(*q));
 	q->vdev = v;
 	q->index = index;
-	q->event_idx = event_idx;
 	if (v->transport == VIRTIO_LEGACY) {
 		dev_outw(v->io + VIRTIO_LEGACY_QUEUE_SELECT, index);
 		size = dev_inw(v->io + VIRTIO_LEGACY_QUEUE_SIZE); /* fixed by the device */
@@ -258,25 +311,16 @@ int virtq_setup(struct virtq *q, struct virtio_dev *v, uint16_t index, uint16_t 
 	}
 	if (!size)
 		return -1;
-	q->size = size;
 
-	/* Legacy layout (§2.7 "Legacy Interfaces"): descriptors and avail ring, then the used ring
-	 * on the next 4096-byte boundary, all in one physically contiguous area. */
-	uint64_t avail_off = 16ull * size;
-	uint64_t used_off = ALIGN_UP(avail_off + 6 + 2ull * size, VIRTIO_LEGACY_ALIGN);
-	uint64_t bytes = used_off + ALIGN_UP(6 + 8ull * size, VIRTIO_LEGACY_ALIGN);
-	uint8_t *ring = page_alloc(bytes / PAGE_SIZE);
-	q->cookie = page_alloc(ALIGN_UP(sizeof(void *) * size, PAGE_SIZE) / PAGE_SIZE);
-	if (!ring || !q->cookie)
+	/* One physically contiguous, zeroed area in the legacy layout (virtq.h); the legacy
+	 * transport takes its page number, the modern one the three addresses. */
+	struct virtq_layout layout = virtq_layout(size);
+	_Static_assert(VIRTQ_LEGACY_ALIGN == PAGE_SIZE, "the ring area is whole pages");
+	void *ring = page_alloc(layout.bytes / PAGE_SIZE);
+	void **cookies = page_alloc(ALIGN_UP(sizeof(void *) * size, PAGE_SIZE) / PAGE_SIZE);
+	if (!ring || !cookies)
 		return -1;
-	q->desc = (struct virtq_desc *)ring;
-	q->avail = (struct virtq_avail *)(ring + avail_off);
-	q->used = (struct virtq_used *)(ring + used_off);
-	q->used_event = &q->avail->ring[size];
-	q->avail_event = (uint16_t *)&q->used->ring[size];
-	for (uint16_t i = 0; i < size; i++)
-		q->desc[i].next = (uint16_t)(i + 1);
-	q->num_free = size;
+	virtq_init(q, size, ring, cookies, virtio_has(v, VIRTIO_RING_F_EVENT_IDX));
 
 	if (v->transport == VIRTIO_LEGACY) {
 		if (v->msix) {
@@ -306,111 +350,27 @@ int virtq_setup(struct virtq *q, struct virtio_dev *v, uint16_t index, uint16_t 
 	return 0;
 }
 
-void virtio_driver_ok(struct virtio_dev *v) { status_write(v, status_read(v) | VIRTIO_STATUS_DRIVER_OK); }
-void virtio_fail(struct virtio_dev *v) { status_write(v, status_read(v) | VIRTIO_STATUS_FAILED); }
-
-uint8_t virtio_isr_read(struct virtio_dev *v)
+void virtio_kick(struct virtq *q)
 {
-	return v->transport == VIRTIO_LEGACY ? dev_inb(v->io + VIRTIO_LEGACY_ISR) : dev_mmio_read8(v->isr);
-}
-
-/* ---- split virtqueue ---- */
-
-static void publish(struct virtq *q, uint16_t head, void *cookie)
-{
-	q->cookie[head] = cookie;
-	q->avail->ring[q->avail_idx & (q->size - 1)] = head;
-	q->avail_idx++;
-}
-
-int virtq_add_chain(struct virtq *q, const struct virtq_buf *bufs, unsigned n, void *cookie)
-{
-	if (n == 0 || n > q->num_free)
-		return -1;
-	uint16_t head = q->free_head, i = head, last = head;
-	for (unsigned k = 0; k < n; k++) {
-		struct virtq_desc *d = &q->desc[i];
-		d->addr = (uint64_t)bufs[k].addr;
-		d->len = bufs[k].len;
-		d->flags = (uint16_t)((bufs[k].device_writes ? VIRTQ_DESC_F_WRITE : 0) |
-				      (k + 1 < n ? VIRTQ_DESC_F_NEXT : 0));
-		last = i;
-		i = d->next;
-	}
-	q->free_head = q->desc[last].next;
-	q->num_free = (uint16_t)(q->num_free - n);
-	publish(q, head, cookie);
-	return head;
-}
-
-int virtq_add_indirect(struct virtq *q, struct virtq_desc *table, unsigned n, void *cookie)
-{
-	if (q->num_free == 0)
-		return -1;
-	uint16_t head = q->free_head;
-	struct virtq_desc *d = &q->desc[head];
-	q->free_head = d->next;
-	q->num_free--;
-	d->addr = (uint64_t)table;
-	d->len = (uint32_t)(n * sizeof(*table));
-	d->flags = VIRTQ_DESC_F_INDIRECT;
-	publish(q, head, cookie);
-	return head;
-}
-
-/* §2.7.10: with EVENT_IDX notify only if the device's avail_event lies in what we added. */
-static int need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx)
-{
-	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old_idx);
-}
-
-void virtq_kick(struct virtq *q)
-{
-	uint16_t old = q->kicked_idx;
-	barrier();
-	*(volatile uint16_t *)&q->avail->idx = q->avail_idx;
-	asm volatile("mfence" ::: "memory"); /* publish idx before reading the suppression state */
-	int notify = q->event_idx ? need_event(*(volatile uint16_t *)q->avail_event, q->avail_idx, old)
-				  : !(*(volatile uint16_t *)&q->used->flags & VIRTQ_USED_F_NO_NOTIFY);
-	q->kicked_idx = q->avail_idx;
-	if (!notify) {
-		q->notifies_suppressed++;
+	if (!virtq_publish(q))
 		return;
-	}
-	q->notifies++;
 	if (q->vdev->transport == VIRTIO_LEGACY)
 		dev_outw(q->vdev->io + VIRTIO_LEGACY_QUEUE_NOTIFY, q->index);
 	else
 		dev_mmio_write16(q->notify_addr, q->index);
 }
 
-void *virtq_get_used(struct virtq *q, uint32_t *len)
+void virtio_driver_ok(struct virtio_dev *v) { status_write(v, status_read(v) | VIRTIO_STATUS_DRIVER_OK); }
+
+int virtio_give_up(struct virtio_dev *v, const char *model, const char *why)
 {
-	if (q->last_used == *(volatile uint16_t *)&q->used->idx)
-		return 0;
-	barrier(); /* x86 keeps loads in order; stop the compiler reordering them */
-	struct virtq_used_elem e = q->used->ring[q->last_used & (q->size - 1)];
-	q->last_used++;
-	if (q->event_idx && q->interrupts)
-		*(volatile uint16_t *)q->used_event = q->last_used;
-	uint16_t head = (uint16_t)e.id, i = head, count = 1;
-	while (q->desc[i].flags & VIRTQ_DESC_F_NEXT) {
-		i = q->desc[i].next;
-		count++;
-	}
-	q->desc[i].next = q->free_head;
-	q->free_head = head;
-	q->num_free = (uint16_t)(q->num_free + count);
-	if (len)
-		*len = e.len;
-	return q->cookie[head];
+	report_device_error(model, v->pci, why);
+	if (v->mapped)
+		status_write(v, status_read(v) | VIRTIO_STATUS_FAILED);
+	return -1;
 }
 
-void virtq_want_interrupts(struct virtq *q, int on)
+uint8_t virtio_isr_read(struct virtio_dev *v)
 {
-	q->interrupts = on;
-	if (q->event_idx)
-		*(volatile uint16_t *)q->used_event = on ? q->last_used : (uint16_t)(q->last_used - 1);
-	else
-		*(volatile uint16_t *)&q->avail->flags = on ? 0 : VIRTQ_AVAIL_F_NO_INTERRUPT;
+	return v->transport == VIRTIO_LEGACY ? dev_inb(v->io + VIRTIO_LEGACY_ISR) : dev_mmio_read8(v->isr);
 }

@@ -1,0 +1,87 @@
+/*
+ * The split virtqueue (Virtio 1.2 §2.7): descriptor table, available and used rings, the list
+ * of free descriptors, EVENT_IDX notification arithmetic (§2.7.10) and indirect descriptors
+ * (§2.7.5.3). Memory only: no device register, no allocation, so the host's unit tests
+ * compile drivers/virtq.c as it is (tests/test_virtq.c). The transport (drivers/virtio_pci.c)
+ * allocates the rings, tells the device where they are and notifies it.
+ *
+ * Ring indices are free-running 16-bit counters ("The Virtqueue Available Ring", "The
+ * Virtqueue Used Ring"): they wrap from 65535 to 0 and a ring slot is index & (size - 1), so
+ * size is a power of two.
+ */
+#ifndef KVMIO_DRIVERS_VIRTQ_H
+#define KVMIO_DRIVERS_VIRTQ_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* Descriptor, avail and used ring flags (§2.7.5-8). */
+#define VIRTQ_DESC_F_NEXT          1
+#define VIRTQ_DESC_F_WRITE         2   /* device-writable */
+#define VIRTQ_DESC_F_INDIRECT      4   /* the buffer is a table of descriptors */
+#define VIRTQ_AVAIL_F_NO_INTERRUPT 1
+#define VIRTQ_USED_F_NO_NOTIFY     1
+
+struct virtq_desc { uint64_t addr; uint32_t len; uint16_t flags, next; };
+struct virtq_avail { uint16_t flags, idx, ring[]; /* then used_event */ };
+struct virtq_used_elem { uint32_t id, len; };
+struct virtq_used { uint16_t flags, idx; struct virtq_used_elem ring[]; /* then avail_event */ };
+
+/* Legacy layout (§2.7 "Legacy Interfaces: A Note on Virtqueue Layout"), which the modern
+ * transport accepts too: descriptors, then the avail ring, then the used ring on the next
+ * 4096-byte boundary, in one physically contiguous area. */
+#define VIRTQ_LEGACY_ALIGN 4096
+struct virtq_layout {
+	uint64_t avail_off;  /* from the start of the area */
+	uint64_t used_off;
+	uint64_t bytes;      /* the whole area, a multiple of VIRTQ_LEGACY_ALIGN */
+};
+struct virtq_layout virtq_layout(uint16_t size);
+
+struct virtio_dev;
+
+struct virtq {
+	uint16_t size;          /* entries, a power of two */
+	struct virtq_desc *desc;
+	struct virtq_avail *avail;
+	struct virtq_used *used;
+	uint16_t *used_event, *avail_event; /* the EVENT_IDX fields after the rings */
+	uint16_t free_head;     /* first free descriptor; free ones are chained through next */
+	uint16_t num_free;
+	uint16_t last_used;     /* used idx up to which completions were taken */
+	uint16_t avail_idx;     /* avail idx with the chains added but not yet published */
+	uint16_t kicked_idx;    /* avail idx at the last publish */
+	int event_idx;          /* VIRTIO_RING_F_EVENT_IDX negotiated */
+	int interrupts;         /* the driver wants completion interrupts */
+	void **cookie;          /* per head descriptor: what virtq_get_used hands back */
+	uint64_t notifies, notifies_suppressed;
+	/* The transport's (drivers/virtio_pci.c), never read here: device, queue, where to notify. */
+	struct virtio_dev *vdev;
+	uint16_t index;
+	uint64_t notify_addr;
+};
+
+/* One buffer of a chain: device-readable (out) or device-writable (in). */
+struct virtq_buf { const void *addr; uint32_t len; int device_writes; };
+
+/* Lay a queue of `size` entries out in `ring` (virtq_layout(size).bytes, zeroed), with
+ * `cookies` (size pointers) beside it: every descriptor free, indices at 0. The transport's
+ * fields are left alone. */
+void virtq_init(struct virtq *q, uint16_t size, void *ring, void **cookies, int event_idx);
+/* Add a chain (out buffers first, then in); returns the head or -1 when there is no room. */
+int virtq_add_chain(struct virtq *q, const struct virtq_buf *bufs, unsigned n, void *cookie);
+/* Add one descriptor pointing at an indirect table of n entries the caller filled. */
+int virtq_add_indirect(struct virtq *q, struct virtq_desc *table, unsigned n, void *cookie);
+/* vring_need_event (§2.7.10): does moving avail idx from old_idx to new_idx pass `event`
+ * (the device's avail_event), modulo 2^16? */
+int virtq_need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx);
+/* Publish the added chains (avail idx) and say whether the device wants to be notified:
+ * with EVENT_IDX when its avail_event lies in what was published since the last call,
+ * else unless it set VIRTQ_USED_F_NO_NOTIFY. Counts notifies and notifies_suppressed. */
+int virtq_publish(struct virtq *q);
+/* The cookie of the next completed chain (and the bytes the device wrote), or NULL; its
+ * descriptors go back on the free list. */
+void *virtq_get_used(struct virtq *q, uint32_t *len);
+/* Ask for (or suppress) completion interrupts: NO_INTERRUPT, or used_event with EVENT_IDX. */
+void virtq_want_interrupts(struct virtq *q, int on);
+
+#endif
