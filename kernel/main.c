@@ -54,6 +54,10 @@ static void report_hello(void)
 	rec_str("accel", cpu.accel);
 	rec_u64("tsc_hz", tsc.hz);
 	rec_str("tsc_method", tsc.method);
+	if (tsc.cal_windows) {
+		rec_u64("tsc_windows", tsc.cal_windows);
+		rec_u64("tsc_spread_ppm", tsc.cal_spread_ppm);
+	}
 	rec_u64("invtsc", (uint64_t)tsc.invariant);
 	rec_u64("ts_cost", tsc.ts_cost);
 	rec_str("ts", TS_METHOD);

@@ -3,8 +3,8 @@
  *  1. CPUID 0x15 (TSC/crystal ratio and crystal Hz), 0x16 (base MHz): Intel SDM Vol. 2A CPUID.
  *  2. Hypervisor leaf 0x40000010 EAX = TSC kHz (QEMU offers it with invtsc or tsc-frequency).
  *  3. kvmclock (KVM pvclock ABI: Documentation/virt/kvm/x86/msr.rst): tsc_to_system_mul/shift.
- *  4. Calibration against PIT channel 2 (gate and OUT2 through port 0x61), 1.193182 MHz.
- *  5. Calibration against the ACPI PM timer, 3.579545 MHz (ACPI 6.4 §4.8.3.3).
+ *  4. Calibration against the ACPI PM timer, 3.579545 MHz (ACPI 6.4 §4.8.3.3).
+ *  5. Calibration against PIT channel 2 (gated through port 0x61), 1.193182 MHz.
  *  6. Calibration against PIT channel 0 read back with the counter-latch command (8254 data
  *     sheet, "Counter Latch Command"): machines with a PIT but no port 0x61 (microvm).
  */
@@ -28,19 +28,25 @@
 #define PIT_HZ                  1193182ull
 #define PIT_CH2_DATA            0x42
 #define PIT_COMMAND             0x43
-#define PIT_CMD_CH2_LOHI_MODE0  0xb0   /* channel 2, lobyte/hibyte, mode 0, binary */
+#define PIT_CMD_CH2_LOHI_MODE2  0xb4   /* channel 2, lobyte/hibyte, mode 2, binary */
+#define PIT_CMD_CH2_LATCH       0x80   /* channel 2 counter latch */
 #define PIT_CH0_DATA            0x40
 #define PIT_CMD_CH0_LOHI_MODE2  0x34   /* channel 0, lobyte/hibyte, mode 2 (rate generator) */
 #define PIT_CMD_CH0_LATCH       0x00
-#define PIT_CH0_RELOAD          0xffff
+#define PIT_RELOAD              0xffff /* mode 2: counts 0xffff..1, ~55 ms a period */
 #define PORT_NMI_SC             0x61   /* system control port B */
 #define NMI_SC_GATE2            0x01
 #define NMI_SC_SPEAKER          0x02
-#define NMI_SC_OUT2             0x20
-#define PIT_CAL_COUNT           59659  /* 50 ms */
 #define POLL_LIMIT              50000000
 #define PM_TIMER_HZ             3579545ull
-#define PM_CAL_TICKS            (PM_TIMER_HZ / 20) /* 50 ms */
+/* Calibration: CAL_WINDOWS windows of CAL_WINDOW_MS, median; more windows (up to
+ * CAL_WINDOWS_MAX) while the middle half spreads over CAL_SPREAD_PPM. Each end of a window is
+ * the tightest of CAL_SAMPLE_TRIES bracketed reads. */
+#define CAL_WINDOW_MS           40ull
+#define CAL_WINDOWS             5
+#define CAL_WINDOWS_MAX         15
+#define CAL_SPREAD_PPM          300
+#define CAL_SAMPLE_TRIES        5
 #define MIN_PLAUSIBLE_HZ        10000000ull        /* a TSC slower than 10 MHz is a broken reference */
 #define TS_COST_PAIRS           1001
 
@@ -118,81 +124,170 @@ static uint64_t from_kvmclock(void)
 	return (uint64_t)((num << -shift) / mul);
 }
 
-static uint64_t from_pit(void)
+/*
+ * Calibration against a reference counter. One window: a bracketed sample of the counter and
+ * the TSC at each end (the counter read between two timestamps, the tightest of a few tries,
+ * so a vCPU preempted mid-read cannot skew an end), the counter's ticks accumulated in between
+ * (it wraps). The TSC rate of the window is its TSC cycles over its counter ticks. A preempted
+ * poll only delays the end, it does not bias the ratio; a preemption longer than the counter's
+ * wrap period undercounts ticks, which the median over windows throws out.
+ */
+struct ref_counter {
+	uint64_t hz;                 /* ticks per second */
+	uint32_t (*read)(void);
+	uint32_t mask;               /* counting up: the counter's width */
+	uint32_t reload;             /* counting down (PIT mode 2): the reload value; 0 if up */
+	uint64_t window_ticks;       /* ticks per calibration window */
+};
+
+static uint32_t ref_delta(const struct ref_counter *r, uint32_t prev, uint32_t now)
 {
+	if (r->reload) /* mode 2 counts reload..1, so no value repeats within a period */
+		return (prev - now + r->reload) % r->reload;
+	return (now - prev) & r->mask;
+}
+
+static void ref_sample(const struct ref_counter *r, uint32_t *value, uint64_t *tsc)
+{
+	uint64_t best = ~0ull;
+
+	for (int i = 0; i < CAL_SAMPLE_TRIES; i++) {
+		uint64_t t0 = ts_read();
+		uint32_t v = r->read();
+		uint64_t t1 = ts_read();
+		if (t1 - t0 < best) {
+			best = t1 - t0;
+			*value = v;
+			*tsc = t0 + (t1 - t0) / 2;
+		}
+	}
+}
+
+/* The TSC rate over one window; 0 if the counter does not advance. */
+static uint64_t ref_window_hz(const struct ref_counter *r)
+{
+	uint32_t v0, v1, prev;
+	uint64_t t0, t1, ticks = 0;
+
+	ref_sample(r, &v0, &t0);
+	prev = v0;
+	for (long i = 0; i < POLL_LIMIT && ticks < r->window_ticks; i++) {
+		uint32_t now = r->read();
+		ticks += ref_delta(r, prev, now);
+		prev = now;
+	}
+	if (ticks < r->window_ticks)
+		return 0;
+	ref_sample(r, &v1, &t1);
+	ticks += ref_delta(r, prev, v1);
+	if (!ticks || t1 <= t0)
+		return 0;
+	uint64_t hz = (uint64_t)((unsigned __int128)(t1 - t0) * r->hz / ticks);
+	return hz >= MIN_PLAUSIBLE_HZ ? hz : 0;
+}
+
+static void sort_u64(uint64_t *v, int n)
+{
+	for (int i = 1; i < n; i++) {
+		uint64_t x = v[i];
+		int j = i - 1;
+		while (j >= 0 && v[j] > x) {
+			v[j + 1] = v[j];
+			j--;
+		}
+		v[j + 1] = x;
+	}
+}
+
+/*
+ * The median of CAL_WINDOWS windows; while the middle windows spread more than
+ * CAL_SPREAD_PPM, more windows, up to CAL_WINDOWS_MAX ("longer where needed").
+ */
+static uint64_t ref_calibrate(const struct ref_counter *r, struct tsc_info *out)
+{
+	uint64_t hz[CAL_WINDOWS_MAX], sorted[CAL_WINDOWS_MAX];
+	int n = 0;
+
+	while (n < CAL_WINDOWS_MAX) {
+		if (!(hz[n] = ref_window_hz(r)))
+			return 0;
+		n++;
+		if (n < CAL_WINDOWS)
+			continue;
+		for (int i = 0; i < n; i++)
+			sorted[i] = hz[i];
+		sort_u64(sorted, n);
+		/* spread of the middle half, in ppm of the median */
+		uint64_t med = sorted[n / 2], lo = sorted[n / 4], hi = sorted[n - 1 - n / 4];
+		out->cal_windows = (uint64_t)n;
+		out->cal_spread_ppm = (hi - lo) * 1000000 / med;
+		if (out->cal_spread_ppm <= CAL_SPREAD_PPM)
+			return med;
+	}
+	return sorted[n / 2];
+}
+
+/* PIT channel 2 (gate and OUT2 through port 0x61): free-running mode 2, read by latching. */
+static uint32_t pit2_read(void)
+{
+	outb(PIT_COMMAND, PIT_CMD_CH2_LATCH);
+	uint8_t lo = inb(PIT_CH2_DATA);
+	return (uint32_t)(lo | inb(PIT_CH2_DATA) << 8);
+}
+
+static uint64_t from_pit(struct tsc_info *out)
+{
+	static const struct ref_counter pit2 = { PIT_HZ, pit2_read, 0, PIT_RELOAD,
+						 PIT_HZ * CAL_WINDOW_MS / 1000 };
 	uint8_t sc = inb(PORT_NMI_SC);
 	if (sc == 0xff)
 		return 0; /* no system control port: no PIT gate (microvm) */
-	outb(PORT_NMI_SC, (uint8_t)((sc & ~(NMI_SC_GATE2 | NMI_SC_SPEAKER))));
-	outb(PIT_COMMAND, PIT_CMD_CH2_LOHI_MODE0);
-	outb(PIT_CH2_DATA, PIT_CAL_COUNT & 0xff);
-	outb(PIT_CH2_DATA, PIT_CAL_COUNT >> 8);
-	uint64_t t0 = ts_read();
-	outb(PORT_NMI_SC, (uint8_t)((sc & ~NMI_SC_SPEAKER) | NMI_SC_GATE2)); /* start counting */
-	uint64_t t1 = 0;
-	for (long i = 0; i < POLL_LIMIT; i++) {
-		if (inb(PORT_NMI_SC) & NMI_SC_OUT2) {
-			t1 = ts_read();
-			break;
-		}
-	}
+	outb(PORT_NMI_SC, (uint8_t)((sc & ~NMI_SC_SPEAKER) | NMI_SC_GATE2));
+	outb(PIT_COMMAND, PIT_CMD_CH2_LOHI_MODE2);
+	outb(PIT_CH2_DATA, PIT_RELOAD & 0xff);
+	outb(PIT_CH2_DATA, PIT_RELOAD >> 8);
+	uint64_t hz = ref_calibrate(&pit2, out);
 	outb(PORT_NMI_SC, sc);
-	if (!t1)
-		return 0;
-	uint64_t hz = (t1 - t0) * PIT_HZ / PIT_CAL_COUNT;
-	return hz >= MIN_PLAUSIBLE_HZ ? hz : 0;
+	return hz;
 }
 
-static uint16_t pit0_read(void)
+/* PIT channel 0 read back with the counter-latch command: a PIT but no port 0x61 (microvm). */
+static uint32_t pit0_read(void)
 {
 	outb(PIT_COMMAND, PIT_CMD_CH0_LATCH);
 	uint8_t lo = inb(PIT_CH0_DATA);
-	return (uint16_t)(lo | inb(PIT_CH0_DATA) << 8);
+	return (uint32_t)(lo | inb(PIT_CH0_DATA) << 8);
 }
 
-/* Channel 0 counts down from 0xffff and reloads; sum the decrements over ~50 ms. */
-static uint64_t from_pit0(void)
+static uint64_t from_pit0(struct tsc_info *out)
 {
+	static const struct ref_counter pit0 = { PIT_HZ, pit0_read, 0, PIT_RELOAD,
+						 PIT_HZ * CAL_WINDOW_MS / 1000 };
 	outb(PIT_COMMAND, PIT_CMD_CH0_LOHI_MODE2);
-	outb(PIT_CH0_DATA, PIT_CH0_RELOAD & 0xff);
-	outb(PIT_CH0_DATA, PIT_CH0_RELOAD >> 8);
-	uint16_t prev = pit0_read();
-	uint64_t t0 = ts_read(), t1 = 0, ticks = 0;
-	for (long i = 0; i < POLL_LIMIT; i++) {
-		uint16_t now = pit0_read();
-		ticks += (uint16_t)(prev - now) % PIT_CH0_RELOAD; /* mode 2 never shows 0 */
-		prev = now;
-		if (ticks >= PIT_CAL_COUNT) {
-			t1 = ts_read();
-			break;
-		}
-	}
-	if (!t1 || prev == 0xffff)
-		return 0; /* no counter behind the ports */
-	uint64_t hz = (t1 - t0) * PIT_HZ / ticks;
-	return hz >= MIN_PLAUSIBLE_HZ ? hz : 0;
+	outb(PIT_CH0_DATA, PIT_RELOAD & 0xff);
+	outb(PIT_CH0_DATA, PIT_RELOAD >> 8);
+	if (pit0_read() == 0xffff && pit0_read() == 0xffff)
+		return 0; /* no counter behind the ports (mode 2 never shows the reload value twice) */
+	return ref_calibrate(&pit0, out);
 }
 
-static uint32_t pm_timer_read(uint16_t port, uint32_t mask) { return inl(port) & mask; }
+static uint16_t pm_port;
+static uint32_t pm_mask;
 
-static uint64_t from_pm_timer(uint16_t port, int is32)
+static uint32_t pm_timer_read(void) { return inl(pm_port) & pm_mask; }
+
+static uint64_t from_pm_timer(uint16_t port, int is32, struct tsc_info *out)
 {
+	static const struct ref_counter pm = { PM_TIMER_HZ, pm_timer_read, 0, 0,
+					       PM_TIMER_HZ * CAL_WINDOW_MS / 1000 };
+	struct ref_counter r = pm;
+
 	if (!port)
 		return 0;
-	uint32_t mask = is32 ? 0xffffffffu : 0x00ffffffu;
-	uint32_t start = pm_timer_read(port, mask);
-	uint64_t t0 = ts_read(), t1 = 0, ticks = 0;
-	for (long i = 0; i < POLL_LIMIT; i++) {
-		ticks = (pm_timer_read(port, mask) - start) & mask;
-		if (ticks >= PM_CAL_TICKS) {
-			t1 = ts_read();
-			break;
-		}
-	}
-	if (!t1)
-		return 0;
-	uint64_t hz = (t1 - t0) * PM_TIMER_HZ / ticks;
-	return hz >= MIN_PLAUSIBLE_HZ ? hz : 0;
+	pm_port = port;
+	pm_mask = is32 ? 0xffffffffu : 0x00ffffffu; /* FADT TMR_VAL_EXT */
+	r.mask = pm_mask;
+	return ref_calibrate(&r, out);
 }
 
 static uint64_t measure_ts_cost(void)
@@ -236,11 +331,11 @@ void tsc_init(struct tsc_info *out, uint16_t pm_timer_port, int pm_timer_32bit)
 		out->method = "hvleaf";
 	else if ((hz = from_kvmclock()))
 		out->method = "kvmclock";
-	else if ((hz = from_pit()))
-		out->method = "pit";
-	else if ((hz = from_pm_timer(pm_timer_port, pm_timer_32bit)))
+	else if ((hz = from_pm_timer(pm_timer_port, pm_timer_32bit, out)))
 		out->method = "pmtimer";
-	else if ((hz = from_pit0()))
+	else if ((hz = from_pit(out)))
+		out->method = "pit";
+	else if ((hz = from_pit0(out)))
 		out->method = "pit0";
 	else
 		out->method = "none";

@@ -20,9 +20,11 @@ static inline uint64_t ts_read(void)
 
 struct tsc_info {
 	uint64_t hz;           /* 0 when no reference was found */
-	const char *method;    /* cpuid15 cpuid16 hvleaf kvmclock pit pmtimer pit0 none */
+	const char *method;    /* cpuid15 cpuid16 hvleaf kvmclock pmtimer pit pit0 none */
 	int invariant;         /* CPUID 0x80000007 EDX[8] */
 	uint64_t ts_cost;      /* median cycles of one timestamp */
+	uint64_t cal_windows;  /* calibration: windows measured (0: not calibrated) */
+	uint64_t cal_spread_ppm; /* calibration: spread of the middle half of the windows */
 };
 
 /* pm_timer_port: ACPI PM timer I/O port or 0; pm_timer_32bit: FADT TMR_VAL_EXT. */
