@@ -156,6 +156,7 @@ static void plan_ops(struct disk_run *r, const char *rw, uint64_t n)
 
 struct series_result {
 	uint64_t ops, elapsed, flushes, bytes;
+	uint64_t half_ops, half_elapsed; /* the first half of the run: ops done, cycles taken */
 	struct io_counters io;
 	uint64_t irqs;
 	int failed;
@@ -180,6 +181,10 @@ static void run_series(struct disk_run *r, struct blkdev *d, uint64_t n, uint64_
 	uint64_t irq0 = d->irqs;
 	uint64_t t_start = ts_read();
 	last_progress = t_start;
+	/* the split into halves, for steady state: half the ops, or half the time= */
+	uint64_t half_ops = deadline ? UINT64_MAX : n / 2;
+	uint64_t t_mid = deadline && deadline > t_start ? t_start + (deadline - t_start) / 2
+							 : UINT64_MAX;
 
 	while (done < submitted || (submitted < n && !res->failed) ||
 	       (flush_every && writes_since_flush >= flush_every && !res->failed)) {
@@ -225,6 +230,10 @@ static void run_series(struct disk_run *r, struct blkdev *d, uint64_t n, uint64_
 			r->samples[done++] = t - q->t_submit;
 			free_list[nfree++] = q;
 			last_progress = t;
+			if (!res->half_elapsed && (done >= half_ops || t >= t_mid)) {
+				res->half_elapsed = t - t_start;
+				res->half_ops = done;
+			}
 			if (q->status != BLK_OK)
 				res->failed = 1;
 		}
@@ -271,6 +280,8 @@ static void result_fields(struct disk_run *r, const char *rw, uint64_t bs, uint6
 	rec_u64("qd", qd);
 	rec_u64("bytes", res->bytes);
 	rec_u64("elapsed", res->elapsed);
+	rec_u64("half_ops", res->half_ops);
+	rec_u64("half_elapsed", res->half_elapsed);
 	rec_u64("pio_r", res->io.pio_r);
 	rec_u64("pio_w", res->io.pio_w);
 	rec_u64("mmio_r", res->io.mmio_r);
