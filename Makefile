@@ -28,8 +28,10 @@ EFI_CFLAGS := -std=gnu11 -O2 -fpic -fshort-wchar -ffreestanding -fno-stack-prote
 EFI_OBJS   := $(BUILD)/efi/efi_loader.o $(BUILD)/efi/crc32.o $(BUILD)/efi/kernel_blob.o
 
 # ---- host tool --------------------------------------------------------------------------------
-HOST_CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. -Icommon -I$(BUILD) -D_GNU_SOURCE -MMD -MP
-HOST_SRCS    := $(wildcard host/*.c) $(wildcard common/*.c)
+# The host sees host/, common/ and the generated headers only: no kernel/, drivers/ or bench/.
+HOST_INC     := -Ihost -Icommon -I$(BUILD)
+HOST_CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror $(HOST_INC) -D_GNU_SOURCE -MMD -MP
+HOST_SRCS    := $(wildcard host/*.c host/*/*.c) $(wildcard common/*.c)
 HOST_OBJS    := $(patsubst %.c,$(BUILD)/host/%.o,$(HOST_SRCS))
 HOST_LIBOBJS := $(filter-out $(BUILD)/host/host/main.o,$(HOST_OBJS))
 
@@ -116,7 +118,7 @@ $(BUILD)/test/test_%: tests/test_%.c $(TEST_LIBOBJS) $(TEST_HELPERS)
 
 $(FUZZ_BIN): tests/fuzz_parse.c $(filter-out host/main.c,$(HOST_SRCS))
 	@mkdir -p $(dir $@)
-	clang -std=gnu11 -g -O1 -I. -Icommon -I$(BUILD) -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+	clang -std=gnu11 -g -O1 $(HOST_INC) -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		-o $@ $(filter %.c,$^) $(HOST_LIBS)
 
 tests: $(TEST_BINS) $(FUZZ_BIN)

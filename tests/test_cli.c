@@ -13,8 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "host/launch.h"
-#include "host/proto.h"
+#include "boot/launch.h"
+#include "proto/proto.h"
 
 static char dir[256];       /* scratch: images, outputs */
 static char out_path[512], err_path[512];

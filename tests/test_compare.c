@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "host/compare.h"
+#include "analysis/compare.h"
 
 #define FIXTURE "tests/data/compare"
 #define assert_near(x, y, eps) assert_true(fabs((x) - (y)) <= (eps))

@@ -10,10 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "host/disk.h"
-#include "host/launch.h"
-#include "host/proto.h"
-#include "host/report.h"
+#include "boot/disk.h"
+#include "boot/launch.h"
+#include "proto/proto.h"
+#include "analysis/report.h"
 
 #define SIZE (4ull << 20) /* 4 MiB: data area is sectors 2048..8191 */
 #define SEED 0x1234567ull

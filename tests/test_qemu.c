@@ -8,11 +8,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "host/launch.h"
-#include "host/net.h"
-#include "host/proto.h"
-#include "host/qemu.h"
-#include "tests/fake_hosts.h"
+#include "boot/launch.h"
+#include "boot/net.h"
+#include "proto/proto.h"
+#include "boot/qemu.h"
+#include "fake_hosts.h"
 
 static int kvm_calls;
 /* Hosts for the accelerator choice: hardware KVM, none, kvm_pvm (tests/fake_hosts.c). */

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "host/htmlreport.h"
+#include "analysis/htmlreport.h"
 
 #define FIXTURE "tests/data/report-fixture"
 #define CHROMIUM "/usr/bin/chromium"

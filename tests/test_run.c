@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "host/launch.h"
+#include "boot/launch.h"
 
 #define JOB "tests/data/job-tiny.ini"
 

@@ -6,8 +6,8 @@
  * Reading the facts (files, ioctls, CPUID, QEMU) is kept apart from judging them: the judging
  * functions are pure, so unit tests give them any host (bare-metal VMX, nested SVM, kvm_pvm...).
  */
-#ifndef KVMIO_HOSTINFO_H
-#define KVMIO_HOSTINFO_H
+#ifndef KVMIO_HOST_BOOT_HOSTINFO_H
+#define KVMIO_HOST_BOOT_HOSTINFO_H
 #include <stddef.h>
 #include "kvmio_proto.h" /* KVMIO_EXEC_EMULATED_DEADLINE_SCALE: the guest's factor too */
 

@@ -1,9 +1,9 @@
 /* Printing checked logs: a readable table, CSV, or one JSON document. */
-#ifndef KVMIO_REPORT_H
-#define KVMIO_REPORT_H
+#ifndef KVMIO_HOST_ANALYSIS_REPORT_H
+#define KVMIO_HOST_ANALYSIS_REPORT_H
 #include <stdio.h>
-#include "host/peer.h"
-#include "host/proto.h"
+#include "boot/peer.h"
+#include "proto/proto.h"
 
 /* How `kvmio boot` ran QEMU; NULL in reports of `kvmio parse`. */
 struct report_launch {

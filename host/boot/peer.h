@@ -4,11 +4,11 @@
  * flood: on the guest's first frame, send COUNT kvmio FRAME_FLOOD frames at RATE.
  * The frame format is kernel/netframe.h, shared with the guest.
  */
-#ifndef KVMIO_PEER_H
-#define KVMIO_PEER_H
+#ifndef KVMIO_HOST_BOOT_PEER_H
+#define KVMIO_HOST_BOOT_PEER_H
 #include <stddef.h>
 #include <stdint.h>
-#include "host/net.h"
+#include "boot/net.h"
 #include "netframe.h"
 
 struct peer_config {

@@ -9,10 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "host/args.h"
-#include "host/compare.h"
-#include "host/report.h"
-#include "host/proto.h"
+#include "lib/args.h"
+#include "analysis/compare.h"
+#include "analysis/report.h"
+#include "proto/proto.h"
 
 const struct cmp_metric cmp_metrics[] = {
 	{ "p50", 0, 0, 1 },      { "p99", 0, 0, 1 },    { "iops", 1, 0, 1 },

@@ -11,9 +11,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "host/hostinfo.h"
-#include "host/launch.h"
-#include "host/proto.h"
+#include "boot/hostinfo.h"
+#include "boot/launch.h"
+#include "proto/proto.h"
 
 #define KILL_GRACE_S 2.0
 /* After QEMU reports an accelerator failure: time to let the rest of its message arrive

@@ -1,7 +1,7 @@
 /* kvmio report: one self-contained HTML file (gnuplot SVG charts inline) and a plain-text
  * summary from a `kvmio run` result directory (docs/run.md). */
-#ifndef KVMIO_HTMLREPORT_H
-#define KVMIO_HTMLREPORT_H
+#ifndef KVMIO_HOST_ANALYSIS_HTMLREPORT_H
+#define KVMIO_HOST_ANALYSIS_HTMLREPORT_H
 #include <stdio.h>
 
 /* `kvmio report DIR [-o FILE]`: writes FILE (default DIR/report.html) and DIR/summary.txt, and

@@ -8,11 +8,11 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "host/disk.h"
-#include "host/launch.h"
-#include "host/args.h"
-#include "host/proto.h"
-#include "host/qemu.h"
+#include "boot/disk.h"
+#include "boot/launch.h"
+#include "lib/args.h"
+#include "proto/proto.h"
+#include "boot/qemu.h"
 #include "crc32.h"
 
 _Static_assert(sizeof(struct kvmio_label) == 48, "label layout");

@@ -12,11 +12,11 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include "host/args.h"
-#include "host/hostinfo.h"
-#include "host/launch.h"
-#include "host/proto.h"
-#include "host/qemu.h"
+#include "lib/args.h"
+#include "boot/hostinfo.h"
+#include "boot/launch.h"
+#include "proto/proto.h"
+#include "boot/qemu.h"
 
 #define CPUID_FEATURES 1u
 #define CPUID_FEATURES_ECX_HYPERVISOR (1u << 31) /* SDM Vol. 2A, CPUID: reserved for VMMs */

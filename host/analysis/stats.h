@@ -1,6 +1,6 @@
 /* Statistics over the repeats of a benchmark configuration (pure functions, no I/O). */
-#ifndef KVMIO_STATS_H
-#define KVMIO_STATS_H
+#ifndef KVMIO_HOST_ANALYSIS_STATS_H
+#define KVMIO_HOST_ANALYSIS_STATS_H
 
 #include <stddef.h>
 

@@ -3,8 +3,8 @@
  * command line, and the tap topology's network namespace (ip netns). Pure functions except
  * net_tap_setup/net_tap_teardown, which run `ip`.
  */
-#ifndef KVMIO_NET_H
-#define KVMIO_NET_H
+#ifndef KVMIO_HOST_BOOT_NET_H
+#define KVMIO_HOST_BOOT_NET_H
 #include <stddef.h>
 #include <stdint.h>
 

@@ -1,5 +1,5 @@
 #include <string.h>
-#include "host/args.h"
+#include "lib/args.h"
 
 const char *option_value(int argc, char **argv, int *i, const char *name, int *missing)
 {

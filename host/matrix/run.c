@@ -15,11 +15,11 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "host/disk.h"
-#include "host/proto.h"
-#include "host/qemu.h"
-#include "host/report.h"
-#include "host/run.h"
+#include "boot/disk.h"
+#include "proto/proto.h"
+#include "boot/qemu.h"
+#include "analysis/report.h"
+#include "matrix/run.h"
 
 /* Paths are bounded: run_cmd refuses a DIR longer than 1024 bytes. */
 #ifndef __clang__

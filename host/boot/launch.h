@@ -1,6 +1,6 @@
 /* Running QEMU under a deadline and collecting its serial output. */
-#ifndef KVMIO_LAUNCH_H
-#define KVMIO_LAUNCH_H
+#ifndef KVMIO_HOST_BOOT_LAUNCH_H
+#define KVMIO_HOST_BOOT_LAUNCH_H
 #include <stddef.h>
 
 struct launch_result {

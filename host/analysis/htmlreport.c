@@ -18,9 +18,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "host/htmlreport.h"
-#include "host/stats.h"
-#include "host/proto.h"
+#include "analysis/htmlreport.h"
+#include "analysis/stats.h"
+#include "proto/proto.h"
 
 #define TCG_SENTENCE \
 	"TCG figures compare device models under emulation; they are not KVM figures."

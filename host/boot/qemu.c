@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "host/net.h"
-#include "host/qemu.h"
+#include "boot/net.h"
+#include "boot/qemu.h"
 
 void qemu_host_kvm_flavour(struct kvm_flavour *out)
 {

@@ -14,9 +14,9 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
-#include "host/args.h"
-#include "host/peer.h"
-#include "host/proto.h"
+#include "lib/args.h"
+#include "boot/peer.h"
+#include "proto/proto.h"
 
 void peer_build_frame(uint8_t *f, uint32_t len, const uint8_t dst[6], const uint8_t src[6],
 		      uint64_t seq, uint8_t kind, uint32_t stream)

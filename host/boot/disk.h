@@ -2,8 +2,8 @@
  * Scratch disks for the disk benchmark: `kvmio mkdisk` (label in sector 0, kernel/disklabel.h)
  * and `kvmio verify-disk` (the stamps the guest's verify=1 wrote into the data area).
  */
-#ifndef KVMIO_DISK_H
-#define KVMIO_DISK_H
+#ifndef KVMIO_HOST_BOOT_DISK_H
+#define KVMIO_HOST_BOOT_DISK_H
 #include <stddef.h>
 #include <stdint.h>
 #include "disklabel.h"

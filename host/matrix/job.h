@@ -3,8 +3,8 @@
  * the `kvmio boot` arguments it runs with, checked by the same QEMU command builder `kvmio boot`
  * uses (qemu_build_command); a configuration boot would refuse becomes a skip with its reason.
  */
-#ifndef KVMIO_JOB_H
-#define KVMIO_JOB_H
+#ifndef KVMIO_HOST_MATRIX_JOB_H
+#define KVMIO_HOST_MATRIX_JOB_H
 #include <stddef.h>
 
 struct job_kv {

@@ -1,7 +1,7 @@
 /* Printing checked logs: a readable table, CSV, or one JSON document. */
 #include <stdlib.h>
 #include <string.h>
-#include "host/report.h"
+#include "analysis/report.h"
 
 static const char *const cycle_keys[] = { "min", "p50", "p90", "p99", "p999", "max" };
 #define NCYCLE_KEYS (sizeof(cycle_keys) / sizeof(cycle_keys[0]))

@@ -1,6 +1,6 @@
 /* Reading and checking kvmio protocol logs (docs/protocol.md). */
-#ifndef KVMIO_PROTO_H
-#define KVMIO_PROTO_H
+#ifndef KVMIO_HOST_PROTO_PROTO_H
+#define KVMIO_HOST_PROTO_PROTO_H
 #include <stddef.h>
 #include <stdint.h>
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "host/proto.h"
+#include "proto/proto.h"
 #include "hexdigit.h"
 
 static const struct kvmio_record_kind record_kinds[] = KVMIO_RECORD_KINDS;

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "host/job.h"
+#include "matrix/job.h"
 #include "options.h"
-#include "host/qemu.h"
+#include "boot/qemu.h"
 
 /* Every key of docs/run.md. single: no lists (one value per job). */
 static const struct {

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "host/net.h"
+#include "boot/net.h"
 
 const char *net_topology_name(enum net_topology t)
 {

@@ -1,11 +1,11 @@
 /* `kvmio compare DIR`: statistics over the repeats in a `kvmio run` result directory and the
  * comparison of configurations (docs/run.md). */
-#ifndef KVMIO_COMPARE_H
-#define KVMIO_COMPARE_H
+#ifndef KVMIO_HOST_ANALYSIS_COMPARE_H
+#define KVMIO_HOST_ANALYSIS_COMPARE_H
 
 #include <stddef.h>
 #include <stdio.h>
-#include "host/stats.h"
+#include "analysis/stats.h"
 
 struct cmp_config {
 	char *id, *status, *reason, *params;  /* matrix.tsv fields; status "run" or "skip" */

@@ -1,8 +1,8 @@
 /* Building the QEMU command line for `kvmio boot`: a pure function of the options. */
-#ifndef KVMIO_QEMU_H
-#define KVMIO_QEMU_H
+#ifndef KVMIO_HOST_BOOT_QEMU_H
+#define KVMIO_HOST_BOOT_QEMU_H
 #include <stddef.h>
-#include "host/hostinfo.h"
+#include "boot/hostinfo.h"
 
 struct qemu_options {
 	const char *firmware;          /* bios (default), uefi, pvh */
