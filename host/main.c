@@ -17,6 +17,7 @@
 #include "options.h"
 #include "analysis/htmlreport.h"
 #include "boot/launch.h"
+#include "lib/file.h"
 #include "boot/net.h"
 #include "boot/peer.h"
 #include "lib/args.h"
@@ -275,67 +276,29 @@ static char *image_dir(void)
 	return strdup(dirname(exe));
 }
 
-static int file_exists(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static int write_file(const char *path, const char *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	int rc = 0;
-
-	if (!f)
-		return -1;
-	if (len && fwrite(data, 1, len, f) != len)
-		rc = -1;
-	if (fclose(f) != 0)
-		rc = -1;
-	return rc;
-}
-
 /* UEFI: the boot volume (EFI/BOOT/BOOTX64.EFI, kvmio.cmd) and a writable variable store. */
 static int prepare_uefi(const char *tmp, const struct qemu_command *cmd, const char *vars,
 			const struct qemu_options *q, char **esp, char **vars_copy)
 {
-	char *path = NULL, *guest = NULL;
+	char *boot = NULL, *loader = NULL, *cmdfile = NULL, *guest = NULL, *line = NULL;
 	int rc = -1;
 
 	if (asprintf(esp, "%s/esp", tmp) < 0 || asprintf(vars_copy, "%s/OVMF_VARS.fd", tmp) < 0)
 		return -1;
-	if (mkdir(*esp, 0755) != 0 || asprintf(&path, "%s/EFI", *esp) < 0 || mkdir(path, 0755))
-		goto out;
-	free(path);
-	path = NULL;
-	if (asprintf(&path, "%s/EFI/BOOT", *esp) < 0 || mkdir(path, 0755))
-		goto out;
-	free(path);
-	path = NULL;
-	if (asprintf(&path, "%s/EFI/BOOT/BOOTX64.EFI", *esp) < 0 ||
-	    launch_copy_file(cmd->image, path) != 0)
-		goto out;
-	free(path);
-	path = NULL;
 	guest = qemu_join_guest_args(q->guest_args, q->nguest_args);
-	if (!guest || asprintf(&path, "%s/kvmio.cmd", *esp) < 0)
+	if (!guest || asprintf(&boot, "%s/EFI/BOOT", *esp) < 0 ||
+	    asprintf(&loader, "%s/BOOTX64.EFI", boot) < 0 ||
+	    asprintf(&cmdfile, "%s/kvmio.cmd", *esp) < 0 || asprintf(&line, "%s\n", guest) < 0)
 		goto out;
-	{
-		FILE *f = fopen(path, "w");
-
-		if (!f)
-			goto out;
-		fprintf(f, "%s\n", guest);
-		if (fclose(f) != 0)
-			goto out;
-	}
-	if (launch_copy_file(vars, *vars_copy) != 0)
-		goto out;
-	rc = 0;
+	if (dir_make_all(boot) == 0 && file_copy(cmd->image, loader) == 0 &&
+	    file_write(cmdfile, line, strlen(line)) == 0 && file_copy(vars, *vars_copy) == 0)
+		rc = 0;
 out:
-	free(path);
+	free(boot);
+	free(loader);
+	free(cmdfile);
 	free(guest);
+	free(line);
 	return rc;
 }
 
@@ -529,18 +492,9 @@ static void netrun_stop(struct netrun *nr, double grace_s)
 		}
 		if (nr->dir) {
 			char path[4200];
-			FILE *f;
 
 			snprintf(path, sizeof(path), "%s/tap-cmd.out", nr->dir);
-			f = fopen(path, "r");
-			nr->tap_out = calloc(1, 65536);
-			if (f && nr->tap_out) {
-				size_t n = fread(nr->tap_out, 1, 65535, f);
-
-				nr->tap_out[n] = '\0';
-			}
-			if (f)
-				fclose(f);
+			nr->tap_out = file_read(path, NULL);
 		}
 		nr->tap_pid = 0;
 	}
@@ -655,7 +609,7 @@ static int cmd_boot(int argc, char **argv)
 	}
 	launch_catch_signals();
 	if (strcmp(cmd.firmware, "uefi") == 0) {
-		tmp = launch_make_tempdir();
+		tmp = dir_make_temp();
 		if (!tmp || prepare_uefi(tmp, &cmd, ovmf_vars, &a.q, &esp, &vars_copy) != 0) {
 			fprintf(stderr, "kvmio: boot: cannot prepare the UEFI boot volume in %s: %s\n",
 				tmp ? tmp : "TMPDIR", strerror(errno));
@@ -673,7 +627,7 @@ static int cmd_boot(int argc, char **argv)
 		}
 	}
 	if (nr.nnics > 0) {
-		nr.dir = launch_make_tempdir();
+		nr.dir = dir_make_temp();
 		if (!nr.dir) {
 			fprintf(stderr, "kvmio: boot: cannot make a temporary directory: %s\n",
 				strerror(errno));
@@ -698,8 +652,8 @@ static int cmd_boot(int argc, char **argv)
 	}
 	launch_run_tick(cmd.argv, a.timeout_s, &res, netrun_tick, &nr);
 	netrun_stop(&nr, res.timed_out || res.interrupted ? 0.5 : 10.0);
-	launch_remove_tree(tmp); /* before anything else can fail */
-	if (a.log_file && res.out && write_file(a.log_file, res.out, res.out_len) != 0)
+	dir_remove_tree(tmp); /* before anything else can fail */
+	if (a.log_file && res.out && file_write(a.log_file, res.out, res.out_len) != 0)
 		fprintf(stderr, "kvmio: cannot write %s: %s\n", a.log_file, strerror(errno));
 	log_parse_buffer(&log, a.log_file ? a.log_file : "serial", res.out ? res.out : "",
 			 res.out_len);
@@ -741,8 +695,8 @@ static int cmd_boot(int argc, char **argv)
 	qemu_command_free(&cmd);
 done:
 	netrun_stop(&nr, 0);
-	launch_remove_tree(tmp);
-	launch_remove_tree(nr.dir);
+	dir_remove_tree(tmp);
+	dir_remove_tree(nr.dir);
 	free(nr.dir);
 	free(nr.tap_out);
 done_args:

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include "boot/disk.h"
 #include "boot/launch.h"
+#include "lib/file.h"
 #include "proto/proto.h"
 #include "analysis/report.h"
 
@@ -23,7 +24,7 @@ static char dir[256];
 
 static int setup(void **state)
 {
-	char *tmp = launch_make_tempdir();
+	char *tmp = dir_make_temp();
 
 	(void)state;
 	if (!tmp)
@@ -36,7 +37,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	launch_remove_tree(dir);
+	dir_remove_tree(dir);
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "boot/launch.h"
+#include "lib/file.h"
 #include "boot/net.h"
 #include "proto/proto.h"
 #include "boot/qemu.h"
@@ -443,7 +444,7 @@ static void test_launch_missing_binary(void **state)
 
 static void test_tempdir(void **state)
 {
-	char *dir = launch_make_tempdir(), path[4096];
+	char *dir = dir_make_temp(), path[4096];
 	FILE *f;
 
 	(void)state;
@@ -454,7 +455,7 @@ static void test_tempdir(void **state)
 	f = fopen(path, "w");
 	assert_non_null(f);
 	fclose(f);
-	launch_remove_tree(dir);
+	dir_remove_tree(dir);
 	assert_int_not_equal(access(dir, F_OK), 0);
 	free(dir);
 }

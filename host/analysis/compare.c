@@ -11,6 +11,7 @@
 #include <string.h>
 #include "lib/args.h"
 #include "analysis/compare.h"
+#include "lib/file.h"
 #include "analysis/report.h"
 #include "proto/proto.h"
 
@@ -31,36 +32,6 @@ int compare_metric_index(const char *name)
 }
 
 /* ---- reading ----------------------------------------------------------------------------- */
-
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
-
-	if (!f)
-		return NULL;
-	for (;;) {
-		if (cap - len < 65536) {
-			char *nb = realloc(buf, cap + 65536 + 1);
-
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				return NULL;
-			}
-			buf = nb;
-			cap += 65536;
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	fclose(f);
-	buf[len] = '\0';
-	return buf;
-}
 
 /* Split one CSV line (quoted fields with "" escapes) in place; *p advances past the line. */
 static int csv_line(char **p, char **fields, int max)
@@ -153,7 +124,7 @@ static int load_matrix(const char *dir, struct cmp_data *d, char *err, size_t er
 
 	if (asprintf(&path, "%s/matrix.tsv", dir) < 0)
 		return KVMIO_EXIT_IO;
-	text = read_text(path);
+	text = file_read(path, NULL);
 	if (!text) {
 		snprintf(err, errlen, "%s: %s (not a kvmio run result directory?)", path,
 			 strerror(errno));
@@ -300,7 +271,7 @@ static int load_results(const char *dir, struct cmp_data *d, char *err, size_t e
 
 	if (asprintf(&path, "%s/results.csv", dir) < 0)
 		return KVMIO_EXIT_IO;
-	text = read_text(path);
+	text = file_read(path, NULL);
 	if (!text) {
 		snprintf(err, errlen, "%s: %s (not a kvmio run result directory?)", path,
 			 strerror(errno));

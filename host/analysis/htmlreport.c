@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include "analysis/htmlreport.h"
 #include "analysis/stats.h"
+#include "lib/file.h"
 #include "proto/proto.h"
 
 #define TCG_SENTENCE \
@@ -62,29 +63,6 @@ static char *xasprintf(const char *fmt, ...)
 		exit(1);
 	}
 	return s;
-}
-
-static char *read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n = 0, cap = 0, r;
-
-	if (!f)
-		return NULL;
-	do {
-		if (cap - n < 65536) {
-			cap = cap ? cap * 2 : 65536;
-			buf = xrealloc(buf, cap + 1);
-		}
-		r = fread(buf + n, 1, cap - n, f);
-		n += r;
-	} while (r > 0);
-	fclose(f);
-	buf[n] = '\0';
-	if (len)
-		*len = n;
-	return buf;
 }
 
 static void html_esc(FILE *out, const char *s)
@@ -216,7 +194,7 @@ static int find_config(struct rep *r, const char *id, int add)
 static void load_matrix(struct rep *r)
 {
 	char *path = xasprintf("%s/matrix.tsv", r->dir);
-	char *text = read_all(path, NULL), *save = NULL, *line;
+	char *text = file_read(path, NULL), *save = NULL, *line;
 
 	free(path);
 	if (!text)
@@ -457,7 +435,7 @@ static void load_run(struct rep *r, int cfg, int repeat)
 static int load_results(struct rep *r, char *err, size_t errsize)
 {
 	char *path = xasprintf("%s/results.csv", r->dir);
-	char *text = read_all(path, NULL), *save = NULL, *line;
+	char *text = file_read(path, NULL), *save = NULL, *line;
 	int rows = 0, col_cfg = -1, col_rep = -1, first = 1;
 	struct seen { int cfg, rep; } *seen = NULL;
 	int nseen = 0;
@@ -719,8 +697,8 @@ static int chart_end(struct rep *r, struct chart *c, FILE *out, const char *titl
 
 	fclose(c->data);
 	fclose(c->script);
-	if (spawn(argv, log_path) != 0 || !(svg = read_all(c->svg_path, NULL))) {
-		char *msg = read_all(log_path, NULL);
+	if (spawn(argv, log_path) != 0 || !(svg = file_read(c->svg_path, NULL))) {
+		char *msg = file_read(log_path, NULL);
 
 		if (msg)
 			msg[strcspn(msg, "\n")] = '\0';
@@ -1130,7 +1108,7 @@ static char *qemu_version(struct rep *r)
 	char *argv[] = { (char *)(q && *q ? q : "qemu-system-x86_64"), "--version", NULL };
 	char *path = xasprintf("%s/qemu-version", r->tmpdir), *text, *res;
 
-	if (spawn(argv, path) != 0 || !(text = read_all(path, NULL)) || !*text) {
+	if (spawn(argv, path) != 0 || !(text = file_read(path, NULL)) || !*text) {
 		unlink(path);
 		free(path);
 		return xstrdup("unknown (qemu-system-x86_64 --version failed)");
@@ -1145,7 +1123,7 @@ static char *qemu_version(struct rep *r)
 
 static char *host_cpu(void)
 {
-	char *text = read_all("/proc/cpuinfo", NULL), *p, *res;
+	char *text = file_read("/proc/cpuinfo", NULL), *p, *res;
 
 	if (!text)
 		return xstrdup("unknown");

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "boot/disk.h"
 #include "boot/launch.h"
+#include "lib/file.h"
 #include "lib/args.h"
 #include "proto/proto.h"
 #include "boot/qemu.h"
@@ -351,7 +352,7 @@ int disk_make(const char *path, uint64_t size, const char *format, const char *p
 		}
 		return 0;
 	} else {
-		char *tmp = launch_make_tempdir(), *raw = NULL, opt[64];
+		char *tmp = dir_make_temp(), *raw = NULL, opt[64];
 		char *argv[12];
 		int n = 0, rc = KVMIO_EXIT_IO;
 
@@ -381,7 +382,7 @@ int disk_make(const char *path, uint64_t size, const char *format, const char *p
 			goto qout;
 		rc = 0;
 qout:
-		launch_remove_tree(tmp);
+		dir_remove_tree(tmp);
 		free(tmp);
 		free(raw);
 		return rc;
@@ -405,7 +406,7 @@ int disk_verify(const char *path, const char *format, uint64_t seed, int64_t pas
 		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
 		return KVMIO_EXIT_IO;
 	}
-	tmp = launch_make_tempdir();
+	tmp = dir_make_temp();
 	if (!tmp || asprintf(&raw, "%s/image.raw", tmp) < 0) {
 		snprintf(err, errlen, "verify-disk: cannot make a temporary directory: %s",
 			 strerror(errno));
@@ -426,7 +427,7 @@ int disk_verify(const char *path, const char *format, uint64_t seed, int64_t pas
 		goto out;
 	rc = disk_verify_raw(raw, seed, pass, res, err, errlen);
 out:
-	launch_remove_tree(tmp);
+	dir_remove_tree(tmp);
 	free(tmp);
 	free(raw);
 	return rc;

@@ -15,6 +15,7 @@
 #include "lib/args.h"
 #include "boot/hostinfo.h"
 #include "boot/launch.h"
+#include "lib/file.h"
 #include "proto/proto.h"
 #include "boot/qemu.h"
 
@@ -24,28 +25,6 @@
 #define QEMU_PROBE_TIMEOUT_S 10.0
 
 /* ---- reading ----------------------------------------------------------------------------- */
-
-static int path_exists(const char *p)
-{
-	struct stat st;
-
-	return stat(p, &st) == 0;
-}
-
-static char *read_small(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	buf[0] = '\0';
-	if (!f)
-		return NULL;
-	n = fread(buf, 1, len - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	buf[strcspn(buf, "\n")] = '\0';
-	return buf;
-}
 
 void host_parse_cpuinfo(struct host_facts *f, const char *cpuinfo)
 {
@@ -126,9 +105,7 @@ static void read_kvm_device(struct host_facts *f)
 
 void host_facts_read_kvm(struct host_facts *f)
 {
-	static char cpuinfo[1 << 16];
-	FILE *ci;
-	size_t n = 0;
+	char *cpuinfo, *text;
 	const char *mod = NULL;
 	char path[128];
 
@@ -141,17 +118,15 @@ void host_facts_read_kvm(struct host_facts *f)
 	mod = f->mod_kvm_intel ? "kvm_intel" : f->mod_kvm_amd ? "kvm_amd" : NULL;
 	if (mod) {
 		snprintf(path, sizeof(path), "/sys/module/%s/parameters/nested", mod);
-		read_small(path, f->nested, sizeof(f->nested));
+		file_read_line(path, f->nested, sizeof(f->nested));
 	}
-	ci = fopen("/proc/cpuinfo", "r");
-	if (ci) {
-		/* the first processor's block is enough: flags are the same on every CPU */
-		n = fread(cpuinfo + 1, 1, sizeof(cpuinfo) - 2, ci);
-		fclose(ci);
-	}
-	cpuinfo[0] = '\n';
-	cpuinfo[n + 1] = '\0';
+	/* host_parse_cpuinfo looks for "\nflags": a newline before the first line too */
+	text = file_read("/proc/cpuinfo", NULL);
+	if (asprintf(&cpuinfo, "\n%s", text ? text : "") < 0)
+		cpuinfo = NULL;
 	host_parse_cpuinfo(f, cpuinfo);
+	free(cpuinfo);
+	free(text);
 	read_cpuid(f);
 }
 
@@ -182,13 +157,6 @@ static int io_uring_works(void)
 		return 0;
 	close((int)fd);
 	return 1;
-}
-
-static int file_exists(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 int host_find_ovmf(const char **code, const char **vars)

@@ -1,7 +1,6 @@
 /* Running QEMU under a deadline and collecting its serial output. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -256,67 +255,6 @@ void launch_result_free(struct launch_result *res)
 	free(res->out);
 	free(res->err);
 	memset(res, 0, sizeof(*res));
-}
-
-char *launch_make_tempdir(void)
-{
-	const char *tmp = getenv("TMPDIR");
-	char *path;
-
-	if (asprintf(&path, "%s/kvmio.XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0)
-		return NULL;
-	if (!mkdtemp(path)) {
-		free(path);
-		return NULL;
-	}
-	return path;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	remove(path);
-	return 0;
-}
-
-void launch_remove_tree(const char *path)
-{
-	if (path && *path)
-		nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-int launch_copy_file(const char *from, const char *to)
-{
-	char buf[65536];
-	int in = open(from, O_RDONLY | O_CLOEXEC), out, rc = 0;
-	ssize_t n;
-
-	if (in < 0)
-		return -1;
-	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (out < 0) {
-		close(in);
-		return -1;
-	}
-	while ((n = read(in, buf, sizeof(buf))) > 0) {
-		for (ssize_t done = 0; done < n;) {
-			ssize_t w = write(out, buf + done, (size_t)(n - done));
-
-			if (w < 0) {
-				rc = -1;
-				break;
-			}
-			done += w;
-		}
-		if (rc)
-			break;
-	}
-	if (n < 0)
-		rc = -1;
-	if (close(out) != 0)
-		rc = -1;
-	close(in);
-	return rc;
 }
 
 /* First line of QEMU's stderr, or "" */

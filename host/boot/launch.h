@@ -35,13 +35,6 @@ typedef void (*launch_tick_fn)(void *ctx, const char *out, size_t len);
 int launch_run_tick(char *const *argv, double timeout_s, struct launch_result *res,
 		    launch_tick_fn tick, void *ctx);
 
-/* Temporary directory (mkdtemp) and its recursive removal. */
-char *launch_make_tempdir(void);
-void launch_remove_tree(const char *path);
-
-/* Copy a file; 0 on success, -1 with errno. */
-int launch_copy_file(const char *from, const char *to);
-
 struct log;
 
 /*

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "matrix/job.h"
+#include "lib/file.h"
 #include "options.h"
 #include "boot/qemu.h"
 
@@ -325,27 +326,16 @@ int job_load_string(const char *name, const char *text, struct job_file *jf, cha
 
 int job_load(const char *path, struct job_file *jf, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "rb");
-	char *text;
-	long n;
+	size_t n;
+	char *text = file_read(path, &n);
 	int rc;
 
 	memset(jf, 0, sizeof(*jf));
-	if (!f || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
+	if (!text) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		if (f)
-			fclose(f);
 		return 10;
 	}
-	text = calloc(1, (size_t)n + 1);
-	if (!text || fread(text, 1, (size_t)n, f) != (size_t)n) {
-		snprintf(err, errlen, "%s: cannot read", path);
-		free(text);
-		fclose(f);
-		return 10;
-	}
-	fclose(f);
-	if (memchr(text, '\0', (size_t)n)) {
+	if (memchr(text, '\0', n)) {
 		snprintf(err, errlen, "%s:1: not a text file", path);
 		free(text);
 		return 2;

@@ -20,6 +20,7 @@
 #include "boot/qemu.h"
 #include "analysis/report.h"
 #include "matrix/run.h"
+#include "lib/file.h"
 
 /* Paths are bounded: run_cmd refuses a DIR longer than 1024 bytes. */
 #ifndef __clang__
@@ -40,77 +41,6 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int mkdir_p(const char *path)
-{
-	char buf[PATH_MAX];
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
-	return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-static int exists(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0;
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-
-	if (!f)
-		return NULL;
-	for (;;) {
-		if (n + 4096 + 1 > cap) {
-			char *x = realloc(buf, cap = cap * 2 + 8192);
-
-			if (!x) {
-				free(buf);
-				fclose(f);
-				return NULL;
-			}
-			buf = x;
-		}
-		size_t k = fread(buf + n, 1, 4096, f);
-
-		n += k;
-		if (k == 0)
-			break;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	if (len)
-		*len = n;
-	return buf;
-}
-
-static int write_text(const char *path, const char *text)
-{
-	char tmp[PATH_MAX];
-	FILE *f;
-	int rc = 0;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f)
-		return -1;
-	if (fputs(text, f) < 0)
-		rc = -1;
-	if (fclose(f) != 0)
-		rc = -1;
-	return rc ? rc : rename(tmp, path);
 }
 
 static void self_exe(char *buf, size_t len)
@@ -276,7 +206,7 @@ static char *run_file_line(const char *dir, const char *id, int r, const char *n
 	char path[PATH_MAX], *t;
 
 	snprintf(path, sizeof(path), "%s/runs/%s/r%d/%s", dir, id, r, name);
-	t = slurp(path, NULL);
+	t = file_read(path, NULL);
 	if (!t)
 		return strdup("");
 	t[strcspn(t, "\n")] = '\0';
@@ -289,7 +219,7 @@ static char *run_failure_reason(const char *dir, const char *id, int r)
 	char path[PATH_MAX], *t, *last = NULL;
 
 	snprintf(path, sizeof(path), "%s/runs/%s/r%d/stderr.txt", dir, id, r);
-	t = slurp(path, NULL);
+	t = file_read(path, NULL);
 	for (char *l = t ? strtok(t, "\n") : NULL; l; l = strtok(NULL, "\n"))
 		if (!strncmp(l, "kvmio: ", 7) && strncmp(l, "kvmio: warning: ", 16))
 			last = l + 7;
@@ -304,7 +234,7 @@ static int run_exit_code(const char *dir, const char *id, int r)
 	int code;
 
 	snprintf(path, sizeof(path), "%s/runs/%s/r%d/exit", dir, id, r);
-	t = slurp(path, NULL);
+	t = file_read(path, NULL);
 	if (!t)
 		return -1;
 	code = atoi(t);
@@ -365,7 +295,7 @@ int run_write_results(const char *dir, const char *job_name, const struct job_ma
 			int code, first_res = 1;
 
 			snprintf(rdir, sizeof(rdir), "%s/runs/%s/r%d", dir, c->id, r);
-			if (r > c->repeat && !exists(rdir))
+			if (r > c->repeat && !path_exists(rdir))
 				break;
 			code = run_exit_code(dir, c->id, r);
 			if (code < 0)
@@ -509,7 +439,7 @@ static pid_t start_run(const char *exe, const char *dir, const struct job_config
 	pid_t pid;
 
 	snprintf(rdir, sizeof(rdir), "%s/runs/%s/r%d", dir, c->id, r);
-	if (mkdir_p(rdir) != 0)
+	if (dir_make_all(rdir) != 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/exit", rdir);
 	unlink(path);
@@ -542,7 +472,7 @@ static pid_t start_run(const char *exe, const char *dir, const struct job_config
 		char line[sizeof(c->flavour) + 1];
 
 		snprintf(line, sizeof(line), "%s\n", c->flavour);
-		if (write_text(path, line) != 0) {
+		if (file_replace(path, line) != 0) {
 			free(kv);
 			free(q);
 			return -1;
@@ -593,7 +523,7 @@ static int finish_run(const char *dir, const struct job_config *c, int r, int co
 
 	snprintf(path, sizeof(path), "%s/runs/%s/r%d/exit", dir, c->id, r);
 	snprintf(text, sizeof(text), "%d\n", code);
-	return write_text(path, text);
+	return file_replace(path, text);
 }
 
 static const char *exit_word(int code)
@@ -616,7 +546,7 @@ static int make_images(const char *dir, const struct job_matrix *m, const char *
 		char err[512];
 		uint64_t id;
 
-		if (!need[i] || exists(im->path))
+		if (!need[i] || path_exists(im->path))
 			continue;
 		if (disk_make(im->path, im->size, prealloc || !strcmp(im->format, "qcow2") ?
 			      "qcow2" : "raw", prealloc ? "metadata" : "off", 0, &id, err,
@@ -732,10 +662,10 @@ int run_cmd(int argc, char **argv)
 	}
 	/* the directory: a fresh one, or --resume with the same job */
 	{
-		char *mine = slurp(jobpath, NULL), *theirs;
+		char *mine = file_read(jobpath, NULL), *theirs;
 
 		snprintf(path, sizeof(path), "%s/job.ini", dir);
-		theirs = slurp(path, NULL);
+		theirs = file_read(path, NULL);
 		if (theirs && !resume) {
 			fprintf(stderr, "kvmio: run: %s already holds a run: --resume to finish it, "
 				"or another -o DIR\n", dir);
@@ -749,9 +679,9 @@ int run_cmd(int argc, char **argv)
 			rc = 10;
 		} else {
 			snprintf(err, sizeof(err), "%s/runs", dir);
-			if (mkdir_p(err) != 0 || (snprintf(err, sizeof(err), "%s/images", dir),
-						  mkdir_p(err) != 0) ||
-			    (!theirs && write_text(path, mine) != 0)) {
+			if (dir_make_all(err) != 0 || (snprintf(err, sizeof(err), "%s/images", dir),
+						  dir_make_all(err) != 0) ||
+			    (!theirs && file_replace(path, mine) != 0)) {
 				fprintf(stderr, "kvmio: run: cannot write in %s: %s\n", dir,
 					strerror(errno));
 				rc = 10;
@@ -767,7 +697,7 @@ int run_cmd(int argc, char **argv)
 	}
 	tsv = matrix_tsv(&m);
 	snprintf(path, sizeof(path), "%s/matrix.tsv", dir);
-	if (!tsv || write_text(path, tsv) != 0)
+	if (!tsv || file_replace(path, tsv) != 0)
 		fprintf(stderr, "kvmio: run: cannot write %s\n", path);
 	free(tsv);
 	/* what is left to do */

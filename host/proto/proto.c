@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "proto/proto.h"
+#include "lib/file.h"
 #include "hexdigit.h"
 
 static const struct kvmio_record_kind record_kinds[] = KVMIO_RECORD_KINDS;
@@ -366,45 +367,25 @@ int log_parse_buffer(struct log *log, const char *name, const char *data, size_t
 int log_parse_file(struct log *log, const char *path)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	char *data = NULL;
-	size_t len = 0, cap = 0;
-	int status;
+	char *data;
+	size_t len = 0;
+	int status, e;
 
 	if (!f) {
-		int e = errno;
-
+		e = errno;
 		memset(log, 0, sizeof(*log));
 		log->name = strdup(path);
 		return fail(log, KVMIO_EXIT_IO, 0, "cannot open: %s", strerror(e));
 	}
-	for (;;) {
-		size_t n;
-
-		if (cap - len < 65536) {
-			char *d = realloc(data, cap ? cap * 2 : 65536);
-
-			if (!d)
-				break;
-			data = d;
-			cap = cap ? cap * 2 : 65536;
-		}
-		n = fread(data + len, 1, cap - len, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	if (ferror(f) || !data) {
-		int e = errno;
-
-		if (f != stdin)
-			fclose(f);
-		free(data);
-		memset(log, 0, sizeof(*log));
-		log->name = strdup(path);
-		return fail(log, KVMIO_EXIT_IO, 0, "cannot read: %s", strerror(e ? e : ENOMEM));
-	}
+	data = file_read_stream(f, &len);
+	e = errno;
 	if (f != stdin)
 		fclose(f);
+	if (!data) {
+		memset(log, 0, sizeof(*log));
+		log->name = strdup(path);
+		return fail(log, KVMIO_EXIT_IO, 0, "cannot read: %s", strerror(e));
+	}
 	status = log_parse_buffer(log, path, data, len);
 	free(data);
 	return status;
