@@ -18,6 +18,7 @@
 #include "analysis/htmlreport.h"
 #include "boot/launch.h"
 #include "lib/file.h"
+#include "lib/proc.h"
 #include "boot/net.h"
 #include "boot/peer.h"
 #include "lib/args.h"
@@ -265,15 +266,11 @@ static char *image_dir(void)
 {
 	const char *env = getenv("KVMIO_IMAGE_DIR");
 	char exe[PATH_MAX];
-	ssize_t n;
 
 	if (env && *env)
 		return strdup(env);
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return strdup(".");
-	exe[n] = '\0';
-	return strdup(dirname(exe));
+	self_exe(exe, sizeof(exe));
+	return strdup(strchr(exe, '/') ? dirname(exe) : ".");
 }
 
 /* UEFI: the boot volume (EFI/BOOT/BOOTX64.EFI, kvmio.cmd) and a writable variable store. */
@@ -349,16 +346,6 @@ static unsigned guest_size(const struct boot_args *a)
 	if (net_guest_option(a->q.guest_args, a->q.nguest_args, "size", v, sizeof(v)) != 0)
 		return 0;
 	return (unsigned)strtoul(v, NULL, 10);
-}
-
-static void self_exe(char *buf, size_t len)
-{
-	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
-
-	if (n <= 0)
-		snprintf(buf, len, "kvmio");
-	else
-		buf[n] = '\0';
 }
 
 static void netrun_dry(const struct netrun *nr, const struct boot_args *a)

@@ -21,6 +21,7 @@
 #include "analysis/htmlreport.h"
 #include "analysis/stats.h"
 #include "lib/file.h"
+#include "lib/proc.h"
 #include "proto/proto.h"
 
 #define TCG_SENTENCE \
@@ -612,21 +613,11 @@ static char *cfg_label(const struct rep *r, const int *cfgs, int n, int c)
 static const char *find_gnuplot(void)
 {
 	static char found[4096];
-	const char *env = getenv("KVMIO_GNUPLOT"), *path = getenv("PATH");
+	const char *env = getenv("KVMIO_GNUPLOT");
 
 	if (env && *env)
 		return access(env, X_OK) == 0 ? env : NULL;
-	if (!path)
-		path = "/usr/bin:/bin";
-	while (*path) {
-		size_t n = strcspn(path, ":");
-
-		snprintf(found, sizeof(found), "%.*s/gnuplot", (int)n, path);
-		if (n && access(found, X_OK) == 0)
-			return found;
-		path += n + (path[n] == ':');
-	}
-	return NULL;
+	return path_search("gnuplot", found, sizeof(found)) == 0 ? found : NULL;
 }
 
 /* Run argv with stdout and stderr into out_path; returns the exit status or -1. */

@@ -16,6 +16,7 @@
 #include "boot/hostinfo.h"
 #include "boot/launch.h"
 #include "lib/file.h"
+#include "lib/proc.h"
 #include "proto/proto.h"
 #include "boot/qemu.h"
 
@@ -132,18 +133,9 @@ void host_facts_read_kvm(struct host_facts *f)
 
 static int on_path(const char *prog)
 {
-	const char *path = getenv("PATH");
 	char buf[4096];
 
-	for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
-		size_t n = strcspn(p, ":");
-
-		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, p, prog);
-		if (access(buf, X_OK) == 0)
-			return 1;
-		p += n + (p[n] == ':');
-	}
-	return 0;
+	return path_search(prog, buf, sizeof(buf)) == 0;
 }
 
 static int io_uring_works(void)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "boot/hostinfo.h"
 #include "boot/launch.h"
+#include "lib/proc.h"
 #include "proto/proto.h"
 
 #define KILL_GRACE_S 2.0
@@ -42,14 +43,6 @@ void launch_catch_signals(void)
 int launch_interrupted(void)
 {
 	return got_signal != 0;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 struct capture {
@@ -144,7 +137,7 @@ int launch_run_tick(char *const *argv, double timeout_s, struct launch_result *r
 		close(out[0]), close(out[1]), close(err[0]), close(err[1]);
 		goto fail_early;
 	}
-	started_at = now_s();
+	started_at = clock_now_s();
 	pid = fork();
 	if (pid == 0)
 		child_exec(argv, out[1], err[1], status[1]);
@@ -175,7 +168,7 @@ int launch_run_tick(char *const *argv, double timeout_s, struct launch_result *r
 	res->first_record_s = -1;
 	cap[0] = (struct capture){ out[0], &res->out, &res->out_len, 1 };
 	cap[1] = (struct capture){ err[0], &res->err, &res->err_len, 1 };
-	deadline = timeout_s > 0 ? now_s() + timeout_s : 0;
+	deadline = timeout_s > 0 ? clock_now_s() + timeout_s : 0;
 	for (;;) {
 		struct pollfd pfd[2];
 		int n = 0, map[2];
@@ -183,13 +176,13 @@ int launch_run_tick(char *const *argv, double timeout_s, struct launch_result *r
 
 		if (!reaped && waitpid(pid, &wstatus, WNOHANG) == pid) {
 			reaped = 1;
-			res->wall_s = now_s() - started_at;
+			res->wall_s = clock_now_s() - started_at;
 		}
 		if (reaped && open_fds == 0)
 			break;
 		if (tick && !reaped)
 			tick(ctx, res->out, res->out_len);
-		t = now_s();
+		t = clock_now_s();
 		if (!res->accel_failure && (res->accel_failure = host_accel_failure(res->err))) {
 			failed_at = t;
 			res->accel_failure_s = t - started_at;
@@ -230,7 +223,7 @@ int launch_run_tick(char *const *argv, double timeout_s, struct launch_result *r
 			if (map[k] == 0 && res->first_record_s < 0 && res->out &&
 			    memmem(res->out, res->out_len, KVMIO_PROTO_PREFIX,
 				   strlen(KVMIO_PROTO_PREFIX)))
-				res->first_record_s = now_s() - started_at;
+				res->first_record_s = clock_now_s() - started_at;
 		}
 	}
 	for (int i = 0; i < 2; i++)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "lib/args.h"
 #include "boot/peer.h"
+#include "lib/proc.h"
 #include "proto/proto.h"
 
 void peer_build_frame(uint8_t *f, uint32_t len, const uint8_t dst[6], const uint8_t src[6],
@@ -140,14 +141,6 @@ static void on_stop(int sig)
 	peer_stop = 1;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int fill_addr(struct sockaddr_un *a, const char *path)
 {
 	memset(a, 0, sizeof(*a));
@@ -210,7 +203,7 @@ int peer_run(const struct peer_config *c, struct peer_stats *s, char *err, size_
 	uint64_t flood_count = 0, flood_next = 0;
 	uint32_t stream = (uint32_t)(getpid() * 2654435761u ^ (uint32_t)time(NULL));
 	int flooding = 0;
-	double start = now_s(), flood_t0 = 0;
+	double start = clock_now_s(), flood_t0 = 0;
 
 	memset(s, 0, sizeof(*s));
 	s->mode = c->mode;
@@ -251,7 +244,7 @@ int peer_run(const struct peer_config *c, struct peer_stats *s, char *err, size_
 	memset(guest_mac, 0xff, sizeof(guest_mac));
 
 	while (!peer_stop) {
-		double t = now_s(), wait_s = 0.1;
+		double t = clock_now_s(), wait_s = 0.1;
 		struct pollfd pfd = { ps.fd, POLLIN, 0 };
 		int want_out = phead != ptail || (flooding && flood_next < flood_count);
 
@@ -344,7 +337,7 @@ int peer_run(const struct peer_config *c, struct peer_stats *s, char *err, size_
 				flood_count = c->count ? c->count
 					      : h.kind == FRAME_REQUEST && h.seq ? h.seq : 1000;
 				flooding = 1;
-				flood_t0 = now_s();
+				flood_t0 = clock_now_s();
 			}
 		}
 	}
@@ -357,7 +350,7 @@ int peer_spawn(char *const *argv, const char *socket, double wait_s, int *fd)
 {
 	int p[2];
 	pid_t pid, parent = getpid();
-	double until = now_s() + wait_s;
+	double until = clock_now_s() + wait_s;
 	struct stat st;
 
 	if (pipe2(p, O_CLOEXEC) != 0)
@@ -385,7 +378,7 @@ int peer_spawn(char *const *argv, const char *socket, double wait_s, int *fd)
 	}
 	close(p[1]);
 	*fd = p[0];
-	while (now_s() < until) {
+	while (clock_now_s() < until) {
 		if (stat(socket, &st) == 0)
 			return pid;
 		if (waitpid(pid, NULL, WNOHANG) == pid) {
@@ -405,9 +398,9 @@ int peer_stop_and_read(int pid, int fd, double grace_s, struct peer_stats *s)
 	int status;
 
 	kill(pid, SIGTERM);
-	until = now_s() + grace_s;
+	until = clock_now_s() + grace_s;
 	while (waitpid(pid, &status, WNOHANG) == 0) {
-		if (now_s() >= until) {
+		if (clock_now_s() >= until) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			break;

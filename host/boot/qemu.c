@@ -10,6 +10,8 @@
 #include <unistd.h>
 #include "boot/net.h"
 #include "boot/qemu.h"
+#include "boot/launch.h"
+#include "lib/proc.h"
 
 void qemu_host_kvm_flavour(struct kvm_flavour *out)
 {
@@ -321,6 +323,8 @@ static int default_path_exists(const char *path)
 	return stat(path, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
 }
 
+#define IO_URING_PROBE_TIMEOUT_S 10.0
+
 int qemu_io_uring_usable(const char *qemu)
 {
 	/*
@@ -330,66 +334,22 @@ int qemu_io_uring_usable(const char *qemu)
 	 */
 	static char last_qemu[4096];
 	static int last = -1;
-	char exe[4096], node[4200], out[4096];
-	int pipefd[2], status;
-	ssize_t n, len = 0;
-	pid_t pid;
+	char exe[4096], node[4200];
+	char *argv[] = { exe, "-M", "none", "-nodefaults", "-display", "none", "-S", "-blockdev",
+			 node, "-device", "kvmio-probe-no-such-device", NULL };
+	struct launch_result res;
 
 	if (last >= 0 && strcmp(last_qemu, qemu) == 0)
 		return last;
-	if (strchr(qemu, '/')) {
-		snprintf(exe, sizeof(exe), "%s", qemu);
-	} else {
-		const char *path = getenv("PATH");
-		char *copy = strdup(path ? path : "/usr/bin:/bin"), *s = NULL;
-
-		exe[0] = '\0';
-		for (char *dir = copy ? strtok_r(copy, ":", &s) : NULL; dir;
-		     dir = strtok_r(NULL, ":", &s)) {
-			snprintf(exe, sizeof(exe), "%s/%s", dir, qemu);
-			if (access(exe, X_OK) == 0)
-				break;
-			exe[0] = '\0';
-		}
-		free(copy);
-		if (!exe[0])
-			return 0;
-	}
-	if (strchr(exe, ','))
+	if (path_search(qemu, exe, sizeof(exe)) != 0 || strchr(exe, ','))
 		return 0;
 	snprintf(node, sizeof(node), "driver=file,node-name=probe,read-only=on,aio=io_uring,"
 		 "filename=%s", exe);
-	if (pipe(pipefd) != 0)
-		return 0;
-	pid = fork();
-	if (pid < 0) {
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return 0;
-	}
-	if (pid == 0) {
-		int nul = open("/dev/null", O_RDWR);
-
-		dup2(nul, 0);
-		dup2(nul, 1);
-		dup2(pipefd[1], 2);
-		close(pipefd[0]);
-		execl(exe, exe, "-M", "none", "-nodefaults", "-display", "none", "-S",
-		      "-blockdev", node, "-device", "kvmio-probe-no-such-device", (char *)NULL);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	while (len < (ssize_t)sizeof(out) - 1 &&
-	       ((n = read(pipefd[0], out + len, sizeof(out) - 1 - (size_t)len)) > 0 ||
-		(n < 0 && errno == EINTR)))
-		if (n > 0)
-			len += n;
-	out[len] = '\0';
-	close(pipefd[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	launch_run(argv, IO_URING_PROBE_TIMEOUT_S, &res);
 	snprintf(last_qemu, sizeof(last_qemu), "%s", qemu);
-	last = strstr(out, "kvmio-probe-no-such-device") && !strstr(out, "-blockdev") ? 1 : 0;
+	last = res.err && strstr(res.err, "kvmio-probe-no-such-device") &&
+	       !strstr(res.err, "-blockdev") ? 1 : 0;
+	launch_result_free(&res);
 	return last;
 }
 

@@ -21,6 +21,7 @@
 #include "analysis/report.h"
 #include "matrix/run.h"
 #include "lib/file.h"
+#include "lib/proc.h"
 
 /* Paths are bounded: run_cmd refuses a DIR longer than 1024 bytes. */
 #ifndef __clang__
@@ -33,24 +34,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	run_stop = 1;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void self_exe(char *buf, size_t len)
-{
-	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
-
-	if (n <= 0)
-		snprintf(buf, len, "kvmio");
-	else
-		buf[n] = '\0';
 }
 
 /* ---- results ----------------------------------------------------------------------------- */
@@ -765,7 +748,7 @@ int run_cmd(int argc, char **argv)
 				run_stop = 1;
 				break;
 			}
-			kids[slot] = (struct child){ pid, todo[next].cfg, todo[next].repeat, now_s() };
+			kids[slot] = (struct child){ pid, todo[next].cfg, todo[next].repeat, clock_now_s() };
 			nchild++;
 			next++;
 		}
@@ -786,7 +769,7 @@ int run_cmd(int argc, char **argv)
 			if (kd->pid != pid)
 				continue;
 			c = &m.cfg[kd->cfg];
-			took = now_s() - kd->start;
+			took = clock_now_s() - kd->start;
 			code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 			kd->pid = 0;
 			nchild--;

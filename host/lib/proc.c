@@ -1,0 +1,45 @@
+/* This process and the programs it starts (proc.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "lib/proc.h"
+
+void self_exe(char *buf, size_t len)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+
+	if (n <= 0)
+		snprintf(buf, len, "kvmio");
+	else
+		buf[n] = '\0';
+}
+
+int path_search(const char *prog, char *buf, size_t len)
+{
+	const char *path = getenv("PATH");
+
+	if (strchr(prog, '/')) {
+		snprintf(buf, len, "%s", prog);
+		return access(buf, X_OK) == 0 ? 0 : -1;
+	}
+	for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+		size_t n = strcspn(p, ":");
+
+		if (n && snprintf(buf, len, "%.*s/%s", (int)n, p, prog) < (int)len &&
+		    access(buf, X_OK) == 0)
+			return 0;
+		p += n + (p[n] == ':');
+	}
+	buf[0] = '\0';
+	return -1;
+}
+
+double clock_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}

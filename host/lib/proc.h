@@ -1,0 +1,16 @@
+/* This process and the programs it starts: its own executable, PATH lookups, the clock. */
+#ifndef KVMIO_HOST_LIB_PROC_H
+#define KVMIO_HOST_LIB_PROC_H
+#include <stddef.h>
+
+/* The path of the running kvmio (/proc/self/exe), or "kvmio" when it cannot be read. */
+void self_exe(char *buf, size_t len);
+
+/* Where prog would be run from: prog itself when it holds a '/', else the first executable
+ * PATH/prog (PATH unset: /usr/bin:/bin). 0 with the path in buf, or -1. */
+int path_search(const char *prog, char *buf, size_t len);
+
+/* Seconds on the monotonic clock. */
+double clock_now_s(void);
+
+#endif
