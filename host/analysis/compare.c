@@ -12,7 +12,7 @@
 #include "lib/args.h"
 #include "analysis/compare.h"
 #include "lib/file.h"
-#include "analysis/report.h"
+#include "lib/csv.h"
 #include "proto/proto.h"
 
 const struct cmp_metric cmp_metrics[] = {
@@ -32,56 +32,6 @@ int compare_metric_index(const char *name)
 }
 
 /* ---- reading ----------------------------------------------------------------------------- */
-
-/* Split one CSV line (quoted fields with "" escapes) in place; *p advances past the line. */
-static int csv_line(char **p, char **fields, int max)
-{
-	char *s = *p, *w;
-	int n = 0;
-
-	if (!*s)
-		return -1;
-	for (;;) {
-		w = s;
-		if (n < max)
-			fields[n] = w;
-		n++;
-		if (*s == '"') {
-			s++;
-			for (;;) {
-				if (*s == '"' && s[1] == '"') {
-					*w++ = '"';
-					s += 2;
-				} else if (*s == '"') {
-					s++;
-					break;
-				} else if (!*s) {
-					break;
-				} else {
-					*w++ = *s++;
-				}
-			}
-			while (*s && *s != ',' && *s != '\n' && *s != '\r')
-				*w++ = *s++;
-		} else {
-			while (*s && *s != ',' && *s != '\n' && *s != '\r')
-				*w++ = *s++;
-		}
-		if (*s == ',') {
-			*w = '\0';
-			s++;
-			continue;
-		}
-		if (*s == '\r')
-			*s++ = '\0';
-		if (*s == '\n')
-			*s++ = '\0';
-		*w = '\0';
-		break;
-	}
-	*p = s;
-	return n;
-}
 
 static int split_params(struct cmp_config *c)
 {
@@ -279,7 +229,7 @@ static int load_results(const char *dir, struct cmp_data *d, char *err, size_t e
 		return KVMIO_EXIT_BADCONFIG;
 	}
 	p = text;
-	n = csv_line(&p, f, MAX_COLS);
+	n = csv_next_record(&p, f, MAX_COLS);
 	if (n < 6 || n > MAX_COLS || strcmp(f[0], "config") != 0) {
 		snprintf(err, errlen, "%s:1: no results.csv header (config,repeat,exit,...)", path);
 		rc = KVMIO_EXIT_BADCONFIG;
@@ -301,7 +251,7 @@ static int load_results(const char *dir, struct cmp_data *d, char *err, size_t e
 		if (!strcmp(f[i], "flavour"))
 			colflavour = i;
 	}
-	for (int ncols = n; (n = csv_line(&p, f, MAX_COLS)) >= 0;) {
+	for (int ncols = n; (n = csv_next_record(&p, f, MAX_COLS)) >= 0;) {
 		int cfg, wl;
 
 		lineno++;

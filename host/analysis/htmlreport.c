@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include "analysis/htmlreport.h"
 #include "analysis/stats.h"
+#include "lib/csv.h"
 #include "lib/file.h"
 #include "lib/proc.h"
 #include "proto/proto.h"
@@ -227,43 +228,6 @@ static void load_matrix(struct rep *r)
 	free(text);
 }
 
-/* Split one CSV line in place (RFC 4180 quotes); returns the number of fields. */
-static int csv_split(char *line, char **f, int max)
-{
-	int n = 0;
-	char *p = line, *w;
-
-	while (n < max) {
-		f[n++] = w = p;
-		if (*p == '"') {
-			p++;
-			for (;;) {
-				if (*p == '"' && p[1] == '"') {
-					*w++ = '"';
-					p += 2;
-				} else if (*p == '"' || !*p) {
-					if (*p)
-						p++;
-					break;
-				} else
-					*w++ = *p++;
-			}
-			while (*p && *p != ',')
-				p++;
-		} else {
-			while (*p && *p != ',')
-				w = ++p;
-		}
-		if (!*p) {
-			*w = '\0';
-			break;
-		}
-		*w = '\0';
-		p++;
-	}
-	return n;
-}
-
 static double fnum(const struct record *rec, const char *key)
 {
 	const char *v = record_get(rec, key);
@@ -436,7 +400,7 @@ static void load_run(struct rep *r, int cfg, int repeat)
 static int load_results(struct rep *r, char *err, size_t errsize)
 {
 	char *path = xasprintf("%s/results.csv", r->dir);
-	char *text = file_read(path, NULL), *save = NULL, *line;
+	char *text = file_read(path, NULL), *p = text;
 	int rows = 0, col_cfg = -1, col_rep = -1, first = 1;
 	struct seen { int cfg, rep; } *seen = NULL;
 	int nseen = 0;
@@ -446,9 +410,14 @@ static int load_results(struct rep *r, char *err, size_t errsize)
 		free(path);
 		return -1;
 	}
-	for (line = strtok_r(text, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
+	for (;;) {
 		char *f[64];
-		int n = csv_split(line, f, 64), cfg, rep, dup = 0;
+		int n = csv_next_record(&p, f, 64), cfg, rep, dup = 0;
+
+		if (n < 0)
+			break;
+		if (n > 64)
+			n = 64;
 
 		if (first) {
 			for (int i = 0; i < n; i++) {

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "analysis/report.h"
+#include "lib/csv.h"
 
 static const char *const cycle_keys[] = { "min", "p50", "p90", "p99", "p999", "max" };
 #define NCYCLE_KEYS (sizeof(cycle_keys) / sizeof(cycle_keys[0]))
@@ -470,23 +471,6 @@ void report_table(FILE *out, const struct log *log, const struct report_launch *
 }
 
 /* ---- CSV --------------------------------------------------------------------------------- */
-
-void csv_field(FILE *out, const char *s, int first)
-{
-	if (!first)
-		fputc(',', out);
-	if (!strpbrk(s, ",\"\r\n")) {
-		fputs(s, out);
-		return;
-	}
-	fputc('"', out);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', out);
-		fputc(*s, out);
-	}
-	fputc('"', out);
-}
 
 void report_csv_header(FILE *out, const struct report_launch *launch)
 {

@@ -35,7 +35,4 @@ void report_json(FILE *out, const struct log *logs, size_t nlogs,
 /* Nanoseconds for a cycle count at tsc_hz; returns 0 and leaves *ns alone if tsc_hz is 0. */
 int cycles_to_ns(double cycles, uint64_t tsc_hz, double *ns);
 
-/* One CSV field (RFC 4180 quoting when needed), preceded by a comma unless first. */
-void csv_field(FILE *out, const char *s, int first);
-
 #endif

@@ -20,6 +20,7 @@
 #include "boot/qemu.h"
 #include "analysis/report.h"
 #include "matrix/run.h"
+#include "lib/csv.h"
 #include "lib/file.h"
 #include "lib/proc.h"
 
@@ -37,23 +38,6 @@ static void on_signal(int sig)
 }
 
 /* ---- results ----------------------------------------------------------------------------- */
-
-static void csv_text(FILE *f, const char *s, int quote)
-{
-	if (!s)
-		s = "";
-	if (!quote && !strpbrk(s, ",\"\n\r")) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
 
 static void json_str(FILE *f, const char *s)
 {
@@ -304,13 +288,11 @@ int run_write_results(const char *dir, const char *job_name, const struct job_ma
 				result_values(rec, &log, vals);
 				free(vals[COL_FLAVOUR]);
 				vals[COL_FLAVOUR] = strdup(flavour);
-				csv_text(csv, c->id, 0);
-				fprintf(csv, ",%d,%d,", r, code);
-				csv_text(csv, c->params, 1);
-				for (int k = 4; k < NCOLS; k++) {
-					fputc(',', csv);
-					csv_text(csv, vals[k], 0);
-				}
+				csv_field(csv, c->id, 1);
+				fprintf(csv, ",%d,%d", r, code);
+				csv_field_quoted(csv, c->params, 0);
+				for (int k = 4; k < NCOLS; k++)
+					csv_field(csv, vals[k], 0);
 				fputc('\n', csv);
 				fputs(first_res ? "{" : ",{", js);
 				first_res = 0;
