@@ -3,6 +3,7 @@
 #include <string.h>
 #include "analysis/report.h"
 #include "lib/csv.h"
+#include "lib/json.h"
 
 static const char *const cycle_keys[] = { "min", "p50", "p90", "p99", "p999", "max" };
 #define NCYCLE_KEYS (sizeof(cycle_keys) / sizeof(cycle_keys[0]))
@@ -594,24 +595,6 @@ void report_csv_rows(FILE *out, const struct log *log, const struct report_launc
 
 /* ---- JSON -------------------------------------------------------------------------------- */
 
-static void json_string(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(out, "\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", out);
-		else if (*p == '\t')
-			fputs("\\t", out);
-		else if (*p < 0x20 || *p >= 0x7f)
-			fprintf(out, "\\u%04x", *p); /* bytes as code points: never invalid UTF-8 */
-		else
-			fputc(*p, out);
-	}
-	fputc('"', out);
-}
-
 /* Cycle counts and a few counters go out as numbers; everything else as strings. */
 static int json_numeric_key(const char *key)
 {
@@ -631,23 +614,6 @@ static int json_numeric_key(const char *key)
 	return 0;
 }
 
-static int json_number_text(const char *v)
-{
-	int digits = 0, dot = 0;
-
-	if (v[0] == '0' && v[1] >= '0' && v[1] <= '9')
-		return 0; /* leading zeros are not JSON */
-	for (; *v; v++) {
-		if (*v >= '0' && *v <= '9')
-			digits++;
-		else if (*v == '.' && digits && !dot)
-			dot = 1;
-		else
-			return 0;
-	}
-	return digits > 0 && digits <= 19 && v[-1] != '.';
-}
-
 static void json_record(FILE *out, const struct record *r, uint64_t hz)
 {
 	int first = 1;
@@ -661,12 +627,12 @@ static void json_record(FILE *out, const struct record *r, uint64_t hz)
 		if (!first)
 			fputc(',', out);
 		first = 0;
-		json_string(out, fl->key);
+		json_write_string(out, fl->key);
 		fputc(':', out);
-		if (json_numeric_key(fl->key) && json_number_text(fl->value))
+		if (json_numeric_key(fl->key) && json_is_number_text(fl->value))
 			fputs(fl->value, out);
 		else
-			json_string(out, fl->value);
+			json_write_string(out, fl->value);
 	}
 	if (strcmp(r->type, "result") == 0) {
 		static const char *const keys[] = { "p50", "p99", "mean" };
@@ -735,24 +701,24 @@ static void json_log(FILE *out, const struct log *log, const struct report_launc
 	uint64_t hz = log_tsc_hz(log);
 
 	fputs("{\"file\":", out);
-	json_string(out, log->name ? log->name : "");
+	json_write_string(out, log->name);
 	fprintf(out, ",\"status\":%d,\"error\":", log->status);
 	if (log->err[0])
-		json_string(out, log->err);
+		json_write_string(out, log->err);
 	else
 		fputs("null", out);
 	fprintf(out, ",\"error_line\":%d", log->err_line);
 	if (launch) {
 		fputs(",\"launch\":{\"firmware\":", out);
-		json_string(out, launch->firmware);
+		json_write_string(out, launch->firmware);
 		fputs(",\"machine\":", out);
-		json_string(out, launch->machine);
+		json_write_string(out, launch->machine);
 		fputs(",\"accel\":", out);
-		json_string(out, launch->accel);
+		json_write_string(out, launch->accel);
 		fputs(",\"flavour\":", out);
-		json_string(out, launch->accel_label);
+		json_write_string(out, launch->accel_label);
 		fputs(",\"accel_why\":", out);
-		json_string(out, launch->accel_why);
+		json_write_string(out, launch->accel_why);
 		fprintf(out, ",\"qemu_exit\":%d", launch->qemu_exit);
 		if (launch->first_record_s >= 0)
 			fprintf(out, ",\"first_record_ms\":%.1f", launch->first_record_s * 1e3);
@@ -781,9 +747,9 @@ static void json_log(FILE *out, const struct log *log, const struct report_launc
 		fputc(']', out);
 		if (launch->tap_cmd) {
 			fputs(",\"tap_cmd\":{\"cmd\":", out);
-			json_string(out, launch->tap_cmd);
+			json_write_string(out, launch->tap_cmd);
 			fprintf(out, ",\"status\":%d,\"output\":", launch->tap_status);
-			json_string(out, launch->tap_output ? launch->tap_output : "");
+			json_write_string(out, launch->tap_output);
 			fputc('}', out);
 		}
 		fputc('}', out);

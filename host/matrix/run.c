@@ -22,6 +22,7 @@
 #include "matrix/run.h"
 #include "lib/csv.h"
 #include "lib/file.h"
+#include "lib/json.h"
 #include "lib/proc.h"
 
 /* Paths are bounded: run_cmd refuses a DIR longer than 1024 bytes. */
@@ -38,20 +39,6 @@ static void on_signal(int sig)
 }
 
 /* ---- results ----------------------------------------------------------------------------- */
-
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20 || *p >= 0x7f)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
-}
 
 static int num(const struct record *r, const char *key, double *out)
 {
@@ -157,16 +144,6 @@ static void result_values(const struct record *r, const struct log *log, char *v
 			vals[k] = strdup("");
 }
 
-static int is_number(const char *s)
-{
-	char *end;
-
-	if (!s || !*s)
-		return 0;
-	strtod(s, &end);
-	return *end == '\0' && (*s == '-' || (*s >= '0' && *s <= '9'));
-}
-
 /* One line of a run's file (runs/ID/rN/NAME), malloc'd without its newline; "" if none. */
 static char *run_file_line(const char *dir, const char *id, int r, const char *name)
 {
@@ -232,29 +209,29 @@ int run_write_results(const char *dir, const char *job_name, const struct job_ma
 		fprintf(csv, "%s%s", k ? "," : "", columns[k]);
 	fputc('\n', csv);
 	fputs("{\"job\":", js);
-	json_str(js, job_name);
+	json_write_string(js, job_name);
 	fputs(",\"configs\":[", js);
 	for (int i = 0; i < m->n; i++) {
 		const struct job_config *c = &m->cfg[i];
 		int first_run = 1;
 
 		fprintf(js, "%s\n{\"id\":", i ? "," : "");
-		json_str(js, c->id);
+		json_write_string(js, c->id);
 		fputs(",\"section\":", js);
-		json_str(js, c->section);
+		json_write_string(js, c->section);
 		fputs(",\"params\":{", js);
 		for (int k = 0, n = 0; k < c->nparams; k++) {
 			if (!job_param_is_config(c->keys[k]))
 				continue;
 			fputs(n++ ? "," : "", js);
-			json_str(js, c->keys[k]);
+			json_write_string(js, c->keys[k]);
 			fputc(':', js);
-			json_str(js, c->values[k]);
+			json_write_string(js, c->values[k]);
 		}
 		fputs("},\"status\":", js);
-		json_str(js, c->skip ? "skip" : "run");
+		json_write_string(js, c->skip ? "skip" : "run");
 		fputs(",\"reason\":", js);
-		json_str(js, c->skip ? c->reason : "");
+		json_write_string(js, c->skip ? c->reason : "");
 		fputs(",\"runs\":[", js);
 		for (int r = 1; !c->skip; r++) {
 			char logp[PATH_MAX], rdir[PATH_MAX], *flavour, *reason;
@@ -273,9 +250,9 @@ int run_write_results(const char *dir, const char *job_name, const struct job_ma
 			reason = code ? run_failure_reason(dir, c->id, r) : strdup("");
 			fprintf(js, "%s{\"repeat\":%d,\"exit\":%d,\"log_status\":%d,\"flavour\":",
 				first_run ? "" : ",", r, code, log.status);
-			json_str(js, flavour);
+			json_write_string(js, flavour);
 			fputs(",\"reason\":", js);
-			json_str(js, reason);
+			json_write_string(js, reason);
 			fputs(",\"results\":[", js);
 			free(reason);
 			first_run = 0;
@@ -301,10 +278,10 @@ int run_write_results(const char *dir, const char *job_name, const struct job_ma
 					if (!vals[k][0])
 						fputs("null", js);
 					else if (k != 4 && k != 5 && k != 16 && k != COL_FLAVOUR &&
-						 is_number(vals[k]))
+						 json_is_number_text(vals[k]))
 						fputs(vals[k], js);
 					else
-						json_str(js, vals[k]);
+						json_write_string(js, vals[k]);
 				}
 				fputc('}', js);
 				for (int k = 4; k < NCOLS; k++)
