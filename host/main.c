@@ -99,14 +99,6 @@ static const char usage_text[] =
 	"  9 QEMU failed, 10 log unreadable, 11 accelerator failed (KVM internal error,\n"
 	"  emulation failure, KVM not initialized: QEMU is stopped at once), 130 interrupted.\n";
 
-static int usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "kvmio: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, " (try 'kvmio help')\n");
-	return KVMIO_EXIT_BADCONFIG;
-}
-
 static void print_log_problem(const struct log *log)
 {
 	if (log->status != KVMIO_EXIT_OK)
@@ -154,7 +146,7 @@ static int cmd_parse(int argc, char **argv)
 	}
 	if (nfiles == 0) {
 		free(files);
-		return usage_error("parse: no log files given%s", "");
+		return usage_error("parse: no log files given");
 	}
 	logs = calloc((size_t)nfiles, sizeof(*logs));
 	if (!logs) {
@@ -203,7 +195,6 @@ static int parse_boot_args(int argc, char **argv, struct boot_args *a)
 	for (i = 0; i < argc; i++) {
 		const char *arg = argv[i], *v;
 		int missing = 0;
-		char *end;
 
 		if (strcmp(arg, "--") == 0) {
 			for (i++; i < argc; i++)
@@ -241,16 +232,12 @@ static int parse_boot_args(int argc, char **argv, struct boot_args *a)
 		} else if ((v = option_value(argc, argv, &i, "--qemu-arg", &missing))) {
 			a->q.qemu_args[a->q.nqemu_args++] = (char *)v;
 		} else if ((v = option_value(argc, argv, &i, "--timeout", &missing))) {
-			errno = 0;
-			a->timeout_s = strtod(v, &end);
-			if (errno || end == v || *end || !(a->timeout_s > 0) || a->timeout_s > 1e6)
+			if (arg_double(v, 0, 1e6, &a->timeout_s) != 0 || a->timeout_s <= 0)
 				return usage_error("boot: bad --timeout '%s' (seconds > 0)", v);
 		} else if ((v = option_value(argc, argv, &i, "--memory", &missing))) {
-			long m;
+			uint64_t m;
 
-			errno = 0;
-			m = strtol(v, &end, 10);
-			if (errno || end == v || *end || m < 16 || m > 1048576)
+			if (arg_u64(v, 10, &m) != 0 || m < 16 || m > 1048576)
 				return usage_error("boot: bad --memory '%s' (MiB, 16 or more)", v);
 			a->q.memory_mib = (int)m;
 		} else if (missing) {
@@ -519,7 +506,7 @@ static int cmd_boot(int argc, char **argv)
 		goto done_args;
 	netrun_init(&nr, &a);
 	if (a.tap_cmd && !netrun_has(&nr, NET_TAP)) {
-		rc = usage_error("boot: --tap-cmd needs a --net ...,topology=tap NIC%s", "");
+		rc = usage_error("boot: --tap-cmd needs a --net ...,topology=tap NIC");
 		goto done_args;
 	}
 	/* The guest's own option table decides, here before QEMU starts (the guest checks again). */

@@ -783,14 +783,6 @@ static void pairs_csv(FILE *out, const struct cmp_data *d, const struct pair *pa
 
 /* ---- the command ------------------------------------------------------------------------- */
 
-static int usage(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "kvmio: compare: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, " (try 'kvmio help')\n");
-	return KVMIO_EXIT_BADCONFIG;
-}
-
 int compare_main(int argc, char **argv, FILE *out)
 {
 	const char *pos[4], *baseline = NULL, *metric = NULL;
@@ -810,25 +802,25 @@ int compare_main(int argc, char **argv, FILE *out)
 		else if ((v = option_value(argc, argv, &i, "--metric", &missing)))
 			metric = v;
 		else if (missing)
-			return usage("option '%s' needs a value", argv[i]);
+			return usage_error("compare: option '%s' needs a value", argv[i]);
 		else if (argv[i][0] == '-' && argv[i][1])
-			return usage("unknown option '%s'", argv[i]);
+			return usage_error("compare: unknown option '%s'", argv[i]);
 		else if (npos < 4)
 			pos[npos++] = argv[i];
 		else
-			return usage("too many arguments%s", "");
+			return usage_error("compare: too many arguments");
 	}
 	if (npos != 1 && npos != 3)
-		return usage(npos == 0 ? "no result directory given%s" :
-			     "give DIR, or DIR A B (two configuration ids)%s", "");
+		return usage_error("compare: %s", npos == 0 ? "no result directory given" :
+				   "give DIR, or DIR A B (two configuration ids)");
 	if (baseline && npos == 3)
-		return usage("--baseline and A B exclude each other%s", "");
+		return usage_error("compare: --baseline and A B exclude each other");
 	if (baseline && (!strchr(baseline, '=') || baseline[0] == '=' ||
 			 !strchr(baseline, '=')[1]))
-		return usage("--baseline wants KEY=VALUE, not '%s'", baseline);
+		return usage_error("compare: --baseline wants KEY=VALUE, not '%s'", baseline);
 	if (metric && (only_metric = compare_metric_index(metric)) < 0)
-		return usage("unknown metric '%s' (p50, p99, iops, frames_s, acc_op, irq_op, mbps, "
-			     "gbps, p50_ns, p99_ns)", metric);
+		return usage_error("compare: unknown metric '%s' (p50, p99, iops, frames_s, acc_op, "
+				   "irq_op, mbps, gbps, p50_ns, p99_ns)", metric);
 	rc = compare_load(pos[0], &d, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "kvmio: compare: %s\n", err);
@@ -850,8 +842,8 @@ int compare_main(int argc, char **argv, FILE *out)
 		int a = compare_config_index(&d, pos[1]), b = compare_config_index(&d, pos[2]);
 
 		if (a < 0 || b < 0) {
-			rc = usage("unknown configuration '%s' (see matrix.tsv)", a < 0 ? pos[1] :
-				   pos[2]);
+			rc = usage_error("compare: unknown configuration '%s' (see matrix.tsv)",
+					 a < 0 ? pos[1] : pos[2]);
 			goto done;
 		}
 		pairs[np].base = a;
@@ -874,7 +866,7 @@ int compare_main(int argc, char **argv, FILE *out)
 			has_value |= v && strcmp(v, value) == 0;
 		}
 		if (!has_key) {
-			rc = usage("no configuration has the key '%s'", key);
+			rc = usage_error("compare: no configuration has the key '%s'", key);
 			goto done;
 		}
 		if (!has_value) {

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include "analysis/htmlreport.h"
 #include "analysis/stats.h"
+#include "lib/args.h"
 #include "lib/csv.h"
 #include "lib/file.h"
 #include "lib/proc.h"
@@ -228,16 +229,12 @@ static void load_matrix(struct rep *r)
 	free(text);
 }
 
+/* A field as a number, NAN when it is not one. */
 static double fnum(const struct record *rec, const char *key)
 {
-	const char *v = record_get(rec, key);
-	char *end;
-	double d;
+	double v;
 
-	if (!v || !*v || *v < '0' || *v > '9')
-		return NAN;
-	d = strtod(v, &end);
-	return *end ? NAN : d;
+	return record_get_number(rec, key, &v) == 0 ? v : NAN;
 }
 
 static int find_workload(struct rep *r, const char *bench, const char *name)
@@ -1452,27 +1449,19 @@ int htmlreport_cmd(int argc, char **argv)
 
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "kvmio: report: %s needs a file (try 'kvmio help')\n",
-					argv[i]);
-				return 2;
-			}
+			if (i + 1 >= argc)
+				return usage_error("report: %s needs a file", argv[i]);
 			out = argv[++i];
 		} else if (argv[i][0] == '-' && argv[i][1]) {
-			fprintf(stderr, "kvmio: report: unknown option '%s' (try 'kvmio help')\n",
-				argv[i]);
-			return 2;
+			return usage_error("report: unknown option '%s'", argv[i]);
 		} else if (!dir) {
 			dir = argv[i];
 		} else {
-			fprintf(stderr, "kvmio: report: one result directory only (try 'kvmio help')\n");
-			return 2;
+			return usage_error("report: one result directory only");
 		}
 	}
-	if (!dir) {
-		fprintf(stderr, "kvmio: report: no result directory given (try 'kvmio help')\n");
-		return 2;
-	}
+	if (!dir)
+		return usage_error("report: no result directory given");
 	if (!out)
 		out = def = xasprintf("%s/report.html", dir);
 	rc = htmlreport_write(dir, out, stdout);

@@ -33,25 +33,13 @@ static uint64_t log_tsc_hz(const struct log *log)
 	return hz;
 }
 
-/* A field as a number of cycles (integers, or the two-decimal mean). */
-static int field_cycles(const struct record *r, const char *key, double *out)
-{
-	const char *v = record_get(r, key);
-	char *end;
-
-	if (!v || !*v || *v < '0' || *v > '9')
-		return -1;
-	*out = strtod(v, &end);
-	return *end ? -1 : 0;
-}
-
 /* ns of a field into buf, or "-" / "" when it cannot be known. */
 static const char *ns_text(char *buf, size_t size, const struct record *r, const char *key,
 			   uint64_t hz, const char *unknown)
 {
 	double c, ns;
 
-	if (field_cycles(r, key, &c) != 0 || !cycles_to_ns(c, hz, &ns))
+	if (record_get_number(r, key, &c) != 0 || !cycles_to_ns(c, hz, &ns))
 		return unknown;
 	snprintf(buf, size, "%.1f", ns);
 	return buf;
@@ -66,11 +54,6 @@ static int is_disk_result(const struct record *r)
 	return strcmp(r->type, "result") == 0 && b && strcmp(b, "disk") == 0;
 }
 
-static int field_num(const struct record *r, const char *key, double *out)
-{
-	return field_cycles(r, key, out);
-}
-
 /* Figures every disk and network result has: device-register accesses and interrupts per
  * operation (or packet), p50/p99 in microseconds. Each has_* says whether it was computed. */
 static void per_unit_figures(const struct record *r, uint64_t hz, double units, int *has_acc,
@@ -82,7 +65,7 @@ static void per_unit_figures(const struct record *r, uint64_t hz, double units, 
 	int all = 1;
 
 	for (int k = 0; k < 4; k++) {
-		if (field_num(r, keys[k], &v) != 0)
+		if (record_get_number(r, keys[k], &v) != 0)
 			all = 0;
 		else
 			a += v;
@@ -91,15 +74,15 @@ static void per_unit_figures(const struct record *r, uint64_t hz, double units, 
 		*has_acc = 1;
 		*acc = a / units;
 	}
-	if (units > 0 && field_num(r, "irqs", &v) == 0) {
+	if (units > 0 && record_get_number(r, "irqs", &v) == 0) {
 		*has_irq = 1;
 		*irq = v / units;
 	}
-	if (hz && field_num(r, "p50", &v) == 0) {
+	if (hz && record_get_number(r, "p50", &v) == 0) {
 		*has_p50 = 1;
 		*p50_us = v * 1e6 / (double)hz;
 	}
-	if (hz && field_num(r, "p99", &v) == 0) {
+	if (hz && record_get_number(r, "p99", &v) == 0) {
 		*has_p99 = 1;
 		*p99_us = v * 1e6 / (double)hz;
 	}
@@ -116,12 +99,12 @@ static void disk_figures(const struct record *r, uint64_t hz, struct disk_figure
 	double ops, elapsed, bytes;
 
 	memset(f, 0, sizeof(*f));
-	if (field_num(r, "ops", &ops) != 0 || ops <= 0)
+	if (record_get_number(r, "ops", &ops) != 0 || ops <= 0)
 		return;
-	if (hz && field_num(r, "elapsed", &elapsed) == 0 && elapsed > 0) {
+	if (hz && record_get_number(r, "elapsed", &elapsed) == 0 && elapsed > 0) {
 		f->has_iops = 1;
 		f->iops = ops * (double)hz / elapsed;
-		if (field_num(r, "bytes", &bytes) == 0) {
+		if (record_get_number(r, "bytes", &bytes) == 0) {
 			f->has_mbps = 1;
 			f->mbps = bytes * (double)hz / elapsed / 1e6;
 		}
@@ -149,12 +132,12 @@ static void net_figures(const struct record *r, uint64_t hz, struct net_figures 
 	double frames, elapsed, bytes;
 
 	memset(f, 0, sizeof(*f));
-	if (field_num(r, "frames", &frames) != 0 || frames <= 0)
+	if (record_get_number(r, "frames", &frames) != 0 || frames <= 0)
 		return;
-	if (hz && field_num(r, "elapsed", &elapsed) == 0 && elapsed > 0) {
+	if (hz && record_get_number(r, "elapsed", &elapsed) == 0 && elapsed > 0) {
 		f->has_fps = 1;
 		f->fps = frames * (double)hz / elapsed;
-		if (field_num(r, "bytes", &bytes) == 0) {
+		if (record_get_number(r, "bytes", &bytes) == 0) {
 			f->has_gbps = 1;
 			f->gbps = bytes * 8 * (double)hz / elapsed / 1e9;
 		}

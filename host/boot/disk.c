@@ -435,26 +435,6 @@ out:
 
 /* ---- subcommands ------------------------------------------------------------------------- */
 
-static int disk_usage(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "kvmio: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, " (try 'kvmio help')\n");
-	return KVMIO_EXIT_BADCONFIG;
-}
-
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-
-	if (!s || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	*out = strtoull(s, &end, 0);
-	return errno || *end ? -1 : 0;
-}
-
 int disk_cmd_mkdisk(int argc, char **argv)
 {
 	const char *file = NULL, *size_s = NULL, *format = "raw", *prealloc = "off", *v;
@@ -473,21 +453,21 @@ int disk_cmd_mkdisk(int argc, char **argv)
 		else if ((v = option_value(argc, argv, &i, "--preallocation", &missing)))
 			prealloc = v;
 		else if (missing)
-			return disk_usage("mkdisk: option '%s' needs a value", argv[i]);
+			return usage_error("mkdisk: option '%s' needs a value", argv[i]);
 		else if (argv[i][0] == '-' && argv[i][1])
-			return disk_usage("mkdisk: unknown option '%s'", argv[i]);
+			return usage_error("mkdisk: unknown option '%s'", argv[i]);
 		else if (!file)
 			file = argv[i];
 		else if (!size_s)
 			size_s = argv[i];
 		else
-			return disk_usage("mkdisk: unexpected argument '%s'", argv[i]);
+			return usage_error("mkdisk: unexpected argument '%s'", argv[i]);
 	}
 	if (!file || !size_s)
-		return disk_usage("mkdisk: usage: kvmio mkdisk FILE SIZE [--format raw|qcow2] "
-				  "[--preallocation off|metadata|full] [--force]%s", "");
+		return usage_error("mkdisk: usage: kvmio mkdisk FILE SIZE [--format raw|qcow2] "
+				  "[--preallocation off|metadata|full] [--force]");
 	if (qemu_parse_size(size_s, &size) != 0)
-		return disk_usage("mkdisk: bad SIZE '%s' (bytes, or a K/M/G/T suffix)", size_s);
+		return usage_error("mkdisk: bad SIZE '%s' (bytes, or a K/M/G/T suffix)", size_s);
 	rc = disk_make(file, size, format, prealloc, force, &id, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "kvmio: %s\n", err);
@@ -511,30 +491,30 @@ int disk_cmd_verify(int argc, char **argv)
 		int missing = 0;
 
 		if ((v = option_value(argc, argv, &i, "--seed", &missing))) {
-			if (parse_u64(v, &seed) != 0)
-				return disk_usage("verify-disk: bad --seed '%s'", v);
+			if (arg_u64(v, 0, &seed) != 0)
+				return usage_error("verify-disk: bad --seed '%s'", v);
 			have_seed = 1;
 		} else if ((v = option_value(argc, argv, &i, "--pass", &missing))) {
-			if (parse_u64(v, &p) != 0 || p > UINT32_MAX)
-				return disk_usage("verify-disk: bad --pass '%s'", v);
+			if (arg_u64(v, 0, &p) != 0 || p > UINT32_MAX)
+				return usage_error("verify-disk: bad --pass '%s'", v);
 			pass = (int64_t)p;
 		} else if ((v = option_value(argc, argv, &i, "--format", &missing))) {
 			format = v;
 		} else if (missing) {
-			return disk_usage("verify-disk: option '%s' needs a value", argv[i]);
+			return usage_error("verify-disk: option '%s' needs a value", argv[i]);
 		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return disk_usage("verify-disk: unknown option '%s'", argv[i]);
+			return usage_error("verify-disk: unknown option '%s'", argv[i]);
 		} else if (!file) {
 			file = argv[i];
 		} else {
-			return disk_usage("verify-disk: unexpected argument '%s'", argv[i]);
+			return usage_error("verify-disk: unexpected argument '%s'", argv[i]);
 		}
 	}
 	if (!file || !have_seed)
-		return disk_usage("verify-disk: usage: kvmio verify-disk FILE --seed S "
-				  "[--format raw|qcow2] [--pass P]%s", "");
+		return usage_error("verify-disk: usage: kvmio verify-disk FILE --seed S "
+				  "[--format raw|qcow2] [--pass P]");
 	if (strcmp(format, "raw") != 0 && strcmp(format, "qcow2") != 0)
-		return disk_usage("verify-disk: bad --format '%s' (raw or qcow2)", format);
+		return usage_error("verify-disk: bad --format '%s' (raw or qcow2)", format);
 	rc = disk_verify(file, format, seed, pass, &res, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "kvmio: verify-disk: %s\n", err);

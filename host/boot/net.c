@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "boot/net.h"
+#include "lib/args.h"
 
 const char *net_topology_name(enum net_topology t)
 {
@@ -31,17 +32,6 @@ int peer_mode_parse(const char *s, enum peer_mode *m)
 	else
 		return -1;
 	return 0;
-}
-
-static int parse_u64_strict(const char *v, uint64_t *out)
-{
-	char *end;
-
-	if (!v || *v < '0' || *v > '9')
-		return -1;
-	errno = 0;
-	*out = strtoull(v, &end, 10);
-	return errno || *end ? -1 : 0;
 }
 
 static int parse_mac(const char *v, char *out)
@@ -152,21 +142,21 @@ int net_parse_spec(const char *spec, struct qemu_nic *n, char *err, size_t errle
 			}
 			n->peer_opts = 1;
 		} else if (!strcmp(k, "peer-size")) {
-			if (parse_u64_strict(v, &u) || u < 60 || u > 1514) {
+			if (arg_u64(v, 10, &u) || u < 60 || u > 1514) {
 				snprintf(err, errlen, "--net: bad peer-size=%.64s (60..1514 bytes)", v);
 				return 2;
 			}
 			n->peer_size = (unsigned)u;
 			n->peer_opts = 1;
 		} else if (!strcmp(k, "peer-count")) {
-			if (parse_u64_strict(v, &u) || u == 0 || u > 100000000ull) {
+			if (arg_u64(v, 10, &u) || u == 0 || u > 100000000ull) {
 				snprintf(err, errlen, "--net: bad peer-count=%.64s (1..10^8)", v);
 				return 2;
 			}
 			n->peer_count = u;
 			n->peer_opts = 1;
 		} else if (!strcmp(k, "peer-drop-every") || !strcmp(k, "peer-corrupt-every")) {
-			if (parse_u64_strict(v, &u) || u == 0) {
+			if (arg_u64(v, 10, &u) || u == 0) {
 				snprintf(err, errlen, "--net: bad %s=%.64s (N >= 1: every N-th frame)", k,
 					 v);
 				return 2;

@@ -432,15 +432,6 @@ static int peer_usage(const char *fmt, const char *arg)
 	return KVMIO_EXIT_BADCONFIG;
 }
 
-static int num(const char *v, double lo, double hi, double *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtod(v, &end);
-	return errno || end == v || *end || *v == '-' || *out < lo || *out > hi ? -1 : 0;
-}
-
 int peer_cmd(int argc, char **argv)
 {
 	struct peer_config c = { .mode = PEER_REFLECT, .size = 60, .dev = -1 };
@@ -462,32 +453,32 @@ int peer_cmd(int argc, char **argv)
 				return peer_usage("bad --mode '%s' (reflect, sink, flood)", v);
 			have_mode = 1;
 		} else if ((v = option_value(argc, argv, &i, "--size", &missing))) {
-			if (num(v, ETH_MIN_FRAME, ETH_MAX_FRAME, &d) || d != (unsigned)d)
+			if (arg_double(v, ETH_MIN_FRAME, ETH_MAX_FRAME, &d) || d != (unsigned)d)
 				return peer_usage("bad --size '%s' (60..1514)", v);
 			c.size = (unsigned)d;
 		} else if ((v = option_value(argc, argv, &i, "--count", &missing))) {
-			if (num(v, 1, 1e8, &d) || d != (uint64_t)d)
+			if (arg_double(v, 1, 1e8, &d) || d != (uint64_t)d)
 				return peer_usage("bad --count '%s' (1..10^8)", v);
 			c.count = (uint64_t)d;
 		} else if ((v = option_value(argc, argv, &i, "--rate", &missing))) {
-			if (num(v, 0, 1e9, &d))
+			if (arg_double(v, 0, 1e9, &d))
 				return peer_usage("bad --rate '%s' (frames/s, 0 = as fast as possible)",
 						  v);
 			c.rate = d;
 		} else if ((v = option_value(argc, argv, &i, "--drop-every", &missing))) {
-			if (num(v, 1, 1e18, &d) || d != (uint64_t)d)
+			if (arg_double(v, 1, 1e18, &d) || d != (uint64_t)d)
 				return peer_usage("bad --drop-every '%s' (N >= 1)", v);
 			c.drop_every = (uint64_t)d;
 		} else if ((v = option_value(argc, argv, &i, "--corrupt-every", &missing))) {
-			if (num(v, 1, 1e18, &d) || d != (uint64_t)d)
+			if (arg_double(v, 1, 1e18, &d) || d != (uint64_t)d)
 				return peer_usage("bad --corrupt-every '%s' (N >= 1)", v);
 			c.corrupt_every = (uint64_t)d;
 		} else if ((v = option_value(argc, argv, &i, "--timeout", &missing))) {
-			if (num(v, 0, 1e6, &d))
+			if (arg_double(v, 0, 1e6, &d))
 				return peer_usage("bad --timeout '%s' (seconds, 0 = none)", v);
 			c.timeout_s = d;
 		} else if ((v = option_value(argc, argv, &i, "--dev", &missing))) {
-			if (num(v, 0, 64, &d) || d != (int)d)
+			if (arg_double(v, 0, 64, &d) || d != (int)d)
 				return peer_usage("bad --dev '%s'", v);
 			c.dev = (int)d;
 		} else if (missing) {

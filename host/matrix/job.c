@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "matrix/job.h"
+#include "lib/args.h"
 #include "lib/file.h"
 #include "options.h"
 #include "boot/qemu.h"
@@ -171,17 +172,15 @@ static int handler(void *user, const char *section, const char *name, const char
 			return fail(ps, "'%s' given twice in [%s] (first on line %d)", name,
 				    section, s->kv[i].line);
 	if (strcmp(name, "repeat") == 0) {
-		char *end;
-		long r = strtol(value, &end, 10);
+		uint64_t r;
 
-		if (*end || r < 1 || r > 10000)
+		if (arg_u64(value, 10, &r) != 0 || r < 1 || r > 10000)
 			return fail(ps, "repeat: '%s' is not a count 1..10000", value);
 	}
 	if (strcmp(name, "timeout") == 0) {
-		char *end;
-		double t = strtod(value, &end);
+		double t;
 
-		if (*end || !(t > 0) || t > 1e6)
+		if (arg_double(value, 0, 1e6, &t) != 0 || t <= 0)
 			return fail(ps, "timeout: '%s' is not seconds > 0", value);
 	}
 	{

@@ -20,6 +20,7 @@
 #include "boot/qemu.h"
 #include "analysis/report.h"
 #include "matrix/run.h"
+#include "lib/args.h"
 #include "lib/csv.h"
 #include "lib/file.h"
 #include "lib/json.h"
@@ -39,17 +40,6 @@ static void on_signal(int sig)
 }
 
 /* ---- results ----------------------------------------------------------------------------- */
-
-static int num(const struct record *r, const char *key, double *out)
-{
-	const char *v = r ? record_get(r, key) : NULL;
-	char *end;
-
-	if (!v || !*v || *v < '0' || *v > '9')
-		return -1;
-	*out = strtod(v, &end);
-	return *end ? -1 : 0;
-}
 
 #define NCOLS 29
 #define COL_FLAVOUR 28 /* the host's accelerator flavour of the run (runs/ID/rN/flavour) */
@@ -86,21 +76,21 @@ static void result_values(const struct record *r, const struct log *log, char *v
 	for (int k = 17; k < NCOLS; k++)
 		vals[k] = NULL;
 	/* per-operation figures: frames for the network, ops otherwise */
-	have_ops = num(r, isnet ? "frames" : "ops", &ops) == 0 && ops > 0;
-	if (have_ops && hz && num(r, "elapsed", &elapsed) == 0 && elapsed > 0) {
+	have_ops = record_get_number(r, isnet ? "frames" : "ops", &ops) == 0 && ops > 0;
+	if (have_ops && hz && record_get_number(r, "elapsed", &elapsed) == 0 && elapsed > 0) {
 		double rate = ops * (double)hz / elapsed;
 
 		if (isdisk) {
 			snprintf(b, sizeof(b), "%.1f", rate);
 			vals[17] = strdup(b);
-			if (num(r, "bytes", &bytes) == 0) {
+			if (record_get_number(r, "bytes", &bytes) == 0) {
 				snprintf(b, sizeof(b), "%.3f", bytes * (double)hz / elapsed / 1e6);
 				vals[18] = strdup(b);
 			}
 		} else if (isnet) {
 			snprintf(b, sizeof(b), "%.1f", rate);
 			vals[19] = strdup(b);
-			if (num(r, "bytes", &bytes) == 0) {
+			if (record_get_number(r, "bytes", &bytes) == 0) {
 				snprintf(b, sizeof(b), "%.6f",
 					 bytes * 8 * (double)hz / elapsed / 1e9);
 				vals[20] = strdup(b);
@@ -111,7 +101,7 @@ static void result_values(const struct record *r, const struct log *log, char *v
 		static const char *const ak[] = { "pio_r", "pio_w", "mmio_r", "mmio_w" };
 
 		for (int k = 0; k < 4; k++) {
-			if (num(r, ak[k], &v) != 0)
+			if (record_get_number(r, ak[k], &v) != 0)
 				have_acc = 0;
 			else
 				acc += v;
@@ -120,18 +110,18 @@ static void result_values(const struct record *r, const struct log *log, char *v
 			snprintf(b, sizeof(b), "%.3f", acc / ops);
 			vals[21] = strdup(b);
 		}
-		if (num(r, "irqs", &v) == 0) {
+		if (record_get_number(r, "irqs", &v) == 0) {
 			snprintf(b, sizeof(b), "%.3f", v / ops);
 			vals[22] = strdup(b);
 		}
 	}
 	if (record_get(r, "harness_mean"))
 		vals[23] = strdup(record_get(r, "harness_mean"));
-	if (hz && num(r, "p50", &v) == 0) {
+	if (hz && record_get_number(r, "p50", &v) == 0) {
 		snprintf(b, sizeof(b), "%.1f", v * 1e9 / (double)hz);
 		vals[24] = strdup(b);
 	}
-	if (hz && num(r, "p99", &v) == 0) {
+	if (hz && record_get_number(r, "p99", &v) == 0) {
 		snprintf(b, sizeof(b), "%.1f", v * 1e9 / (double)hz);
 		vals[25] = strdup(b);
 	}
@@ -334,14 +324,6 @@ struct child {
 	double start;
 };
 
-static int usage(const char *msg, const char *arg)
-{
-	fprintf(stderr, "kvmio: run: ");
-	fprintf(stderr, msg, arg);
-	fprintf(stderr, " (try 'kvmio help')\n");
-	return 2;
-}
-
 static void fmt_dur(char *buf, size_t len, double s)
 {
 	long t = (long)(s + 0.5);
@@ -515,41 +497,38 @@ int run_cmd(int argc, char **argv)
 	char *need = NULL, *tsv;
 
 	for (int i = 0; i < argc; i++) {
-		char *end;
-
 		if (!strcmp(argv[i], "--resume"))
 			resume = 1;
 		else if (!strcmp(argv[i], "--dry-run"))
 			dry = 1;
 		else if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) {
 			if (++i == argc)
-				return usage("'%s' needs a directory", argv[i - 1]);
+				return usage_error("run: '%s' needs a directory", argv[i - 1]);
 			dir = argv[i];
 		} else if (!strcmp(argv[i], "--repeat") || !strcmp(argv[i], "--jobs")) {
-			long v;
+			uint64_t v;
 
 			if (i + 1 == argc)
-				return usage("'%s' needs a number", argv[i]);
-			v = strtol(argv[i + 1], &end, 10);
-			if (*end || v < 1 || v > 10000)
-				return usage("bad number '%s'", argv[i + 1]);
+				return usage_error("run: '%s' needs a number", argv[i]);
+			if (arg_u64(argv[i + 1], 10, &v) != 0 || v < 1 || v > 10000)
+				return usage_error("run: bad number '%s'", argv[i + 1]);
 			if (!strcmp(argv[i], "--repeat"))
 				repeat = (int)v;
 			else
 				jobs = (int)v;
 			i++;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return usage("unknown option '%s'", argv[i]);
+			return usage_error("run: unknown option '%s'", argv[i]);
 		} else if (!jobpath) {
 			jobpath = argv[i];
 		} else {
-			return usage("one job file only ('%s')", argv[i]);
+			return usage_error("run: one job file only ('%s')", argv[i]);
 		}
 	}
 	if (!jobpath)
-		return usage("no job file given%s", "");
+		return usage_error("run: no job file given");
 	if (dir && strlen(dir) > 1024)
-		return usage("-o: directory name too long%s", "");
+		return usage_error("run: -o: directory name too long");
 	if (!dir) {
 		const char *b = strrchr(jobpath, '/');
 		char *dot;

@@ -49,6 +49,17 @@ int record_get_u64(const struct record *r, const char *key, uint64_t *out)
 	return parse_u64(record_get(r, key), out);
 }
 
+int record_get_number(const struct record *r, const char *key, double *out)
+{
+	const char *v = r ? record_get(r, key) : NULL;
+	char *end;
+
+	if (!v || *v < '0' || *v > '9')
+		return -1;
+	*out = strtod(v, &end);
+	return *end ? -1 : 0;
+}
+
 const struct record *log_find(const struct log *log, const char *type, const char *key,
 			      const char *value)
 {

@@ -33,6 +33,9 @@ struct log {
 
 const char *record_get(const struct record *r, const char *key);
 int record_get_u64(const struct record *r, const char *key, uint64_t *out); /* 0 on success */
+/* A field as a number: decimal digits, maybe with a fraction (cycle counts, the two-decimal
+ * means). 0, or -1 when r is NULL, the field is absent or it is not such a number. */
+int record_get_number(const struct record *r, const char *key, double *out);
 
 /* Parse and check a whole log. Returns log->status. Never aborts on bad input. */
 int log_parse_buffer(struct log *log, const char *name, const char *data, size_t len);
