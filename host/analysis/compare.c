@@ -31,107 +31,7 @@ int compare_metric_index(const char *name)
 	return -1;
 }
 
-/* ---- reading ----------------------------------------------------------------------------- */
-
-static int split_params(struct cmp_config *c)
-{
-	char *copy = strdup(c->params), *save = NULL;
-	int n = 1;
-
-	if (!copy)
-		return -1;
-	for (const char *s = c->params; *s; s++)
-		n += *s == ';';
-	c->keys = calloc((size_t)n, sizeof(char *));
-	c->vals = calloc((size_t)n, sizeof(char *));
-	if (!c->keys || !c->vals) {
-		free(copy);
-		return -1;
-	}
-	for (char *t = strtok_r(copy, ";", &save); t; t = strtok_r(NULL, ";", &save)) {
-		char *eq = strchr(t, '=');
-
-		if (eq)
-			*eq = '\0';
-		c->keys[c->nkv] = strdup(t);
-		c->vals[c->nkv] = strdup(eq ? eq + 1 : "");
-		if (!c->keys[c->nkv] || !c->vals[c->nkv]) {
-			free(c->keys[c->nkv]);
-			free(c->vals[c->nkv]);
-			free(copy);
-			return -1;
-		}
-		c->nkv++;
-	}
-	free(copy);
-	return 0;
-}
-
-static int load_matrix(const char *dir, struct cmp_data *d, char *err, size_t errlen)
-{
-	char *path = NULL, *text, *line, *next;
-	int lineno = 0;
-
-	if (asprintf(&path, "%s/matrix.tsv", dir) < 0)
-		return KVMIO_EXIT_IO;
-	text = file_read(path, NULL);
-	if (!text) {
-		snprintf(err, errlen, "%s: %s (not a kvmio run result directory?)", path,
-			 strerror(errno));
-		free(path);
-		return KVMIO_EXIT_BADCONFIG;
-	}
-	for (line = text; line && *line; line = next) {
-		char *f[4], *save = NULL;
-		struct cmp_config *c, *nc;
-		int n = 0;
-
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		lineno++;
-		if (line[0] == '\0' || line[0] == '#')
-			continue;
-		for (char *t = strtok_r(line, "\t\r", &save); t && n < 4;
-		     t = strtok_r(NULL, "\t\r", &save))
-			f[n++] = t;
-		if (n < 3 || (n == 3 && strcmp(f[1], "skip") != 0)) {
-			snprintf(err, errlen, "%s:%d: expected ID, run|skip, reason, params", path,
-				 lineno);
-			free(text);
-			free(path);
-			return KVMIO_EXIT_BADCONFIG;
-		}
-		nc = realloc(d->cfg, (size_t)(d->ncfg + 1) * sizeof(*d->cfg));
-		if (!nc)
-			goto oom;
-		d->cfg = nc;
-		c = &d->cfg[d->ncfg++];
-		memset(c, 0, sizeof(*c));
-		c->id = strdup(f[0]);
-		c->status = strdup(f[1]);
-		c->reason = strdup(f[2]);
-		c->params = strdup(n > 3 ? f[3] : "");
-		if (!c->id || !c->status || !c->reason || !c->params || split_params(c) != 0)
-			goto oom;
-	}
-	free(text);
-	free(path);
-	return 0;
-oom:
-	snprintf(err, errlen, "out of memory");
-	free(text);
-	free(path);
-	return KVMIO_EXIT_IO;
-}
-
-int compare_config_index(const struct cmp_data *d, const char *id)
-{
-	for (int i = 0; i < d->ncfg; i++)
-		if (strcmp(d->cfg[i].id, id) == 0)
-			return i;
-	return -1;
-}
+/* ---- grouping ---------------------------------------------------------------------------- */
 
 int compare_workload_index(const struct cmp_data *d, const char *bench, const char *name)
 {
@@ -139,14 +39,6 @@ int compare_workload_index(const struct cmp_data *d, const char *bench, const ch
 		if (strcmp(d->wl[i].bench, bench) == 0 && strcmp(d->wl[i].name, name) == 0)
 			return i;
 	return -1;
-}
-
-const char *compare_param(const struct cmp_config *c, const char *key)
-{
-	for (int i = 0; i < c->nkv; i++)
-		if (strcmp(c->keys[i], key) == 0)
-			return c->vals[i];
-	return NULL;
 }
 
 const struct cmp_series *compare_series(const struct cmp_data *d, int cfg, int wl, int metric)
@@ -183,142 +75,7 @@ static int add_value(struct cmp_data *d, int cfg, int wl, int metric, double v)
 	return 0;
 }
 
-#define MAX_COLS 64
-
-#define FLAVOUR_SEP " | " /* flavour labels contain commas */
-
-/* Add a flavour to the configuration's set (once each). */
-static int add_flavour(struct cmp_config *c, const char *flavour)
-{
-	char *s;
-
-	if (c->flavours) {
-		for (const char *p = c->flavours; p;) {
-			size_t n = strcspn(p, "|");
-
-			if (n > 0 && p[n - 1] == ' ')
-				n--;
-			if (n == strlen(flavour) && !strncmp(p, flavour, n))
-				return 0;
-			p = strstr(p, FLAVOUR_SEP);
-			p = p ? p + strlen(FLAVOUR_SEP) : NULL;
-		}
-		if (asprintf(&s, "%s" FLAVOUR_SEP "%s", c->flavours, flavour) < 0)
-			return -1;
-	} else if (!(s = strdup(flavour))) {
-		return -1;
-	}
-	free(c->flavours);
-	c->flavours = s;
-	return 0;
-}
-
-static int load_results(const char *dir, struct cmp_data *d, char *err, size_t errlen)
-{
-	static const char *const order[] = { "config", "repeat", "exit", "params", "bench", "name" };
-	char *path = NULL, *text, *p, *f[MAX_COLS];
-	int colmetric[MAX_COLS], col[6], n, lineno = 1, rc = 0, colflavour = -1;
-
-	if (asprintf(&path, "%s/results.csv", dir) < 0)
-		return KVMIO_EXIT_IO;
-	text = file_read(path, NULL);
-	if (!text) {
-		snprintf(err, errlen, "%s: %s (not a kvmio run result directory?)", path,
-			 strerror(errno));
-		free(path);
-		return KVMIO_EXIT_BADCONFIG;
-	}
-	p = text;
-	n = csv_next_record(&p, f, MAX_COLS);
-	if (n < 6 || n > MAX_COLS || strcmp(f[0], "config") != 0) {
-		snprintf(err, errlen, "%s:1: no results.csv header (config,repeat,exit,...)", path);
-		rc = KVMIO_EXIT_BADCONFIG;
-		goto out;
-	}
-	for (int k = 0; k < 6; k++) {
-		col[k] = -1;
-		for (int i = 0; i < n; i++)
-			if (strcmp(f[i], order[k]) == 0)
-				col[k] = i;
-		if (col[k] < 0 && k != 1 && k != 3) {
-			snprintf(err, errlen, "%s:1: no column '%s'", path, order[k]);
-			rc = KVMIO_EXIT_BADCONFIG;
-			goto out;
-		}
-	}
-	for (int i = 0; i < n; i++) {
-		colmetric[i] = compare_metric_index(f[i]);
-		if (!strcmp(f[i], "flavour"))
-			colflavour = i;
-	}
-	for (int ncols = n; (n = csv_next_record(&p, f, MAX_COLS)) >= 0;) {
-		int cfg, wl;
-
-		lineno++;
-		if (n == 1 && f[0][0] == '\0')
-			continue;   /* empty line */
-		if (n != ncols) {
-			snprintf(err, errlen, "%s:%d: %d fields, the header has %d", path, lineno, n,
-				 ncols);
-			rc = KVMIO_EXIT_BADCONFIG;
-			goto out;
-		}
-		cfg = compare_config_index(d, f[col[0]]);
-		if (cfg < 0) {
-			snprintf(err, errlen, "%s:%d: configuration '%s' is not in matrix.tsv", path,
-				 lineno, f[col[0]]);
-			rc = KVMIO_EXIT_BADCONFIG;
-			goto out;
-		}
-		d->rows++;
-		if (colflavour >= 0 && add_flavour(&d->cfg[cfg], f[colflavour]) != 0)
-			goto oom;
-		if (strcmp(f[col[2]], "0") != 0) {
-			d->rows_failed++;
-			continue;
-		}
-		wl = compare_workload_index(d, f[col[4]], f[col[5]]);
-		if (wl < 0) {
-			struct cmp_workload *nw = realloc(d->wl, (size_t)(d->nwl + 1) * sizeof(*nw));
-
-			if (!nw)
-				goto oom;
-			d->wl = nw;
-			nw[d->nwl].bench = strdup(f[col[4]]);
-			nw[d->nwl].name = strdup(f[col[5]]);
-			wl = d->nwl++;
-			if (!nw[wl].bench || !nw[wl].name)
-				goto oom;
-		}
-		for (int i = 0; i < n; i++) {
-			char *end;
-			double v;
-
-			if (colmetric[i] < 0 || f[i][0] == '\0')
-				continue;
-			errno = 0;
-			v = strtod(f[i], &end);
-			if (errno || end == f[i] || *end || !isfinite(v)) {
-				snprintf(err, errlen, "%s:%d: %s '%s' is not a number", path, lineno,
-					 cmp_metrics[colmetric[i]].name, f[i]);
-				rc = KVMIO_EXIT_BADCONFIG;
-				goto out;
-			}
-			if (add_value(d, cfg, wl, colmetric[i], v) != 0)
-				goto oom;
-		}
-	}
-out:
-	free(text);
-	free(path);
-	return rc;
-oom:
-	snprintf(err, errlen, "out of memory");
-	rc = KVMIO_EXIT_IO;
-	goto out;
-}
-
-int compare_flavour_note(const struct cmp_config *base, const struct cmp_config *other,
+int compare_flavour_note(const struct resultdir_config *base, const struct resultdir_config *other,
 			 char *buf, size_t len)
 {
 	buf[0] = '\0';
@@ -329,15 +86,66 @@ int compare_flavour_note(const struct cmp_config *base, const struct cmp_config 
 	return 1;
 }
 
+/* The values of every metric column of the rows of runs that exited 0. */
+static int load_series(struct cmp_data *d, char *err, size_t errlen)
+{
+	const struct resultdir *rd = &d->rd;
+	int colmetric[rd->ncolumns + 1];
+	int colbench = resultdir_column(rd, "bench"), colname = resultdir_column(rd, "name");
+
+	for (int i = 0; i < rd->ncolumns; i++)
+		colmetric[i] = compare_metric_index(rd->column[i]);
+	for (int r = 0; r < rd->nrows; r++) {
+		const struct resultdir_row *row = &rd->row[r];
+		int wl;
+
+		if (!row->ok)
+			continue;
+		wl = compare_workload_index(d, row->field[colbench], row->field[colname]);
+		if (wl < 0) {
+			struct cmp_workload *nw = realloc(d->wl, (size_t)(d->nwl + 1) * sizeof(*nw));
+
+			if (!nw)
+				goto oom;
+			d->wl = nw;
+			nw[d->nwl].bench = strdup(row->field[colbench]);
+			nw[d->nwl].name = strdup(row->field[colname]);
+			wl = d->nwl++;
+			if (!nw[wl].bench || !nw[wl].name)
+				goto oom;
+		}
+		for (int i = 0; i < rd->ncolumns; i++) {
+			const char *f = row->field[i];
+			char *end;
+			double v;
+
+			if (colmetric[i] < 0 || f[0] == '\0')
+				continue;
+			errno = 0;
+			v = strtod(f, &end);
+			if (errno || end == f || *end || !isfinite(v)) {
+				snprintf(err, errlen, "%s:%d: %s '%s' is not a number", rd->csv_path,
+					 row->line, cmp_metrics[colmetric[i]].name, f);
+				return KVMIO_EXIT_BADCONFIG;
+			}
+			if (add_value(d, row->cfg, wl, colmetric[i], v) != 0)
+				goto oom;
+		}
+	}
+	return 0;
+oom:
+	snprintf(err, errlen, "out of memory");
+	return KVMIO_EXIT_IO;
+}
+
 int compare_load(const char *dir, struct cmp_data *d, char *err, size_t errlen)
 {
 	int rc;
 
 	memset(d, 0, sizeof(*d));
-	err[0] = '\0';
-	rc = load_matrix(dir, d, err, errlen);
+	rc = resultdir_load(dir, RESULTDIR_MATRIX_REQUIRED, &d->rd, err, errlen);
 	if (rc == 0)
-		rc = load_results(dir, d, err, errlen);
+		rc = load_series(d, err, errlen);
 	if (rc)
 		compare_free(d);
 	return rc;
@@ -345,30 +153,15 @@ int compare_load(const char *dir, struct cmp_data *d, char *err, size_t errlen)
 
 void compare_free(struct cmp_data *d)
 {
-	for (int i = 0; i < d->ncfg; i++) {
-		struct cmp_config *c = &d->cfg[i];
-
-		for (int k = 0; k < c->nkv; k++) {
-			free(c->keys[k]);
-			free(c->vals[k]);
-		}
-		free(c->keys);
-		free(c->vals);
-		free(c->id);
-		free(c->status);
-		free(c->reason);
-		free(c->flavours);
-		free(c->params);
-	}
 	for (int i = 0; i < d->nwl; i++) {
 		free(d->wl[i].bench);
 		free(d->wl[i].name);
 	}
 	for (int i = 0; i < d->nser; i++)
 		free(d->ser[i].v);
-	free(d->cfg);
 	free(d->wl);
 	free(d->ser);
+	resultdir_free(&d->rd);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -466,10 +259,10 @@ static const char *pct(char *b, size_t len, double cv)
 /* A key whose value is not the same in every configuration (absent counts as a value). */
 static int key_varies(const struct cmp_data *d, const char *key)
 {
-	const char *first = d->ncfg ? compare_param(&d->cfg[0], key) : NULL;
+	const char *first = d->rd.ncfg ? resultdir_param(&d->rd.cfg[0], key) : NULL;
 
-	for (int i = 1; i < d->ncfg; i++) {
-		const char *v = compare_param(&d->cfg[i], key);
+	for (int i = 1; i < d->rd.ncfg; i++) {
+		const char *v = resultdir_param(&d->rd.cfg[i], key);
 
 		if ((v == NULL) != (first == NULL) || (v && strcmp(v, first) != 0))
 			return 1;
@@ -482,8 +275,8 @@ static int flavours_vary(const struct cmp_data *d)
 {
 	const char *first = NULL;
 
-	for (int i = 0; i < d->ncfg; i++) {
-		const char *f = d->cfg[i].flavours;
+	for (int i = 0; i < d->rd.ncfg; i++) {
+		const char *f = d->rd.cfg[i].flavours;
 
 		if (!f)
 			continue;
@@ -499,12 +292,12 @@ static void print_legend(FILE *out, const struct cmp_data *d)
 {
 	int printed = 0;
 
-	fprintf(out, "configurations (%zu result rows", d->rows);
-	if (d->rows_failed)
-		fprintf(out, ", %zu from failed runs left out", d->rows_failed);
+	fprintf(out, "configurations (%d result rows", d->rd.nrows);
+	if (d->rd.nrows_failed)
+		fprintf(out, ", %d from failed runs left out", d->rd.nrows_failed);
 	fprintf(out, "):\n");
-	for (int i = 0; i < d->ncfg; i++) {
-		const struct cmp_config *c = &d->cfg[i];
+	for (int i = 0; i < d->rd.ncfg; i++) {
+		const struct resultdir_config *c = &d->rd.cfg[i];
 		int n = 0;
 
 		fprintf(out, "  %-6s %-4s ", c->id, c->status);
@@ -517,13 +310,13 @@ static void print_legend(FILE *out, const struct cmp_data *d)
 			fprintf(out, "  [%s]", c->flavours);
 		fputc('\n', out);
 	}
-	for (int i = 0; i < d->ncfg && !flavours_vary(d); i++)
-		if (d->cfg[i].flavours) {
-			fprintf(out, "  accelerator: %s\n", d->cfg[i].flavours);
+	for (int i = 0; i < d->rd.ncfg && !flavours_vary(d); i++)
+		if (d->rd.cfg[i].flavours) {
+			fprintf(out, "  accelerator: %s\n", d->rd.cfg[i].flavours);
 			break;
 		}
-	if (d->ncfg) {
-		const struct cmp_config *c = &d->cfg[0];
+	if (d->rd.ncfg) {
+		const struct resultdir_config *c = &d->rd.cfg[0];
 
 		for (int k = 0; k < c->nkv; k++) {
 			if (key_varies(d, c->keys[k]))
@@ -545,7 +338,7 @@ static void summary_text(FILE *out, const struct cmp_data *d, int only_metric)
 		fprintf(out, "\n%s %s\n", d->wl[w].bench, d->wl[w].name);
 		fprintf(out, "  %-6s %-9s %3s %12s %12s %12s %7s  %-27s %s\n", "config", "metric", "n",
 			"median", "min", "max", "cv", "95% CI of the mean", "flags");
-		for (int c = 0; c < d->ncfg; c++) {
+		for (int c = 0; c < d->rd.ncfg; c++) {
 			for (int m = 0; m < cmp_nmetrics; m++) {
 				const struct cmp_series *s = compare_series(d, c, w, m);
 				struct stats_summary st;
@@ -560,7 +353,7 @@ static void summary_text(FILE *out, const struct cmp_data *d, int only_metric)
 					snprintf(ci, sizeof(ci), "[%s, %s]", num(b[4], 48, st.ci_lo),
 						 num(b[5], 48, st.ci_hi));
 				fprintf(out, "  %-6s %-9s %3zu %12s %12s %12s %7s  %-27s %s\n",
-					d->cfg[c].id, cmp_metrics[m].name, st.n,
+					d->rd.cfg[c].id, cmp_metrics[m].name, st.n,
 					num(b[0], 48, st.median), num(b[1], 48, st.min),
 					num(b[2], 48, st.max), pct(b[3], 48, st.cv), ci,
 					st.noisy ? "noisy" : "");
@@ -576,7 +369,7 @@ static void summary_csv(FILE *out, const struct cmp_data *d, int only_metric)
 	fputs("config,params,bench,name,metric,n,median,min,max,mean,stddev,cv,ci_lo,ci_hi,noisy\n",
 	      out);
 	for (int w = 0; w < d->nwl; w++)
-		for (int c = 0; c < d->ncfg; c++)
+		for (int c = 0; c < d->rd.ncfg; c++)
 			for (int m = 0; m < cmp_nmetrics; m++) {
 				const struct cmp_series *s = compare_series(d, c, w, m);
 				struct stats_summary st;
@@ -584,8 +377,8 @@ static void summary_csv(FILE *out, const struct cmp_data *d, int only_metric)
 				if (!s || (only_metric >= 0 ? m != only_metric : !cmp_metrics[m].shown))
 					continue;
 				stats_summarize(s->v, s->n, &st);
-				csv_field(out, d->cfg[c].id, 1);
-				csv_field(out, d->cfg[c].params, 0);
+				csv_field(out, d->rd.cfg[c].id, 1);
+				csv_field(out, d->rd.cfg[c].params, 0);
 				csv_field(out, d->wl[w].bench, 0);
 				csv_field(out, d->wl[w].name, 0);
 				csv_field(out, cmp_metrics[m].name, 0);
@@ -608,7 +401,7 @@ struct pair {
 };
 
 /* "key: a -> b, key2: c -> d" for every key that differs (absent: "-"). */
-static char *differs_text(const struct cmp_config *a, const struct cmp_config *b)
+static char *differs_text(const struct resultdir_config *a, const struct resultdir_config *b)
 {
 	char *s = NULL;
 	size_t len = 0;
@@ -618,10 +411,10 @@ static char *differs_text(const struct cmp_config *a, const struct cmp_config *b
 	if (!f)
 		return NULL;
 	for (int pass = 0; pass < 2; pass++) {
-		const struct cmp_config *x = pass ? b : a, *y = pass ? a : b;
+		const struct resultdir_config *x = pass ? b : a, *y = pass ? a : b;
 
 		for (int k = 0; k < x->nkv; k++) {
-			const char *vy = compare_param(y, x->keys[k]);
+			const char *vy = resultdir_param(y, x->keys[k]);
 
 			if (pass && vy)
 				continue;   /* seen in the first pass */
@@ -638,14 +431,14 @@ static char *differs_text(const struct cmp_config *a, const struct cmp_config *b
 }
 
 /* Does o differ from b in key only (same keys, o's value of key different)? */
-static int differs_only_in(const struct cmp_config *b, const struct cmp_config *o, const char *key)
+static int differs_only_in(const struct resultdir_config *b, const struct resultdir_config *o, const char *key)
 {
-	const char *vo = compare_param(o, key), *vb = compare_param(b, key);
+	const char *vo = resultdir_param(o, key), *vb = resultdir_param(b, key);
 
 	if (!vo || !vb || strcmp(vo, vb) == 0 || b->nkv != o->nkv)
 		return 0;
 	for (int k = 0; k < b->nkv; k++) {
-		const char *v = compare_param(o, b->keys[k]);
+		const char *v = resultdir_param(o, b->keys[k]);
 
 		if (strcmp(b->keys[k], key) != 0 && (!v || strcmp(v, b->vals[k]) != 0))
 			return 0;
@@ -682,7 +475,7 @@ static void pairs_text(FILE *out, const struct cmp_data *d, const struct pair *p
 
 	print_legend(out, d);
 	for (int i = 0; i < np; i++) {
-		const struct cmp_config *o = &d->cfg[pairs[i].other], *bs = &d->cfg[pairs[i].base];
+		const struct resultdir_config *o = &d->rd.cfg[pairs[i].other], *bs = &d->rd.cfg[pairs[i].base];
 
 		if (strcmp(o->status, "run") != 0 || strcmp(bs->status, "run") != 0)
 			fprintf(out, "\n%s vs %s (%s): %s skipped: %s\n", o->id, bs->id,
@@ -710,10 +503,10 @@ static void pairs_text(FILE *out, const struct cmp_data *d, const struct pair *p
 				if (!sub++) {
 					char note[1024];
 
-					fprintf(out, "  %s vs %s (%s)\n", d->cfg[pairs[i].other].id,
-						d->cfg[pairs[i].base].id, pairs[i].differs);
-					if (compare_flavour_note(&d->cfg[pairs[i].base],
-								 &d->cfg[pairs[i].other], note,
+					fprintf(out, "  %s vs %s (%s)\n", d->rd.cfg[pairs[i].other].id,
+						d->rd.cfg[pairs[i].base].id, pairs[i].differs);
+					if (compare_flavour_note(&d->rd.cfg[pairs[i].base],
+								 &d->rd.cfg[pairs[i].other], note,
 								 sizeof(note)))
 						fprintf(out, "    note: %s\n", note);
 					fprintf(out, "    %-9s %12s %12s %7s  %-17s %-12s %-26s %5s  %s\n",
@@ -761,8 +554,8 @@ static void pairs_csv(FILE *out, const struct cmp_data *d, const struct pair *pa
 				csv_field(out, d->wl[w].bench, 1);
 				csv_field(out, d->wl[w].name, 0);
 				csv_field(out, cmp_metrics[m].name, 0);
-				csv_field(out, d->cfg[pairs[i].base].id, 0);
-				csv_field(out, d->cfg[pairs[i].other].id, 0);
+				csv_field(out, d->rd.cfg[pairs[i].base].id, 0);
+				csv_field(out, d->rd.cfg[pairs[i].other].id, 0);
 				csv_field(out, pairs[i].differs, 0);
 				fprintf(out, ",%zu,%zu", r.base.n, r.other.n);
 				fprintf(out, ",%s", cnum(b, sizeof(b), r.base.median));
@@ -833,13 +626,13 @@ int compare_main(int argc, char **argv, FILE *out)
 			summary_text(out, &d, only_metric);
 		goto done;
 	}
-	pairs = calloc((size_t)d.ncfg * (size_t)d.ncfg + 1, sizeof(*pairs));
+	pairs = calloc((size_t)d.rd.ncfg * (size_t)d.rd.ncfg + 1, sizeof(*pairs));
 	if (!pairs) {
 		rc = KVMIO_EXIT_IO;
 		goto done;
 	}
 	if (npos == 3) {
-		int a = compare_config_index(&d, pos[1]), b = compare_config_index(&d, pos[2]);
+		int a = resultdir_config_index(&d.rd, pos[1]), b = resultdir_config_index(&d.rd, pos[2]);
 
 		if (a < 0 || b < 0) {
 			rc = usage_error("compare: unknown configuration '%s' (see matrix.tsv)",
@@ -848,7 +641,7 @@ int compare_main(int argc, char **argv, FILE *out)
 		}
 		pairs[np].base = a;
 		pairs[np].other = b;
-		pairs[np++].differs = differs_text(&d.cfg[a], &d.cfg[b]);
+		pairs[np++].differs = differs_text(&d.rd.cfg[a], &d.rd.cfg[b]);
 	} else {
 		int has_key = 0, has_value = 0;
 
@@ -859,8 +652,8 @@ int compare_main(int argc, char **argv, FILE *out)
 		}
 		value = strchr(key, '=');
 		*value++ = '\0';
-		for (int i = 0; i < d.ncfg; i++) {
-			const char *v = compare_param(&d.cfg[i], key);
+		for (int i = 0; i < d.rd.ncfg; i++) {
+			const char *v = resultdir_param(&d.rd.cfg[i], key);
 
 			has_key |= v != NULL;
 			has_value |= v && strcmp(v, value) == 0;
@@ -872,12 +665,12 @@ int compare_main(int argc, char **argv, FILE *out)
 		if (!has_value) {
 			fprintf(stderr, "kvmio: compare: no configuration has %s=%s (values:", key,
 				value);
-			for (int i = 0; i < d.ncfg; i++) {
-				const char *v = compare_param(&d.cfg[i], key);
+			for (int i = 0; i < d.rd.ncfg; i++) {
+				const char *v = resultdir_param(&d.rd.cfg[i], key);
 				int seen = 0;
 
 				for (int j = 0; v && j < i && !seen; j++) {
-					const char *w = compare_param(&d.cfg[j], key);
+					const char *w = resultdir_param(&d.rd.cfg[j], key);
 
 					seen = w && strcmp(w, v) == 0;
 				}
@@ -888,17 +681,17 @@ int compare_main(int argc, char **argv, FILE *out)
 			rc = KVMIO_EXIT_BADCONFIG;
 			goto done;
 		}
-		for (int b = 0; b < d.ncfg; b++) {
-			const char *v = compare_param(&d.cfg[b], key);
+		for (int b = 0; b < d.rd.ncfg; b++) {
+			const char *v = resultdir_param(&d.rd.cfg[b], key);
 
 			if (!v || strcmp(v, value) != 0)
 				continue;
-			for (int o = 0; o < d.ncfg; o++) {
-				if (o == b || !differs_only_in(&d.cfg[b], &d.cfg[o], key))
+			for (int o = 0; o < d.rd.ncfg; o++) {
+				if (o == b || !differs_only_in(&d.rd.cfg[b], &d.rd.cfg[o], key))
 					continue;
 				pairs[np].base = b;
 				pairs[np].other = o;
-				pairs[np++].differs = differs_text(&d.cfg[b], &d.cfg[o]);
+				pairs[np++].differs = differs_text(&d.rd.cfg[b], &d.rd.cfg[o]);
 			}
 		}
 		if (np == 0)

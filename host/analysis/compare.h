@@ -6,14 +6,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include "analysis/stats.h"
-
-struct cmp_config {
-	char *id, *status, *reason, *params;  /* matrix.tsv fields; status "run" or "skip" */
-	int nkv;
-	char **keys, **vals;                  /* params split at ';' and '=' */
-	char *flavours;                       /* accelerator flavours of its rows, " | " between;
-					       * NULL if results.csv has no flavour column */
-};
+#include "matrix/resultdir.h"
 
 struct cmp_workload {
 	char *bench, *name;
@@ -27,13 +20,11 @@ struct cmp_series {
 };
 
 struct cmp_data {
-	struct cmp_config *cfg;
-	int ncfg;
+	struct resultdir rd;                  /* the configurations and results.csv rows */
 	struct cmp_workload *wl;
 	int nwl;
 	struct cmp_series *ser;
 	int nser;
-	size_t rows, rows_failed;             /* results.csv rows; of them with exit != 0 */
 };
 
 struct cmp_metric {
@@ -46,13 +37,12 @@ extern const struct cmp_metric cmp_metrics[];
 extern const int cmp_nmetrics;
 int compare_metric_index(const char *name);   /* -1 if unknown */
 
-/* Read DIR/matrix.tsv and DIR/results.csv. 0, or 2 with a message in err. */
+/* Load the result directory DIR (matrix.tsv required) and group its values. 0, or 2 with a
+ * message in err. */
 int compare_load(const char *dir, struct cmp_data *d, char *err, size_t errlen);
 void compare_free(struct cmp_data *d);
 
-int compare_config_index(const struct cmp_data *d, const char *id);   /* -1 if unknown */
 int compare_workload_index(const struct cmp_data *d, const char *bench, const char *name);
-const char *compare_param(const struct cmp_config *c, const char *key);  /* NULL if absent */
 const struct cmp_series *compare_series(const struct cmp_data *d, int cfg, int wl, int metric);
 
 enum cmp_verdict { CMP_NO_TEST, CMP_SAME, CMP_FASTER, CMP_SLOWER, CMP_FEWER, CMP_MORE };
@@ -74,7 +64,7 @@ const char *compare_verdict_text(enum cmp_verdict v);
 
 /* A note when two configurations' figures come from different accelerator flavours (so their
  * difference is not a device-model difference), in buf; 0 when they share one. */
-int compare_flavour_note(const struct cmp_config *base, const struct cmp_config *other,
+int compare_flavour_note(const struct resultdir_config *base, const struct resultdir_config *other,
 			 char *buf, size_t len);
 
 /* The command: argv after "compare". Output to out, messages to stderr. 0, or 2. */

@@ -1,9 +1,10 @@
 /* kvmio report: an HTML page with gnuplot charts, and a text summary, from a result directory.
  *
- * Input (docs/run.md): DIR/results.csv says which (configuration, repeat) runs finished; their
- * figures are read again from DIR/runs/ID/rN/serial.log (log_parse_file) because the `hist`
- * fields live only there; DIR/matrix.tsv gives the configurations, skipped ones with a reason.
- * Statistics over repeats (median, min, max, CV, 95 % CI from Student's t) come from host/stats.c.
+ * Input (docs/run.md), through resultdir_load (matrix/resultdir.h): the configurations, skipped
+ * ones with a reason, and the finished runs with results; their figures are read again from
+ * each run's serial.log (resultdir_run_log) because the `hist` fields live only there.
+ * Statistics over repeats (median, min, max, CV, 95 % CI from Student's t) come from
+ * analysis/stats.c.
  * Charts: gnuplot (svg terminal) per chart in a temporary directory, the SVG read back and
  * inlined with its ids made unique. No JavaScript, no external resources. */
 #include <errno.h>
@@ -21,9 +22,9 @@
 #include "analysis/htmlreport.h"
 #include "analysis/stats.h"
 #include "lib/args.h"
-#include "lib/csv.h"
 #include "lib/file.h"
 #include "lib/proc.h"
+#include "matrix/resultdir.h"
 #include "proto/proto.h"
 
 #define TCG_SENTENCE \
@@ -129,14 +130,6 @@ static void stats_of(const double *v_in, int n, struct stat5 *s)
 
 /* ---- the result directory ----------------------------------------------------------------- */
 
-struct config {
-	char id[32];
-	char *params;   /* k=v;k=v */
-	char *reason;   /* skip reason, or NULL */
-	int skip;
-	int used;       /* has results */
-};
-
 struct hbin {
 	double lower;
 	double count;
@@ -161,17 +154,13 @@ struct workload {
 };
 
 struct rep {
-	const char *dir;
-	struct config *cfgs;
-	int ncfgs;
+	struct resultdir rd;      /* configurations, runs, flavours */
+	int *used;                /* per configuration: it has results */
 	struct obs *obs;
 	int nobs;
 	struct workload *wls;
 	int nwls;
 	char *accels;             /* "tcg" or "kvm, tcg" */
-	char *flavours;           /* the runs' accelerator flavours, " | " between (labels have
-				   * commas); NULL for result directories from before them */
-	int nflavours;
 	int tcg;
 	char *builds;
 	int nruns;
@@ -180,56 +169,6 @@ struct rep {
 	int nchart;
 };
 
-static int find_config(struct rep *r, const char *id, int add)
-{
-	for (int i = 0; i < r->ncfgs; i++)
-		if (!strcmp(r->cfgs[i].id, id))
-			return i;
-	if (!add)
-		return -1;
-	r->cfgs = xrealloc(r->cfgs, sizeof(*r->cfgs) * (size_t)(r->ncfgs + 1));
-	memset(&r->cfgs[r->ncfgs], 0, sizeof(*r->cfgs));
-	snprintf(r->cfgs[r->ncfgs].id, sizeof(r->cfgs[0].id), "%s", id);
-	r->cfgs[r->ncfgs].params = xstrdup("");
-	return r->ncfgs++;
-}
-
-static void load_matrix(struct rep *r)
-{
-	char *path = xasprintf("%s/matrix.tsv", r->dir);
-	char *text = file_read(path, NULL), *save = NULL, *line;
-
-	free(path);
-	if (!text)
-		return;
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *f[4] = { 0 }, *p = line;
-		int nf = 0, i;
-
-		while (nf < 4) {
-			f[nf++] = p;
-			p = strchr(p, '\t');
-			if (!p)
-				break;
-			*p++ = '\0';
-		}
-		if (nf < 2 || !strcmp(f[0], "id") || !strcmp(f[0], "config") || f[0][0] == '#')
-			continue;
-		i = find_config(r, f[0], 1);
-		r->cfgs[i].skip = !strcmp(f[1], "skip");
-		if (nf >= 3 && strcmp(f[2], "-") != 0) {
-			free(r->cfgs[i].reason);
-			r->cfgs[i].reason = xstrdup(f[2]);
-		}
-		if (nf >= 4) {
-			free(r->cfgs[i].params);
-			r->cfgs[i].params = xstrdup(f[3]);
-		}
-	}
-	free(text);
-}
-
-/* A field as a number, NAN when it is not one. */
 static double fnum(const struct record *rec, const char *key)
 {
 	double v;
@@ -284,47 +223,15 @@ static void parse_hist(struct obs *o, const char *h)
 	}
 }
 
-/* The flavour file of a run (one line), added to r->flavours once. */
-static void add_flavour(struct rep *r, const char *path)
+static void load_run(struct rep *r, const struct resultdir_run *run)
 {
-	char line[512];
-	FILE *f = fopen(path, "r");
-	int n;
-
-	if (!f)
-		return;
-	n = fgets(line, sizeof(line), f) ? (int)strcspn(line, "\n") : 0;
-	fclose(f);
-	line[n] = '\0';
-	if (!n)
-		return;
-	for (const char *p = r->flavours; p; p = strstr(p, " | ") ? strstr(p, " | ") + 3 : NULL)
-		if (!strncmp(p, line, (size_t)n) && (p[n] == '\0' || p[n] == ' '))
-			return;
-	if (r->flavours) {
-		char *s = xasprintf("%s | %s", r->flavours, line);
-
-		free(r->flavours);
-		r->flavours = s;
-	} else {
-		r->flavours = xstrdup(line);
-	}
-	r->nflavours++;
-}
-
-static void load_run(struct rep *r, int cfg, int repeat)
-{
-	char *path = xasprintf("%s/runs/%s/r%d/serial.log", r->dir, r->cfgs[cfg].id, repeat);
+	int cfg = run->cfg, repeat = run->repeat;
 	struct log log;
 	const struct record *hello;
 	double hz = 0;
 
-	memset(&log, 0, sizeof(log));
-	log_parse_file(&log, path); /* a failed run still contributes the results it has */
-	free(path);
-	path = xasprintf("%s/runs/%s/r%d/flavour", r->dir, r->cfgs[cfg].id, repeat);
-	add_flavour(r, path);
-	free(path);
+	resultdir_run_log(&r->rd, run, &log); /* a failed run still contributes the results it has */
+	r->used[cfg] = 1;
 	hello = log_find(&log, "hello", NULL, NULL);
 	if (hello) {
 		const char *a = record_get(hello, "accel"), *b = record_get(hello, "build");
@@ -391,71 +298,6 @@ static void load_run(struct rep *r, int cfg, int repeat)
 		parse_hist(o, record_get(rec, "hist"));
 	}
 	log_free(&log);
-}
-
-/* results.csv: the (config, repeat) pairs of finished runs, in order. Returns data rows. */
-static int load_results(struct rep *r, char *err, size_t errsize)
-{
-	char *path = xasprintf("%s/results.csv", r->dir);
-	char *text = file_read(path, NULL), *p = text;
-	int rows = 0, col_cfg = -1, col_rep = -1, first = 1;
-	struct seen { int cfg, rep; } *seen = NULL;
-	int nseen = 0;
-
-	if (!text) {
-		snprintf(err, errsize, "%s: %s", path, strerror(errno));
-		free(path);
-		return -1;
-	}
-	for (;;) {
-		char *f[64];
-		int n = csv_next_record(&p, f, 64), cfg, rep, dup = 0;
-
-		if (n < 0)
-			break;
-		if (n > 64)
-			n = 64;
-
-		if (first) {
-			for (int i = 0; i < n; i++) {
-				if (!strcmp(f[i], "config"))
-					col_cfg = i;
-				if (!strcmp(f[i], "repeat"))
-					col_rep = i;
-			}
-			first = 0;
-			if (col_cfg < 0 || col_rep < 0) {
-				snprintf(err, errsize, "%s: no config/repeat columns", path);
-				free(text);
-				free(path);
-				return -1;
-			}
-			continue;
-		}
-		if (n <= col_cfg || n <= col_rep || !f[col_cfg][0])
-			continue;
-		rows++;
-		rep = atoi(f[col_rep]);
-		cfg = find_config(r, f[col_cfg], 1);
-		if (n > 3 && !r->cfgs[cfg].params[0]) {
-			free(r->cfgs[cfg].params);
-			r->cfgs[cfg].params = xstrdup(f[3]);
-		}
-		for (int i = 0; i < nseen; i++)
-			if (seen[i].cfg == cfg && seen[i].rep == rep)
-				dup = 1;
-		if (dup || rep <= 0)
-			continue;
-		seen = xrealloc(seen, sizeof(*seen) * (size_t)(nseen + 1));
-		seen[nseen].cfg = cfg;
-		seen[nseen++].rep = rep;
-		r->cfgs[cfg].used = 1;
-		load_run(r, cfg, rep);
-	}
-	free(seen);
-	free(text);
-	free(path);
-	return rows;
 }
 
 /* ---- metrics ------------------------------------------------------------------------------ */
@@ -530,7 +372,7 @@ static int wl_configs(const struct rep *r, int wl, int *out)
 {
 	int n = 0;
 
-	for (int c = 0; c < r->ncfgs; c++)
+	for (int c = 0; c < r->rd.ncfg; c++)
 		for (int i = 0; i < r->nobs; i++)
 			if (r->obs[i].wl == wl && r->obs[i].cfg == c) {
 				out[n++] = c;
@@ -543,34 +385,24 @@ static int wl_configs(const struct rep *r, int wl, int *out)
  * cfgs (all of them if only one). */
 static char *cfg_label(const struct rep *r, const int *cfgs, int n, int c)
 {
-	char *params = xstrdup(r->cfgs[c].params), *save = NULL, *kv;
-	char *out = xstrdup(r->cfgs[c].id);
+	const struct resultdir_config *cc = &r->rd.cfg[c];
+	char *out = xstrdup(cc->id);
 
-	for (kv = strtok_r(params, ";", &save); kv; kv = strtok_r(NULL, ";", &save)) {
+	for (int k = 0; k < cc->nkv; k++) {
 		int differs = 0;
 
 		for (int i = 0; i < n && !differs; i++) {
-			const char *p = r->cfgs[cfgs[i]].params;
-			size_t len = strlen(kv);
-			const char *hit = p;
+			const char *v = resultdir_param(&r->rd.cfg[cfgs[i]], cc->keys[k]);
 
-			while ((hit = strstr(hit, kv)) != NULL) {
-				if ((hit == p || hit[-1] == ';') && (hit[len] == ';' || !hit[len]))
-					break;
-				hit++;
-			}
-			if (!hit)
-				differs = 1;
+			differs = !v || strcmp(v, cc->vals[k]) != 0;
 		}
 		if (differs) {
-			const char *eq = strchr(kv, '=');
-			char *s = xasprintf("%s %s", out, eq ? eq + 1 : kv);
+			char *s = xasprintf("%s %s", out, cc->vals[k]);
 
 			free(out);
 			out = s;
 		}
 	}
-	free(params);
 	return out;
 }
 
@@ -985,13 +817,13 @@ static int sweeps(struct rep *r, FILE *out, int bs_sweep, FILE *sum)
 				ndistinct++;
 		if (ndistinct >= 2) {
 			struct chart c;
-			int *cfgs = xrealloc(NULL, sizeof(int) * (size_t)(r->ncfgs + 1)), nc = 0;
+			int *cfgs = xrealloc(NULL, sizeof(int) * (size_t)(r->rd.ncfg + 1)), nc = 0;
 			int block = 0;
 			enum metric m = bs_sweep ? M_MBPS : M_IOPS;
 			char *title = xasprintf("disk %s: %s by %s", key, bs_sweep ? "MB/s" : "IOPS",
 						bs_sweep ? "block size" : "queue depth");
 
-			for (int cf = 0; cf < r->ncfgs; cf++) {
+			for (int cf = 0; cf < r->rd.ncfg; cf++) {
 				int in = 0;
 
 				for (int i = 0; i < np && !in; i++)
@@ -1164,9 +996,9 @@ static void write_table(struct rep *r, FILE *out, int *cfgs)
 			fputc(' ', out);
 			html_esc(out, r->wls[w].name);
 			fputs("</td><td class=\"l\">", out);
-			html_esc(out, r->cfgs[cfgs[i]].id);
+			html_esc(out, r->rd.cfg[cfgs[i]].id);
 			fputs("</td><td class=\"l\"><code>", out);
-			html_esc(out, r->cfgs[cfgs[i]].params);
+			html_esc(out, r->rd.cfg[cfgs[i]].params);
 			fprintf(out, "</code></td><td>%d</td><td class=\"l\">", s.n);
 			html_esc(out, primary_label(&r->wls[w]));
 			fputs("</td>", out);
@@ -1226,23 +1058,23 @@ static int write_page(struct rep *r, FILE *out, FILE *sum)
 {
 	char *qemu = qemu_version(r), *cpu = host_cpu(), date[64];
 	time_t now = time(NULL);
-	int *cfgs = xrealloc(NULL, sizeof(int) * (size_t)(r->ncfgs + 1));
+	int *cfgs = xrealloc(NULL, sizeof(int) * (size_t)(r->rd.ncfg + 1));
 	int nrun = 0, nskip = 0, rc = 0;
 
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S %Z", localtime(&now));
-	for (int i = 0; i < r->ncfgs; i++) {
-		nskip += r->cfgs[i].skip;
-		nrun += r->cfgs[i].used;
+	for (int i = 0; i < r->rd.ncfg; i++) {
+		nskip += r->rd.cfg[i].skip;
+		nrun += r->used[i];
 	}
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>"
 	      "kvmio report: ", out);
-	html_esc(out, r->dir);
+	html_esc(out, r->rd.dir);
 	fprintf(out, "</title>\n<style>%s</style>\n</head>\n<body>\n<header>\n<h1>kvmio report</h1>\n"
 		"<dl class=\"hdr\">\n", css);
 #define HDR(label, val) do { fputs("<dt>" label "</dt><dd>", out); html_esc(out, val); \
 		fputs("</dd>\n", out); } while (0)
-	HDR("result directory", r->dir);
-	HDR("accelerator", r->flavours ? r->flavours : r->accels ? r->accels : "unknown");
+	HDR("result directory", r->rd.dir);
+	HDR("accelerator", r->rd.flavours ? r->rd.flavours : r->accels ? r->accels : "unknown");
 	HDR("QEMU", qemu);
 	HDR("host CPU", cpu);
 	HDR("kvmio build", r->builds ? r->builds : "unknown");
@@ -1252,7 +1084,7 @@ static int write_page(struct rep *r, FILE *out, FILE *sum)
 		"result records</dd>\n</dl>\n", nrun, nskip, r->nruns, r->nobs);
 	if (r->tcg)
 		fputs("<p class=\"tcg\">" TCG_SENTENCE "</p>\n", out);
-	if (r->nflavours > 1)
+	if (r->rd.nflavours > 1)
 		fputs("<p class=\"tcg\">" FLAVOURS_SENTENCE "</p>\n", out);
 	fputs("</header>\n<nav>\n<h2>Workloads</h2>\n<ul>\n", out);
 	for (int w = 0; w < r->nwls; w++) {
@@ -1265,11 +1097,11 @@ static int write_page(struct rep *r, FILE *out, FILE *sum)
 	fputs("<li><a href=\"#sweeps\">sweeps</a></li>\n<li><a href=\"#figures\">all figures</a>"
 	      "</li>\n</ul>\n</nav>\n", out);
 
-	fprintf(sum, "kvmio report: %s\naccelerator: %s\n", r->dir,
-		r->flavours ? r->flavours : r->accels ? r->accels : "unknown");
+	fprintf(sum, "kvmio report: %s\naccelerator: %s\n", r->rd.dir,
+		r->rd.flavours ? r->rd.flavours : r->accels ? r->accels : "unknown");
 	if (r->tcg)
 		fprintf(sum, "  " TCG_SENTENCE "\n");
-	if (r->nflavours > 1)
+	if (r->rd.nflavours > 1)
 		fprintf(sum, "  " FLAVOURS_SENTENCE "\n");
 	fprintf(sum, "QEMU: %s\nhost CPU: %s\nkvmio build: %s\ndate: %s\n"
 		"%d configurations with results, %d skipped, %d runs, %d result records\n",
@@ -1311,18 +1143,18 @@ static int write_page(struct rep *r, FILE *out, FILE *sum)
 			fputs("<section class=\"skipped\" id=\"skipped\">\n<h2>Skipped configurations"
 			      "</h2>\n<ul>\n", out);
 			fprintf(sum, "\nskipped:\n");
-			for (int i = 0; i < r->ncfgs; i++) {
-				if (!r->cfgs[i].skip)
+			for (int i = 0; i < r->rd.ncfg; i++) {
+				if (!r->rd.cfg[i].skip)
 					continue;
 				fputs("<li>", out);
-				html_esc(out, r->cfgs[i].id);
+				html_esc(out, r->rd.cfg[i].id);
 				fputs(" <code>", out);
-				html_esc(out, r->cfgs[i].params);
+				html_esc(out, r->rd.cfg[i].params);
 				fputs("</code>: ", out);
-				html_esc(out, r->cfgs[i].reason ? r->cfgs[i].reason : "-");
+				html_esc(out, r->rd.cfg[i].reason);
 				fputs("</li>\n", out);
-				fprintf(sum, "  %s %s: %s\n", r->cfgs[i].id, r->cfgs[i].params,
-					r->cfgs[i].reason ? r->cfgs[i].reason : "-");
+				fprintf(sum, "  %s %s: %s\n", r->rd.cfg[i].id, r->rd.cfg[i].params,
+					r->rd.cfg[i].reason);
 			}
 			fputs("</ul>\n</section>\n", out);
 		}
@@ -1336,22 +1168,18 @@ static int write_page(struct rep *r, FILE *out, FILE *sum)
 
 static void rep_free(struct rep *r)
 {
-	for (int i = 0; i < r->ncfgs; i++) {
-		free(r->cfgs[i].params);
-		free(r->cfgs[i].reason);
-	}
 	for (int i = 0; i < r->nobs; i++)
 		free(r->obs[i].hist);
 	for (int i = 0; i < r->nwls; i++) {
 		free(r->wls[i].bench);
 		free(r->wls[i].name);
 	}
-	free(r->cfgs);
+	free(r->used);
 	free(r->obs);
 	free(r->wls);
 	free(r->accels);
-	free(r->flavours);
 	free(r->builds);
+	resultdir_free(&r->rd);
 }
 
 int htmlreport_write(const char *dir, const char *html_path, FILE *summary_out)
@@ -1363,18 +1191,20 @@ int htmlreport_write(const char *dir, const char *html_path, FILE *summary_out)
 	size_t sum_len = 0;
 
 	memset(&r, 0, sizeof(r));
-	r.dir = dir;
 	r.gnuplot = find_gnuplot();
 	if (!r.gnuplot) {
 		fprintf(stderr, "kvmio: report: gnuplot not found: apt-get install gnuplot-nox\n");
 		return 1;
 	}
-	load_matrix(&r);
-	rows = load_results(&r, err, sizeof(err));
-	if (rows < 0) {
+	if (resultdir_load(dir, RESULTDIR_MATRIX_OPTIONAL, &r.rd, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kvmio: report: %s\n", err);
-		goto done;
+		return 1;
 	}
+	r.used = xrealloc(NULL, sizeof(int) * (size_t)(r.rd.ncfg + 1));
+	memset(r.used, 0, sizeof(int) * (size_t)(r.rd.ncfg + 1));
+	for (int i = 0; i < r.rd.nruns; i++)
+		load_run(&r, &r.rd.run[i]);
+	rows = r.rd.nrows;
 	if (rows == 0 || r.nobs == 0) {
 		fprintf(stderr, "kvmio: report: %s/results.csv: no results%s\n", dir,
 			rows ? " in the serial logs" : "");

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "matrix/job.h"
+#include "matrix/resultdir.h"
 #include "lib/args.h"
 #include "lib/file.h"
 #include "options.h"
@@ -419,7 +420,7 @@ static char *fmt(const char *f, ...)
 static int image_index(struct job_matrix *m, const char *dir, const char *format,
 		       const char *size_text, unsigned long long size)
 {
-	char *path = fmt("%s/images/%s-%s.img", dir, format, size_text);
+	char *path = resultdir_image_path(dir, format, size_text);
 	struct job_image *x;
 
 	for (int i = 0; i < m->nimages; i++)

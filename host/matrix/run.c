@@ -19,6 +19,7 @@
 #include "proto/proto.h"
 #include "boot/qemu.h"
 #include "analysis/report.h"
+#include "matrix/resultdir.h"
 #include "matrix/run.h"
 #include "lib/args.h"
 #include "lib/csv.h"
@@ -37,279 +38,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	run_stop = 1;
-}
-
-/* ---- results ----------------------------------------------------------------------------- */
-
-#define NCOLS 29
-#define COL_FLAVOUR 28 /* the host's accelerator flavour of the run (runs/ID/rN/flavour) */
-static const char *const columns[NCOLS] = {
-	"config", "repeat", "exit", "params", "bench", "name", "ops", "total", "min", "p50",
-	"p90", "p99", "p999", "max", "mean", "tsc_hz", "accel", "iops", "mbps", "frames_s",
-	"gbps", "acc_op", "irq_op", "harness", "p50_ns", "p99_ns", "lost", "corrupt", "flavour",
-};
-
-/* The columns from bench= on, for one result record (malloc'd strings, "" = empty). */
-static void result_values(const struct record *r, const struct log *log, char *vals[NCOLS])
-{
-	static const char *const direct[] = { "bench", "name", "ops", "total", "min", "p50", "p90",
-					      "p99", "p999", "max", "mean" };
-	const struct record *h = log_find(log, "hello", NULL, NULL);
-	const char *bench = record_get(r, "bench");
-	uint64_t hz = 0;
-	double ops = 0, elapsed = 0, bytes = 0, v, acc = 0;
-	int isdisk = bench && strcmp(bench, "disk") == 0;
-	int isnet = bench && strncmp(bench, "net-", 4) == 0;
-	int have_acc = 1, have_ops;
-	char b[64];
-
-	if (h)
-		record_get_u64(h, "tsc_hz", &hz);
-	for (size_t k = 0; k < sizeof(direct) / sizeof(direct[0]); k++) {
-		const char *x = record_get(r, direct[k]);
-
-		vals[4 + k] = strdup(x ? x : "");
-	}
-	snprintf(b, sizeof(b), "%llu", (unsigned long long)hz);
-	vals[15] = strdup(h ? b : "");
-	vals[16] = strdup(h && record_get(h, "accel") ? record_get(h, "accel") : "");
-	for (int k = 17; k < NCOLS; k++)
-		vals[k] = NULL;
-	/* per-operation figures: frames for the network, ops otherwise */
-	have_ops = record_get_number(r, isnet ? "frames" : "ops", &ops) == 0 && ops > 0;
-	if (have_ops && hz && record_get_number(r, "elapsed", &elapsed) == 0 && elapsed > 0) {
-		double rate = ops * (double)hz / elapsed;
-
-		if (isdisk) {
-			snprintf(b, sizeof(b), "%.1f", rate);
-			vals[17] = strdup(b);
-			if (record_get_number(r, "bytes", &bytes) == 0) {
-				snprintf(b, sizeof(b), "%.3f", bytes * (double)hz / elapsed / 1e6);
-				vals[18] = strdup(b);
-			}
-		} else if (isnet) {
-			snprintf(b, sizeof(b), "%.1f", rate);
-			vals[19] = strdup(b);
-			if (record_get_number(r, "bytes", &bytes) == 0) {
-				snprintf(b, sizeof(b), "%.6f",
-					 bytes * 8 * (double)hz / elapsed / 1e9);
-				vals[20] = strdup(b);
-			}
-		}
-	}
-	if (have_ops && (isdisk || isnet)) {
-		static const char *const ak[] = { "pio_r", "pio_w", "mmio_r", "mmio_w" };
-
-		for (int k = 0; k < 4; k++) {
-			if (record_get_number(r, ak[k], &v) != 0)
-				have_acc = 0;
-			else
-				acc += v;
-		}
-		if (have_acc) {
-			snprintf(b, sizeof(b), "%.3f", acc / ops);
-			vals[21] = strdup(b);
-		}
-		if (record_get_number(r, "irqs", &v) == 0) {
-			snprintf(b, sizeof(b), "%.3f", v / ops);
-			vals[22] = strdup(b);
-		}
-	}
-	if (record_get(r, "harness_mean"))
-		vals[23] = strdup(record_get(r, "harness_mean"));
-	if (hz && record_get_number(r, "p50", &v) == 0) {
-		snprintf(b, sizeof(b), "%.1f", v * 1e9 / (double)hz);
-		vals[24] = strdup(b);
-	}
-	if (hz && record_get_number(r, "p99", &v) == 0) {
-		snprintf(b, sizeof(b), "%.1f", v * 1e9 / (double)hz);
-		vals[25] = strdup(b);
-	}
-	if (record_get(r, "lost"))
-		vals[26] = strdup(record_get(r, "lost"));
-	if (record_get(r, "corrupt"))
-		vals[27] = strdup(record_get(r, "corrupt"));
-	for (int k = 17; k < NCOLS; k++)
-		if (!vals[k])
-			vals[k] = strdup("");
-}
-
-/* One line of a run's file (runs/ID/rN/NAME), malloc'd without its newline; "" if none. */
-static char *run_file_line(const char *dir, const char *id, int r, const char *name)
-{
-	char path[PATH_MAX], *t;
-
-	snprintf(path, sizeof(path), "%s/runs/%s/r%d/%s", dir, id, r, name);
-	t = file_read(path, NULL);
-	if (!t)
-		return strdup("");
-	t[strcspn(t, "\n")] = '\0';
-	return t;
-}
-
-/* Why a run failed: the last "kvmio: " line of its stderr.txt, malloc'd; "" if none. */
-static char *run_failure_reason(const char *dir, const char *id, int r)
-{
-	char path[PATH_MAX], *t, *last = NULL;
-
-	snprintf(path, sizeof(path), "%s/runs/%s/r%d/stderr.txt", dir, id, r);
-	t = file_read(path, NULL);
-	for (char *l = t ? strtok(t, "\n") : NULL; l; l = strtok(NULL, "\n"))
-		if (!strncmp(l, "kvmio: ", 7) && strncmp(l, "kvmio: warning: ", 16))
-			last = l + 7;
-	last = strdup(last ? last : "");
-	free(t);
-	return last;
-}
-
-static int run_exit_code(const char *dir, const char *id, int r)
-{
-	char path[PATH_MAX], *t;
-	int code;
-
-	snprintf(path, sizeof(path), "%s/runs/%s/r%d/exit", dir, id, r);
-	t = file_read(path, NULL);
-	if (!t)
-		return -1;
-	code = atoi(t);
-	free(t);
-	return code;
-}
-
-int run_write_results(const char *dir, const char *job_name, const struct job_matrix *m)
-{
-	char csvp[PATH_MAX], jsonp[PATH_MAX], tmpc[PATH_MAX], tmpj[PATH_MAX];
-	FILE *csv, *js;
-	int rc = 0;
-
-	snprintf(csvp, sizeof(csvp), "%s/results.csv", dir);
-	snprintf(jsonp, sizeof(jsonp), "%s/results.json", dir);
-	snprintf(tmpc, sizeof(tmpc), "%s.tmp", csvp);
-	snprintf(tmpj, sizeof(tmpj), "%s.tmp", jsonp);
-	csv = fopen(tmpc, "w");
-	js = fopen(tmpj, "w");
-	if (!csv || !js) {
-		if (csv)
-			fclose(csv);
-		if (js)
-			fclose(js);
-		return -1;
-	}
-	for (int k = 0; k < NCOLS; k++)
-		fprintf(csv, "%s%s", k ? "," : "", columns[k]);
-	fputc('\n', csv);
-	fputs("{\"job\":", js);
-	json_write_string(js, job_name);
-	fputs(",\"configs\":[", js);
-	for (int i = 0; i < m->n; i++) {
-		const struct job_config *c = &m->cfg[i];
-		int first_run = 1;
-
-		fprintf(js, "%s\n{\"id\":", i ? "," : "");
-		json_write_string(js, c->id);
-		fputs(",\"section\":", js);
-		json_write_string(js, c->section);
-		fputs(",\"params\":{", js);
-		for (int k = 0, n = 0; k < c->nparams; k++) {
-			if (!job_param_is_config(c->keys[k]))
-				continue;
-			fputs(n++ ? "," : "", js);
-			json_write_string(js, c->keys[k]);
-			fputc(':', js);
-			json_write_string(js, c->values[k]);
-		}
-		fputs("},\"status\":", js);
-		json_write_string(js, c->skip ? "skip" : "run");
-		fputs(",\"reason\":", js);
-		json_write_string(js, c->skip ? c->reason : "");
-		fputs(",\"runs\":[", js);
-		for (int r = 1; !c->skip; r++) {
-			char logp[PATH_MAX], rdir[PATH_MAX], *flavour, *reason;
-			struct log log;
-			int code, first_res = 1;
-
-			snprintf(rdir, sizeof(rdir), "%s/runs/%s/r%d", dir, c->id, r);
-			if (r > c->repeat && !path_exists(rdir))
-				break;
-			code = run_exit_code(dir, c->id, r);
-			if (code < 0)
-				continue; /* not finished */
-			snprintf(logp, sizeof(logp), "%s/serial.log", rdir);
-			log_parse_file(&log, logp);
-			flavour = run_file_line(dir, c->id, r, "flavour");
-			reason = code ? run_failure_reason(dir, c->id, r) : strdup("");
-			fprintf(js, "%s{\"repeat\":%d,\"exit\":%d,\"log_status\":%d,\"flavour\":",
-				first_run ? "" : ",", r, code, log.status);
-			json_write_string(js, flavour);
-			fputs(",\"reason\":", js);
-			json_write_string(js, reason);
-			fputs(",\"results\":[", js);
-			free(reason);
-			first_run = 0;
-			for (size_t n = 0; n < log.nrecs; n++) {
-				const struct record *rec = &log.recs[n];
-				char *vals[NCOLS], b[32];
-
-				if (strcmp(rec->type, "result") != 0)
-					continue;
-				result_values(rec, &log, vals);
-				free(vals[COL_FLAVOUR]);
-				vals[COL_FLAVOUR] = strdup(flavour);
-				csv_field(csv, c->id, 1);
-				fprintf(csv, ",%d,%d", r, code);
-				csv_field_quoted(csv, c->params, 0);
-				for (int k = 4; k < NCOLS; k++)
-					csv_field(csv, vals[k], 0);
-				fputc('\n', csv);
-				fputs(first_res ? "{" : ",{", js);
-				first_res = 0;
-				for (int k = 4; k < NCOLS; k++) {
-					fprintf(js, "%s\"%s\":", k > 4 ? "," : "", columns[k]);
-					if (!vals[k][0])
-						fputs("null", js);
-					else if (k != 4 && k != 5 && k != 16 && k != COL_FLAVOUR &&
-						 json_is_number_text(vals[k]))
-						fputs(vals[k], js);
-					else
-						json_write_string(js, vals[k]);
-				}
-				fputc('}', js);
-				for (int k = 4; k < NCOLS; k++)
-					free(vals[k]);
-				(void)b;
-			}
-			fputs("]}", js);
-			log_free(&log);
-			free(flavour);
-		}
-		fputs("]}", js);
-	}
-	fputs("\n]}\n", js);
-	if (fclose(csv) != 0)
-		rc = -1;
-	if (fclose(js) != 0)
-		rc = -1;
-	if (rc == 0 && (rename(tmpc, csvp) != 0 || rename(tmpj, jsonp) != 0))
-		rc = -1;
-	return rc;
-}
-
-/* ---- the matrix -------------------------------------------------------------------------- */
-
-static char *matrix_tsv(const struct job_matrix *m)
-{
-	char *s = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&s, &len);
-
-	for (int i = 0; i < m->n; i++) {
-		const struct job_config *c = &m->cfg[i];
-
-		fprintf(f, "%s\t%s\t%s\t%s\n", c->id, c->skip ? "skip" : "run",
-			c->skip && c->reason[0] ? c->reason : "-", c->params);
-	}
-	fclose(f);
-	return s;
 }
 
 /* ---- running ----------------------------------------------------------------------------- */
@@ -356,22 +84,12 @@ static void progress_bar(struct progress *p)
 	fflush(stderr);
 }
 
-static pid_t start_run(const char *exe, const char *dir, const struct job_config *c, int r)
+/* cmd.txt of a run: the kvmio boot line, then the QEMU line it runs (its --dry-run output). */
+static char *run_cmd_text(const char *exe, const struct job_config *c, const char *log)
 {
-	char rdir[PATH_MAX], logp[PATH_MAX + 16], path[PATH_MAX + 16], **argv;
-	char *kv, *q = NULL;
-	pid_t pid;
+	char **argv = job_boot_argv(c, exe, log, NULL), *boot, *dry = NULL, *text = NULL;
 
-	snprintf(rdir, sizeof(rdir), "%s/runs/%s/r%d", dir, c->id, r);
-	if (dir_make_all(rdir) != 0)
-		return -1;
-	snprintf(path, sizeof(path), "%s/exit", rdir);
-	unlink(path);
-	snprintf(logp, sizeof(logp), "%s/serial.log", rdir);
-	unlink(logp);
-	/* cmd.txt: the kvmio boot line and the QEMU line it runs (its --dry-run) */
-	argv = job_boot_argv(c, exe, logp, NULL);
-	kv = argv ? qemu_command_string(argv) : NULL;
+	boot = argv ? qemu_command_string(argv) : NULL;
 	free(argv);
 	argv = job_boot_argv(c, exe, NULL, "--dry-run");
 	if (argv) {
@@ -379,40 +97,34 @@ static pid_t start_run(const char *exe, const char *dir, const struct job_config
 		FILE *p;
 
 		if (s && asprintf(&cmdline, "%s 2>&1", s) > 0 && (p = popen(cmdline, "r"))) {
-			size_t cap = 65536, n;
-
-			q = calloc(1, cap);
-			n = q ? fread(q, 1, cap - 1, p) : 0;
-			if (q)
-				q[n] = '\0';
+			dry = file_read_stream(p, NULL);
 			pclose(p);
 		}
 		free(cmdline);
 		free(s);
 		free(argv);
 	}
-	snprintf(path, sizeof(path), "%s/flavour", rdir);
-	{
-		char line[sizeof(c->flavour) + 1];
+	if (asprintf(&text, "# %s\n%s", boot ? boot : "", dry ? dry : "") < 0)
+		text = NULL;
+	free(boot);
+	free(dry);
+	return text;
+}
 
-		snprintf(line, sizeof(line), "%s\n", c->flavour);
-		if (file_replace(path, line) != 0) {
-			free(kv);
-			free(q);
-			return -1;
-		}
-	}
-	snprintf(path, sizeof(path), "%s/cmd.txt", rdir);
-	{
-		FILE *f = fopen(path, "w");
+static pid_t start_run(const char *exe, const char *dir, const struct job_config *c, int r)
+{
+	char logp[PATH_MAX], out[PATH_MAX], err[PATH_MAX], **argv, *cmd;
+	pid_t pid;
 
-		if (f) {
-			fprintf(f, "# %s\n%s", kv ? kv : "", q ? q : "");
-			fclose(f);
-		}
+	resultdir_run_path(dir, c->id, r, RESULTDIR_RUN_LOG, logp, sizeof(logp));
+	resultdir_run_path(dir, c->id, r, RESULTDIR_RUN_STDOUT, out, sizeof(out));
+	resultdir_run_path(dir, c->id, r, RESULTDIR_RUN_STDERR, err, sizeof(err));
+	cmd = run_cmd_text(exe, c, logp);
+	if (resultdir_run_begin(dir, c, r, cmd ? cmd : "") != 0) {
+		free(cmd);
+		return -1;
 	}
-	free(kv);
-	free(q);
+	free(cmd);
 	argv = job_boot_argv(c, exe, logp, NULL);
 	if (!argv)
 		return -1;
@@ -425,29 +137,18 @@ static pid_t start_run(const char *exe, const char *dir, const struct job_config
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
-		snprintf(path, sizeof(path), "%s/stdout.txt", rdir);
-		o = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		snprintf(path, sizeof(path), "%s/stderr.txt", rdir);
-		e = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		if (o < 0 || e < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(o, 1) < 0 ||
 		    dup2(e, 2) < 0)
-			_exit(10);
+			_exit(KVMIO_EXIT_IO);
 		execv(exe, argv);
-		_exit(9);
+		_exit(KVMIO_EXIT_QEMU);
 	}
 	if (pid > 0)
 		setpgid(pid, pid);
 	free(argv);
 	return pid;
-}
-
-static int finish_run(const char *dir, const struct job_config *c, int r, int code)
-{
-	char path[PATH_MAX], text[16];
-
-	snprintf(path, sizeof(path), "%s/runs/%s/r%d/exit", dir, c->id, r);
-	snprintf(text, sizeof(text), "%d\n", code);
-	return file_replace(path, text);
 }
 
 static const char *exit_word(int code)
@@ -489,12 +190,12 @@ int run_cmd(int argc, char **argv)
 	int repeat = 0, jobs = 1, resume = 0, dry = 0, rc = 0, failed = 0, nchild = 0;
 	struct job_file jf;
 	struct job_matrix m;
-	char err[1024], exe[PATH_MAX], path[PATH_MAX], defdir[PATH_MAX];
+	char err[1024], exe[PATH_MAX], defdir[PATH_MAX];
 	struct pending *todo = NULL;
 	struct child *kids = NULL;
 	int ntodo = 0, next = 0, total_runs = 0, already = 0;
 	struct progress pg;
-	char *need = NULL, *tsv;
+	char *need = NULL;
 
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--resume"))
@@ -582,45 +283,15 @@ int run_cmd(int argc, char **argv)
 		return 0;
 	}
 	/* the directory: a fresh one, or --resume with the same job */
-	{
-		char *mine = file_read(jobpath, NULL), *theirs;
-
-		snprintf(path, sizeof(path), "%s/job.ini", dir);
-		theirs = file_read(path, NULL);
-		if (theirs && !resume) {
-			fprintf(stderr, "kvmio: run: %s already holds a run: --resume to finish it, "
-				"or another -o DIR\n", dir);
-			rc = 2;
-		} else if (theirs && mine && strcmp(mine, theirs) != 0) {
-			fprintf(stderr, "kvmio: run: --resume: %s differs from %s: refusing to mix "
-				"two jobs in one directory\n", jobpath, path);
-			rc = 2;
-		} else if (!mine) {
-			fprintf(stderr, "kvmio: run: cannot read %s\n", jobpath);
-			rc = 10;
-		} else {
-			snprintf(err, sizeof(err), "%s/runs", dir);
-			if (dir_make_all(err) != 0 || (snprintf(err, sizeof(err), "%s/images", dir),
-						  dir_make_all(err) != 0) ||
-			    (!theirs && file_replace(path, mine) != 0)) {
-				fprintf(stderr, "kvmio: run: cannot write in %s: %s\n", dir,
-					strerror(errno));
-				rc = 10;
-			}
-		}
-		free(mine);
-		free(theirs);
-		if (rc) {
-			job_matrix_free(&m);
-			job_file_free(&jf);
-			return rc;
-		}
+	rc = resultdir_claim(dir, jobpath, resume, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "kvmio: run: %s\n", err);
+		job_matrix_free(&m);
+		job_file_free(&jf);
+		return rc;
 	}
-	tsv = matrix_tsv(&m);
-	snprintf(path, sizeof(path), "%s/matrix.tsv", dir);
-	if (!tsv || file_replace(path, tsv) != 0)
-		fprintf(stderr, "kvmio: run: cannot write %s\n", path);
-	free(tsv);
+	if (resultdir_write_matrix(dir, &m) != 0)
+		fprintf(stderr, "kvmio: run: cannot write %s/matrix.tsv\n", dir);
 	/* what is left to do */
 	todo = calloc((size_t)total_runs + 1, sizeof(*todo));
 	need = calloc((size_t)m.nimages + 1, 1);
@@ -629,7 +300,7 @@ int run_cmd(int argc, char **argv)
 		const struct job_config *c = &m.cfg[i];
 
 		for (int r = 1; !c->skip && r <= c->repeat; r++) {
-			if (resume && run_exit_code(dir, c->id, r) >= 0) {
+			if (resume && resultdir_run_exit(dir, c->id, r) >= 0) {
 				already++;
 				continue;
 			}
@@ -713,7 +384,7 @@ int run_cmd(int argc, char **argv)
 			nchild--;
 			if (run_stop && (code == KVMIO_EXIT_INTERRUPTED || !WIFEXITED(status)))
 				break; /* interrupted: not finished, --resume runs it again */
-			finish_run(dir, c, kd->repeat, code);
+			resultdir_run_end(dir, c->id, kd->repeat, code);
 			if (code != 0)
 				failed++;
 			pg.done++;
@@ -756,7 +427,7 @@ int run_cmd(int argc, char **argv)
 	}
 	if (pg.tty)
 		fputc('\n', stderr);
-	if (run_write_results(dir, jobpath, &m) != 0) {
+	if (resultdir_write_results(dir, jobpath, &m) != 0) {
 		fprintf(stderr, "kvmio: run: cannot write %s/results.csv/json\n", dir);
 		if (!rc)
 			rc = 10;

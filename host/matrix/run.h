@@ -7,7 +7,4 @@
 /* The subcommand (argv after "run"); exit 0, 1 (some run failed), 2 usage/job, 130 Ctrl-C. */
 int run_cmd(int argc, char **argv);
 
-/* Write DIR/results.csv and DIR/results.json from every finished run's serial.log. */
-int run_write_results(const char *dir, const char *job_name, const struct job_matrix *m);
-
 #endif
