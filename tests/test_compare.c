@@ -22,7 +22,7 @@
 
 static int M(const char *name)
 {
-	int m = compare_metric_index(name);
+	int m = metric_index(name);
 
 	assert_true(m >= 0);
 	return m;

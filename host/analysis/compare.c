@@ -15,22 +15,6 @@
 #include "lib/csv.h"
 #include "proto/proto.h"
 
-const struct cmp_metric cmp_metrics[] = {
-	{ "p50", 0, 0, 1 },      { "p99", 0, 0, 1 },    { "iops", 1, 0, 1 },
-	{ "frames_s", 1, 0, 1 }, { "acc_op", 0, 1, 1 }, { "irq_op", 0, 1, 1 },
-	{ "mbps", 1, 0, 0 },     { "gbps", 1, 0, 0 },   { "p50_ns", 0, 0, 0 },
-	{ "p99_ns", 0, 0, 0 },
-};
-const int cmp_nmetrics = (int)(sizeof(cmp_metrics) / sizeof(cmp_metrics[0]));
-
-int compare_metric_index(const char *name)
-{
-	for (int i = 0; i < cmp_nmetrics; i++)
-		if (strcmp(cmp_metrics[i].name, name) == 0)
-			return i;
-	return -1;
-}
-
 /* ---- grouping ---------------------------------------------------------------------------- */
 
 int compare_workload_index(const struct cmp_data *d, const char *bench, const char *name)
@@ -94,7 +78,7 @@ static int load_series(struct cmp_data *d, char *err, size_t errlen)
 	int colbench = resultdir_column(rd, "bench"), colname = resultdir_column(rd, "name");
 
 	for (int i = 0; i < rd->ncolumns; i++)
-		colmetric[i] = compare_metric_index(rd->column[i]);
+		colmetric[i] = metric_index(rd->column[i]);
 	for (int r = 0; r < rd->nrows; r++) {
 		const struct resultdir_row *row = &rd->row[r];
 		int wl;
@@ -125,7 +109,7 @@ static int load_series(struct cmp_data *d, char *err, size_t errlen)
 			v = strtod(f, &end);
 			if (errno || end == f || *end || !isfinite(v)) {
 				snprintf(err, errlen, "%s:%d: %s '%s' is not a number", rd->csv_path,
-					 row->line, cmp_metrics[colmetric[i]].name, f);
+					 row->line, metrics[colmetric[i]].name, f);
 				return KVMIO_EXIT_BADCONFIG;
 			}
 			if (add_value(d, row->cfg, wl, colmetric[i], v) != 0)
@@ -170,7 +154,7 @@ void compare_free(struct cmp_data *d)
 int compare_series_pair(const struct cmp_series *base, const struct cmp_series *other,
 			int metric, struct cmp_result *r)
 {
-	const struct cmp_metric *m = &cmp_metrics[metric];
+	const struct metric *m = &metrics[metric];
 
 	memset(r, 0, sizeof(*r));
 	if (!base || !other || base->n == 0 || other->n == 0)
@@ -339,12 +323,12 @@ static void summary_text(FILE *out, const struct cmp_data *d, int only_metric)
 		fprintf(out, "  %-6s %-9s %3s %12s %12s %12s %7s  %-27s %s\n", "config", "metric", "n",
 			"median", "min", "max", "cv", "95% CI of the mean", "flags");
 		for (int c = 0; c < d->rd.ncfg; c++) {
-			for (int m = 0; m < cmp_nmetrics; m++) {
+			for (int m = 0; m < METRIC_COUNT; m++) {
 				const struct cmp_series *s = compare_series(d, c, w, m);
 				struct stats_summary st;
 				char ci[64];
 
-				if (!s || (only_metric >= 0 ? m != only_metric : !cmp_metrics[m].shown))
+				if (!s || (only_metric >= 0 ? m != only_metric : !metrics[m].shown))
 					continue;
 				stats_summarize(s->v, s->n, &st);
 				if (isnan(st.ci_lo))
@@ -353,7 +337,7 @@ static void summary_text(FILE *out, const struct cmp_data *d, int only_metric)
 					snprintf(ci, sizeof(ci), "[%s, %s]", num(b[4], 48, st.ci_lo),
 						 num(b[5], 48, st.ci_hi));
 				fprintf(out, "  %-6s %-9s %3zu %12s %12s %12s %7s  %-27s %s\n",
-					d->rd.cfg[c].id, cmp_metrics[m].name, st.n,
+					d->rd.cfg[c].id, metrics[m].name, st.n,
 					num(b[0], 48, st.median), num(b[1], 48, st.min),
 					num(b[2], 48, st.max), pct(b[3], 48, st.cv), ci,
 					st.noisy ? "noisy" : "");
@@ -370,18 +354,18 @@ static void summary_csv(FILE *out, const struct cmp_data *d, int only_metric)
 	      out);
 	for (int w = 0; w < d->nwl; w++)
 		for (int c = 0; c < d->rd.ncfg; c++)
-			for (int m = 0; m < cmp_nmetrics; m++) {
+			for (int m = 0; m < METRIC_COUNT; m++) {
 				const struct cmp_series *s = compare_series(d, c, w, m);
 				struct stats_summary st;
 
-				if (!s || (only_metric >= 0 ? m != only_metric : !cmp_metrics[m].shown))
+				if (!s || (only_metric >= 0 ? m != only_metric : !metrics[m].shown))
 					continue;
 				stats_summarize(s->v, s->n, &st);
 				csv_field(out, d->rd.cfg[c].id, 1);
 				csv_field(out, d->rd.cfg[c].params, 0);
 				csv_field(out, d->wl[w].bench, 0);
 				csv_field(out, d->wl[w].name, 0);
-				csv_field(out, cmp_metrics[m].name, 0);
+				csv_field(out, metrics[m].name, 0);
 				fprintf(out, ",%zu", st.n);
 				fprintf(out, ",%s", cnum(b, sizeof(b), st.median));
 				fprintf(out, ",%s", cnum(b, sizeof(b), st.min));
@@ -488,11 +472,11 @@ static void pairs_text(FILE *out, const struct cmp_data *d, const struct pair *p
 		for (int i = 0; i < np; i++) {
 			int sub = 0;
 
-			for (int m = 0; m < cmp_nmetrics; m++) {
+			for (int m = 0; m < METRIC_COUNT; m++) {
 				struct cmp_result r;
 				char ci[64], nn[32];
 
-				if (only_metric >= 0 ? m != only_metric : !cmp_metrics[m].shown)
+				if (only_metric >= 0 ? m != only_metric : !metrics[m].shown)
 					continue;
 				if (compare_series_pair(compare_series(d, pairs[i].base, w, m),
 							compare_series(d, pairs[i].other, w, m), m,
@@ -521,7 +505,7 @@ static void pairs_text(FILE *out, const struct cmp_data *d, const struct pair *p
 						 (snprintf(b[5], 48, "%.3f", r.ratio_hi), b[5]));
 				snprintf(nn, sizeof(nn), "%zu/%zu", r.base.n, r.other.n);
 				fprintf(out, "    %-9s %12s %12s %7s  %-17s %-12s %-26s %5s  %s\n",
-					cmp_metrics[m].name, num(b[0], 48, r.base.median),
+					metrics[m].name, num(b[0], 48, r.base.median),
 					num(b[1], 48, r.other.median),
 					isnan(r.ratio) ? "-" :
 					(snprintf(b[2], 48, "%.3f", r.ratio), b[2]), ci,
@@ -542,10 +526,10 @@ static void pairs_csv(FILE *out, const struct cmp_data *d, const struct pair *pa
 	      out);
 	for (int w = 0; w < d->nwl; w++)
 		for (int i = 0; i < np; i++)
-			for (int m = 0; m < cmp_nmetrics; m++) {
+			for (int m = 0; m < METRIC_COUNT; m++) {
 				struct cmp_result r;
 
-				if (only_metric >= 0 ? m != only_metric : !cmp_metrics[m].shown)
+				if (only_metric >= 0 ? m != only_metric : !metrics[m].shown)
 					continue;
 				if (compare_series_pair(compare_series(d, pairs[i].base, w, m),
 							compare_series(d, pairs[i].other, w, m), m,
@@ -553,7 +537,7 @@ static void pairs_csv(FILE *out, const struct cmp_data *d, const struct pair *pa
 					continue;
 				csv_field(out, d->wl[w].bench, 1);
 				csv_field(out, d->wl[w].name, 0);
-				csv_field(out, cmp_metrics[m].name, 0);
+				csv_field(out, metrics[m].name, 0);
 				csv_field(out, d->rd.cfg[pairs[i].base].id, 0);
 				csv_field(out, d->rd.cfg[pairs[i].other].id, 0);
 				csv_field(out, pairs[i].differs, 0);
@@ -611,9 +595,8 @@ int compare_main(int argc, char **argv, FILE *out)
 	if (baseline && (!strchr(baseline, '=') || baseline[0] == '=' ||
 			 !strchr(baseline, '=')[1]))
 		return usage_error("compare: --baseline wants KEY=VALUE, not '%s'", baseline);
-	if (metric && (only_metric = compare_metric_index(metric)) < 0)
-		return usage_error("compare: unknown metric '%s' (p50, p99, iops, frames_s, acc_op, "
-				   "irq_op, mbps, gbps, p50_ns, p99_ns)", metric);
+	if (metric && (only_metric = metric_index(metric)) < 0)
+		return usage_error("compare: unknown metric '%s' (%s)", metric, metric_names());
 	rc = compare_load(pos[0], &d, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "kvmio: compare: %s\n", err);

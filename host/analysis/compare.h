@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include "analysis/metric.h"
 #include "analysis/stats.h"
 #include "matrix/resultdir.h"
 
@@ -26,16 +27,6 @@ struct cmp_data {
 	struct cmp_series *ser;
 	int nser;
 };
-
-struct cmp_metric {
-	const char *name;
-	int higher_better;   /* iops, frames_s, mbps, gbps */
-	int count;           /* acc_op, irq_op: verdict fewer/more instead of faster/slower */
-	int shown;           /* in the default set (without --metric) */
-};
-extern const struct cmp_metric cmp_metrics[];
-extern const int cmp_nmetrics;
-int compare_metric_index(const char *name);   /* -1 if unknown */
 
 /* Load the result directory DIR (matrix.tsv required) and group its values. 0, or 2 with a
  * message in err. */

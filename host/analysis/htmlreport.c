@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "analysis/htmlreport.h"
+#include "analysis/metric.h"
 #include "analysis/stats.h"
 #include "lib/args.h"
 #include "lib/file.h"
@@ -141,8 +142,7 @@ struct obs {
 	int repeat;
 	int wl;
 	double hz;                /* tsc_hz of its log, 0 if unknown */
-	double p50, p99;          /* cycles */
-	double iops, mbps, frames_s, acc_op, irq_op; /* NAN when they do not apply */
+	double v[METRIC_COUNT];   /* NAN when it does not apply; p50 and p99 in cycles */
 	int qd, bs;               /* disk: -1 when absent */
 	struct hbin *hist;
 	int nhist;
@@ -150,6 +150,7 @@ struct obs {
 
 struct workload {
 	char *bench, *name;
+	enum metric_id primary;   /* its headline metric (metric_primary) */
 	int cycles;               /* some log had tsc_hz=0: latencies in cycles */
 };
 
@@ -184,6 +185,7 @@ static int find_workload(struct rep *r, const char *bench, const char *name)
 	r->wls = xrealloc(r->wls, sizeof(*r->wls) * (size_t)(r->nwls + 1));
 	r->wls[r->nwls].bench = xstrdup(bench);
 	r->wls[r->nwls].name = xstrdup(name);
+	r->wls[r->nwls].primary = metric_primary(bench);
 	r->wls[r->nwls].cycles = 0;
 	return r->nwls++;
 }
@@ -266,9 +268,10 @@ static void load_run(struct rep *r, const struct resultdir_run *run)
 		if (hz == 0)
 			r->wls[o->wl].cycles = 1;
 		o->hz = hz;
-		o->p50 = fnum(rec, "p50");
-		o->p99 = fnum(rec, "p99");
-		o->iops = o->mbps = o->frames_s = o->acc_op = o->irq_op = NAN;
+		for (int m = 0; m < METRIC_COUNT; m++)
+			o->v[m] = NAN;
+		o->v[METRIC_P50] = fnum(rec, "p50");
+		o->v[METRIC_P99] = fnum(rec, "p99");
 		ops = fnum(rec, "ops");
 		elapsed = fnum(rec, "elapsed");
 		cnt = !strncmp(bench, "net-", 4) && !isnan(fnum(rec, "frames")) ? fnum(rec, "frames")
@@ -276,12 +279,12 @@ static void load_run(struct rep *r, const struct resultdir_run *run)
 		o->qd = isnan(fnum(rec, "qd")) ? -1 : (int)fnum(rec, "qd");
 		o->bs = isnan(fnum(rec, "bs")) ? -1 : (int)fnum(rec, "bs");
 		if (hz > 0 && elapsed > 0 && !strcmp(bench, "disk")) {
-			o->iops = ops * hz / elapsed;
+			o->v[METRIC_IOPS] = ops * hz / elapsed;
 			if (!isnan(fnum(rec, "bytes")))
-				o->mbps = fnum(rec, "bytes") * hz / elapsed / 1e6;
+				o->v[METRIC_MBPS] = fnum(rec, "bytes") * hz / elapsed / 1e6;
 		}
 		if (hz > 0 && elapsed > 0 && !strncmp(bench, "net-", 4) && !isnan(cnt))
-			o->frames_s = cnt * hz / elapsed;
+			o->v[METRIC_FRAMES_S] = cnt * hz / elapsed;
 		for (int k = 0; k < 4; k++) {
 			static const char *const keys[] = { "pio_r", "pio_w", "mmio_r", "mmio_w" };
 			double v = fnum(rec, keys[k]);
@@ -292,9 +295,9 @@ static void load_run(struct rep *r, const struct resultdir_run *run)
 				acc += v;
 		}
 		if (have_acc && cnt > 0)
-			o->acc_op = acc / cnt;
+			o->v[METRIC_ACC_OP] = acc / cnt;
 		if (!isnan(fnum(rec, "irqs")) && cnt > 0)
-			o->irq_op = fnum(rec, "irqs") / cnt;
+			o->v[METRIC_IRQ_OP] = fnum(rec, "irqs") / cnt;
 		parse_hist(o, record_get(rec, "hist"));
 	}
 	log_free(&log);
@@ -302,26 +305,16 @@ static void load_run(struct rep *r, const struct resultdir_run *run)
 
 /* ---- metrics ------------------------------------------------------------------------------ */
 
-enum metric { M_PRIMARY, M_P50, M_P99, M_ACC, M_IRQ, M_IOPS, M_MBPS };
-
-static int primary_kind(const char *bench)
-{
-	if (!strcmp(bench, "disk"))
-		return M_IOPS;
-	if (!strcmp(bench, "net-tx") || !strcmp(bench, "net-rx"))
-		return 100; /* frames/s */
-	return M_P50;
-}
-
+/* The label of a workload's headline metric; latencies with their unit. */
 static const char *primary_label(const struct workload *w)
 {
-	int k = primary_kind(w->bench);
+	static char label[64];
 
-	if (k == M_IOPS)
-		return "IOPS";
-	if (k == 100)
-		return "frames/s";
-	return w->cycles ? "p50 latency (cycles)" : "p50 latency (us)";
+	if (!metrics[w->primary].cycles)
+		return metrics[w->primary].label;
+	snprintf(label, sizeof(label), "%s (%s)", metrics[w->primary].label,
+		 w->cycles ? "cycles" : "us");
+	return label;
 }
 
 static const char *lat_unit(const struct workload *w)
@@ -336,26 +329,13 @@ static double lat(const struct rep *r, const struct obs *o, double cycles)
 	return cycles * 1e6 / o->hz;
 }
 
-static double metric(const struct rep *r, const struct obs *o, enum metric m)
+static double metric(const struct rep *r, const struct obs *o, enum metric_id m)
 {
-	switch (m) {
-	case M_PRIMARY: {
-		int k = primary_kind(r->wls[o->wl].bench);
-
-		return k == M_IOPS ? o->iops : k == 100 ? o->frames_s : lat(r, o, o->p50);
-	}
-	case M_P50: return lat(r, o, o->p50);
-	case M_P99: return lat(r, o, o->p99);
-	case M_ACC: return o->acc_op;
-	case M_IRQ: return o->irq_op;
-	case M_IOPS: return o->iops;
-	case M_MBPS: return o->mbps;
-	}
-	return NAN;
+	return metrics[m].cycles ? lat(r, o, o->v[m]) : o->v[m];
 }
 
 /* Statistics of metric m over the repeats of (workload, config). */
-static void wl_stats(const struct rep *r, int wl, int cfg, enum metric m, struct stat5 *s)
+static void wl_stats(const struct rep *r, int wl, int cfg, enum metric_id m, struct stat5 *s)
 {
 	double *v = xrealloc(NULL, sizeof(double) * (size_t)(r->nobs + 1));
 	int n = 0;
@@ -555,7 +535,7 @@ static int chart_bars(struct rep *r, FILE *out, int wl, const int *cfgs, int n)
 		struct stat5 s;
 		char *l = cfg_label(r, cfgs, n, cfgs[i]), *gl = gp_label(l);
 
-		wl_stats(r, wl, cfgs[i], M_PRIMARY, &s);
+		wl_stats(r, wl, cfgs[i], r->wls[wl].primary, &s);
 		fprintf(c.data, "%d \"%s\" %.6g %.6g %.6g\n", i, gl, s.median, s.min, s.max);
 		free(l);
 		free(gl);
@@ -680,7 +660,7 @@ static int chart_cdf(struct rep *r, FILE *out, int wl, const int *cfgs, int n)
 	return ret;
 }
 
-static int has_metric(const struct rep *r, int wl, enum metric m)
+static int has_metric(const struct rep *r, int wl, enum metric_id m)
 {
 	for (int i = 0; i < r->nobs; i++)
 		if (r->obs[i].wl == wl && !isnan(metric(r, &r->obs[i], m)))
@@ -703,9 +683,9 @@ static int chart_access(struct rep *r, FILE *out, int wl, const int *cfgs, int n
 		struct stat5 p, a, q;
 		char *l = cfg_label(r, cfgs, n, cfgs[i]), *gl = gp_label(l);
 
-		wl_stats(r, wl, cfgs[i], M_P50, &p);
-		wl_stats(r, wl, cfgs[i], M_ACC, &a);
-		wl_stats(r, wl, cfgs[i], M_IRQ, &q);
+		wl_stats(r, wl, cfgs[i], METRIC_P50, &p);
+		wl_stats(r, wl, cfgs[i], METRIC_ACC_OP, &a);
+		wl_stats(r, wl, cfgs[i], METRIC_IRQ_OP, &q);
 		fprintf(c.data, "%d \"%s\" %.6g %.6g %.6g\n", i, gl, p.median, a.median, q.median);
 		free(l);
 		free(gl);
@@ -819,9 +799,9 @@ static int sweeps(struct rep *r, FILE *out, int bs_sweep, FILE *sum)
 			struct chart c;
 			int *cfgs = xrealloc(NULL, sizeof(int) * (size_t)(r->rd.ncfg + 1)), nc = 0;
 			int block = 0;
-			enum metric m = bs_sweep ? M_MBPS : M_IOPS;
-			char *title = xasprintf("disk %s: %s by %s", key, bs_sweep ? "MB/s" : "IOPS",
-						bs_sweep ? "block size" : "queue depth");
+			enum metric_id m = bs_sweep ? METRIC_MBPS : METRIC_IOPS;
+			char *title = xasprintf("disk %s: %s by %s", key, metrics[m].label,
+						bs_sweep ? "block size" : "queue depth"), *ylabel;
 
 			for (int cf = 0; cf < r->rd.ncfg; cf++) {
 				int in = 0;
@@ -835,7 +815,9 @@ static int sweeps(struct rep *r, FILE *out, int bs_sweep, FILE *sum)
 			chart_begin(r, &c, 520, 330);
 			gp_title(c.script, "title", title);
 			gp_title(c.script, "xlabel", bs_sweep ? "block size (KiB)" : "queue depth");
-			gp_title(c.script, "ylabel", bs_sweep ? "MB/s (median)" : "IOPS (median)");
+			ylabel = xasprintf("%s (median)", metrics[m].label);
+			gp_title(c.script, "ylabel", ylabel);
+			free(ylabel);
 			fprintf(c.script, "set logscale x 2\nset yrange [0:*]\nset offsets graph 0.05, graph 0.05, 0, 0\nplot ");
 			if (sum)
 				fprintf(sum, "\n%s\n", title);
@@ -985,11 +967,11 @@ static void write_table(struct rep *r, FILE *out, int *cfgs)
 			struct stat5 s, p50, p99, a, q;
 			char lo[64], hi[64];
 
-			wl_stats(r, w, cfgs[i], M_PRIMARY, &s);
-			wl_stats(r, w, cfgs[i], M_P50, &p50);
-			wl_stats(r, w, cfgs[i], M_P99, &p99);
-			wl_stats(r, w, cfgs[i], M_ACC, &a);
-			wl_stats(r, w, cfgs[i], M_IRQ, &q);
+			wl_stats(r, w, cfgs[i], r->wls[w].primary, &s);
+			wl_stats(r, w, cfgs[i], METRIC_P50, &p50);
+			wl_stats(r, w, cfgs[i], METRIC_P99, &p99);
+			wl_stats(r, w, cfgs[i], METRIC_ACC_OP, &a);
+			wl_stats(r, w, cfgs[i], METRIC_IRQ_OP, &q);
 			fprintf(out, "<tr%s><td class=\"l\">",
 				!isnan(s.cv) && s.cv > 0.05 ? " class=\"noisy\"" : "");
 			html_esc(out, r->wls[w].bench);
@@ -1034,11 +1016,11 @@ static void write_summary_wl(struct rep *r, FILE *sum, int w, const int *cfgs, i
 		char *l = cfg_label(r, cfgs, n, cfgs[i]);
 		char m[32], mn[32], mx[32], b50[32], b99[32], ba[32], bq[32], cv[32] = "-";
 
-		wl_stats(r, w, cfgs[i], M_PRIMARY, &s);
-		wl_stats(r, w, cfgs[i], M_P50, &p50);
-		wl_stats(r, w, cfgs[i], M_P99, &p99);
-		wl_stats(r, w, cfgs[i], M_ACC, &a);
-		wl_stats(r, w, cfgs[i], M_IRQ, &q);
+		wl_stats(r, w, cfgs[i], r->wls[w].primary, &s);
+		wl_stats(r, w, cfgs[i], METRIC_P50, &p50);
+		wl_stats(r, w, cfgs[i], METRIC_P99, &p99);
+		wl_stats(r, w, cfgs[i], METRIC_ACC_OP, &a);
+		wl_stats(r, w, cfgs[i], METRIC_IRQ_OP, &q);
 		fmt_num(m, sizeof(m), s.median);
 		fmt_num(mn, sizeof(mn), s.min);
 		fmt_num(mx, sizeof(mx), s.max);
@@ -1119,7 +1101,7 @@ static int write_page(struct rep *r, FILE *out, FILE *sum)
 			rc = -1;
 		if (rc == 0 && has_hist(r, w) && chart_cdf(r, out, w, cfgs, n) < 0)
 			rc = -1;
-		if (rc == 0 && has_metric(r, w, M_ACC) && chart_access(r, out, w, cfgs, n) < 0)
+		if (rc == 0 && has_metric(r, w, METRIC_ACC_OP) && chart_access(r, out, w, cfgs, n) < 0)
 			rc = -1;
 		fputs("</div>\n</section>\n", out);
 		write_summary_wl(r, sum, w, cfgs, n);
