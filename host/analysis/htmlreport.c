@@ -23,6 +23,7 @@
 #include "analysis/metric.h"
 #include "analysis/stats.h"
 #include "lib/args.h"
+#include "proto/figures.h"
 #include "lib/file.h"
 #include "lib/proc.h"
 #include "matrix/resultdir.h"
@@ -230,17 +231,15 @@ static void load_run(struct rep *r, const struct resultdir_run *run)
 	int cfg = run->cfg, repeat = run->repeat;
 	struct log log;
 	const struct record *hello;
-	double hz = 0;
+	uint64_t hz;
 
 	resultdir_run_log(&r->rd, run, &log); /* a failed run still contributes the results it has */
 	r->used[cfg] = 1;
 	hello = log_find(&log, "hello", NULL, NULL);
+	hz = log_tsc_hz(&log);
 	if (hello) {
 		const char *a = record_get(hello, "accel"), *b = record_get(hello, "build");
 
-		hz = fnum(hello, "tsc_hz");
-		if (isnan(hz))
-			hz = 0;
 		if (a) {
 			add_word(&r->accels, a);
 			if (!strcmp(a, "tcg"))
@@ -253,9 +252,8 @@ static void load_run(struct rep *r, const struct resultdir_run *run)
 	for (size_t i = 0; i < log.nrecs; i++) {
 		const struct record *rec = &log.recs[i];
 		const char *bench = record_get(rec, "bench"), *name = record_get(rec, "name");
+		struct result_figures f;
 		struct obs *o;
-		double ops, elapsed, acc = 0, cnt;
-		int have_acc = 1;
 
 		if (strcmp(rec->type, "result") || !bench || !name)
 			continue;
@@ -267,37 +265,26 @@ static void load_run(struct rep *r, const struct resultdir_run *run)
 		o->wl = find_workload(r, bench, name);
 		if (hz == 0)
 			r->wls[o->wl].cycles = 1;
-		o->hz = hz;
+		o->hz = (double)hz;
 		for (int m = 0; m < METRIC_COUNT; m++)
 			o->v[m] = NAN;
 		o->v[METRIC_P50] = fnum(rec, "p50");
 		o->v[METRIC_P99] = fnum(rec, "p99");
-		ops = fnum(rec, "ops");
-		elapsed = fnum(rec, "elapsed");
-		cnt = !strncmp(bench, "net-", 4) && !isnan(fnum(rec, "frames")) ? fnum(rec, "frames")
-										  : ops;
+		result_figures(rec, hz, &f);
+		if (f.disk && f.has_rate)
+			o->v[METRIC_IOPS] = f.rate;
+		if (f.net && f.has_rate)
+			o->v[METRIC_FRAMES_S] = f.rate;
+		if (f.has_mbps)
+			o->v[METRIC_MBPS] = f.mbps;
+		if (f.has_gbps)
+			o->v[METRIC_GBPS] = f.gbps;
+		if (f.has_acc)
+			o->v[METRIC_ACC_OP] = f.acc_per_unit;
+		if (f.has_irq)
+			o->v[METRIC_IRQ_OP] = f.irq_per_unit;
 		o->qd = isnan(fnum(rec, "qd")) ? -1 : (int)fnum(rec, "qd");
 		o->bs = isnan(fnum(rec, "bs")) ? -1 : (int)fnum(rec, "bs");
-		if (hz > 0 && elapsed > 0 && !strcmp(bench, "disk")) {
-			o->v[METRIC_IOPS] = ops * hz / elapsed;
-			if (!isnan(fnum(rec, "bytes")))
-				o->v[METRIC_MBPS] = fnum(rec, "bytes") * hz / elapsed / 1e6;
-		}
-		if (hz > 0 && elapsed > 0 && !strncmp(bench, "net-", 4) && !isnan(cnt))
-			o->v[METRIC_FRAMES_S] = cnt * hz / elapsed;
-		for (int k = 0; k < 4; k++) {
-			static const char *const keys[] = { "pio_r", "pio_w", "mmio_r", "mmio_w" };
-			double v = fnum(rec, keys[k]);
-
-			if (isnan(v))
-				have_acc = 0;
-			else
-				acc += v;
-		}
-		if (have_acc && cnt > 0)
-			o->v[METRIC_ACC_OP] = acc / cnt;
-		if (!isnan(fnum(rec, "irqs")) && cnt > 0)
-			o->v[METRIC_IRQ_OP] = fnum(rec, "irqs") / cnt;
 		parse_hist(o, record_get(rec, "hist"));
 	}
 	log_free(&log);

@@ -2,35 +2,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include "analysis/report.h"
+#include "proto/figures.h"
 #include "lib/csv.h"
 #include "lib/json.h"
 
 static const char *const cycle_keys[] = { "min", "p50", "p90", "p99", "p999", "max" };
 #define NCYCLE_KEYS (sizeof(cycle_keys) / sizeof(cycle_keys[0]))
 
-int cycles_to_ns(double cycles, uint64_t tsc_hz, double *ns)
-{
-	if (tsc_hz == 0)
-		return 0;
-	*ns = cycles * 1e9 / (double)tsc_hz;
-	return 1;
-}
-
 static const char *get(const struct record *r, const char *key)
 {
 	const char *v = r ? record_get(r, key) : NULL;
 
 	return v ? v : "-";
-}
-
-static uint64_t log_tsc_hz(const struct log *log)
-{
-	const struct record *hello = log_find(log, "hello", NULL, NULL);
-	uint64_t hz = 0;
-
-	if (!hello || record_get_u64(hello, "tsc_hz", &hz) != 0)
-		return 0;
-	return hz;
 }
 
 /* ns of a field into buf, or "-" / "" when it cannot be known. */
@@ -45,105 +28,17 @@ static const char *ns_text(char *buf, size_t size, const struct record *r, const
 	return buf;
 }
 
-/* ---- disk results (bench=disk) ----------------------------------------------------------- */
-
-static int is_disk_result(const struct record *r)
+/* A latency field in microseconds, for the disk and network tables: 0, or -1 when it cannot
+ * be known (no tsc_hz, no such field, or a result without operations). */
+static int latency_us(const struct record *r, const struct result_figures *f, uint64_t hz,
+		      const char *key, double *us)
 {
-	const char *b = record_get(r, "bench");
+	double v;
 
-	return strcmp(r->type, "result") == 0 && b && strcmp(b, "disk") == 0;
-}
-
-/* Figures every disk and network result has: device-register accesses and interrupts per
- * operation (or packet), p50/p99 in microseconds. Each has_* says whether it was computed. */
-static void per_unit_figures(const struct record *r, uint64_t hz, double units, int *has_acc,
-			     double *acc, int *has_irq, double *irq, int *has_p50, double *p50_us,
-			     int *has_p99, double *p99_us)
-{
-	static const char *const keys[] = { "pio_r", "pio_w", "mmio_r", "mmio_w" };
-	double a = 0, v;
-	int all = 1;
-
-	for (int k = 0; k < 4; k++) {
-		if (record_get_number(r, keys[k], &v) != 0)
-			all = 0;
-		else
-			a += v;
-	}
-	if (all && units > 0) {
-		*has_acc = 1;
-		*acc = a / units;
-	}
-	if (units > 0 && record_get_number(r, "irqs", &v) == 0) {
-		*has_irq = 1;
-		*irq = v / units;
-	}
-	if (hz && record_get_number(r, "p50", &v) == 0) {
-		*has_p50 = 1;
-		*p50_us = v * 1e6 / (double)hz;
-	}
-	if (hz && record_get_number(r, "p99", &v) == 0) {
-		*has_p99 = 1;
-		*p99_us = v * 1e6 / (double)hz;
-	}
-}
-
-/* Derived figures of a disk result; each 0/1 says whether it could be computed. */
-struct disk_figures {
-	int has_iops, has_mbps, has_acc, has_irq, has_p50, has_p99;
-	double iops, mbps, acc_per_op, irq_per_op, p50_us, p99_us;
-};
-
-static void disk_figures(const struct record *r, uint64_t hz, struct disk_figures *f)
-{
-	double ops, elapsed, bytes;
-
-	memset(f, 0, sizeof(*f));
-	if (record_get_number(r, "ops", &ops) != 0 || ops <= 0)
-		return;
-	if (hz && record_get_number(r, "elapsed", &elapsed) == 0 && elapsed > 0) {
-		f->has_iops = 1;
-		f->iops = ops * (double)hz / elapsed;
-		if (record_get_number(r, "bytes", &bytes) == 0) {
-			f->has_mbps = 1;
-			f->mbps = bytes * (double)hz / elapsed / 1e6;
-		}
-	}
-	per_unit_figures(r, hz, ops, &f->has_acc, &f->acc_per_op, &f->has_irq, &f->irq_per_op,
-			 &f->has_p50, &f->p50_us, &f->has_p99, &f->p99_us);
-}
-
-/* ---- net results (bench=net-*) ------------------------------------------------------------ */
-
-static int is_net_result(const struct record *r)
-{
-	const char *b = record_get(r, "bench");
-
-	return strcmp(r->type, "result") == 0 && b && strncmp(b, "net-", 4) == 0;
-}
-
-struct net_figures {
-	int has_fps, has_gbps, has_acc, has_irq, has_p50, has_p99;
-	double fps, gbps, acc_per_pkt, irq_per_pkt, p50_us, p99_us;
-};
-
-static void net_figures(const struct record *r, uint64_t hz, struct net_figures *f)
-{
-	double frames, elapsed, bytes;
-
-	memset(f, 0, sizeof(*f));
-	if (record_get_number(r, "frames", &frames) != 0 || frames <= 0)
-		return;
-	if (hz && record_get_number(r, "elapsed", &elapsed) == 0 && elapsed > 0) {
-		f->has_fps = 1;
-		f->fps = frames * (double)hz / elapsed;
-		if (record_get_number(r, "bytes", &bytes) == 0) {
-			f->has_gbps = 1;
-			f->gbps = bytes * 8 * (double)hz / elapsed / 1e9;
-		}
-	}
-	per_unit_figures(r, hz, frames, &f->has_acc, &f->acc_per_pkt, &f->has_irq, &f->irq_per_pkt,
-			 &f->has_p50, &f->p50_us, &f->has_p99, &f->p99_us);
+	if (f->units <= 0 || !hz || record_get_number(r, key, &v) != 0)
+		return -1;
+	*us = v * 1e6 / (double)hz;
+	return 0;
 }
 
 static const char *fmt_fig(char *buf, size_t size, int has, const char *fmt, double v,
@@ -296,12 +191,16 @@ static void table_disk_results(FILE *out, const struct log *log)
 
 	for (size_t i = 0; i < log->nrecs; i++) {
 		const struct record *r = &log->recs[i];
-		struct disk_figures f;
+		struct result_figures f;
 		char b[6][32];
+		double p50 = 0, p99 = 0;
+		int has_p50, has_p99;
 
-		if (!is_disk_result(r))
+		result_figures(r, hz, &f);
+		if (!f.disk)
 			continue;
-		disk_figures(r, hz, &f);
+		has_p50 = latency_us(r, &f, hz, "p50", &p50) == 0;
+		has_p99 = latency_us(r, &f, hz, "p99", &p99) == 0;
 		if (!any++)
 			fprintf(out, "\n%-3s %-10s %-9s %-5s %-12s %7s %3s %7s %10s %9s %9s %9s %7s "
 				"%6s %16s\n", "dev", "model", "transport", "irq", "rw", "bs", "qd",
@@ -310,12 +209,12 @@ static void table_disk_results(FILE *out, const struct log *log)
 		fprintf(out, "%-3s %-10s %-9s %-5s %-12s %7s %3s %7s %10s %9s %9s %9s %7s %6s %16s\n",
 			get(r, "dev"), get(r, "model"), get(r, "transport"), get(r, "irq"),
 			get(r, "rw"), get(r, "bs"), get(r, "qd"), get(r, "ops"),
-			fmt_fig(b[0], 32, f.has_iops, "%.0f", f.iops, "-"),
+			fmt_fig(b[0], 32, f.has_rate, "%.0f", f.rate, "-"),
 			fmt_fig(b[1], 32, f.has_mbps, "%.2f", f.mbps, "-"),
-			fmt_fig(b[2], 32, f.has_p50, "%.2f", f.p50_us, "-"),
-			fmt_fig(b[3], 32, f.has_p99, "%.2f", f.p99_us, "-"),
-			fmt_fig(b[4], 32, f.has_acc, "%.2f", f.acc_per_op, "-"),
-			fmt_fig(b[5], 32, f.has_irq, "%.2f", f.irq_per_op, "-"),
+			fmt_fig(b[2], 32, has_p50, "%.2f", p50, "-"),
+			fmt_fig(b[3], 32, has_p99, "%.2f", p99, "-"),
+			fmt_fig(b[4], 32, f.has_acc, "%.2f", f.acc_per_unit, "-"),
+			fmt_fig(b[5], 32, f.has_irq, "%.2f", f.irq_per_unit, "-"),
 			get(r, "harness_mean"));
 	}
 	if (any)
@@ -351,12 +250,16 @@ static void table_net_results(FILE *out, const struct log *log)
 
 	for (size_t i = 0; i < log->nrecs; i++) {
 		const struct record *r = &log->recs[i];
-		struct net_figures f;
+		struct result_figures f;
 		char b[6][32];
+		double p50 = 0, p99 = 0;
+		int has_p50, has_p99;
 
-		if (!is_net_result(r))
+		result_figures(r, hz, &f);
+		if (!f.net)
 			continue;
-		net_figures(r, hz, &f);
+		has_p50 = latency_us(r, &f, hz, "p50", &p50) == 0;
+		has_p99 = latency_us(r, &f, hz, "p99", &p99) == 0;
 		if (!any++)
 			fprintf(out, "\n%-3s %-14s %-12s %-5s %-8s %5s %8s %10s %7s %9s %9s %7s %7s "
 				"%7s %5s %7s %9s %8s\n", "dev", "model", "transport", "irq", "bench",
@@ -365,12 +268,12 @@ static void table_net_results(FILE *out, const struct log *log)
 		fprintf(out, "%-3s %-14s %-12s %-5s %-8s %5s %8s %10s %7s %9s %9s %7s %7s %7s %5s "
 			"%7s %9s %8s\n", get(r, "dev"), get(r, "model"), get(r, "transport"),
 			get(r, "irq"), get(r, "bench"), get(r, "size"), get(r, "frames"),
-			fmt_fig(b[0], 32, f.has_fps, "%.0f", f.fps, "-"),
+			fmt_fig(b[0], 32, f.has_rate, "%.0f", f.rate, "-"),
 			fmt_fig(b[1], 32, f.has_gbps, "%.3f", f.gbps, "-"),
-			fmt_fig(b[2], 32, f.has_p50, "%.2f", f.p50_us, "-"),
-			fmt_fig(b[3], 32, f.has_p99, "%.2f", f.p99_us, "-"),
-			fmt_fig(b[4], 32, f.has_acc, "%.2f", f.acc_per_pkt, "-"),
-			fmt_fig(b[5], 32, f.has_irq, "%.2f", f.irq_per_pkt, "-"), get(r, "rx_ok"),
+			fmt_fig(b[2], 32, has_p50, "%.2f", p50, "-"),
+			fmt_fig(b[3], 32, has_p99, "%.2f", p99, "-"),
+			fmt_fig(b[4], 32, f.has_acc, "%.2f", f.acc_per_unit, "-"),
+			fmt_fig(b[5], 32, f.has_irq, "%.2f", f.irq_per_unit, "-"), get(r, "rx_ok"),
 			get(r, "lost"), get(r, "corrupt"), get(r, "reordered"), get(r, "harness_mean"));
 		if (record_get(r, "icmp") || record_get(r, "arp"))
 			fprintf(out, "    echo: arp=%s icmp=%s udp=%s other=%s\n", get(r, "arp"),
@@ -473,29 +376,26 @@ void report_csv_header(FILE *out, const struct report_launch *launch)
 	fputc('\n', out);
 }
 
-static void csv_disk_fields(FILE *out, const struct record *r, uint64_t hz)
+static void csv_disk_fields(FILE *out, const struct record *r, const struct result_figures *f)
 {
 	static const char *const keys[] = { "dev", "model", "transport", "irq", "rw", "bs", "qd",
 					    "bytes", "elapsed", "pio_r", "pio_w", "mmio_r",
 					    "mmio_w", "irqs", "harness_mean", "flushes", "verify" };
-	int disk = is_disk_result(r), net = is_net_result(r);
-	struct disk_figures f;
 	char b[32];
 
 	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-		const char *v = disk || net ? record_get(r, keys[k]) : NULL;
+		const char *v = f->disk || f->net ? record_get(r, keys[k]) : NULL;
 
 		csv_field(out, v ? v : "", 0);
 	}
-	if (!disk) {
+	if (!f->disk) {
 		fputs(",,,,", out);
 		return;
 	}
-	disk_figures(r, hz, &f);
-	csv_field(out, fmt_fig(b, sizeof(b), f.has_iops, "%.1f", f.iops, ""), 0);
-	csv_field(out, fmt_fig(b, sizeof(b), f.has_mbps, "%.3f", f.mbps, ""), 0);
-	csv_field(out, fmt_fig(b, sizeof(b), f.has_acc, "%.3f", f.acc_per_op, ""), 0);
-	csv_field(out, fmt_fig(b, sizeof(b), f.has_irq, "%.3f", f.irq_per_op, ""), 0);
+	csv_field(out, fmt_fig(b, sizeof(b), f->has_rate, "%.1f", f->rate, ""), 0);
+	csv_field(out, fmt_fig(b, sizeof(b), f->has_mbps, "%.3f", f->mbps, ""), 0);
+	csv_field(out, fmt_fig(b, sizeof(b), f->has_acc, "%.3f", f->acc_per_unit, ""), 0);
+	csv_field(out, fmt_fig(b, sizeof(b), f->has_irq, "%.3f", f->irq_per_unit, ""), 0);
 }
 
 static const struct peer_stats *peer_of(const struct record *r,
@@ -509,29 +409,24 @@ static const struct peer_stats *peer_of(const struct record *r,
 	return NULL;
 }
 
-static void csv_net_fields(FILE *out, const struct record *r, uint64_t hz,
+static void csv_net_fields(FILE *out, const struct record *r, const struct result_figures *f,
 			   const struct report_launch *launch)
 {
 	static const char *const keys[] = { "rxdev", "size", "burst", "frames", "sent", "rx",
 					    "rx_ok", "lost", "corrupt", "reordered", "dup",
 					    "foreign", "missed", "arp", "icmp", "udp", "other" };
-	int net = is_net_result(r);
-	const struct peer_stats *p = net ? peer_of(r, launch) : NULL;
-	struct net_figures f;
+	const struct peer_stats *p = f->net ? peer_of(r, launch) : NULL;
 	char b[32];
 
 	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-		const char *v = net ? record_get(r, keys[k]) : NULL;
+		const char *v = f->net ? record_get(r, keys[k]) : NULL;
 
 		csv_field(out, v ? v : "", 0);
 	}
-	memset(&f, 0, sizeof(f));
-	if (net)
-		net_figures(r, hz, &f);
-	csv_field(out, fmt_fig(b, sizeof(b), f.has_fps, "%.1f", f.fps, ""), 0);
-	csv_field(out, fmt_fig(b, sizeof(b), f.has_gbps, "%.4f", f.gbps, ""), 0);
-	csv_field(out, fmt_fig(b, sizeof(b), f.has_acc, "%.3f", f.acc_per_pkt, ""), 0);
-	csv_field(out, fmt_fig(b, sizeof(b), f.has_irq, "%.3f", f.irq_per_pkt, ""), 0);
+	csv_field(out, fmt_fig(b, sizeof(b), f->net && f->has_rate, "%.1f", f->rate, ""), 0);
+	csv_field(out, fmt_fig(b, sizeof(b), f->has_gbps, "%.4f", f->gbps, ""), 0);
+	csv_field(out, fmt_fig(b, sizeof(b), f->net && f->has_acc, "%.3f", f->acc_per_unit, ""), 0);
+	csv_field(out, fmt_fig(b, sizeof(b), f->net && f->has_irq, "%.3f", f->irq_per_unit, ""), 0);
 	if (!launch)
 		return;
 	if (!p) {
@@ -552,6 +447,7 @@ void report_csv_rows(FILE *out, const struct log *log, const struct report_launc
 		const struct record *r = &log->recs[i];
 		static const char *const keys[] = { "bench", "name", "ops", "total", "min", "p50",
 						    "p90", "p99", "p999", "max", "mean" };
+		struct result_figures f;
 		char b[32];
 
 		if (strcmp(r->type, "result") != 0)
@@ -570,8 +466,9 @@ void report_csv_rows(FILE *out, const struct log *log, const struct report_launc
 			csv_field(out, launch->accel, 0);
 			csv_field(out, launch->accel_label, 0);
 		}
-		csv_disk_fields(out, r, hz);
-		csv_net_fields(out, r, hz, launch);
+		result_figures(r, hz, &f);
+		csv_disk_fields(out, r, &f);
+		csv_net_fields(out, r, &f, launch);
 		fputc('\n', out);
 	}
 }
@@ -599,6 +496,8 @@ static int json_numeric_key(const char *key)
 
 static void json_record(FILE *out, const struct record *r, uint64_t hz)
 {
+	struct result_figures fig;
+	char b[4][32];
 	int first = 1;
 
 	fputc('{', out);
@@ -627,29 +526,20 @@ static void json_record(FILE *out, const struct record *r, uint64_t hz)
 			fprintf(out, ",\"%s_ns\":%s", keys[k], ns ? ns : "null");
 		}
 	}
-	if (is_disk_result(r)) {
-		struct disk_figures f;
-		char b[4][32];
-
-		disk_figures(r, hz, &f);
+	result_figures(r, hz, &fig);
+	if (fig.disk)
 		fprintf(out, ",\"iops\":%s,\"mbps\":%s,\"acc_per_op\":%s,\"irq_per_op\":%s",
-			fmt_fig(b[0], 32, f.has_iops, "%.1f", f.iops, "null"),
-			fmt_fig(b[1], 32, f.has_mbps, "%.3f", f.mbps, "null"),
-			fmt_fig(b[2], 32, f.has_acc, "%.3f", f.acc_per_op, "null"),
-			fmt_fig(b[3], 32, f.has_irq, "%.3f", f.irq_per_op, "null"));
-	}
-	if (is_net_result(r)) {
-		struct net_figures f;
-		char b[4][32];
-
-		net_figures(r, hz, &f);
+			fmt_fig(b[0], 32, fig.has_rate, "%.1f", fig.rate, "null"),
+			fmt_fig(b[1], 32, fig.has_mbps, "%.3f", fig.mbps, "null"),
+			fmt_fig(b[2], 32, fig.has_acc, "%.3f", fig.acc_per_unit, "null"),
+			fmt_fig(b[3], 32, fig.has_irq, "%.3f", fig.irq_per_unit, "null"));
+	if (fig.net)
 		fprintf(out, ",\"frames_per_s\":%s,\"gbit_per_s\":%s,\"acc_per_pkt\":%s,"
 			"\"irq_per_pkt\":%s",
-			fmt_fig(b[0], 32, f.has_fps, "%.1f", f.fps, "null"),
-			fmt_fig(b[1], 32, f.has_gbps, "%.4f", f.gbps, "null"),
-			fmt_fig(b[2], 32, f.has_acc, "%.3f", f.acc_per_pkt, "null"),
-			fmt_fig(b[3], 32, f.has_irq, "%.3f", f.irq_per_pkt, "null"));
-	}
+			fmt_fig(b[0], 32, fig.has_rate, "%.1f", fig.rate, "null"),
+			fmt_fig(b[1], 32, fig.has_gbps, "%.4f", fig.gbps, "null"),
+			fmt_fig(b[2], 32, fig.has_acc, "%.3f", fig.acc_per_unit, "null"),
+			fmt_fig(b[3], 32, fig.has_irq, "%.3f", fig.irq_per_unit, "null"));
 	fputc('}', out);
 }
 

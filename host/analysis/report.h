@@ -32,7 +32,4 @@ void report_csv_rows(FILE *out, const struct log *log, const struct report_launc
 void report_json(FILE *out, const struct log *logs, size_t nlogs,
 		 const struct report_launch *launch);
 
-/* Nanoseconds for a cycle count at tsc_hz; returns 0 and leaves *ns alone if tsc_hz is 0. */
-int cycles_to_ns(double cycles, uint64_t tsc_hz, double *ns);
-
 #endif

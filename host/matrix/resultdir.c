@@ -10,6 +10,7 @@
 #include "lib/file.h"
 #include "lib/json.h"
 #include "matrix/resultdir.h"
+#include "proto/figures.h"
 
 /* Paths are bounded: kvmio run refuses a DIR longer than 1024 bytes. */
 #ifndef __clang__
@@ -166,89 +167,56 @@ static int text_column(int k)
 	return k == 4 || k == 5 || k == 16 || k == COL_FLAVOUR;
 }
 
+/* A figure as printed with fmt, or "" (malloc'd). */
+static char *figure_text(int has, const char *fmt, double v)
+{
+	char *s;
+
+	if (!has)
+		return strdup("");
+	return asprintf(&s, fmt, v) < 0 ? NULL : s;
+}
+
+/* A field's text, or "" (malloc'd). */
+static char *field_text(const struct record *r, const char *key)
+{
+	const char *v = r ? record_get(r, key) : NULL;
+
+	return strdup(v ? v : "");
+}
+
 /* The columns from bench= on, for one result record (malloc'd strings, "" = empty). */
 static void result_values(const struct record *r, const struct log *log, char *vals[NCOLS])
 {
 	static const char *const direct[] = { "bench", "name", "ops", "total", "min", "p50", "p90",
 					      "p99", "p999", "max", "mean" };
 	const struct record *h = log_find(log, "hello", NULL, NULL);
-	const char *bench = record_get(r, "bench");
-	uint64_t hz = 0;
-	double ops = 0, elapsed = 0, bytes = 0, v, acc = 0;
-	int isdisk = bench && strcmp(bench, "disk") == 0;
-	int isnet = bench && strncmp(bench, "net-", 4) == 0;
-	int have_acc = 1, have_ops;
-	char b[64];
+	uint64_t hz = log_tsc_hz(log);
+	struct result_figures f;
+	double v, p50_ns = 0, p99_ns = 0;
+	int has_p50 = record_get_number(r, "p50", &v) == 0 && cycles_to_ns(v, hz, &p50_ns);
+	int has_p99 = record_get_number(r, "p99", &v) == 0 && cycles_to_ns(v, hz, &p99_ns);
+	char *hz_text = NULL;
 
-	if (h)
-		record_get_u64(h, "tsc_hz", &hz);
-	for (size_t k = 0; k < sizeof(direct) / sizeof(direct[0]); k++) {
-		const char *x = record_get(r, direct[k]);
-
-		vals[4 + k] = strdup(x ? x : "");
-	}
-	snprintf(b, sizeof(b), "%llu", (unsigned long long)hz);
-	vals[15] = strdup(h ? b : "");
-	vals[16] = strdup(h && record_get(h, "accel") ? record_get(h, "accel") : "");
-	for (int k = 17; k < NCOLS; k++)
-		vals[k] = NULL;
-	/* per-operation figures: frames for the network, ops otherwise */
-	have_ops = record_get_number(r, isnet ? "frames" : "ops", &ops) == 0 && ops > 0;
-	if (have_ops && hz && record_get_number(r, "elapsed", &elapsed) == 0 && elapsed > 0) {
-		double rate = ops * (double)hz / elapsed;
-
-		if (isdisk) {
-			snprintf(b, sizeof(b), "%.1f", rate);
-			vals[17] = strdup(b);
-			if (record_get_number(r, "bytes", &bytes) == 0) {
-				snprintf(b, sizeof(b), "%.3f", bytes * (double)hz / elapsed / 1e6);
-				vals[18] = strdup(b);
-			}
-		} else if (isnet) {
-			snprintf(b, sizeof(b), "%.1f", rate);
-			vals[19] = strdup(b);
-			if (record_get_number(r, "bytes", &bytes) == 0) {
-				snprintf(b, sizeof(b), "%.6f",
-					 bytes * 8 * (double)hz / elapsed / 1e9);
-				vals[20] = strdup(b);
-			}
-		}
-	}
-	if (have_ops && (isdisk || isnet)) {
-		static const char *const ak[] = { "pio_r", "pio_w", "mmio_r", "mmio_w" };
-
-		for (int k = 0; k < 4; k++) {
-			if (record_get_number(r, ak[k], &v) != 0)
-				have_acc = 0;
-			else
-				acc += v;
-		}
-		if (have_acc) {
-			snprintf(b, sizeof(b), "%.3f", acc / ops);
-			vals[21] = strdup(b);
-		}
-		if (record_get_number(r, "irqs", &v) == 0) {
-			snprintf(b, sizeof(b), "%.3f", v / ops);
-			vals[22] = strdup(b);
-		}
-	}
-	if (record_get(r, "harness_mean"))
-		vals[23] = strdup(record_get(r, "harness_mean"));
-	if (hz && record_get_number(r, "p50", &v) == 0) {
-		snprintf(b, sizeof(b), "%.1f", v * 1e9 / (double)hz);
-		vals[24] = strdup(b);
-	}
-	if (hz && record_get_number(r, "p99", &v) == 0) {
-		snprintf(b, sizeof(b), "%.1f", v * 1e9 / (double)hz);
-		vals[25] = strdup(b);
-	}
-	if (record_get(r, "lost"))
-		vals[26] = strdup(record_get(r, "lost"));
-	if (record_get(r, "corrupt"))
-		vals[27] = strdup(record_get(r, "corrupt"));
-	for (int k = 17; k < NCOLS; k++)
-		if (!vals[k])
-			vals[k] = strdup("");
+	result_figures(r, hz, &f);
+	for (size_t k = 0; k < sizeof(direct) / sizeof(direct[0]); k++)
+		vals[4 + k] = field_text(r, direct[k]);
+	if (h && asprintf(&hz_text, "%llu", (unsigned long long)hz) < 0)
+		hz_text = NULL;
+	vals[15] = h ? hz_text : strdup("");
+	vals[16] = field_text(h, "accel");
+	vals[17] = figure_text(f.disk && f.has_rate, "%.1f", f.rate);
+	vals[18] = figure_text(f.has_mbps, "%.3f", f.mbps);
+	vals[19] = figure_text(f.net && f.has_rate, "%.1f", f.rate);
+	vals[20] = figure_text(f.has_gbps, "%.6f", f.gbps);
+	vals[21] = figure_text(f.has_acc, "%.3f", f.acc_per_unit);
+	vals[22] = figure_text(f.has_irq, "%.3f", f.irq_per_unit);
+	vals[23] = field_text(r, "harness_mean");
+	vals[24] = figure_text(has_p50, "%.1f", p50_ns);
+	vals[25] = figure_text(has_p99, "%.1f", p99_ns);
+	vals[26] = field_text(r, "lost");
+	vals[27] = field_text(r, "corrupt");
+	vals[COL_FLAVOUR] = NULL;
 }
 
 /* The rows of one finished run: results.csv lines and results.json "results" objects. */
@@ -264,7 +232,6 @@ static void write_run_results(FILE *csv, FILE *js, const struct job_config *c, i
 		if (strcmp(rec->type, "result") != 0)
 			continue;
 		result_values(rec, log, vals);
-		free(vals[COL_FLAVOUR]);
 		vals[COL_FLAVOUR] = strdup(flavour);
 		csv_field(csv, c->id, 1);
 		fprintf(csv, ",%d,%d", repeat, code);
