@@ -10,6 +10,10 @@ void self_exe(char *buf, size_t len);
  * PATH/prog (PATH unset: /usr/bin:/bin). 0 with the path in buf, or -1. */
 int path_search(const char *prog, char *buf, size_t len);
 
+/* Run argv (argv[0] looked up in PATH) with stdin from /dev/null and stdout and stderr into
+ * out_path; its exit status, or -1 when it could not run or was killed. */
+int proc_run(char *const argv[], const char *out_path);
+
 /* Seconds on the monotonic clock. */
 double clock_now_s(void);
 

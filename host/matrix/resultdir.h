@@ -8,6 +8,7 @@
  *   DIR/images/FORMAT-SIZE.img          disk images made once (backend=file)
  *   DIR/runs/ID/rN/{serial.log,cmd.txt,flavour,stdout.txt,stderr.txt,exit}
  *                                       repeat N of configuration ID; exit is written last
+ *   DIR/report.html, DIR/summary.txt    written by kvmio report
  */
 #ifndef KVMIO_HOST_MATRIX_RESULTDIR_H
 #define KVMIO_HOST_MATRIX_RESULTDIR_H
@@ -22,6 +23,10 @@
 #define RESULTDIR_RUN_STDOUT "stdout.txt"
 #define RESULTDIR_RUN_STDERR "stderr.txt"
 #define RESULTDIR_RUN_EXIT "exit"
+
+/* What kvmio report writes (by default) into DIR. */
+#define RESULTDIR_REPORT_HTML "report.html"
+#define RESULTDIR_SUMMARY "summary.txt"
 
 /* ---- writing: kvmio run ------------------------------------------------------------------ */
 
