@@ -107,7 +107,7 @@ static void test_verdicts(void **state)
 	compare_free(&d);
 }
 
-/* Run compare_main on argv (NULL-terminated); its output in *out (malloc'd). */
+/* Run compare_command on argv (NULL-terminated); its output in *out (malloc'd). */
 static int run(char **out, ...)
 {
 	char *argv[16], *buf = NULL;
@@ -122,7 +122,7 @@ static int run(char **out, ...)
 		argv[argc++] = a;
 	va_end(ap);
 	argv[argc] = NULL;
-	rc = compare_main(argc, argv, f);
+	rc = compare_command(argc, argv, f);
 	fclose(f);
 	if (out)
 		*out = buf;

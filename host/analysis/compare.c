@@ -560,7 +560,7 @@ static void pairs_csv(FILE *out, const struct cmp_data *d, const struct pair *pa
 
 /* ---- the command ------------------------------------------------------------------------- */
 
-int compare_main(int argc, char **argv, FILE *out)
+int compare_command(int argc, char **argv, FILE *out)
 {
 	const char *pos[4], *baseline = NULL, *metric = NULL;
 	int npos = 0, csv = 0, only_metric = -1, rc = 0, np = 0;
@@ -693,4 +693,9 @@ done:
 	compare_free(&d);
 	fflush(out);
 	return rc;
+}
+
+int cmd_compare(int argc, char **argv)
+{
+	return compare_command(argc, argv, stdout);
 }

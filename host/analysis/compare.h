@@ -59,6 +59,8 @@ int compare_flavour_note(const struct resultdir_config *base, const struct resul
 			 char *buf, size_t len);
 
 /* The command: argv after "compare". Output to out, messages to stderr. 0, or 2. */
-int compare_main(int argc, char **argv, FILE *out);
+int compare_command(int argc, char **argv, FILE *out);
+/* `kvmio compare`: the same onto stdout. */
+int cmd_compare(int argc, char **argv);
 
 #endif

@@ -373,7 +373,7 @@ done:
 	return rc;
 }
 
-int htmlreport_cmd(int argc, char **argv)
+int cmd_report(int argc, char **argv)
 {
 	const char *dir = NULL, *out = NULL;
 	char *def = NULL;

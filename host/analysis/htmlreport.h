@@ -7,7 +7,7 @@
 /* `kvmio report DIR [-o FILE]`: writes FILE (default DIR/report.html) and DIR/summary.txt, and
  * prints the summary to stdout. Returns 0, 2 on usage errors, 1 on any other failure (missing
  * results.csv, no results, gnuplot missing or failing), after one line on stderr. */
-int htmlreport_cmd(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* The same without argument parsing; summary_out may be NULL. */
 int htmlreport_write(const char *dir, const char *html_path, FILE *summary_out);

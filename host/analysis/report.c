@@ -1,8 +1,9 @@
-/* Printing checked logs: a readable table, CSV, or one JSON document. */
+/* Printing checked logs: a readable table, CSV, or one JSON document; `kvmio parse`. */
 #include <stdlib.h>
 #include <string.h>
 #include "analysis/report.h"
 #include "proto/figures.h"
+#include "lib/args.h"
 #include "lib/csv.h"
 #include "lib/json.h"
 
@@ -48,6 +49,78 @@ static const char *fmt_fig(char *buf, size_t size, int has, const char *fmt, dou
 		return unknown;
 	snprintf(buf, size, fmt, v);
 	return buf;
+}
+
+/* ---- kvmio parse -------------------------------------------------------------------------- */
+
+/* The first problem of a log, on stderr. */
+static void print_log_problem(const struct log *log)
+{
+	if (log->status != KVMIO_EXIT_OK)
+		fprintf(stderr, "kvmio: %s:%d: %s\n", log->name ? log->name : "?", log->err_line,
+			log->err);
+}
+
+void report_print(const struct log *logs, size_t n, enum report_format format,
+		  const struct report_launch *launch)
+{
+	if (format == REPORT_JSON) {
+		report_json(stdout, logs, n, launch);
+	} else if (format == REPORT_CSV) {
+		report_csv_header(stdout, launch);
+		for (size_t i = 0; i < n; i++)
+			report_csv_rows(stdout, &logs[i], launch);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			report_table(stdout, &logs[i], launch);
+	}
+	fflush(stdout);
+}
+
+int cmd_parse(int argc, char **argv)
+{
+	enum report_format format = REPORT_TABLE;
+	struct log *logs;
+	int nfiles = 0, rc = 0, i, only_files = 0;
+	char **files = calloc((size_t)argc + 1, sizeof(*files));
+
+	if (!files)
+		return KVMIO_EXIT_IO;
+	for (i = 0; i < argc; i++) {
+		if (!only_files && strcmp(argv[i], "--csv") == 0)
+			format = REPORT_CSV;
+		else if (!only_files && strcmp(argv[i], "--json") == 0)
+			format = REPORT_JSON;
+		else if (!only_files && strcmp(argv[i], "--") == 0)
+			only_files = 1;
+		else if (!only_files && argv[i][0] == '-' && argv[i][1] != '\0') {
+			free(files);
+			return usage_error("parse: unknown option '%s'", argv[i]);
+		} else
+			files[nfiles++] = argv[i];
+	}
+	if (nfiles == 0) {
+		free(files);
+		return usage_error("parse: no log files given");
+	}
+	logs = calloc((size_t)nfiles, sizeof(*logs));
+	if (!logs) {
+		free(files);
+		return KVMIO_EXIT_IO;
+	}
+	for (i = 0; i < nfiles; i++) {
+		int st = log_parse_file(&logs[i], files[i]);
+
+		print_log_problem(&logs[i]);
+		if (st != 0 && rc == 0)
+			rc = st;
+	}
+	report_print(logs, (size_t)nfiles, format, NULL);
+	for (i = 0; i < nfiles; i++)
+		log_free(&logs[i]);
+	free(logs);
+	free(files);
+	return rc;
 }
 
 /* ---- table ------------------------------------------------------------------------------- */

@@ -1,4 +1,4 @@
-/* Printing checked logs: a readable table, CSV, or one JSON document. */
+/* Printing checked logs: a readable table, CSV, or one JSON document; `kvmio parse`. */
 #ifndef KVMIO_HOST_ANALYSIS_REPORT_H
 #define KVMIO_HOST_ANALYSIS_REPORT_H
 #include <stdio.h>
@@ -22,6 +22,12 @@ struct report_launch {
 	const char *tap_output; /* its stdout and stderr */
 };
 
+enum report_format { REPORT_TABLE, REPORT_CSV, REPORT_JSON };
+
+/* Logs in one format on stdout: a table per log, one CSV, or one JSON document. */
+void report_print(const struct log *logs, size_t n, enum report_format format,
+		  const struct report_launch *launch);
+
 void report_table(FILE *out, const struct log *log, const struct report_launch *launch);
 
 /* CSV: one header line, then one row per result record of each log. */
@@ -31,5 +37,8 @@ void report_csv_rows(FILE *out, const struct log *log, const struct report_launc
 /* JSON: {"logs":[...]} for all logs at once. */
 void report_json(FILE *out, const struct log *logs, size_t nlogs,
 		 const struct report_launch *launch);
+
+/* `kvmio parse [--csv|--json] LOG...` (argv after "parse"): exit status of the worst log. */
+int cmd_parse(int argc, char **argv);
 
 #endif

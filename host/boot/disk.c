@@ -435,7 +435,7 @@ out:
 
 /* ---- subcommands ------------------------------------------------------------------------- */
 
-int disk_cmd_mkdisk(int argc, char **argv)
+int cmd_mkdisk(int argc, char **argv)
 {
 	const char *file = NULL, *size_s = NULL, *format = "raw", *prealloc = "off", *v;
 	unsigned long long size;
@@ -478,7 +478,7 @@ int disk_cmd_mkdisk(int argc, char **argv)
 	return 0;
 }
 
-int disk_cmd_verify(int argc, char **argv)
+int cmd_verify_disk(int argc, char **argv)
 {
 	const char *file = NULL, *format = "raw", *v;
 	struct disk_verify_result res;

@@ -68,7 +68,7 @@ int disk_verify(const char *path, const char *format, uint64_t seed, int64_t pas
 		struct disk_verify_result *res, char *err, size_t errlen);
 
 /* The kvmio subcommands (argv after the command name); exit codes as in the README. */
-int disk_cmd_mkdisk(int argc, char **argv);
-int disk_cmd_verify(int argc, char **argv);
+int cmd_mkdisk(int argc, char **argv);
+int cmd_verify_disk(int argc, char **argv);
 
 #endif

@@ -432,7 +432,7 @@ static int peer_usage(const char *fmt, const char *arg)
 	return KVMIO_EXIT_BADCONFIG;
 }
 
-int peer_cmd(int argc, char **argv)
+int cmd_peer(int argc, char **argv)
 {
 	struct peer_config c = { .mode = PEER_REFLECT, .size = 60, .dev = -1 };
 	struct peer_stats s;

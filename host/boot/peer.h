@@ -68,6 +68,6 @@ int peer_spawn(char *const *argv, const char *socket, double wait_s, int *fd);
 int peer_stop_and_read(int pid, int fd, double grace_s, struct peer_stats *s);
 
 /* `kvmio peer ...` */
-int peer_cmd(int argc, char **argv);
+int cmd_peer(int argc, char **argv);
 
 #endif

@@ -27,7 +27,7 @@
 #include "lib/json.h"
 #include "lib/proc.h"
 
-/* Paths are bounded: run_cmd refuses a DIR longer than 1024 bytes. */
+/* Paths are bounded: cmd_run refuses a DIR longer than 1024 bytes. */
 #ifndef __clang__
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 #endif
@@ -184,7 +184,7 @@ static int make_images(const char *dir, const struct job_matrix *m, const char *
 	return 0;
 }
 
-int run_cmd(int argc, char **argv)
+int cmd_run(int argc, char **argv)
 {
 	const char *jobpath = NULL, *dir = NULL;
 	int repeat = 0, jobs = 1, resume = 0, dry = 0, rc = 0, failed = 0, nchild = 0;

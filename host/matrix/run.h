@@ -5,6 +5,6 @@
 #include "matrix/job.h"
 
 /* The subcommand (argv after "run"); exit 0, 1 (some run failed), 2 usage/job, 130 Ctrl-C. */
-int run_cmd(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 #endif
