@@ -116,7 +116,7 @@ static int load_series(struct cmp_data *d, char *err, size_t errlen)
 				goto oom;
 		}
 	}
-	return 0;
+	return KVMIO_EXIT_OK;
 oom:
 	snprintf(err, errlen, "out of memory");
 	return KVMIO_EXIT_IO;
@@ -128,7 +128,7 @@ int compare_load(const char *dir, struct cmp_data *d, char *err, size_t errlen)
 
 	memset(d, 0, sizeof(*d));
 	rc = resultdir_load(dir, RESULTDIR_MATRIX_REQUIRED, &d->rd, err, errlen);
-	if (rc == 0)
+	if (rc == KVMIO_EXIT_OK)
 		rc = load_series(d, err, errlen);
 	if (rc)
 		compare_free(d);
@@ -563,7 +563,7 @@ static void pairs_csv(FILE *out, const struct cmp_data *d, const struct pair *pa
 int compare_command(int argc, char **argv, FILE *out)
 {
 	const char *pos[4], *baseline = NULL, *metric = NULL;
-	int npos = 0, csv = 0, only_metric = -1, rc = 0, np = 0;
+	int npos = 0, csv = 0, only_metric = -1, rc = KVMIO_EXIT_OK, np = 0;
 	struct cmp_data d;
 	struct pair *pairs = NULL;
 	char err[1024], *key = NULL, *value;

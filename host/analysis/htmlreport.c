@@ -300,7 +300,7 @@ int htmlreport_write(const char *dir, const char *html_path, FILE *summary_out)
 	struct gnuplot gp;
 	char err[512], *sum_path = NULL, *sum_text = NULL, *tmp_html = NULL;
 	FILE *out = NULL, *sum = NULL;
-	int rows, rc = 1;
+	int rows, rc = KVMIO_EXIT_FAILED;
 	size_t sum_len = 0;
 
 	if (gnuplot_find(&gp) != 0) {
@@ -357,7 +357,7 @@ int htmlreport_write(const char *dir, const char *html_path, FILE *summary_out)
 		fprintf(summary_out, "\nreport: %s\n", html_path);
 		fflush(summary_out);
 	}
-	rc = 0;
+	rc = KVMIO_EXIT_OK;
 done:
 	if (out) {
 		fclose(out);

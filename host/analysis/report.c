@@ -81,7 +81,7 @@ int cmd_parse(int argc, char **argv)
 {
 	enum report_format format = REPORT_TABLE;
 	struct log *logs;
-	int nfiles = 0, rc = 0, i, only_files = 0;
+	int nfiles = 0, rc = KVMIO_EXIT_OK, i, only_files = 0;
 	char **files = calloc((size_t)argc + 1, sizeof(*files));
 
 	if (!files)
@@ -112,7 +112,7 @@ int cmd_parse(int argc, char **argv)
 		int st = log_parse_file(&logs[i], files[i]);
 
 		print_log_problem(&logs[i]);
-		if (st != 0 && rc == 0)
+		if (st != KVMIO_EXIT_OK && rc == KVMIO_EXIT_OK)
 			rc = st;
 	}
 	report_print(logs, (size_t)nfiles, format, NULL);

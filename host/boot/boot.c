@@ -137,7 +137,7 @@ static int parse_boot_args(int argc, char **argv, struct boot_args *a)
 			return usage_error("boot: unknown option '%s'", arg);
 		}
 	}
-	return 0;
+	return KVMIO_EXIT_OK;
 }
 
 static char *image_dir(void)
@@ -272,7 +272,7 @@ static int netrun_start(struct netrun *nr, const struct boot_args *a)
 	char exe[4096], err[512];
 
 	if (nr->nnics == 0)
-		return 0;
+		return KVMIO_EXIT_OK;
 	self_exe(exe, sizeof(exe));
 	for (int i = 0; i < nr->nnics; i++) {
 		char **pv, sock[4096];
@@ -300,7 +300,7 @@ static int netrun_start(struct netrun *nr, const struct boot_args *a)
 		}
 		nr->tap_up = 1;
 	}
-	return 0;
+	return KVMIO_EXIT_OK;
 }
 
 /* launch tick: start --tap-cmd once the guest says ready. */
@@ -326,10 +326,10 @@ static void netrun_tick(void *ctx, const char *out, size_t len)
 		signal(SIGHUP, SIG_DFL);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (o < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(o, 1) < 0 || dup2(o, 2) < 0)
-			_exit(127);
+			_exit(PROC_EXEC_FAILED);
 		execlp("ip", "ip", "netns", "exec", nr->netns, "sh", "-c", nr->tap_cmd,
 		       (char *)NULL);
-		_exit(127);
+		_exit(PROC_EXEC_FAILED);
 	}
 	nr->tap_pid = pid > 0 ? pid : -1;
 	if (pid > 0)
@@ -455,7 +455,7 @@ int cmd_boot(int argc, char **argv)
 		netrun_dry(&nr, &a);
 		free(s);
 		qemu_command_free(&cmd);
-		rc = 0;
+		rc = KVMIO_EXIT_OK;
 		goto done_args;
 	}
 	if (!file_exists(cmd.image)) {
@@ -535,7 +535,7 @@ int cmd_boot(int argc, char **argv)
 					     warn, sizeof(warn)))
 			fprintf(stderr, "kvmio: warning: %s\n", warn);
 	}
-	if (rc == 0 && nr.tap_cmd && nr.tap_status != 0) {
+	if (rc == KVMIO_EXIT_OK && nr.tap_cmd && nr.tap_status != 0) {
 		snprintf(msg, sizeof(msg), nr.tap_status == -1 ? "tap-cmd not run: the guest sent "
 			 "no ready record (bench=net-echo sends one)" : nr.tap_status == -2 ?
 			 "tap-cmd killed: still running after the guest stopped" :
@@ -546,7 +546,7 @@ int cmd_boot(int argc, char **argv)
 		report_print(&log, 1, a.format, &launch);
 	if (msg[0])
 		fprintf(stderr, "kvmio: %s\n", msg);
-	if (rc != 0 && rc != KVMIO_EXIT_INTERRUPTED && res.err_len > 0) {
+	if (rc != KVMIO_EXIT_OK && rc != KVMIO_EXIT_INTERRUPTED && res.err_len > 0) {
 		/* QEMU's own words, for the failure above. */
 		for (char *line = res.err, *next; line && *line; line = next) {
 			next = strchr(line, '\n');

@@ -224,7 +224,7 @@ int disk_verify_raw(const char *path, uint64_t seed, int64_t pass, struct disk_v
 	}
 	if (s < end_sector)
 		res->unstamped += end_sector - s;
-	rc = 0;
+	rc = KVMIO_EXIT_OK;
 out:
 	free(buf);
 	close(fd);
@@ -235,20 +235,20 @@ int disk_verify_verdict(const struct disk_verify_result *res, char *why, size_t 
 {
 	if (!res->label_ok) {
 		snprintf(why, whylen, "label broken: %s", res->label_why);
-		return 1;
+		return KVMIO_EXIT_FAILED;
 	}
 	if (res->bad) {
 		snprintf(why, whylen, "%" PRIu64 " bad sector%s (first: lba %" PRIu64 ": %s)",
 			 res->bad, res->bad == 1 ? "" : "s", res->bad_list[0].lba,
 			 res->bad_list[0].why);
-		return 1;
+		return KVMIO_EXIT_FAILED;
 	}
 	if (res->ok == 0) {
 		snprintf(why, whylen, "no stamped sectors: nothing the guest wrote reached the file");
-		return 1;
+		return KVMIO_EXIT_FAILED;
 	}
 	why[0] = '\0';
-	return 0;
+	return KVMIO_EXIT_OK;
 }
 
 const char *disk_qemu_img(void)
@@ -350,7 +350,7 @@ int disk_make(const char *path, uint64_t size, const char *format, const char *p
 				unlink(path);
 			return e == EEXIST ? KVMIO_EXIT_BADCONFIG : KVMIO_EXIT_IO;
 		}
-		return 0;
+		return KVMIO_EXIT_OK;
 	} else {
 		char *tmp = dir_make_temp(), *raw = NULL, opt[64];
 		char *argv[12];
@@ -380,7 +380,7 @@ int disk_make(const char *path, uint64_t size, const char *format, const char *p
 		argv[n] = NULL;
 		if (run_qemu_img(argv, err, errlen) != 0)
 			goto qout;
-		rc = 0;
+		rc = KVMIO_EXIT_OK;
 qout:
 		dir_remove_tree(tmp);
 		free(tmp);
@@ -475,7 +475,7 @@ int cmd_mkdisk(int argc, char **argv)
 	}
 	printf("%s: %s, %llu bytes, label id 0x%016" PRIx64 ", data area from %d\n", file, format,
 	       size, id, DISK_DATA_START);
-	return 0;
+	return KVMIO_EXIT_OK;
 }
 
 int cmd_verify_disk(int argc, char **argv)

@@ -341,27 +341,27 @@ int host_accel_choose(const char *requested, const struct kvm_flavour *k, const 
 	if (!strcmp(r, "tcg")) {
 		*chosen = "tcg";
 		snprintf(why, whylen, "tcg, as asked");
-		return 0;
+		return KVMIO_EXIT_OK;
 	}
 	if (!strcmp(r, "kvm")) {
 		if (!kvm_usable(k)) {
 			snprintf(why, whylen, "--accel kvm: %s (use --accel tcg or auto)", k->why);
-			return 2;
+			return KVMIO_EXIT_BADCONFIG;
 		}
 		*chosen = "kvm";
 		snprintf(why, whylen, "kvm, as asked: %s", k->label);
-		return 0;
+		return KVMIO_EXIT_OK;
 	}
 	if (strcmp(r, "auto")) {
 		snprintf(why, whylen, "unknown accelerator '%s' (auto, kvm or tcg)", r);
-		return 2;
+		return KVMIO_EXIT_BADCONFIG;
 	}
 	switch (k->backend) {
 	case KVM_BACKEND_INTEL:
 	case KVM_BACKEND_AMD:
 		*chosen = "kvm";
 		snprintf(why, whylen, "auto: kvm, because %s", k->label);
-		return 0;
+		return KVMIO_EXIT_OK;
 	case KVM_BACKEND_PVM:
 		snprintf(why, whylen, "auto: tcg, because /dev/kvm is kvm_pvm and this guest is not "
 			 "PVM-aware (KVM would run it in its instruction emulator)");
@@ -374,7 +374,7 @@ int host_accel_choose(const char *requested, const struct kvm_flavour *k, const 
 		break;
 	}
 	*chosen = "tcg";
-	return 0;
+	return KVMIO_EXIT_OK;
 }
 
 double host_default_timeout(double base_s, enum exec_mode exec)

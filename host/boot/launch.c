@@ -99,8 +99,8 @@ static void child_exec(char *const *argv, int out, int err, int status)
 		e = errno;
 	}
 	if (write(status, &e, sizeof(e)) < 0)
-		_exit(127);
-	_exit(127);
+		_exit(PROC_EXEC_FAILED);
+	_exit(PROC_EXEC_FAILED);
 }
 
 static void stop(pid_t pid, int sig)

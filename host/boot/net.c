@@ -9,7 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "boot/net.h"
+#include "kvmio_proto.h"
 #include "lib/args.h"
+#include "lib/proc.h"
 
 const char *net_topology_name(enum net_topology t)
 {
@@ -64,7 +66,7 @@ int net_parse_spec(const char *spec, struct qemu_nic *n, char *err, size_t errle
 	n->vhost = -1;
 	if (strlen(spec) >= sizeof(buf)) {
 		snprintf(err, errlen, "--net: spec too long");
-		return 2;
+		return KVMIO_EXIT_BADCONFIG;
 	}
 	snprintf(buf, sizeof(buf), "%s", spec);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save), first = 0) {
@@ -80,13 +82,13 @@ int net_parse_spec(const char *spec, struct qemu_nic *n, char *err, size_t errle
 				snprintf(err, errlen, "--net: unknown model '%.64s' (e1000, e1000-82545em, "
 					 "e1000-82544gc, rtl8139 or virtio-net first, then KEY=VALUE,...)",
 					 tok);
-				return 2;
+				return KVMIO_EXIT_BADCONFIG;
 			}
 			continue;
 		}
 		if (!eq || !*v) {
 			snprintf(err, errlen, "--net: '%.64s' is not KEY=VALUE", tok);
-			return 2;
+			return KVMIO_EXIT_BADCONFIG;
 		}
 		*eq = '\0';
 		if (!strcmp(k, "transport")) {
@@ -97,7 +99,7 @@ int net_parse_spec(const char *spec, struct qemu_nic *n, char *err, size_t errle
 			if (!n->transport) {
 				snprintf(err, errlen, "--net: bad transport=%.64s (legacy, modern, "
 					 "transitional)", v);
-				return 2;
+				return KVMIO_EXIT_BADCONFIG;
 			}
 		} else if (!strcmp(k, "topology")) {
 			if (!strcmp(v, "loop"))
@@ -108,12 +110,12 @@ int net_parse_spec(const char *spec, struct qemu_nic *n, char *err, size_t errle
 				n->topology = NET_TAP;
 			else {
 				snprintf(err, errlen, "--net: bad topology=%.64s (loop, peer, tap)", v);
-				return 2;
+				return KVMIO_EXIT_BADCONFIG;
 			}
 		} else if (!strcmp(k, "vhost")) {
 			if (strcmp(v, "on") && strcmp(v, "off")) {
 				snprintf(err, errlen, "--net: bad vhost=%.64s (on, off)", v);
-				return 2;
+				return KVMIO_EXIT_BADCONFIG;
 			}
 			n->vhost = !strcmp(v, "on");
 			vhost_given = 1;
@@ -121,13 +123,13 @@ int net_parse_spec(const char *spec, struct qemu_nic *n, char *err, size_t errle
 			if (parse_mac(v, n->mac)) {
 				snprintf(err, errlen, "--net: bad mac=%.64s (XX:XX:XX:XX:XX:XX, unicast)",
 					 v);
-				return 2;
+				return KVMIO_EXIT_BADCONFIG;
 			}
 		} else if (!strcmp(k, "peer-mode")) {
 			if (peer_mode_parse(v, &n->peer_mode)) {
 				snprintf(err, errlen, "--net: bad peer-mode=%.64s (reflect, sink, flood)",
 					 v);
-				return 2;
+				return KVMIO_EXIT_BADCONFIG;
 			}
 			n->peer_opts = 1;
 		} else if (!strcmp(k, "peer-rate")) {
@@ -138,20 +140,20 @@ int net_parse_spec(const char *spec, struct qemu_nic *n, char *err, size_t errle
 			if (errno || *end || *v < '0' || *v > '9' || n->peer_rate > 1e9) {
 				snprintf(err, errlen, "--net: bad peer-rate=%.64s (frames per second, "
 					 "0 = as fast as possible)", v);
-				return 2;
+				return KVMIO_EXIT_BADCONFIG;
 			}
 			n->peer_opts = 1;
 		} else if (!strcmp(k, "peer-size")) {
 			if (arg_u64(v, 10, &u) || u < 60 || u > 1514) {
 				snprintf(err, errlen, "--net: bad peer-size=%.64s (60..1514 bytes)", v);
-				return 2;
+				return KVMIO_EXIT_BADCONFIG;
 			}
 			n->peer_size = (unsigned)u;
 			n->peer_opts = 1;
 		} else if (!strcmp(k, "peer-count")) {
 			if (arg_u64(v, 10, &u) || u == 0 || u > 100000000ull) {
 				snprintf(err, errlen, "--net: bad peer-count=%.64s (1..10^8)", v);
-				return 2;
+				return KVMIO_EXIT_BADCONFIG;
 			}
 			n->peer_count = u;
 			n->peer_opts = 1;
@@ -159,7 +161,7 @@ int net_parse_spec(const char *spec, struct qemu_nic *n, char *err, size_t errle
 			if (arg_u64(v, 10, &u) || u == 0) {
 				snprintf(err, errlen, "--net: bad %s=%.64s (N >= 1: every N-th frame)", k,
 					 v);
-				return 2;
+				return KVMIO_EXIT_BADCONFIG;
 			}
 			if (k[5] == 'd')
 				n->peer_drop_every = u;
@@ -170,47 +172,47 @@ int net_parse_spec(const char *spec, struct qemu_nic *n, char *err, size_t errle
 			snprintf(err, errlen, "--net: unknown key '%.64s' (transport, topology, vhost, "
 				 "mac, peer-mode, peer-rate, peer-size, peer-count, peer-drop-every, "
 				 "peer-corrupt-every)", k);
-			return 2;
+			return KVMIO_EXIT_BADCONFIG;
 		}
 	}
 	if (first) {
 		snprintf(err, errlen, "--net: empty spec (e1000, e1000-82545em, e1000-82544gc, "
 			 "rtl8139 or virtio-net)");
-		return 2;
+		return KVMIO_EXIT_BADCONFIG;
 	}
 	if (n->transport && strcmp(n->model, "virtio-net") != 0) {
 		snprintf(err, errlen, "--net: transport= is for virtio-net (%s has one PCI interface)",
 			 n->model);
-		return 2;
+		return KVMIO_EXIT_BADCONFIG;
 	}
 	if (!strcmp(n->model, "virtio-net") && !n->transport)
 		n->transport = "transitional";
 	if (vhost_given && n->vhost == 1 && strcmp(n->model, "virtio-net") != 0) {
 		snprintf(err, errlen, "--net: vhost=on is for virtio-net (%s is emulated in QEMU)",
 			 n->model);
-		return 2;
+		return KVMIO_EXIT_BADCONFIG;
 	}
 	if (vhost_given && n->vhost == 1 && n->topology != NET_TAP) {
 		snprintf(err, errlen, "--net: vhost=on needs topology=tap (vhost-net drives a tap "
 			 "device)");
-		return 2;
+		return KVMIO_EXIT_BADCONFIG;
 	}
 	if (n->peer_opts && n->topology != NET_PEER) {
 		snprintf(err, errlen, "--net: peer-* options need topology=peer (not %s)",
 			 net_topology_name(n->topology));
-		return 2;
+		return KVMIO_EXIT_BADCONFIG;
 	}
 	if (n->peer_opts && n->peer_mode != PEER_REFLECT &&
 	    (n->peer_drop_every || n->peer_corrupt_every)) {
 		snprintf(err, errlen, "--net: peer-drop-every/peer-corrupt-every are for "
 			 "peer-mode=reflect");
-		return 2;
+		return KVMIO_EXIT_BADCONFIG;
 	}
 	if (n->peer_mode != PEER_FLOOD && (n->peer_count || n->peer_rate > 0 || n->peer_size)) {
 		snprintf(err, errlen, "--net: peer-count/peer-rate/peer-size are for peer-mode=flood");
-		return 2;
+		return KVMIO_EXIT_BADCONFIG;
 	}
-	return 0;
+	return KVMIO_EXIT_OK;
 }
 
 void net_peer_socket(const char *dir, int i, char *buf, size_t len)
@@ -446,7 +448,7 @@ static int run_quiet(const char *const *argv, char *err, size_t errlen)
 		dup2(pipefd[1], 2);
 		execvp(argv[0], (char *const *)argv);
 		dprintf(2, "cannot run %s: %s", argv[0], strerror(errno));
-		_exit(127);
+		_exit(PROC_EXEC_FAILED);
 	}
 	close(pipefd[1]);
 	if (err && errlen)

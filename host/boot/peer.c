@@ -366,7 +366,7 @@ int peer_spawn(char *const *argv, const char *socket, double wait_s, int *fd)
 
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != parent)
-			_exit(1);
+			_exit(KVMIO_EXIT_FAILED);
 		setpgid(0, 0); /* Ctrl-C goes to kvmio, which stops the peer itself */
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
@@ -374,7 +374,7 @@ int peer_spawn(char *const *argv, const char *socket, double wait_s, int *fd)
 		dup2(nul, 0);
 		dup2(p[1], 1);
 		execv(argv[0], argv);
-		_exit(127);
+		_exit(PROC_EXEC_FAILED);
 	}
 	close(p[1]);
 	*fd = p[0];
@@ -500,5 +500,5 @@ int cmd_peer(int argc, char **argv)
 	peer_format_line(&s, line, sizeof(line));
 	printf("%s\n", line);
 	fflush(stdout);
-	return 0;
+	return KVMIO_EXIT_OK;
 }

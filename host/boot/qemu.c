@@ -174,7 +174,7 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 	d->size = 1ull << 30;
 	if (strlen(spec) >= sizeof(buf)) {
 		snprintf(err, errlen, "--disk: spec too long");
-		return 2;
+		return KVMIO_EXIT_BADCONFIG;
 	}
 	/* Split at single commas; ",," is a literal comma (as in QEMU), for file names. */
 	{
@@ -203,18 +203,18 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 			else {
 				snprintf(err, errlen, "--disk: unknown model '%.64s' (ide or virtio-blk "
 					 "first, then KEY=VALUE,...)", tok);
-				return 2;
+				return KVMIO_EXIT_BADCONFIG;
 			}
 			continue;
 		}
 		if (!eq || !*v) {
 			snprintf(err, errlen, "--disk: '%.64s' is not KEY=VALUE", tok);
-			return 2;
+			return KVMIO_EXIT_BADCONFIG;
 		}
 		*eq = '\0';
 		if (strcmp(k, "transport") == 0) {
 			if (!(d->transport = pick(k, v, transports, err, errlen)))
-				return 2;
+				return KVMIO_EXIT_BADCONFIG;
 		} else if (strcmp(k, "backend") == 0) {
 			if (strcmp(v, "null") == 0) {
 				d->file = NULL;
@@ -223,7 +223,7 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 				d->file = d->filebuf;
 			} else {
 				snprintf(err, errlen, "--disk: bad backend=%.64s (null or file=PATH)", v);
-				return 2;
+				return KVMIO_EXIT_BADCONFIG;
 			}
 		} else if (strcmp(k, "file") == 0) { /* file=PATH: short for backend=file=PATH */
 			snprintf(d->filebuf, sizeof(d->filebuf), "%s", v);
@@ -232,18 +232,18 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 			if (qemu_parse_size(v, &d->size) != 0 || d->size % 512) {
 				snprintf(err, errlen, "--disk: bad size=%.64s (bytes or K/M/G/T suffix, "
 					 "a multiple of 512)", v);
-				return 2;
+				return KVMIO_EXIT_BADCONFIG;
 			}
 			size_given = 1;
 		} else if (strcmp(k, "cache") == 0) {
 			if (!(d->cache = pick(k, v, caches, err, errlen)))
-				return 2;
+				return KVMIO_EXIT_BADCONFIG;
 		} else if (strcmp(k, "aio") == 0) {
 			if (!(d->aio = pick(k, v, aios, err, errlen)))
-				return 2;
+				return KVMIO_EXIT_BADCONFIG;
 		} else if (strcmp(k, "format") == 0) {
 			if (!(d->format = pick(k, v, formats, err, errlen)))
-				return 2;
+				return KVMIO_EXIT_BADCONFIG;
 		} else if (strcmp(k, "latency-ns") == 0) {
 			char *end;
 
@@ -251,52 +251,52 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 			d->latency_ns = strtoll(v, &end, 10);
 			if (errno || *end || *v < '0' || *v > '9') {
 				snprintf(err, errlen, "--disk: bad latency-ns=%.64s (nanoseconds)", v);
-				return 2;
+				return KVMIO_EXIT_BADCONFIG;
 			}
 		} else if (strcmp(k, "readonly") == 0) {
 			if (!pick(k, v, onoff, err, errlen))
-				return 2;
+				return KVMIO_EXIT_BADCONFIG;
 			d->readonly = strcmp(v, "on") == 0;
 		} else if (strcmp(k, "inject") == 0) {
 			if (!(d->inject = pick(k, v, injects, err, errlen)))
-				return 2;
+				return KVMIO_EXIT_BADCONFIG;
 		} else {
 			snprintf(err, errlen, "--disk: unknown key '%.64s' (transport, backend, file, "
 				 "size, cache, aio, format, latency-ns, readonly, inject)", k);
-			return 2;
+			return KVMIO_EXIT_BADCONFIG;
 		}
 	}
 	if (first) {
 		snprintf(err, errlen, "--disk: empty spec (ide or virtio-blk)");
-		return 2;
+		return KVMIO_EXIT_BADCONFIG;
 	}
 	/* Combinations that cannot work, whatever the machine. */
 	if (d->model == QEMU_DISK_IDE && d->transport) {
 		snprintf(err, errlen, "--disk: transport= is for virtio-blk (IDE PIO or DMA is the "
 			 "guest's choice)");
-		return 2;
+		return KVMIO_EXIT_BADCONFIG;
 	}
 	if (d->model == QEMU_DISK_IDE && d->readonly) {
 		snprintf(err, errlen, "--disk: readonly=on with ide: QEMU's ide-hd refuses read-only "
 			 "drives (use virtio-blk)");
-		return 2;
+		return KVMIO_EXIT_BADCONFIG;
 	}
 	if (!d->file) {
 		if (d->format || d->cache || d->aio) {
 			snprintf(err, errlen, "--disk: %s= needs backend=file=PATH (backend=null has "
 				 "no format, cache or aio)", d->format ? "format" : d->cache ? "cache"
 				 : "aio");
-			return 2;
+			return KVMIO_EXIT_BADCONFIG;
 		}
 	} else {
 		if (size_given) {
 			snprintf(err, errlen, "--disk: size= is for backend=null (a file has its own "
 				 "size: kvmio mkdisk FILE SIZE)");
-			return 2;
+			return KVMIO_EXIT_BADCONFIG;
 		}
 		if (d->latency_ns >= 0) {
 			snprintf(err, errlen, "--disk: latency-ns= is for backend=null");
-			return 2;
+			return KVMIO_EXIT_BADCONFIG;
 		}
 		if (!d->cache)
 			d->cache = "writeback";
@@ -308,12 +308,12 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 		    strcmp(d->cache, "directsync") != 0) {
 			snprintf(err, errlen, "--disk: aio=native needs O_DIRECT: cache=none or "
 				 "cache=directsync (not %s)", d->cache);
-			return 2;
+			return KVMIO_EXIT_BADCONFIG;
 		}
 	}
 	if (d->model == QEMU_DISK_VIRTIO && !d->transport)
 		d->transport = "transitional";
-	return 0;
+	return KVMIO_EXIT_OK;
 }
 
 static int default_path_exists(const char *path)
@@ -414,36 +414,36 @@ static int check_disks(const struct qemu_options *o, const char *machine, struct
 
 	if (o->ndisks > QEMU_MAX_DISKS) {
 		snprintf(err, errlen, "--disk: at most %d disks", QEMU_MAX_DISKS);
-		return 2;
+		return KVMIO_EXIT_BADCONFIG;
 	}
 	for (int i = 0; i < o->ndisks; i++) {
 		struct qemu_disk *d = &disks[i];
 
 		if (qemu_parse_disk(o->disks[i], d, e, sizeof(e)) != 0) {
 			snprintf(err, errlen, "%s", e);
-			return 2;
+			return KVMIO_EXIT_BADCONFIG;
 		}
 		if (strcmp(machine, "microvm") == 0) {
 			snprintf(err, errlen, "--disk %s: microvm has no PCI or IDE and virtio-mmio "
 				 "is not supported yet (use -M pc or q35)",
 				 d->model == QEMU_DISK_IDE ? "ide" : "virtio-blk");
-			return 2;
+			return KVMIO_EXIT_BADCONFIG;
 		}
 		if (d->model == QEMU_DISK_IDE) {
 			if (strcmp(machine, "pc") != 0) {
 				snprintf(err, errlen, "--disk ide: IDE needs -M pc (q35 has AHCI, "
 					 "microvm has no IDE)");
-				return 2;
+				return KVMIO_EXIT_BADCONFIG;
 			}
 			if (seen_virtio) {
 				snprintf(err, errlen, "--disk: give ide disks before virtio-blk disks "
 					 "(the guest numbers IDE disks first, so dev=N follows that order)");
-				return 2;
+				return KVMIO_EXIT_BADCONFIG;
 			}
 			if (++nide > QEMU_MAX_IDE) {
 				snprintf(err, errlen, "--disk: at most %d ide disks (ide.0 and ide.1, "
 					 "two units each)", QEMU_MAX_IDE);
-				return 2;
+				return KVMIO_EXIT_BADCONFIG;
 			}
 		} else {
 			seen_virtio = 1;
@@ -451,17 +451,17 @@ static int check_disks(const struct qemu_options *o, const char *machine, struct
 		if (d->file && !exists(d->file)) {
 			snprintf(err, errlen, "--disk: backend file %.300s not found (make one: kvmio "
 				 "mkdisk FILE SIZE)", d->file);
-			return 2;
+			return KVMIO_EXIT_BADCONFIG;
 		}
 		if (d->aio && strcmp(d->aio, "io_uring") == 0 &&
 		    !uring(o->qemu ? o->qemu : "qemu-system-x86_64")) {
 			snprintf(err, errlen, "--disk: aio=io_uring: this QEMU (%.200s) does not "
 				 "support it (use threads or native)",
 				 o->qemu ? o->qemu : "qemu-system-x86_64");
-			return 2;
+			return KVMIO_EXIT_BADCONFIG;
 		}
 	}
-	return 0;
+	return KVMIO_EXIT_OK;
 }
 
 static void add_disk(struct argv_builder *b, const struct qemu_disk *d, int k, int ide_index)
@@ -552,19 +552,19 @@ static int check_nets(const struct qemu_options *o, const char *machine, const c
 	if (o->nnets > QEMU_MAX_NICS) {
 		snprintf(err, errlen, "--net: at most %d NICs (PCI slots 0x%x..0x%x)", QEMU_MAX_NICS,
 			 QEMU_NIC_SLOT0, QEMU_NIC_SLOT0 + QEMU_MAX_NICS - 1);
-		return 2;
+		return KVMIO_EXIT_BADCONFIG;
 	}
 	for (int i = 0; i < o->nnets; i++) {
 		struct qemu_nic *n = &nics[i];
 
 		if (net_parse_spec(o->nets[i], n, e, sizeof(e)) != 0) {
 			snprintf(err, errlen, "%s", e);
-			return 2;
+			return KVMIO_EXIT_BADCONFIG;
 		}
 		if (strcmp(machine, "microvm") == 0) {
 			snprintf(err, errlen, "--net %s: microvm has no PCI and virtio-mmio is not "
 				 "supported yet (use -M pc or q35)", n->model);
-			return 2;
+			return KVMIO_EXIT_BADCONFIG;
 		}
 		vhost[i] = 0;
 		if (n->topology == NET_LOOP)
@@ -572,15 +572,15 @@ static int check_nets(const struct qemu_options *o, const char *machine, const c
 		if (n->topology == NET_TAP) {
 			if (++ntap > 1) {
 				snprintf(err, errlen, "--net: at most one topology=tap NIC");
-				return 2;
+				return KVMIO_EXIT_BADCONFIG;
 			}
 			if (!tap_ok()) {
 				snprintf(err, errlen, "tap topology needs root and /dev/net/tun");
-				return 2;
+				return KVMIO_EXIT_BADCONFIG;
 			}
 			if (n->vhost == 1 && !vhost_ok()) {
 				snprintf(err, errlen, "--net: vhost=on: no /dev/vhost-net");
-				return 2;
+				return KVMIO_EXIT_BADCONFIG;
 			}
 			vhost[i] = n->vhost == 1 || (n->vhost < 0 && !strcmp(n->model, "virtio-net") &&
 						      !strcmp(accel, "kvm") && vhost_ok());
@@ -591,9 +591,9 @@ static int check_nets(const struct qemu_options *o, const char *machine, const c
 			if (nics[i].topology == NET_LOOP)
 				snprintf(err, errlen, "--net: a topology=loop NIC needs a second one on its "
 					 "hub to talk to: give --net %s,topology=loop twice", nics[i].model);
-		return 2;
+		return KVMIO_EXIT_BADCONFIG;
 	}
-	return 0;
+	return KVMIO_EXIT_OK;
 }
 
 int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, char *err,
@@ -614,17 +614,17 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 	image = qemu_image_name(firmware);
 	if (!image) {
 		snprintf(err, errlen, "unknown firmware '%s' (bios, uefi or pvh)", firmware);
-		return 2;
+		return KVMIO_EXIT_BADCONFIG;
 	}
 	machine = o->machine ? o->machine : qemu_default_machine(firmware);
 	if (strcmp(machine, "pc") && strcmp(machine, "q35") && strcmp(machine, "microvm")) {
 		snprintf(err, errlen, "unknown machine '%s' (pc, q35 or microvm)", machine);
-		return 2;
+		return KVMIO_EXIT_BADCONFIG;
 	}
 	if (strcmp(machine, "microvm") == 0 && strcmp(firmware, "pvh") != 0) {
 		snprintf(err, errlen, "firmware %s cannot boot machine microvm: use --firmware pvh",
 			 firmware);
-		return 2;
+		return KVMIO_EXIT_BADCONFIG;
 	}
 	if (strcmp(accel, "tcg") == 0) {
 		/* tcg asks nothing of /dev/kvm */
@@ -635,7 +635,7 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 	}
 	if (host_accel_choose(accel, &kvm, &accel, cmd->accel_why, sizeof(cmd->accel_why))) {
 		snprintf(err, errlen, "%s", cmd->accel_why);
-		return 2;
+		return KVMIO_EXIT_BADCONFIG;
 	}
 	snprintf(cmd->accel_label, sizeof(cmd->accel_label), "%s", host_accel_label(accel, &kvm));
 	cmd->exec = host_accel_exec(accel, &kvm);
@@ -643,11 +643,11 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 		disks = calloc((size_t)o->ndisks, sizeof(*disks));
 		if (!disks) {
 			snprintf(err, errlen, "out of memory");
-			return 2;
+			return KVMIO_EXIT_BADCONFIG;
 		}
 		if (check_disks(o, machine, disks, err, errlen) != 0) {
 			free(disks);
-			return 2;
+			return KVMIO_EXIT_BADCONFIG;
 		}
 	}
 	if (o->nnets > 0) {
@@ -659,7 +659,7 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 			free(nics);
 			free(vhost);
 			free(disks);
-			return 2;
+			return KVMIO_EXIT_BADCONFIG;
 		}
 	}
 	if (o->netns)
@@ -769,7 +769,7 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 			for (int k = 0; k < b.argc; k++)
 				free(b.argv[k]);
 			free(b.argv);
-			return 2;
+			return KVMIO_EXIT_BADCONFIG;
 		}
 		add(&b, "-netdev");
 		add(&b, "%s", netdev);
@@ -785,9 +785,9 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 	if (b.failed) {
 		qemu_command_free(cmd);
 		snprintf(err, errlen, "out of memory");
-		return 2;
+		return KVMIO_EXIT_BADCONFIG;
 	}
-	return 0;
+	return KVMIO_EXIT_OK;
 }
 
 void qemu_command_free(struct qemu_command *cmd)

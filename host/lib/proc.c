@@ -59,7 +59,7 @@ int proc_run(char *const argv[], const char *out_path)
 		if (nul >= 0)
 			dup2(nul, 0);
 		execvp(argv[0], argv);
-		_exit(127);
+		_exit(PROC_EXEC_FAILED);
 	}
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)

@@ -3,6 +3,11 @@
 #define KVMIO_HOST_LIB_PROC_H
 #include <stddef.h>
 
+/* How a shell reports a child that could not be executed, and one killed by a signal; kvmio
+ * records runs the same way. */
+#define PROC_EXEC_FAILED 127
+#define PROC_EXIT_SIGNALLED(sig) (128 + (sig))
+
 /* The path of the running kvmio (/proc/self/exe), or "kvmio" when it cannot be read. */
 void self_exe(char *buf, size_t len);
 

@@ -309,19 +309,19 @@ int job_load_string(const char *name, const char *text, struct job_file *jf, cha
 			snprintf(err, errlen, "%s: cannot parse (out of memory)", name);
 		}
 		job_file_free(jf);
-		return 2;
+		return KVMIO_EXIT_BADCONFIG;
 	}
 	if (jf->nsecs == 0) {
 		snprintf(err, errlen, "%s:%d: no job section (only [global] or nothing)", name,
 			 ps.line > 0 ? ps.line : 1);
 		job_file_free(jf);
-		return 2;
+		return KVMIO_EXIT_BADCONFIG;
 	}
 	if (check_guest_values(jf, err, errlen) != 0) {
 		job_file_free(jf);
-		return 2;
+		return KVMIO_EXIT_BADCONFIG;
 	}
-	return 0;
+	return KVMIO_EXIT_OK;
 }
 
 int job_load(const char *path, struct job_file *jf, char *err, size_t errlen)
@@ -333,12 +333,12 @@ int job_load(const char *path, struct job_file *jf, char *err, size_t errlen)
 	memset(jf, 0, sizeof(*jf));
 	if (!text) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return 10;
+		return KVMIO_EXIT_IO;
 	}
 	if (memchr(text, '\0', n)) {
 		snprintf(err, errlen, "%s:1: not a text file", path);
 		free(text);
-		return 2;
+		return KVMIO_EXIT_BADCONFIG;
 	}
 	rc = job_load_string(path, text, jf, err, errlen);
 	free(text);
@@ -724,7 +724,7 @@ int job_expand(const struct job_file *jf, const char *dir, struct job_matrix *m,
 				free(items[k]);
 			}
 			job_matrix_free(m);
-			return 2;
+			return KVMIO_EXIT_BADCONFIG;
 		}
 		for (long t = 0; t < total; t++) {
 			struct job_config *c;
@@ -752,7 +752,7 @@ int job_expand(const struct job_file *jf, const char *dir, struct job_matrix *m,
 			free(items[k]);
 		}
 	}
-	return 0;
+	return KVMIO_EXIT_OK;
 }
 
 void job_matrix_free(struct job_matrix *m)

@@ -30,7 +30,7 @@ int resultdir_claim(const char *dir, const char *job_path, int resume, char *err
 {
 	char copy[PATH_MAX], sub[PATH_MAX];
 	char *mine = file_read(job_path, NULL), *theirs;
-	int rc = 0;
+	int rc = KVMIO_EXIT_OK;
 
 	snprintf(copy, sizeof(copy), "%s/" JOB_COPY, dir);
 	theirs = file_read(copy, NULL);
@@ -442,7 +442,7 @@ static int load_matrix(struct resultdir *rd, enum resultdir_matrix need, char *e
 		       size_t errlen)
 {
 	char *path = NULL, *text, *line, *next;
-	int lineno = 0, rc = 0;
+	int lineno = 0, rc = KVMIO_EXIT_OK;
 
 	if (asprintf(&path, "%s/" MATRIX_TSV, rd->dir) < 0)
 		return KVMIO_EXIT_IO;
@@ -450,7 +450,7 @@ static int load_matrix(struct resultdir *rd, enum resultdir_matrix need, char *e
 	if (!text) {
 		if (need == RESULTDIR_MATRIX_OPTIONAL && errno == ENOENT) {
 			free(path);
-			return 0;
+			return KVMIO_EXIT_OK;
 		}
 		snprintf(err, errlen, "%s: %s (not a kvmio run result directory?)", path,
 			 strerror(errno));
@@ -458,7 +458,7 @@ static int load_matrix(struct resultdir *rd, enum resultdir_matrix need, char *e
 		return KVMIO_EXIT_BADCONFIG;
 	}
 	rd->has_matrix = 1;
-	for (line = text; line && *line && rc == 0; line = next) {
+	for (line = text; line && *line && rc == KVMIO_EXIT_OK; line = next) {
 		char *f[4], *save = NULL;
 		int n = 0;
 
@@ -572,7 +572,7 @@ static int load_results(struct resultdir *rd, char *err, size_t errlen)
 			rd->nflavours += added;
 		}
 	}
-	return 0;
+	return KVMIO_EXIT_OK;
 oom:
 	snprintf(err, errlen, "out of memory");
 	return KVMIO_EXIT_IO;
@@ -610,9 +610,9 @@ int resultdir_load(const char *dir, enum resultdir_matrix matrix, struct resultd
 	if (!rd->dir)
 		return KVMIO_EXIT_IO;
 	rc = load_matrix(rd, matrix, err, errlen);
-	if (rc == 0)
+	if (rc == KVMIO_EXIT_OK)
 		rc = load_results(rd, err, errlen);
-	if (rc == 0 && list_runs(rd) != 0) {
+	if (rc == KVMIO_EXIT_OK && list_runs(rd) != 0) {
 		snprintf(err, errlen, "out of memory");
 		rc = KVMIO_EXIT_IO;
 	}

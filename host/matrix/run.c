@@ -187,7 +187,8 @@ static int make_images(const char *dir, const struct job_matrix *m, const char *
 int cmd_run(int argc, char **argv)
 {
 	const char *jobpath = NULL, *dir = NULL;
-	int repeat = 0, jobs = 1, resume = 0, dry = 0, rc = 0, failed = 0, nchild = 0;
+	int repeat = 0, jobs = 1, resume = 0, dry = 0, failed = 0, nchild = 0;
+	int rc = KVMIO_EXIT_OK;
 	struct job_file jf;
 	struct job_matrix m;
 	char err[1024], exe[PATH_MAX], defdir[PATH_MAX];
@@ -248,7 +249,7 @@ int cmd_run(int argc, char **argv)
 	if (job_expand(&jf, dir, &m, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kvmio: %s\n", err);
 		job_file_free(&jf);
-		return 2;
+		return KVMIO_EXIT_BADCONFIG;
 	}
 	for (int i = 0; i < m.n; i++) {
 		struct job_config *c = &m.cfg[i];
@@ -280,7 +281,7 @@ int cmd_run(int argc, char **argv)
 			       m.images[i].path, m.images[i].format, m.images[i].size);
 		job_matrix_free(&m);
 		job_file_free(&jf);
-		return 0;
+		return KVMIO_EXIT_OK;
 	}
 	/* the directory: a fresh one, or --resume with the same job */
 	rc = resultdir_claim(dir, jobpath, resume, err, sizeof(err));
@@ -310,7 +311,7 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	if (make_images(dir, &m, need) != 0) {
-		rc = 10;
+		rc = KVMIO_EXIT_IO;
 		goto out;
 	}
 	{
@@ -353,7 +354,7 @@ int cmd_run(int argc, char **argv)
 			if (pid < 0) {
 				fprintf(stderr, "kvmio: run: cannot start %s r%d: %s\n", c->id,
 					todo[next].repeat, strerror(errno));
-				rc = 10;
+				rc = KVMIO_EXIT_IO;
 				run_stop = 1;
 				break;
 			}
@@ -379,7 +380,8 @@ int cmd_run(int argc, char **argv)
 				continue;
 			c = &m.cfg[kd->cfg];
 			took = clock_now_s() - kd->start;
-			code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+			code = WIFEXITED(status) ? WEXITSTATUS(status)
+						 : PROC_EXIT_SIGNALLED(WTERMSIG(status));
 			kd->pid = 0;
 			nchild--;
 			if (run_stop && (code == KVMIO_EXIT_INTERRUPTED || !WIFEXITED(status)))
@@ -430,16 +432,16 @@ int cmd_run(int argc, char **argv)
 	if (resultdir_write_results(dir, jobpath, &m) != 0) {
 		fprintf(stderr, "kvmio: run: cannot write %s/results.csv/json\n", dir);
 		if (!rc)
-			rc = 10;
+			rc = KVMIO_EXIT_IO;
 	}
-	if (run_stop && rc != 10) {
+	if (run_stop && rc != KVMIO_EXIT_IO) {
 		fprintf(stderr, "kvmio: run: interrupted: %d of %d runs finished; results so far in "
 			"%s/results.csv; --resume continues\n", pg.done, total_runs, dir);
 		rc = KVMIO_EXIT_INTERRUPTED;
 	} else if (!rc) {
 		fprintf(stderr, "kvmio: run: %d runs (%d failed) in %s: results.csv, results.json\n",
 			total_runs, failed, dir);
-		rc = failed ? 1 : 0;
+		rc = failed ? KVMIO_EXIT_FAILED : KVMIO_EXIT_OK;
 	}
 out:
 	free(todo);
