@@ -202,6 +202,12 @@ const char *compare_verdict_text(enum cmp_verdict v)
 
 /* ---- output ------------------------------------------------------------------------------ */
 
+/* Metric m is printed: the one asked for (--metric), else the default set. */
+static int metric_selected(int m, int only_metric)
+{
+	return only_metric >= 0 ? m == only_metric : metrics[m].shown;
+}
+
 static const char *num(char *b, size_t len, double v)
 {
 	double a = fabs(v);
@@ -328,7 +334,7 @@ static void summary_text(FILE *out, const struct cmp_data *d, int only_metric)
 				struct stats_summary st;
 				char ci[64];
 
-				if (!s || (only_metric >= 0 ? m != only_metric : !metrics[m].shown))
+				if (!s || !metric_selected(m, only_metric))
 					continue;
 				stats_summarize(s->v, s->n, &st);
 				if (isnan(st.ci_lo))
@@ -358,7 +364,7 @@ static void summary_csv(FILE *out, const struct cmp_data *d, int only_metric)
 				const struct cmp_series *s = compare_series(d, c, w, m);
 				struct stats_summary st;
 
-				if (!s || (only_metric >= 0 ? m != only_metric : !metrics[m].shown))
+				if (!s || !metric_selected(m, only_metric))
 					continue;
 				stats_summarize(s->v, s->n, &st);
 				csv_field(out, d->rd.cfg[c].id, 1);
@@ -383,6 +389,17 @@ struct pair {
 	int base, other;
 	char *differs;   /* "irq: poll -> msix" */
 };
+
+/* The comparison of a pair on workload w and metric m, if m is printed and both have values:
+ * 0, else -1. */
+static int compare_pair_metric(const struct cmp_data *d, const struct pair *p, int w, int m,
+			       int only_metric, struct cmp_result *r)
+{
+	if (!metric_selected(m, only_metric))
+		return -1;
+	return compare_series_pair(compare_series(d, p->base, w, m),
+				   compare_series(d, p->other, w, m), m, r);
+}
 
 /* "key: a -> b, key2: c -> d" for every key that differs (absent: "-"). */
 static char *differs_text(const struct resultdir_config *a, const struct resultdir_config *b)
@@ -476,11 +493,7 @@ static void pairs_text(FILE *out, const struct cmp_data *d, const struct pair *p
 				struct cmp_result r;
 				char ci[64], nn[32];
 
-				if (only_metric >= 0 ? m != only_metric : !metrics[m].shown)
-					continue;
-				if (compare_series_pair(compare_series(d, pairs[i].base, w, m),
-							compare_series(d, pairs[i].other, w, m), m,
-							&r) != 0)
+				if (compare_pair_metric(d, &pairs[i], w, m, only_metric, &r) != 0)
 					continue;
 				if (!heading++)
 					fprintf(out, "\n%s %s\n", d->wl[w].bench, d->wl[w].name);
@@ -529,11 +542,7 @@ static void pairs_csv(FILE *out, const struct cmp_data *d, const struct pair *pa
 			for (int m = 0; m < METRIC_COUNT; m++) {
 				struct cmp_result r;
 
-				if (only_metric >= 0 ? m != only_metric : !metrics[m].shown)
-					continue;
-				if (compare_series_pair(compare_series(d, pairs[i].base, w, m),
-							compare_series(d, pairs[i].other, w, m), m,
-							&r) != 0)
+				if (compare_pair_metric(d, &pairs[i], w, m, only_metric, &r) != 0)
 					continue;
 				csv_field(out, d->wl[w].bench, 1);
 				csv_field(out, d->wl[w].name, 0);

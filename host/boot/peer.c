@@ -197,7 +197,6 @@ int peer_run(const struct peer_config *c, struct peer_stats *s, char *err, size_
 	unsigned phead = 0, ptail = 0;
 	struct peer_sock ps = { -1, 0, { 0 } };
 	struct sockaddr_un self;
-	struct sigaction sa;
 	uint8_t buf[65536], flood_frame[ETH_MAX_FRAME], guest_mac[6];
 	static const uint8_t peer_mac[6] = { 0x02, 0x6b, 0x76, 0x6d, 0x69, 0x6f }; /* local "kvmio" */
 	uint64_t flood_count = 0, flood_next = 0;
@@ -234,12 +233,7 @@ int peer_run(const struct peer_config *c, struct peer_stats *s, char *err, size_
 		setsockopt(ps.fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
 		setsockopt(ps.fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	proc_on_stop_signals(on_stop);
 	signal(SIGPIPE, SIG_IGN);
 	memset(guest_mac, 0xff, sizeof(guest_mac));
 

@@ -1,6 +1,7 @@
 /* This process and the programs it starts (proc.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,18 @@ int path_search(const char *prog, char *buf, size_t len)
 	}
 	buf[0] = '\0';
 	return -1;
+}
+
+void proc_on_stop_signals(void (*handler)(int sig))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 }
 
 int proc_run(char *const argv[], const char *out_path)

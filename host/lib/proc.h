@@ -19,6 +19,9 @@ int path_search(const char *prog, char *buf, size_t len);
  * out_path; its exit status, or -1 when it could not run or was killed. */
 int proc_run(char *const argv[], const char *out_path);
 
+/* handler for SIGINT, SIGTERM and SIGHUP, without SA_RESTART (a blocking wait returns). */
+void proc_on_stop_signals(void (*handler)(int sig));
+
 /* Seconds on the monotonic clock. */
 double clock_now_s(void);
 

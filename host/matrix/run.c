@@ -314,15 +314,7 @@ int cmd_run(int argc, char **argv)
 		rc = KVMIO_EXIT_IO;
 		goto out;
 	}
-	{
-		struct sigaction sa;
-
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_signal; /* no SA_RESTART: waitpid returns */
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-		sigaction(SIGHUP, &sa, NULL);
-	}
+	proc_on_stop_signals(on_signal); /* no SA_RESTART: waitpid returns */
 	memset(&pg, 0, sizeof(pg));
 	pg.tty = isatty(2);
 	pg.total = total_runs;
