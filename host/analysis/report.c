@@ -257,6 +257,38 @@ static void table_disks(FILE *out, const struct log *log)
 	}
 }
 
+/* The derived figures of a disk or network table row, as text ("-" when unknown). */
+struct row_text {
+	char rate[32], bandwidth[32], p50_us[32], p99_us[32], acc[32], irq[32];
+};
+
+/* A figure as printed with fmt into buf, or "-". */
+static void row_figure(char *buf, size_t size, int has, const char *fmt, double v)
+{
+	if (has)
+		snprintf(buf, size, fmt, v);
+	else
+		snprintf(buf, size, "-");
+}
+
+static void row_text(const struct record *r, const struct result_figures *f, uint64_t hz,
+		     struct row_text *t)
+{
+	double p50 = 0, p99 = 0;
+	int has_p50 = latency_us(r, f, hz, "p50", &p50) == 0;
+	int has_p99 = latency_us(r, f, hz, "p99", &p99) == 0;
+
+	row_figure(t->rate, sizeof(t->rate), f->has_rate, "%.0f", f->rate);
+	if (f->disk)
+		row_figure(t->bandwidth, sizeof(t->bandwidth), f->has_mbps, "%.2f", f->mbps);
+	else
+		row_figure(t->bandwidth, sizeof(t->bandwidth), f->has_gbps, "%.3f", f->gbps);
+	row_figure(t->p50_us, sizeof(t->p50_us), has_p50, "%.2f", p50);
+	row_figure(t->p99_us, sizeof(t->p99_us), has_p99, "%.2f", p99);
+	row_figure(t->acc, sizeof(t->acc), f->has_acc, "%.2f", f->acc_per_unit);
+	row_figure(t->irq, sizeof(t->irq), f->has_irq, "%.2f", f->irq_per_unit);
+}
+
 static void table_disk_results(FILE *out, const struct log *log)
 {
 	uint64_t hz = log_tsc_hz(log);
@@ -265,15 +297,12 @@ static void table_disk_results(FILE *out, const struct log *log)
 	for (size_t i = 0; i < log->nrecs; i++) {
 		const struct record *r = &log->recs[i];
 		struct result_figures f;
-		char b[6][32];
-		double p50 = 0, p99 = 0;
-		int has_p50, has_p99;
+		struct row_text t;
 
 		result_figures(r, hz, &f);
 		if (!f.disk)
 			continue;
-		has_p50 = latency_us(r, &f, hz, "p50", &p50) == 0;
-		has_p99 = latency_us(r, &f, hz, "p99", &p99) == 0;
+		row_text(r, &f, hz, &t);
 		if (!any++)
 			fprintf(out, "\n%-3s %-10s %-9s %-5s %-12s %7s %3s %7s %10s %9s %9s %9s %7s "
 				"%6s %16s\n", "dev", "model", "transport", "irq", "rw", "bs", "qd",
@@ -282,13 +311,7 @@ static void table_disk_results(FILE *out, const struct log *log)
 		fprintf(out, "%-3s %-10s %-9s %-5s %-12s %7s %3s %7s %10s %9s %9s %9s %7s %6s %16s\n",
 			get(r, "dev"), get(r, "model"), get(r, "transport"), get(r, "irq"),
 			get(r, "rw"), get(r, "bs"), get(r, "qd"), get(r, "ops"),
-			fmt_fig(b[0], 32, f.has_rate, "%.0f", f.rate, "-"),
-			fmt_fig(b[1], 32, f.has_mbps, "%.2f", f.mbps, "-"),
-			fmt_fig(b[2], 32, has_p50, "%.2f", p50, "-"),
-			fmt_fig(b[3], 32, has_p99, "%.2f", p99, "-"),
-			fmt_fig(b[4], 32, f.has_acc, "%.2f", f.acc_per_unit, "-"),
-			fmt_fig(b[5], 32, f.has_irq, "%.2f", f.irq_per_unit, "-"),
-			get(r, "harness_mean"));
+			t.rate, t.bandwidth, t.p50_us, t.p99_us, t.acc, t.irq, get(r, "harness_mean"));
 	}
 	if (any)
 		fprintf(out, "(IOPS and MB/s over elapsed cycles, first submit to last completion; "
@@ -324,15 +347,12 @@ static void table_net_results(FILE *out, const struct log *log)
 	for (size_t i = 0; i < log->nrecs; i++) {
 		const struct record *r = &log->recs[i];
 		struct result_figures f;
-		char b[6][32];
-		double p50 = 0, p99 = 0;
-		int has_p50, has_p99;
+		struct row_text t;
 
 		result_figures(r, hz, &f);
 		if (!f.net)
 			continue;
-		has_p50 = latency_us(r, &f, hz, "p50", &p50) == 0;
-		has_p99 = latency_us(r, &f, hz, "p99", &p99) == 0;
+		row_text(r, &f, hz, &t);
 		if (!any++)
 			fprintf(out, "\n%-3s %-14s %-12s %-5s %-8s %5s %8s %10s %7s %9s %9s %7s %7s "
 				"%7s %5s %7s %9s %8s\n", "dev", "model", "transport", "irq", "bench",
@@ -341,12 +361,7 @@ static void table_net_results(FILE *out, const struct log *log)
 		fprintf(out, "%-3s %-14s %-12s %-5s %-8s %5s %8s %10s %7s %9s %9s %7s %7s %7s %5s "
 			"%7s %9s %8s\n", get(r, "dev"), get(r, "model"), get(r, "transport"),
 			get(r, "irq"), get(r, "bench"), get(r, "size"), get(r, "frames"),
-			fmt_fig(b[0], 32, f.has_rate, "%.0f", f.rate, "-"),
-			fmt_fig(b[1], 32, f.has_gbps, "%.3f", f.gbps, "-"),
-			fmt_fig(b[2], 32, has_p50, "%.2f", p50, "-"),
-			fmt_fig(b[3], 32, has_p99, "%.2f", p99, "-"),
-			fmt_fig(b[4], 32, f.has_acc, "%.2f", f.acc_per_unit, "-"),
-			fmt_fig(b[5], 32, f.has_irq, "%.2f", f.irq_per_unit, "-"), get(r, "rx_ok"),
+			t.rate, t.bandwidth, t.p50_us, t.p99_us, t.acc, t.irq, get(r, "rx_ok"),
 			get(r, "lost"), get(r, "corrupt"), get(r, "reordered"), get(r, "harness_mean"));
 		if (record_get(r, "icmp") || record_get(r, "arp"))
 			fprintf(out, "    echo: arp=%s icmp=%s udp=%s other=%s\n", get(r, "arp"),
