@@ -13,7 +13,7 @@
 
 
 
-/* Summary of the non-NaN values, through host/stats.c (the same figures kvmio compare shows). */
+/* Summary of the non-NaN values, through analysis/stats.c (the same figures kvmio compare shows). */
 void stat5_of(const double *v_in, int n, struct stat5 *s)
 {
 	double *v = xrealloc(NULL, sizeof(double) * (size_t)(n ? n : 1));

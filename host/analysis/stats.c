@@ -1,5 +1,5 @@
 /* Statistics over the repeats of a configuration: summaries, Student's t CI, Mann-Whitney U,
- * Welch's t. Pure functions; see host/stats.h and docs/run.md. */
+ * Welch's t. Pure functions; see stats.h and docs/run.md. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* Scratch disks: `kvmio mkdisk` and `kvmio verify-disk` (kernel/disklabel.h). */
+/* Scratch disks: `kvmio mkdisk` and `kvmio verify-disk` (common/disklabel.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>

@@ -1,5 +1,5 @@
 /*
- * Scratch disks for the disk benchmark: `kvmio mkdisk` (label in sector 0, kernel/disklabel.h)
+ * Scratch disks for the disk benchmark: `kvmio mkdisk` (label in sector 0, common/disklabel.h)
  * and `kvmio verify-disk` (the stamps the guest's verify=1 wrote into the data area).
  */
 #ifndef KVMIO_HOST_BOOT_DISK_H

@@ -2,7 +2,7 @@
  * `kvmio peer`: the other end of a guest NIC on a unix datagram socket (QEMU -netdev dgram).
  * reflect: swap the MAC addresses and send every kvmio frame back; sink: check and count;
  * flood: on the guest's first frame, send COUNT kvmio FRAME_FLOOD frames at RATE.
- * The frame format is kernel/netframe.h, shared with the guest.
+ * The frame format is common/netframe.h, shared with the guest.
  */
 #ifndef KVMIO_HOST_BOOT_PEER_H
 #define KVMIO_HOST_BOOT_PEER_H
