@@ -28,8 +28,10 @@ EFI_CFLAGS := -std=gnu11 -O2 -fpic -fshort-wchar -ffreestanding -fno-stack-prote
 EFI_OBJS   := $(BUILD)/efi/efi_loader.o $(BUILD)/efi/crc32.o $(BUILD)/efi/kernel_blob.o
 
 # ---- host tool --------------------------------------------------------------------------------
-HOST_CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. -Icommon -I$(BUILD) -D_GNU_SOURCE -MMD -MP
-HOST_SRCS    := $(wildcard host/*.c) $(wildcard common/*.c)
+# The host sees host/, common/ and the generated headers only: no kernel/, drivers/ or bench/.
+HOST_INC     := -Ihost -Icommon -I$(BUILD)
+HOST_CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror $(HOST_INC) -D_GNU_SOURCE -MMD -MP
+HOST_SRCS    := $(wildcard host/*.c host/*/*.c) $(wildcard common/*.c)
 HOST_OBJS    := $(patsubst %.c,$(BUILD)/host/%.o,$(HOST_SRCS))
 HOST_LIBOBJS := $(filter-out $(BUILD)/host/host/main.o,$(HOST_OBJS))
 
@@ -47,7 +49,7 @@ TEST_BINS    := $(patsubst tests/%.c,$(BUILD)/test/%,$(TEST_SRCS))
 FUZZ_SRCS    := $(wildcard tests/fuzz_*.c)
 FUZZ_BINS    := $(patsubst tests/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_OBJS    := $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(filter-out host/main.c,$(HOST_SRCS)))
-FUZZ_CFLAGS  := -std=gnu11 -g -O1 -I. -Icommon -I$(BUILD) -D_GNU_SOURCE
+FUZZ_CFLAGS  := -std=gnu11 -g -O1 $(HOST_INC) -D_GNU_SOURCE
 FUZZ_RUNS    ?= 1000000
 
 IMAGES := $(BUILD)/kvmio.elf $(BUILD)/kvmio-pvh.elf $(BUILD)/kvmio.bin $(BUILD)/kvmio.efi
@@ -118,9 +120,10 @@ $(BUILD)/test/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -c $< -o $@
 TEST_HELPERS := $(BUILD)/test/tests/fake_hosts.o $(BUILD)/test/tests/boot_helpers.o
+# Test sources may also name the pure guest code they test ("drivers/virtq.h"): -iquote .
 $(BUILD)/test/test_%: tests/test_%.c $(TEST_LIBOBJS) $(GUEST_PURE_TEST_OBJS) $(TEST_HELPERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -o $@ $(filter %.c %.o,$^) -lcmocka $(HOST_LIBS)
+	$(CC) $(TEST_CFLAGS) -iquote . -o $@ $(filter %.c %.o,$^) -lcmocka $(HOST_LIBS)
 
 $(BUILD)/fuzzobj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -25,6 +25,8 @@ enum guest_status { STATUS_OK = 0, STATUS_FAIL = 1, STATUS_BADCONFIG = 2, STATUS
 enum kvmio_exit {
 	KVMIO_EXIT_OK = 0,
 	KVMIO_EXIT_GUEST_FAIL = 1,
+	KVMIO_EXIT_FAILED = 1,         /* host commands: the work or the check failed (kvmio report,
+					* verify-disk, a run of kvmio run) */
 	KVMIO_EXIT_BADCONFIG = 2,
 	KVMIO_EXIT_TIMEOUT = 3,
 	KVMIO_EXIT_TRUNCATED = 4,

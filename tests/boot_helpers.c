@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "tests/boot_helpers.h"
+#include "boot_helpers.h"
 
 /* Run build/kvmio with args (NULL-terminated array); stdout+stderr into out_path. */
 int test_kvmio_argv(const char *out_path, const char *const *args)

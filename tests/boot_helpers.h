@@ -3,7 +3,7 @@
 #ifndef KVMIO_TESTS_BOOT_HELPERS_H
 #define KVMIO_TESTS_BOOT_HELPERS_H
 #include <stdint.h>
-#include "host/proto.h"
+#include "proto/proto.h"
 
 #define MAX_ARGS 40
 

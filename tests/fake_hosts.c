@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include "tests/fake_hosts.h"
+#include "fake_hosts.h"
 
 void fake_host_facts(enum fake_host which, struct host_facts *f)
 {

@@ -2,7 +2,7 @@
  * nested, kvm_pvm, a device that is there but does not work. */
 #ifndef KVMIO_TESTS_FAKE_HOSTS_H
 #define KVMIO_TESTS_FAKE_HOSTS_H
-#include "host/hostinfo.h"
+#include "boot/hostinfo.h"
 
 enum fake_host {
 	FAKE_NO_KVM,          /* no /dev/kvm at all */

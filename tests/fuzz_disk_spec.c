@@ -1,6 +1,6 @@
 /* libFuzzer target: arbitrary bytes as a `kvmio boot --disk SPEC` (syntax only, no files). */
-#include "host/qemu.h"
-#include "tests/fuzz_input.h"
+#include "boot/qemu.h"
+#include "fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,7 +1,7 @@
 /* libFuzzer target: arbitrary bytes as a `kvmio run` job file (libinih, key and value checks,
  * guest option values against the guest's table). */
-#include "host/job.h"
-#include "tests/fuzz_input.h"
+#include "matrix/job.h"
+#include "fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,6 +1,6 @@
 /* libFuzzer target: arbitrary bytes as a `kvmio boot --net SPEC`. */
-#include "host/net.h"
-#include "tests/fuzz_input.h"
+#include "boot/net.h"
+#include "fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

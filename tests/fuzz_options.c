@@ -1,7 +1,7 @@
 /* libFuzzer target: arbitrary bytes through the guest's option parser (common/options.c), the
  * code the guest runs on its command line and the host runs before launching. */
 #include "options.h"
-#include "tests/fuzz_input.h"
+#include "fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

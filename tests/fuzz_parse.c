@@ -1,8 +1,8 @@
 /* libFuzzer target: arbitrary bytes through the log parser and all three report formats. */
 #include <stdint.h>
 #include <stdio.h>
-#include "host/proto.h"
-#include "host/report.h"
+#include "proto/proto.h"
+#include "analysis/report.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -14,8 +14,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "host/proto.h"
-#include "tests/boot_helpers.h"
+#include "proto/proto.h"
+#include "boot_helpers.h"
 
 
 static char log_path[256];

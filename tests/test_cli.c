@@ -13,8 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "host/launch.h"
-#include "host/proto.h"
+#include "boot/launch.h"
+#include "lib/file.h"
+#include "proto/proto.h"
 
 static char dir[256];       /* scratch: images, outputs */
 static char out_path[512], err_path[512];
@@ -79,7 +80,7 @@ static int kvmio(const char *first, ...)
 
 static int setup(void **state)
 {
-	char *tmp = launch_make_tempdir(), cwd[256];
+	char *tmp = dir_make_temp(), cwd[256];
 
 	(void)state;
 	if (!tmp)
@@ -118,7 +119,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	launch_remove_tree(dir);
+	dir_remove_tree(dir);
 	return 0;
 }
 

@@ -15,14 +15,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "host/compare.h"
+#include "analysis/compare.h"
 
 #define FIXTURE "tests/data/compare"
 #define assert_near(x, y, eps) assert_true(fabs((x) - (y)) <= (eps))
 
 static int M(const char *name)
 {
-	int m = compare_metric_index(name);
+	int m = metric_index(name);
 
 	assert_true(m >= 0);
 	return m;
@@ -31,7 +31,7 @@ static int M(const char *name)
 static void pair(const struct cmp_data *d, const char *base, const char *other, const char *wl,
 		 const char *metric, struct cmp_result *r)
 {
-	int b = compare_config_index(d, base), o = compare_config_index(d, other);
+	int b = resultdir_config_index(&d->rd, base), o = resultdir_config_index(&d->rd, other);
 	int w = compare_workload_index(d, "disk", wl);
 
 	assert_true(b >= 0 && o >= 0 && w >= 0);
@@ -43,18 +43,18 @@ static void test_load(void **state)
 {
 	struct cmp_data d;
 	char err[512];
-	const struct cmp_config *c;
+	const struct resultdir_config *c;
 
 	(void)state;
 	assert_int_equal(compare_load(FIXTURE, &d, err, sizeof(err)), 0);
-	assert_int_equal(d.ncfg, 6);
+	assert_int_equal(d.rd.ncfg, 6);
 	assert_int_equal(d.nwl, 2);
-	assert_int_equal(d.rows, 50);
-	assert_int_equal(d.rows_failed, 2);   /* c002 r5: exit 3 */
-	c = &d.cfg[compare_config_index(&d, "c003")];
+	assert_int_equal(d.rd.nrows, 50);
+	assert_int_equal(d.rd.nrows_failed, 2);   /* c002 r5: exit 3 */
+	c = &d.rd.cfg[resultdir_config_index(&d.rd, "c003")];
 	assert_string_equal(c->status, "skip");
-	assert_string_equal(compare_param(c, "irq"), "msix");
-	assert_null(compare_param(c, "nosuch"));
+	assert_string_equal(resultdir_param(c, "irq"), "msix");
+	assert_null(resultdir_param(c, "nosuch"));
 	assert_int_equal(compare_series(&d, 1, 0, M("p50"))->n, 4);
 	assert_int_equal(compare_series(&d, 0, 0, M("p50"))->n, 5);
 	assert_null(compare_series(&d, 0, 0, M("frames_s")));   /* empty for disks */
@@ -107,7 +107,7 @@ static void test_verdicts(void **state)
 	compare_free(&d);
 }
 
-/* Run compare_main on argv (NULL-terminated); its output in *out (malloc'd). */
+/* Run compare_command on argv (NULL-terminated); its output in *out (malloc'd). */
 static int run(char **out, ...)
 {
 	char *argv[16], *buf = NULL;
@@ -122,7 +122,7 @@ static int run(char **out, ...)
 		argv[argc++] = a;
 	va_end(ap);
 	argv[argc] = NULL;
-	rc = compare_main(argc, argv, f);
+	rc = compare_command(argc, argv, f);
 	fclose(f);
 	if (out)
 		*out = buf;

@@ -10,10 +10,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "host/disk.h"
-#include "host/launch.h"
-#include "host/proto.h"
-#include "host/report.h"
+#include "boot/disk.h"
+#include "boot/launch.h"
+#include "lib/file.h"
+#include "proto/proto.h"
+#include "analysis/report.h"
 
 #define SIZE (4ull << 20) /* 4 MiB: data area is sectors 2048..8191 */
 #define SEED 0x1234567ull
@@ -23,7 +24,7 @@ static char dir[256];
 
 static int setup(void **state)
 {
-	char *tmp = launch_make_tempdir();
+	char *tmp = dir_make_temp();
 
 	(void)state;
 	if (!tmp)
@@ -36,7 +37,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	launch_remove_tree(dir);
+	dir_remove_tree(dir);
 	return 0;
 }
 

@@ -13,9 +13,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <jansson.h>
-#include "host/hostinfo.h"
-#include "host/proto.h"
-#include "tests/fake_hosts.h"
+#include "boot/hostinfo.h"
+#include "proto/proto.h"
+#include "fake_hosts.h"
 
 static void assert_has(const char *text, const char *part)
 {

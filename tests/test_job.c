@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include "host/job.h"
+#include "matrix/job.h"
 
 static char err[1024];
 

@@ -20,9 +20,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "host/hostinfo.h"
-#include "host/proto.h"
-#include "tests/boot_helpers.h"
+#include "boot/hostinfo.h"
+#include "proto/proto.h"
+#include "boot_helpers.h"
 
 #define KVM_TEST_TIMEOUT "300" /* seconds; a bound, far above an emulated boot (~10x TCG) */
 

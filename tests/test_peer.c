@@ -19,8 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "host/launch.h"
-#include "host/peer.h"
+#include "boot/launch.h"
+#include "lib/file.h"
+#include "boot/peer.h"
 
 static const uint8_t guest_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -146,7 +147,7 @@ static void start_peer(const struct peer_config *c)
 {
 	int p[2];
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	char *tmp = launch_make_tempdir();
+	char *tmp = dir_make_temp();
 
 	assert_non_null(tmp);
 	snprintf(dir, sizeof(dir), "%s", tmp);
@@ -197,7 +198,7 @@ static void stop_peer(struct peer_stats *s)
 	close(peer_out);
 	close(guest_fd);
 	assert_int_equal(peer_parse_line(buf, s), 0);
-	launch_remove_tree(dir);
+	dir_remove_tree(dir);
 }
 
 static void to_peer(const void *f, size_t len)
@@ -364,7 +365,7 @@ static void test_socket_timeout(void **state)
 	close(peer_out);
 	close(guest_fd);
 	assert_int_equal(peer_parse_line(buf, &s), 0);
-	launch_remove_tree(dir);
+	dir_remove_tree(dir);
 }
 
 int main(void)

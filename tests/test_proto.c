@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include "host/proto.h"
-#include "host/report.h"
+#include "proto/proto.h"
+#include "analysis/report.h"
 
 /* ---- building logs ----------------------------------------------------------------------- */
 

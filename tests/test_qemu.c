@@ -8,11 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "host/launch.h"
-#include "host/net.h"
-#include "host/proto.h"
-#include "host/qemu.h"
-#include "tests/fake_hosts.h"
+#include "boot/launch.h"
+#include "lib/file.h"
+#include "boot/net.h"
+#include "proto/proto.h"
+#include "boot/qemu.h"
+#include "fake_hosts.h"
 
 static int kvm_calls;
 /* Hosts for the accelerator choice: hardware KVM, none, kvm_pvm (tests/fake_hosts.c). */
@@ -443,7 +444,7 @@ static void test_launch_missing_binary(void **state)
 
 static void test_tempdir(void **state)
 {
-	char *dir = launch_make_tempdir(), path[4096];
+	char *dir = dir_make_temp(), path[4096];
 	FILE *f;
 
 	(void)state;
@@ -454,7 +455,7 @@ static void test_tempdir(void **state)
 	f = fopen(path, "w");
 	assert_non_null(f);
 	fclose(f);
-	launch_remove_tree(dir);
+	dir_remove_tree(dir);
 	assert_int_not_equal(access(dir, F_OK), 0);
 	free(dir);
 }

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "host/htmlreport.h"
+#include "analysis/htmlreport.h"
 
 #define FIXTURE "tests/data/report-fixture"
 #define CHROMIUM "/usr/bin/chromium"
@@ -288,8 +288,8 @@ static void test_errors(void **st)
 	{
 		char *argv[] = { "-o" };
 
-		assert_int_equal(htmlreport_cmd(1, argv), 2);
-		assert_int_equal(htmlreport_cmd(0, NULL), 2);
+		assert_int_equal(cmd_report(1, argv), 2);
+		assert_int_equal(cmd_report(0, NULL), 2);
 	}
 }
 

@@ -16,7 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "host/launch.h"
+#include "boot/launch.h"
+#include "lib/file.h"
 
 #define JOB "tests/data/job-tiny.ini"
 
@@ -123,7 +124,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	launch_remove_tree(dir);
+	dir_remove_tree(dir);
 	return 0;
 }
 
@@ -221,7 +222,7 @@ static void test_end_to_end(void **state)
 	char *err;
 
 	(void)state;
-	launch_remove_tree(res);
+	dir_remove_tree(res);
 	assert_int_equal(kvmio("run", JOB, "-o", res, NULL), 0);
 	check_complete();
 	err = slurp(err_path);
@@ -244,7 +245,7 @@ static void test_interrupt_resume(void **state)
 	pid_t pid;
 
 	(void)state;
-	launch_remove_tree(res);
+	dir_remove_tree(res);
 	pid = spawn(argv);
 	for (int k = 0; k < 60000 && !exists("%s/runs/c001/r1/exit", res); k++)
 		usleep(1000);
@@ -301,7 +302,7 @@ static void test_compare_report(void **state)
 
 	(void)state;
 	if (!exists("%s/results.csv", res)) {
-		launch_remove_tree(res);
+		dir_remove_tree(res);
 		assert_int_equal(kvmio("run", JOB, "-o", res, NULL), 0);
 	}
 	assert_int_equal(kvmio("help", NULL), 0);

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <cmocka.h>
-#include "host/stats.h"
+#include "analysis/stats.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define assert_near(x, y, eps) assert_true(fabs((x) - (y)) <= (eps))

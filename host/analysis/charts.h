@@ -1,0 +1,22 @@
+/*
+ * The charts of kvmio report, drawn by gnuplot and inlined as SVG figures: per workload the
+ * headline metric as bars (median, min..max), latency CDFs from the summed histograms, p50
+ * latency beside device accesses and interrupts per operation; line charts of qd and bs sweeps.
+ */
+#ifndef KVMIO_HOST_ANALYSIS_CHARTS_H
+#define KVMIO_HOST_ANALYSIS_CHARTS_H
+#include <stdio.h>
+#include "analysis/gnuplot.h"
+#include "analysis/runset.h"
+
+/* The charts of workload wl over the configurations cfgs[0..n), as figures into out. 0, or -1
+ * when gnuplot failed (said on stderr). */
+int charts_workload(struct gnuplot *gp, const struct runset *r, FILE *out, int wl,
+		    const int *cfgs, int n);
+
+/* Every queue-depth (bs_sweep 0) or block-size sweep of the disk workloads, as figures into
+ * out, their medians into sum (may be NULL). How many charts, or -1 (gnuplot failed). */
+int charts_sweeps(struct gnuplot *gp, const struct runset *r, FILE *out, int bs_sweep,
+		  FILE *sum);
+
+#endif

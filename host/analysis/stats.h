@@ -1,0 +1,46 @@
+/* Statistics over the repeats of a benchmark configuration (pure functions, no I/O). */
+#ifndef KVMIO_HOST_ANALYSIS_STATS_H
+#define KVMIO_HOST_ANALYSIS_STATS_H
+
+#include <stddef.h>
+
+/* NAN when undefined (n == 0; stddev, CV and the CI need n >= 2). */
+double stats_mean(const double *x, size_t n);
+double stats_median(const double *x, size_t n);   /* mean of the middle two for even n */
+double stats_min(const double *x, size_t n);
+double stats_max(const double *x, size_t n);
+double stats_stddev(const double *x, size_t n);   /* sample: divides by n-1 */
+double stats_cv(const double *x, size_t n);       /* stddev/|mean|; NAN if mean is 0 */
+
+/* Two-sided 95 % quantile of Student's t with df degrees of freedom (t(0.975, df)): a table
+ * for df 1..30, 40, 60, 120 (6 significant digits), linear interpolation in 1/df between the
+ * entries and towards the normal 1.959964 beyond 120. NAN for df < 1. */
+double stats_t975(double df);
+
+struct stats_summary {
+	size_t n;
+	double median, min, max, mean, stddev, cv;
+	double ci_lo, ci_hi;   /* 95 % CI of the mean: mean -+ t975(n-1) * stddev / sqrt(n) */
+	int noisy;             /* cv > STATS_NOISY_CV */
+};
+#define STATS_NOISY_CV 0.05
+
+void stats_summarize(const double *x, size_t n, struct stats_summary *s);
+
+/* Standard normal CDF. */
+double stats_normal_cdf(double z);
+
+/* Mann-Whitney U test, two-sided. Returns the p-value (NAN when na or nb is 0); *u is U of the
+ * first sample (number of pairs a > b, ties counting 1/2). For na <= 8 and nb <= 8: the exact
+ * permutation distribution of U over the observed mid-ranks (ties included), p = P(|U-mu| >=
+ * |U_obs-mu|). Larger: the normal approximation with the tie correction and a continuity
+ * correction of 1/2. *exact (optional) says which. */
+double stats_mann_whitney(const double *a, size_t na, const double *b, size_t nb, double *u,
+			  int *exact);
+#define STATS_MW_EXACT_MAX 8
+
+/* Welch's t-test, two-sided p (Welch-Satterthwaite df, Student's t CDF by the regularized
+ * incomplete beta function). NAN when either side has n < 2 or both variances are 0. */
+double stats_welch_p(const double *a, size_t na, const double *b, size_t nb);
+
+#endif

@@ -1,0 +1,578 @@
+/* `kvmio boot`: the guest under QEMU, with its disks, NICs, peers and tap namespace (boot.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "analysis/report.h"
+#include "boot/boot.h"
+#include "boot/hostinfo.h"
+#include "boot/launch.h"
+#include "boot/net.h"
+#include "boot/peer.h"
+#include "boot/qemu.h"
+#include "lib/args.h"
+#include "lib/file.h"
+#include "lib/proc.h"
+#include "options.h"
+#include "proto/proto.h"
+
+#define BOOT_TIMEOUT_DEFAULT_S 120.0 /* host deadline of one boot, before scaling (hostinfo.h) */
+
+const char boot_options_help[] =
+	"boot options:\n"
+	"  --firmware bios|uefi|pvh   entry path (default bios: multiboot)\n"
+	"  --machine pc|q35|microvm   default: bios->pc, uefi->q35, pvh->microvm\n"
+	"  --accel auto|kvm|tcg       auto: kvm when /dev/kvm is hardware-assisted (kvm_intel,\n"
+	"                             kvm_amd) and usable, else tcg; the report says why\n"
+	"  --timeout S                host deadline in seconds (default 120; x20 when the\n"
+	"                             accelerator emulates each instruction, as kvm_pvm does)\n"
+	"  --memory MIB               guest RAM (default 128, uefi 256)\n"
+	"  --no-guest-check           hand the guest options over unchecked (by default they are\n"
+	"                             checked against the guest's option table first)\n"
+	"  --no-debug-exit            leave out isa-debug-exit: the guest powers off through ACPI\n"
+	"                             or UEFI as under other VMMs; the status comes from the log\n"
+	"  --log FILE                 write the raw serial output to FILE\n"
+	"  --csv | --json             output format (default: table)\n"
+	"  --disk SPEC                add a disk (repeatable; the guest's dev=N is the N-th --disk):\n"
+	"      ide|virtio-blk[,transport=legacy|modern|transitional][,backend=null|file=PATH]\n"
+	"      [,file=PATH (short for backend=file=PATH)]\n"
+	"      [,size=SIZE][,cache=none|writethrough|writeback|directsync|unsafe]\n"
+	"      [,aio=threads|native|io_uring][,format=raw|qcow2][,latency-ns=N][,readonly=on|off]\n"
+	"      [,inject=eio-read|eio-write]   (ide: -M pc only, ide disks before virtio-blk)\n"
+	"  --net SPEC                 add a NIC (repeatable; the guest's dev=N is the N-th --net, at\n"
+	"                             PCI slot 0x18+N):\n"
+	"      e1000|e1000-82545em|e1000-82544gc|rtl8139|virtio-net[,transport=legacy|modern|\n"
+	"      transitional][,topology=peer|loop|tap][,vhost=on|off][,mac=XX:XX:XX:XX:XX:XX]\n"
+	"      [,peer-mode=reflect|sink|flood][,peer-rate=PPS][,peer-size=N][,peer-count=N]\n"
+	"      [,peer-drop-every=N][,peer-corrupt-every=N]   (pc or q35)\n"
+	"  --tap-cmd CMD              topology=tap: run CMD (sh -c) in the namespace once the guest\n"
+	"                             is ready (the guest at 10.199.0.2, the host side 10.199.0.1)\n"
+	"  --qemu-arg ARG             append ARG to the QEMU command line (repeatable)\n"
+	"  --dry-run                  print the QEMU command line and exit\n"
+	"\n"
+	"environment: KVMIO_IMAGE_DIR (guest images; default: next to kvmio), KVMIO_QEMU,\n"
+	"  KVMIO_OVMF_CODE, KVMIO_OVMF_VARS, KVMIO_KVM_DEVICE (default /dev/kvm; 'none': act as\n"
+	"  if there were no KVM).\n";
+
+struct boot_args {
+	struct qemu_options q;
+	double timeout_s;             /* 0: not given (the default depends on the accelerator) */
+	const char *log_file;
+	enum report_format format;
+	int dry_run;
+	int no_guest_check;           /* 1: hand the guest options over unchecked */
+	const char *tap_cmd;
+};
+
+
+static int parse_boot_args(int argc, char **argv, struct boot_args *a)
+{
+	int i;
+
+	memset(a, 0, sizeof(*a));
+	a->q.guest_args = calloc((size_t)argc + 1, sizeof(char *));
+	a->q.qemu_args = calloc((size_t)argc + 1, sizeof(char *));
+	a->q.disks = calloc((size_t)argc + 1, sizeof(char *));
+	a->q.nets = calloc((size_t)argc + 1, sizeof(char *));
+	if (!a->q.guest_args || !a->q.qemu_args || !a->q.disks || !a->q.nets)
+		return KVMIO_EXIT_IO;
+	for (i = 0; i < argc; i++) {
+		const char *arg = argv[i], *v;
+		int missing = 0;
+
+		if (strcmp(arg, "--") == 0) {
+			for (i++; i < argc; i++)
+				a->q.guest_args[a->q.nguest_args++] = argv[i];
+			break;
+		}
+		if (arg[0] != '-') { /* a guest option without "--" */
+			a->q.guest_args[a->q.nguest_args++] = argv[i];
+			continue;
+		}
+		if (strcmp(arg, "--csv") == 0) {
+			a->format = REPORT_CSV;
+		} else if (strcmp(arg, "--json") == 0) {
+			a->format = REPORT_JSON;
+		} else if (strcmp(arg, "--dry-run") == 0) {
+			a->dry_run = 1;
+		} else if (strcmp(arg, "--no-debug-exit") == 0) {
+			a->q.no_debug_exit = 1;
+		} else if (strcmp(arg, "--no-guest-check") == 0) {
+			a->no_guest_check = 1;
+		} else if ((v = option_value(argc, argv, &i, "--firmware", &missing))) {
+			a->q.firmware = v;
+		} else if ((v = option_value(argc, argv, &i, "--machine", &missing))) {
+			a->q.machine = v;
+		} else if ((v = option_value(argc, argv, &i, "--accel", &missing))) {
+			a->q.accel = v;
+		} else if ((v = option_value(argc, argv, &i, "--log", &missing))) {
+			a->log_file = v;
+		} else if ((v = option_value(argc, argv, &i, "--disk", &missing))) {
+			a->q.disks[a->q.ndisks++] = (char *)v;
+		} else if ((v = option_value(argc, argv, &i, "--net", &missing))) {
+			a->q.nets[a->q.nnets++] = (char *)v;
+		} else if ((v = option_value(argc, argv, &i, "--tap-cmd", &missing))) {
+			a->tap_cmd = v;
+		} else if ((v = option_value(argc, argv, &i, "--qemu-arg", &missing))) {
+			a->q.qemu_args[a->q.nqemu_args++] = (char *)v;
+		} else if ((v = option_value(argc, argv, &i, "--timeout", &missing))) {
+			if (arg_double(v, 0, 1e6, &a->timeout_s) != 0 || a->timeout_s <= 0)
+				return usage_error("boot: bad --timeout '%s' (seconds > 0)", v);
+		} else if ((v = option_value(argc, argv, &i, "--memory", &missing))) {
+			uint64_t m;
+
+			if (arg_u64(v, 10, &m) != 0 || m < 16 || m > 1048576)
+				return usage_error("boot: bad --memory '%s' (MiB, 16 or more)", v);
+			a->q.memory_mib = (int)m;
+		} else if (missing) {
+			return usage_error("boot: option '%s' needs a value", arg);
+		} else {
+			return usage_error("boot: unknown option '%s'", arg);
+		}
+	}
+	return KVMIO_EXIT_OK;
+}
+
+static char *image_dir(void)
+{
+	const char *env = getenv("KVMIO_IMAGE_DIR");
+	char exe[PATH_MAX];
+
+	if (env && *env)
+		return strdup(env);
+	self_exe(exe, sizeof(exe));
+	return strdup(strchr(exe, '/') ? dirname(exe) : ".");
+}
+
+/* UEFI: the boot volume (EFI/BOOT/BOOTX64.EFI, kvmio.cmd) and a writable variable store. */
+static int prepare_uefi(const char *tmp, const struct qemu_command *cmd, const char *vars,
+			const struct qemu_options *q, char **esp, char **vars_copy)
+{
+	char *boot = NULL, *loader = NULL, *cmdfile = NULL, *guest = NULL, *line = NULL;
+	int rc = -1;
+
+	if (asprintf(esp, "%s/esp", tmp) < 0 || asprintf(vars_copy, "%s/OVMF_VARS.fd", tmp) < 0)
+		return -1;
+	guest = qemu_join_guest_args(q->guest_args, q->nguest_args);
+	if (!guest || asprintf(&boot, "%s/EFI/BOOT", *esp) < 0 ||
+	    asprintf(&loader, "%s/BOOTX64.EFI", boot) < 0 ||
+	    asprintf(&cmdfile, "%s/kvmio.cmd", *esp) < 0 || asprintf(&line, "%s\n", guest) < 0)
+		goto out;
+	if (dir_make_all(boot) == 0 && file_copy(cmd->image, loader) == 0 &&
+	    file_write(cmdfile, line, strlen(line)) == 0 && file_copy(vars, *vars_copy) == 0)
+		rc = 0;
+out:
+	free(boot);
+	free(loader);
+	free(cmdfile);
+	free(guest);
+	free(line);
+	return rc;
+}
+
+/* ---- boot --net: peers, the tap namespace, --tap-cmd ------------------------------------- */
+
+struct netrun {
+	struct qemu_nic nics[QEMU_MAX_NICS];
+	int nnics;
+	int peer_pid[QEMU_MAX_NICS], peer_fd[QEMU_MAX_NICS];
+	struct peer_stats peers[QEMU_MAX_NICS];
+	int npeers;
+	char *dir;                 /* private: peer sockets, tap-cmd output */
+	char netns[64], tap[16];
+	int tap_up;
+	const char *tap_cmd;
+	pid_t tap_pid;
+	int tap_status;            /* -1 not run, -2 killed, else exit status */
+	char *tap_out;
+};
+
+static void netrun_init(struct netrun *nr, const struct boot_args *a)
+{
+	memset(nr, 0, sizeof(*nr));
+	nr->tap_status = -1;
+	nr->tap_cmd = a->tap_cmd;
+	for (int i = 0; i < a->q.nnets && i < QEMU_MAX_NICS; i++) {
+		char e[256];
+
+		if (net_parse_spec(a->q.nets[i], &nr->nics[i], e, sizeof(e)) == 0)
+			nr->nnics = i + 1;
+	}
+	net_netns_name(nr->netns, sizeof(nr->netns));
+	net_tap_name(0, nr->tap, sizeof(nr->tap));
+}
+
+static int netrun_has(const struct netrun *nr, enum net_topology t)
+{
+	for (int i = 0; i < nr->nnics; i++)
+		if (nr->nics[i].topology == t)
+			return 1;
+	return 0;
+}
+
+static unsigned guest_size(const struct boot_args *a)
+{
+	char v[32];
+
+	if (net_guest_option(a->q.guest_args, a->q.nguest_args, "size", v, sizeof(v)) != 0)
+		return 0;
+	return (unsigned)strtoul(v, NULL, 10);
+}
+
+static void netrun_dry(const struct netrun *nr, const struct boot_args *a)
+{
+	for (int i = 0; i < nr->nnics; i++) {
+		char **pv;
+		char *s;
+
+		if (nr->nics[i].topology != NET_PEER)
+			continue;
+		pv = net_peer_argv("kvmio", &nr->nics[i], i, "NETDIR", a->timeout_s + 10,
+				   guest_size(a));
+		s = pv ? qemu_command_string(pv) : NULL;
+		printf("# peer (started before QEMU, stopped after): %s\n", s ? s : "?");
+		free(s);
+		net_argv_free(pv);
+	}
+	if (netrun_has(nr, NET_TAP)) {
+		char *up = net_tap_script(nr->netns, nr->tap, 0);
+		char *down = net_tap_script(nr->netns, nr->tap, 1);
+
+		printf("# netns setup (before QEMU):\n");
+		for (char *l = up ? strtok(up, "\n") : NULL; l; l = strtok(NULL, "\n"))
+			printf("#   %s\n", l);
+		if (nr->tap_cmd) {
+			char *cv[] = { "ip", "netns", "exec", (char *)nr->netns, "sh", "-c",
+				       (char *)nr->tap_cmd, NULL };
+			char *s = qemu_command_string(cv);
+
+			printf("# tap-cmd (after the guest's ready record): %s\n", s ? s : "?");
+			free(s);
+		}
+		printf("# netns teardown (after QEMU, always):\n");
+		for (char *l = down ? strtok(down, "\n") : NULL; l; l = strtok(NULL, "\n"))
+			printf("#   %s\n", l);
+		free(up);
+		free(down);
+	}
+	if (netrun_has(nr, NET_PEER))
+		printf("# NETDIR: a private temporary directory (peer sockets)\n");
+}
+
+/* Start the peers and the tap namespace. 0, or an exit code with the message printed. */
+static int netrun_start(struct netrun *nr, const struct boot_args *a)
+{
+	char exe[4096], err[512];
+
+	if (nr->nnics == 0)
+		return KVMIO_EXIT_OK;
+	self_exe(exe, sizeof(exe));
+	for (int i = 0; i < nr->nnics; i++) {
+		char **pv, sock[4096];
+		int pid, fd = -1;
+
+		if (nr->nics[i].topology != NET_PEER)
+			continue;
+		pv = net_peer_argv(exe, &nr->nics[i], i, nr->dir, a->timeout_s + 10, guest_size(a));
+		net_peer_socket(nr->dir, i, sock, sizeof(sock));
+		pid = pv ? peer_spawn(pv, sock, 5.0, &fd) : -1;
+		net_argv_free(pv);
+		if (pid < 0) {
+			fprintf(stderr, "kvmio: boot: cannot start kvmio peer for NIC %d\n", i);
+			return KVMIO_EXIT_IO;
+		}
+		nr->peer_pid[nr->npeers] = pid;
+		nr->peer_fd[nr->npeers] = fd;
+		nr->peers[nr->npeers].dev = i;
+		nr->npeers++;
+	}
+	if (netrun_has(nr, NET_TAP)) {
+		if (net_tap_setup(nr->netns, nr->tap, err, sizeof(err)) != 0) {
+			fprintf(stderr, "kvmio: boot: %s\n", err);
+			return KVMIO_EXIT_BADCONFIG;
+		}
+		nr->tap_up = 1;
+	}
+	return KVMIO_EXIT_OK;
+}
+
+/* launch tick: start --tap-cmd once the guest says ready. */
+static void netrun_tick(void *ctx, const char *out, size_t len)
+{
+	struct netrun *nr = ctx;
+	char path[4200];
+	pid_t pid;
+
+	if (!nr->tap_cmd || !nr->tap_up || nr->tap_pid || !out ||
+	    !memmem(out, len, KVMIO_PROTO_PREFIX " 1 ready ", strlen(KVMIO_PROTO_PREFIX " 1 ready ")))
+		return;
+	snprintf(path, sizeof(path), "%s/tap-cmd.out", nr->dir);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		int o = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		int nul = open("/dev/null", O_RDONLY);
+
+		setpgid(0, 0);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (o < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(o, 1) < 0 || dup2(o, 2) < 0)
+			_exit(PROC_EXEC_FAILED);
+		execlp("ip", "ip", "netns", "exec", nr->netns, "sh", "-c", nr->tap_cmd,
+		       (char *)NULL);
+		_exit(PROC_EXEC_FAILED);
+	}
+	nr->tap_pid = pid > 0 ? pid : -1;
+	if (pid > 0)
+		setpgid(pid, pid);
+}
+
+/* After QEMU: wait for --tap-cmd (bounded), stop the peers, remove the namespace. */
+static void netrun_stop(struct netrun *nr, double grace_s)
+{
+	if (nr->tap_pid > 0) {
+		int status = 0, done = 0;
+
+		for (int k = 0; k < (int)(grace_s * 100) && !done; k++) {
+			done = waitpid(nr->tap_pid, &status, WNOHANG) == nr->tap_pid;
+			if (!done)
+				usleep(10000);
+		}
+		if (!done) {
+			kill(-nr->tap_pid, SIGKILL);
+			kill(nr->tap_pid, SIGKILL);
+			waitpid(nr->tap_pid, &status, 0);
+			nr->tap_status = -2;
+		} else {
+			nr->tap_status = WIFEXITED(status) ? WEXITSTATUS(status) : -2;
+		}
+		if (nr->dir) {
+			char path[4200];
+
+			snprintf(path, sizeof(path), "%s/tap-cmd.out", nr->dir);
+			nr->tap_out = file_read(path, NULL);
+		}
+		nr->tap_pid = 0;
+	}
+	for (int k = 0; k < nr->npeers; k++) {
+		int dev = nr->peers[k].dev;
+
+		if (nr->peer_pid[k] <= 0)
+			continue;
+		if (peer_stop_and_read(nr->peer_pid[k], nr->peer_fd[k], 3.0, &nr->peers[k]) != 0)
+			nr->peers[k].valid = 0;
+		nr->peers[k].dev = dev;
+		nr->peer_pid[k] = 0;
+	}
+	if (nr->tap_up) {
+		net_tap_teardown(nr->netns, nr->tap);
+		nr->tap_up = 0;
+	}
+}
+
+int cmd_boot(int argc, char **argv)
+{
+	struct boot_args a;
+	struct qemu_command cmd;
+	struct launch_result res;
+	struct report_launch launch;
+	struct log log;
+	struct netrun nr;
+	const char *ovmf_code = NULL, *ovmf_vars = NULL, *qemu_env = getenv("KVMIO_QEMU");
+	char err[512], msg[1024], *dir = NULL, *tmp = NULL, *esp = NULL, *vars_copy = NULL;
+	int rc;
+
+	memset(&nr, 0, sizeof(nr));
+	rc = parse_boot_args(argc, argv, &a);
+	if (rc)
+		goto done_args;
+	netrun_init(&nr, &a);
+	if (a.tap_cmd && !netrun_has(&nr, NET_TAP)) {
+		rc = usage_error("boot: --tap-cmd needs a --net ...,topology=tap NIC");
+		goto done_args;
+	}
+	/* The guest's own option table decides, here before QEMU starts (the guest checks again). */
+	if (!a.no_guest_check) {
+		char *joined = qemu_join_guest_args(a.q.guest_args, a.q.nguest_args);
+		struct options gopts;
+		struct option_error oe;
+
+		if (!joined) {
+			rc = KVMIO_EXIT_IO;
+			goto done_args;
+		}
+		if (options_parse(joined, &gopts, &oe) != 0) {
+			fprintf(stderr, "kvmio: boot: guest option %s%s%s: %s (kvmio boot -- help lists "
+				"them)\n", oe.key, oe.value[0] || strchr(joined, '=') ? "=" : "",
+				oe.value, oe.why);
+			free(joined);
+			rc = KVMIO_EXIT_BADCONFIG;
+			goto done_args;
+		}
+		free(joined);
+	}
+	/* Two NICs on the loop hub: NIC 0 sends, NIC 1 receives, unless the options say. */
+	if (qemu_loop_needs_rxdev(&a.q))
+		a.q.guest_args[a.q.nguest_args++] = "rxdev=1";
+	dir = image_dir();
+	a.q.image_dir = dir;
+	a.q.qemu = qemu_env && *qemu_env ? qemu_env : "qemu-system-x86_64";
+	if (a.q.firmware && strcmp(a.q.firmware, "uefi") == 0) {
+		host_find_ovmf(&ovmf_code, &ovmf_vars);
+		a.q.ovmf_code = ovmf_code;
+		a.q.ovmf_vars = "TMPDIR/OVMF_VARS.fd";
+		a.q.esp_dir = "TMPDIR/esp";
+	}
+	rc = qemu_build_command(&a.q, &cmd, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "kvmio: boot: %s\n", err);
+		goto done_args;
+	}
+	if (a.timeout_s <= 0)
+		a.timeout_s = host_default_timeout(BOOT_TIMEOUT_DEFAULT_S, cmd.exec);
+	if (a.dry_run) {
+		char *s = qemu_command_string(cmd.argv);
+
+		printf("%s\n", s ? s : "");
+		printf("# accelerator: %s (%s); host deadline %g s\n", cmd.accel_label,
+		       cmd.accel_why, a.timeout_s);
+		if (strcmp(cmd.firmware, "uefi") == 0) {
+			char *g = qemu_join_guest_args(a.q.guest_args, a.q.nguest_args);
+
+			printf("# TMPDIR/esp: EFI/BOOT/BOOTX64.EFI = %s, kvmio.cmd = '%s'; "
+			       "TMPDIR/OVMF_VARS.fd = copy of %s\n", cmd.image, g ? g : "", ovmf_vars);
+			free(g);
+		}
+		netrun_dry(&nr, &a);
+		free(s);
+		qemu_command_free(&cmd);
+		rc = KVMIO_EXIT_OK;
+		goto done_args;
+	}
+	if (!file_exists(cmd.image)) {
+		fprintf(stderr, "kvmio: boot: guest image %s not found: run make (or set "
+			"KVMIO_IMAGE_DIR)\n", cmd.image);
+		qemu_command_free(&cmd);
+		rc = KVMIO_EXIT_BADCONFIG;
+		goto done_args;
+	}
+	if (strcmp(cmd.firmware, "uefi") == 0 && host_find_ovmf(&ovmf_code, &ovmf_vars) != 0) {
+		fprintf(stderr, "kvmio: boot: OVMF firmware not found (%s, %s): install ovmf or "
+			"set KVMIO_OVMF_CODE/KVMIO_OVMF_VARS\n", ovmf_code, ovmf_vars);
+		qemu_command_free(&cmd);
+		rc = KVMIO_EXIT_BADCONFIG;
+		goto done_args;
+	}
+	launch_catch_signals();
+	if (strcmp(cmd.firmware, "uefi") == 0) {
+		tmp = dir_make_temp();
+		if (!tmp || prepare_uefi(tmp, &cmd, ovmf_vars, &a.q, &esp, &vars_copy) != 0) {
+			fprintf(stderr, "kvmio: boot: cannot prepare the UEFI boot volume in %s: %s\n",
+				tmp ? tmp : "TMPDIR", strerror(errno));
+			qemu_command_free(&cmd);
+			rc = KVMIO_EXIT_IO;
+			goto done;
+		}
+		qemu_command_free(&cmd);
+		a.q.ovmf_vars = vars_copy;
+		a.q.esp_dir = esp;
+		rc = qemu_build_command(&a.q, &cmd, err, sizeof(err));
+		if (rc) {
+			fprintf(stderr, "kvmio: boot: %s\n", err);
+			goto done;
+		}
+	}
+	if (nr.nnics > 0) {
+		nr.dir = dir_make_temp();
+		if (!nr.dir) {
+			fprintf(stderr, "kvmio: boot: cannot make a temporary directory: %s\n",
+				strerror(errno));
+			qemu_command_free(&cmd);
+			rc = KVMIO_EXIT_IO;
+			goto done;
+		}
+		qemu_command_free(&cmd);
+		a.q.net_dir = nr.dir;
+		a.q.netns = nr.netns;
+		rc = qemu_build_command(&a.q, &cmd, err, sizeof(err));
+		if (rc) {
+			fprintf(stderr, "kvmio: boot: %s\n", err);
+			goto done;
+		}
+		rc = netrun_start(&nr, &a);
+		if (rc) {
+			netrun_stop(&nr, 0);
+			qemu_command_free(&cmd);
+			goto done;
+		}
+	}
+	launch_run_tick(cmd.argv, a.timeout_s, &res, netrun_tick, &nr);
+	netrun_stop(&nr, res.timed_out || res.interrupted ? 0.5 : 10.0);
+	dir_remove_tree(tmp); /* before anything else can fail */
+	if (a.log_file && res.out && file_write(a.log_file, res.out, res.out_len) != 0)
+		fprintf(stderr, "kvmio: cannot write %s: %s\n", a.log_file, strerror(errno));
+	log_parse_buffer(&log, a.log_file ? a.log_file : "serial", res.out ? res.out : "",
+			 res.out_len);
+	rc = launch_outcome(&res, &log, a.timeout_s, cmd.argv[0], msg, sizeof(msg));
+	launch = (struct report_launch){ cmd.firmware, cmd.machine, cmd.accel, cmd.accel_label,
+					 cmd.accel_why, res.exited ? res.exit_code : -1,
+					 res.first_record_s, res.wall_s, nr.peers, nr.npeers, nr.tap_cmd,
+					 nr.tap_status, nr.tap_out };
+	{
+		const struct record *h = log_find(&log, "hello", NULL, NULL);
+		char warn[512];
+
+		if (h && host_exec_disagrees(cmd.exec, cmd.accel_label, record_get(h, "exec"),
+					     warn, sizeof(warn)))
+			fprintf(stderr, "kvmio: warning: %s\n", warn);
+	}
+	if (rc == KVMIO_EXIT_OK && nr.tap_cmd && nr.tap_status != 0) {
+		snprintf(msg, sizeof(msg), nr.tap_status == -1 ? "tap-cmd not run: the guest sent "
+			 "no ready record (bench=net-echo sends one)" : nr.tap_status == -2 ?
+			 "tap-cmd killed: still running after the guest stopped" :
+			 "tap-cmd exited with status %d", nr.tap_status);
+		rc = KVMIO_EXIT_GUEST_FAIL;
+	}
+	if (rc != KVMIO_EXIT_INTERRUPTED && (log.nrecs > 0 || a.format != REPORT_TABLE))
+		report_print(&log, 1, a.format, &launch);
+	if (msg[0])
+		fprintf(stderr, "kvmio: %s\n", msg);
+	if (rc != KVMIO_EXIT_OK && rc != KVMIO_EXIT_INTERRUPTED && res.err_len > 0) {
+		/* QEMU's own words, for the failure above. */
+		for (char *line = res.err, *next; line && *line; line = next) {
+			next = strchr(line, '\n');
+			if (next)
+				*next++ = '\0';
+			fprintf(stderr, "qemu: %s\n", line);
+		}
+	}
+	log_free(&log);
+	launch_result_free(&res);
+	qemu_command_free(&cmd);
+done:
+	netrun_stop(&nr, 0);
+	dir_remove_tree(tmp);
+	dir_remove_tree(nr.dir);
+	free(nr.dir);
+	free(nr.tap_out);
+done_args:
+	free(tmp);
+	free(esp);
+	free(vars_copy);
+	free(dir);
+	free(a.q.guest_args);
+	free(a.q.qemu_args);
+	free(a.q.disks);
+	free(a.q.nets);
+	return rc;
+}
+

@@ -1,0 +1,838 @@
+/* Building the QEMU command line for `kvmio boot`. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "boot/net.h"
+#include "boot/qemu.h"
+#include "boot/launch.h"
+#include "lib/proc.h"
+
+void qemu_host_kvm_flavour(struct kvm_flavour *out)
+{
+	static struct kvm_flavour cached;
+	static int have;
+
+	if (!have) {
+		struct host_facts f;
+
+		host_facts_read_kvm(&f);
+		host_kvm_flavour(&f, &cached);
+		have = 1;
+	}
+	*out = cached;
+}
+
+const char *qemu_image_name(const char *firmware)
+{
+	if (strcmp(firmware, "bios") == 0)
+		return "kvmio.elf";
+	if (strcmp(firmware, "pvh") == 0)
+		return "kvmio-pvh.elf";
+	if (strcmp(firmware, "uefi") == 0)
+		return "kvmio.efi";
+	return NULL;
+}
+
+const char *qemu_default_machine(const char *firmware)
+{
+	if (strcmp(firmware, "bios") == 0)
+		return "pc";
+	if (strcmp(firmware, "uefi") == 0)
+		return "q35";
+	if (strcmp(firmware, "pvh") == 0)
+		return "microvm";
+	return NULL;
+}
+
+char *qemu_join_guest_args(char *const *args, int n)
+{
+	size_t len = 1;
+	char *s;
+
+	for (int i = 0; i < n; i++)
+		len += strlen(args[i]) + 1;
+	s = malloc(len);
+	if (!s)
+		return NULL;
+	s[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, args[i]);
+	}
+	return s;
+}
+
+int qemu_guest_runs_exits(char *const *args, int n)
+{
+	int chose_bench = 0;
+
+	/* An option word may itself hold several space-separated options. */
+	for (int i = 0; i < n; i++) {
+		const char *p = args[i];
+
+		while (*p) {
+			size_t wl = strcspn(p, " ");
+
+			if (wl > 6 && strncmp(p, "bench=", 6) == 0) {
+				const char *v = p + 6, *vend = p + wl;
+
+				chose_bench = 1;
+				while (v < vend) {
+					size_t l = strcspn(v, ",");
+
+					if (v + l > vend)
+						l = (size_t)(vend - v);
+					if (l == 5 && strncmp(v, "exits", 5) == 0)
+						return 1;
+					v += l + (v + l < vend);
+				}
+			}
+			p += wl;
+			p += strspn(p, " ");
+		}
+	}
+	return !chose_bench;
+}
+
+/* ---- --disk -------------------------------------------------------------------------------- */
+
+int qemu_parse_size(const char *s, unsigned long long *out)
+{
+	unsigned long long v, mul = 1;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	if (*end) {
+		switch (*end) {
+		case 'k': case 'K': mul = 1ull << 10; break;
+		case 'm': case 'M': mul = 1ull << 20; break;
+		case 'g': case 'G': mul = 1ull << 30; break;
+		case 't': case 'T': mul = 1ull << 40; break;
+		default: return -1;
+		}
+		if (end[1] && !(end[1] == 'i' && end[2] == 'B' && !end[3]) &&
+		    !((end[1] == 'B' || end[1] == 'b') && !end[2]))
+			return -1;
+	}
+	if (v == 0 || v > ~0ull / mul)
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+static int one_of(const char *v, const char *const *set)
+{
+	for (int i = 0; set[i]; i++)
+		if (strcmp(v, set[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* Value VALUE of KEY among SET, as the static string; NULL with a message if not in SET. */
+static const char *pick(const char *key, const char *v, const char *const *set, char *err,
+			size_t errlen)
+{
+	int i = one_of(v, set);
+	size_t n = 0;
+
+	if (i >= 0)
+		return set[i];
+	n += (size_t)snprintf(err, errlen, "--disk: bad %s=%s (", key, v);
+	for (int k = 0; set[k] && n < errlen; k++)
+		n += (size_t)snprintf(err + n, errlen - n, "%s%s", k ? ", " : "", set[k]);
+	if (n < errlen)
+		snprintf(err + n, errlen - n, ")");
+	return NULL;
+}
+
+int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t errlen)
+{
+	static const char *const transports[] = { "legacy", "modern", "transitional", NULL };
+	static const char *const caches[] = { "none", "writethrough", "writeback", "directsync",
+					       "unsafe", NULL };
+	static const char *const aios[] = { "threads", "native", "io_uring", NULL };
+	static const char *const formats[] = { "raw", "qcow2", NULL };
+	static const char *const onoff[] = { "on", "off", NULL };
+	static const char *const injects[] = { "eio-read", "eio-write", NULL };
+	char buf[4096], *save = NULL, *tok;
+	int first = 1, size_given = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->latency_ns = -1;
+	d->size = 1ull << 30;
+	if (strlen(spec) >= sizeof(buf)) {
+		snprintf(err, errlen, "--disk: spec too long");
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	/* Split at single commas; ",," is a literal comma (as in QEMU), for file names. */
+	{
+		size_t j = 0;
+
+		for (const char *p = spec; *p; p++) {
+			if (*p == ',' && p[1] == ',') {
+				buf[j++] = ',';
+				p++;
+			} else {
+				buf[j++] = *p == ',' ? '\x1f' : *p;
+			}
+		}
+		buf[j] = '\0';
+	}
+	for (tok = strtok_r(buf, "\x1f", &save); tok;
+	     tok = strtok_r(NULL, "\x1f", &save), first = 0) {
+		char *eq = strchr(tok, '=');
+		const char *k = tok, *v = eq ? eq + 1 : NULL;
+
+		if (first) {
+			if (strcmp(tok, "ide") == 0)
+				d->model = QEMU_DISK_IDE;
+			else if (strcmp(tok, "virtio-blk") == 0)
+				d->model = QEMU_DISK_VIRTIO;
+			else {
+				snprintf(err, errlen, "--disk: unknown model '%.64s' (ide or virtio-blk "
+					 "first, then KEY=VALUE,...)", tok);
+				return KVMIO_EXIT_BADCONFIG;
+			}
+			continue;
+		}
+		if (!eq || !*v) {
+			snprintf(err, errlen, "--disk: '%.64s' is not KEY=VALUE", tok);
+			return KVMIO_EXIT_BADCONFIG;
+		}
+		*eq = '\0';
+		if (strcmp(k, "transport") == 0) {
+			if (!(d->transport = pick(k, v, transports, err, errlen)))
+				return KVMIO_EXIT_BADCONFIG;
+		} else if (strcmp(k, "backend") == 0) {
+			if (strcmp(v, "null") == 0) {
+				d->file = NULL;
+			} else if (strncmp(v, "file=", 5) == 0 && v[5]) {
+				snprintf(d->filebuf, sizeof(d->filebuf), "%s", v + 5);
+				d->file = d->filebuf;
+			} else {
+				snprintf(err, errlen, "--disk: bad backend=%.64s (null or file=PATH)", v);
+				return KVMIO_EXIT_BADCONFIG;
+			}
+		} else if (strcmp(k, "file") == 0) { /* file=PATH: short for backend=file=PATH */
+			snprintf(d->filebuf, sizeof(d->filebuf), "%s", v);
+			d->file = d->filebuf;
+		} else if (strcmp(k, "size") == 0) {
+			if (qemu_parse_size(v, &d->size) != 0 || d->size % 512) {
+				snprintf(err, errlen, "--disk: bad size=%.64s (bytes or K/M/G/T suffix, "
+					 "a multiple of 512)", v);
+				return KVMIO_EXIT_BADCONFIG;
+			}
+			size_given = 1;
+		} else if (strcmp(k, "cache") == 0) {
+			if (!(d->cache = pick(k, v, caches, err, errlen)))
+				return KVMIO_EXIT_BADCONFIG;
+		} else if (strcmp(k, "aio") == 0) {
+			if (!(d->aio = pick(k, v, aios, err, errlen)))
+				return KVMIO_EXIT_BADCONFIG;
+		} else if (strcmp(k, "format") == 0) {
+			if (!(d->format = pick(k, v, formats, err, errlen)))
+				return KVMIO_EXIT_BADCONFIG;
+		} else if (strcmp(k, "latency-ns") == 0) {
+			char *end;
+
+			errno = 0;
+			d->latency_ns = strtoll(v, &end, 10);
+			if (errno || *end || *v < '0' || *v > '9') {
+				snprintf(err, errlen, "--disk: bad latency-ns=%.64s (nanoseconds)", v);
+				return KVMIO_EXIT_BADCONFIG;
+			}
+		} else if (strcmp(k, "readonly") == 0) {
+			if (!pick(k, v, onoff, err, errlen))
+				return KVMIO_EXIT_BADCONFIG;
+			d->readonly = strcmp(v, "on") == 0;
+		} else if (strcmp(k, "inject") == 0) {
+			if (!(d->inject = pick(k, v, injects, err, errlen)))
+				return KVMIO_EXIT_BADCONFIG;
+		} else {
+			snprintf(err, errlen, "--disk: unknown key '%.64s' (transport, backend, file, "
+				 "size, cache, aio, format, latency-ns, readonly, inject)", k);
+			return KVMIO_EXIT_BADCONFIG;
+		}
+	}
+	if (first) {
+		snprintf(err, errlen, "--disk: empty spec (ide or virtio-blk)");
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	/* Combinations that cannot work, whatever the machine. */
+	if (d->model == QEMU_DISK_IDE && d->transport) {
+		snprintf(err, errlen, "--disk: transport= is for virtio-blk (IDE PIO or DMA is the "
+			 "guest's choice)");
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	if (d->model == QEMU_DISK_IDE && d->readonly) {
+		snprintf(err, errlen, "--disk: readonly=on with ide: QEMU's ide-hd refuses read-only "
+			 "drives (use virtio-blk)");
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	if (!d->file) {
+		if (d->format || d->cache || d->aio) {
+			snprintf(err, errlen, "--disk: %s= needs backend=file=PATH (backend=null has "
+				 "no format, cache or aio)", d->format ? "format" : d->cache ? "cache"
+				 : "aio");
+			return KVMIO_EXIT_BADCONFIG;
+		}
+	} else {
+		if (size_given) {
+			snprintf(err, errlen, "--disk: size= is for backend=null (a file has its own "
+				 "size: kvmio mkdisk FILE SIZE)");
+			return KVMIO_EXIT_BADCONFIG;
+		}
+		if (d->latency_ns >= 0) {
+			snprintf(err, errlen, "--disk: latency-ns= is for backend=null");
+			return KVMIO_EXIT_BADCONFIG;
+		}
+		if (!d->cache)
+			d->cache = "writeback";
+		if (!d->aio)
+			d->aio = "threads";
+		if (!d->format)
+			d->format = "raw";
+		if (strcmp(d->aio, "native") == 0 && strcmp(d->cache, "none") != 0 &&
+		    strcmp(d->cache, "directsync") != 0) {
+			snprintf(err, errlen, "--disk: aio=native needs O_DIRECT: cache=none or "
+				 "cache=directsync (not %s)", d->cache);
+			return KVMIO_EXIT_BADCONFIG;
+		}
+	}
+	if (d->model == QEMU_DISK_VIRTIO && !d->transport)
+		d->transport = "transitional";
+	return KVMIO_EXIT_OK;
+}
+
+static int default_path_exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
+}
+
+#define IO_URING_PROBE_TIMEOUT_S 10.0
+
+int qemu_io_uring_usable(const char *qemu)
+{
+	/*
+	 * QEMU opens -blockdev nodes before it creates devices: with a device that cannot exist,
+	 * a QEMU that knows aio=io_uring fails on the device, one that does not fails on the node.
+	 * The node is the QEMU binary itself, read-only (any regular file will do).
+	 */
+	static char last_qemu[4096];
+	static int last = -1;
+	char exe[4096], node[4200];
+	char *argv[] = { exe, "-M", "none", "-nodefaults", "-display", "none", "-S", "-blockdev",
+			 node, "-device", "kvmio-probe-no-such-device", NULL };
+	struct launch_result res;
+
+	if (last >= 0 && strcmp(last_qemu, qemu) == 0)
+		return last;
+	if (path_search(qemu, exe, sizeof(exe)) != 0 || strchr(exe, ','))
+		return 0;
+	snprintf(node, sizeof(node), "driver=file,node-name=probe,read-only=on,aio=io_uring,"
+		 "filename=%s", exe);
+	launch_run(argv, IO_URING_PROBE_TIMEOUT_S, &res);
+	snprintf(last_qemu, sizeof(last_qemu), "%s", qemu);
+	last = res.err && strstr(res.err, "kvmio-probe-no-such-device") &&
+	       !strstr(res.err, "-blockdev") ? 1 : 0;
+	launch_result_free(&res);
+	return last;
+}
+
+struct argv_builder {
+	char **argv;
+	int argc, cap, failed;
+};
+
+static void add(struct argv_builder *b, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	if (b->failed)
+		return;
+	if (b->argc + 2 > b->cap) {
+		int cap = b->cap ? b->cap * 2 : 32;
+		char **n = realloc(b->argv, (size_t)cap * sizeof(*n));
+
+		if (!n) {
+			b->failed = 1;
+			return;
+		}
+		b->argv = n;
+		b->cap = cap;
+	}
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0) {
+		b->failed = 1;
+		va_end(ap);
+		return;
+	}
+	va_end(ap);
+	b->argv[b->argc++] = s;
+	b->argv[b->argc] = NULL;
+}
+
+/* A file name inside a -blockdev option list: commas doubled (QEMU keyval escaping). */
+static char *keyval_escape(const char *s)
+{
+	char *out = malloc(strlen(s) * 2 + 1), *p = out;
+
+	if (!out)
+		return NULL;
+	for (; *s; s++) {
+		*p++ = *s;
+		if (*s == ',')
+			*p++ = ',';
+	}
+	*p = '\0';
+	return out;
+}
+
+/* Check every --disk against the machine; 0 or 2 with err. disks[] filled. */
+static int check_disks(const struct qemu_options *o, const char *machine, struct qemu_disk *disks,
+		       char *err, size_t errlen)
+{
+	int (*exists)(const char *) = o->path_exists ? o->path_exists : default_path_exists;
+	int (*uring)(const char *) = o->io_uring_usable ? o->io_uring_usable : qemu_io_uring_usable;
+	int nide = 0, seen_virtio = 0;
+	char e[400];
+
+	if (o->ndisks > QEMU_MAX_DISKS) {
+		snprintf(err, errlen, "--disk: at most %d disks", QEMU_MAX_DISKS);
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	for (int i = 0; i < o->ndisks; i++) {
+		struct qemu_disk *d = &disks[i];
+
+		if (qemu_parse_disk(o->disks[i], d, e, sizeof(e)) != 0) {
+			snprintf(err, errlen, "%s", e);
+			return KVMIO_EXIT_BADCONFIG;
+		}
+		if (strcmp(machine, "microvm") == 0) {
+			snprintf(err, errlen, "--disk %s: microvm has no PCI or IDE and virtio-mmio "
+				 "is not supported yet (use -M pc or q35)",
+				 d->model == QEMU_DISK_IDE ? "ide" : "virtio-blk");
+			return KVMIO_EXIT_BADCONFIG;
+		}
+		if (d->model == QEMU_DISK_IDE) {
+			if (strcmp(machine, "pc") != 0) {
+				snprintf(err, errlen, "--disk ide: IDE needs -M pc (q35 has AHCI, "
+					 "microvm has no IDE)");
+				return KVMIO_EXIT_BADCONFIG;
+			}
+			if (seen_virtio) {
+				snprintf(err, errlen, "--disk: give ide disks before virtio-blk disks "
+					 "(the guest numbers IDE disks first, so dev=N follows that order)");
+				return KVMIO_EXIT_BADCONFIG;
+			}
+			if (++nide > QEMU_MAX_IDE) {
+				snprintf(err, errlen, "--disk: at most %d ide disks (ide.0 and ide.1, "
+					 "two units each)", QEMU_MAX_IDE);
+				return KVMIO_EXIT_BADCONFIG;
+			}
+		} else {
+			seen_virtio = 1;
+		}
+		if (d->file && !exists(d->file)) {
+			snprintf(err, errlen, "--disk: backend file %.300s not found (make one: kvmio "
+				 "mkdisk FILE SIZE)", d->file);
+			return KVMIO_EXIT_BADCONFIG;
+		}
+		if (d->aio && strcmp(d->aio, "io_uring") == 0 &&
+		    !uring(o->qemu ? o->qemu : "qemu-system-x86_64")) {
+			snprintf(err, errlen, "--disk: aio=io_uring: this QEMU (%.200s) does not "
+				 "support it (use threads or native)",
+				 o->qemu ? o->qemu : "qemu-system-x86_64");
+			return KVMIO_EXIT_BADCONFIG;
+		}
+	}
+	return KVMIO_EXIT_OK;
+}
+
+static void add_disk(struct argv_builder *b, const struct qemu_disk *d, int k, int ide_index)
+{
+	const char *ro = d->readonly ? ",read-only=on" : "";
+	const char *wce = NULL;
+	char lower[64];
+
+	if (d->file) {
+		int direct = !strcmp(d->cache, "none") || !strcmp(d->cache, "directsync");
+		int noflush = !strcmp(d->cache, "unsafe");
+		char *fn = keyval_escape(d->file);
+
+		if (!fn) {
+			b->failed = 1;
+			return;
+		}
+		wce = !strcmp(d->cache, "writethrough") || !strcmp(d->cache, "directsync") ? "off"
+			: "on";
+		add(b, "-blockdev");
+		add(b, "driver=file,node-name=disk%d-file,filename=%s,aio=%s,cache.direct=%s,"
+		    "cache.no-flush=%s%s", k, fn, d->aio, direct ? "on" : "off",
+		    noflush ? "on" : "off", ro);
+		free(fn);
+		snprintf(lower, sizeof(lower), "disk%d-file", k);
+	} else {
+		char lat[48] = "";
+
+		if (d->latency_ns >= 0)
+			snprintf(lat, sizeof(lat), ",latency-ns=%lld", d->latency_ns);
+		add(b, "-blockdev");
+		/* With inject=, a raw format node sits on top so blkdebug sees read_aio/write_aio. */
+		add(b, "driver=null-co,node-name=disk%d%s,size=%llu,read-zeroes=on%s%s", k,
+		    d->inject ? "-null" : "", d->size, lat, ro);
+		snprintf(lower, sizeof(lower), "disk%d-null", k);
+	}
+	if (d->inject) {
+		int rd = strcmp(d->inject, "eio-read") == 0;
+
+		add(b, "-blockdev");
+		add(b, "driver=blkdebug,node-name=disk%d-dbg,image=%s,inject-error.0.event=%s,"
+		    "inject-error.0.iotype=%s,inject-error.0.errno=5%s", k, lower,
+		    rd ? "read_aio" : "write_aio", rd ? "read" : "write", ro);
+		snprintf(lower, sizeof(lower), "disk%d-dbg", k);
+	}
+	if (d->file || d->inject) {
+		add(b, "-blockdev");
+		add(b, "driver=%s,node-name=disk%d,file=%s%s", d->file ? d->format : "raw", k, lower,
+		    ro);
+	}
+	add(b, "-device");
+	if (d->model == QEMU_DISK_IDE) {
+		add(b, "ide-hd,drive=disk%d,bus=ide.%d,unit=%d%s%s", k, ide_index / 2, ide_index % 2,
+		    wce ? ",write-cache=" : "", wce ? wce : "");
+	} else {
+		int legacy_off = strcmp(d->transport, "modern") == 0;
+		int modern_off = strcmp(d->transport, "legacy") == 0;
+
+		add(b, "virtio-blk-pci,drive=disk%d,addr=0x%x,disable-legacy=%s,disable-modern=%s%s%s",
+		    k, QEMU_VIRTIO_SLOT0 + k, legacy_off ? "on" : "off", modern_off ? "on" : "off",
+		    wce ? ",write-cache=" : "", wce ? wce : "");
+	}
+}
+
+int qemu_loop_needs_rxdev(const struct qemu_options *o)
+{
+	int loops = 0;
+
+	for (int i = 0; i < o->nnets; i++) {
+		struct qemu_nic n;
+		char e[256];
+
+		if (net_parse_spec(o->nets[i], &n, e, sizeof(e)) == 0 && n.topology == NET_LOOP)
+			loops++;
+	}
+	return loops == 2 && !net_guest_has_option(o->guest_args, o->nguest_args, "rxdev");
+}
+
+/* Check every --net against the machine; 0 or 2 with err. nics[] and vhost[] filled. */
+static int check_nets(const struct qemu_options *o, const char *machine, const char *accel,
+		      struct qemu_nic *nics, int *vhost, char *err, size_t errlen)
+{
+	int (*tap_ok)(void) = o->tap_usable ? o->tap_usable : net_tap_possible;
+	int (*vhost_ok)(void) = o->vhost_usable ? o->vhost_usable : net_vhost_possible;
+	int ntap = 0, nloop = 0;
+	char e[400];
+
+	if (o->nnets > QEMU_MAX_NICS) {
+		snprintf(err, errlen, "--net: at most %d NICs (PCI slots 0x%x..0x%x)", QEMU_MAX_NICS,
+			 QEMU_NIC_SLOT0, QEMU_NIC_SLOT0 + QEMU_MAX_NICS - 1);
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	for (int i = 0; i < o->nnets; i++) {
+		struct qemu_nic *n = &nics[i];
+
+		if (net_parse_spec(o->nets[i], n, e, sizeof(e)) != 0) {
+			snprintf(err, errlen, "%s", e);
+			return KVMIO_EXIT_BADCONFIG;
+		}
+		if (strcmp(machine, "microvm") == 0) {
+			snprintf(err, errlen, "--net %s: microvm has no PCI and virtio-mmio is not "
+				 "supported yet (use -M pc or q35)", n->model);
+			return KVMIO_EXIT_BADCONFIG;
+		}
+		vhost[i] = 0;
+		if (n->topology == NET_LOOP)
+			nloop++;
+		if (n->topology == NET_TAP) {
+			if (++ntap > 1) {
+				snprintf(err, errlen, "--net: at most one topology=tap NIC");
+				return KVMIO_EXIT_BADCONFIG;
+			}
+			if (!tap_ok()) {
+				snprintf(err, errlen, "tap topology needs root and /dev/net/tun");
+				return KVMIO_EXIT_BADCONFIG;
+			}
+			if (n->vhost == 1 && !vhost_ok()) {
+				snprintf(err, errlen, "--net: vhost=on: no /dev/vhost-net");
+				return KVMIO_EXIT_BADCONFIG;
+			}
+			vhost[i] = n->vhost == 1 || (n->vhost < 0 && !strcmp(n->model, "virtio-net") &&
+						      !strcmp(accel, "kvm") && vhost_ok());
+		}
+	}
+	if (nloop == 1) {
+		for (int i = 0; i < o->nnets; i++)
+			if (nics[i].topology == NET_LOOP)
+				snprintf(err, errlen, "--net: a topology=loop NIC needs a second one on its "
+					 "hub to talk to: give --net %s,topology=loop twice", nics[i].model);
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	return KVMIO_EXIT_OK;
+}
+
+int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, char *err,
+		       size_t errlen)
+{
+	struct qemu_nic *nics = NULL;
+	int *vhost = NULL;
+	char netns[64];
+	struct qemu_disk *disks = NULL;
+	const char *firmware = o->firmware ? o->firmware : "bios";
+	const char *accel = o->accel ? o->accel : "auto";
+	struct kvm_flavour kvm;
+	struct argv_builder b = { 0 };
+	const char *machine, *image;
+	char *guest;
+
+	memset(cmd, 0, sizeof(*cmd));
+	image = qemu_image_name(firmware);
+	if (!image) {
+		snprintf(err, errlen, "unknown firmware '%s' (bios, uefi or pvh)", firmware);
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	machine = o->machine ? o->machine : qemu_default_machine(firmware);
+	if (strcmp(machine, "pc") && strcmp(machine, "q35") && strcmp(machine, "microvm")) {
+		snprintf(err, errlen, "unknown machine '%s' (pc, q35 or microvm)", machine);
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	if (strcmp(machine, "microvm") == 0 && strcmp(firmware, "pvh") != 0) {
+		snprintf(err, errlen, "firmware %s cannot boot machine microvm: use --firmware pvh",
+			 firmware);
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	if (strcmp(accel, "tcg") == 0) {
+		/* tcg asks nothing of /dev/kvm */
+		memset(&kvm, 0, sizeof(kvm));
+		kvm.exec = EXEC_UNKNOWN;
+	} else {
+		(o->kvm_flavour ? o->kvm_flavour : qemu_host_kvm_flavour)(&kvm);
+	}
+	if (host_accel_choose(accel, &kvm, &accel, cmd->accel_why, sizeof(cmd->accel_why))) {
+		snprintf(err, errlen, "%s", cmd->accel_why);
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	snprintf(cmd->accel_label, sizeof(cmd->accel_label), "%s", host_accel_label(accel, &kvm));
+	cmd->exec = host_accel_exec(accel, &kvm);
+	if (o->ndisks > 0) {
+		disks = calloc((size_t)o->ndisks, sizeof(*disks));
+		if (!disks) {
+			snprintf(err, errlen, "out of memory");
+			return KVMIO_EXIT_BADCONFIG;
+		}
+		if (check_disks(o, machine, disks, err, errlen) != 0) {
+			free(disks);
+			return KVMIO_EXIT_BADCONFIG;
+		}
+	}
+	if (o->nnets > 0) {
+		nics = calloc((size_t)o->nnets, sizeof(*nics));
+		vhost = calloc((size_t)o->nnets, sizeof(*vhost));
+		if (!nics || !vhost || check_nets(o, machine, accel, nics, vhost, err, errlen)) {
+			if (!nics || !vhost)
+				snprintf(err, errlen, "out of memory");
+			free(nics);
+			free(vhost);
+			free(disks);
+			return KVMIO_EXIT_BADCONFIG;
+		}
+	}
+	if (o->netns)
+		snprintf(netns, sizeof(netns), "%s", o->netns);
+	else
+		net_netns_name(netns, sizeof(netns));
+	for (int i = 0; i < o->nnets; i++)
+		if (nics[i].topology == NET_TAP) {
+			cmd->has_tap = 1;
+			net_tap_name(0, cmd->tap, sizeof(cmd->tap));
+		}
+	/* Static strings for the caller. */
+	cmd->firmware = !strcmp(firmware, "bios") ? "bios" : !strcmp(firmware, "uefi") ? "uefi"
+			: "pvh";
+	cmd->machine = !strcmp(machine, "pc") ? "pc" : !strcmp(machine, "q35") ? "q35" : "microvm";
+	cmd->accel = strcmp(accel, "kvm") == 0 ? "kvm" : "tcg";
+	cmd->memory_mib = o->memory_mib > 0 ? o->memory_mib
+			  : strcmp(firmware, "uefi") == 0 ? 256 : 128;
+	snprintf(cmd->image, sizeof(cmd->image), "%s/%s", o->image_dir ? o->image_dir : ".",
+		 image);
+
+	if (cmd->has_tap) {
+		/* QEMU runs inside the private namespace, where the tap device lives. */
+		add(&b, "ip");
+		add(&b, "netns");
+		add(&b, "exec");
+		add(&b, "%s", netns);
+	}
+	add(&b, "%s", o->qemu ? o->qemu : "qemu-system-x86_64");
+	add(&b, "-nodefaults");
+	add(&b, "-nographic");
+	add(&b, "-no-reboot");
+	add(&b, "-serial");
+	add(&b, "stdio");
+	add(&b, "-monitor");
+	add(&b, "none");
+	add(&b, "-M");
+	add(&b, "%s", cmd->machine);
+	add(&b, "-accel");
+	add(&b, "%s", cmd->accel);
+	add(&b, "-cpu");
+	add(&b, "%s", strcmp(cmd->accel, "kvm") == 0 ? "host" : "max");
+	add(&b, "-m");
+	add(&b, "%d", cmd->memory_mib);
+	if (!o->no_debug_exit) {
+		add(&b, "-device");
+		add(&b, "isa-debug-exit,iobase=0xf4,iosize=0x04");
+	}
+	if (strcmp(cmd->machine, "microvm") != 0 &&
+	    qemu_guest_runs_exits(o->guest_args, o->nguest_args)) {
+		add(&b, "-device");
+		add(&b, "pci-testdev");
+	}
+	if (strcmp(cmd->firmware, "uefi") == 0) {
+		add(&b, "-drive");
+		add(&b, "if=pflash,format=raw,unit=0,readonly=on,file=%s",
+		    o->ovmf_code ? o->ovmf_code : "OVMF_CODE.fd");
+		add(&b, "-drive");
+		add(&b, "if=pflash,format=raw,unit=1,file=%s",
+		    o->ovmf_vars ? o->ovmf_vars : "OVMF_VARS.fd");
+		/* ide-hd refuses a read-only drive; snapshot=on keeps the directory unchanged. */
+		add(&b, "-drive");
+		add(&b, "if=none,id=esp,format=raw,snapshot=on,file=fat:%s",
+		    o->esp_dir ? o->esp_dir : "esp");
+		if (o->ndisks > 0 && strcmp(cmd->machine, "pc") == 0) {
+			/*
+			 * On pc the guest finds PIIX IDE disks first: an ESP on ide.0 would become
+			 * its dev=0. Put the ESP on an AHCI controller (OVMF boots from it, the guest
+			 * has no AHCI driver) so --disk N stays dev=N and ide.0 unit 0 stays free.
+			 */
+			add(&b, "-device");
+			add(&b, "ahci,id=espahci,addr=0x1f");
+			add(&b, "-device");
+			add(&b, "ide-hd,drive=esp,bus=espahci.0");
+		} else {
+			add(&b, "-device");
+			add(&b, "ide-hd,drive=esp,bus=ide.0");
+		}
+	} else {
+		add(&b, "-kernel");
+		add(&b, "%s", cmd->image);
+		guest = qemu_join_guest_args(o->guest_args, o->nguest_args);
+		if (!guest) {
+			b.failed = 1;
+		} else if (guest[0] || qemu_loop_needs_rxdev(o)) {
+			add(&b, "-append");
+			add(&b, "%s%s%s", guest, guest[0] && qemu_loop_needs_rxdev(o) ? " " : "",
+			    qemu_loop_needs_rxdev(o) ? "rxdev=1" : "");
+		}
+		free(guest);
+	}
+	for (int i = 0, nide = 0; i < o->ndisks; i++) {
+		add_disk(&b, &disks[i], i, nide);
+		nide += disks[i].model == QEMU_DISK_IDE;
+	}
+	free(disks);
+	for (int i = 0; i < o->nnets; i++) {
+		char netdev[8400], device[256];
+
+		if (net_qemu_args(&nics[i], i, o->net_dir ? o->net_dir : "NETDIR", cmd->tap, vhost[i],
+				  netdev, sizeof(netdev), device, sizeof(device)) != 0) {
+			snprintf(err, errlen, "--net: socket directory name too long or holds a comma");
+			free(nics);
+			free(vhost);
+			qemu_command_free(cmd);
+			b.failed = 0;
+			for (int k = 0; k < b.argc; k++)
+				free(b.argv[k]);
+			free(b.argv);
+			return KVMIO_EXIT_BADCONFIG;
+		}
+		add(&b, "-netdev");
+		add(&b, "%s", netdev);
+		add(&b, "-device");
+		add(&b, "%s", device);
+	}
+	free(nics);
+	free(vhost);
+	for (int i = 0; i < o->nqemu_args; i++)
+		add(&b, "%s", o->qemu_args[i]);
+	cmd->argv = b.argv;
+	cmd->argc = b.argc;
+	if (b.failed) {
+		qemu_command_free(cmd);
+		snprintf(err, errlen, "out of memory");
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	return KVMIO_EXIT_OK;
+}
+
+void qemu_command_free(struct qemu_command *cmd)
+{
+	for (int i = 0; cmd->argv && i < cmd->argc; i++)
+		free(cmd->argv[i]);
+	free(cmd->argv);
+	cmd->argv = NULL;
+	cmd->argc = 0;
+}
+
+char *qemu_command_string(char *const *argv)
+{
+	size_t len = 1;
+	char *s, *p;
+
+	for (int i = 0; argv[i]; i++)
+		len += strlen(argv[i]) * 4 + 3;
+	s = malloc(len);
+	if (!s)
+		return NULL;
+	p = s;
+	for (int i = 0; argv[i]; i++) {
+		const char *a = argv[i];
+		int plain = a[0] != '\0';
+
+		for (const char *c = a; *c; c++)
+			if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "0123456789-_./=,:+@%", *c))
+				plain = 0;
+		if (i)
+			*p++ = ' ';
+		if (plain) {
+			p = stpcpy(p, a);
+			continue;
+		}
+		*p++ = '\'';
+		for (const char *c = a; *c; c++) {
+			if (*c == '\'')
+				p = stpcpy(p, "'\\''");
+			else
+				*p++ = *c;
+		}
+		*p++ = '\'';
+	}
+	*p = '\0';
+	return s;
+}

@@ -1,0 +1,107 @@
+/* Building the QEMU command line for `kvmio boot`: a pure function of the options. */
+#ifndef KVMIO_HOST_BOOT_QEMU_H
+#define KVMIO_HOST_BOOT_QEMU_H
+#include <stddef.h>
+#include "boot/hostinfo.h"
+
+struct qemu_options {
+	const char *firmware;          /* bios (default), uefi, pvh */
+	const char *machine;           /* pc, q35, microvm; NULL: by firmware */
+	const char *accel;             /* auto (default), kvm, tcg */
+	int memory_mib;                /* 0: 128, or 256 for uefi */
+	const char *qemu;              /* QEMU binary */
+	const char *image_dir;         /* where kvmio.elf, kvmio-pvh.elf, kvmio.efi are */
+	const char *ovmf_code;         /* uefi: firmware code, used in place */
+	const char *ovmf_vars;         /* uefi: the private, writable copy of the variables */
+	const char *esp_dir;           /* uefi: directory served as the FAT boot volume */
+	char **guest_args;             /* guest options, joined with spaces */
+	int nguest_args;
+	char **qemu_args;              /* appended verbatim, in order */
+	int nqemu_args;
+	/* fills the KVM flavour of this host; NULL: qemu_host_kvm_flavour (read once) */
+	void (*kvm_flavour)(struct kvm_flavour *out);
+	int no_debug_exit;             /* 1: no isa-debug-exit, as under other VMMs (ACPI power-off) */
+	char **disks;                  /* --disk specs, in order: guest dev=0, 1, ... */
+	int ndisks;
+	int (*path_exists)(const char *path);        /* NULL: stat() says regular file/blockdev */
+	int (*io_uring_usable)(const char *qemu);    /* NULL: qemu_io_uring_usable */
+	char **nets;                   /* --net specs, in order: guest NIC dev=0, 1, ... */
+	int nnets;
+	const char *net_dir;           /* private directory of the peer sockets (NULL: "NETDIR") */
+	const char *netns;             /* tap: the network namespace (NULL: "kvmio-PID") */
+	int (*tap_usable)(void);       /* NULL: net_tap_possible (root and /dev/net/tun) */
+	int (*vhost_usable)(void);     /* NULL: net_vhost_possible (/dev/vhost-net) */
+};
+
+/* One parsed --disk SPEC (see qemu_parse_disk). Strings point into static tables or the spec. */
+#define QEMU_MAX_DISKS 8
+#define QEMU_MAX_IDE 4                 /* ide.0 and ide.1, two units each (pc) */
+#define QEMU_VIRTIO_SLOT0 0x10         /* virtio disk N (in --disk order) sits at 00:(0x10+N).0 */
+enum qemu_disk_model { QEMU_DISK_IDE, QEMU_DISK_VIRTIO };
+struct qemu_disk {
+	enum qemu_disk_model model;
+	const char *transport;         /* virtio: legacy, modern, transitional */
+	const char *file;              /* NULL: null-co backend */
+	unsigned long long size;       /* null backend, bytes */
+	const char *cache;             /* file: none writethrough writeback directsync unsafe */
+	const char *aio;               /* file: threads native io_uring */
+	const char *format;            /* file: raw qcow2 */
+	long long latency_ns;          /* null backend; -1: not given */
+	int readonly;
+	const char *inject;            /* NULL, eio-read, eio-write */
+	char filebuf[4096];
+};
+
+struct qemu_command {
+	char **argv;                   /* NULL-terminated, all strings owned */
+	int argc;
+	const char *firmware, *machine, *accel; /* resolved (static strings) */
+	char accel_label[400];         /* the flavour: "tcg", "kvm (kvm_intel, hardware VMX, ...)" */
+	char accel_why[512];           /* why this accelerator ("auto: tcg, because ...") */
+	enum exec_mode exec;           /* how the guest's code runs under it (hostinfo.h) */
+	char image[4096];              /* the guest image the command needs */
+	int memory_mib;
+	int has_tap;                   /* argv starts with "ip netns exec NS" */
+	char tap[16];                  /* the tap device inside the namespace */
+};
+
+/* This host's KVM flavour (host_facts_read_kvm + host_kvm_flavour), read once per process. */
+void qemu_host_kvm_flavour(struct kvm_flavour *out);
+
+/* Image file name for a firmware: kvmio.elf, kvmio-pvh.elf, kvmio.efi; NULL if unknown. */
+const char *qemu_image_name(const char *firmware);
+
+/* Resolved machine for firmware/machine options, or NULL if unknown firmware. */
+const char *qemu_default_machine(const char *firmware);
+
+/* Guest options joined with single spaces (malloc'd). */
+char *qemu_join_guest_args(char *const *args, int n);
+
+/* 1 if the guest options run the exits benchmark (bench=exits, or no bench= at all). */
+int qemu_guest_runs_exits(char *const *args, int n);
+
+/*
+ * Fill *cmd. Returns 0, or 2 (usage error: impossible combination, kvm unusable) with a
+ * one-line message in err. Touches no files except through kvm_flavour.
+ */
+int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, char *err,
+		       size_t errlen);
+void qemu_command_free(struct qemu_command *cmd);
+
+/* Parse SIZE with optional K/M/G/T suffix (binary); 0 on success. */
+int qemu_parse_size(const char *s, unsigned long long *out);
+
+/* Parse one --disk SPEC (syntax only, no files). 0, or 2 with a one-line message in err. */
+int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t errlen);
+
+/* 1 if QEMU accepts aio=io_uring (probes the binary once). */
+int qemu_io_uring_usable(const char *qemu);
+
+/* 1 if the options have exactly two topology=loop NICs and the guest options no rxdev=:
+ * then kvmio appends rxdev=1 (NIC 0 sends, NIC 1 receives). */
+int qemu_loop_needs_rxdev(const struct qemu_options *o);
+
+/* Shell-quoted command line (malloc'd). */
+char *qemu_command_string(char *const *argv);
+
+#endif

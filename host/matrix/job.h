@@ -1,0 +1,92 @@
+/*
+ * `kvmio run` job files (docs/run.md): INI -> jobs -> the expanded configurations, each with
+ * the `kvmio boot` arguments it runs with, checked by the same QEMU command builder `kvmio boot`
+ * uses (qemu_build_command); a configuration boot would refuse becomes a skip with its reason.
+ */
+#ifndef KVMIO_HOST_MATRIX_JOB_H
+#define KVMIO_HOST_MATRIX_JOB_H
+#include <stddef.h>
+
+struct job_kv {
+	char *key, *value;
+	int line;
+};
+
+struct job_section {
+	char *name;
+	int line;
+	struct job_kv *kv;
+	int nkv;
+};
+
+struct job_file {
+	char *path;
+	struct job_section *secs;   /* in file order; [global] is kept apart */
+	int nsecs;
+	struct job_section global;  /* nkv 0 if there was none */
+};
+
+/* A disk image the runner makes once (backend=file) and shares. */
+struct job_image {
+	char *path;                 /* DIR/images/<format>-<size>.img */
+	char *format;               /* raw, qcow2, qcow2-prealloc */
+	unsigned long long size;
+};
+
+struct job_config {
+	char id[16];                /* c001, ... */
+	char *section;              /* the job section it came from */
+	int nparams;
+	char **keys, **values;      /* in expansion order */
+	char *params;               /* key=value;key=value, sorted by key */
+	int skip;                   /* 1: kvmio boot would refuse it */
+	char reason[512];           /* "" if none */
+	char flavour[400];          /* the accelerator flavour kvmio boot will use (hostinfo.h) */
+	int repeat;                 /* from repeat= (0: not given) */
+	double timeout;             /* host timeout, seconds (0: boot's default) */
+	char **opts;                /* kvmio boot options (before "--"), NULL-terminated */
+	int nopts;
+	char **guest;               /* guest options (after "--"), NULL-terminated */
+	int nguest;
+	int image;                  /* index into the matrix's images, -1 none */
+};
+
+struct job_matrix {
+	struct job_config *cfg;
+	int n;
+	struct job_image *images;
+	int nimages;
+};
+
+/* Read and check a job file. 0, or 2 with "FILE:LINE: message" in err (10: unreadable). */
+int job_load(const char *path, struct job_file *jf, char *err, size_t errlen);
+/* The same from a string (name is used in messages). */
+int job_load_string(const char *name, const char *text, struct job_file *jf, char *err,
+		    size_t errlen);
+void job_file_free(struct job_file *jf);
+
+/*
+ * Expand every job into configurations (cartesian product, key order, [global] keys first).
+ * dir: the result directory (for image paths). 0, or 2 with a message in err.
+ */
+int job_expand(const struct job_file *jf, const char *dir, struct job_matrix *m, char *err,
+	       size_t errlen);
+void job_matrix_free(struct job_matrix *m);
+
+/* 0 for the keys that say how to run, not what (repeat, timeout): not in params. */
+int job_param_is_config(const char *key);
+
+/* The value of KEY in a configuration, or NULL. */
+const char *job_param(const struct job_config *c, const char *key);
+
+/*
+ * The full argv (NULL-terminated, malloc'd array; strings borrowed from c except the ones
+ * given): exe boot OPTS [--log LOG] [EXTRA] -- GUEST. log/extra may be NULL.
+ */
+char **job_boot_argv(const struct job_config *c, const char *exe, const char *log,
+		     const char *extra);
+
+/* Shell-quoted `kvmio boot ...` line of a configuration (malloc'd). */
+char *job_boot_string(const struct job_config *c, const char *exe);
+
+#endif

@@ -1,0 +1,686 @@
+/* The result directory of `kvmio run`: writing it, loading it (resultdir.h, docs/run.md). */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "kvmio_proto.h"
+#include "lib/csv.h"
+#include "lib/file.h"
+#include "lib/json.h"
+#include "matrix/resultdir.h"
+#include "proto/figures.h"
+
+/* Paths are bounded: kvmio run refuses a DIR longer than 1024 bytes. */
+#ifndef __clang__
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
+
+#define JOB_COPY "job.ini"
+#define MATRIX_TSV "matrix.tsv"
+#define RESULTS_CSV "results.csv"
+#define RESULTS_JSON "results.json"
+#define FLAVOUR_SEP " | " /* flavour labels contain commas */
+
+/* ---- writing ----------------------------------------------------------------------------- */
+
+int resultdir_claim(const char *dir, const char *job_path, int resume, char *err,
+		    size_t errlen)
+{
+	char copy[PATH_MAX], sub[PATH_MAX];
+	char *mine = file_read(job_path, NULL), *theirs;
+	int rc = KVMIO_EXIT_OK;
+
+	snprintf(copy, sizeof(copy), "%s/" JOB_COPY, dir);
+	theirs = file_read(copy, NULL);
+	if (theirs && !resume) {
+		snprintf(err, errlen, "%s already holds a run: --resume to finish it, or another "
+			 "-o DIR", dir);
+		rc = KVMIO_EXIT_BADCONFIG;
+	} else if (theirs && mine && strcmp(mine, theirs) != 0) {
+		snprintf(err, errlen, "--resume: %s differs from %s: refusing to mix two jobs in "
+			 "one directory", job_path, copy);
+		rc = KVMIO_EXIT_BADCONFIG;
+	} else if (!mine) {
+		snprintf(err, errlen, "cannot read %s", job_path);
+		rc = KVMIO_EXIT_IO;
+	} else {
+		snprintf(sub, sizeof(sub), "%s/runs", dir);
+		if (dir_make_all(sub) == 0)
+			snprintf(sub, sizeof(sub), "%s/images", dir);
+		if (dir_make_all(sub) != 0 || (!theirs && file_replace(copy, mine) != 0)) {
+			snprintf(err, errlen, "cannot write in %s: %s", dir, strerror(errno));
+			rc = KVMIO_EXIT_IO;
+		}
+	}
+	free(mine);
+	free(theirs);
+	return rc;
+}
+
+int resultdir_write_matrix(const char *dir, const struct job_matrix *m)
+{
+	char path[PATH_MAX], *s = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&s, &len);
+	int rc;
+
+	if (!f)
+		return -1;
+	for (int i = 0; i < m->n; i++) {
+		const struct job_config *c = &m->cfg[i];
+
+		fprintf(f, "%s\t%s\t%s\t%s\n", c->id, c->skip ? "skip" : "run",
+			c->skip && c->reason[0] ? c->reason : "-", c->params);
+	}
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/" MATRIX_TSV, dir);
+	rc = s ? file_replace(path, s) : -1;
+	free(s);
+	return rc;
+}
+
+char *resultdir_image_path(const char *dir, const char *format, const char *size)
+{
+	char *path;
+
+	return asprintf(&path, "%s/images/%s-%s.img", dir, format, size) < 0 ? NULL : path;
+}
+
+void resultdir_run_path(const char *dir, const char *id, int repeat, const char *name, char *buf,
+			size_t len)
+{
+	snprintf(buf, len, "%s/runs/%s/r%d/%s", dir, id, repeat, name);
+}
+
+int resultdir_run_begin(const char *dir, const struct job_config *c, int repeat,
+			const char *cmd_text)
+{
+	char path[PATH_MAX], line[sizeof(c->flavour) + 1];
+
+	resultdir_run_path(dir, c->id, repeat, "", path, sizeof(path));
+	if (dir_make_all(path) != 0)
+		return -1;
+	resultdir_run_path(dir, c->id, repeat, RESULTDIR_RUN_EXIT, path, sizeof(path));
+	unlink(path);
+	resultdir_run_path(dir, c->id, repeat, RESULTDIR_RUN_LOG, path, sizeof(path));
+	unlink(path);
+	resultdir_run_path(dir, c->id, repeat, RESULTDIR_RUN_FLAVOUR, path, sizeof(path));
+	snprintf(line, sizeof(line), "%s\n", c->flavour);
+	if (file_replace(path, line) != 0)
+		return -1;
+	resultdir_run_path(dir, c->id, repeat, RESULTDIR_RUN_CMD, path, sizeof(path));
+	file_write(path, cmd_text, strlen(cmd_text)); /* for reading only: the run goes on */
+	return 0;
+}
+
+int resultdir_run_end(const char *dir, const char *id, int repeat, int code)
+{
+	char path[PATH_MAX], text[16];
+
+	resultdir_run_path(dir, id, repeat, RESULTDIR_RUN_EXIT, path, sizeof(path));
+	snprintf(text, sizeof(text), "%d\n", code);
+	return file_replace(path, text);
+}
+
+int resultdir_run_exit(const char *dir, const char *id, int repeat)
+{
+	char path[PATH_MAX], *t;
+	int code;
+
+	resultdir_run_path(dir, id, repeat, RESULTDIR_RUN_EXIT, path, sizeof(path));
+	t = file_read(path, NULL);
+	if (!t)
+		return -1;
+	code = atoi(t);
+	free(t);
+	return code;
+}
+
+/* Why a run failed: the last "kvmio: " line of its stderr.txt, malloc'd; "" if none. */
+static char *run_failure_reason(const char *dir, const char *id, int repeat)
+{
+	char path[PATH_MAX], *t, *last = NULL;
+
+	resultdir_run_path(dir, id, repeat, RESULTDIR_RUN_STDERR, path, sizeof(path));
+	t = file_read(path, NULL);
+	for (char *l = t ? strtok(t, "\n") : NULL; l; l = strtok(NULL, "\n"))
+		if (!strncmp(l, "kvmio: ", 7) && strncmp(l, "kvmio: warning: ", 16))
+			last = l + 7;
+	last = strdup(last ? last : "");
+	free(t);
+	return last;
+}
+
+#define NCOLS 29
+#define COL_FLAVOUR 28 /* the host's accelerator flavour of the run (runs/ID/rN/flavour) */
+static const char *const columns[NCOLS] = {
+	"config", "repeat", "exit", "params", "bench", "name", "ops", "total", "min", "p50",
+	"p90", "p99", "p999", "max", "mean", "tsc_hz", "accel", "iops", "mbps", "frames_s",
+	"gbps", "acc_op", "irq_op", "harness", "p50_ns", "p99_ns", "lost", "corrupt", "flavour",
+};
+
+/* Columns that hold text even when it looks like a number. */
+static int text_column(int k)
+{
+	return k == 4 || k == 5 || k == 16 || k == COL_FLAVOUR;
+}
+
+/* A figure as printed with fmt, or "" (malloc'd). */
+static char *figure_text(int has, const char *fmt, double v)
+{
+	char *s;
+
+	if (!has)
+		return strdup("");
+	return asprintf(&s, fmt, v) < 0 ? NULL : s;
+}
+
+/* A field's text, or "" (malloc'd). */
+static char *field_text(const struct record *r, const char *key)
+{
+	const char *v = r ? record_get(r, key) : NULL;
+
+	return strdup(v ? v : "");
+}
+
+/* The columns from bench= on, for one result record (malloc'd strings, "" = empty). */
+static void result_values(const struct record *r, const struct log *log, char *vals[NCOLS])
+{
+	static const char *const direct[] = { "bench", "name", "ops", "total", "min", "p50", "p90",
+					      "p99", "p999", "max", "mean" };
+	const struct record *h = log_find(log, "hello", NULL, NULL);
+	uint64_t hz = log_tsc_hz(log);
+	struct result_figures f;
+	double v, p50_ns = 0, p99_ns = 0;
+	int has_p50 = record_get_number(r, "p50", &v) == 0 && cycles_to_ns(v, hz, &p50_ns);
+	int has_p99 = record_get_number(r, "p99", &v) == 0 && cycles_to_ns(v, hz, &p99_ns);
+	char *hz_text = NULL;
+
+	result_figures(r, hz, &f);
+	for (size_t k = 0; k < sizeof(direct) / sizeof(direct[0]); k++)
+		vals[4 + k] = field_text(r, direct[k]);
+	if (h && asprintf(&hz_text, "%llu", (unsigned long long)hz) < 0)
+		hz_text = NULL;
+	vals[15] = h ? hz_text : strdup("");
+	vals[16] = field_text(h, "accel");
+	vals[17] = figure_text(f.disk && f.has_rate, "%.1f", f.rate);
+	vals[18] = figure_text(f.has_mbps, "%.3f", f.mbps);
+	vals[19] = figure_text(f.net && f.has_rate, "%.1f", f.rate);
+	vals[20] = figure_text(f.has_gbps, "%.6f", f.gbps);
+	vals[21] = figure_text(f.has_acc, "%.3f", f.acc_per_unit);
+	vals[22] = figure_text(f.has_irq, "%.3f", f.irq_per_unit);
+	vals[23] = field_text(r, "harness_mean");
+	vals[24] = figure_text(has_p50, "%.1f", p50_ns);
+	vals[25] = figure_text(has_p99, "%.1f", p99_ns);
+	vals[26] = field_text(r, "lost");
+	vals[27] = field_text(r, "corrupt");
+	vals[COL_FLAVOUR] = NULL;
+}
+
+/* The rows of one finished run: results.csv lines and results.json "results" objects. */
+static void write_run_results(FILE *csv, FILE *js, const struct job_config *c, int repeat,
+			      int code, const struct log *log, const char *flavour)
+{
+	int first = 1;
+
+	for (size_t n = 0; n < log->nrecs; n++) {
+		const struct record *rec = &log->recs[n];
+		char *vals[NCOLS];
+
+		if (strcmp(rec->type, "result") != 0)
+			continue;
+		result_values(rec, log, vals);
+		vals[COL_FLAVOUR] = strdup(flavour);
+		csv_field(csv, c->id, 1);
+		fprintf(csv, ",%d,%d", repeat, code);
+		csv_field_quoted(csv, c->params, 0);
+		for (int k = 4; k < NCOLS; k++)
+			csv_field(csv, vals[k], 0);
+		fputc('\n', csv);
+		fputs(first ? "{" : ",{", js);
+		first = 0;
+		for (int k = 4; k < NCOLS; k++) {
+			json_write_key(js, columns[k], k == 4);
+			if (text_column(k) && vals[k] && vals[k][0])
+				json_write_string(js, vals[k]);
+			else
+				json_write_value(js, vals[k]);
+		}
+		fputc('}', js);
+		for (int k = 4; k < NCOLS; k++)
+			free(vals[k]);
+	}
+}
+
+/* One configuration's object in results.json, its rows in results.csv. */
+static void write_config_results(FILE *csv, FILE *js, const char *dir,
+				 const struct job_config *c)
+{
+	int first_run = 1;
+
+	json_write_key(js, "id", 1);
+	json_write_string(js, c->id);
+	json_write_key(js, "section", 0);
+	json_write_string(js, c->section);
+	json_write_key(js, "params", 0);
+	fputc('{', js);
+	for (int k = 0, n = 0; k < c->nparams; k++) {
+		if (!job_param_is_config(c->keys[k]))
+			continue;
+		json_write_key(js, c->keys[k], n++ == 0);
+		json_write_string(js, c->values[k]);
+	}
+	fputc('}', js);
+	json_write_key(js, "status", 0);
+	json_write_string(js, c->skip ? "skip" : "run");
+	json_write_key(js, "reason", 0);
+	json_write_string(js, c->skip ? c->reason : "");
+	json_write_key(js, "runs", 0);
+	fputc('[', js);
+	for (int r = 1; !c->skip; r++) {
+		char path[PATH_MAX], flavour[512], *reason;
+		struct log log;
+		int code;
+
+		resultdir_run_path(dir, c->id, r, "", path, sizeof(path));
+		if (r > c->repeat && !path_exists(path))
+			break;
+		code = resultdir_run_exit(dir, c->id, r);
+		if (code < 0)
+			continue; /* not finished */
+		resultdir_run_path(dir, c->id, r, RESULTDIR_RUN_LOG, path, sizeof(path));
+		log_parse_file(&log, path);
+		resultdir_run_path(dir, c->id, r, RESULTDIR_RUN_FLAVOUR, path, sizeof(path));
+		file_read_line(path, flavour, sizeof(flavour));
+		reason = code ? run_failure_reason(dir, c->id, r) : strdup("");
+		fprintf(js, "%s{\"repeat\":%d,\"exit\":%d,\"log_status\":%d", first_run ? "" : ",",
+			r, code, log.status);
+		json_write_key(js, "flavour", 0);
+		json_write_string(js, flavour);
+		json_write_key(js, "reason", 0);
+		json_write_string(js, reason);
+		json_write_key(js, "results", 0);
+		fputc('[', js);
+		write_run_results(csv, js, c, r, code, &log, flavour);
+		fputs("]}", js);
+		first_run = 0;
+		free(reason);
+		log_free(&log);
+	}
+	fputc(']', js);
+}
+
+int resultdir_write_results(const char *dir, const char *job_name, const struct job_matrix *m)
+{
+	char csvp[PATH_MAX], jsonp[PATH_MAX], tmpc[PATH_MAX], tmpj[PATH_MAX];
+	FILE *csv, *js;
+	int rc = 0;
+
+	snprintf(csvp, sizeof(csvp), "%s/" RESULTS_CSV, dir);
+	snprintf(jsonp, sizeof(jsonp), "%s/" RESULTS_JSON, dir);
+	snprintf(tmpc, sizeof(tmpc), "%s.tmp", csvp);
+	snprintf(tmpj, sizeof(tmpj), "%s.tmp", jsonp);
+	csv = fopen(tmpc, "w");
+	js = fopen(tmpj, "w");
+	if (!csv || !js) {
+		if (csv)
+			fclose(csv);
+		if (js)
+			fclose(js);
+		return -1;
+	}
+	for (int k = 0; k < NCOLS; k++)
+		csv_field(csv, columns[k], k == 0);
+	fputc('\n', csv);
+	fputc('{', js);
+	json_write_key(js, "job", 1);
+	json_write_string(js, job_name);
+	json_write_key(js, "configs", 0);
+	fputc('[', js);
+	for (int i = 0; i < m->n; i++) {
+		fputs(i ? ",\n{" : "\n{", js);
+		write_config_results(csv, js, dir, &m->cfg[i]);
+		fputc('}', js);
+	}
+	fputs("\n]}\n", js);
+	if (fclose(csv) != 0)
+		rc = -1;
+	if (fclose(js) != 0)
+		rc = -1;
+	if (rc == 0 && (rename(tmpc, csvp) != 0 || rename(tmpj, jsonp) != 0))
+		rc = -1;
+	return rc;
+}
+
+/* ---- reading ----------------------------------------------------------------------------- */
+
+/* Add a flavour to a " | "-separated set (once each). 1 added, 0 already there, -1 out of
+ * memory. */
+static int flavour_set_add(char **set, const char *flavour)
+{
+	char *s;
+
+	if (*set) {
+		for (const char *p = *set; p;) {
+			size_t n = strcspn(p, "|");
+
+			if (n > 0 && p[n - 1] == ' ')
+				n--;
+			if (n == strlen(flavour) && !strncmp(p, flavour, n))
+				return 0;
+			p = strstr(p, FLAVOUR_SEP);
+			p = p ? p + strlen(FLAVOUR_SEP) : NULL;
+		}
+		if (asprintf(&s, "%s" FLAVOUR_SEP "%s", *set, flavour) < 0)
+			return -1;
+	} else if (!(s = strdup(flavour))) {
+		return -1;
+	}
+	free(*set);
+	*set = s;
+	return 1;
+}
+
+static int split_params(struct resultdir_config *c)
+{
+	char *copy = strdup(c->params), *save = NULL;
+	int n = 1;
+
+	if (!copy)
+		return -1;
+	for (const char *s = c->params; *s; s++)
+		n += *s == ';';
+	c->keys = calloc((size_t)n, sizeof(char *));
+	c->vals = calloc((size_t)n, sizeof(char *));
+	if (!c->keys || !c->vals) {
+		free(copy);
+		return -1;
+	}
+	for (char *t = strtok_r(copy, ";", &save); t; t = strtok_r(NULL, ";", &save)) {
+		char *eq = strchr(t, '=');
+
+		if (eq)
+			*eq = '\0';
+		c->keys[c->nkv] = strdup(t);
+		c->vals[c->nkv] = strdup(eq ? eq + 1 : "");
+		if (!c->keys[c->nkv] || !c->vals[c->nkv]) {
+			free(c->keys[c->nkv]);
+			free(c->vals[c->nkv]);
+			free(copy);
+			return -1;
+		}
+		c->nkv++;
+	}
+	free(copy);
+	return 0;
+}
+
+static int add_config(struct resultdir *rd, const char *id, const char *status,
+		      const char *reason, const char *params)
+{
+	struct resultdir_config *nc = realloc(rd->cfg, (size_t)(rd->ncfg + 1) * sizeof(*nc));
+	struct resultdir_config *c;
+
+	if (!nc)
+		return -1;
+	rd->cfg = nc;
+	c = &rd->cfg[rd->ncfg++];
+	memset(c, 0, sizeof(*c));
+	c->id = strdup(id);
+	c->status = strdup(status);
+	c->reason = strdup(reason);
+	c->params = strdup(params);
+	c->skip = strcmp(status, "skip") == 0;
+	if (!c->id || !c->status || !c->reason || !c->params || split_params(c) != 0)
+		return -1;
+	return 0;
+}
+
+static int load_matrix(struct resultdir *rd, enum resultdir_matrix need, char *err,
+		       size_t errlen)
+{
+	char *path = NULL, *text, *line, *next;
+	int lineno = 0, rc = KVMIO_EXIT_OK;
+
+	if (asprintf(&path, "%s/" MATRIX_TSV, rd->dir) < 0)
+		return KVMIO_EXIT_IO;
+	text = file_read(path, NULL);
+	if (!text) {
+		if (need == RESULTDIR_MATRIX_OPTIONAL && errno == ENOENT) {
+			free(path);
+			return KVMIO_EXIT_OK;
+		}
+		snprintf(err, errlen, "%s: %s (not a kvmio run result directory?)", path,
+			 strerror(errno));
+		free(path);
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	rd->has_matrix = 1;
+	for (line = text; line && *line && rc == KVMIO_EXIT_OK; line = next) {
+		char *f[4], *save = NULL;
+		int n = 0;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		lineno++;
+		if (line[0] == '\0' || line[0] == '#')
+			continue;
+		for (char *t = strtok_r(line, "\t\r", &save); t && n < 4;
+		     t = strtok_r(NULL, "\t\r", &save))
+			f[n++] = t;
+		if (n < 3 || (n == 3 && strcmp(f[1], "skip") != 0)) {
+			snprintf(err, errlen, "%s:%d: expected ID, run|skip, reason, params", path,
+				 lineno);
+			rc = KVMIO_EXIT_BADCONFIG;
+		} else if (add_config(rd, f[0], f[1], f[2], n > 3 ? f[3] : "") != 0) {
+			snprintf(err, errlen, "out of memory");
+			rc = KVMIO_EXIT_IO;
+		}
+	}
+	free(text);
+	free(path);
+	return rc;
+}
+
+#define MAX_COLUMNS 64
+
+static int load_results(struct resultdir *rd, char *err, size_t errlen)
+{
+	enum { CONFIG, REPEAT, EXIT, PARAMS, BENCH, NAME, NKEYS };
+	static const char *const key_column[NKEYS] = { "config", "repeat", "exit", "params",
+						       "bench", "name" };
+	char *p, *f[MAX_COLUMNS];
+	int col[NKEYS], n, lineno = 1, colflavour;
+
+	if (asprintf(&rd->csv_path, "%s/" RESULTS_CSV, rd->dir) < 0)
+		return KVMIO_EXIT_IO;
+	rd->csv_text = file_read(rd->csv_path, NULL);
+	if (!rd->csv_text) {
+		snprintf(err, errlen, "%s: %s (not a kvmio run result directory?)", rd->csv_path,
+			 strerror(errno));
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	p = rd->csv_text;
+	n = csv_next_record(&p, f, MAX_COLUMNS);
+	if (n < NKEYS || n > MAX_COLUMNS || strcmp(f[0], "config") != 0) {
+		snprintf(err, errlen, "%s:1: no results.csv header (config,repeat,exit,...)",
+			 rd->csv_path);
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	rd->ncolumns = n;
+	rd->column = malloc(sizeof(char *) * (size_t)n);
+	if (!rd->column)
+		return KVMIO_EXIT_IO;
+	memcpy(rd->column, f, sizeof(char *) * (size_t)n);
+	for (int k = 0; k < NKEYS; k++) {
+		col[k] = resultdir_column(rd, key_column[k]);
+		if (col[k] < 0 && k != REPEAT && k != PARAMS) {
+			snprintf(err, errlen, "%s:1: no column '%s'", rd->csv_path, key_column[k]);
+			return KVMIO_EXIT_BADCONFIG;
+		}
+	}
+	colflavour = resultdir_column(rd, "flavour");
+	while ((n = csv_next_record(&p, f, MAX_COLUMNS)) >= 0) {
+		struct resultdir_row *row, *nr;
+		int cfg;
+
+		lineno++;
+		if (n == 1 && f[0][0] == '\0')
+			continue; /* empty line */
+		if (n != rd->ncolumns) {
+			snprintf(err, errlen, "%s:%d: %d fields, the header has %d", rd->csv_path,
+				 lineno, n, rd->ncolumns);
+			return KVMIO_EXIT_BADCONFIG;
+		}
+		cfg = resultdir_config_index(rd, f[col[CONFIG]]);
+		if (cfg < 0 && rd->has_matrix) {
+			snprintf(err, errlen, "%s:%d: configuration '%s' is not in matrix.tsv",
+				 rd->csv_path, lineno, f[col[CONFIG]]);
+			return KVMIO_EXIT_BADCONFIG;
+		}
+		if (cfg < 0) {
+			if (add_config(rd, f[col[CONFIG]], "run", "-",
+				       col[PARAMS] >= 0 ? f[col[PARAMS]] : "") != 0)
+				goto oom;
+			cfg = rd->ncfg - 1;
+		}
+		nr = realloc(rd->row, sizeof(*nr) * (size_t)(rd->nrows + 1));
+		if (!nr)
+			goto oom;
+		rd->row = nr;
+		row = &rd->row[rd->nrows++];
+		row->line = lineno;
+		row->cfg = cfg;
+		row->repeat = col[REPEAT] >= 0 ? atoi(f[col[REPEAT]]) : 0;
+		row->ok = strcmp(f[col[EXIT]], "0") == 0;
+		row->field = malloc(sizeof(char *) * (size_t)n);
+		if (!row->field)
+			goto oom;
+		memcpy(row->field, f, sizeof(char *) * (size_t)n);
+		rd->nrows_failed += !row->ok;
+		if (colflavour >= 0) {
+			const char *fl = f[colflavour];
+
+			int added;
+
+			if (flavour_set_add(&rd->cfg[cfg].flavours, fl) < 0 ||
+			    (added = fl[0] ? flavour_set_add(&rd->flavours, fl) : 0) < 0)
+				goto oom;
+			rd->nflavours += added;
+		}
+	}
+	return KVMIO_EXIT_OK;
+oom:
+	snprintf(err, errlen, "out of memory");
+	return KVMIO_EXIT_IO;
+}
+
+/* The finished runs that have rows: (configuration, repeat) once each, in row order. */
+static int list_runs(struct resultdir *rd)
+{
+	for (int i = 0; i < rd->nrows; i++) {
+		const struct resultdir_row *row = &rd->row[i];
+		struct resultdir_run *nr;
+		int seen = row->repeat <= 0;
+
+		for (int k = 0; k < rd->nruns && !seen; k++)
+			seen = rd->run[k].cfg == row->cfg && rd->run[k].repeat == row->repeat;
+		if (seen)
+			continue;
+		nr = realloc(rd->run, sizeof(*nr) * (size_t)(rd->nruns + 1));
+		if (!nr)
+			return -1;
+		rd->run = nr;
+		rd->run[rd->nruns++] = (struct resultdir_run){ row->cfg, row->repeat };
+	}
+	return 0;
+}
+
+int resultdir_load(const char *dir, enum resultdir_matrix matrix, struct resultdir *rd,
+		   char *err, size_t errlen)
+{
+	int rc;
+
+	memset(rd, 0, sizeof(*rd));
+	err[0] = '\0';
+	rd->dir = strdup(dir);
+	if (!rd->dir)
+		return KVMIO_EXIT_IO;
+	rc = load_matrix(rd, matrix, err, errlen);
+	if (rc == KVMIO_EXIT_OK)
+		rc = load_results(rd, err, errlen);
+	if (rc == KVMIO_EXIT_OK && list_runs(rd) != 0) {
+		snprintf(err, errlen, "out of memory");
+		rc = KVMIO_EXIT_IO;
+	}
+	if (rc)
+		resultdir_free(rd);
+	return rc;
+}
+
+void resultdir_free(struct resultdir *rd)
+{
+	for (int i = 0; i < rd->ncfg; i++) {
+		struct resultdir_config *c = &rd->cfg[i];
+
+		for (int k = 0; k < c->nkv; k++) {
+			free(c->keys[k]);
+			free(c->vals[k]);
+		}
+		free(c->keys);
+		free(c->vals);
+		free(c->id);
+		free(c->status);
+		free(c->reason);
+		free(c->params);
+		free(c->flavours);
+	}
+	for (int i = 0; i < rd->nrows; i++)
+		free(rd->row[i].field);
+	free(rd->cfg);
+	free(rd->row);
+	free(rd->run);
+	free(rd->column);
+	free(rd->csv_text);
+	free(rd->csv_path);
+	free(rd->flavours);
+	free(rd->dir);
+	memset(rd, 0, sizeof(*rd));
+}
+
+int resultdir_config_index(const struct resultdir *rd, const char *id)
+{
+	for (int i = 0; i < rd->ncfg; i++)
+		if (strcmp(rd->cfg[i].id, id) == 0)
+			return i;
+	return -1;
+}
+
+const char *resultdir_param(const struct resultdir_config *c, const char *key)
+{
+	for (int i = 0; i < c->nkv; i++)
+		if (strcmp(c->keys[i], key) == 0)
+			return c->vals[i];
+	return NULL;
+}
+
+int resultdir_column(const struct resultdir *rd, const char *name)
+{
+	for (int i = 0; i < rd->ncolumns; i++)
+		if (strcmp(rd->column[i], name) == 0)
+			return i;
+	return -1;
+}
+
+int resultdir_run_log(const struct resultdir *rd, const struct resultdir_run *run,
+		      struct log *log)
+{
+	char path[PATH_MAX];
+
+	resultdir_run_path(rd->dir, rd->cfg[run->cfg].id, run->repeat, RESULTDIR_RUN_LOG, path,
+			   sizeof(path));
+	return log_parse_file(log, path);
+}

@@ -1,0 +1,123 @@
+/*
+ * The result directory of `kvmio run` (docs/run.md). This is the only code that reads or
+ * writes one: `kvmio run` writes it, `kvmio compare` and `kvmio report` load it.
+ *
+ *   DIR/job.ini                         the job file, as given
+ *   DIR/matrix.tsv                      ID, run|skip, reason ("-" if none), params
+ *   DIR/results.csv, DIR/results.json   every result record of every finished run
+ *   DIR/images/FORMAT-SIZE.img          disk images made once (backend=file)
+ *   DIR/runs/ID/rN/{serial.log,cmd.txt,flavour,stdout.txt,stderr.txt,exit}
+ *                                       repeat N of configuration ID; exit is written last
+ *   DIR/report.html, DIR/summary.txt    written by kvmio report
+ */
+#ifndef KVMIO_HOST_MATRIX_RESULTDIR_H
+#define KVMIO_HOST_MATRIX_RESULTDIR_H
+#include <stddef.h>
+#include "matrix/job.h"
+#include "proto/proto.h"
+
+/* The files of one run (resultdir_run_path). */
+#define RESULTDIR_RUN_LOG "serial.log"
+#define RESULTDIR_RUN_CMD "cmd.txt"
+#define RESULTDIR_RUN_FLAVOUR "flavour"
+#define RESULTDIR_RUN_STDOUT "stdout.txt"
+#define RESULTDIR_RUN_STDERR "stderr.txt"
+#define RESULTDIR_RUN_EXIT "exit"
+
+/* What kvmio report writes (by default) into DIR. */
+#define RESULTDIR_REPORT_HTML "report.html"
+#define RESULTDIR_SUMMARY "summary.txt"
+
+/* ---- writing: kvmio run ------------------------------------------------------------------ */
+
+/*
+ * Take DIR for the job file at job_path: a directory without job.ini gets a copy of it, runs/
+ * and images/; with resume, one that holds the same job is taken as it is. 0, or an exit code
+ * with the one-line reason in err (KVMIO_EXIT_BADCONFIG: it holds a run, or another job).
+ */
+int resultdir_claim(const char *dir, const char *job_path, int resume, char *err,
+		    size_t errlen);
+
+/* DIR/matrix.tsv of the expanded job. 0, or -1. */
+int resultdir_write_matrix(const char *dir, const struct job_matrix *m);
+
+/* DIR/images/FORMAT-SIZE.img (malloc'd): where the runner makes an image. */
+char *resultdir_image_path(const char *dir, const char *format, const char *size);
+
+/* DIR/runs/ID/rN/NAME into buf. */
+void resultdir_run_path(const char *dir, const char *id, int repeat, const char *name, char *buf,
+			size_t len);
+
+/* Before repeat N of c starts: runs/ID/rN made, its exit and serial.log removed, its flavour
+ * and cmd.txt (cmd_text) written. 0, or -1 with errno. */
+int resultdir_run_begin(const char *dir, const struct job_config *c, int repeat,
+			const char *cmd_text);
+/* A run ended with kvmio exit code `code`: its exit file, written last. 0, or -1. */
+int resultdir_run_end(const char *dir, const char *id, int repeat, int code);
+/* The exit code of a finished run; -1 while it has none. */
+int resultdir_run_exit(const char *dir, const char *id, int repeat);
+
+/* DIR/results.csv and DIR/results.json from every finished run's serial.log. 0, or -1. */
+int resultdir_write_results(const char *dir, const char *job_name, const struct job_matrix *m);
+
+/* ---- reading: kvmio compare, kvmio report ------------------------------------------------- */
+
+struct resultdir_config {
+	char *id, *status, *reason, *params;  /* matrix.tsv; status "run" or "skip" */
+	int skip;
+	int nkv;
+	char **keys, **vals;                  /* params split at ';' and '=' */
+	char *flavours;                       /* accelerator flavours of its rows, " | " between;
+					       * NULL if results.csv has no flavour column */
+};
+
+/* One results.csv row. */
+struct resultdir_row {
+	int line;                             /* in results.csv */
+	int cfg;                              /* index into the configurations */
+	int repeat;                           /* 0 when there is no repeat column */
+	int ok;                               /* exit is 0 */
+	char **field;                         /* one per column (into the loaded text) */
+};
+
+/* A finished run that has rows, in the order of its first row. */
+struct resultdir_run {
+	int cfg, repeat;
+};
+
+struct resultdir {
+	char *dir;
+	int has_matrix;                       /* 0: configurations come from results.csv */
+	struct resultdir_config *cfg;
+	int ncfg;
+	char *csv_path, *csv_text;
+	char **column;                        /* results.csv header */
+	int ncolumns;
+	struct resultdir_row *row;
+	int nrows, nrows_failed;              /* rows; of them from runs with exit != 0 */
+	struct resultdir_run *run;
+	int nruns;
+	char *flavours;                       /* all rows' flavours, " | " between; NULL if none */
+	int nflavours;
+};
+
+enum resultdir_matrix { RESULTDIR_MATRIX_OPTIONAL, RESULTDIR_MATRIX_REQUIRED };
+
+/*
+ * Load DIR/matrix.tsv (without it, when optional, each configuration of results.csv is taken
+ * as run) and DIR/results.csv. 0, or KVMIO_EXIT_BADCONFIG (missing or malformed: FILE:LINE in
+ * err) or KVMIO_EXIT_IO.
+ */
+int resultdir_load(const char *dir, enum resultdir_matrix matrix, struct resultdir *rd,
+		   char *err, size_t errlen);
+void resultdir_free(struct resultdir *rd);
+
+int resultdir_config_index(const struct resultdir *rd, const char *id);  /* -1 if unknown */
+const char *resultdir_param(const struct resultdir_config *c, const char *key); /* NULL: absent */
+int resultdir_column(const struct resultdir *rd, const char *name);        /* -1 if absent */
+
+/* Parse the serial.log of a run (log_parse_file: a failed run's log still has its results). */
+int resultdir_run_log(const struct resultdir *rd, const struct resultdir_run *run,
+		      struct log *log);
+
+#endif

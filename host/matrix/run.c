@@ -1,0 +1,445 @@
+/*
+ * `kvmio run JOB.ini [-o DIR] [--repeat N] [--jobs N] [--resume] [--dry-run]`: every run is a
+ * child `kvmio boot ... --log DIR/runs/ID/rN/serial.log` (the same code path as by hand, and a
+ * crash stays in its run); its exit code goes to DIR/runs/ID/rN/exit last.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "boot/disk.h"
+#include "proto/proto.h"
+#include "boot/qemu.h"
+#include "analysis/report.h"
+#include "matrix/resultdir.h"
+#include "matrix/run.h"
+#include "lib/args.h"
+#include "lib/csv.h"
+#include "lib/file.h"
+#include "lib/json.h"
+#include "lib/proc.h"
+
+/* Paths are bounded: cmd_run refuses a DIR longer than 1024 bytes. */
+#ifndef __clang__
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
+
+static volatile sig_atomic_t run_stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	run_stop = 1;
+}
+
+/* ---- running ----------------------------------------------------------------------------- */
+
+struct pending {
+	int cfg, repeat;
+};
+
+struct child {
+	pid_t pid;
+	int cfg, repeat;
+	double start;
+};
+
+static void fmt_dur(char *buf, size_t len, double s)
+{
+	long t = (long)(s + 0.5);
+
+	if (t >= 3600)
+		snprintf(buf, len, "%ldh%02ldm", t / 3600, t / 60 % 60);
+	else if (t >= 60)
+		snprintf(buf, len, "%ldm%02lds", t / 60, t % 60);
+	else
+		snprintf(buf, len, "%lds", t);
+}
+
+struct progress {
+	int tty, total, done, jobs;
+	double busy;      /* summed run time of finished runs this session */
+	int timed;
+};
+
+static void progress_bar(struct progress *p)
+{
+	char eta[32] = "?";
+	int width = 20, fill = p->total ? p->done * width / p->total : width;
+
+	if (p->timed)
+		fmt_dur(eta, sizeof(eta), p->busy / p->timed * (p->total - p->done) / p->jobs);
+	fprintf(stderr, "\r[");
+	for (int k = 0; k < width; k++)
+		fputc(k < fill ? '#' : '.', stderr);
+	fprintf(stderr, "] %d/%d ETA %s   ", p->done, p->total, eta);
+	fflush(stderr);
+}
+
+/* cmd.txt of a run: the kvmio boot line, then the QEMU line it runs (its --dry-run output). */
+static char *run_cmd_text(const char *exe, const struct job_config *c, const char *log)
+{
+	char **argv = job_boot_argv(c, exe, log, NULL), *boot, *dry = NULL, *text = NULL;
+
+	boot = argv ? qemu_command_string(argv) : NULL;
+	free(argv);
+	argv = job_boot_argv(c, exe, NULL, "--dry-run");
+	if (argv) {
+		char *s = qemu_command_string(argv), *cmdline = NULL;
+		FILE *p;
+
+		if (s && asprintf(&cmdline, "%s 2>&1", s) > 0 && (p = popen(cmdline, "r"))) {
+			dry = file_read_stream(p, NULL);
+			pclose(p);
+		}
+		free(cmdline);
+		free(s);
+		free(argv);
+	}
+	if (asprintf(&text, "# %s\n%s", boot ? boot : "", dry ? dry : "") < 0)
+		text = NULL;
+	free(boot);
+	free(dry);
+	return text;
+}
+
+static pid_t start_run(const char *exe, const char *dir, const struct job_config *c, int r)
+{
+	char logp[PATH_MAX], out[PATH_MAX], err[PATH_MAX], **argv, *cmd;
+	pid_t pid;
+
+	resultdir_run_path(dir, c->id, r, RESULTDIR_RUN_LOG, logp, sizeof(logp));
+	resultdir_run_path(dir, c->id, r, RESULTDIR_RUN_STDOUT, out, sizeof(out));
+	resultdir_run_path(dir, c->id, r, RESULTDIR_RUN_STDERR, err, sizeof(err));
+	cmd = run_cmd_text(exe, c, logp);
+	if (resultdir_run_begin(dir, c, r, cmd ? cmd : "") != 0) {
+		free(cmd);
+		return -1;
+	}
+	free(cmd);
+	argv = job_boot_argv(c, exe, logp, NULL);
+	if (!argv)
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		int o, e, nul = open("/dev/null", O_RDONLY);
+
+		setpgid(0, 0); /* Ctrl-C reaches the runner, which stops its runs itself */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (o < 0 || e < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(o, 1) < 0 ||
+		    dup2(e, 2) < 0)
+			_exit(KVMIO_EXIT_IO);
+		execv(exe, argv);
+		_exit(KVMIO_EXIT_QEMU);
+	}
+	if (pid > 0)
+		setpgid(pid, pid);
+	free(argv);
+	return pid;
+}
+
+static const char *exit_word(int code)
+{
+	static const char *const w[] = { "ok", "guest error", "bad configuration", "timeout",
+					 "truncated log", "no end record", "corrupt record",
+					 "unknown protocol version", "invalid sequence",
+					 "QEMU failed", "log unreadable", "accelerator failed" };
+
+	if (code >= 0 && code < (int)(sizeof(w) / sizeof(w[0])))
+		return w[code];
+	return code == KVMIO_EXIT_INTERRUPTED ? "interrupted" : "failed";
+}
+
+static int make_images(const char *dir, const struct job_matrix *m, const char *need)
+{
+	for (int i = 0; i < m->nimages; i++) {
+		const struct job_image *im = &m->images[i];
+		int prealloc = strcmp(im->format, "qcow2-prealloc") == 0;
+		char err[512];
+		uint64_t id;
+
+		if (!need[i] || path_exists(im->path))
+			continue;
+		if (disk_make(im->path, im->size, prealloc || !strcmp(im->format, "qcow2") ?
+			      "qcow2" : "raw", prealloc ? "metadata" : "off", 0, &id, err,
+			      sizeof(err)) != 0) {
+			fprintf(stderr, "kvmio: run: image %s: %s\n", im->path, err);
+			return -1;
+		}
+		(void)dir;
+	}
+	return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	const char *jobpath = NULL, *dir = NULL;
+	int repeat = 0, jobs = 1, resume = 0, dry = 0, failed = 0, nchild = 0;
+	int rc = KVMIO_EXIT_OK;
+	struct job_file jf;
+	struct job_matrix m;
+	char err[1024], exe[PATH_MAX], defdir[PATH_MAX];
+	struct pending *todo = NULL;
+	struct child *kids = NULL;
+	int ntodo = 0, next = 0, total_runs = 0, already = 0;
+	struct progress pg;
+	char *need = NULL;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--resume"))
+			resume = 1;
+		else if (!strcmp(argv[i], "--dry-run"))
+			dry = 1;
+		else if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) {
+			if (++i == argc)
+				return usage_error("run: '%s' needs a directory", argv[i - 1]);
+			dir = argv[i];
+		} else if (!strcmp(argv[i], "--repeat") || !strcmp(argv[i], "--jobs")) {
+			uint64_t v;
+
+			if (i + 1 == argc)
+				return usage_error("run: '%s' needs a number", argv[i]);
+			if (arg_u64(argv[i + 1], 10, &v) != 0 || v < 1 || v > 10000)
+				return usage_error("run: bad number '%s'", argv[i + 1]);
+			if (!strcmp(argv[i], "--repeat"))
+				repeat = (int)v;
+			else
+				jobs = (int)v;
+			i++;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			return usage_error("run: unknown option '%s'", argv[i]);
+		} else if (!jobpath) {
+			jobpath = argv[i];
+		} else {
+			return usage_error("run: one job file only ('%s')", argv[i]);
+		}
+	}
+	if (!jobpath)
+		return usage_error("run: no job file given");
+	if (dir && strlen(dir) > 1024)
+		return usage_error("run: -o: directory name too long");
+	if (!dir) {
+		const char *b = strrchr(jobpath, '/');
+		char *dot;
+
+		snprintf(defdir, sizeof(defdir), "results/%s", b ? b + 1 : jobpath);
+		dot = strrchr(defdir, '.');
+		if (dot && !strcmp(dot, ".ini"))
+			*dot = '\0';
+		dir = defdir;
+	}
+	rc = job_load(jobpath, &jf, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "kvmio: %s\n", err);
+		return rc;
+	}
+	if (job_expand(&jf, dir, &m, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kvmio: %s\n", err);
+		job_file_free(&jf);
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	for (int i = 0; i < m.n; i++) {
+		struct job_config *c = &m.cfg[i];
+
+		c->repeat = repeat ? repeat : c->repeat ? c->repeat : 5;
+		if (!c->skip)
+			total_runs += c->repeat;
+	}
+	self_exe(exe, sizeof(exe));
+	if (dry) {
+		int nrun = 0;
+
+		for (int i = 0; i < m.n; i++)
+			nrun += !m.cfg[i].skip;
+		printf("# %s: %d configurations (%d run, %d skip), %d runs -> %s\n", jobpath, m.n,
+		       nrun, m.n - nrun, total_runs, dir);
+		for (int i = 0; i < m.n; i++) {
+			const struct job_config *c = &m.cfg[i];
+			char *s = job_boot_string(c, "kvmio");
+
+			printf("%s\t%s\t%s\t%s\n", c->id, c->skip ? "skip" : "run",
+			       c->skip ? c->reason : "-", c->params);
+			if (!c->skip)
+				printf("\t%s  # x%d\n", s ? s : "?", c->repeat);
+			free(s);
+		}
+		for (int i = 0; i < m.nimages; i++)
+			printf("# image %s (%s, %llu bytes, made once by kvmio mkdisk logic)\n",
+			       m.images[i].path, m.images[i].format, m.images[i].size);
+		job_matrix_free(&m);
+		job_file_free(&jf);
+		return KVMIO_EXIT_OK;
+	}
+	/* the directory: a fresh one, or --resume with the same job */
+	rc = resultdir_claim(dir, jobpath, resume, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "kvmio: run: %s\n", err);
+		job_matrix_free(&m);
+		job_file_free(&jf);
+		return rc;
+	}
+	if (resultdir_write_matrix(dir, &m) != 0)
+		fprintf(stderr, "kvmio: run: cannot write %s/matrix.tsv\n", dir);
+	/* what is left to do */
+	todo = calloc((size_t)total_runs + 1, sizeof(*todo));
+	need = calloc((size_t)m.nimages + 1, 1);
+	kids = calloc((size_t)jobs, sizeof(*kids));
+	for (int i = 0; i < m.n; i++) {
+		const struct job_config *c = &m.cfg[i];
+
+		for (int r = 1; !c->skip && r <= c->repeat; r++) {
+			if (resume && resultdir_run_exit(dir, c->id, r) >= 0) {
+				already++;
+				continue;
+			}
+			todo[ntodo++] = (struct pending){ i, r };
+			if (c->image >= 0)
+				need[c->image] = 1;
+		}
+	}
+	if (make_images(dir, &m, need) != 0) {
+		rc = KVMIO_EXIT_IO;
+		goto out;
+	}
+	proc_on_stop_signals(on_signal); /* no SA_RESTART: waitpid returns */
+	memset(&pg, 0, sizeof(pg));
+	pg.tty = isatty(2);
+	pg.total = total_runs;
+	pg.done = already;
+	pg.jobs = jobs;
+	if (already)
+		fprintf(stderr, "kvmio: run: --resume: %d of %d runs already finished\n", already,
+			total_runs);
+	if (pg.tty && ntodo)
+		progress_bar(&pg);
+	while (!run_stop && (next < ntodo || nchild > 0)) {
+		int status;
+		pid_t pid;
+
+		/* start what fits; a file image is used by one QEMU at a time (image locks) */
+		while (!run_stop && next < ntodo && nchild < jobs) {
+			const struct job_config *c = &m.cfg[todo[next].cfg];
+			int busy = 0, slot;
+
+			for (int k = 0; k < jobs; k++)
+				if (kids[k].pid > 0 && c->image >= 0 &&
+				    m.cfg[kids[k].cfg].image == c->image)
+					busy = 1;
+			if (busy)
+				break;
+			for (slot = 0; kids[slot].pid > 0; slot++)
+				;
+			pid = start_run(exe, dir, c, todo[next].repeat);
+			if (pid < 0) {
+				fprintf(stderr, "kvmio: run: cannot start %s r%d: %s\n", c->id,
+					todo[next].repeat, strerror(errno));
+				rc = KVMIO_EXIT_IO;
+				run_stop = 1;
+				break;
+			}
+			kids[slot] = (struct child){ pid, todo[next].cfg, todo[next].repeat, clock_now_s() };
+			nchild++;
+			next++;
+		}
+		if (nchild == 0)
+			break;
+		pid = waitpid(-1, &status, 0);
+		if (pid < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int k = 0; k < jobs; k++) {
+			struct child *kd = &kids[k];
+			const struct job_config *c;
+			double took;
+			int code;
+
+			if (kd->pid != pid)
+				continue;
+			c = &m.cfg[kd->cfg];
+			took = clock_now_s() - kd->start;
+			code = WIFEXITED(status) ? WEXITSTATUS(status)
+						 : PROC_EXIT_SIGNALLED(WTERMSIG(status));
+			kd->pid = 0;
+			nchild--;
+			if (run_stop && (code == KVMIO_EXIT_INTERRUPTED || !WIFEXITED(status)))
+				break; /* interrupted: not finished, --resume runs it again */
+			resultdir_run_end(dir, c->id, kd->repeat, code);
+			if (code != 0)
+				failed++;
+			pg.done++;
+			pg.busy += took;
+			pg.timed++;
+			if (pg.tty) {
+				if (code != 0)
+					fprintf(stderr, "\r%s r%d: %s (exit %d, see %s/runs/%s/r%d/"
+						"stderr.txt)\n", c->id, kd->repeat, exit_word(code),
+						code, dir, c->id, kd->repeat);
+				progress_bar(&pg);
+			} else {
+				fprintf(stderr, "run %d/%d %s r%d: %s (%.1f s)\n", pg.done, pg.total,
+					c->id, kd->repeat, exit_word(code), took);
+			}
+			break;
+		}
+	}
+	if (run_stop) {
+		/* stop the runs still going: each kvmio boot stops its QEMU on SIGTERM */
+		for (int k = 0; k < jobs; k++)
+			if (kids[k].pid > 0)
+				kill(-kids[k].pid, SIGTERM);
+		for (int k = 0; k < jobs; k++) {
+			int status;
+
+			if (kids[k].pid <= 0)
+				continue;
+			for (int t = 0; t < 100; t++) {
+				if (waitpid(kids[k].pid, &status, WNOHANG) == kids[k].pid)
+					break;
+				if (t == 99) {
+					kill(-kids[k].pid, SIGKILL);
+					waitpid(kids[k].pid, &status, 0);
+				}
+				usleep(50000);
+			}
+			kids[k].pid = 0;
+		}
+	}
+	if (pg.tty)
+		fputc('\n', stderr);
+	if (resultdir_write_results(dir, jobpath, &m) != 0) {
+		fprintf(stderr, "kvmio: run: cannot write %s/results.csv/json\n", dir);
+		if (!rc)
+			rc = KVMIO_EXIT_IO;
+	}
+	if (run_stop && rc != KVMIO_EXIT_IO) {
+		fprintf(stderr, "kvmio: run: interrupted: %d of %d runs finished; results so far in "
+			"%s/results.csv; --resume continues\n", pg.done, total_runs, dir);
+		rc = KVMIO_EXIT_INTERRUPTED;
+	} else if (!rc) {
+		fprintf(stderr, "kvmio: run: %d runs (%d failed) in %s: results.csv, results.json\n",
+			total_runs, failed, dir);
+		rc = failed ? KVMIO_EXIT_FAILED : KVMIO_EXIT_OK;
+	}
+out:
+	free(todo);
+	free(need);
+	free(kids);
+	job_matrix_free(&m);
+	job_file_free(&jf);
+	return rc;
+}
