@@ -43,11 +43,12 @@ TEST_LIBOBJS := $(patsubst $(BUILD)/host/%,$(BUILD)/test/%,$(HOST_LIBOBJS))
 # guest's own files, compiled again with the test flags and unit-tested on the host.
 GUEST_PURE_SRCS := drivers/virtq.c drivers/ata_prd.c bench/sample_stats.c
 GUEST_PURE_TEST_OBJS := $(patsubst %.c,$(BUILD)/test/%.o,$(GUEST_PURE_SRCS))
-TEST_SRCS    := $(wildcard tests/test_*.c)
+# tests/unit: no QEMU (pure code, the tool against a stand-in QEMU); tests/boot: real boots
+TEST_SRCS    := $(wildcard tests/unit/test_*.c tests/boot/test_*.c)
 TEST_BINS    := $(patsubst tests/%.c,$(BUILD)/test/%,$(TEST_SRCS))
-# libFuzzer targets (tests/fuzz_*.c) over the host code built once with clang's sanitizers
-FUZZ_SRCS    := $(wildcard tests/fuzz_*.c)
-FUZZ_BINS    := $(patsubst tests/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+# libFuzzer targets (tests/fuzz/fuzz_*.c) over the host code built once with clang's sanitizers
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_OBJS    := $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(filter-out host/main.c,$(HOST_SRCS)))
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 $(HOST_INC) -D_GNU_SOURCE
 FUZZ_RUNS    ?= 1000000
@@ -119,16 +120,22 @@ $(BUILD)/host/%.o: %.c
 $(BUILD)/test/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -c $< -o $@
-TEST_HELPERS := $(BUILD)/test/tests/fake_hosts.o $(BUILD)/test/tests/boot_helpers.o
-# Test sources may also name the pure guest code they test ("drivers/virtq.h"): -iquote .
-$(BUILD)/test/test_%: tests/test_%.c $(TEST_LIBOBJS) $(GUEST_PURE_TEST_OBJS) $(TEST_HELPERS)
+TEST_HELPERS := $(BUILD)/test/tests/helpers.o
+# Test sources include "helpers.h" (tests/) and may name the pure guest code they test
+# ("drivers/virtq.h"): -iquote tests -iquote .
+TEST_LINK = $(CC) $(TEST_CFLAGS) -iquote tests -iquote . -o $@ $(filter %.c %.o,$^) -lcmocka \
+	$(HOST_LIBS)
+$(BUILD)/test/unit/test_%: tests/unit/test_%.c $(TEST_LIBOBJS) $(GUEST_PURE_TEST_OBJS) $(TEST_HELPERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -iquote . -o $@ $(filter %.c %.o,$^) -lcmocka $(HOST_LIBS)
+	$(TEST_LINK)
+$(BUILD)/test/boot/test_%: tests/boot/test_%.c $(TEST_LIBOBJS) $(TEST_HELPERS)
+	@mkdir -p $(dir $@)
+	$(TEST_LINK)
 
 $(BUILD)/fuzzobj/%.o: %.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
-$(BUILD)/fuzz/fuzz_%: tests/fuzz_%.c $(FUZZ_OBJS)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJS) $(HOST_LIBS)
 

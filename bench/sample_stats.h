@@ -1,7 +1,7 @@
 /*
  * Per-operation cycle samples, summarized as a `result` record gives them (docs/protocol.md):
  * nearest-rank percentiles and the quarter-octave histogram. Pure arithmetic on an array, no
- * records: the guest's bench/stats.c writes them, and tests/test_guest_stats.c compiles
+ * records: the guest's bench/stats.c writes them, and tests/unit/test_guest_stats.c compiles
  * bench/sample_stats.c on the host.
  */
 #ifndef KVMIO_BENCH_SAMPLE_STATS_H

@@ -336,7 +336,7 @@ static int apply(struct options *o, const struct option_spec *s, const char *v, 
 
 void options_defaults(struct options *o)
 {
-	struct option_error unused; /* every default parses (tests/test_options.c) */
+	struct option_error unused; /* every default parses (tests/unit/test_options.c) */
 
 	*o = (struct options){ 0 };
 	o->itr = -1;

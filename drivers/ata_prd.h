@@ -1,7 +1,7 @@
 /*
  * The physical region descriptor table of a bus-master IDE transfer ("Programming Interface
  * for Bus Master IDE Controller" rev 1.0, the physical region descriptor table). Pure: the
- * guest's drivers/ata.c fills its table with it, and tests/test_ata_prd.c compiles
+ * guest's drivers/ata.c fills its table with it, and tests/unit/test_ata_prd.c compiles
  * drivers/ata_prd.c on the host.
  */
 #ifndef KVMIO_DRIVERS_ATA_PRD_H

@@ -1,6 +1,6 @@
 /*
  * The split virtqueue (virtq.h): pure ring memory, shared with the device. The guest compiles
- * this into the kernel; tests/test_virtq.c compiles the same file on the host.
+ * this into the kernel; tests/unit/test_virtq.c compiles the same file on the host.
  */
 #include "virtq.h"
 

@@ -2,7 +2,7 @@
  * The split virtqueue (Virtio 1.2 §2.7): descriptor table, available and used rings, the list
  * of free descriptors, EVENT_IDX notification arithmetic (§2.7.10) and indirect descriptors
  * (§2.7.5.3). Memory only: no device register, no allocation, so the host's unit tests
- * compile drivers/virtq.c as it is (tests/test_virtq.c). The transport (drivers/virtio_pci.c)
+ * compile drivers/virtq.c as it is (tests/unit/test_virtq.c). The transport (drivers/virtio_pci.c)
  * allocates the rings, tells the device where they are and notifies it.
  *
  * Ring indices are free-running 16-bit counters ("The Virtqueue Available Ring", "The

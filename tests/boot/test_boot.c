@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "proto/proto.h"
-#include "boot_helpers.h"
+#include "helpers.h"
 
 
 static char log_path[256];
@@ -52,7 +52,7 @@ static void boot_and_parse(struct log *log, int want, const char *fw, const char
 			   "--no-guest-check", "--log", log_path, "--", opt1, opt2, (char *)NULL);
 	if (rc != want)
 		fail_msg("kvmio boot %s/%s %s %s: exit %d, want %d\n%s", fw, machine, opt1,
-			 opt2 ? opt2 : "", rc, want, test_slurp(out));
+			 opt2 ? opt2 : "", rc, want, test_output(out));
 	unlink(out);
 	memset(log, 0, sizeof(*log));
 	log_parse_file(log, log_path);
@@ -170,8 +170,8 @@ static void test_host_checks_options(void **state)
 		unlink(log_path);
 		assert_int_equal(test_kvmio(out, "boot", "--log", log_path, "--", bad[i][0],
 					    (char *)NULL), KVMIO_EXIT_BADCONFIG);
-		if (!strstr(test_slurp(out), bad[i][1]))
-			fail_msg("%s: output lacks '%s':\n%s", bad[i][0], bad[i][1], test_slurp(out));
+		if (!strstr(test_output(out), bad[i][1]))
+			fail_msg("%s: output lacks '%s':\n%s", bad[i][0], bad[i][1], test_output(out));
 		assert_int_equal(access(log_path, F_OK), -1); /* QEMU never started */
 	}
 	unlink(out);
@@ -274,7 +274,7 @@ static void test_host_timeout(void **state)
 	int rc = test_kvmio(out, "boot", "--timeout", "3", "--log", log_path, "--", "bench=spin",
 			   "timeout=600", (char *)NULL);
 	assert_int_equal(rc, KVMIO_EXIT_TIMEOUT);
-	assert_non_null(strstr(test_slurp(out), "timeout"));
+	assert_non_null(strstr(test_output(out), "timeout"));
 	unlink(out);
 }
 
@@ -288,7 +288,7 @@ static void test_uefi_bar_above_4g(void **state)
 			   "-device", "--qemu-arg", "virtio-rng-pci,addr=05.0", "--", "ops=200",
 			   "dev=00:05.0", "bar=4", (char *)NULL);
 	if (rc != 0)
-		fail_msg("exit %d\n%s", rc, test_slurp(out));
+		fail_msg("exit %d\n%s", rc, test_output(out));
 	unlink(out);
 	struct log log;
 	memset(&log, 0, sizeof(log));
@@ -318,8 +318,8 @@ static void test_no_debug_exit(void **state)
 		int rc = test_kvmio(out, "boot", "--no-debug-exit", "--json", "--firmware", paths[i][0],
 				   "--machine", paths[i][1], "--", "ops=50", (char *)NULL);
 		if (rc != 0)
-			fail_msg("%s/%s: exit %d\n%s", paths[i][0], paths[i][1], rc, test_slurp(out));
-		assert_non_null(strstr(test_slurp(out), "\"qemu_exit\":0"));
+			fail_msg("%s/%s: exit %d\n%s", paths[i][0], paths[i][1], rc, test_output(out));
+		assert_non_null(strstr(test_output(out), "\"qemu_exit\":0"));
 	}
 	assert_int_equal(test_kvmio(out, "boot", "--no-debug-exit", "--", "fault=ud", (char *)NULL),
 			 KVMIO_EXIT_GUEST_FAIL);
@@ -363,7 +363,7 @@ static const char *boot_devices(struct log *log, int want, const char *flag, con
 	argv[n] = NULL;
 	snprintf(out, sizeof(out), "%s.out", log_path);
 	int rc = test_kvmio_argv(out, argv);
-	const char *printed = test_slurp(out);
+	const char *printed = test_output(out);
 	if (rc != want)
 		fail_msg("%s %s -- %s: exit %d, want %d\n%s", flag, specs, opts, rc, want, printed);
 	unlink(out);
@@ -595,7 +595,7 @@ static void check_verify(const char *model, const char *format, const char *extr
 				   (char *)NULL), 0);
 	char want[64];
 	snprintf(want, sizeof(want), "stamped ok: %u\n", 150 * bs / 512);
-	assert_non_null(strstr(test_slurp(out), want));
+	assert_non_null(strstr(test_output(out), want));
 	/* ... and a wrong seed is caught */
 	assert_int_equal(test_kvmio(out, "verify-disk", img, "--seed", "78", "--format", format,
 				   (char *)NULL), 1);
@@ -784,8 +784,14 @@ static void test_net_tap(void **state)
 {
 	(void)state;
 	if (!tap_possible()) {
-		print_message("skipped: tap topology needs root and /dev/net/tun\n");
-		skip();
+		/* not root or no /dev/net/tun: kvmio must refuse the tap NIC with that reason */
+		char out[300];
+		snprintf(out, sizeof(out), "%s.out", log_path);
+		assert_int_equal(test_kvmio(out, "boot", "--net", "virtio-net,topology=tap", "--",
+					    "bench=net-echo", (char *)NULL), KVMIO_EXIT_BADCONFIG);
+		assert_non_null(strstr(test_output(out), "tap topology needs root and /dev/net/tun"));
+		unlink(out);
+		return;
 	}
 	struct log log;
 	const char *printed = boot_net_cmd(&log, 0, "virtio-net,topology=tap",
@@ -849,15 +855,15 @@ static void test_parse_saved_log(void **state)
 	char out[300];
 	snprintf(out, sizeof(out), "%s.out", log_path);
 	assert_int_equal(test_kvmio(out, "parse", log_path, (char *)NULL), 0);
-	assert_non_null(strstr(test_slurp(out), "pio-unhandled"));
+	assert_non_null(strstr(test_output(out), "pio-unhandled"));
 	assert_int_equal(test_kvmio(out, "parse", "--csv", log_path, (char *)NULL), 0);
-	const char *csv = test_slurp(out);
+	const char *csv = test_output(out);
 	int lines = 0;
 	for (const char *p = csv; *p; p++)
 		lines += *p == '\n';
 	assert_int_equal(lines, 1 + 6); /* header + six results */
 	assert_int_equal(test_kvmio(out, "parse", "--json", log_path, (char *)NULL), 0);
-	assert_true(test_slurp(out)[0] == '{');
+	assert_true(test_output(out)[0] == '{');
 	unlink(out);
 }
 

@@ -22,7 +22,7 @@
 
 #include "boot/hostinfo.h"
 #include "proto/proto.h"
-#include "boot_helpers.h"
+#include "helpers.h"
 
 #define KVM_TEST_TIMEOUT "300" /* seconds; a bound, far above an emulated boot (~10x TCG) */
 
@@ -53,7 +53,7 @@ static int group_teardown(void **state)
 }
 
 /* `kvmio boot --accel kvm --timeout T --log LOG ARGS... -- GUEST...`; its exit code, its
- * output in test_slurp(out_path). args: boot options then "--" then guest options. */
+ * output in test_output(out_path). args: boot options then "--" then guest options. */
 static int boot_kvm(const char *const *args)
 {
 	const char *argv[MAX_ARGS];
@@ -78,7 +78,7 @@ static void check_refused(const char *const *args)
 {
 	char want[1024];
 	int rc = boot_kvm(args);
-	const char *printed = test_slurp(out_path);
+	const char *printed = test_output(out_path);
 
 	if (rc != KVMIO_EXIT_BADCONFIG)
 		fail_msg("--accel kvm without usable KVM: exit %d, want 2\n%s", rc, printed);
@@ -93,7 +93,7 @@ static void check_kvm_boot(const char *const *args, struct log *log)
 {
 	char want[1024];
 	int rc = boot_kvm(args);
-	const char *printed = test_slurp(out_path);
+	const char *printed = test_output(out_path);
 	const struct record *hello;
 
 	if (rc != 0)
@@ -131,7 +131,7 @@ static void test_kvm_choice(void **state)
 
 	(void)state;
 	assert_int_equal(test_kvmio_argv(out_path, argv), 0);
-	printed = test_slurp(out_path);
+	printed = test_output(out_path);
 	if (kvm.backend == KVM_BACKEND_INTEL || kvm.backend == KVM_BACKEND_AMD)
 		snprintf(want, sizeof(want), "# accelerator: %s (auto: kvm, because %s)", kvm.label,
 			 kvm.label);
@@ -223,7 +223,7 @@ static void test_kvm_uefi(void **state)
 	}
 	if (kvm.backend == KVM_BACKEND_PVM) {
 		int rc = boot_kvm(args);
-		const char *printed = test_slurp(out_path);
+		const char *printed = test_output(out_path);
 
 		if (rc != KVMIO_EXIT_ACCEL)
 			fail_msg("uefi under kvm_pvm: exit %d, want %d (accelerator failed)\n%s", rc,

@@ -15,7 +15,7 @@
 #include <jansson.h>
 #include "boot/hostinfo.h"
 #include "proto/proto.h"
-#include "fake_hosts.h"
+#include "helpers.h"
 
 static void assert_has(const char *text, const char *part)
 {

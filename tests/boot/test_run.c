@@ -18,74 +18,11 @@
 #include <cmocka.h>
 #include "boot/launch.h"
 #include "lib/file.h"
+#include "helpers.h"
 
 #define JOB "tests/data/job-tiny.ini"
 
 static char dir[256], out_path[512], err_path[512], res[512];
-
-static const char *bin(void)
-{
-	return getenv("KVMIO_BIN") ? getenv("KVMIO_BIN") : "build/kvmio";
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = calloc(1, 1 << 20);
-	size_t n;
-
-	assert_non_null(buf);
-	if (!f)
-		return buf;
-	n = fread(buf, 1, (1 << 20) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
-static pid_t spawn(char **argv)
-{
-	pid_t pid;
-
-	fflush(NULL);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		dup2(o, 1);
-		dup2(e, 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-static int wait_rc(pid_t pid)
-{
-	int status;
-
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	return WEXITSTATUS(status);
-}
-
-/* build/kvmio ARGS... (NULL-terminated): its exit code; output in out_path/err_path. */
-static int kvmio(const char *first, ...)
-{
-	char *argv[32];
-	int n = 0;
-	va_list ap;
-
-	argv[n++] = (char *)bin();
-	va_start(ap, first);
-	for (const char *a = first; a && n < 31; a = va_arg(ap, const char *))
-		argv[n++] = (char *)a;
-	va_end(ap);
-	argv[n] = NULL;
-	return wait_rc(spawn(argv));
-}
 
 static int exists(const char *fmt, ...)
 {
@@ -133,8 +70,8 @@ static void test_dry_run(void **state)
 	char *out;
 
 	(void)state;
-	assert_int_equal(kvmio("run", JOB, "-o", res, "--dry-run", NULL), 0);
-	out = slurp(out_path);
+	assert_int_equal(test_kvmio_split(out_path, err_path, "run", JOB, "-o", res, "--dry-run", NULL), 0);
+	out = test_slurp(out_path);
 	assert_non_null(strstr(out, "2 configurations (2 run, 0 skip), 4 runs"));
 	assert_non_null(strstr(out, "c001\trun\t-\tbackend=null;bench=disk;disk=ide;ops=200;"
 			       "rw=randread\n"));
@@ -143,12 +80,12 @@ static void test_dry_run(void **state)
 	assert_false(exists("%s", res)); /* nothing made, nothing run */
 	free(out);
 	/* job file errors: FILE:LINE, exit 2 */
-	assert_int_equal(kvmio("run", "tests/data/job-unknown-key.ini", "--dry-run", NULL), 2);
-	out = slurp(err_path);
+	assert_int_equal(test_kvmio_split(out_path, err_path, "run", "tests/data/job-unknown-key.ini", "--dry-run", NULL), 2);
+	out = test_slurp(err_path);
 	assert_non_null(strstr(out, "job-unknown-key.ini:7: unknown key 'bogus'"));
 	free(out);
-	assert_int_equal(kvmio("run", JOB, "--jobs", "0", NULL), 2);
-	assert_int_equal(kvmio("run", NULL), 2);
+	assert_int_equal(test_kvmio_split(out_path, err_path, "run", JOB, "--jobs", "0", NULL), 2);
+	assert_int_equal(test_kvmio_split(out_path, err_path, "run", NULL), 2);
 }
 
 static long long mtime_ns(const char *fmt, ...)
@@ -174,19 +111,19 @@ static void check_complete(void)
 			char *e;
 
 			snprintf(path, sizeof(path), "%s/runs/c%03d/r%d/exit", res, c, r);
-			e = slurp(path);
+			e = test_slurp(path);
 			assert_string_equal(e, "0\n");
 			free(e);
 			assert_true(exists("%s/runs/c%03d/r%d/serial.log", res, c, r));
 			assert_true(exists("%s/runs/c%03d/r%d/cmd.txt", res, c, r));
 			/* the accelerator flavour the run had, on its rows too */
 			snprintf(path, sizeof(path), "%s/runs/c%03d/r%d/flavour", res, c, r);
-			e = slurp(path);
+			e = test_slurp(path);
 			assert_true(!strcmp(e, "tcg\n") || !strncmp(e, "kvm (", 5));
 			free(e);
 		}
 	snprintf(path, sizeof(path), "%s/results.csv", res);
-	csv = slurp(path);
+	csv = test_slurp(path);
 	assert_int_equal(strncmp(csv, "config,repeat,exit,params,bench,name,ops,total,min,p50,p90,"
 				 "p99,p999,max,mean,tsc_hz,accel,iops,mbps,frames_s,gbps,acc_op,"
 				 "irq_op,harness,p50_ns,p99_ns,lost,corrupt,flavour\n",
@@ -200,13 +137,13 @@ static void check_complete(void)
 	assert_int_equal(count_lines(csv, "c002,2,0,"), 1);
 	assert_int_equal(count_lines(csv, "c0"), 4);
 	snprintf(path, sizeof(path), "%s/matrix.tsv", res);
-	tsv = slurp(path);
+	tsv = test_slurp(path);
 	assert_string_equal(tsv, "c001\trun\t-\tbackend=null;bench=disk;disk=ide;ops=200;"
 			    "rw=randread\n"
 			    "c002\trun\t-\tbackend=null;bench=disk;disk=virtio-blk;ops=200;"
 			    "rw=randread\n");
 	snprintf(path, sizeof(path), "%s/results.json", res);
-	json = slurp(path);
+	json = test_slurp(path);
 	assert_non_null(strstr(json, "{\"job\":"));
 	assert_non_null(strstr(json, "\"id\":\"c002\""));
 	assert_non_null(strstr(json, "\"repeat\":2,\"exit\":0"));
@@ -223,35 +160,35 @@ static void test_end_to_end(void **state)
 
 	(void)state;
 	dir_remove_tree(res);
-	assert_int_equal(kvmio("run", JOB, "-o", res, NULL), 0);
+	assert_int_equal(test_kvmio_split(out_path, err_path, "run", JOB, "-o", res, NULL), 0);
 	check_complete();
-	err = slurp(err_path);
+	err = test_slurp(err_path);
 	assert_non_null(strstr(err, "run 4/4 c002 r2: ok ("));
 	free(err);
 	/* the directory holds a run: without --resume, refused */
-	assert_int_equal(kvmio("run", JOB, "-o", res, NULL), 2);
+	assert_int_equal(test_kvmio_split(out_path, err_path, "run", JOB, "-o", res, NULL), 2);
 	/* --resume with everything done: nothing runs again */
 	t = mtime_ns("%s/runs/c001/r1/serial.log", res);
-	assert_int_equal(kvmio("run", JOB, "-o", res, "--resume", NULL), 0);
+	assert_int_equal(test_kvmio_split(out_path, err_path, "run", JOB, "-o", res, "--resume", NULL), 0);
 	assert_true(mtime_ns("%s/runs/c001/r1/serial.log", res) == t);
 	check_complete();
 }
 
 static void test_interrupt_resume(void **state)
 {
-	char *argv[] = { (char *)bin(), "run", JOB, "-o", res, NULL };
+	char *argv[] = { (char *)test_kvmio_bin(), "run", JOB, "-o", res, NULL };
 	long long before[2][2];
 	int done = 0, rc;
 	pid_t pid;
 
 	(void)state;
 	dir_remove_tree(res);
-	pid = spawn(argv);
+	pid = test_spawn(argv, out_path, err_path);
 	for (int k = 0; k < 60000 && !exists("%s/runs/c001/r1/exit", res); k++)
 		usleep(1000);
 	assert_true(exists("%s/runs/c001/r1/exit", res));
 	kill(pid, SIGINT);
-	rc = wait_rc(pid);
+	rc = test_wait(pid);
 	assert_int_equal(rc, 130);
 	for (int c = 0; c < 2; c++)
 		for (int r = 0; r < 2; r++) {
@@ -268,7 +205,7 @@ static void test_interrupt_resume(void **state)
 		char path[600], *csv;
 
 		snprintf(path, sizeof(path), "%s/results.csv", res);
-		csv = slurp(path);
+		csv = test_slurp(path);
 		assert_int_equal(count_lines(csv, "c0"), done);
 		free(csv);
 	}
@@ -276,7 +213,7 @@ static void test_interrupt_resume(void **state)
 	{
 		char copy[600];
 		FILE *f;
-		char *text = slurp(JOB);
+		char *text = test_slurp(JOB);
 
 		snprintf(copy, sizeof(copy), "%s/other.ini", dir);
 		f = fopen(copy, "w");
@@ -284,9 +221,9 @@ static void test_interrupt_resume(void **state)
 		fprintf(f, "%s; changed\n", text);
 		fclose(f);
 		free(text);
-		assert_int_equal(kvmio("run", copy, "-o", res, "--resume", NULL), 2);
+		assert_int_equal(test_kvmio_split(out_path, err_path, "run", copy, "-o", res, "--resume", NULL), 2);
 	}
-	assert_int_equal(kvmio("run", JOB, "-o", res, "--resume", NULL), 0);
+	assert_int_equal(test_kvmio_split(out_path, err_path, "run", JOB, "-o", res, "--resume", NULL), 0);
 	check_complete();
 	for (int c = 0; c < 2; c++)
 		for (int r = 0; r < 2; r++)
@@ -303,16 +240,16 @@ static void test_compare_report(void **state)
 	(void)state;
 	if (!exists("%s/results.csv", res)) {
 		dir_remove_tree(res);
-		assert_int_equal(kvmio("run", JOB, "-o", res, NULL), 0);
+		assert_int_equal(test_kvmio_split(out_path, err_path, "run", JOB, "-o", res, NULL), 0);
 	}
-	assert_int_equal(kvmio("help", NULL), 0);
-	help = slurp(out_path);
+	assert_int_equal(test_kvmio_split(out_path, err_path, "help", NULL), 0);
+	help = test_slurp(out_path);
 	if (strstr(help, "kvmio compare"))
-		assert_int_equal(kvmio("compare", res, NULL), 0);
+		assert_int_equal(test_kvmio_split(out_path, err_path, "compare", res, NULL), 0);
 	else
 		printf("# kvmio compare not in this build: skipped\n");
 	if (strstr(help, "kvmio report")) {
-		assert_int_equal(kvmio("report", res, NULL), 0);
+		assert_int_equal(test_kvmio_split(out_path, err_path, "report", res, NULL), 0);
 		assert_true(exists("%s/report.html", res));
 	} else {
 		printf("# kvmio report not in this build: skipped\n");

@@ -13,10 +13,10 @@
 #include "boot/net.h"
 #include "proto/proto.h"
 #include "boot/qemu.h"
-#include "fake_hosts.h"
+#include "helpers.h"
 
 static int kvm_calls;
-/* Hosts for the accelerator choice: hardware KVM, none, kvm_pvm (tests/fake_hosts.c). */
+/* Hosts for the accelerator choice: hardware KVM, none, kvm_pvm (tests/helpers.c). */
 static void kvm_yes(struct kvm_flavour *k)
 {
 	kvm_calls++;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "analysis/compare.h"
+#include "helpers.h"
 
 #define FIXTURE "tests/data/compare"
 #define assert_near(x, y, eps) assert_true(fabs((x) - (y)) <= (eps))
@@ -163,15 +164,6 @@ static void test_cli_output(void **state)
 	free(o);
 }
 
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 static void test_single_repeat(void **state)
 {
 	char dir[] = "/tmp/kvmio-compare-XXXXXX", path[256], *o;
@@ -179,16 +171,16 @@ static void test_single_repeat(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/matrix.tsv", dir);
-	write_file(path, "c001\trun\t-\tirq=poll\nc002\trun\t-\tirq=msix\n");
+	test_write_file(path, "c001\trun\t-\tirq=poll\nc002\trun\t-\tirq=msix\n");
 	snprintf(path, sizeof(path), "%s/results.csv", dir);
-	write_file(path, "config,repeat,exit,params,bench,name,p50,iops\n"
+	test_write_file(path, "config,repeat,exit,params,bench,name,p50,iops\n"
 			 "c001,1,0,irq=poll,disk,r,100,10\nc002,1,0,irq=msix,disk,r,50,20\n");
 	assert_int_equal(run(&o, dir, "--baseline", "irq=poll", NULL), 0);
 	assert_non_null(strstr(o, "n=1: no test"));
 	assert_non_null(strstr(o, "0.500"));   /* the ratio is still given */
 	free(o);
 	snprintf(path, sizeof(path), "%s/results.csv", dir);
-	write_file(path, "config,repeat,exit,params,bench,name,p50\nc009,1,0,x,disk,r,1\n");
+	test_write_file(path, "config,repeat,exit,params,bench,name,p50\nc009,1,0,x,disk,r,1\n");
 	assert_int_equal(run(NULL, dir, NULL), 2);   /* a config not in matrix.tsv */
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/matrix.tsv", dir);
@@ -204,9 +196,9 @@ static void test_flavours(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/matrix.tsv", dir);
-	write_file(path, "c001\trun\t-\tdisk=ide\nc002\trun\t-\tdisk=virtio-blk\n");
+	test_write_file(path, "c001\trun\t-\tdisk=ide\nc002\trun\t-\tdisk=virtio-blk\n");
 	snprintf(path, sizeof(path), "%s/results.csv", dir);
-	write_file(path, "config,repeat,exit,params,bench,name,p50,flavour\n"
+	test_write_file(path, "config,repeat,exit,params,bench,name,p50,flavour\n"
 			 "c001,1,0,disk=ide,disk,r,100,tcg\nc001,2,0,disk=ide,disk,r,101,tcg\n"
 			 "c002,1,0,disk=virtio-blk,disk,r,50,\"kvm (kvm_amd, hardware SVM, bare "
 			 "metal)\"\nc002,2,0,disk=virtio-blk,disk,r,51,\"kvm (kvm_amd, hardware "
@@ -218,7 +210,7 @@ static void test_flavours(void **state)
 	assert_non_null(strstr(o, "c002   run  disk=virtio-blk  [kvm (kvm_amd"));
 	free(o);
 	/* one flavour: named once, no note */
-	write_file(path, "config,repeat,exit,params,bench,name,p50,flavour\n"
+	test_write_file(path, "config,repeat,exit,params,bench,name,p50,flavour\n"
 			 "c001,1,0,disk=ide,disk,r,100,tcg\nc002,1,0,disk=virtio-blk,disk,r,50,tcg\n");
 	assert_int_equal(run(&o, dir, "--baseline", "disk=ide", NULL), 0);
 	assert_non_null(strstr(o, "  accelerator: tcg\n"));

@@ -15,67 +15,18 @@
 #include <cmocka.h>
 #include "boot/launch.h"
 #include "lib/file.h"
+#include "helpers.h"
 #include "proto/proto.h"
 
 static char dir[256];       /* scratch: images, outputs */
 static char out_path[512], err_path[512];
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = calloc(1, 1 << 20);
-	size_t n;
-
-	assert_non_null(buf);
-	if (!f)
-		return buf;
-	n = fread(buf, 1, (1 << 20) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
 static void touch(const char *name, const char *text)
 {
 	char path[512];
-	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-/* Run build/kvmio ARGS... (NULL-terminated), stdout and stderr into files; its exit code. */
-static int kvmio(const char *first, ...)
-{
-	char *argv[32];
-	int n = 0, status;
-	va_list ap;
-	pid_t pid;
-
-	argv[n++] = getenv("KVMIO_BIN") ? getenv("KVMIO_BIN") : "build/kvmio";
-	va_start(ap, first);
-	for (const char *a = first; a && n < 31; a = va_arg(ap, const char *))
-		argv[n++] = (char *)a;
-	va_end(ap);
-	argv[n] = NULL;
-	fflush(NULL);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		dup2(o, 1);
-		dup2(e, 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	return WEXITSTATUS(status);
+	test_write_file(path, text);
 }
 
 static int setup(void **state)
@@ -134,7 +85,7 @@ static void fake(const char *log, const char *exit_code)
 
 static void assert_stderr_has(const char *text)
 {
-	char *err = slurp(err_path);
+	char *err = test_slurp(err_path);
 
 	if (!strstr(err, text))
 		fail_msg("stderr lacks '%s':\n%s", text, err);
@@ -143,7 +94,7 @@ static void assert_stderr_has(const char *text)
 
 static void assert_stdout_has(const char *text)
 {
-	char *out = slurp(out_path);
+	char *out = test_slurp(out_path);
 
 	if (!strstr(out, text))
 		fail_msg("stdout lacks '%s':\n%s", text, out);
@@ -154,25 +105,25 @@ static void test_exit_codes(void **state)
 {
 	(void)state;
 	fake("tests/data/good.log", "1");
-	assert_int_equal(kvmio("boot", "--accel", "tcg", (char *)NULL), 0);
+	assert_int_equal(test_kvmio_split(out_path, err_path, "boot", "--accel", "tcg", (char *)NULL), 0);
 	fake("tests/data/good.log", "0"); /* ACPI power-off: the log decides */
-	assert_int_equal(kvmio("boot", "--accel", "tcg", (char *)NULL), 0);
+	assert_int_equal(test_kvmio_split(out_path, err_path, "boot", "--accel", "tcg", (char *)NULL), 0);
 	fake("tests/data/badconfig.log", "5");
-	assert_int_equal(kvmio("boot", "--accel", "tcg", (char *)NULL), 2);
+	assert_int_equal(test_kvmio_split(out_path, err_path, "boot", "--accel", "tcg", (char *)NULL), 2);
 	assert_stderr_has("kvmio: serial:2: guest rejected option foo=1");
 	fake("tests/data/good.log", "3"); /* guest said fail through isa-debug-exit */
-	assert_int_equal(kvmio("boot", "--accel", "tcg", (char *)NULL), 1);
+	assert_int_equal(test_kvmio_split(out_path, err_path, "boot", "--accel", "tcg", (char *)NULL), 1);
 	assert_stderr_has("disagrees");
 	fake(NULL, "1");
 	setenv("FAKE_QEMU_STDERR", "qemu-system-x86_64: boom", 1);
-	assert_int_equal(kvmio("boot", "--accel", "tcg", (char *)NULL), 9);
+	assert_int_equal(test_kvmio_split(out_path, err_path, "boot", "--accel", "tcg", (char *)NULL), 9);
 	assert_stderr_has("kvmio: QEMU printed no kvmio protocol: qemu-system-x86_64: boom");
 	unsetenv("FAKE_QEMU_STDERR");
 }
 
 static void test_truncated_and_log_file(void **state)
 {
-	char cut[512], saved[512], *good = slurp("tests/data/good.log"), *back;
+	char cut[512], saved[512], *good = test_slurp("tests/data/good.log"), *back;
 	FILE *f;
 
 	(void)state;
@@ -183,14 +134,14 @@ static void test_truncated_and_log_file(void **state)
 	fwrite(good, 1, strlen(good) - 5, f);
 	fclose(f);
 	fake(cut, "1");
-	assert_int_equal(kvmio("boot", "--accel", "tcg", "--log", saved, (char *)NULL), 4);
+	assert_int_equal(test_kvmio_split(out_path, err_path, "boot", "--accel", "tcg", "--log", saved, (char *)NULL), 4);
 	assert_stderr_has("truncated");
 	fake("tests/data/good.log", "1");
-	assert_int_equal(kvmio("boot", "--accel", "tcg", "--log", saved, "--csv", (char *)NULL), 0);
-	back = slurp(saved);
+	assert_int_equal(test_kvmio_split(out_path, err_path, "boot", "--accel", "tcg", "--log", saved, "--csv", (char *)NULL), 0);
+	back = test_slurp(saved);
 	assert_string_equal(back, good);
 	free(back);
-	back = slurp(out_path);
+	back = test_slurp(out_path);
 	/* the launch's accelerator and its flavour, then the disk columns */
 	assert_non_null(strstr(back, ",launch_accel,launch_flavour,dev,"));
 	assert_non_null(strstr(back, "exits,cpuid,4,1000,200,250,300,300,300,300,250.00,125.0,"
@@ -204,7 +155,7 @@ static void test_host_timeout(void **state)
 	(void)state;
 	fake("tests/data/good.log", "1");
 	setenv("FAKE_QEMU_SLEEP", "30", 1);
-	assert_int_equal(kvmio("boot", "--accel", "tcg", "--timeout", "0.5", (char *)NULL), 3);
+	assert_int_equal(test_kvmio_split(out_path, err_path, "boot", "--accel", "tcg", "--timeout", "0.5", (char *)NULL), 3);
 	assert_stderr_has("kvmio: QEMU killed after 0.5 s (host timeout)");
 	unsetenv("FAKE_QEMU_SLEEP");
 }
@@ -219,7 +170,7 @@ static void test_accel_failure_fails_fast(void **state)
 	       "emulation failure\nRAX=0000000000000000 RBX=0000000000000000", 1);
 	setenv("FAKE_QEMU_SLEEP", "60", 1);
 	/* a 60 s deadline: waiting for it would give exit 3, not 11 */
-	assert_int_equal(kvmio("boot", "--accel", "tcg", "--timeout", "60", (char *)NULL),
+	assert_int_equal(test_kvmio_split(out_path, err_path, "boot", "--accel", "tcg", "--timeout", "60", (char *)NULL),
 			 KVMIO_EXIT_ACCEL);
 	assert_stderr_has("kvmio: accelerator failed after ");
 	assert_stderr_has("emulation failure");
@@ -229,12 +180,12 @@ static void test_accel_failure_fails_fast(void **state)
 	unsetenv("FAKE_QEMU_SLEEP");
 	setenv("FAKE_QEMU_STDERR", "qemu-system-x86_64: failed to initialize kvm: Permission "
 	       "denied", 1);
-	assert_int_equal(kvmio("boot", "--accel", "tcg", (char *)NULL), KVMIO_EXIT_ACCEL);
+	assert_int_equal(test_kvmio_split(out_path, err_path, "boot", "--accel", "tcg", (char *)NULL), KVMIO_EXIT_ACCEL);
 	assert_stderr_has("QEMU failed to initialize KVM");
 	/* the same in the middle of a good log: the figures before it do not make it a pass */
 	fake("tests/data/good.log", "1");
 	setenv("FAKE_QEMU_STDERR", "KVM internal error. Suberror: 3", 1);
-	assert_int_equal(kvmio("boot", "--accel", "tcg", (char *)NULL), KVMIO_EXIT_ACCEL);
+	assert_int_equal(test_kvmio_split(out_path, err_path, "boot", "--accel", "tcg", (char *)NULL), KVMIO_EXIT_ACCEL);
 	unsetenv("FAKE_QEMU_STDERR");
 }
 
@@ -251,12 +202,12 @@ static void test_run_accel_failure(void **state)
 	fake(NULL, "1");
 	setenv("FAKE_QEMU_STDERR", "KVM internal error. Suberror: 1\nemulation failure", 1);
 	setenv("FAKE_QEMU_SLEEP", "60", 1);
-	assert_int_equal(kvmio("run", job, "-o", res, (char *)NULL), 1);
+	assert_int_equal(test_kvmio_split(out_path, err_path, "run", job, "-o", res, (char *)NULL), 1);
 	assert_stderr_has("c001 r1: accelerator failed");
 	assert_stderr_has("c002 r1: accelerator failed");
 	assert_stderr_has("2 runs (2 failed)");
 	snprintf(job, sizeof(job), "%s/results.json", res);
-	json = slurp(job);
+	json = test_slurp(job);
 	assert_non_null(strstr(json, "\"exit\":11,"));
 	assert_non_null(strstr(json, "\"reason\":\"accelerator failed after "));
 	assert_non_null(strstr(json, "emulation failure"));
@@ -270,17 +221,17 @@ static void test_run_accel_failure(void **state)
 static void test_accel_choice_shown(void **state)
 {
 	(void)state;
-	assert_int_equal(kvmio("boot", "--dry-run", "--accel", "tcg", (char *)NULL), 0);
+	assert_int_equal(test_kvmio_split(out_path, err_path, "boot", "--dry-run", "--accel", "tcg", (char *)NULL), 0);
 	assert_stdout_has("# accelerator: tcg (tcg, as asked); host deadline 120 s");
 	setenv("KVMIO_KVM_DEVICE", "none", 1);
-	assert_int_equal(kvmio("boot", "--dry-run", (char *)NULL), 0);
+	assert_int_equal(test_kvmio_split(out_path, err_path, "boot", "--dry-run", (char *)NULL), 0);
 	assert_stdout_has("# accelerator: tcg (auto: tcg, because KVMIO_KVM_DEVICE=none");
-	assert_int_equal(kvmio("boot", "--dry-run", "--accel", "kvm", (char *)NULL),
+	assert_int_equal(test_kvmio_split(out_path, err_path, "boot", "--dry-run", "--accel", "kvm", (char *)NULL),
 			 KVMIO_EXIT_BADCONFIG);
 	assert_stderr_has("--accel kvm: KVMIO_KVM_DEVICE=none says to use no KVM (use --accel tcg "
 			  "or auto)");
 	setenv("KVMIO_KVM_DEVICE", "/dev/null", 1); /* there, but no KVM device */
-	assert_int_equal(kvmio("boot", "--dry-run", "--accel", "kvm", (char *)NULL),
+	assert_int_equal(test_kvmio_split(out_path, err_path, "boot", "--dry-run", "--accel", "kvm", (char *)NULL),
 			 KVMIO_EXIT_BADCONFIG);
 	assert_stderr_has("/dev/null does not answer KVM_GET_API_VERSION");
 	unsetenv("KVMIO_KVM_DEVICE");
@@ -294,9 +245,9 @@ static void test_arguments_reach_qemu(void **state)
 	snprintf(args, sizeof(args), "%s/args", dir);
 	setenv("FAKE_QEMU_ARGS", args, 1);
 	fake("tests/data/good.log", "1");
-	assert_int_equal(kvmio("boot", "--accel", "tcg", "--qemu-arg", "-smp", "--qemu-arg", "2",
+	assert_int_equal(test_kvmio_split(out_path, err_path, "boot", "--accel", "tcg", "--qemu-arg", "-smp", "--qemu-arg", "2",
 			       "--", "bench=exits", "ops=5", (char *)NULL), 0);
-	text = slurp(args);
+	text = test_slurp(args);
 	assert_non_null(strstr(text, "\n-append\nbench=exits ops=5\n"));
 	assert_non_null(strstr(text, "\n-device\npci-testdev\n"));
 	assert_non_null(strstr(text, "\n-smp\n2\n"));
@@ -313,9 +264,9 @@ static void test_uefi_volume(void **state)
 	snprintf(esp, sizeof(esp), "%s/esp-seen", dir);
 	setenv("FAKE_QEMU_ESP", esp, 1);
 	fake("tests/data/good.log", "1");
-	assert_int_equal(kvmio("boot", "--firmware", "uefi", "--accel", "tcg", "--", "ops=7",
+	assert_int_equal(test_kvmio_split(out_path, err_path, "boot", "--firmware", "uefi", "--accel", "tcg", "--", "ops=7",
 			       "bench=exits", (char *)NULL), 0);
-	text = slurp(esp);
+	text = test_slurp(esp);
 	nl = strchr(text, '\n');
 	assert_non_null(nl);
 	assert_string_equal(nl + 1, "ops=7 bench=exits\nsame\n");
@@ -328,16 +279,16 @@ static void test_uefi_volume(void **state)
 static void test_usage(void **state)
 {
 	(void)state;
-	assert_int_equal(kvmio("boot", "--firmware", "uefi", "--machine", "microvm", (char *)NULL), 2);
-	assert_int_equal(kvmio("boot", "--timeout", "soon", (char *)NULL), 2);
-	assert_int_equal(kvmio("boot", "--memory", (char *)NULL), 2);
-	assert_int_equal(kvmio("nonsense", (char *)NULL), 2);
-	assert_int_equal(kvmio("help", (char *)NULL), 0);
-	assert_int_equal(kvmio("parse", "tests/data/good.log", "tests/data/badconfig.log",
+	assert_int_equal(test_kvmio_split(out_path, err_path, "boot", "--firmware", "uefi", "--machine", "microvm", (char *)NULL), 2);
+	assert_int_equal(test_kvmio_split(out_path, err_path, "boot", "--timeout", "soon", (char *)NULL), 2);
+	assert_int_equal(test_kvmio_split(out_path, err_path, "boot", "--memory", (char *)NULL), 2);
+	assert_int_equal(test_kvmio_split(out_path, err_path, "nonsense", (char *)NULL), 2);
+	assert_int_equal(test_kvmio_split(out_path, err_path, "help", (char *)NULL), 0);
+	assert_int_equal(test_kvmio_split(out_path, err_path, "parse", "tests/data/good.log", "tests/data/badconfig.log",
 			       (char *)NULL), 2);
-	assert_int_equal(kvmio("parse", "--json", "tests/data/help.log", (char *)NULL), 0);
+	assert_int_equal(test_kvmio_split(out_path, err_path, "parse", "--json", "tests/data/help.log", (char *)NULL), 0);
 	setenv("KVMIO_IMAGE_DIR", "/nonexistent", 1);
-	assert_int_equal(kvmio("boot", (char *)NULL), 2);
+	assert_int_equal(test_kvmio_split(out_path, err_path, "boot", (char *)NULL), 2);
 	assert_stderr_has("run make");
 	setenv("KVMIO_IMAGE_DIR", dir, 1);
 }

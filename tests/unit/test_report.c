@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "analysis/htmlreport.h"
+#include "helpers.h"
 
 #define FIXTURE "tests/data/report-fixture"
 #define CHROMIUM "/usr/bin/chromium"
@@ -37,28 +38,6 @@ struct state {
 	char *html;     /* the generated report */
 	char *summary;  /* DIR/summary.txt */
 };
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	if (buf)
-		buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
 
 static int count(const char *from, const char *to, const char *needle)
 {
@@ -93,9 +72,9 @@ static int setup(void **st)
 	snprintf(path, sizeof(path), "%s/out.html", s->dir);
 	if (htmlreport_write(s->dir, path, NULL) != 0)
 		return -1;
-	s->html = slurp(path);
+	s->html = test_read(path);
 	snprintf(path, sizeof(path), "%s/summary.txt", s->dir);
-	s->summary = slurp(path);
+	s->summary = test_read(path);
 	*st = s;
 	return s->html && s->summary ? 0 : -1;
 }
@@ -305,15 +284,13 @@ static void test_chromium(void **st)
 	char *dom, *png;
 	struct stat sb;
 
-	if (access(CHROMIUM, X_OK) != 0) {
-		printf("skipped: chromium not installed\n");
-		skip();
-	}
+	if (access(CHROMIUM, X_OK) != 0)
+		fail_msg(CHROMIUM " not installed (scripts/install-deps.sh installs chromium)");
 	assert_int_equal(shell("mkdir -p %s/profile && timeout 180 " CHROMIUM " " CHROMIUM_FLAGS
 			       " --user-data-dir=%s/profile --dump-dom file://%s/out.html "
 			       "> %s/dom.html 2>/dev/null", s->dir, s->dir, s->dir, s->dir), 0);
 	snprintf(path, sizeof(path), "%s/dom.html", s->dir);
-	dom = slurp(path);
+	dom = test_read(path);
 	assert_non_null(dom);
 	assert_non_null(strstr(dom, "<h1>kvmio report</h1>"));
 	assert_non_null(strstr(dom, TCG_SENTENCE));
@@ -328,7 +305,7 @@ static void test_chromium(void **st)
 	snprintf(path, sizeof(path), "%s/shot.png", s->dir);
 	assert_int_equal(stat(path, &sb), 0);
 	assert_true(sb.st_size > 10000);
-	png = slurp(path);
+	png = test_read(path);
 	assert_non_null(png);
 	assert_memory_equal(png, "\x89PNG", 4);
 	free(png);

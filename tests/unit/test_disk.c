@@ -15,6 +15,7 @@
 #include "lib/file.h"
 #include "proto/proto.h"
 #include "analysis/report.h"
+#include "helpers.h"
 
 #define SIZE (4ull << 20) /* 4 MiB: data area is sectors 2048..8191 */
 #define SEED 0x1234567ull
@@ -84,6 +85,21 @@ static int verify(const char *path, const char *format, uint64_t seed, int64_t p
 	if (disk_verify(path, format, seed, pass, res, err, sizeof(err)) != 0)
 		fail_msg("disk_verify: %s", err);
 	return disk_verify_verdict(res, why, whylen);
+}
+
+/* PROGRAM ARGS... (NULL-terminated) with its output discarded: its exit code. */
+static int run_prog(const char *first, ...)
+{
+	char *argv[16];
+	int n = 0;
+	va_list ap;
+
+	va_start(ap, first);
+	for (const char *a = first; a && n < 15; a = va_arg(ap, const char *))
+		argv[n++] = (char *)a;
+	va_end(ap);
+	argv[n] = NULL;
+	return test_wait(test_spawn(argv, NULL, NULL));
 }
 
 static void test_label(void **state)
@@ -272,33 +288,6 @@ static void test_broken_label(void **state)
 	assert_non_null(strstr(why, "label broken"));
 }
 
-static int run(const char *first, ...)
-{
-	char *argv[16];
-	int n = 0, status;
-	va_list ap;
-	pid_t pid;
-
-	va_start(ap, first);
-	for (const char *a = first; a && n < 15; a = va_arg(ap, const char *))
-		argv[n++] = (char *)a;
-	va_end(ap);
-	argv[n] = NULL;
-	fflush(NULL);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int nul = open("/dev/null", O_WRONLY);
-
-		dup2(nul, 1);
-		dup2(nul, 2);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 static void test_qcow2_roundtrip(void **state)
 {
 	struct disk_verify_result r;
@@ -306,13 +295,13 @@ static void test_qcow2_roundtrip(void **state)
 	uint64_t id;
 
 	(void)state;
-	if (run("qemu-img", "--version", (char *)NULL) != 0)
-		skip();
+	if (run_prog("qemu-img", "--version", (char *)NULL) != 0)
+		fail_msg("qemu-img does not run (scripts/install-deps.sh installs qemu-utils)");
 	path_of(raw, sizeof(raw), "rt.img");
 	path_of(q, sizeof(q), "rt.qcow2");
 	make_raw(raw);
 	stamp_range(raw, FIRST_DATA + 64, 32, SEED);
-	assert_int_equal(run("qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, q,
+	assert_int_equal(run_prog("qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, q,
 			     (char *)NULL), 0);
 	assert_int_equal(verify(q, "qcow2", SEED, -1, &r, why, sizeof(why)), 0);
 	assert_int_equal(r.ok, 32);
@@ -370,45 +359,45 @@ static void test_mkdisk(void **state)
 
 static void test_cli(void **state)
 {
-	const char *bin = getenv("KVMIO_BIN") ? getenv("KVMIO_BIN") : "build/kvmio";
+	const char *bin = test_kvmio_bin();
 	char path[512];
 
 	(void)state;
 	if (access(bin, X_OK) != 0)
-		skip();
+		fail_msg("%s not built", bin);
 	path_of(path, sizeof(path), "cli.img");
 	unlink(path);
-	assert_int_equal(run(bin, "mkdisk", path, "8M", (char *)NULL), 0);
-	assert_int_equal(run(bin, "mkdisk", path, "8M", (char *)NULL), 2);
-	assert_int_equal(run(bin, "mkdisk", path, "8M", "--force", (char *)NULL), 0);
-	assert_int_equal(run(bin, "mkdisk", path, "8X", "--force", (char *)NULL), 2);
-	assert_int_equal(run(bin, "mkdisk", path, (char *)NULL), 2);
-	assert_int_equal(run(bin, "verify-disk", path, (char *)NULL), 2); /* no --seed */
-	assert_int_equal(run(bin, "verify-disk", path, "--seed", "5", (char *)NULL), 1);
+	assert_int_equal(test_kvmio_split(NULL, NULL, "mkdisk", path, "8M", (char *)NULL), 0);
+	assert_int_equal(test_kvmio_split(NULL, NULL, "mkdisk", path, "8M", (char *)NULL), 2);
+	assert_int_equal(test_kvmio_split(NULL, NULL, "mkdisk", path, "8M", "--force", (char *)NULL), 0);
+	assert_int_equal(test_kvmio_split(NULL, NULL, "mkdisk", path, "8X", "--force", (char *)NULL), 2);
+	assert_int_equal(test_kvmio_split(NULL, NULL, "mkdisk", path, (char *)NULL), 2);
+	assert_int_equal(test_kvmio_split(NULL, NULL, "verify-disk", path, (char *)NULL), 2); /* no --seed */
+	assert_int_equal(test_kvmio_split(NULL, NULL, "verify-disk", path, "--seed", "5", (char *)NULL), 1);
 	stamp_range(path, FIRST_DATA, 4, 5);
-	assert_int_equal(run(bin, "verify-disk", path, "--seed", "5", (char *)NULL), 0);
-	assert_int_equal(run(bin, "verify-disk", path, "--seed=5", "--pass", "1", (char *)NULL), 0);
-	assert_int_equal(run(bin, "verify-disk", path, "--seed", "6", (char *)NULL), 1);
-	assert_int_equal(run(bin, "verify-disk", path, "--seed", "5", "--format", "vdi",
+	assert_int_equal(test_kvmio_split(NULL, NULL, "verify-disk", path, "--seed", "5", (char *)NULL), 0);
+	assert_int_equal(test_kvmio_split(NULL, NULL, "verify-disk", path, "--seed=5", "--pass", "1", (char *)NULL), 0);
+	assert_int_equal(test_kvmio_split(NULL, NULL, "verify-disk", path, "--seed", "6", (char *)NULL), 1);
+	assert_int_equal(test_kvmio_split(NULL, NULL, "verify-disk", path, "--seed", "5", "--format", "vdi",
 			     (char *)NULL), 2);
-	assert_int_equal(run(bin, "verify-disk", "/nonexistent.img", "--seed", "5", (char *)NULL),
+	assert_int_equal(test_kvmio_split(NULL, NULL, "verify-disk", "/nonexistent.img", "--seed", "5", (char *)NULL),
 			 10);
 	/* boot --disk: usage errors exit 2 before QEMU runs */
-	assert_int_equal(run(bin, "boot", "--dry-run", "--disk", "virtio-blk,size=64M",
+	assert_int_equal(test_kvmio_split(NULL, NULL, "boot", "--dry-run", "--disk", "virtio-blk,size=64M",
 			     "--disk", "virtio-blk,backend=file=", (char *)NULL), 2);
-	assert_int_equal(run(bin, "boot", "--dry-run", "--accel", "tcg", "--disk", "ide",
+	assert_int_equal(test_kvmio_split(NULL, NULL, "boot", "--dry-run", "--accel", "tcg", "--disk", "ide",
 			     "--disk", "virtio-blk,transport=modern", (char *)NULL), 0);
-	assert_int_equal(run(bin, "boot", "--dry-run", "--accel", "tcg", "--machine", "q35",
+	assert_int_equal(test_kvmio_split(NULL, NULL, "boot", "--dry-run", "--accel", "tcg", "--machine", "q35",
 			     "--disk", "ide", (char *)NULL), 2);
-	assert_int_equal(run(bin, "boot", "--dry-run", "--accel", "tcg", "--disk", (char *)NULL), 2);
+	assert_int_equal(test_kvmio_split(NULL, NULL, "boot", "--dry-run", "--accel", "tcg", "--disk", (char *)NULL), 2);
 	{
 		char spec[600];
 
 		snprintf(spec, sizeof(spec), "virtio-blk,backend=file=%s,readonly=on", path);
-		assert_int_equal(run(bin, "boot", "--dry-run", "--accel", "tcg", "--disk", spec,
+		assert_int_equal(test_kvmio_split(NULL, NULL, "boot", "--dry-run", "--accel", "tcg", "--disk", spec,
 				     (char *)NULL), 0);
 		snprintf(spec, sizeof(spec), "virtio-blk,backend=file=%s.missing", path);
-		assert_int_equal(run(bin, "boot", "--dry-run", "--accel", "tcg", "--disk", spec,
+		assert_int_equal(test_kvmio_split(NULL, NULL, "boot", "--dry-run", "--accel", "tcg", "--disk", spec,
 				     (char *)NULL), 2);
 	}
 }

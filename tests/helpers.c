@@ -1,0 +1,273 @@
+/* The tests' shared helpers (helpers.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "helpers.h"
+
+/* ---- programs ---- */
+
+const char *test_kvmio_bin(void)
+{
+	const char *b = getenv("KVMIO_BIN");
+
+	return b && *b ? b : "build/kvmio";
+}
+
+pid_t test_spawn(char *const *argv, const char *out_path, const char *err_path)
+{
+	pid_t pid;
+
+	fflush(NULL); /* nothing buffered may reach the child's output twice */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+		int o = out_path ? open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644) : nul;
+		int e = err_path ? open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644) : o;
+
+		if (nul < 0 || o < 0 || e < 0 || dup2(nul, 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+			_exit(127);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+int test_wait(pid_t pid)
+{
+	int status;
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+int test_kvmio_argv(const char *out_path, const char *const *args)
+{
+	const char *argv[MAX_ARGS];
+	int n = 0;
+
+	argv[n++] = test_kvmio_bin();
+	while (*args && n < MAX_ARGS - 1)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	return test_wait(test_spawn((char *const *)argv, out_path, NULL));
+}
+
+/* The NULL-terminated variadic arguments after `first` into args (at most MAX_ARGS - 2). */
+static void collect(const char **args, const char *first, va_list ap)
+{
+	int n = 0;
+
+	for (const char *a = first; a && n < MAX_ARGS - 2; a = va_arg(ap, const char *))
+		args[n++] = a;
+	args[n] = NULL;
+}
+
+int test_kvmio(const char *out_path, ...)
+{
+	const char *args[MAX_ARGS];
+	va_list ap;
+
+	va_start(ap, out_path);
+	collect(args, va_arg(ap, const char *), ap);
+	va_end(ap);
+	return test_kvmio_argv(out_path, args);
+}
+
+int test_kvmio_split(const char *out_path, const char *err_path, ...)
+{
+	const char *args[MAX_ARGS], *argv[MAX_ARGS];
+	int n = 0;
+	va_list ap;
+
+	va_start(ap, err_path);
+	collect(args, va_arg(ap, const char *), ap);
+	va_end(ap);
+	argv[n++] = test_kvmio_bin();
+	for (int i = 0; args[i]; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	return test_wait(test_spawn((char *const *)argv, out_path, err_path));
+}
+
+/* ---- files ---- */
+
+char *test_read(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+
+	if (!f)
+		return NULL;
+	do {
+		if (len + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 65536;
+			buf = realloc(buf, cap);
+			assert_non_null(buf);
+		}
+		n = fread(buf + len, 1, cap - len - 1, f);
+		len += n;
+	} while (n > 0);
+	fclose(f);
+	buf[len] = '\0';
+	return buf;
+}
+
+char *test_slurp(const char *path)
+{
+	char *t = test_read(path);
+
+	if (!t) {
+		t = calloc(1, 1);
+		assert_non_null(t);
+	}
+	return t;
+}
+
+const char *test_output(const char *path)
+{
+	static char *last;
+
+	free(last);
+	last = test_slurp(path);
+	return last;
+}
+
+void test_write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		fail_msg("cannot write %s: %s", path, strerror(errno));
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* ---- records ---- */
+
+uint64_t test_u64_of(const struct record *r, const char *key)
+{
+	uint64_t v = 0;
+	assert_non_null(r);
+	if (record_get_u64(r, key, &v) != 0)
+		fail_msg("record %s has no integer field %s", r->type, key);
+	return v;
+}
+
+void test_assert_field(const struct record *r, const char *key, const char *want)
+{
+	assert_non_null(r);
+	const char *v = record_get(r, key);
+	if (!v || strcmp(v, want))
+		fail_msg("%s.%s = %s, want %s", r->type, key, v ? v : "(absent)", want);
+}
+
+/* A result record is internally consistent: ordered percentiles, histogram counts = ops. */
+void test_check_result(const struct log *log, const char *name, uint64_t ops)
+{
+	const struct record *r = log_find(log, "result", "name", name);
+	if (!r)
+		fail_msg("no result record for %s", name);
+	assert_int_equal(test_u64_of(r, "ops"), ops);
+	uint64_t min = test_u64_of(r, "min"), p50 = test_u64_of(r, "p50"), p90 = test_u64_of(r, "p90");
+	uint64_t p99 = test_u64_of(r, "p99"), p999 = test_u64_of(r, "p999"), max = test_u64_of(r, "max");
+	assert_true(min > 0);
+	assert_true(min <= p50 && p50 <= p90 && p90 <= p99 && p99 <= p999 && p999 <= max);
+	assert_true(test_u64_of(r, "total") >= min * ops && test_u64_of(r, "total") <= max * ops);
+	const char *hist = record_get(r, "hist");
+	assert_non_null(hist);
+	uint64_t counted = 0, prev_lower = 0;
+	int first = 1;
+	for (const char *p = hist; *p;) {
+		char *end;
+		uint64_t lower = strtoull(p, &end, 10);
+		assert_true(*end == ':');
+		uint64_t count = strtoull(end + 1, &end, 10);
+		assert_true(first || lower > prev_lower);
+		assert_true(lower <= max);
+		first = 0;
+		prev_lower = lower;
+		counted += count;
+		p = *end == ',' ? end + 1 : end;
+	}
+	assert_int_equal(counted, ops);
+}
+
+/* ---- fake hosts ---- */
+
+void fake_host_facts(enum fake_host which, struct host_facts *f)
+{
+	memset(f, 0, sizeof(*f));
+	snprintf(f->kvm_path, sizeof(f->kvm_path), "/dev/kvm");
+	f->all_read = 1;
+	snprintf(f->qemu, sizeof(f->qemu), "qemu-system-x86_64");
+	snprintf(f->qemu_version, sizeof(f->qemu_version), "QEMU emulator version 7.2.22");
+	f->qemu_kvm = f->qemu_tcg = 1;
+	snprintf(f->ovmf_code, sizeof(f->ovmf_code), "/usr/share/OVMF/OVMF_CODE_4M.fd");
+	f->net_tun = f->netns = f->io_uring = 1;
+	f->kvm_api = -1;
+	f->kvm_vm_errno = -1;
+	if (which == FAKE_NO_KVM)
+		return;
+	f->kvm_exists = 1;
+	f->kvm_api = 12;
+	f->kvm_vm_errno = 0;
+	f->mod_kvm = 1;
+	switch (which) {
+	case FAKE_KVM_UNUSABLE:
+		f->kvm_vm_errno = EPERM;
+		f->mod_kvm_intel = 1;
+		f->flag_vmx = 1;
+		break;
+	case FAKE_BARE_VMX:
+		f->mod_kvm_intel = 1;
+		f->flag_vmx = 1;
+		snprintf(f->nested, sizeof(f->nested), "Y");
+		break;
+	case FAKE_BARE_SVM:
+		f->mod_kvm_amd = 1;
+		f->flag_svm = 1;
+		snprintf(f->nested, sizeof(f->nested), "1");
+		break;
+	case FAKE_NESTED_VMX:
+		f->mod_kvm_intel = 1;
+		f->flag_vmx = 1;
+		f->cpuid_hypervisor = 1;
+		snprintf(f->hv_vendor, sizeof(f->hv_vendor), "KVMKVMKVM");
+		snprintf(f->nested, sizeof(f->nested), "N");
+		break;
+	case FAKE_NESTED_SVM_HYPERV:
+		f->mod_kvm_amd = 1;
+		f->flag_svm = 1;
+		f->cpuid_hypervisor = 1;
+		snprintf(f->hv_vendor, sizeof(f->hv_vendor), "Microsoft Hv");
+		break;
+	case FAKE_PVM:
+		f->mod_kvm_pvm = 1;
+		f->cpuid_hypervisor = 1;
+		snprintf(f->hv_vendor, sizeof(f->hv_vendor), "KVMKVMKVM");
+		break;
+	case FAKE_OTHER:
+	default:
+		break;
+	}
+}
+
+void fake_host_flavour(enum fake_host which, struct kvm_flavour *k)
+{
+	struct host_facts f;
+
+	fake_host_facts(which, &f);
+	host_kvm_flavour(&f, k);
+}
