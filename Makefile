@@ -55,7 +55,7 @@ FUZZ_RUNS    ?= 1000000
 
 IMAGES := $(BUILD)/kvmio.elf $(BUILD)/kvmio-pvh.elf $(BUILD)/kvmio.bin $(BUILD)/kvmio.efi
 
-.PHONY: all guest host deps run check tests fuzz fuzz-long clean bench-boot bench-disk bench-net paper FORCE
+.PHONY: all guest host deps run check tests fuzz fuzz-long install clean bench-boot bench-disk bench-net paper FORCE
 .SECONDARY: # keep intermediate objects (test objects come through pattern chains)
 
 # The build id (git describe + date) lives in a header rewritten only when it changes, so every
@@ -172,6 +172,18 @@ paper: deps
 check: deps
 	@$(MAKE) --no-print-directory all tests
 	@tests/run
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the tool, the guest images where an installed
+# kvmio finds them (PREFIX/lib/kvmio), the man page.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+install: guest host
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/kvmio \
+		$(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 $(BUILD)/kvmio $(DESTDIR)$(PREFIX)/bin/kvmio
+	install -m 0644 $(BUILD)/kvmio.elf $(BUILD)/kvmio-pvh.elf $(BUILD)/kvmio.efi \
+		$(DESTDIR)$(PREFIX)/lib/kvmio/
+	install -m 0644 docs/kvmio.1 $(DESTDIR)$(PREFIX)/share/man/man1/kvmio.1
 
 clean:
 	rm -rf $(BUILD)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -57,7 +58,8 @@ const char boot_options_help[] =
 	"  --qemu-arg ARG             append ARG to the QEMU command line (repeatable)\n"
 	"  --dry-run                  print the QEMU command line and exit\n"
 	"\n"
-	"environment: KVMIO_IMAGE_DIR (guest images; default: next to kvmio), KVMIO_QEMU,\n"
+	"environment: KVMIO_IMAGE_DIR (guest images; default: next to kvmio, else ../lib/kvmio\n"
+	"  beside it), KVMIO_QEMU,\n"
 	"  KVMIO_OVMF_CODE, KVMIO_OVMF_VARS, KVMIO_KVM_DEVICE (default /dev/kvm; 'none': act as\n"
 	"  if there were no KVM).\n";
 
@@ -140,15 +142,28 @@ static int parse_boot_args(int argc, char **argv, struct boot_args *a)
 	return KVMIO_EXIT_OK;
 }
 
+#define INSTALLED_IMAGE_DIR "../lib/kvmio" /* from PREFIX/bin: make install's layout */
+
+/* Where the guest images are: KVMIO_IMAGE_DIR, else beside kvmio (the build tree), else
+ * PREFIX/lib/kvmio beside an installed PREFIX/bin/kvmio. */
 static char *image_dir(void)
 {
 	const char *env = getenv("KVMIO_IMAGE_DIR");
-	char exe[PATH_MAX];
+	char exe[PATH_MAX], *dir, *installed = NULL, probe[PATH_MAX + 64];
+	struct stat st;
 
 	if (env && *env)
 		return strdup(env);
 	self_exe(exe, sizeof(exe));
-	return strdup(strchr(exe, '/') ? dirname(exe) : ".");
+	dir = strchr(exe, '/') ? dirname(exe) : ".";
+	snprintf(probe, sizeof(probe), "%s/%s", dir, qemu_image_name("bios"));
+	if (stat(probe, &st) != 0 && asprintf(&installed, "%s/" INSTALLED_IMAGE_DIR, dir) > 0) {
+		snprintf(probe, sizeof(probe), "%s/%s", installed, qemu_image_name("bios"));
+		if (stat(probe, &st) == 0)
+			return installed;
+		free(installed);
+	}
+	return strdup(dir);
 }
 
 /* UEFI: the boot volume (EFI/BOOT/BOOTX64.EFI, kvmio.cmd) and a writable variable store. */

@@ -276,6 +276,28 @@ static void test_uefi_volume(void **state)
 	unsetenv("FAKE_QEMU_ESP");
 }
 
+/* An installed kvmio (PREFIX/bin) finds the guest images in PREFIX/lib/kvmio (make install). */
+static void test_installed_layout(void **state)
+{
+	char bin[300], lib[300], cmd[2048], *out;
+	const char *argv[] = { bin, "boot", "--dry-run", "--accel", "tcg", NULL };
+
+	(void)state;
+	snprintf(bin, sizeof(bin), "%s/prefix/bin", dir);
+	snprintf(lib, sizeof(lib), "%s/prefix/lib/kvmio", dir);
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s %s && cp %s %s/ && touch %s/kvmio.elf", bin, lib,
+		 test_kvmio_bin(), bin, lib);
+	assert_int_equal(system(cmd), 0);
+	strcat(bin, "/kvmio");
+	unsetenv("KVMIO_IMAGE_DIR");
+	assert_int_equal(test_wait(test_spawn((char *const *)argv, out_path, err_path)), 0);
+	out = test_slurp(out_path);
+	snprintf(cmd, sizeof(cmd), "-kernel %s/prefix/bin/../lib/kvmio/kvmio.elf", dir);
+	if (!strstr(out, cmd))
+		fail_msg("installed kvmio does not use PREFIX/lib/kvmio:\n%s", out);
+	free(out);
+}
+
 static void test_usage(void **state)
 {
 	(void)state;
@@ -304,6 +326,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_run_accel_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arguments_reach_qemu, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_uefi_volume, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_installed_layout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage, setup, teardown),
 	};
 
