@@ -1,7 +1,9 @@
 /* Printing checked logs: a readable table, CSV, or one JSON document; `kvmio parse`. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "analysis/report.h"
+#include "boot/hostinfo.h"
 #include "proto/figures.h"
 #include "lib/args.h"
 #include "lib/csv.h"
@@ -167,6 +169,16 @@ static void table_header(FILE *out, const struct log *log, const struct report_l
 	fprintf(out, "tsc:          %s Hz (%s), invtsc=%s, ts_cost=%s cycles (%s)\n",
 		get(h, "tsc_hz"), get(h, "tsc_method"), get(h, "invtsc"), get(h, "ts_cost"),
 		get(h, "ts"));
+	if (launch && launch->host_tsc_hz) {
+		uint64_t ghz = 0;
+		double ppm = record_get_u64(h, "tsc_hz", &ghz) == 0 && ghz ?
+			     host_tsc_error_ppm(ghz, launch->host_tsc_hz) : 0;
+
+		fprintf(out, "host tsc:     %llu Hz (%s): the guest's is %+.0f ppm off%s\n",
+			(unsigned long long)launch->host_tsc_hz, launch->host_tsc_method, ppm,
+			fabs(ppm) > HOST_TSC_TOLERANCE_PPM ? "  TSC DISAGREES by more than 0.1 %: "
+			"ns figures are off by as much" : "");
+	}
 	if (record_get(h, "exec"))
 		fprintf(out, "execution:    exec=%s (guest's own measure: %s cycles for %s loop "
 			"iterations, rdtsc %s cycles)\n", get(h, "exec"), get(h, "loop_cyc"),
@@ -316,6 +328,16 @@ static void table_disk_results(FILE *out, const struct log *log)
 	if (any)
 		fprintf(out, "(IOPS and MB/s over elapsed cycles, first submit to last completion; "
 			"acc/op = device register accesses per op; harness = ramdisk cycles/op)\n");
+	for (size_t i = 0; i < log->nrecs; i++) {
+		struct result_figures f;
+
+		result_figures(&log->recs[i], hz, &f);
+		if (f.disk && f.has_drift)
+			fprintf(out, "steady state: %s: the second half ran %+.1f %% against the first%s\n",
+				get(&log->recs[i], "name"), f.drift_pct,
+				fabs(f.drift_pct) > FIGURES_DRIFT_LIMIT_PCT ? "  DRIFT over 2 %: not "
+				"steady (longer time=, or a warmup)" : "");
+	}
 }
 
 static void table_nics(FILE *out, const struct log *log)
@@ -452,7 +474,7 @@ void report_csv_header(FILE *out, const struct report_launch *launch)
 	fputs("log,boot,accel,tsc_hz,tsc_method,bench,name,ops,total,min,p50,p90,p99,p999,max,"
 	      "mean,p50_ns,p99_ns,mean_ns", out);
 	if (launch)
-		fputs(",launch_accel,launch_flavour", out);
+		fputs(",launch_accel,launch_flavour,host_tsc_hz", out);
 	/* bench=disk columns: empty for other results */
 	fputs(",dev,model,transport,irq,rw,bs,qd,bytes,elapsed,pio_r,pio_w,mmio_r,mmio_w,irqs,"
 	      "harness_mean,flushes,verify,iops,mbps,acc_per_op,irq_per_op", out);
@@ -553,6 +575,7 @@ void report_csv_rows(FILE *out, const struct log *log, const struct report_launc
 		if (launch) {
 			csv_field(out, launch->accel, 0);
 			csv_field(out, launch->accel_label, 0);
+			fprintf(out, ",%llu", (unsigned long long)launch->host_tsc_hz);
 		}
 		result_figures(r, hz, &f);
 		csv_disk_fields(out, r, &f);
@@ -680,6 +703,9 @@ static void json_log(FILE *out, const struct log *log, const struct report_launc
 		json_write_string(out, launch->accel_label);
 		fputs(",\"accel_why\":", out);
 		json_write_string(out, launch->accel_why);
+		fprintf(out, ",\"host_tsc_hz\":%llu,\"host_tsc_method\":",
+			(unsigned long long)launch->host_tsc_hz);
+		json_write_string(out, launch->host_tsc_method ? launch->host_tsc_method : "");
 		fprintf(out, ",\"qemu_exit\":%d", launch->qemu_exit);
 		if (launch->first_record_s >= 0)
 			fprintf(out, ",\"first_record_ms\":%.1f", launch->first_record_s * 1e3);

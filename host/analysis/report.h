@@ -1,6 +1,7 @@
 /* Printing checked logs: a readable table, CSV, or one JSON document; `kvmio parse`. */
 #ifndef KVMIO_HOST_ANALYSIS_REPORT_H
 #define KVMIO_HOST_ANALYSIS_REPORT_H
+#include <stdint.h>
 #include <stdio.h>
 #include "boot/peer.h"
 #include "proto/proto.h"
@@ -20,6 +21,8 @@ struct report_launch {
 	const char *tap_cmd;    /* --tap-cmd, or NULL */
 	int tap_status;         /* its exit status; -1: not run (no ready record), -2: killed */
 	const char *tap_output; /* its stdout and stderr */
+	uint64_t host_tsc_hz;   /* this host's TSC frequency, 0 if unknown (boot/hostinfo.h) */
+	const char *host_tsc_method; /* sysfs or monotonic_raw */
 };
 
 enum report_format { REPORT_TABLE, REPORT_CSV, REPORT_JSON };

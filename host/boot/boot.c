@@ -541,7 +541,9 @@ int cmd_boot(int argc, char **argv)
 	launch = (struct report_launch){ cmd.firmware, cmd.machine, cmd.accel, cmd.accel_label,
 					 cmd.accel_why, res.exited ? res.exit_code : -1,
 					 res.first_record_s, res.wall_s, nr.peers, nr.npeers, nr.tap_cmd,
-					 nr.tap_status, nr.tap_out };
+					 nr.tap_status, nr.tap_out, 0, NULL };
+	if (host_tsc_hz(&launch.host_tsc_hz, &launch.host_tsc_method) != 0)
+		launch.host_tsc_hz = 0;
 	{
 		const struct record *h = log_find(&log, "hello", NULL, NULL);
 		char warn[512];

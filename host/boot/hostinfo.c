@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include "lib/args.h"
 #include "boot/hostinfo.h"
@@ -218,6 +219,88 @@ void host_facts_read_all(struct host_facts *f, const char *qemu)
 		snprintf(f->ovmf_code, sizeof(f->ovmf_code), "%s", code);
 	f->gnuplot = on_path("gnuplot");
 	f->chromium = on_path("chromium") || on_path("chromium-browser");
+}
+
+/* ---- the host's TSC ---- */
+
+#define TSC_SYSFS "/sys/devices/system/cpu/cpu0/tsc_freq_khz"
+#define TSC_CAL_WINDOWS 5
+#define TSC_CAL_WINDOW_NS 20000000ll  /* 20 ms */
+#define TSC_CAL_TRIES 5               /* bracketed reads per window end; the tightest counts */
+
+static uint64_t host_rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("lfence\n\trdtsc\n\tlfence" : "=a"(lo), "=d"(hi) : : "memory");
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static int64_t raw_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
+	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+/* The clock and the TSC at one instant: the tightest of a few bracketed reads. */
+static void tsc_sample(int64_t *ns, uint64_t *tsc)
+{
+	uint64_t best = UINT64_MAX;
+
+	for (int i = 0; i < TSC_CAL_TRIES; i++) {
+		uint64_t t0 = host_rdtsc();
+		int64_t n = raw_ns();
+		uint64_t t1 = host_rdtsc();
+
+		if (t1 - t0 < best) {
+			best = t1 - t0;
+			*ns = n;
+			*tsc = t0 + (t1 - t0) / 2;
+		}
+	}
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int host_tsc_hz(uint64_t *hz, const char **method)
+{
+	uint64_t w[TSC_CAL_WINDOWS];
+	char buf[64];
+
+	*hz = 0;
+	if (file_read_line(TSC_SYSFS, buf, sizeof(buf)) == 0 && strtoull(buf, NULL, 10) > 0) {
+		*hz = strtoull(buf, NULL, 10) * 1000;
+		*method = "sysfs";
+		return 0;
+	}
+	for (int i = 0; i < TSC_CAL_WINDOWS; i++) {
+		int64_t n0, n1;
+		uint64_t t0, t1;
+
+		tsc_sample(&n0, &t0);
+		do
+			tsc_sample(&n1, &t1);
+		while (n1 - n0 < TSC_CAL_WINDOW_NS);
+		if (t1 <= t0)
+			return -1;
+		w[i] = (uint64_t)((double)(t1 - t0) * 1e9 / (double)(n1 - n0));
+	}
+	qsort(w, TSC_CAL_WINDOWS, sizeof(w[0]), cmp_u64);
+	*hz = w[TSC_CAL_WINDOWS / 2];
+	*method = "monotonic_raw";
+	return 0;
+}
+
+double host_tsc_error_ppm(uint64_t guest_hz, uint64_t host_hz)
+{
+	return host_hz ? ((double)guest_hz - (double)host_hz) * 1e6 / (double)host_hz : 0;
 }
 
 /* ---- judging ----------------------------------------------------------------------------- */

@@ -9,6 +9,7 @@
 #ifndef KVMIO_HOST_BOOT_HOSTINFO_H
 #define KVMIO_HOST_BOOT_HOSTINFO_H
 #include <stddef.h>
+#include <stdint.h>
 #include "kvmio_proto.h" /* KVMIO_EXEC_EMULATED_DEADLINE_SCALE: the guest's factor too */
 
 /* The KVM device to use; KVMIO_KVM_DEVICE overrides it ("none": behave as if there is none). */
@@ -75,6 +76,18 @@ void host_facts_read_all(struct host_facts *f, const char *qemu);
 /* OVMF code and variables template: KVMIO_OVMF_CODE/_VARS, else the 4M pair, else the 2M
  * pair. 0 if both exist; the paths tried are left in *code and *vars either way. */
 int host_find_ovmf(const char **code, const char **vars);
+
+/*
+ * This host's TSC frequency: the kernel's value where sysfs offers it (tsc_freq_khz), else
+ * calibrated against CLOCK_MONOTONIC_RAW (the median of bracketed windows, ~100 ms). 0, or -1
+ * when neither works. method: "sysfs" or "monotonic_raw".
+ */
+int host_tsc_hz(uint64_t *hz, const char **method);
+
+/* The guest's TSC frequency against the host's, in ppm of the host's (pure). */
+double host_tsc_error_ppm(uint64_t guest_hz, uint64_t host_hz);
+/* Guest and host disagree by more than this: the figures' ns are off by as much (issue: 0.1 %). */
+#define HOST_TSC_TOLERANCE_PPM 1000.0
 
 /* ---- judging (pure) ---------------------------------------------------------------------- */
 

@@ -153,12 +153,13 @@ static char *run_failure_reason(const char *dir, const char *id, int repeat)
 	return last;
 }
 
-#define NCOLS 29
+#define NCOLS 32
 #define COL_FLAVOUR 28 /* the host's accelerator flavour of the run (runs/ID/rN/flavour) */
 static const char *const columns[NCOLS] = {
 	"config", "repeat", "exit", "params", "bench", "name", "ops", "total", "min", "p50",
 	"p90", "p99", "p999", "max", "mean", "tsc_hz", "accel", "iops", "mbps", "frames_s",
 	"gbps", "acc_op", "irq_op", "harness", "p50_ns", "p99_ns", "lost", "corrupt", "flavour",
+	"drift_pct", "p50_net_ns", "p99_net_ns",
 };
 
 /* Columns that hold text even when it looks like a number. */
@@ -217,6 +218,9 @@ static void result_values(const struct record *r, const struct log *log, char *v
 	vals[26] = field_text(r, "lost");
 	vals[27] = field_text(r, "corrupt");
 	vals[COL_FLAVOUR] = NULL;
+	vals[29] = figure_text(f.has_drift, "%.2f", f.drift_pct);
+	vals[30] = figure_text(latency_net_ns(r, log, "p50", &v) == 0, "%.1f", v);
+	vals[31] = figure_text(latency_net_ns(r, log, "p99", &v) == 0, "%.1f", v);
 }
 
 /* The rows of one finished run: results.csv lines and results.json "results" objects. */

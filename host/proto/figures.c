@@ -42,6 +42,31 @@ void result_figures(const struct record *r, uint64_t tsc_hz, struct result_figur
 		f->has_irq = 1;
 		f->irq_per_unit = v / units;
 	}
+	{
+		double hops, hel, ops;
+
+		if (record_get_number(r, "half_ops", &hops) == 0 &&
+		    record_get_number(r, "half_elapsed", &hel) == 0 &&
+		    record_get_number(r, "ops", &ops) == 0 &&
+		    record_get_number(r, "elapsed", &elapsed) == 0 && hops > 0 && hel > 0 &&
+		    ops > hops && elapsed > hel) {
+			f->has_drift = 1;
+			f->drift_pct = ((ops - hops) / (elapsed - hel)) / (hops / hel) * 100 - 100;
+		}
+	}
+}
+
+int latency_net_ns(const struct record *r, const struct log *log, const char *key, double *ns)
+{
+	const struct record *hello = log_find(log, "hello", NULL, NULL);
+	double v, cost;
+	uint64_t hz = log_tsc_hz(log);
+
+	if (!hello || record_get_number(r, key, &v) != 0 ||
+	    record_get_number(hello, "ts_cost", &cost) != 0 || !hz)
+		return -1;
+	*ns = (v > cost ? v - cost : 0) * 1e9 / (double)hz;
+	return 0;
 }
 
 int cycles_to_ns(double cycles, uint64_t tsc_hz, double *ns)

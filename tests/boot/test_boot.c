@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "proto/proto.h"
 #include "helpers.h"
@@ -122,6 +123,50 @@ static void test_q35_multiboot(void **state)
 static void test_microvm_pvh(void **state) { (void)state; check_good_boot("pvh", "microvm", "pvh", 0); }
 static void test_pc_pvh(void **state) { (void)state; check_good_boot("pvh", "pc", "pvh", 1); }
 static void test_q35_uefi(void **state) { (void)state; check_good_boot("uefi", "q35", "uefi", 1); }
+
+/* The guest's TSC frequency against the host's own (measured apart: kernel or
+ * CLOCK_MONOTONIC_RAW) on every boot path, under the accelerator auto picks: within 0.1 %. */
+static void test_tsc_matches_host(void **state)
+{
+	(void)state;
+	static const char *const paths[][2] = { { "bios", "pc" }, { "bios", "q35" },
+						{ "pvh", "microvm" }, { "pvh", "pc" },
+						{ "uefi", "q35" } };
+	char out[300];
+	snprintf(out, sizeof(out), "%s.out", log_path);
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		const char *argv[] = { "boot", "--json", "--firmware", paths[i][0], "--machine",
+				       paths[i][1], "--", "bench=none", "pci=0", NULL };
+		char errpath[320];
+		snprintf(errpath, sizeof(errpath), "%s.err", log_path);
+		const char *full[MAX_ARGS];
+		int n = 0;
+		full[n++] = test_kvmio_bin();
+		for (int k = 0; argv[k]; k++)
+			full[n++] = argv[k];
+		full[n] = NULL;
+		assert_int_equal(test_wait(test_spawn((char *const *)full, out, errpath)), 0);
+		json_error_t je;
+		json_t *doc = json_loads(test_output(out), 0, &je);
+		if (!doc)
+			fail_msg("%s/%s: --json output: %s", paths[i][0], paths[i][1], je.text);
+		json_t *lg = json_array_get(json_object_get(doc, "logs"), 0);
+		double host = json_number_value(json_object_get(json_object_get(lg, "launch"),
+								"host_tsc_hz"));
+		double guest = json_number_value(json_object_get(json_object_get(lg, "hello"),
+								 "tsc_hz"));
+		assert_true(host > 0 && guest > 0);
+		double ppm = (guest - host) * 1e6 / host;
+		print_message("%s/%s: guest %.0f Hz, host %.0f Hz: %+.0f ppm\n", paths[i][0],
+			      paths[i][1], guest, host, ppm);
+		if (ppm > 1000 || ppm < -1000)
+			fail_msg("%s/%s: the guest's TSC (%.0f Hz) is %+.0f ppm from the host's "
+				 "(%.0f Hz)", paths[i][0], paths[i][1], guest, ppm, host);
+		json_decref(doc);
+		unlink(errpath);
+	}
+	unlink(out);
+}
 
 static void test_unknown_option(void **state)
 {
@@ -888,6 +933,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_microvm_pvh, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pc_pvh, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_q35_uefi, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tsc_matches_host, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_option, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_checks_options, setup, teardown),

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 #include "proto/proto.h"
 #include "analysis/report.h"
+#include "proto/figures.h"
 
 /* ---- building logs ----------------------------------------------------------------------- */
 
@@ -554,6 +555,42 @@ static void test_json_escaping_and_no_tsc(void **state)
 	free(t.s);
 }
 
+/* Figures derived on the host: steady-state drift from half_ops/half_elapsed, and latency with
+ * the timestamp cost (hello ts_cost) taken out. */
+static void test_drift_and_net_latency(void **state)
+{
+	struct text t = { 0 };
+	struct log log;
+	struct result_figures f;
+	double ns;
+
+	(void)state;
+	text_record(&t, "hello", 0, hello_fields); /* tsc_hz=1e9, ts_cost=30 */
+	/* 1000 ops in 2e6 cycles; the first half 500 ops in 0.8e6, the second 500 in 1.2e6:
+	 * the second half's rate is 2/3 of the first's: -33.33 % */
+	text_record(&t, "result", 1, "bench=disk name=randread-4k-qd1 ops=1000 total=900000 min=100 "
+		    "p50=830 p90=1000 p99=1030 p999=1030 max=1030 mean=900.00 hist=768:1000 "
+		    "elapsed=2000000 half_ops=500 half_elapsed=800000 bytes=4096000");
+	/* no halves: no drift */
+	text_record(&t, "result", 2, "bench=disk name=read-4k-qd1 ops=10 total=1000 min=100 "
+		    "p50=100 p90=100 p99=100 p999=100 max=100 mean=100.00 hist=96:10 "
+		    "elapsed=1000 bytes=40960");
+	text_record(&t, "end", 3, "status=ok records=3");
+	assert_int_equal(parse_text(&log, &t), KVMIO_EXIT_OK);
+	result_figures(&log.recs[1], log_tsc_hz(&log), &f);
+	assert_true(f.has_drift);
+	assert_true(f.drift_pct > -33.34 && f.drift_pct < -33.33);
+	assert_int_equal(latency_net_ns(&log.recs[1], &log, "p50", &ns), 0);
+	assert_true(ns > 799.9 && ns < 800.1); /* 830 - 30 cycles at 1 GHz */
+	assert_int_equal(latency_net_ns(&log.recs[1], &log, "p99", &ns), 0);
+	assert_true(ns > 999.9 && ns < 1000.1);
+	result_figures(&log.recs[2], log_tsc_hz(&log), &f);
+	assert_false(f.has_drift);
+	assert_int_equal(latency_net_ns(&log.recs[2], &log, "p42", &ns), -1);
+	log_free(&log);
+	free(t.s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -579,6 +616,7 @@ int main(void)
 		cmocka_unit_test(test_escapes),
 		cmocka_unit_test(test_reports),
 		cmocka_unit_test(test_json_escaping_and_no_tsc),
+		cmocka_unit_test(test_drift_and_net_latency),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
