@@ -321,13 +321,20 @@ static int measure(struct disk_run *r, const char *rw, uint64_t bs, uint64_t qd)
 	plan_ops(r, rw, n);
 	uint64_t harness_ops = 0, harness_total = harness_cost(r, n, qd, &harness_ops);
 
-	if (o->warmup) {
-		struct series_result w;
-		run_series(r, r->d, o->warmup < n ? o->warmup : n, qd, 0, 0, 0, &w);
-		if (w.failed) {
-			device_error(r->d, "device error during warmup");
-			return -1;
-		}
+	if (o->warmup || o->warmup_ms) {
+		/* warmup=N: N ops of the planned stream; warmup=TIME: the stream again and again
+		 * until TIME has passed (steady state: the first ~100 ms run faster) */
+		uint64_t until = o->warmup_ms && r->tsc_hz ? ts_read() + o->warmup_ms * r->tsc_hz / 1000
+							     : 0;
+		do {
+			struct series_result w;
+			run_series(r, r->d, o->warmup && o->warmup < n ? o->warmup : n, qd, 0, 0,
+				   until, &w);
+			if (w.failed) {
+				device_error(r->d, "device error during warmup");
+				return -1;
+			}
+		} while (until && ts_read() < until);
 	}
 	uint64_t deadline = o->time && r->tsc_hz ? ts_read() + o->time * r->tsc_hz : 0;
 	struct series_result res;

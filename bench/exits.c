@@ -24,9 +24,13 @@
 #define PCI_DEVICE_TESTDEV   0x0005   /* QEMU pci-testdev: BAR0 MMIO, BAR1 I/O */
 #define PORT_LIMIT           0x10000  /* an I/O BAR above it cannot be reached with in/out */
 
+/* warmup: a count, then, for warmup=TIME, until the TSC passes e->warmup_until (0: none) */
 #define TIMED_SERIES(samples, n, warmup, op)                                   \
 	do {                                                                   \
 		for (uint64_t w_ = 0; w_ < (warmup); w_++) {                   \
+			op;                                                    \
+		}                                                              \
+		while (e->warmup_until && ts_read() < e->warmup_until) {       \
 			op;                                                    \
 		}                                                              \
 		for (uint64_t i_ = 0; i_ < (n); i_++) {                        \
@@ -40,6 +44,8 @@
 /* What the tests need to know about this machine, found once before they run. */
 struct exit_env {
 	uint64_t ops, warmup;
+	uint64_t warmup_cycles;        /* warmup=TIME in TSC cycles; 0: a count */
+	uint64_t warmup_until;         /* the TSC at the end of this test's warmup=TIME; 0: none */
 	uint16_t pm_timer_port;        /* 0: no ACPI PM timer */
 	const struct pci_dev *dev;     /* pci-testdev or dev=; NULL: none */
 	int mbar, iobar;               /* BAR numbers, -1: none */
@@ -198,7 +204,8 @@ static void skip(const char *name, const char *reason)
 
 enum guest_status bench_exits(const struct options *o)
 {
-	struct exit_env e = { .ops = o->ops, .warmup = o->warmup, .mbar = -1, .iobar = -1 };
+	struct exit_env e = { .ops = o->ops, .warmup = o->warmup, .mbar = -1, .iobar = -1,
+			      .warmup_cycles = o->warmup_ms * tsc_hz() / 1000 };
 
 	e.dev = pci_find_id(PCI_VENDOR_REDHAT, PCI_DEVICE_TESTDEV);
 	if (o->dev_kind != DEV_AUTO &&
@@ -239,6 +246,7 @@ enum guest_status bench_exits(const struct options *o)
 			skip(t->name, why_not);
 			continue;
 		}
+		e.warmup_until = e.warmup_cycles ? ts_read() + e.warmup_cycles : 0;
 		t->operation(&e, s);
 		result_record_begin(BENCH_NAME, t->name, s, o->ops);
 		t->fields(&e);

@@ -73,7 +73,7 @@ const struct option_spec option_specs[] = {
 #undef KVMIO_BENCH
 	  , AT(bench) },
 	{ "ops", OPT_U64, 1, 100000000, 0, "10000", "timed operations per measurement", AT(ops) },
-	{ "warmup", OPT_U64, 0, 100000000, 0, "100", "untimed operations before each measurement", AT(warmup) },
+	{ "warmup", OPT_WARMUP, 0, 100000000, 0, "100", "untimed operations before each measurement: a count, or a time (200ms, 2s) to run them for", AT(warmup) },
 	{ "seed", OPT_U64, 0, UINT64_MAX, 0, "1", "seed for randomised workloads", AT(seed) },
 	{ "timeout", OPT_U64, 1, 86400, 0, "60", "watchdog: seconds before the guest reports a timeout and exits; the default is multiplied by deadline_scale (see hello), a given value is used as is", AT(timeout) },
 	{ "pci", OPT_U64, 0, 1, 0, "1", "1: report every PCI function as a pci record", AT(pci) },
@@ -322,6 +322,34 @@ static int apply(struct options *o, const struct option_spec *s, const char *v, 
 		return 0;
 	case OPT_TESTS:
 		return parse_tests(o, s, v, len, err);
+	case OPT_WARMUP: {
+		uint64_t scale = 0;
+
+		if (len > 2 && v[len - 2] == 'm' && v[len - 1] == 's')
+			scale = 1, len -= 2;
+		else if (len > 1 && v[len - 1] == 's')
+			scale = 1000, len -= 1;
+		if (parse_u64(v, len, &n)) {
+			err->why = "not a count or a time (200ms, 2s)";
+			return -1;
+		}
+		if (scale) {
+			if (n == 0 || n > WARMUP_MAX_MS / scale) {
+				err->why = "out of range";
+				return -1;
+			}
+			o->warmup = 0;
+			o->warmup_ms = n * scale;
+			return 0;
+		}
+		if (n < s->min || n > s->max) {
+			err->why = "out of range";
+			return -1;
+		}
+		o->warmup = n;
+		o->warmup_ms = 0;
+		return 0;
+	}
 	case OPT_SWEEP:
 		if (span_is(v, len, "none"))
 			return 0;

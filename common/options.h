@@ -13,7 +13,8 @@
 struct options {
 	const char *bench;     /* one of common/benches.def */
 	uint64_t ops;
-	uint64_t warmup;
+	uint64_t warmup;       /* untimed operations before each measurement ... */
+	uint64_t warmup_ms;    /* ... or, when not 0, untimed operations for this long */
 	uint64_t seed;
 	uint64_t timeout;      /* seconds */
 	int timeout_given;     /* 1: timeout= was on the command line (honoured exactly) */
@@ -60,7 +61,10 @@ enum option_kind {
 	OPT_RXDEV,     /* same, or a NIC index */
 	OPT_ITR,       /* default, or 0..max */
 	OPT_TESTS,     /* all, or a comma-separated list of choices, each at most once */
+	OPT_WARMUP,    /* a count in [min, max], or a time: Nms or Ns (at most WARMUP_MAX_MS) */
 };
+
+#define WARMUP_MAX_MS 3600000ull /* an hour */
 
 struct option_spec {
 	const char *name;

@@ -64,6 +64,26 @@ static void test_values(void **state)
 	assert_int_equal(o.seed, UINT64_MAX);
 }
 
+/* warmup= is a count or a time */
+static void test_warmup(void **state)
+{
+	struct options o;
+	struct option_error e;
+
+	(void)state;
+	assert_int_equal(options_parse("warmup=200ms", &o, &e), 0);
+	assert_int_equal(o.warmup, 0);
+	assert_int_equal(o.warmup_ms, 200);
+	assert_int_equal(options_parse("warmup=2s", &o, &e), 0);
+	assert_int_equal(o.warmup_ms, 2000);
+	assert_int_equal(options_parse("warmup=0", &o, &e), 0);
+	assert_int_equal(o.warmup, 0);
+	assert_int_equal(o.warmup_ms, 0);
+	assert_int_equal(options_parse("warmup=500", &o, &e), 0);
+	assert_int_equal(o.warmup, 500);
+	assert_int_equal(o.warmup_ms, 0);
+}
+
 static void expect_bad(const char *line, const char *key, const char *value, const char *why)
 {
 	struct options o;
@@ -80,6 +100,10 @@ static void test_errors(void **state)
 {
 	(void)state;
 	expect_bad("qd=abc", "qd", "abc", "not a number");
+	expect_bad("warmup=0ms", "warmup", "0ms", "out of range");
+	expect_bad("warmup=3601s", "warmup", "3601s", "out of range");
+	expect_bad("warmup=2h", "warmup", "2h", "not a count or a time (200ms, 2s)");
+	expect_bad("warmup=ms", "warmup", "ms", "not a count or a time (200ms, 2s)");
 	expect_bad("qd=0", "qd", "0", "out of range");
 	expect_bad("seed=18446744073709551616", "seed", "18446744073709551616", "not a number");
 	expect_bad("bogus=1", "bogus", "1", "unknown option");
@@ -195,6 +219,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_warmup),
 		cmocka_unit_test(test_bench_table),
 		cmocka_unit_test(test_exit_tests),
 	};
