@@ -217,6 +217,8 @@ void host_facts_read_all(struct host_facts *f, const char *qemu)
 	free(a);
 	if (host_find_ovmf(&code, &vars) == 0)
 		snprintf(f->ovmf_code, sizeof(f->ovmf_code), "%s", code);
+	if (host_tsc_hz(&f->tsc_hz, &f->tsc_method) != 0)
+		f->tsc_hz = 0;
 	f->gnuplot = on_path("gnuplot");
 	f->chromium = on_path("chromium") || on_path("chromium-browser");
 }
@@ -612,6 +614,8 @@ static json_t *host_json(const struct host_facts *f, const struct kvm_flavour *k
 		"present", f->kvm_exists, "usable", kvm_usable(k), "api_version", f->kvm_api,
 		"state", dev));
 	json_object_set_new(o, "kvm_module", json_string(backend_module(f)));
+	json_object_set_new(o, "tsc", json_pack("{s:I,s:s}", "hz", (json_int_t)f->tsc_hz,
+		"method", f->tsc_hz ? f->tsc_method : ""));
 	json_object_set_new(o, "nested_param", json_string(f->nested));
 	json_object_set_new(o, "cpu", json_pack("{s:s,s:b,s:b,s:b,s:s,s:s}", "model", f->cpu_model,
 		"vmx", f->flag_vmx, "svm", f->flag_svm, "hypervisor", f->cpuid_hypervisor,
@@ -660,6 +664,11 @@ static void host_text(FILE *out, const struct host_facts *f, const struct kvm_fl
 	fprintf(out, "nesting offered:     %s\n", f->nested[0] ? f->nested : "n/a (no kvm_intel or "
 		"kvm_amd module)");
 	fprintf(out, "CPU:                 %s\n", f->cpu_model[0] ? f->cpu_model : "unknown");
+	if (f->tsc_hz)
+		fprintf(out, "TSC:                 %llu Hz (%s)\n", (unsigned long long)f->tsc_hz,
+			f->tsc_method);
+	else
+		fprintf(out, "TSC:                 unknown\n");
 	fprintf(out, "KVM flavour:         %s\n", k->label);
 	fprintf(out, "--accel auto:        %s (%s)\n", chosen, why);
 	fprintf(out, "vhost-net:           %s\n", yes_no(f->vhost_net));

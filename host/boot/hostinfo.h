@@ -44,6 +44,8 @@ struct host_facts {
 	int qemu_kvm, qemu_tcg;      /* QEMU's -accel help lists them */
 	char ovmf_code[256];         /* "" if not found */
 	int gnuplot, chromium;
+	uint64_t tsc_hz;             /* this host's TSC frequency (host_tsc_hz), 0 if unknown */
+	const char *tsc_method;
 };
 
 enum kvm_backend {
