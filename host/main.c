@@ -53,7 +53,7 @@ static const struct command {
 	  "                                        than A by more than PCT %, p < 0.01" },
 	{ "run", { NULL }, cmd_run,
 	  "kvmio run JOB.ini [-o DIR] [--repeat N] [--jobs N] [--resume] [--dry-run]\n"
-	  "          [--until-cv PCT --max-repeat N]\n"
+	  "          [--until-cv PCT --max-repeat N] [--pin CPUS]\n"
 	  "                                        run a job's matrix (docs/run.md): each\n"
 	  "                                        configuration N times (default 5) through\n"
 	  "                                        kvmio boot; DIR/results.csv, results.json;\n"

@@ -3,6 +3,7 @@
 #define KVMIO_HOST_ANALYSIS_REPORT_H
 #include <stdio.h>
 #include "boot/peer.h"
+#include "boot/pin.h"
 #include "proto/proto.h"
 
 /* How `kvmio boot` ran QEMU; NULL in reports of `kvmio parse`. */
@@ -20,6 +21,7 @@ struct report_launch {
 	const char *tap_cmd;    /* --tap-cmd, or NULL */
 	int tap_status;         /* its exit status; -1: not run (no ready record), -2: killed */
 	const char *tap_output; /* its stdout and stderr */
+	const struct pin_outcome *pin; /* --pin: what was pinned where; NULL without --pin */
 };
 
 enum report_format { REPORT_TABLE, REPORT_CSV, REPORT_JSON };

@@ -1,6 +1,6 @@
 /*
  * `kvmio run JOB.ini [-o DIR] [--repeat N] [--jobs N] [--resume] [--dry-run]
- * [--until-cv PCT --max-repeat N]`: every run is a child `kvmio boot ... --log
+ * [--until-cv PCT --max-repeat N] [--pin CPUS]`: every run is a child `kvmio boot ... --log
  * DIR/runs/ID/rN/serial.log` (the same code path as by hand, and a crash stays in its run); its
  * exit code goes to DIR/runs/ID/rN/exit last.
  */
@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "boot/disk.h"
+#include "boot/pin.h"
 #include "proto/proto.h"
 #include "boot/qemu.h"
 #include "analysis/report.h"
@@ -87,10 +88,12 @@ static void progress_bar(struct progress *p)
 	fflush(stderr);
 }
 
-/* cmd.txt of a run: the kvmio boot line, then the QEMU line it runs (its --dry-run output). */
-static char *run_cmd_text(const char *exe, const struct job_config *c, const char *log)
+/* cmd.txt of a run: the kvmio boot line, then the QEMU line it runs (its --dry-run output).
+ * pin: "--pin=CPUS" or NULL. */
+static char *run_cmd_text(const char *exe, const struct job_config *c, const char *log,
+			  const char *pin)
 {
-	char **argv = job_boot_argv(c, exe, log, NULL), *boot, *dry = NULL, *text = NULL;
+	char **argv = job_boot_argv(c, exe, log, pin), *boot, *dry = NULL, *text = NULL;
 
 	boot = argv ? qemu_command_string(argv) : NULL;
 	free(argv);
@@ -114,7 +117,8 @@ static char *run_cmd_text(const char *exe, const struct job_config *c, const cha
 	return text;
 }
 
-static pid_t start_run(const char *exe, const char *dir, const struct job_config *c, int r)
+static pid_t start_run(const char *exe, const char *dir, const struct job_config *c, int r,
+		       const char *pin)
 {
 	char logp[PATH_MAX], out[PATH_MAX], err[PATH_MAX], **argv, *cmd;
 	pid_t pid;
@@ -122,13 +126,13 @@ static pid_t start_run(const char *exe, const char *dir, const struct job_config
 	resultdir_run_path(dir, c->id, r, RESULTDIR_RUN_LOG, logp, sizeof(logp));
 	resultdir_run_path(dir, c->id, r, RESULTDIR_RUN_STDOUT, out, sizeof(out));
 	resultdir_run_path(dir, c->id, r, RESULTDIR_RUN_STDERR, err, sizeof(err));
-	cmd = run_cmd_text(exe, c, logp);
+	cmd = run_cmd_text(exe, c, logp, pin);
 	if (resultdir_run_begin(dir, c, r, cmd ? cmd : "") != 0) {
 		free(cmd);
 		return -1;
 	}
 	free(cmd);
-	argv = job_boot_argv(c, exe, logp, NULL);
+	argv = job_boot_argv(c, exe, logp, pin);
 	if (!argv)
 		return -1;
 	fflush(NULL);
@@ -190,6 +194,7 @@ static int make_images(const char *dir, const struct job_matrix *m, const char *
 /* The runs of one session: the children running, what finished, the progress shown. */
 struct runner {
 	const char *exe, *dir;
+	const char *pin;           /* "--pin=CPUS" for every kvmio boot, or NULL */
 	const struct job_matrix *m;
 	int jobs, nchild, failed;
 	struct child *kids;        /* jobs slots; pid 0: free */
@@ -220,7 +225,7 @@ static int run_batch(struct runner *rn, const struct pending *todo, int ntodo)
 				break;
 			for (slot = 0; rn->kids[slot].pid > 0; slot++)
 				;
-			pid = start_run(rn->exe, rn->dir, c, todo[next].repeat);
+			pid = start_run(rn->exe, rn->dir, c, todo[next].repeat, rn->pin);
 			if (pid < 0) {
 				fprintf(stderr, "kvmio: run: cannot start %s r%d: %s\n", c->id,
 					todo[next].repeat, strerror(errno));
@@ -380,7 +385,7 @@ int cmd_run(int argc, char **argv)
 	struct runner rn;
 	struct repeat_goal goal = { 0, 0 };   /* --until-cv, --max-repeat; cv_pct 0: not given */
 	struct repeat_state *until = NULL;
-	char *need = NULL;
+	char *need = NULL, pin[512] = "";   /* "--pin=CPUS" for every run */
 
 	for (int i = 0; i < argc; i++) {
 		const char *v;
@@ -409,6 +414,15 @@ int cmd_run(int argc, char **argv)
 			else
 				goal.max_repeat = (int)n;
 			i++;
+		} else if ((v = option_value(argc, argv, &i, "--pin", &missing))) {
+			struct pin_cpus cpus;
+
+			/* checked here, once, as each kvmio boot will check it; a list that parses
+			 * fits (PIN_MAX_CPUS numbers below PIN_CPU_LIMIT) */
+			if (pin_parse_cpus(v, &cpus, err, sizeof(err)) != 0 ||
+			    pin_check_allowed(&cpus, err, sizeof(err)) != 0)
+				return usage_error("run: --pin: %s", err);
+			snprintf(pin, sizeof(pin), "--pin=%s", v);
 		} else if ((v = option_value(argc, argv, &i, "--until-cv", &missing))) {
 			if (arg_double(v, 0, 1000, &goal.cv_pct) != 0 || goal.cv_pct <= 0)
 				return usage_error("run: bad --until-cv '%s' (a percentage above 0)", v);
@@ -470,6 +484,8 @@ int cmd_run(int argc, char **argv)
 			nrun += !m.cfg[i].skip;
 		printf("# %s: %d configurations (%d run, %d skip), %d runs -> %s\n", jobpath, m.n,
 		       nrun, m.n - nrun, total_runs, dir);
+		if (pin[0])
+			printf("# every kvmio boot with %s\n", pin);
 		if (goal.max_repeat)
 			printf("# then more runs, a round at a time, of each configuration whose CV of "
 			       "its primary metric is above %g %%, up to %d runs each\n", goal.cv_pct,
@@ -533,6 +549,7 @@ int cmd_run(int argc, char **argv)
 	proc_on_stop_signals(on_signal); /* no SA_RESTART: waitpid returns */
 	rn.exe = exe;
 	rn.dir = dir;
+	rn.pin = pin[0] ? pin : NULL;
 	rn.m = &m;
 	rn.jobs = jobs;
 	rn.pg.tty = isatty(2);

@@ -1,9 +1,10 @@
 /*
  * `build/kvmio run` end to end on a real guest: tests/data/job-tiny.ini (2 configurations x 2
  * repeats, null-co, ops=200). Ctrl-C in the middle, then --resume; --dry-run; the result
- * directory; --until-cv; kvmio compare and kvmio report on it. Run from the repository root.
+ * directory; --until-cv and --pin; kvmio compare and kvmio report on it. Run from the repository root.
  */
 #include <fcntl.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -65,6 +66,20 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* The first CPU this process may run on, as text (CPU 0 on most hosts). */
+static const char *first_cpu(void)
+{
+	static char text[16];
+	cpu_set_t set;
+	int c = 0;
+
+	assert_int_equal(sched_getaffinity(0, sizeof(set), &set), 0);
+	while (!CPU_ISSET(c, &set))
+		c++;
+	snprintf(text, sizeof(text), "%d", c);
+	return text;
+}
+
 static void test_dry_run(void **state)
 {
 	char *out;
@@ -85,6 +100,18 @@ static void test_dry_run(void **state)
 	assert_non_null(strstr(out, "job-unknown-key.ini:7: unknown key 'bogus'"));
 	free(out);
 	assert_int_equal(test_kvmio_split(out_path, err_path, "run", JOB, "--jobs", "0", NULL), 2);
+	/* --pin: a CPU kvmio may not run on is refused before anything runs; a good list is
+	 * passed to every kvmio boot */
+	assert_int_equal(test_kvmio_split(out_path, err_path, "run", JOB, "-o", res, "--pin",
+					  "1023", NULL), 2);
+	assert_non_null(strstr(test_output(err_path), "run: --pin: CPU 1023 is not one kvmio may "
+			       "run on"));
+	assert_false(exists("%s", res));
+	assert_int_equal(test_kvmio_split(out_path, err_path, "run", JOB, "-o", res, "--pin",
+					  first_cpu(), "--dry-run", NULL), 0);
+	out = test_slurp(out_path);
+	assert_non_null(strstr(out, "# every kvmio boot with --pin="));
+	free(out);
 	assert_int_equal(test_kvmio_split(out_path, err_path, "run", NULL), 2);
 }
 
@@ -260,7 +287,12 @@ static void test_until_cv(void **state)
 	 * TCG on a busy host differ by 5x; 150 % is met by any two positive values.) */
 	dir_remove_tree(res);
 	assert_int_equal(test_kvmio_split(out_path, err_path, "run", JOB, "-o", res, "--until-cv",
-					  "150", "--max-repeat", "3", NULL), 0);
+					  "150", "--max-repeat", "3", "--pin", first_cpu(), NULL), 0);
+	/* --pin reached every run: its kvmio boot line and its launch info */
+	snprintf(path, sizeof(path), "%s/runs/c002/r2/cmd.txt", res);
+	assert_non_null(strstr(test_output(path), " --pin="));
+	snprintf(path, sizeof(path), "%s/runs/c002/r2/stdout.txt", res);
+	assert_non_null(strstr(test_output(path), "\npinned:       CPU 0/"));
 	assert_true(exists("%s/runs/c001/r2/exit", res) && exists("%s/runs/c002/r2/exit", res));
 	assert_false(exists("%s/runs/c001/r3", res) || exists("%s/runs/c002/r3", res));
 	err = test_slurp(err_path);
