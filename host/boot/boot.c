@@ -573,9 +573,12 @@ int cmd_boot(int argc, char **argv)
 		}
 	}
 	tick = (struct boot_tick){ .nr = &nr, .a = &a, .res = &res };
-	snprintf(tick.pin.why, sizeof(tick.pin.why), "the guest wrote no record");
-	tick.pin.cpus = a.pin_cpus;
 	launch_run_tick(cmd.argv, a.timeout_s, &res, boot_tick, &tick);
+	if (!tick.pin_tried) {
+		tick.pin.cpus = a.pin_cpus;
+		snprintf(tick.pin.why, sizeof(tick.pin.why), res.first_record_s < 0 ?
+			 "the guest wrote no record" : "QEMU had exited when its first record was read");
+	}
 	netrun_stop(&nr, res.timed_out || res.interrupted ? 0.5 : 10.0);
 	dir_remove_tree(tmp); /* before anything else can fail */
 	if (a.log_file && res.out && file_write(a.log_file, res.out, res.out_len) != 0)
