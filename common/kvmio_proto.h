@@ -27,6 +27,8 @@ enum kvmio_exit {
 	KVMIO_EXIT_GUEST_FAIL = 1,
 	KVMIO_EXIT_FAILED = 1,         /* host commands: the work or the check failed (kvmio report,
 					* verify-disk, a run of kvmio run) */
+	KVMIO_EXIT_REGRESSION = 1,     /* kvmio compare --max-regression: B is significantly slower
+					* than A by more than the limit */
 	KVMIO_EXIT_BADCONFIG = 2,
 	KVMIO_EXIT_TIMEOUT = 3,
 	KVMIO_EXIT_TRUNCATED = 4,

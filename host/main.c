@@ -43,16 +43,22 @@ static const struct command {
 	  "kvmio report DIR [-o FILE]              HTML charts (gnuplot) and summary.txt\n"
 	  "                                        from a kvmio run result directory" },
 	{ "compare", { NULL }, cmd_compare,
-	  "kvmio compare DIR [--baseline KEY=VALUE] [--metric NAME] [--csv] [A B]\n"
+	  "kvmio compare DIR [--baseline KEY=VALUE] [--metric NAME] [--csv]\n"
+	  "              [--max-regression PCT] [A B]\n"
 	  "                                        statistics over a result directory's\n"
 	  "                                        repeats; configurations differing only\n"
 	  "                                        in KEY (or A, B): median ratio, 95 % CI,\n"
-	  "                                        U-test p, faster/slower (docs/run.md)" },
+	  "                                        U-test p, faster/slower (docs/run.md);\n"
+	  "                                        --max-regression: exit 1 when B is slower\n"
+	  "                                        than A by more than PCT %, p < 0.01" },
 	{ "run", { NULL }, cmd_run,
 	  "kvmio run JOB.ini [-o DIR] [--repeat N] [--jobs N] [--resume] [--dry-run]\n"
+	  "          [--until-cv PCT --max-repeat N] [--pin CPUS]\n"
 	  "                                        run a job's matrix (docs/run.md): each\n"
 	  "                                        configuration N times (default 5) through\n"
-	  "                                        kvmio boot; DIR/results.csv, results.json" },
+	  "                                        kvmio boot; DIR/results.csv, results.json;\n"
+	  "                                        --until-cv: more runs until the primary\n"
+	  "                                        metric's CV is at most PCT %" },
 	{ "host", { NULL }, cmd_host,
 	  "kvmio host [--json]                     what this host offers: /dev/kvm and its\n"
 	  "                                        flavour, QEMU, OVMF, and which boot path\n"
@@ -65,10 +71,11 @@ static const struct command {
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static const char exit_help[] =
-	"exit: 0 ok, 1 guest error, 2 bad configuration or usage, 3 timeout, 4 truncated log,\n"
-	"  5 no end record, 6 corrupt record, 7 unknown protocol version, 8 invalid sequence,\n"
-	"  9 QEMU failed, 10 log unreadable, 11 accelerator failed (KVM internal error,\n"
-	"  emulation failure, KVM not initialized: QEMU is stopped at once), 130 interrupted.\n";
+	"exit: 0 ok, 1 guest error (compare: a regression), 2 bad configuration or usage,\n"
+	"  3 timeout, 4 truncated log, 5 no end record, 6 corrupt record, 7 unknown protocol\n"
+	"  version, 8 invalid sequence, 9 QEMU failed, 10 log unreadable, 11 accelerator failed\n"
+	"  (KVM internal error, emulation failure, KVM not initialized: QEMU is stopped at once),\n"
+	"  130 interrupted.\n";
 
 static void print_help(FILE *out)
 {

@@ -1,5 +1,6 @@
 /*
- * `kvmio compare DIR [--baseline KEY=VALUE] [--metric NAME] [--csv] [A B]` (docs/run.md):
+ * `kvmio compare DIR [--baseline KEY=VALUE] [--metric NAME] [--csv] [--max-regression PCT]
+ * [A B]` (docs/run.md):
  * reads DIR/matrix.tsv and DIR/results.csv, groups the values of every configuration, workload
  * (bench/name) and metric over the repeats, and prints per-configuration statistics or the
  * comparison of configurations that differ in one key (or of two given ones).
@@ -163,10 +164,10 @@ int compare_series_pair(const struct cmp_series *base, const struct cmp_series *
 	stats_summarize(other->v, other->n, &r->other);
 	r->ratio = r->base.median != 0 ? r->other.median / r->base.median : NAN;
 	r->ratio_lo = r->ratio_hi = NAN;
-	if (!isnan(r->base.ci_lo) && !isnan(r->other.ci_lo)) {
-		r->ratio_lo = r->base.ci_hi > 0 ? r->other.ci_lo / r->base.ci_hi : NAN;
-		r->ratio_hi = r->base.ci_lo > 0 ? r->other.ci_hi / r->base.ci_lo : INFINITY;
-	}
+	if (base->n >= 2 && other->n >= 2)
+		stats_bootstrap_median_ratio(base->v, base->n, other->v, other->n,
+					     CMP_BOOTSTRAP_RESAMPLES, CMP_BOOTSTRAP_SEED,
+					     &r->ratio_lo, &r->ratio_hi);
 	r->u = r->p = NAN;
 	if (base->n < 2 || other->n < 2) {
 		r->verdict = CMP_NO_TEST;
@@ -185,6 +186,24 @@ int compare_series_pair(const struct cmp_series *base, const struct cmp_series *
 			r->verdict = better ? CMP_FASTER : CMP_SLOWER;
 	}
 	return 0;
+}
+
+enum cmp_gate compare_gate(const struct cmp_result *r, int metric, double max_pct,
+			   double *slower_pct)
+{
+	const struct metric *m = &metrics[metric];
+	double mu = (double)r->base.n * (double)r->other.n / 2;
+	int slower_u;
+
+	*slower_pct = m->higher_better ? 100 * (1 - r->ratio) : 100 * (r->ratio - 1);
+	if (r->base.n < 2 || r->other.n < 2 ||
+	    !(stats_mann_whitney_min_p(r->base.n, r->other.n) < CMP_GATE_ALPHA))
+		return CMP_GATE_UNTESTABLE;
+	/* U counts the pairs other > base: slower means fewer of them where higher is better */
+	slower_u = m->higher_better ? r->u < mu : r->u > mu;
+	if (r->p < CMP_GATE_ALPHA && slower_u && *slower_pct > max_pct)
+		return CMP_GATE_REGRESSION;
+	return CMP_GATE_PASS;
 }
 
 const char *compare_verdict_text(enum cmp_verdict v)
@@ -567,12 +586,61 @@ static void pairs_csv(FILE *out, const struct cmp_data *d, const struct pair *pa
 			}
 }
 
+/* The gate over every pair on each workload's primary metric: a line per regression (and per
+ * pair that cannot be tested) on out; the number of regressions. */
+static int gate_report(FILE *out, const struct cmp_data *d, const struct pair *pairs, int np,
+		       double max_pct)
+{
+	int regressions = 0, compared = 0;
+
+	fprintf(out, "\ngate: B slower than A by more than %g %% on the primary metric, U test "
+		"p < %g\n", max_pct, CMP_GATE_ALPHA);
+	for (int w = 0; w < d->nwl; w++) {
+		int m = metric_primary(d->wl[w].bench);
+
+		for (int i = 0; i < np; i++) {
+			const struct resultdir_config *a = &d->rd.cfg[pairs[i].base];
+			const struct resultdir_config *b = &d->rd.cfg[pairs[i].other];
+			struct cmp_result r;
+			double slower;
+			char p[32];
+
+			if (compare_series_pair(compare_series(d, pairs[i].base, w, m),
+						compare_series(d, pairs[i].other, w, m), m, &r) != 0)
+				continue;
+			compared++;
+			switch (compare_gate(&r, m, max_pct, &slower)) {
+			case CMP_GATE_PASS:
+				break;
+			case CMP_GATE_UNTESTABLE:
+				fprintf(out, "  untestable %s vs %s (%s): %s %s %s: n=%zu/%zu, the U "
+					"test cannot reach p < %g (5 runs a side are the least)\n",
+					b->id, a->id, pairs[i].differs, d->wl[w].bench, d->wl[w].name,
+					metrics[m].name, r.base.n, r.other.n, CMP_GATE_ALPHA);
+				break;
+			case CMP_GATE_REGRESSION:
+				regressions++;
+				fprintf(out, "  REGRESSION %s vs %s (%s): %s %s %s ratio %.3f "
+					"[%.3f, %.3f] p %s: %.1f %% slower (limit %g %%)\n", b->id,
+					a->id, pairs[i].differs, d->wl[w].bench, d->wl[w].name,
+					metrics[m].name, r.ratio, r.ratio_lo, r.ratio_hi,
+					p_text(p, sizeof(p), &r), slower, max_pct);
+				break;
+			}
+		}
+	}
+	fprintf(out, "gate: %d regression%s in %d comparison%s\n", regressions,
+		regressions == 1 ? "" : "s", compared, compared == 1 ? "" : "s");
+	return regressions;
+}
+
 /* ---- the command ------------------------------------------------------------------------- */
 
 int compare_command(int argc, char **argv, FILE *out)
 {
 	const char *pos[4], *baseline = NULL, *metric = NULL;
 	int npos = 0, csv = 0, only_metric = -1, rc = KVMIO_EXIT_OK, np = 0;
+	double max_pct = -1;   /* --max-regression; < 0: no gate */
 	struct cmp_data d;
 	struct pair *pairs = NULL;
 	char err[1024], *key = NULL, *value;
@@ -587,6 +655,11 @@ int compare_command(int argc, char **argv, FILE *out)
 			baseline = v;
 		else if ((v = option_value(argc, argv, &i, "--metric", &missing)))
 			metric = v;
+		else if ((v = option_value(argc, argv, &i, "--max-regression", &missing))) {
+			if (arg_double(v, 0, 1000, &max_pct) != 0)
+				return usage_error("compare: bad --max-regression '%s' (a percentage, "
+						   "0 to 1000)", v);
+		}
 		else if (missing)
 			return usage_error("compare: option '%s' needs a value", argv[i]);
 		else if (argv[i][0] == '-' && argv[i][1])
@@ -604,6 +677,8 @@ int compare_command(int argc, char **argv, FILE *out)
 	if (baseline && (!strchr(baseline, '=') || baseline[0] == '=' ||
 			 !strchr(baseline, '=')[1]))
 		return usage_error("compare: --baseline wants KEY=VALUE, not '%s'", baseline);
+	if (max_pct >= 0 && !baseline && npos == 1)
+		return usage_error("compare: --max-regression needs A B or --baseline KEY=VALUE");
 	if (metric && (only_metric = metric_index(metric)) < 0)
 		return usage_error("compare: unknown metric '%s' (%s)", metric, metric_names());
 	rc = compare_load(pos[0], &d, err, sizeof(err));
@@ -694,6 +769,9 @@ int compare_command(int argc, char **argv, FILE *out)
 		pairs_csv(out, &d, pairs, np, only_metric);
 	else
 		pairs_text(out, &d, pairs, np, only_metric);
+	/* the gate's lines follow the table; with --csv they go to stderr, to keep the CSV whole */
+	if (max_pct >= 0 && gate_report(csv ? stderr : out, &d, pairs, np, max_pct) > 0)
+		rc = KVMIO_EXIT_REGRESSION;
 done:
 	for (int i = 0; i < np; i++)
 		free(pairs[i].differs);

@@ -39,10 +39,15 @@ const struct cmp_series *compare_series(const struct cmp_data *d, int cfg, int w
 enum cmp_verdict { CMP_NO_TEST, CMP_SAME, CMP_FASTER, CMP_SLOWER, CMP_FEWER, CMP_MORE };
 #define CMP_ALPHA 0.05
 
+/* The ratio's 95 % interval: a percentile bootstrap of the ratio of medians (stats.h) with a
+ * fixed seed, so the same result directory always gives the same interval. */
+#define CMP_BOOTSTRAP_RESAMPLES 2000
+#define CMP_BOOTSTRAP_SEED 0x6b766d696f2d6162ull   /* "kvmio-ab" */
+
 struct cmp_result {
 	struct stats_summary base, other;
 	double ratio;               /* other median / base median */
-	double ratio_lo, ratio_hi;  /* other CI / base CI: [other.lo/base.hi, other.hi/base.lo] */
+	double ratio_lo, ratio_hi;  /* its bootstrap 95 % interval; NAN when either n is 1 */
 	double u, p;                /* U of other (pairs other > base); p NAN when no test */
 	int exact;                  /* p from the exact distribution */
 	enum cmp_verdict verdict;
@@ -53,12 +58,26 @@ int compare_series_pair(const struct cmp_series *base, const struct cmp_series *
 			int metric, struct cmp_result *r);
 const char *compare_verdict_text(enum cmp_verdict v);
 
+/*
+ * The A/B gate (kvmio compare --max-regression PCT) on a comparison r of metric `metric` (base
+ * A, other B): a regression when B is slower than A by more than max_pct percent (the ratio
+ * B/A below 1 - PCT/100 where higher is better, above 1 + PCT/100 where lower is better) and
+ * the U test says so at p < CMP_GATE_ALPHA. CMP_GATE_UNTESTABLE: no p this small is possible
+ * with these n (5 runs a side are the least). *slower_pct: how much slower B is, in percent
+ * (negative: faster).
+ */
+#define CMP_GATE_ALPHA 0.01
+enum cmp_gate { CMP_GATE_PASS, CMP_GATE_REGRESSION, CMP_GATE_UNTESTABLE };
+enum cmp_gate compare_gate(const struct cmp_result *r, int metric, double max_pct,
+			   double *slower_pct);
+
 /* A note when two configurations' figures come from different accelerator flavours (so their
  * difference is not a device-model difference), in buf; 0 when they share one. */
 int compare_flavour_note(const struct resultdir_config *base, const struct resultdir_config *other,
 			 char *buf, size_t len);
 
-/* The command: argv after "compare". Output to out, messages to stderr. 0, or 2. */
+/* The command: argv after "compare". Output to out, messages to stderr. 0, 2, or
+ * KVMIO_EXIT_REGRESSION (--max-regression found one). */
 int compare_command(int argc, char **argv, FILE *out);
 /* `kvmio compare`: the same onto stdout. */
 int cmd_compare(int argc, char **argv);

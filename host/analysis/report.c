@@ -142,6 +142,12 @@ static void table_header(FILE *out, const struct log *log, const struct report_l
 		if (launch->first_record_s >= 0)
 			fprintf(out, "timing:       first record %.0f ms after QEMU start, QEMU ran %.0f ms\n",
 				launch->first_record_s * 1e3, launch->wall_s * 1e3);
+		if (launch->pin) {
+			char text[2048];
+
+			pin_outcome_text(launch->pin, text, sizeof(text));
+			fprintf(out, "pinned:       %s\n", text);
+		}
 	}
 	if (!h) {
 		fprintf(out, "(no hello record)\n");
@@ -680,6 +686,40 @@ static void json_single(FILE *out, const struct log *log, const char *type, uint
 		fputs("null", out);
 }
 
+/* ,"pin":{"applied":true,"vcpu_cpu":0,"other_cpus":"1","threads":[{"tid","name","kind",
+ * "cpus","error"},...]} */
+static void json_pin(FILE *out, const struct pin_outcome *o)
+{
+	char vcpu[16], rest[256];
+
+	snprintf(vcpu, sizeof(vcpu), "%d", o->cpus.cpu[0]);
+	pin_cpus_text(&o->cpus, o->cpus.n > 1 ? 1 : 0, rest, sizeof(rest));
+	fprintf(out, ",\"pin\":{\"applied\":%s,\"why\":", o->applied ? "true" : "false");
+	json_write_string(out, o->why);
+	fputs(",\"vcpu_cpus\":", out);
+	json_write_string(out, vcpu);
+	fputs(",\"other_cpus\":", out);
+	json_write_string(out, rest);
+	fputs(",\"threads\":[", out);
+	for (int i = 0; i < o->nthreads; i++) {
+		const struct pin_thread *t = &o->thread[i];
+
+		fprintf(out, "%s{\"tid\":%d,\"name\":", i ? "," : "", t->tid);
+		json_write_string(out, t->name);
+		fputs(",\"kind\":", out);
+		json_write_string(out, pin_kind_name(t->kind));
+		fputs(",\"cpus\":", out);
+		json_write_string(out, t->kind == PIN_VCPU ? vcpu : rest);
+		fputs(",\"error\":", out);
+		if (t->err)
+			json_write_string(out, strerror(t->err));
+		else
+			fputs("null", out);
+		fputc('}', out);
+	}
+	fputs("]}", out);
+}
+
 static void json_log(FILE *out, const struct log *log, const struct report_launch *launch)
 {
 	uint64_t hz = log_tsc_hz(log);
@@ -732,6 +772,8 @@ static void json_log(FILE *out, const struct log *log, const struct report_launc
 				fputs(",\"mode\":null}", out);
 		}
 		fputc(']', out);
+		if (launch->pin)
+			json_pin(out, launch->pin);
 		if (launch->tap_cmd) {
 			fputs(",\"tap_cmd\":{\"cmd\":", out);
 			json_write_string(out, launch->tap_cmd);

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "boot/peer.h"
+#include "boot/pin.h"
 #include "proto/proto.h"
 
 /* How `kvmio boot` ran QEMU; NULL in reports of `kvmio parse`. */
@@ -21,6 +22,7 @@ struct report_launch {
 	const char *tap_cmd;    /* --tap-cmd, or NULL */
 	int tap_status;         /* its exit status; -1: not run (no ready record), -2: killed */
 	const char *tap_output; /* its stdout and stderr */
+	const struct pin_outcome *pin; /* --pin: what was pinned where; NULL without --pin */
 	uint64_t host_tsc_hz;   /* this host's TSC frequency, 0 if unknown (boot/hostinfo.h) */
 	const char *host_tsc_method; /* sysfs or monotonic_raw */
 };

@@ -1,5 +1,6 @@
 /* Statistics over the repeats of a configuration: summaries, Student's t CI, Mann-Whitney U,
- * Welch's t. Pure functions; see stats.h and docs/run.md. */
+ * the bootstrap of the ratio of medians, Welch's t. Pure functions; see stats.h and
+ * docs/run.md. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,6 +250,84 @@ double stats_mann_whitney(const double *a, size_t na, const double *b, size_t nb
 	free(r);
 	free(rank2);
 	return p > 1 ? 1 : p;
+}
+
+double stats_mann_whitney_min_p(size_t na, size_t nb)
+{
+	double *v = malloc((na + nb + 1) * sizeof(*v)), p;
+
+	if (!v)
+		return NAN;
+	for (size_t i = 0; i < na + nb; i++)
+		v[i] = (double)i;
+	p = stats_mann_whitney(v, na, v + na, nb, NULL, NULL);
+	free(v);
+	return p;
+}
+
+/* ---- bootstrap of the ratio of medians --------------------------------------------------- */
+
+/* splitmix64 (Steele, Lea, Flood 2014): a small generator with a 64-bit state. */
+static uint64_t splitmix64(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* The median of n values drawn from x with replacement (buf holds n). */
+static double resampled_median(const double *x, size_t n, double *buf, uint64_t *state)
+{
+	for (size_t i = 0; i < n; i++)
+		buf[i] = x[(size_t)(((unsigned __int128)splitmix64(state) * n) >> 64)];
+	qsort(buf, n, sizeof(*buf), cmp_double);
+	return n % 2 ? buf[n / 2] : (buf[n / 2 - 1] + buf[n / 2]) / 2;
+}
+
+/* The q-quantile of n sorted values, linear between order statistics (R's type 7). */
+static double sorted_quantile(const double *s, size_t n, double q)
+{
+	double h = q * (double)(n - 1);
+	size_t i = (size_t)h;
+
+	return i + 1 < n ? s[i] + (h - (double)i) * (s[i + 1] - s[i]) : s[n - 1];
+}
+
+int stats_bootstrap_median_ratio(const double *base, size_t nb, const double *other, size_t no,
+				 unsigned resamples, uint64_t seed, double *lo, double *hi)
+{
+	double *ratio, *buf;
+	uint64_t state = seed;
+	int rc = 0;
+
+	*lo = *hi = NAN;
+	if (nb == 0 || no == 0 || resamples == 0)
+		return -1;
+	ratio = malloc(resamples * sizeof(*ratio));
+	buf = malloc((nb > no ? nb : no) * sizeof(*buf));
+	if (!ratio || !buf) {
+		free(ratio);
+		free(buf);
+		return -1;
+	}
+	for (unsigned k = 0; k < resamples && rc == 0; k++) {
+		double mb = resampled_median(base, nb, buf, &state);
+		double mo = resampled_median(other, no, buf, &state);
+
+		if (mb == 0)
+			rc = -1;
+		ratio[k] = mo / mb;
+	}
+	if (rc == 0) {
+		qsort(ratio, resamples, sizeof(*ratio), cmp_double);
+		*lo = sorted_quantile(ratio, resamples, 0.025);
+		*hi = sorted_quantile(ratio, resamples, 0.975);
+	}
+	free(ratio);
+	free(buf);
+	return rc;
 }
 
 /* ---- Welch's t --------------------------------------------------------------------------- */

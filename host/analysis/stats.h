@@ -3,6 +3,7 @@
 #define KVMIO_HOST_ANALYSIS_STATS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* NAN when undefined (n == 0; stddev, CV and the CI need n >= 2). */
 double stats_mean(const double *x, size_t n);
@@ -38,6 +39,23 @@ double stats_normal_cdf(double z);
 double stats_mann_whitney(const double *a, size_t na, const double *b, size_t nb, double *u,
 			  int *exact);
 #define STATS_MW_EXACT_MAX 8
+
+/* The smallest two-sided p the U test can give for na and nb values (the p of two samples
+ * that do not overlap): 2/C(na+nb, na) while the test is exact. A test at alpha cannot find
+ * anything when this is not below alpha (n = 5 a side is the least for alpha 0.01). */
+double stats_mann_whitney_min_p(size_t na, size_t nb);
+
+/*
+ * Percentile bootstrap of the ratio of medians, median(other) / median(base): `resamples`
+ * times, draw na values of base and nb of other with replacement (splitmix64 seeded with
+ * `seed`: the same seed gives the same interval), take the ratio of their medians; *lo and
+ * *hi are the 2.5th and 97.5th percentiles of those ratios (linear between order statistics).
+ * The interval stays inside [min(other)/max(base), max(other)/min(base)], so it is finite
+ * whenever every base value is positive, however noisy the samples. Returns 0, or -1 with NAN
+ * bounds: an empty side, resamples 0, no memory, or a resampled base median of 0.
+ */
+int stats_bootstrap_median_ratio(const double *base, size_t nb, const double *other, size_t no,
+				 unsigned resamples, uint64_t seed, double *lo, double *hi);
 
 /* Welch's t-test, two-sided p (Welch-Satterthwaite df, Student's t CDF by the regularized
  * incomplete beta function). NAN when either side has n < 2 or both variances are 0. */

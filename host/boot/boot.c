@@ -17,6 +17,7 @@
 #include "boot/launch.h"
 #include "boot/net.h"
 #include "boot/peer.h"
+#include "boot/pin.h"
 #include "boot/qemu.h"
 #include "lib/args.h"
 #include "lib/file.h"
@@ -55,6 +56,8 @@ const char boot_options_help[] =
 	"      [,peer-drop-every=N][,peer-corrupt-every=N]   (pc or q35)\n"
 	"  --tap-cmd CMD              topology=tap: run CMD (sh -c) in the namespace once the guest\n"
 	"                             is ready (the guest at 10.199.0.2, the host side 10.199.0.1)\n"
+	"  --pin CPUS                 QEMU's vCPU thread on the first CPU of the list (1, 0-1,\n"
+	"                             0,2-3), its other threads on the rest (or the same one)\n"
 	"  --qemu-arg ARG             append ARG to the QEMU command line (repeatable)\n"
 	"  --dry-run                  print the QEMU command line and exit\n"
 	"\n"
@@ -71,6 +74,8 @@ struct boot_args {
 	int dry_run;
 	int no_guest_check;           /* 1: hand the guest options over unchecked */
 	const char *tap_cmd;
+	int pin;                      /* 1: --pin given */
+	struct pin_cpus pin_cpus;
 };
 
 
@@ -122,6 +127,13 @@ static int parse_boot_args(int argc, char **argv, struct boot_args *a)
 			a->q.nets[a->q.nnets++] = (char *)v;
 		} else if ((v = option_value(argc, argv, &i, "--tap-cmd", &missing))) {
 			a->tap_cmd = v;
+		} else if ((v = option_value(argc, argv, &i, "--pin", &missing))) {
+			char err[256];
+
+			if (pin_parse_cpus(v, &a->pin_cpus, err, sizeof(err)) != 0 ||
+			    pin_check_allowed(&a->pin_cpus, err, sizeof(err)) != 0)
+				return usage_error("boot: --pin: %s", err);
+			a->pin = 1;
 		} else if ((v = option_value(argc, argv, &i, "--qemu-arg", &missing))) {
 			a->q.qemu_args[a->q.nqemu_args++] = (char *)v;
 		} else if ((v = option_value(argc, argv, &i, "--timeout", &missing))) {
@@ -351,6 +363,28 @@ static void netrun_tick(void *ctx, const char *out, size_t len)
 		setpgid(pid, pid);
 }
 
+/* What runs every launch tick: --tap-cmd once the guest is ready, --pin once it speaks. */
+struct boot_tick {
+	struct netrun *nr;
+	const struct boot_args *a;
+	const struct launch_result *res;   /* its pid */
+	struct pin_outcome pin;
+	int pin_tried;
+};
+
+static void boot_tick(void *ctx, const char *out, size_t len)
+{
+	struct boot_tick *bt = ctx;
+
+	netrun_tick(bt->nr, out, len);
+	/* the first record: QEMU's threads (vCPU, main loop, iothreads, RCU) all exist by now */
+	if (bt->a->pin && !bt->pin_tried && bt->res->pid > 0 && out &&
+	    memmem(out, len, KVMIO_PROTO_PREFIX, strlen(KVMIO_PROTO_PREFIX))) {
+		bt->pin_tried = 1;
+		pin_apply(bt->res->pid, &bt->a->pin_cpus, &bt->pin);
+	}
+}
+
 /* After QEMU: wait for --tap-cmd (bounded), stop the peers, remove the namespace. */
 static void netrun_stop(struct netrun *nr, double grace_s)
 {
@@ -402,6 +436,7 @@ int cmd_boot(int argc, char **argv)
 	struct report_launch launch;
 	struct log log;
 	struct netrun nr;
+	struct boot_tick tick;
 	const char *ovmf_code = NULL, *ovmf_vars = NULL, *qemu_env = getenv("KVMIO_QEMU");
 	char err[512], msg[1024], *dir = NULL, *tmp = NULL, *esp = NULL, *vars_copy = NULL;
 	int rc;
@@ -468,6 +503,13 @@ int cmd_boot(int argc, char **argv)
 			free(g);
 		}
 		netrun_dry(&nr, &a);
+		if (a.pin) {
+			char rest[256];
+
+			pin_cpus_text(&a.pin_cpus, a.pin_cpus.n > 1 ? 1 : 0, rest, sizeof(rest));
+			printf("# --pin (once the guest's first record arrives): vCPU thread on CPU %d, "
+			       "the other threads on %s\n", a.pin_cpus.cpu[0], rest);
+		}
 		free(s);
 		qemu_command_free(&cmd);
 		rc = KVMIO_EXIT_OK;
@@ -530,7 +572,13 @@ int cmd_boot(int argc, char **argv)
 			goto done;
 		}
 	}
-	launch_run_tick(cmd.argv, a.timeout_s, &res, netrun_tick, &nr);
+	tick = (struct boot_tick){ .nr = &nr, .a = &a, .res = &res };
+	launch_run_tick(cmd.argv, a.timeout_s, &res, boot_tick, &tick);
+	if (!tick.pin_tried) {
+		tick.pin.cpus = a.pin_cpus;
+		snprintf(tick.pin.why, sizeof(tick.pin.why), res.first_record_s < 0 ?
+			 "the guest wrote no record" : "QEMU had exited when its first record was read");
+	}
 	netrun_stop(&nr, res.timed_out || res.interrupted ? 0.5 : 10.0);
 	dir_remove_tree(tmp); /* before anything else can fail */
 	if (a.log_file && res.out && file_write(a.log_file, res.out, res.out_len) != 0)
@@ -541,7 +589,7 @@ int cmd_boot(int argc, char **argv)
 	launch = (struct report_launch){ cmd.firmware, cmd.machine, cmd.accel, cmd.accel_label,
 					 cmd.accel_why, res.exited ? res.exit_code : -1,
 					 res.first_record_s, res.wall_s, nr.peers, nr.npeers, nr.tap_cmd,
-					 nr.tap_status, nr.tap_out, 0, NULL };
+					 nr.tap_status, nr.tap_out, a.pin ? &tick.pin : NULL, 0, NULL };
 	if (host_tsc_hz(&launch.host_tsc_hz, &launch.host_tsc_method) != 0)
 		launch.host_tsc_hz = 0;
 	{

@@ -158,6 +158,7 @@ int launch_run_tick(char *const *argv, double timeout_s, struct launch_result *r
 		}
 	}
 	res->started = 1;
+	res->pid = (int)pid;
 	res->first_record_s = -1;
 	cap[0] = (struct capture){ out[0], &res->out, &res->out_len, 1 };
 	cap[1] = (struct capture){ err[0], &res->err, &res->err_len, 1 };

@@ -9,6 +9,7 @@ struct launch_result {
 	char *err;          /* QEMU's stderr (malloc'd, NUL-terminated) */
 	size_t err_len;
 	int started;        /* 0: fork or exec failed (exec_errno says why) */
+	int pid;            /* QEMU's process id (its group's too) once started */
 	int exec_errno;
 	int exited;         /* 1: exit_code is valid */
 	int exit_code;
@@ -30,7 +31,8 @@ int launch_interrupted(void);
 int launch_run(char *const *argv, double timeout_s, struct launch_result *res);
 void launch_result_free(struct launch_result *res);
 
-/* launch_run, calling tick(ctx, output so far) about every 100 ms while QEMU runs. */
+/* launch_run, calling tick(ctx, output so far) about every 100 ms while QEMU runs (res->pid
+ * is set by then). */
 typedef void (*launch_tick_fn)(void *ctx, const char *out, size_t len);
 int launch_run_tick(char *const *argv, double timeout_s, struct launch_result *res,
 		    launch_tick_fn tick, void *ctx);

@@ -692,6 +692,8 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 	add(&b, "-nodefaults");
 	add(&b, "-nographic");
 	add(&b, "-no-reboot");
+	add(&b, "-name");
+	add(&b, "kvmio,debug-threads=on");   /* thread names say which is which (boot/pin.h) */
 	add(&b, "-serial");
 	add(&b, "stdio");
 	add(&b, "-monitor");

@@ -1,6 +1,7 @@
 /* The result directory of `kvmio run`: writing it, loading it (resultdir.h, docs/run.md). */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,7 +261,8 @@ static void write_run_results(FILE *csv, FILE *js, const struct job_config *c, i
 
 /* One configuration's object in results.json, its rows in results.csv. */
 static void write_config_results(FILE *csv, FILE *js, const char *dir,
-				 const struct job_config *c)
+				 const struct job_config *c, const struct repeat_goal *goal,
+				 const struct repeat_state *until)
 {
 	int first_run = 1;
 
@@ -281,6 +283,16 @@ static void write_config_results(FILE *csv, FILE *js, const char *dir,
 	json_write_string(js, c->skip ? "skip" : "run");
 	json_write_key(js, "reason", 0);
 	json_write_string(js, c->skip ? c->reason : "");
+	if (goal && until && !c->skip) {
+		fprintf(js, ",\"until_cv\":{\"target_pct\":%g,\"max_repeat\":%d,\"repeats\":%d,"
+			"\"values\":%zu,\"cv_pct\":", goal->cv_pct, goal->max_repeat, until->runs,
+			until->nvalues);
+		if (isnan(until->cv))
+			fputs("null", js);
+		else
+			fprintf(js, "%.6g", 100 * until->cv);
+		fprintf(js, ",\"reached\":%s}", until->verdict == REPEAT_STABLE ? "true" : "false");
+	}
 	json_write_key(js, "runs", 0);
 	fputc('[', js);
 	for (int r = 1; !c->skip; r++) {
@@ -316,7 +328,8 @@ static void write_config_results(FILE *csv, FILE *js, const char *dir,
 	fputc(']', js);
 }
 
-int resultdir_write_results(const char *dir, const char *job_name, const struct job_matrix *m)
+int resultdir_write_results(const char *dir, const char *job_name, const struct job_matrix *m,
+			    const struct repeat_goal *goal, const struct repeat_state *until)
 {
 	char csvp[PATH_MAX], jsonp[PATH_MAX], tmpc[PATH_MAX], tmpj[PATH_MAX];
 	FILE *csv, *js;
@@ -345,7 +358,7 @@ int resultdir_write_results(const char *dir, const char *job_name, const struct 
 	fputc('[', js);
 	for (int i = 0; i < m->n; i++) {
 		fputs(i ? ",\n{" : "\n{", js);
-		write_config_results(csv, js, dir, &m->cfg[i]);
+		write_config_results(csv, js, dir, &m->cfg[i], goal, until ? &until[i] : NULL);
 		fputc('}', js);
 	}
 	fputs("\n]}\n", js);

@@ -14,6 +14,7 @@
 #define KVMIO_HOST_MATRIX_RESULTDIR_H
 #include <stddef.h>
 #include "matrix/job.h"
+#include "matrix/repeat.h"
 #include "proto/proto.h"
 
 /* The files of one run (resultdir_run_path). */
@@ -57,8 +58,11 @@ int resultdir_run_end(const char *dir, const char *id, int repeat, int code);
 /* The exit code of a finished run; -1 while it has none. */
 int resultdir_run_exit(const char *dir, const char *id, int repeat);
 
-/* DIR/results.csv and DIR/results.json from every finished run's serial.log. 0, or -1. */
-int resultdir_write_results(const char *dir, const char *job_name, const struct job_matrix *m);
+/* DIR/results.csv and DIR/results.json from every finished run's serial.log. With --until-cv
+ * (goal and until, one state per configuration; else both NULL) results.json says per
+ * configuration how many repeats it took and whether it reached the target. 0, or -1. */
+int resultdir_write_results(const char *dir, const char *job_name, const struct job_matrix *m,
+			    const struct repeat_goal *goal, const struct repeat_state *until);
 
 /* ---- reading: kvmio compare, kvmio report ------------------------------------------------- */
 

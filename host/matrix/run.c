@@ -1,11 +1,13 @@
 /*
- * `kvmio run JOB.ini [-o DIR] [--repeat N] [--jobs N] [--resume] [--dry-run]`: every run is a
- * child `kvmio boot ... --log DIR/runs/ID/rN/serial.log` (the same code path as by hand, and a
- * crash stays in its run); its exit code goes to DIR/runs/ID/rN/exit last.
+ * `kvmio run JOB.ini [-o DIR] [--repeat N] [--jobs N] [--resume] [--dry-run]
+ * [--until-cv PCT --max-repeat N] [--pin CPUS]`: every run is a child `kvmio boot ... --log
+ * DIR/runs/ID/rN/serial.log` (the same code path as by hand, and a crash stays in its run); its
+ * exit code goes to DIR/runs/ID/rN/exit last.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,9 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 #include "boot/disk.h"
+#include "boot/pin.h"
 #include "proto/proto.h"
 #include "boot/qemu.h"
 #include "analysis/report.h"
+#include "matrix/repeat.h"
 #include "matrix/resultdir.h"
 #include "matrix/run.h"
 #include "lib/args.h"
@@ -84,10 +88,12 @@ static void progress_bar(struct progress *p)
 	fflush(stderr);
 }
 
-/* cmd.txt of a run: the kvmio boot line, then the QEMU line it runs (its --dry-run output). */
-static char *run_cmd_text(const char *exe, const struct job_config *c, const char *log)
+/* cmd.txt of a run: the kvmio boot line, then the QEMU line it runs (its --dry-run output).
+ * pin: "--pin=CPUS" or NULL. */
+static char *run_cmd_text(const char *exe, const struct job_config *c, const char *log,
+			  const char *pin)
 {
-	char **argv = job_boot_argv(c, exe, log, NULL), *boot, *dry = NULL, *text = NULL;
+	char **argv = job_boot_argv(c, exe, log, pin), *boot, *dry = NULL, *text = NULL;
 
 	boot = argv ? qemu_command_string(argv) : NULL;
 	free(argv);
@@ -111,7 +117,8 @@ static char *run_cmd_text(const char *exe, const struct job_config *c, const cha
 	return text;
 }
 
-static pid_t start_run(const char *exe, const char *dir, const struct job_config *c, int r)
+static pid_t start_run(const char *exe, const char *dir, const struct job_config *c, int r,
+		       const char *pin)
 {
 	char logp[PATH_MAX], out[PATH_MAX], err[PATH_MAX], **argv, *cmd;
 	pid_t pid;
@@ -119,13 +126,13 @@ static pid_t start_run(const char *exe, const char *dir, const struct job_config
 	resultdir_run_path(dir, c->id, r, RESULTDIR_RUN_LOG, logp, sizeof(logp));
 	resultdir_run_path(dir, c->id, r, RESULTDIR_RUN_STDOUT, out, sizeof(out));
 	resultdir_run_path(dir, c->id, r, RESULTDIR_RUN_STDERR, err, sizeof(err));
-	cmd = run_cmd_text(exe, c, logp);
+	cmd = run_cmd_text(exe, c, logp, pin);
 	if (resultdir_run_begin(dir, c, r, cmd ? cmd : "") != 0) {
 		free(cmd);
 		return -1;
 	}
 	free(cmd);
-	argv = job_boot_argv(c, exe, logp, NULL);
+	argv = job_boot_argv(c, exe, logp, pin);
 	if (!argv)
 		return -1;
 	fflush(NULL);
@@ -184,21 +191,206 @@ static int make_images(const char *dir, const struct job_matrix *m, const char *
 	return 0;
 }
 
+/* The runs of one session: the children running, what finished, the progress shown. */
+struct runner {
+	const char *exe, *dir;
+	const char *pin;           /* "--pin=CPUS" for every kvmio boot, or NULL */
+	const struct job_matrix *m;
+	int jobs, nchild, failed;
+	struct child *kids;        /* jobs slots; pid 0: free */
+	struct progress pg;
+};
+
+/* Run todo[0..ntodo), at most rn->jobs at a time, until all finished or the runner is stopped
+ * (Ctrl-C). 0, or KVMIO_EXIT_IO when a run cannot start. */
+static int run_batch(struct runner *rn, const struct pending *todo, int ntodo)
+{
+	const struct job_matrix *m = rn->m;
+	int next = 0, rc = KVMIO_EXIT_OK;
+
+	while (!run_stop && (next < ntodo || rn->nchild > 0)) {
+		int status;
+		pid_t pid;
+
+		/* start what fits; a file image is used by one QEMU at a time (image locks) */
+		while (!run_stop && next < ntodo && rn->nchild < rn->jobs) {
+			const struct job_config *c = &m->cfg[todo[next].cfg];
+			int busy = 0, slot;
+
+			for (int k = 0; k < rn->jobs; k++)
+				if (rn->kids[k].pid > 0 && c->image >= 0 &&
+				    m->cfg[rn->kids[k].cfg].image == c->image)
+					busy = 1;
+			if (busy)
+				break;
+			for (slot = 0; rn->kids[slot].pid > 0; slot++)
+				;
+			pid = start_run(rn->exe, rn->dir, c, todo[next].repeat, rn->pin);
+			if (pid < 0) {
+				fprintf(stderr, "kvmio: run: cannot start %s r%d: %s\n", c->id,
+					todo[next].repeat, strerror(errno));
+				rc = KVMIO_EXIT_IO;
+				run_stop = 1;
+				break;
+			}
+			rn->kids[slot] = (struct child){ pid, todo[next].cfg, todo[next].repeat,
+							 clock_now_s() };
+			rn->nchild++;
+			next++;
+		}
+		if (rn->nchild == 0)
+			break;
+		pid = waitpid(-1, &status, 0);
+		if (pid < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int k = 0; k < rn->jobs; k++) {
+			struct child *kd = &rn->kids[k];
+			const struct job_config *c;
+			double took;
+			int code;
+
+			if (kd->pid != pid)
+				continue;
+			c = &m->cfg[kd->cfg];
+			took = clock_now_s() - kd->start;
+			code = WIFEXITED(status) ? WEXITSTATUS(status)
+						 : PROC_EXIT_SIGNALLED(WTERMSIG(status));
+			kd->pid = 0;
+			rn->nchild--;
+			if (run_stop && (code == KVMIO_EXIT_INTERRUPTED || !WIFEXITED(status)))
+				break; /* interrupted: not finished, --resume runs it again */
+			resultdir_run_end(rn->dir, c->id, kd->repeat, code);
+			if (code != 0)
+				rn->failed++;
+			rn->pg.done++;
+			rn->pg.busy += took;
+			rn->pg.timed++;
+			if (rn->pg.tty) {
+				if (code != 0)
+					fprintf(stderr, "\r%s r%d: %s (exit %d, see %s/runs/%s/r%d/"
+						"stderr.txt)\n", c->id, kd->repeat, exit_word(code),
+						code, rn->dir, c->id, kd->repeat);
+				progress_bar(&rn->pg);
+			} else {
+				fprintf(stderr, "run %d/%d %s r%d: %s (%.1f s)\n", rn->pg.done,
+					rn->pg.total, c->id, kd->repeat, exit_word(code), took);
+			}
+			break;
+		}
+	}
+	return rc;
+}
+
+/* After Ctrl-C: stop the runs still going (each kvmio boot stops its QEMU on SIGTERM). */
+static void stop_children(struct runner *rn)
+{
+	for (int k = 0; k < rn->jobs; k++)
+		if (rn->kids[k].pid > 0)
+			kill(-rn->kids[k].pid, SIGTERM);
+	for (int k = 0; k < rn->jobs; k++) {
+		int status;
+
+		if (rn->kids[k].pid <= 0)
+			continue;
+		for (int t = 0; t < 100; t++) {
+			if (waitpid(rn->kids[k].pid, &status, WNOHANG) == rn->kids[k].pid)
+				break;
+			if (t == 99) {
+				kill(-rn->kids[k].pid, SIGKILL);
+				waitpid(rn->kids[k].pid, &status, 0);
+			}
+			usleep(50000);
+		}
+		rn->kids[k].pid = 0;
+	}
+	rn->nchild = 0;
+}
+
+/* --until-cv: where each configuration stands. Its runs are the finished repeats 1, 2, ...
+ * from its configured ones on (a resumed directory may hold more); their values are the
+ * primary values of those that exited 0. */
+static void until_cv_states(const char *dir, const struct job_matrix *m,
+			    const struct repeat_goal *goal, struct repeat_state *st)
+{
+	for (int i = 0; i < m->n; i++) {
+		const struct job_config *c = &m->cfg[i];
+		double *values;
+
+		if (c->skip)
+			continue;
+		if (st[i].runs < c->repeat)
+			st[i].runs = c->repeat;
+		while (resultdir_run_exit(dir, c->id, st[i].runs + 1) >= 0)
+			st[i].runs++;
+		values = calloc((size_t)st[i].runs + 1, sizeof(*values));
+		st[i].nvalues = 0;
+		for (int r = 1; values && r <= st[i].runs; r++) {
+			char path[PATH_MAX];
+			struct log log;
+
+			if (resultdir_run_exit(dir, c->id, r) != 0)
+				continue;
+			resultdir_run_path(dir, c->id, r, RESULTDIR_RUN_LOG, path, sizeof(path));
+			log_parse_file(&log, path);
+			if (repeat_primary_value(&log, &values[st[i].nvalues]) == 0)
+				st[i].nvalues++;
+			log_free(&log);
+		}
+		st[i].verdict = repeat_decide(values, st[i].nvalues, st[i].runs, goal, &st[i].cv);
+		free(values);
+	}
+}
+
+/* "; until cv <= 2 %: c001 2 repeats (cv 0.41 %, reached), ..." for the closing line
+ * (malloc'd). */
+static char *until_cv_text(const struct job_matrix *m, const struct repeat_goal *goal,
+			   const struct repeat_state *st)
+{
+	char *s = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&s, &len);
+	int n = 0;
+
+	if (!f)
+		return NULL;
+	fprintf(f, "; until cv <= %g %% (at most %d runs):", goal->cv_pct, goal->max_repeat);
+	for (int i = 0; i < m->n; i++) {
+		if (m->cfg[i].skip)
+			continue;
+		fprintf(f, "%s %s %d repeat%s (cv ", n++ ? "," : "", m->cfg[i].id, st[i].runs,
+			st[i].runs == 1 ? "" : "s");
+		if (isnan(st[i].cv))
+			fprintf(f, "-");
+		else
+			fprintf(f, "%.3g %%", 100 * st[i].cv);
+		fprintf(f, ", %s)", repeat_verdict_text(st[i].verdict));
+	}
+	fclose(f);
+	return s;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	const char *jobpath = NULL, *dir = NULL;
-	int repeat = 0, jobs = 1, resume = 0, dry = 0, failed = 0, nchild = 0;
+	int repeat = 0, jobs = 1, resume = 0, dry = 0;
 	int rc = KVMIO_EXIT_OK;
 	struct job_file jf;
 	struct job_matrix m;
 	char err[1024], exe[PATH_MAX], defdir[PATH_MAX];
 	struct pending *todo = NULL;
-	struct child *kids = NULL;
-	int ntodo = 0, next = 0, total_runs = 0, already = 0;
-	struct progress pg;
-	char *need = NULL;
+	int ntodo = 0, total_runs = 0, already = 0;
+	struct runner rn;
+	struct repeat_goal goal = { 0, 0 };   /* --until-cv, --max-repeat; cv_pct 0: not given */
+	struct repeat_state *until = NULL;
+	char *need = NULL, pin[512] = "";   /* "--pin=CPUS" for every run */
 
 	for (int i = 0; i < argc; i++) {
+		const char *v;
+		int missing = 0;
+
 		if (!strcmp(argv[i], "--resume"))
 			resume = 1;
 		else if (!strcmp(argv[i], "--dry-run"))
@@ -207,18 +399,35 @@ int cmd_run(int argc, char **argv)
 			if (++i == argc)
 				return usage_error("run: '%s' needs a directory", argv[i - 1]);
 			dir = argv[i];
-		} else if (!strcmp(argv[i], "--repeat") || !strcmp(argv[i], "--jobs")) {
-			uint64_t v;
+		} else if (!strcmp(argv[i], "--repeat") || !strcmp(argv[i], "--jobs") ||
+			   !strcmp(argv[i], "--max-repeat")) {
+			uint64_t n;
 
 			if (i + 1 == argc)
 				return usage_error("run: '%s' needs a number", argv[i]);
-			if (arg_u64(argv[i + 1], 10, &v) != 0 || v < 1 || v > 10000)
+			if (arg_u64(argv[i + 1], 10, &n) != 0 || n < 1 || n > 10000)
 				return usage_error("run: bad number '%s'", argv[i + 1]);
 			if (!strcmp(argv[i], "--repeat"))
-				repeat = (int)v;
+				repeat = (int)n;
+			else if (!strcmp(argv[i], "--jobs"))
+				jobs = (int)n;
 			else
-				jobs = (int)v;
+				goal.max_repeat = (int)n;
 			i++;
+		} else if ((v = option_value(argc, argv, &i, "--pin", &missing))) {
+			struct pin_cpus cpus;
+
+			/* checked here, once, as each kvmio boot will check it; a list that parses
+			 * fits (PIN_MAX_CPUS numbers below PIN_CPU_LIMIT) */
+			if (pin_parse_cpus(v, &cpus, err, sizeof(err)) != 0 ||
+			    pin_check_allowed(&cpus, err, sizeof(err)) != 0)
+				return usage_error("run: --pin: %s", err);
+			snprintf(pin, sizeof(pin), "--pin=%s", v);
+		} else if ((v = option_value(argc, argv, &i, "--until-cv", &missing))) {
+			if (arg_double(v, 0, 1000, &goal.cv_pct) != 0 || goal.cv_pct <= 0)
+				return usage_error("run: bad --until-cv '%s' (a percentage above 0)", v);
+		} else if (missing) {
+			return usage_error("run: '%s' needs a value", argv[i]);
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			return usage_error("run: unknown option '%s'", argv[i]);
 		} else if (!jobpath) {
@@ -229,6 +438,8 @@ int cmd_run(int argc, char **argv)
 	}
 	if (!jobpath)
 		return usage_error("run: no job file given");
+	if ((goal.cv_pct > 0) != (goal.max_repeat > 0))
+		return usage_error("run: --until-cv and --max-repeat go together");
 	if (dir && strlen(dir) > 1024)
 		return usage_error("run: -o: directory name too long");
 	if (!dir) {
@@ -257,6 +468,13 @@ int cmd_run(int argc, char **argv)
 		c->repeat = repeat ? repeat : c->repeat ? c->repeat : 5;
 		if (!c->skip)
 			total_runs += c->repeat;
+		if (!c->skip && goal.max_repeat && goal.max_repeat < c->repeat) {
+			rc = usage_error("run: --max-repeat %d is below the %d repeats of %s",
+					 goal.max_repeat, c->repeat, c->id);
+			job_matrix_free(&m);
+			job_file_free(&jf);
+			return rc;
+		}
 	}
 	self_exe(exe, sizeof(exe));
 	if (dry) {
@@ -266,6 +484,12 @@ int cmd_run(int argc, char **argv)
 			nrun += !m.cfg[i].skip;
 		printf("# %s: %d configurations (%d run, %d skip), %d runs -> %s\n", jobpath, m.n,
 		       nrun, m.n - nrun, total_runs, dir);
+		if (pin[0])
+			printf("# every kvmio boot with %s\n", pin);
+		if (goal.max_repeat)
+			printf("# then more runs, a round at a time, of each configuration whose CV of "
+			       "its primary metric is above %g %%, up to %d runs each\n", goal.cv_pct,
+			       goal.max_repeat);
 		for (int i = 0; i < m.n; i++) {
 			const struct job_config *c = &m.cfg[i];
 			char *s = job_boot_string(c, "kvmio");
@@ -293,13 +517,21 @@ int cmd_run(int argc, char **argv)
 	}
 	if (resultdir_write_matrix(dir, &m) != 0)
 		fprintf(stderr, "kvmio: run: cannot write %s/matrix.tsv\n", dir);
-	/* what is left to do */
-	todo = calloc((size_t)total_runs + 1, sizeof(*todo));
+	/* what is left to do (--until-cv: rounds of at most one run per configuration follow) */
+	todo = calloc((size_t)(total_runs > m.n ? total_runs : m.n) + 1, sizeof(*todo));
 	need = calloc((size_t)m.nimages + 1, 1);
-	kids = calloc((size_t)jobs, sizeof(*kids));
+	until = goal.max_repeat ? calloc((size_t)m.n + 1, sizeof(*until)) : NULL;
+	memset(&rn, 0, sizeof(rn));
+	rn.kids = calloc((size_t)jobs, sizeof(*rn.kids));
+	if (!todo || !need || !rn.kids || (goal.max_repeat && !until)) {
+		rc = KVMIO_EXIT_IO;
+		goto out;
+	}
 	for (int i = 0; i < m.n; i++) {
 		const struct job_config *c = &m.cfg[i];
 
+		if (!c->skip && c->image >= 0 && goal.max_repeat)
+			need[c->image] = 1;
 		for (int r = 1; !c->skip && r <= c->repeat; r++) {
 			if (resume && resultdir_run_exit(dir, c->id, r) >= 0) {
 				already++;
@@ -315,130 +547,62 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	proc_on_stop_signals(on_signal); /* no SA_RESTART: waitpid returns */
-	memset(&pg, 0, sizeof(pg));
-	pg.tty = isatty(2);
-	pg.total = total_runs;
-	pg.done = already;
-	pg.jobs = jobs;
+	rn.exe = exe;
+	rn.dir = dir;
+	rn.pin = pin[0] ? pin : NULL;
+	rn.m = &m;
+	rn.jobs = jobs;
+	rn.pg.tty = isatty(2);
+	rn.pg.total = total_runs;
+	rn.pg.done = already;
+	rn.pg.jobs = jobs;
 	if (already)
 		fprintf(stderr, "kvmio: run: --resume: %d of %d runs already finished\n", already,
 			total_runs);
-	if (pg.tty && ntodo)
-		progress_bar(&pg);
-	while (!run_stop && (next < ntodo || nchild > 0)) {
-		int status;
-		pid_t pid;
-
-		/* start what fits; a file image is used by one QEMU at a time (image locks) */
-		while (!run_stop && next < ntodo && nchild < jobs) {
-			const struct job_config *c = &m.cfg[todo[next].cfg];
-			int busy = 0, slot;
-
-			for (int k = 0; k < jobs; k++)
-				if (kids[k].pid > 0 && c->image >= 0 &&
-				    m.cfg[kids[k].cfg].image == c->image)
-					busy = 1;
-			if (busy)
-				break;
-			for (slot = 0; kids[slot].pid > 0; slot++)
-				;
-			pid = start_run(exe, dir, c, todo[next].repeat);
-			if (pid < 0) {
-				fprintf(stderr, "kvmio: run: cannot start %s r%d: %s\n", c->id,
-					todo[next].repeat, strerror(errno));
-				rc = KVMIO_EXIT_IO;
-				run_stop = 1;
-				break;
-			}
-			kids[slot] = (struct child){ pid, todo[next].cfg, todo[next].repeat, clock_now_s() };
-			nchild++;
-			next++;
-		}
-		if (nchild == 0)
+	if (rn.pg.tty && ntodo)
+		progress_bar(&rn.pg);
+	rc = run_batch(&rn, todo, ntodo);
+	/* --until-cv: a round of one more run for every configuration above the target, until none
+	 * is (their runs interleave, so a slow drift of the host hits every configuration alike) */
+	while (until && !run_stop && rc == KVMIO_EXIT_OK) {
+		until_cv_states(dir, &m, &goal, until);
+		ntodo = 0;
+		for (int i = 0; i < m.n; i++)
+			if (!m.cfg[i].skip && until[i].verdict == REPEAT_MORE)
+				todo[ntodo++] = (struct pending){ i, until[i].runs + 1 };
+		if (ntodo == 0)
 			break;
-		pid = waitpid(-1, &status, 0);
-		if (pid < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		for (int k = 0; k < jobs; k++) {
-			struct child *kd = &kids[k];
-			const struct job_config *c;
-			double took;
-			int code;
-
-			if (kd->pid != pid)
-				continue;
-			c = &m.cfg[kd->cfg];
-			took = clock_now_s() - kd->start;
-			code = WIFEXITED(status) ? WEXITSTATUS(status)
-						 : PROC_EXIT_SIGNALLED(WTERMSIG(status));
-			kd->pid = 0;
-			nchild--;
-			if (run_stop && (code == KVMIO_EXIT_INTERRUPTED || !WIFEXITED(status)))
-				break; /* interrupted: not finished, --resume runs it again */
-			resultdir_run_end(dir, c->id, kd->repeat, code);
-			if (code != 0)
-				failed++;
-			pg.done++;
-			pg.busy += took;
-			pg.timed++;
-			if (pg.tty) {
-				if (code != 0)
-					fprintf(stderr, "\r%s r%d: %s (exit %d, see %s/runs/%s/r%d/"
-						"stderr.txt)\n", c->id, kd->repeat, exit_word(code),
-						code, dir, c->id, kd->repeat);
-				progress_bar(&pg);
-			} else {
-				fprintf(stderr, "run %d/%d %s r%d: %s (%.1f s)\n", pg.done, pg.total,
-					c->id, kd->repeat, exit_word(code), took);
-			}
-			break;
-		}
+		rn.pg.total += ntodo;
+		rc = run_batch(&rn, todo, ntodo);
 	}
-	if (run_stop) {
-		/* stop the runs still going: each kvmio boot stops its QEMU on SIGTERM */
-		for (int k = 0; k < jobs; k++)
-			if (kids[k].pid > 0)
-				kill(-kids[k].pid, SIGTERM);
-		for (int k = 0; k < jobs; k++) {
-			int status;
-
-			if (kids[k].pid <= 0)
-				continue;
-			for (int t = 0; t < 100; t++) {
-				if (waitpid(kids[k].pid, &status, WNOHANG) == kids[k].pid)
-					break;
-				if (t == 99) {
-					kill(-kids[k].pid, SIGKILL);
-					waitpid(kids[k].pid, &status, 0);
-				}
-				usleep(50000);
-			}
-			kids[k].pid = 0;
-		}
-	}
-	if (pg.tty)
+	if (run_stop)
+		stop_children(&rn);
+	if (rn.pg.tty)
 		fputc('\n', stderr);
-	if (resultdir_write_results(dir, jobpath, &m) != 0) {
+	if (until && !run_stop)
+		until_cv_states(dir, &m, &goal, until);
+	if (resultdir_write_results(dir, jobpath, &m, until ? &goal : NULL, until) != 0) {
 		fprintf(stderr, "kvmio: run: cannot write %s/results.csv/json\n", dir);
 		if (!rc)
 			rc = KVMIO_EXIT_IO;
 	}
 	if (run_stop && rc != KVMIO_EXIT_IO) {
 		fprintf(stderr, "kvmio: run: interrupted: %d of %d runs finished; results so far in "
-			"%s/results.csv; --resume continues\n", pg.done, total_runs, dir);
+			"%s/results.csv; --resume continues\n", rn.pg.done, rn.pg.total, dir);
 		rc = KVMIO_EXIT_INTERRUPTED;
 	} else if (!rc) {
-		fprintf(stderr, "kvmio: run: %d runs (%d failed) in %s: results.csv, results.json\n",
-			total_runs, failed, dir);
-		rc = failed ? KVMIO_EXIT_FAILED : KVMIO_EXIT_OK;
+		char *u = until ? until_cv_text(&m, &goal, until) : NULL;
+
+		fprintf(stderr, "kvmio: run: %d runs (%d failed) in %s: results.csv, results.json%s\n",
+			rn.pg.total, rn.failed, dir, u ? u : "");
+		free(u);
+		rc = rn.failed ? KVMIO_EXIT_FAILED : KVMIO_EXIT_OK;
 	}
 out:
 	free(todo);
 	free(need);
-	free(kids);
+	free(rn.kids);
+	free(until);
 	job_matrix_free(&m);
 	job_file_free(&jf);
 	return rc;

@@ -3,6 +3,7 @@
  * serial log, and check its records with the host parser. Every boot path and machine we
  * support, plus the failure paths (bad option, CPU fault, watchdog, host timeout).
  */
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -912,6 +913,49 @@ static void test_parse_saved_log(void **state)
 	unlink(out);
 }
 
+/* --pin: the vCPU thread on the first CPU given (CPU 0 where kvmio may run there), the others
+ * with it when there is one CPU; the launch info says what went where. */
+static void test_pin(void **state)
+{
+	char out[300], cpu[16], want[64];
+	const char *text;
+	cpu_set_t set;
+	int first = 0;
+
+	(void)state;
+	snprintf(out, sizeof(out), "%s.out", log_path);
+	assert_int_equal(sched_getaffinity(0, sizeof(set), &set), 0);
+	while (!CPU_ISSET(first, &set))
+		first++;
+	snprintf(cpu, sizeof(cpu), "%d", first);
+	assert_int_equal(test_kvmio(out, "boot", "--pin", cpu, "--", "bench=exits", "ops=300",
+				    (char *)NULL), 0);
+	text = test_output(out);
+	snprintf(want, sizeof(want), "pinned:       CPU 0/%s (vcpu) -> %d; ",
+		 strstr(text, "accel=kvm") ? "KVM" : "TCG", first);
+	if (!strstr(text, want))
+		fail_msg("no '%s' in:\n%s", want, text);
+	snprintf(want, sizeof(want), " (main)");
+	assert_non_null(strstr(strstr(text, "pinned:"), want));
+	snprintf(want, sizeof(want), " -> %d\n", first);
+	assert_non_null(strstr(strstr(text, "(vcpu) -> "), want));
+	/* the JSON launch object: every thread with its kind and CPUs */
+	assert_int_equal(test_kvmio(out, "boot", "--pin", cpu, "--json", "--", "bench=exits",
+				    "ops=300", (char *)NULL), 0);
+	text = test_output(out);
+	assert_non_null(strstr(text, "\"pin\":{\"applied\":true,"));
+	snprintf(want, sizeof(want), "\"kind\":\"vcpu\",\"cpus\":\"%d\",\"error\":null}", first);
+	assert_non_null(strstr(text, want));
+	/* a CPU kvmio may not run on: one line, exit 2, QEMU never started */
+	assert_int_equal(test_kvmio(out, "boot", "--pin", "1023", "--", "bench=exits",
+				    (char *)NULL), KVMIO_EXIT_BADCONFIG);
+	text = test_output(out);
+	assert_non_null(strstr(text, "kvmio: boot: --pin: CPU 1023 is not one kvmio may run on "
+			       "(allowed: "));
+	assert_int_equal(strchr(text, '\n') - text + 1, (long)strlen(text));   /* one line */
+	unlink(out);
+}
+
 static void test_host_usage_errors(void **state)
 {
 	(void)state;
@@ -934,6 +978,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pc_pvh, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_q35_uefi, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tsc_matches_host, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_option, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_checks_options, setup, teardown),

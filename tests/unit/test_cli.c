@@ -3,6 +3,7 @@
  * script standing in for QEMU), and `parse` on the sample logs. Run from the repository root.
  */
 #include <fcntl.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -315,6 +316,33 @@ static void test_usage(void **state)
 	setenv("KVMIO_IMAGE_DIR", dir, 1);
 }
 
+/* --pin against the stand-in: its one thread is the main one (no vCPU to find), and a QEMU
+ * that writes no record is never pinned; the launch info says so either way. */
+static void test_pin_reported(void **state)
+{
+	cpu_set_t set;
+	char cpu[16], want[128];
+	int first = 0;
+
+	(void)state;
+	assert_int_equal(sched_getaffinity(0, sizeof(set), &set), 0);
+	while (!CPU_ISSET(first, &set))
+		first++;
+	snprintf(cpu, sizeof(cpu), "%d", first);
+	fake("tests/data/good.log", "1");
+	setenv("FAKE_QEMU_SLEEP", "1", 1);   /* still there after its first record */
+	assert_int_equal(test_kvmio_split(out_path, err_path, "boot", "--accel", "tcg", "--pin", cpu,
+					  (char *)NULL), 0);
+	snprintf(want, sizeof(want), "\npinned:       no vCPU thread found -> %d; fake-qemu (main) "
+		 "-> %d\n", first, first);
+	assert_stdout_has(want);
+	unsetenv("FAKE_QEMU_SLEEP");
+	fake(NULL, "1");
+	assert_int_equal(test_kvmio_split(out_path, err_path, "boot", "--accel", "tcg", "--pin", cpu,
+					  "--json", (char *)NULL), KVMIO_EXIT_QEMU);
+	assert_stdout_has("\"pin\":{\"applied\":false,\"why\":\"the guest wrote no record\",");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -327,6 +355,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_arguments_reach_qemu, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_uefi_volume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_installed_layout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pin_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage, setup, teardown),
 	};
 

@@ -2,7 +2,8 @@
  * kvmio compare (host/compare.c) on the fixture result directory tests/data/compare
  * (mkfixture.py: IDE vs virtio-blk x irq poll/intx/msix, 5 repeats, IDE+msix skipped, virtio-blk
  * msix noisy, one IDE intx repeat timed out). Expected medians and ratios come from Python's
- * statistics module over the same CSV; the exact U p-values are k/C(n1+n2, n1) counts.
+ * statistics module over the same CSV; the exact U p-values are k/C(n1+n2, n1) counts. The A/B
+ * gate (--max-regression) on tests/data/ab (mkfixture.py there).
  * Run from the repository root.
  */
 #include <math.h>
@@ -19,6 +20,8 @@
 #include "helpers.h"
 
 #define FIXTURE "tests/data/compare"
+#define AB_SLOWER "tests/data/ab/slower"   /* mkfixture.py there: B 5 % slower, CV 0.5 %, 8 runs */
+#define AB_NOISY "tests/data/ab/noisy"     /* B 5 % slower in its median, CV 10 %, 5 runs */
 #define assert_near(x, y, eps) assert_true(fabs((x) - (y)) <= (eps))
 
 static int M(const char *name)
@@ -104,6 +107,9 @@ static void test_verdicts(void **state)
 	assert_near(r.u, 20, 0);
 	assert_near(r.p, 38.0 / 252, 1e-12);
 	assert_int_equal(r.verdict, CMP_SAME);
+	/* the ratio's bootstrap interval: around the ratio, finite on the noisy side */
+	assert_true(isfinite(r.ratio_lo) && isfinite(r.ratio_hi));
+	assert_true(r.ratio_lo <= r.ratio && r.ratio <= r.ratio_hi);
 	assert_string_equal(compare_verdict_text(r.verdict), "no significant difference");
 	compare_free(&d);
 }
@@ -222,6 +228,102 @@ static void test_flavours(void **state)
 	rmdir(dir);
 }
 
+static int count(const char *text, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+static void test_gate(void **state)
+{
+	char *o;
+
+	(void)state;
+	/* B (c002) 5 % below A in IOPS with CV 0.5 %: a regression beyond 3 %, not beyond 10 % */
+	assert_int_equal(run(&o, AB_SLOWER, "c001", "c002", "--max-regression", "3", NULL),
+			 KVMIO_EXIT_REGRESSION);
+	assert_non_null(strstr(o, "gate: B slower than A by more than 3 % on the primary metric, "
+			       "U test p < 0.01\n"));
+	assert_non_null(strstr(o, "  REGRESSION c002 vs c001 (irq: poll -> msix): disk "
+			       "randread-4k-qd1 iops ratio 0.9"));
+	assert_non_null(strstr(o, "p 0.0002: "));   /* 2/C(16,8) */
+	assert_non_null(strstr(o, "gate: 1 regression in 1 comparison\n"));
+	free(o);
+	assert_int_equal(run(&o, AB_SLOWER, "c001", "c002", "--max-regression", "10", NULL), 0);
+	assert_non_null(strstr(o, "gate: 0 regressions in 1 comparison\n"));
+	assert_null(strstr(o, "REGRESSION"));
+	free(o);
+	/* the other way round B is faster: nothing to report */
+	assert_int_equal(run(&o, AB_SLOWER, "c002", "c001", "--max-regression", "3", NULL), 0);
+	assert_null(strstr(o, "REGRESSION"));
+	free(o);
+	/* every pair against irq=poll: c002 regresses, c003 (4 % faster) does not */
+	assert_int_equal(run(&o, AB_SLOWER, "--baseline", "irq=poll", "--max-regression=3", NULL),
+			 KVMIO_EXIT_REGRESSION);
+	assert_int_equal(count(o, "REGRESSION"), 1);
+	assert_non_null(strstr(o, "REGRESSION c002 vs c001"));
+	assert_non_null(strstr(o, "gate: 1 regression in 2 comparisons\n"));
+	free(o);
+	/* --csv: the CSV stays whole (the gate's lines go to stderr), the exit status is the same */
+	assert_int_equal(run(&o, AB_SLOWER, "--csv", "c001", "c002", "--max-regression", "3", NULL),
+			 KVMIO_EXIT_REGRESSION);
+	assert_null(strstr(o, "gate:"));
+	assert_non_null(strstr(o, "bench,name,metric,baseline,other,"));
+	free(o);
+	/* noisy (CV 10 %): the median is 5 % lower, but not significantly */
+	assert_int_equal(run(&o, AB_NOISY, "c001", "c002", "--max-regression", "3", NULL), 0);
+	assert_null(strstr(o, "REGRESSION"));
+	assert_non_null(strstr(o, "gate: 0 regressions in 1 comparison\n"));
+	free(o);
+	/* 5 runs against 4 cannot reach p < 0.01: said, not passed over in silence */
+	assert_int_equal(run(&o, FIXTURE, "c001", "c002", "--max-regression", "3", NULL), 0);
+	assert_non_null(strstr(o, "untestable c002 vs c001 (irq: poll -> intx): disk "
+			       "randread-4k-qd1 iops: n=5/4, the U test cannot reach p < 0.01"));
+	free(o);
+}
+
+/* Latency (p50 of bench=exits): higher is slower. */
+static void test_gate_latency(void **state)
+{
+	char dir[] = "/tmp/kvmio-compare-XXXXXX", path[256], *o, *csv = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/matrix.tsv", dir);
+	test_write_file(path, "c001\trun\t-\tbench=exits;machine=pc\n"
+			 "c002\trun\t-\tbench=exits;machine=q35\n");
+	f = open_memstream(&csv, &len);
+	assert_non_null(f);
+	fprintf(f, "config,repeat,exit,params,bench,name,p50\n");
+	for (int r = 1; r <= 6; r++) {
+		fprintf(f, "c001,%d,0,bench=exits;machine=pc,exits,cpuid,%d\n", r, 100 + r);
+		fprintf(f, "c002,%d,0,bench=exits;machine=q35,exits,cpuid,%d\n", r, 110 + r);
+	}
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/results.csv", dir);
+	test_write_file(path, csv);
+	free(csv);
+	/* q35 takes 9.7 % more cycles (medians 113.5 and 103.5): beyond 5 %, not beyond 15 %;
+	 * pc against q35 is faster */
+	assert_int_equal(run(&o, dir, "c001", "c002", "--max-regression", "5", NULL),
+			 KVMIO_EXIT_REGRESSION);
+	assert_non_null(strstr(o, "REGRESSION c002 vs c001 (machine: pc -> q35): exits cpuid p50 "
+			       "ratio 1.097"));
+	assert_non_null(strstr(o, "9.7 % slower (limit 5 %)"));
+	free(o);
+	assert_int_equal(run(NULL, dir, "c001", "c002", "--max-regression", "15", NULL), 0);
+	assert_int_equal(run(NULL, dir, "c002", "c001", "--max-regression", "0", NULL), 0);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/matrix.tsv", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_usage(void **state)
 {
 	(void)state;
@@ -236,6 +338,10 @@ static void test_usage(void **state)
 	assert_int_equal(run(NULL, FIXTURE, "c001", NULL), 2);
 	assert_int_equal(run(NULL, FIXTURE, "--baseline", "irq=poll", "c001", "c002", NULL), 2);
 	assert_int_equal(run(NULL, FIXTURE, "--bogus", NULL), 2);
+	assert_int_equal(run(NULL, FIXTURE, "--max-regression", "3", NULL), 2);   /* no pair */
+	assert_int_equal(run(NULL, FIXTURE, "c001", "c004", "--max-regression", "x", NULL), 2);
+	assert_int_equal(run(NULL, FIXTURE, "c001", "c004", "--max-regression", "-1", NULL), 2);
+	assert_int_equal(run(NULL, FIXTURE, "c001", "c004", "--max-regression", NULL), 2);
 	/* a valid key/value without a matching pair is not an error */
 	assert_int_equal(run(NULL, FIXTURE, "--baseline", "accel=tcg", NULL), 0);
 }
@@ -248,6 +354,8 @@ int main(void)
 		cmocka_unit_test(test_cli_output),
 		cmocka_unit_test(test_single_repeat),
 		cmocka_unit_test(test_flavours),
+		cmocka_unit_test(test_gate),
+		cmocka_unit_test(test_gate_latency),
 		cmocka_unit_test(test_usage),
 	};
 

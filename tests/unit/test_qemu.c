@@ -81,6 +81,8 @@ static void check_common(const struct qemu_command *c)
 	assert_true(find_pair(c, "-nodefaults", NULL) > 0);
 	assert_true(find_pair(c, "-nographic", NULL) > 0);
 	assert_true(find_pair(c, "-no-reboot", NULL) > 0);
+	/* named threads (CPU 0/TCG, IO ..., call_rcu): what --pin goes by */
+	assert_true(find_pair(c, "-name", "kvmio,debug-threads=on") > 0);
 	assert_true(find_pair(c, "-serial", "stdio") > 0);
 	assert_true(find_pair(c, "-monitor", "none") > 0);
 	assert_true(find_pair(c, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04") > 0);

@@ -2,12 +2,14 @@
  * host/stats.c against values computed independently: Python's statistics module (mean,
  * stdev, median), mpmath (t quantiles, Welch's p by the incomplete beta), brute-force
  * enumeration of all rank assignments (exact Mann-Whitney p), the printed t table and the
- * textbook exact Mann-Whitney tail probabilities for n1 = n2 = 5.
+ * textbook exact Mann-Whitney tail probabilities for n1 = n2 = 5; the bootstrap of the ratio of
+ * medians by its properties (covers a known ratio, stays finite, reproducible by seed).
  */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <cmocka.h>
 #include "analysis/stats.h"
@@ -128,6 +130,91 @@ static void test_mann_whitney_normal(void **state)
 	mw(a, N(a), b, N(b), 11.5, 0.006584138620030942, 0);
 }
 
+static void test_mann_whitney_min_p(void **state)
+{
+	(void)state;
+	assert_near(stats_mann_whitney_min_p(5, 5), 2.0 / 252, 1e-12);   /* < 0.01 */
+	assert_near(stats_mann_whitney_min_p(4, 6), 2.0 / 210, 1e-12);   /* < 0.01 */
+	assert_near(stats_mann_whitney_min_p(4, 5), 2.0 / 126, 1e-12);   /* > 0.01 */
+	assert_near(stats_mann_whitney_min_p(3, 3), 0.1, 1e-12);
+	assert_true(stats_mann_whitney_min_p(20, 20) < 1e-6);           /* normal approximation */
+}
+
+#define SEED 0x6b766d696full
+#define RESAMPLES 2000
+
+static void test_bootstrap_shifted(void **state)
+{
+	/* other is base scaled by 0.95: the true ratio of medians is 0.95 */
+	static const double base[] = { 100, 101, 99, 102, 98, 100.5, 99.5, 101.5 };
+	double other[N(base)], lo, hi;
+
+	(void)state;
+	for (size_t i = 0; i < N(base); i++)
+		other[i] = base[i] * 0.95;
+	assert_int_equal(stats_bootstrap_median_ratio(base, N(base), other, N(other), RESAMPLES,
+						      SEED, &lo, &hi), 0);
+	assert_true(lo <= 0.95 && 0.95 <= hi);
+	assert_true(lo > 0.92 && hi < 0.98);   /* and it says something: +-3 % at most */
+	assert_true(lo < hi);
+}
+
+static void test_bootstrap_identical(void **state)
+{
+	static const double x[] = { 100, 101, 99, 102, 98, 100.5, 99.5, 101.5 };
+	double lo, hi;
+
+	(void)state;
+	assert_int_equal(stats_bootstrap_median_ratio(x, N(x), x, N(x), RESAMPLES, SEED, &lo, &hi),
+			 0);
+	assert_true(lo <= 1 && 1 <= hi);
+	assert_true(lo > 0.98 && hi < 1.02);
+}
+
+static void test_bootstrap_noisy(void **state)
+{
+	/* spread over two orders of magnitude: the mean's t CI of base reaches below 0, so the
+	 * old ratio of the two CIs was [.., inf]; the bootstrap stays within the extreme ratios */
+	static const double base[] = { 100, 5, 300, 1, 150 }, other[] = { 80, 400, 2, 90, 60 };
+	struct stats_summary s;
+	double lo, hi;
+
+	(void)state;
+	stats_summarize(base, N(base), &s);
+	assert_true(s.ci_lo < 0);
+	assert_int_equal(stats_bootstrap_median_ratio(base, N(base), other, N(other), RESAMPLES,
+						      SEED, &lo, &hi), 0);
+	assert_true(isfinite(lo) && isfinite(hi) && lo <= hi);
+	assert_true(lo >= 2.0 / 300 && hi <= 400.0 / 1);
+}
+
+static void test_bootstrap_reproducible(void **state)
+{
+	static const double a[] = { 10, 12, 9, 11, 10.5, 13 }, b[] = { 11, 9.5, 12.5, 10, 14 };
+	double lo1, hi1, lo2, hi2, lo3, hi3;
+
+	(void)state;
+	assert_int_equal(stats_bootstrap_median_ratio(a, N(a), b, N(b), RESAMPLES, SEED, &lo1,
+						      &hi1), 0);
+	assert_int_equal(stats_bootstrap_median_ratio(a, N(a), b, N(b), RESAMPLES, SEED, &lo2,
+						      &hi2), 0);
+	assert_true(lo1 == lo2 && hi1 == hi2);   /* the same seed: the same interval, bit for bit */
+	assert_int_equal(stats_bootstrap_median_ratio(a, N(a), b, N(b), RESAMPLES, SEED + 1, &lo3,
+						      &hi3), 0);
+	assert_true(lo3 != lo1 || hi3 != hi1);   /* the seed is used */
+	/* nothing to resample, or a base median of 0 (irq_op of polling): no interval */
+	assert_int_equal(stats_bootstrap_median_ratio(a, 0, b, N(b), RESAMPLES, SEED, &lo1, &hi1),
+			 -1);
+	assert_true(isnan(lo1) && isnan(hi1));
+	{
+		static const double zero[] = { 0, 0, 0 };
+
+		assert_int_equal(stats_bootstrap_median_ratio(zero, N(zero), b, N(b), RESAMPLES,
+							      SEED, &lo1, &hi1), -1);
+		assert_true(isnan(lo1) && isnan(hi1));
+	}
+}
+
 static void test_welch(void **state)
 {
 	static const double x[] = { 0.80, 0.83, 1.89, 1.04, 1.45, 1.38, 1.91, 1.64, 0.73, 1.46 };
@@ -155,6 +242,11 @@ int main(void)
 		cmocka_unit_test(test_summary),
 		cmocka_unit_test(test_mann_whitney_exact),
 		cmocka_unit_test(test_mann_whitney_normal),
+		cmocka_unit_test(test_mann_whitney_min_p),
+		cmocka_unit_test(test_bootstrap_shifted),
+		cmocka_unit_test(test_bootstrap_identical),
+		cmocka_unit_test(test_bootstrap_noisy),
+		cmocka_unit_test(test_bootstrap_reproducible),
 		cmocka_unit_test(test_welch),
 		cmocka_unit_test(test_normal_cdf),
 	};
