@@ -46,7 +46,9 @@ const char boot_options_help[] =
 	"      [,file=PATH (short for backend=file=PATH)]\n"
 	"      [,size=SIZE][,cache=none|writethrough|writeback|directsync|unsafe]\n"
 	"      [,aio=threads|native|io_uring][,format=raw|qcow2][,latency-ns=N][,readonly=on|off]\n"
-	"      [,inject=eio-read|eio-write]   (ide: -M pc only, ide disks before virtio-blk)\n"
+	"      [,inject=eio-read|eio-write][,iothread=on|off|NAME]   (ide: -M pc only, ide disks\n"
+	"      before virtio-blk; iothread: virtio-blk only, off = QEMU's main loop (default), on =\n"
+	"      an iothread of its own, NAME = one shared by the disks naming it)\n"
 	"  --net SPEC                 add a NIC (repeatable; the guest's dev=N is the N-th --net, at\n"
 	"                             PCI slot 0x18+N):\n"
 	"      e1000|e1000-82545em|e1000-82544gc|rtl8139|virtio-net[,transport=legacy|modern|\n"
@@ -539,7 +541,7 @@ int cmd_boot(int argc, char **argv)
 			 res.out_len);
 	rc = launch_outcome(&res, &log, a.timeout_s, cmd.argv[0], msg, sizeof(msg));
 	launch = (struct report_launch){ cmd.firmware, cmd.machine, cmd.accel, cmd.accel_label,
-					 cmd.accel_why, res.exited ? res.exit_code : -1,
+					 cmd.accel_why, cmd.iothreads, res.exited ? res.exit_code : -1,
 					 res.first_record_s, res.wall_s, nr.peers, nr.npeers, nr.tap_cmd,
 					 nr.tap_status, nr.tap_out };
 	{
