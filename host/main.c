@@ -1,6 +1,7 @@
 /* kvmio: one table of subcommands; `kvmio help` prints its usage column. */
 #include <stdio.h>
 #include <string.h>
+#include "analysis/calibrate.h"
 #include "analysis/compare.h"
 #include "analysis/htmlreport.h"
 #include "analysis/report.h"
@@ -57,6 +58,12 @@ static const struct command {
 	  "kvmio host [--json]                     what this host offers: /dev/kvm and its\n"
 	  "                                        flavour, QEMU, OVMF, and which boot path\n"
 	  "                                        works under which accelerator" },
+	{ "calibrate", { NULL }, cmd_calibrate,
+	  "kvmio calibrate [--accel auto|kvm|tcg] [--json] [--ops N]\n"
+	  "                                        the instrument against known delays:\n"
+	  "                                        injected latency-ns (main loop, iothread)\n"
+	  "                                        beside this host's timer; saved for\n"
+	  "                                        kvmio report (exit 12: they disagree)" },
 	{ "version", { "--version" }, cmd_version,
 	  "kvmio version                           the build and the protocol version" },
 	{ "help", { "--help", "-h" }, cmd_help,
@@ -68,7 +75,8 @@ static const char exit_help[] =
 	"exit: 0 ok, 1 guest error, 2 bad configuration or usage, 3 timeout, 4 truncated log,\n"
 	"  5 no end record, 6 corrupt record, 7 unknown protocol version, 8 invalid sequence,\n"
 	"  9 QEMU failed, 10 log unreadable, 11 accelerator failed (KVM internal error,\n"
-	"  emulation failure, KVM not initialized: QEMU is stopped at once), 130 interrupted.\n";
+	"  emulation failure, KVM not initialized: QEMU is stopped at once), 12 calibrate: the\n"
+	"  iothread path disagrees with the host timer, 130 interrupted.\n";
 
 static void print_help(FILE *out)
 {
