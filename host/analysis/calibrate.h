@@ -2,9 +2,7 @@
  * `kvmio calibrate`: the instrument checked against known delays. The guest times 4K random
  * reads (qd 1, polled) of a virtio-blk disk on null-co whose latency-ns injects each delay, once
  * through QEMU's main loop and once through an iothread; a host thread times clock_nanosleep
- * waits of the same delays, as many. Both sides are taken as what the delay adds: the figure at
- * the delay minus the same instrument's at delay 0. The arithmetic and the verdict are pure
- * functions
+ * waits of the same delays, as many. The arithmetic and the verdict are pure functions
  * (calibrate_compute); the last calibration of this host is kept as JSON where `kvmio report`
  * finds it (calibrate_state_path).
  */
@@ -47,8 +45,7 @@ struct calib_row {
 	double delay_us;
 	enum calib_path path;
 	double guest_p50_us, guest_mean_us; /* minus the same path's figure at delay 0 */
-	double host_p50_us, host_mean_us;   /* the host timer's waits of this delay minus those of
-					     * a zero-length wait */
+	double host_p50_us, host_mean_us;   /* the host timer's waits of this delay, as measured */
 	double error_p50_us, error_mean_us; /* guest - host */
 	double tolerance_us;                /* calibrate_tolerance_us(host_p50_us) */
 	int checked;                        /* the verdict looks at it: iothread path, delay > 0 */

@@ -229,9 +229,8 @@ static void write_calibration(FILE *out, FILE *sum)
 	      "that ran these results. Each device delay is injected with null-co's "
 	      "<code>latency-ns</code> under virtio-blk (4K random reads, qd 1, polled); the guest's "
 	      "figures are its p50 and mean minus the same path's at delay 0, beside a host thread "
-	      "timing <code>clock_nanosleep</code> waits of the delay, minus a zero-length wait's. "
-	      "Checked on the iothread path: within 5 % of the host timer's p50 + 5 us.</p>\n"
-	      "<table>\n<thead><tr><th>delay (us)"
+	      "timing <code>clock_nanosleep</code> waits of the delay. Checked on the iothread path: "
+	      "within 5 % of the host timer's p50 + 5 us.</p>\n<table>\n<thead><tr><th>delay (us)"
 	      "</th><th class=\"l\">path</th><th>guest p50</th><th>guest mean</th><th>host timer "
 	      "p50</th><th>host timer mean</th><th>error p50</th><th class=\"l\">check</th></tr>"
 	      "</thead>\n<tbody>\n", out);

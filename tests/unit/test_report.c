@@ -82,7 +82,7 @@ static int setup(void **st)
 			double d = calib_delays_us[i];
 
 			m.delay_us[i] = d;
-			m.host[i] = (struct calib_stat){ d ? d + 51 : 11, d ? d + 60 : 20 };
+			m.host[i] = (struct calib_stat){ d ? d + 40 : 11, d ? d + 60 : 20 };
 			m.guest[CALIB_IOTHREAD][i] = (struct calib_stat){ 2 + (d ? d + 40 : 0), 3 + d };
 			m.guest[CALIB_MAIN_LOOP][i] = (struct calib_stat){ main_us[i], main_us[i] };
 		}
