@@ -63,7 +63,8 @@ const char boot_options_help[] =
 	"environment: KVMIO_IMAGE_DIR (guest images; default: next to kvmio, else ../lib/kvmio\n"
 	"  beside it), KVMIO_QEMU,\n"
 	"  KVMIO_OVMF_CODE, KVMIO_OVMF_VARS, KVMIO_KVM_DEVICE (default /dev/kvm; 'none': act as\n"
-	"  if there were no KVM).\n";
+	"  if there were no KVM), KVMIO_STATE_DIR (where kvmio calibrate keeps this host's last\n"
+	"  calibration for kvmio report; default $XDG_STATE_HOME/kvmio, ~/.local/state/kvmio).\n";
 
 struct boot_args {
 	struct qemu_options q;
