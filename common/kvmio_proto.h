@@ -39,6 +39,8 @@ enum kvmio_exit {
 	KVMIO_EXIT_QEMU = 9,
 	KVMIO_EXIT_IO = 10,
 	KVMIO_EXIT_ACCEL = 11,         /* the accelerator failed (KVM internal error, ...) */
+	KVMIO_EXIT_CALIBRATION = 12,   /* kvmio calibrate: on the iothread path the guest's figure
+					* and the host timer disagree (README, "kvmio calibrate") */
 	KVMIO_EXIT_INTERRUPTED = 130,  /* SIGINT/SIGTERM: QEMU stopped */
 };
 

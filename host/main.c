@@ -1,6 +1,7 @@
 /* kvmio: one table of subcommands; `kvmio help` prints its usage column. */
 #include <stdio.h>
 #include <string.h>
+#include "analysis/calibrate.h"
 #include "analysis/compare.h"
 #include "analysis/htmlreport.h"
 #include "analysis/report.h"
@@ -63,6 +64,12 @@ static const struct command {
 	  "kvmio host [--json]                     what this host offers: /dev/kvm and its\n"
 	  "                                        flavour, QEMU, OVMF, and which boot path\n"
 	  "                                        works under which accelerator" },
+	{ "calibrate", { NULL }, cmd_calibrate,
+	  "kvmio calibrate [--accel auto|kvm|tcg] [--json] [--ops N]\n"
+	  "                                        the instrument against known delays:\n"
+	  "                                        injected latency-ns (main loop, iothread)\n"
+	  "                                        beside this host's timer; saved for\n"
+	  "                                        kvmio report (exit 12: they disagree)" },
 	{ "version", { "--version" }, cmd_version,
 	  "kvmio version                           the build and the protocol version" },
 	{ "help", { "--help", "-h" }, cmd_help,
@@ -75,7 +82,7 @@ static const char exit_help[] =
 	"  3 timeout, 4 truncated log, 5 no end record, 6 corrupt record, 7 unknown protocol\n"
 	"  version, 8 invalid sequence, 9 QEMU failed, 10 log unreadable, 11 accelerator failed\n"
 	"  (KVM internal error, emulation failure, KVM not initialized: QEMU is stopped at once),\n"
-	"  130 interrupted.\n";
+	"  12 calibrate: the iothread path disagrees with the host timer, 130 interrupted.\n";
 
 static void print_help(FILE *out)
 {

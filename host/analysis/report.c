@@ -135,8 +135,9 @@ static void table_header(FILE *out, const struct log *log, const struct report_l
 	fprintf(out, "== %s\n", log->name);
 	if (launch)
 	{
-		fprintf(out, "launched:     firmware=%s machine=%s accel=%s (QEMU exit %d)\n",
-			launch->firmware, launch->machine, launch->accel, launch->qemu_exit);
+		fprintf(out, "launched:     firmware=%s machine=%s accel=%s%s%s (QEMU exit %d)\n",
+			launch->firmware, launch->machine, launch->accel,
+			launch->iothread[0] ? " iothread=" : "", launch->iothread, launch->qemu_exit);
 		fprintf(out, "flavour:      %s\n", launch->accel_label);
 		fprintf(out, "accel choice: %s\n", launch->accel_why);
 		if (launch->first_record_s >= 0)
@@ -480,7 +481,7 @@ void report_csv_header(FILE *out, const struct report_launch *launch)
 	fputs("log,boot,accel,tsc_hz,tsc_method,bench,name,ops,total,min,p50,p90,p99,p999,max,"
 	      "mean,p50_ns,p99_ns,mean_ns", out);
 	if (launch)
-		fputs(",launch_accel,launch_flavour,host_tsc_hz", out);
+		fputs(",launch_accel,launch_flavour,host_tsc_hz,launch_iothread", out);
 	/* bench=disk columns: empty for other results */
 	fputs(",dev,model,transport,irq,rw,bs,qd,bytes,elapsed,pio_r,pio_w,mmio_r,mmio_w,irqs,"
 	      "harness_mean,flushes,verify,iops,mbps,acc_per_op,irq_per_op", out);
@@ -582,6 +583,7 @@ void report_csv_rows(FILE *out, const struct log *log, const struct report_launc
 			csv_field(out, launch->accel, 0);
 			csv_field(out, launch->accel_label, 0);
 			fprintf(out, ",%llu", (unsigned long long)launch->host_tsc_hz);
+			csv_field(out, launch->iothread, 0);
 		}
 		result_figures(r, hz, &f);
 		csv_disk_fields(out, r, &f);
@@ -746,6 +748,18 @@ static void json_log(FILE *out, const struct log *log, const struct report_launc
 		fprintf(out, ",\"host_tsc_hz\":%llu,\"host_tsc_method\":",
 			(unsigned long long)launch->host_tsc_hz);
 		json_write_string(out, launch->host_tsc_method ? launch->host_tsc_method : "");
+		fputs(",\"iothread\":[", out);
+		for (const char *p = launch->iothread; *p;) {
+			size_t n = strcspn(p, ",");
+			char one[64];
+
+			snprintf(one, sizeof(one), "%.*s", (int)n, p);
+			if (p != launch->iothread)
+				fputc(',', out);
+			json_write_string(out, one);
+			p += n + (p[n] == ',');
+		}
+		fputc(']', out);
 		fprintf(out, ",\"qemu_exit\":%d", launch->qemu_exit);
 		if (launch->first_record_s >= 0)
 			fprintf(out, ",\"first_record_ms\":%.1f", launch->first_record_s * 1e3);

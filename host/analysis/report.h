@@ -14,6 +14,8 @@ struct report_launch {
 	const char *accel;      /* kvm or tcg: what QEMU was started with */
 	const char *accel_label;/* its flavour: "tcg", "kvm (kvm_amd, hardware SVM, bare metal)" */
 	const char *accel_why;  /* why that accelerator ("auto: tcg, because ...") */
+	const char *iothread;   /* each disk's iothread setting in --disk order, comma-separated
+				 * (on, off: QEMU's main loop, NAME); "" without disks */
 	int qemu_exit;          /* QEMU's exit status, -1 if killed or not run */
 	double first_record_s;  /* QEMU start to the first record; < 0: none */
 	double wall_s;          /* QEMU start to exit */

@@ -47,7 +47,9 @@ const char boot_options_help[] =
 	"      [,file=PATH (short for backend=file=PATH)]\n"
 	"      [,size=SIZE][,cache=none|writethrough|writeback|directsync|unsafe]\n"
 	"      [,aio=threads|native|io_uring][,format=raw|qcow2][,latency-ns=N][,readonly=on|off]\n"
-	"      [,inject=eio-read|eio-write]   (ide: -M pc only, ide disks before virtio-blk)\n"
+	"      [,inject=eio-read|eio-write][,iothread=on|off|NAME]   (ide: -M pc only, ide disks\n"
+	"      before virtio-blk; iothread: virtio-blk only, off = QEMU's main loop (default), on =\n"
+	"      an iothread of its own, NAME = one shared by the disks naming it)\n"
 	"  --net SPEC                 add a NIC (repeatable; the guest's dev=N is the N-th --net, at\n"
 	"                             PCI slot 0x18+N):\n"
 	"      e1000|e1000-82545em|e1000-82544gc|rtl8139|virtio-net[,transport=legacy|modern|\n"
@@ -64,7 +66,8 @@ const char boot_options_help[] =
 	"environment: KVMIO_IMAGE_DIR (guest images; default: next to kvmio, else ../lib/kvmio\n"
 	"  beside it), KVMIO_QEMU,\n"
 	"  KVMIO_OVMF_CODE, KVMIO_OVMF_VARS, KVMIO_KVM_DEVICE (default /dev/kvm; 'none': act as\n"
-	"  if there were no KVM).\n";
+	"  if there were no KVM), KVMIO_STATE_DIR (where kvmio calibrate keeps this host's last\n"
+	"  calibration for kvmio report; default $XDG_STATE_HOME/kvmio, ~/.local/state/kvmio).\n";
 
 struct boot_args {
 	struct qemu_options q;
@@ -587,7 +590,7 @@ int cmd_boot(int argc, char **argv)
 			 res.out_len);
 	rc = launch_outcome(&res, &log, a.timeout_s, cmd.argv[0], msg, sizeof(msg));
 	launch = (struct report_launch){ cmd.firmware, cmd.machine, cmd.accel, cmd.accel_label,
-					 cmd.accel_why, res.exited ? res.exit_code : -1,
+					 cmd.accel_why, cmd.iothreads, res.exited ? res.exit_code : -1,
 					 res.first_record_s, res.wall_s, nr.peers, nr.npeers, nr.tap_cmd,
 					 nr.tap_status, nr.tap_out, a.pin ? &tick.pin : NULL, 0, NULL };
 	if (host_tsc_hz(&launch.host_tsc_hz, &launch.host_tsc_method) != 0)

@@ -157,6 +157,25 @@ static const char *pick(const char *key, const char *v, const char *const *set, 
 	return NULL;
 }
 
+int qemu_parse_iothread(const char *owner, const char *v, char *out, char *err, size_t errlen)
+{
+	size_t n = strlen(v);
+	int ok = n > 0 && n < QEMU_IOTHREAD_MAX &&
+		 ((v[0] >= 'a' && v[0] <= 'z') || (v[0] >= 'A' && v[0] <= 'Z'));
+
+	for (size_t i = 1; ok && i < n; i++)
+		ok = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", v[i]) !=
+		     NULL;
+	if (!ok) {
+		snprintf(err, errlen, "%s: bad iothread=%.64s (on, off, or a NAME shared by the "
+			 "devices that give it: a letter, then letters, digits, '-' or '_', at most "
+			 "%d)", owner, v, QEMU_IOTHREAD_MAX - 1);
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	memcpy(out, v, n + 1);
+	return KVMIO_EXIT_OK;
+}
+
 int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t errlen)
 {
 	static const char *const transports[] = { "legacy", "modern", "transitional", NULL };
@@ -171,6 +190,7 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 
 	memset(d, 0, sizeof(*d));
 	d->latency_ns = -1;
+	strcpy(d->iothread, "off");
 	d->size = 1ull << 30;
 	if (strlen(spec) >= sizeof(buf)) {
 		snprintf(err, errlen, "--disk: spec too long");
@@ -260,9 +280,12 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 		} else if (strcmp(k, "inject") == 0) {
 			if (!(d->inject = pick(k, v, injects, err, errlen)))
 				return KVMIO_EXIT_BADCONFIG;
+		} else if (strcmp(k, "iothread") == 0) {
+			if (qemu_parse_iothread("--disk", v, d->iothread, err, errlen) != 0)
+				return KVMIO_EXIT_BADCONFIG;
 		} else {
 			snprintf(err, errlen, "--disk: unknown key '%.64s' (transport, backend, file, "
-				 "size, cache, aio, format, latency-ns, readonly, inject)", k);
+				 "size, cache, aio, format, latency-ns, readonly, inject, iothread)", k);
 			return KVMIO_EXIT_BADCONFIG;
 		}
 	}
@@ -274,6 +297,11 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 	if (d->model == QEMU_DISK_IDE && d->transport) {
 		snprintf(err, errlen, "--disk: transport= is for virtio-blk (IDE PIO or DMA is the "
 			 "guest's choice)");
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	if (d->model == QEMU_DISK_IDE && strcmp(d->iothread, "off") != 0) {
+		snprintf(err, errlen, "--disk: iothread=%s with ide: QEMU's ide-hd has no iothread "
+			 "(use virtio-blk)", d->iothread);
 		return KVMIO_EXIT_BADCONFIG;
 	}
 	if (d->model == QEMU_DISK_IDE && d->readonly) {
@@ -464,7 +492,50 @@ static int check_disks(const struct qemu_options *o, const char *machine, struct
 	return KVMIO_EXIT_OK;
 }
 
-static void add_disk(struct argv_builder *b, const struct qemu_disk *d, int k, int ide_index)
+/* ---- iothreads: the one place for iothread=on|off|NAME (every virtio storage device) ---- */
+
+#define QEMU_MAX_IOTHREADS QEMU_MAX_DISKS /* at most one per device */
+
+struct iothreads {
+	char id[QEMU_MAX_IOTHREADS][QEMU_IOTHREAD_MAX + 16];
+	int n;
+};
+
+/*
+ * The device property of an iothread SETTING (qemu_parse_iothread) into prop: "" for off (QEMU's
+ * main loop), else ",iothread=ID", with "-object iothread,id=ID" added before ID's first device.
+ * on: ID is iothread.OWNER, the device's own; NAME: ID is NAME, one object for every device
+ * naming it.
+ */
+static void iothread_property(struct argv_builder *b, struct iothreads *t, const char *setting,
+			      const char *owner, char *prop, size_t len)
+{
+	char id[sizeof(t->id[0])];
+	int seen = 0;
+
+	prop[0] = '\0';
+	if (strcmp(setting, "off") == 0)
+		return;
+	if (strcmp(setting, "on") == 0)
+		snprintf(id, sizeof(id), "iothread.%s", owner);
+	else
+		snprintf(id, sizeof(id), "%s", setting);
+	for (int i = 0; i < t->n; i++)
+		seen |= strcmp(t->id[i], id) == 0;
+	if (!seen) {
+		if (t->n == QEMU_MAX_IOTHREADS) {
+			b->failed = 1;
+			return;
+		}
+		snprintf(t->id[t->n++], sizeof(t->id[0]), "%s", id);
+		add(b, "-object");
+		add(b, "iothread,id=%s", id);
+	}
+	snprintf(prop, len, ",iothread=%s", id);
+}
+
+static void add_disk(struct argv_builder *b, const struct qemu_disk *d, int k, int ide_index,
+		     struct iothreads *iothreads)
 {
 	const char *ro = d->readonly ? ",read-only=on" : "";
 	const char *wce = NULL;
@@ -512,17 +583,21 @@ static void add_disk(struct argv_builder *b, const struct qemu_disk *d, int k, i
 		add(b, "driver=%s,node-name=disk%d,file=%s%s", d->file ? d->format : "raw", k, lower,
 		    ro);
 	}
-	add(b, "-device");
 	if (d->model == QEMU_DISK_IDE) {
+		add(b, "-device");
 		add(b, "ide-hd,drive=disk%d,bus=ide.%d,unit=%d%s%s", k, ide_index / 2, ide_index % 2,
 		    wce ? ",write-cache=" : "", wce ? wce : "");
 	} else {
 		int legacy_off = strcmp(d->transport, "modern") == 0;
 		int modern_off = strcmp(d->transport, "legacy") == 0;
+		char owner[16], iothread[QEMU_IOTHREAD_MAX + 32];
 
-		add(b, "virtio-blk-pci,drive=disk%d,addr=0x%x,disable-legacy=%s,disable-modern=%s%s%s",
+		snprintf(owner, sizeof(owner), "disk%d", k);
+		iothread_property(b, iothreads, d->iothread, owner, iothread, sizeof(iothread));
+		add(b, "-device");
+		add(b, "virtio-blk-pci,drive=disk%d,addr=0x%x,disable-legacy=%s,disable-modern=%s%s%s%s",
 		    k, QEMU_VIRTIO_SLOT0 + k, legacy_off ? "on" : "off", modern_off ? "on" : "off",
-		    wce ? ",write-cache=" : "", wce ? wce : "");
+		    wce ? ",write-cache=" : "", wce ? wce : "", iothread);
 	}
 }
 
@@ -753,9 +828,16 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 		}
 		free(guest);
 	}
-	for (int i = 0, nide = 0; i < o->ndisks; i++) {
-		add_disk(&b, &disks[i], i, nide);
-		nide += disks[i].model == QEMU_DISK_IDE;
+	{
+		struct iothreads iothreads = { .n = 0 };
+		size_t len = 0;
+
+		for (int i = 0, nide = 0; i < o->ndisks; i++) {
+			add_disk(&b, &disks[i], i, nide, &iothreads);
+			nide += disks[i].model == QEMU_DISK_IDE;
+			len += (size_t)snprintf(cmd->iothreads + len, sizeof(cmd->iothreads) - len,
+						"%s%s", i ? "," : "", disks[i].iothread);
+		}
 	}
 	free(disks);
 	for (int i = 0; i < o->nnets; i++) {

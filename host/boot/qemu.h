@@ -38,6 +38,13 @@ struct qemu_options {
 #define QEMU_MAX_IDE 4                 /* ide.0 and ide.1, two units each (pc) */
 #define QEMU_VIRTIO_SLOT0 0x10         /* virtio disk N (in --disk order) sits at 00:(0x10+N).0 */
 enum qemu_disk_model { QEMU_DISK_IDE, QEMU_DISK_VIRTIO };
+/*
+ * iothread=on|off|NAME, the key every virtio storage device takes (qemu_parse_iothread): off is
+ * QEMU's main loop (its default); on an `-object iothread` of the device's own; devices naming
+ * the same NAME share one. A NAME is a letter, then letters, digits, '-' or '_' (no dot: the
+ * iothreads of `on` are called iothread.diskN, so no NAME can clash with them).
+ */
+#define QEMU_IOTHREAD_MAX 32           /* bytes of an iothread setting, NUL included */
 struct qemu_disk {
 	enum qemu_disk_model model;
 	const char *transport;         /* virtio: legacy, modern, transitional */
@@ -49,6 +56,7 @@ struct qemu_disk {
 	long long latency_ns;          /* null backend; -1: not given */
 	int readonly;
 	const char *inject;            /* NULL, eio-read, eio-write */
+	char iothread[QEMU_IOTHREAD_MAX]; /* off (QEMU's main loop), on (its own), or a NAME */
 	char filebuf[4096];
 };
 
@@ -62,6 +70,8 @@ struct qemu_command {
 	char image[4096];              /* the guest image the command needs */
 	int memory_mib;
 	int has_tap;                   /* argv starts with "ip netns exec NS" */
+	char iothreads[QEMU_MAX_DISKS * QEMU_IOTHREAD_MAX]; /* each disk's iothread setting in
+					* --disk order, comma-separated (on, off, NAME); "" without disks */
 	char tap[16];                  /* the tap device inside the namespace */
 };
 
@@ -90,6 +100,10 @@ void qemu_command_free(struct qemu_command *cmd);
 
 /* Parse SIZE with optional K/M/G/T suffix (binary); 0 on success. */
 int qemu_parse_size(const char *s, unsigned long long *out);
+
+/* An iothread=VALUE setting (on, off or NAME) into out[QEMU_IOTHREAD_MAX]. 0, or 2 with a
+ * one-line message in err naming OWNER ("--disk"). */
+int qemu_parse_iothread(const char *owner, const char *v, char *out, char *err, size_t errlen);
 
 /* Parse one --disk SPEC (syntax only, no files). 0, or 2 with a one-line message in err. */
 int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t errlen);

@@ -22,7 +22,8 @@ static const struct {
 } job_keys[] = {
 	{ "machine", 0 }, { "firmware", 0 }, { "accel", 0 }, { "disk", 0 },
 	{ "disk_transport", 0 }, { "backend", 0 }, { "disk_size", 0 }, { "latency_ns", 0 },
-	{ "cache", 0 }, { "aio", 0 }, { "format", 0 }, { "net", 0 }, { "net_transport", 0 },
+	{ "cache", 0 }, { "aio", 0 }, { "format", 0 }, { "iothread", 0 }, { "net", 0 },
+	{ "net_transport", 0 },
 	{ "topology", 0 }, { "vhost", 0 }, { "peer_mode", 0 }, { "irq", 0 }, { "evidx", 0 },
 	{ "indirect", 0 }, { "mrg", 0 }, { "ata_mode", 0 }, { "itr", 0 }, { "bench", 0 },
 	{ "rw", 0 }, { "mix", 0 }, { "bs", 0 }, { "qd", 0 }, { "ops", 0 }, { "time", 0 },
@@ -496,7 +497,8 @@ static void build_config(struct job_config *c, struct job_matrix *m, const char 
 		c->repeat = atoi(v);
 	if (!disk) {
 		static const char *const dk[] = { "disk_transport", "backend", "disk_size",
-						  "latency_ns", "cache", "aio", "format" };
+						  "latency_ns", "cache", "aio", "format",
+						  "iothread" };
 
 		for (size_t k = 0; k < NELEM(dk); k++)
 			if (job_param(c, dk[k]))
@@ -549,6 +551,9 @@ static void build_config(struct job_config *c, struct job_matrix *m, const char 
 			n += snprintf(spec + n, sizeof(spec) - (size_t)n, ",cache=%s", v);
 		if ((v = job_param(c, "aio")))
 			n += snprintf(spec + n, sizeof(spec) - (size_t)n, ",aio=%s", v);
+		/* every virtio disk of the configuration; the builder refuses on|NAME on ide */
+		if ((v = job_param(c, "iothread")))
+			n += snprintf(spec + n, sizeof(spec) - (size_t)n, ",iothread=%s", v);
 		push(&c->opts, &c->nopts, strdup("--disk"));
 		push(&c->opts, &c->nopts, strdup(spec));
 	}

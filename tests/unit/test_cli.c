@@ -144,7 +144,7 @@ static void test_truncated_and_log_file(void **state)
 	free(back);
 	back = test_slurp(out_path);
 	/* the launch's accelerator and its flavour, then the disk columns */
-	assert_non_null(strstr(back, ",launch_accel,launch_flavour,host_tsc_hz,dev,"));
+	assert_non_null(strstr(back, ",launch_accel,launch_flavour,host_tsc_hz,launch_iothread,dev,"));
 	assert_non_null(strstr(back, "exits,cpuid,4,1000,200,250,300,300,300,300,250.00,125.0,"
 				     "150.0,125.0,tcg,tcg,"));
 	free(back);

@@ -171,6 +171,54 @@ static void test_boot_args(void **state)
 	job_file_free(&jf);
 }
 
+/* iothread: an axis like the others, into --disk; ide cannot have one (boot's own words) */
+static void test_iothread_axis(void **state)
+{
+	struct job_file jf;
+	struct job_matrix m;
+	char *s;
+
+	(void)state;
+	assert_int_equal(load("[global]\nops = 500\n"
+			      "[d]\ndisk = virtio-blk, ide\nlatency_ns = 50000\niothread = on, off, q1\n"
+			      "[n]\nnet = e1000\niothread = on\n", &jf), 0);
+	assert_int_equal(job_expand(&jf, "DIR", &m, err, sizeof(err)), 0);
+	assert_int_equal(m.n, 2 * 3 + 1);
+	assert_string_equal(m.cfg[0].params, "disk=virtio-blk;iothread=on;latency_ns=50000;ops=500");
+	s = job_boot_string(&m.cfg[0], "kvmio");
+	assert_string_equal(s, "kvmio boot --disk virtio-blk,backend=null,latency-ns=50000,"
+			    "iothread=on -- bench=disk ops=500");
+	free(s);
+	assert_false(m.cfg[0].skip);
+	assert_string_equal(job_param(&m.cfg[1], "iothread"), "off");
+	s = job_boot_string(&m.cfg[1], "kvmio");
+	assert_non_null(strstr(s, "--disk virtio-blk,backend=null,latency-ns=50000,iothread=off "));
+	free(s);
+	s = job_boot_string(&m.cfg[2], "kvmio");
+	assert_non_null(strstr(s, "--disk virtio-blk,backend=null,latency-ns=50000,iothread=q1 "));
+	free(s);
+	assert_false(m.cfg[1].skip);
+	assert_false(m.cfg[2].skip);
+	/* ide: on and NAME are what kvmio boot refuses; off is the main loop ide has anyway */
+	assert_true(m.cfg[3].skip);
+	assert_non_null(strstr(m.cfg[3].reason, "QEMU's ide-hd has no iothread"));
+	assert_false(m.cfg[4].skip);
+	assert_true(m.cfg[5].skip);
+	assert_non_null(strstr(m.cfg[5].reason, "iothread=q1 with ide"));
+	/* no disk */
+	assert_true(m.cfg[6].skip);
+	assert_string_equal(m.cfg[6].reason, "iothread= without disk=");
+	job_matrix_free(&m);
+	job_file_free(&jf);
+	/* a bad value: kvmio boot's refusal, as a skip */
+	assert_int_equal(load("[d]\ndisk = virtio-blk\niothread = 2nd\n", &jf), 0);
+	assert_int_equal(job_expand(&jf, "DIR", &m, err, sizeof(err)), 0);
+	assert_true(m.cfg[0].skip);
+	assert_non_null(strstr(m.cfg[0].reason, "bad iothread=2nd"));
+	job_matrix_free(&m);
+	job_file_free(&jf);
+}
+
 static void test_shipped_jobs(void **state)
 {
 	static const char *const files[] = { "jobs/smoke.ini", "jobs/paper-2013.ini" };
@@ -199,6 +247,7 @@ int main(void)
 		cmocka_unit_test(test_expansion_order),
 		cmocka_unit_test(test_skips),
 		cmocka_unit_test(test_boot_args),
+		cmocka_unit_test(test_iothread_axis),
 		cmocka_unit_test(test_shipped_jobs),
 	};
 

@@ -742,6 +742,83 @@ static void test_disk_errors(void **state)
 	assert_non_null(strstr(err, "at most 8 disks"));
 }
 
+/* iothread=on|off|NAME: the one place in qemu.c that every virtio storage device goes through */
+static void test_disk_iothread(void **state)
+{
+	struct qemu_command c;
+	char err[512];
+
+	(void)state;
+	/* on: an iothread object of the disk's own, before the device that names it */
+	DISKS_OK(&c, "bios", "pc", "virtio-blk,latency-ns=200000,iothread=on");
+	assert_true(find_pair(&c, "-object", "iothread,id=iothread.disk0") > 0);
+	assert_true(find_pair(&c, "-object", "iothread,id=iothread.disk0") <
+		    find_pair(&c, "-device", "virtio-blk-pci,drive=disk0,addr=0x10,disable-legacy=off,"
+			      "disable-modern=off,iothread=iothread.disk0"));
+	assert_int_equal(count(&c, "-object"), 1);
+	assert_string_equal(c.iothreads, "on");
+	qemu_command_free(&c);
+
+	/* off, given or not: QEMU's main loop, no object, no property */
+	DISKS_OK(&c, "bios", "pc", "virtio-blk,iothread=off", "virtio-blk");
+	assert_int_equal(count(&c, "-object"), 0);
+	assert_true(find_pair(&c, "-device", "virtio-blk-pci,drive=disk0,addr=0x10,"
+			      "disable-legacy=off,disable-modern=off") > 0);
+	assert_true(find_pair(&c, "-device", "virtio-blk-pci,drive=disk1,addr=0x11,"
+			      "disable-legacy=off,disable-modern=off") > 0);
+	assert_string_equal(c.iothreads, "off,off");
+	qemu_command_free(&c);
+
+	/* a shared NAME: one object, both disks on it; a third disk on the main loop */
+	DISKS_OK(&c, "bios", "q35", "virtio-blk,iothread=io_A", "virtio-blk,iothread=off",
+		 "virtio-blk,backend=file=/d/a,iothread=io_A");
+	assert_int_equal(count(&c, "-object"), 1);
+	assert_true(find_pair(&c, "-object", "iothread,id=io_A") > 0);
+	assert_true(find_pair(&c, "-device", "virtio-blk-pci,drive=disk0,addr=0x10,"
+			      "disable-legacy=off,disable-modern=off,iothread=io_A") > 0);
+	assert_true(find_pair(&c, "-device", "virtio-blk-pci,drive=disk1,addr=0x11,"
+			      "disable-legacy=off,disable-modern=off") > 0);
+	assert_true(find_pair(&c, "-device", "virtio-blk-pci,drive=disk2,addr=0x12,"
+			      "disable-legacy=off,disable-modern=off,write-cache=on,iothread=io_A") > 0);
+	assert_string_equal(c.iothreads, "io_A,off,io_A");
+	qemu_command_free(&c);
+
+	/* two disks each on: one iothread each */
+	DISKS_OK(&c, "bios", "pc", "virtio-blk,iothread=on", "virtio-blk,transport=modern,iothread=on");
+	assert_int_equal(count(&c, "-object"), 2);
+	assert_true(find_pair(&c, "-object", "iothread,id=iothread.disk0") > 0);
+	assert_true(find_pair(&c, "-object", "iothread,id=iothread.disk1") > 0);
+	assert_true(find_pair(&c, "-device", "virtio-blk-pci,drive=disk1,addr=0x11,"
+			      "disable-legacy=on,disable-modern=off,iothread=iothread.disk1") > 0);
+	assert_string_equal(c.iothreads, "on,on");
+	qemu_command_free(&c);
+
+	/* IDE: QEMU's ide-hd has no iothread; off is what it has, so off is accepted */
+	expect_disk_error("bios", "pc", "ide,iothread=on", NULL,
+			  "--disk: iothread=on with ide: QEMU's ide-hd has no iothread (use virtio-blk)");
+	expect_disk_error("bios", "pc", "ide,iothread=shared", NULL, "ide-hd has no iothread");
+	DISKS_OK(&c, "bios", "pc", "ide,iothread=off", "virtio-blk,iothread=on");
+	assert_string_equal(c.iothreads, "off,on");
+	assert_int_equal(count(&c, "-object"), 1);
+	assert_true(find_pair(&c, "-device", "virtio-blk-pci,drive=disk1,addr=0x11,"
+			      "disable-legacy=off,disable-modern=off,iothread=iothread.disk1") > 0);
+	qemu_command_free(&c);
+	/* no disks: nothing to say */
+	assert_int_equal(build_disks(&c, "bios", "pc", err, sizeof(err), NULL, (char *)NULL), 0);
+	assert_string_equal(c.iothreads, "");
+	qemu_command_free(&c);
+
+	/* NAMEs: a letter, then letters, digits, '-', '_' (no dot: on's objects have one) */
+	expect_disk_error("bios", "pc", "virtio-blk,iothread=1st", NULL, "--disk: bad iothread=1st "
+			  "(on, off, or a NAME");
+	expect_disk_error("bios", "pc", "virtio-blk,iothread=iothread.disk0", NULL, "bad iothread=");
+	expect_disk_error("bios", "pc", "virtio-blk,iothread=a b", NULL, "bad iothread=");
+	expect_disk_error("bios", "pc", "virtio-blk,iothread=abcdefghijklmnopqrstuvwxyzABCDEFG",
+			  NULL, "at most 31");
+	DISKS_OK(&c, "bios", "pc", "virtio-blk,iothread=abcdefghijklmnopqrstuvwxyzABCDE");
+	qemu_command_free(&c);
+}
+
 static void test_parse_size(void **state)
 {
 	unsigned long long v;
@@ -1025,6 +1102,7 @@ int main(void)
 		cmocka_unit_test(test_disk_file),
 		cmocka_unit_test(test_disk_inject),
 		cmocka_unit_test(test_disk_errors),
+		cmocka_unit_test(test_disk_iothread),
 		cmocka_unit_test(test_parse_size),
 		cmocka_unit_test(test_net_loop),
 		cmocka_unit_test(test_net_peer_and_models),

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "analysis/calibrate.h"
 #include "analysis/htmlreport.h"
 #include "helpers.h"
 
@@ -69,6 +70,30 @@ static int setup(void **st)
 	snprintf(s->dir, sizeof(s->dir), "/tmp/kvmio-test-report.XXXXXX");
 	if (!mkdtemp(s->dir) || shell("cp -r " FIXTURE "/. %s/", s->dir) != 0)
 		return -1;
+	/* this host's calibration (kvmio calibrate): a synthetic one, kept in the copy */
+	{
+		struct calib_measure m = { .ndelays = CALIB_NDELAYS };
+		struct calibration c;
+		struct calib_info info = { .date = "2026-01-05 10:00:00 UTC", .flavour = "tcg",
+					   .accel = "tcg", .ops = 2000 };
+		static const double main_us[] = { 35, 1110, 1112, 1111, 1111, 2100 };
+
+		for (int i = 0; i < CALIB_NDELAYS; i++) {
+			double d = calib_delays_us[i];
+
+			m.delay_us[i] = d;
+			m.host[i] = (struct calib_stat){ d ? d + 40 : 11, d ? d + 60 : 20 };
+			m.guest[CALIB_IOTHREAD][i] = (struct calib_stat){ 2 + (d ? d + 40 : 0), 3 + d };
+			m.guest[CALIB_MAIN_LOOP][i] = (struct calib_stat){ main_us[i], main_us[i] };
+		}
+		m.guest[CALIB_IOTHREAD][2].p50_us = 2 + 50; /* 50 us reads as 50: disagrees */
+		calibrate_compute(&m, &c);
+		snprintf(path, sizeof(path), "%s/state", s->dir);
+		setenv("KVMIO_STATE_DIR", path, 1);
+		snprintf(path, sizeof(path), "%s/state/" CALIB_STATE_FILE, s->dir);
+		if (calibrate_save(path, &c, &info) != 0)
+			return -1;
+	}
 	snprintf(path, sizeof(path), "%s/out.html", s->dir);
 	if (htmlreport_write(s->dir, path, NULL) != 0)
 		return -1;
@@ -214,6 +239,52 @@ static void test_summary(void **st)
 	assert_non_null(strstr(s->summary, "c011"));
 }
 
+/* The last kvmio calibrate of this host, from where it keeps it; said when there is none. */
+static void test_calibration(void **st)
+{
+	struct state *s = *st;
+	const char *p = strstr(s->html, "<section class=\"calibration\" id=\"calibration\">");
+	char path[256], *html;
+
+	assert_non_null(p);
+	assert_non_null(strstr(s->html, "<a href=\"#calibration\">calibration of this host</a>"));
+	assert_non_null(strstr(p, "<h2>Calibration of this host</h2>"));
+	assert_non_null(strstr(p, "<code>kvmio calibrate</code> of 2026-01-05 10:00:00 UTC under "
+			       "tcg, 2000 operations per delay"));
+	/* a header row and one row per path and delay */
+	assert_int_equal(count(p, strstr(p, "</section>"), "<tr"), 1 + 2 * CALIB_NDELAYS);
+	assert_non_null(strstr(p, "<tr class=\"disagrees\"><td>50</td><td class=\"l\">iothread"));
+	assert_non_null(strstr(p, "main loop: delays of 20 us to 200 us all read as ~1.08 ms: "
+			       "QEMU&#39;s main-loop timer quantum"));
+	assert_non_null(strstr(p, "iothread: disagrees with the host timer at 1 of 5 delays"));
+	assert_non_null(strstr(s->summary, "calibration of this host (2026-01-05 10:00:00 UTC, tcg):"));
+	assert_non_null(strstr(s->summary, "  iothread: disagrees with the host timer at 1 of 5"));
+
+	/* none kept: the section says so and how to make one */
+	snprintf(path, sizeof(path), "%s/nostate", s->dir);
+	setenv("KVMIO_STATE_DIR", path, 1);
+	snprintf(path, sizeof(path), "%s/bare.html", s->dir);
+	assert_int_equal(htmlreport_write(s->dir, path, NULL), 0);
+	html = test_read(path);
+	assert_non_null(html);
+	assert_non_null(strstr(html, "<h2>Calibration of this host</h2>\n<p>None: <code>kvmio "
+				     "calibrate</code> has not been run on this host (it keeps its "
+				     "last calibration in <code>"));
+	free(html);
+	/* one that cannot be read: said, with why */
+	snprintf(path, sizeof(path), "%s/nostate", s->dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/nostate/" CALIB_STATE_FILE, s->dir);
+	test_write_file(path, "{\"calibrate\":1}");
+	snprintf(path, sizeof(path), "%s/bare.html", s->dir);
+	assert_int_equal(htmlreport_write(s->dir, path, NULL), 0);
+	html = test_read(path);
+	assert_non_null(strstr(html, "<p>The calibration of this host cannot be read: measured: "));
+	free(html);
+	snprintf(path, sizeof(path), "%s/state", s->dir);
+	setenv("KVMIO_STATE_DIR", path, 1);
+}
+
 /* Errors: one line on stderr, non-zero. */
 static int report_err(const char *dir, const char *gnuplot, char *msg, size_t size)
 {
@@ -320,6 +391,7 @@ int main(void)
 		cmocka_unit_test(test_charts),
 		cmocka_unit_test(test_well_formed),
 		cmocka_unit_test(test_summary),
+		cmocka_unit_test(test_calibration),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_chromium),
 	};
