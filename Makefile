@@ -1,7 +1,8 @@
 # kvmio: guest images (multiboot, PVH, UEFI), the host tool, tests.
 # `make run` and `make check` install the Debian packages they need (scripts/install-deps.sh).
 
-.DEFAULT_GOAL := all   # plain `make` builds everything: images, host tool, tests
+# plain `make` builds everything: images, host tool, tests
+.DEFAULT_GOAL := all
 
 BUILD      := build
 CC         ?= gcc
