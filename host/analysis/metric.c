@@ -13,6 +13,9 @@ const struct metric metrics[METRIC_COUNT] = {
 	[METRIC_GBPS] = { "gbps", "Gbit/s", 1, 0, 0, 0 },
 	[METRIC_P50_NS] = { "p50_ns", "p50 latency (ns)", 0, 0, 0, 0 },
 	[METRIC_P99_NS] = { "p99_ns", "p99 latency (ns)", 0, 0, 0, 0 },
+	[METRIC_P50_NET_NS] = { "p50_net_ns", "p50 latency less one timestamp (ns)", 0, 0, 0, 0 },
+	[METRIC_P99_NET_NS] = { "p99_net_ns", "p99 latency less one timestamp (ns)", 0, 0, 0, 0 },
+	[METRIC_DRIFT_PCT] = { "drift_pct", "second half against first (%)", 0, 1, 0, 0 },
 };
 
 int metric_index(const char *name)
