@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "analysis/calibrate.h"
+#include "analysis/stats.h"
 #include "boot/qemu.h"
 #include "kvmio_proto.h"
 #include "lib/args.h"
@@ -49,17 +50,10 @@ int calibrate_agrees(double guest_p50_us, double host_p50_us)
 	return fabs(guest_p50_us - host_p50_us) <= calibrate_tolerance_us(host_p50_us);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 double calibrate_quantum(const double *delay_us, const double *figure_us, int n, double *lo,
 			 double *hi)
 {
-	double member[CALIB_NDELAYS], q;
+	double member[CALIB_NDELAYS];
 	int k = 0;
 
 	for (int i = 0; i < n && k < CALIB_NDELAYS; i++) {
@@ -75,25 +69,20 @@ double calibrate_quantum(const double *delay_us, const double *figure_us, int n,
 	}
 	if (k < 2)
 		return 0;
-	qsort(member, (size_t)k, sizeof(member[0]), cmp_double);
-	q = k % 2 ? member[k / 2] : (member[k / 2 - 1] + member[k / 2]) / 2;
-	return q;
+	return stats_median(member, (size_t)k);
 }
 
 void calibrate_stat_of(double *samples, int n, struct calib_stat *s)
 {
-	double sum = 0;
 	size_t rank;
 
 	s->p50_us = s->mean_us = NAN;
 	if (n <= 0)
 		return;
-	qsort(samples, (size_t)n, sizeof(samples[0]), cmp_double);
-	for (int i = 0; i < n; i++)
-		sum += samples[i];
+	stats_sort(samples, (size_t)n);
 	rank = ((size_t)n * 500 + 999) / 1000; /* nearest rank, per mille, as the guest */
 	s->p50_us = samples[rank ? rank - 1 : 0];
-	s->mean_us = sum / n;
+	s->mean_us = stats_mean(samples, (size_t)n);
 }
 
 void calibrate_compute(const struct calib_measure *m, struct calibration *c)

@@ -6,6 +6,8 @@
 #include <stdint.h>
 
 /* NAN when undefined (n == 0; stddev, CV and the CI need n >= 2). */
+/* Sort x ascending in place. */
+void stats_sort(double *x, size_t n);
 double stats_mean(const double *x, size_t n);
 double stats_median(const double *x, size_t n);   /* mean of the middle two for even n */
 double stats_min(const double *x, size_t n);

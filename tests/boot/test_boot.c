@@ -160,7 +160,7 @@ static void test_tsc_matches_host(void **state)
 		double ppm = (guest - host) * 1e6 / host;
 		print_message("%s/%s: guest %.0f Hz, host %.0f Hz: %+.0f ppm\n", paths[i][0],
 			      paths[i][1], guest, host, ppm);
-		if (ppm > 1000 || ppm < -1000)
+		if (ppm > HOST_TSC_TOLERANCE_PPM || ppm < -HOST_TSC_TOLERANCE_PPM)
 			fail_msg("%s/%s: the guest's TSC (%.0f Hz) is %+.0f ppm from the host's "
 				 "(%.0f Hz)", paths[i][0], paths[i][1], guest, ppm, host);
 		json_decref(doc);
