@@ -103,7 +103,7 @@ const struct option_spec option_specs[] = {
 	{ "burst", OPT_U64, 1, 256, 0, "1", "net-tx: frames queued per transmit round", AT(burst) },
 	{ "rxdev", OPT_RXDEV, 0, 0, 0, "same", "net: NIC that receives (loop topology: the other NIC on the hub); same: dev=", 0 },
 	{ "ip", OPT_IPV4, 0, 0, 0, "10.199.0.2", "net-echo: our IPv4 address (answers ARP, ICMP echo, UDP echo)", 0 },
-	{ "itr", OPT_ITR, 0, 65535, 0, "default", "e1000: interrupt throttling register value (256 ns units); default: leave the device's", 0 },
+	{ "itr", OPT_ITR, 0, 65535, 0, "default", "e1000, e1000e: interrupt throttling register value (256 ns units); default: leave the device's", 0 },
 	{ "mrg", OPT_U64, 0, 1, 0, "0", "virtio-net: negotiate VIRTIO_NET_F_MRG_RXBUF", AT(mrg) },
 	{ "fault", OPT_CHOICE, 0, 0, fault_choices, "none", "test aid: raise ud, pf, gp or de after hello", AT(fault) },
 };

@@ -13,7 +13,7 @@
 #define NET_MAX_DEVICES 8
 
 struct netdev {
-	const char *model;       /* "e1000", "e1000-82545em", "e1000-82544gc", "rtl8139", "virtio-net" */
+	const char *model;       /* "e1000", "e1000-82545em", "e1000-82544gc", "e1000e", "rtl8139", "virtio-net" */
 	const char *transport;   /* "pci" for the emulated NICs; "legacy" or "modern" for virtio */
 	enum completion_mode mode;
 	const struct pci_dev *pci;

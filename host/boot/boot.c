@@ -52,7 +52,7 @@ const char boot_options_help[] =
 	"      an iothread of its own, NAME = one shared by the disks naming it)\n"
 	"  --net SPEC                 add a NIC (repeatable; the guest's dev=N is the N-th --net, at\n"
 	"                             PCI slot 0x18+N):\n"
-	"      e1000|e1000-82545em|e1000-82544gc|rtl8139|virtio-net[,transport=legacy|modern|\n"
+	"      e1000|e1000-82545em|e1000-82544gc|e1000e|rtl8139|virtio-net[,transport=legacy|modern|\n"
 	"      transitional][,topology=peer|loop|tap][,vhost=on|off][,mac=XX:XX:XX:XX:XX:XX]\n"
 	"      [,peer-mode=reflect|sink|flood][,peer-rate=PPS][,peer-size=N][,peer-count=N]\n"
 	"      [,peer-drop-every=N][,peer-corrupt-every=N]   (pc or q35)\n"

@@ -57,7 +57,7 @@ static int parse_mac(const char *v, char *out)
 int net_parse_spec(const char *spec, struct qemu_nic *n, char *err, size_t errlen)
 {
 	static const char *const models[] = { "e1000", "e1000-82545em", "e1000-82544gc",
-					       "rtl8139", "virtio-net", NULL };
+					       "e1000e", "rtl8139", "virtio-net", NULL };
 	static const char *const transports[] = { "legacy", "modern", "transitional", NULL };
 	char buf[1024], *save = NULL, *tok;
 	int first = 1, vhost_given = 0;
@@ -80,7 +80,7 @@ int net_parse_spec(const char *spec, struct qemu_nic *n, char *err, size_t errle
 					n->model = models[i];
 			if (!n->model) {
 				snprintf(err, errlen, "--net: unknown model '%.64s' (e1000, e1000-82545em, "
-					 "e1000-82544gc, rtl8139 or virtio-net first, then KEY=VALUE,...)",
+					 "e1000-82544gc, e1000e, rtl8139 or virtio-net first, then KEY=VALUE,...)",
 					 tok);
 				return KVMIO_EXIT_BADCONFIG;
 			}
@@ -177,7 +177,7 @@ int net_parse_spec(const char *spec, struct qemu_nic *n, char *err, size_t errle
 	}
 	if (first) {
 		snprintf(err, errlen, "--net: empty spec (e1000, e1000-82545em, e1000-82544gc, "
-			 "rtl8139 or virtio-net)");
+			 "e1000e, rtl8139 or virtio-net)");
 		return KVMIO_EXIT_BADCONFIG;
 	}
 	if (n->transport && strcmp(n->model, "virtio-net") != 0) {

@@ -18,7 +18,7 @@ enum net_topology { NET_PEER, NET_LOOP, NET_TAP };
 enum peer_mode { PEER_REFLECT, PEER_SINK, PEER_FLOOD };
 
 struct qemu_nic {
-	const char *model;             /* e1000, e1000-82545em, e1000-82544gc, rtl8139, virtio-net */
+	const char *model;             /* e1000, e1000-82545em, e1000-82544gc, e1000e, rtl8139, virtio-net */
 	const char *transport;         /* virtio-net: legacy, modern, transitional; else NULL */
 	enum net_topology topology;
 	int vhost;                     /* -1 auto (tap + virtio-net + kvm + /dev/vhost-net), 0, 1 */

@@ -783,6 +783,26 @@ static void test_net_loop_e1000(void **state)
 	check_loop_model("e1000-82544gc", "irq=intx itr=1000");
 }
 
+/* The 82574L (e1000e): INTx, polling and MSI-X, which the 8254x models refuse. */
+static void test_net_loop_e1000e(void **state)
+{
+	(void)state;
+	struct log log;
+	check_loop_model("e1000e", "irq=msix");
+	check_loop_model("e1000e", "irq=intx itr=500");
+	check_loop_model("e1000e", "irq=poll");
+	boot_net(&log, 0, "e1000e,topology=loop e1000e,topology=loop", "bench=net-rr ops=100 irq=msix");
+	const struct record *r = check_net_clean(&log, 100, 100);
+	test_assert_field(r, "model", "e1000e");
+	test_assert_field(r, "irq", "msix");
+	assert_true(test_u64_of(r, "irqs") > 0);
+	assert_int_equal(test_u64_of(r, "mmio_r"), 0); /* MSI-X: the handler reads no ICR */
+	log_free(&log);
+	boot_net(&log, KVMIO_EXIT_BADCONFIG, "e1000,topology=loop e1000,topology=loop",
+		 "bench=net-rr ops=10 irq=msix");
+	log_free(&log);
+}
+
 static void check_peer_model(const char *model, const char *extra)
 {
 	char specs[200], opts[200];
@@ -810,6 +830,7 @@ static void test_net_peer(void **state)
 	check_peer_model("virtio-net,transport=modern", "irq=msix");
 	check_peer_model("virtio-net,transport=legacy", "");
 	check_peer_model("e1000", "irq=intx");
+	check_peer_model("e1000e", "irq=msix");
 	check_peer_model("rtl8139", "");
 }
 
@@ -1022,6 +1043,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_net_loop_virtio, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_net_loop_rtl8139, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_net_loop_e1000, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_net_loop_e1000e, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_net_peer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_net_peer_damage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_net_tap, setup, teardown),

@@ -908,7 +908,7 @@ static void test_net_peer_and_models(void **state)
 	struct qemu_command c;
 	char *nets[] = { "virtio-net", "virtio-net,transport=legacy", "virtio-net,transport=modern",
 			 "e1000-82545em,peer-mode=sink", "e1000-82544gc,peer-mode=flood,peer-size=1514",
-			 "e1000", "rtl8139,topology=peer" };
+			 "e1000e", "rtl8139,topology=peer" };
 
 	(void)state;
 	o.machine = "q35";
@@ -927,7 +927,7 @@ static void test_net_peer_and_models(void **state)
 			      "disable-legacy=on,disable-modern=off") > 0);
 	assert_true(find_pair(&c, "-device", "e1000-82545em,netdev=net3,addr=0x1b") > 0);
 	assert_true(find_pair(&c, "-device", "e1000-82544gc,netdev=net4,addr=0x1c") > 0);
-	assert_true(find_pair(&c, "-device", "e1000,netdev=net5,addr=0x1d") > 0);
+	assert_true(find_pair(&c, "-device", "e1000e,netdev=net5,addr=0x1d") > 0);
 	assert_true(find_pair(&c, "-device", "rtl8139,netdev=net6,addr=0x1e") > 0);
 	assert_int_equal(count(&c, "-netdev"), 7);
 	qemu_command_free(&c);
