@@ -24,7 +24,6 @@
 
 #define BENCH_NAME         "disk"
 #define MAX_QD             1024
-#define TIME_MODE_MAX_OPS  1000000ull   /* sample buffer when time= is used */
 #define HARNESS_MAX_OPS    20000ull
 #define HARNESS_SECTORS    (16ull * 1024 * 1024 / DISK_SECTOR)
 /* Both times exec_deadline_scale(): between completions the guest submits, polls and checks
@@ -348,6 +347,7 @@ static int measure(struct disk_run *r, const char *rw, uint64_t bs, uint64_t qd)
 	series_name(name, sizeof(name), rw, bs, qd, "");
 	result_record_begin(BENCH_NAME, name, r->samples, res.ops);
 	result_fields(r, rw, bs, qd, &res, harness_total, harness_ops);
+	bench_stopped_field(o->time != 0, res.ops >= n);
 	rec_end();
 	if (res.flushes) {
 		series_name(name, sizeof(name), rw, bs, qd, "-flush");
@@ -602,7 +602,7 @@ enum guest_status bench_disk(const struct options *o)
 		return STATUS_BADCONFIG;
 	}
 
-	r->max_ops = o->time ? TIME_MODE_MAX_OPS : o->ops;
+	r->max_ops = o->time ? BENCH_TIME_MAX_OPS : o->ops;
 	uint64_t arr_pages = ALIGN_UP(r->max_ops * 8, PAGE_SIZE) / PAGE_SIZE;
 	r->lba = page_alloc(arr_pages);
 	r->samples = page_alloc(arr_pages);

@@ -2,6 +2,11 @@
 #include "stats.h"
 #include "kernel/report.h"
 
+void bench_stopped_field(int timed, int hit_cap)
+{
+	rec_str("stopped", !timed ? "ops" : hit_cap ? "cap" : "time");
+}
+
 void result_record_begin(const char *bench, const char *name, uint64_t *samples, uint64_t n)
 {
 	struct sample_summary s;

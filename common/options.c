@@ -93,7 +93,7 @@ const struct option_spec option_specs[] = {
 	{ "mix", OPT_U64, 0, 100, 0, "50", "disk: percent reads for rw=randrw", AT(mix) },
 	{ "bs", OPT_U64, 512, 1048576, 0, "4096", "disk: bytes per request, a multiple of the sector size", AT(bs) },
 	{ "qd", OPT_U64, 1, 1024, 0, "1", "disk: requests in flight (at most the device's queue)", AT(qd) },
-	{ "time", OPT_U64, 0, 86400, 0, "0", "disk: run for S seconds instead of ops= operations (0: use ops)", AT(time) },
+	{ "time", OPT_U64, 0, 86400, 0, "0", "disk, exits, net-tx/rx/rr: run each series for S seconds instead of ops= operations (0: use ops); net-echo: answer for S seconds. The record's stopped= says whether time or the sample cap ended it", AT(time) },
 	{ "range", OPT_U64, 0, UINT64_MAX, 0, "0", "disk: sectors of the data area (from 1 MiB) to use; 0: all", AT(range) },
 	{ "flush", OPT_U64, 0, 100000000, 0, "0", "disk: flush after every N writes; 0: never", AT(flush) },
 	{ "verify", OPT_U64, 0, 1, 0, "0", "disk: write stamped blocks over the range, read each back and check it", AT(verify) },

@@ -901,7 +901,7 @@ static void test_net_bad_config(void **state)
 	struct log log;
 	static const char *const bad[] = { "size=59", "size=1515", "burst=0", "rxdev=7", "dev=3",
 					   "dev=00:18.0", "ip=1.2.3", "ip=300.1.1.1", "itr=70000",
-					   "mrg=2", "time=5" };
+					   "mrg=2", "time=x" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char opts[100];
 		snprintf(opts, sizeof(opts), "bench=net-tx ops=10 %s", bad[i]);
@@ -916,6 +916,52 @@ static void test_net_bad_config(void **state)
 	boot_net(&log, KVMIO_EXIT_BADCONFIG, "rtl8139,topology=loop rtl8139,topology=loop",
 		 "bench=net-tx irq=msix ops=10");
 	test_assert_field(log_find(&log, "error", "code", "badconfig"), "key", "irq");
+	log_free(&log);
+}
+
+/* time=S on every benchmark: a series runs S seconds (from its first timed op), or until its
+ * sample cap; the record's stopped= says which. ops= counts otherwise. */
+static void check_timed(const struct log *log, const char *bench, uint64_t seconds)
+{
+	const struct record *r = log_find(log, "result", "bench", bench);
+	uint64_t hz = test_u64_of(log_find(log, "hello", NULL, NULL), "tsc_hz");
+
+	assert_non_null(r);
+	assert_true(test_u64_of(r, "ops") > 0);
+	if (strcmp(record_get(r, "stopped"), "cap") == 0)
+		return; /* the cap came first: legal, and said */
+	test_assert_field(r, "stopped", "time");
+	/* disk and net: the series spans time= (net-rx from its first frame to its last: a little
+	 * less), not ops= (the default would end far sooner) */
+	if (record_get(r, "elapsed"))
+		assert_true(test_u64_of(r, "elapsed") >= seconds * hz / 10 * 9);
+}
+
+static void test_time_everywhere(void **state)
+{
+	(void)state;
+	struct log log;
+	boot_net(&log, 0, "virtio-net,topology=loop virtio-net,topology=loop", "bench=net-rr time=1");
+	check_timed(&log, "net-rr", 1);
+	assert_int_equal(test_u64_of(log_find(&log, "result", NULL, NULL), "lost"), 0);
+	log_free(&log);
+	boot_net(&log, 0, "e1000,topology=loop e1000,topology=loop", "bench=net-tx time=1 size=1514");
+	check_timed(&log, "net-tx", 1);
+	assert_int_equal(test_u64_of(log_find(&log, "result", NULL, NULL), "lost"), 0);
+	log_free(&log);
+	boot_net(&log, 0, "virtio-net,topology=loop virtio-net,topology=loop", "bench=net-rx time=1");
+	check_timed(&log, "net-rx", 1);
+	log_free(&log);
+	boot_disk(&log, 0, "virtio-blk", "time=1");
+	check_timed(&log, "disk", 1);
+	log_free(&log);
+	boot_devices(&log, 0, "--disk", "", NULL, "pci=0", "bench=exits tests=cpuid time=1");
+	check_timed(&log, "exits", 1);
+	log_free(&log);
+	/* without time=: ops= counts, and says so */
+	boot_devices(&log, 0, "--disk", "", NULL, "pci=0", "bench=exits tests=cpuid ops=500");
+	test_assert_field(log_find(&log, "result", "bench", "exits"), "stopped", "ops");
+	test_assert_field(log_find(&log, "result", "bench", "exits"), "ops", "500");
 	log_free(&log);
 }
 
@@ -1044,6 +1090,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_net_loop_rtl8139, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_net_loop_e1000, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_net_loop_e1000e, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_time_everywhere, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_net_peer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_net_peer_damage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_net_tap, setup, teardown),
