@@ -26,7 +26,9 @@
 
 /* warmup: a count, then, for warmup=TIME, until the TSC passes e->warmup_until (0: none).
  * Then n timed runs, or with time= (e->deadline) until the TSC passes the deadline, at most n:
- * the compare is outside the timestamp pair. *e->done gets the count. */
+ * the compare is outside the timestamp pair. stamp=op: a pair around each run, nothing else
+ * between them; stamp=batch (e->batch): a pair around each batch of e->batch runs, each run
+ * given the batch's mean. *e->done gets the count. */
 #define TIMED_SERIES(samples, n, warmup, op)                                   \
 	do {                                                                   \
 		for (uint64_t w_ = 0; w_ < (warmup); w_++) {                   \
@@ -36,11 +38,23 @@
 			op;                                                    \
 		}                                                              \
 		uint64_t i_ = 0;                                               \
-		while (i_ < (n)) {                                             \
+		while (!e->batch && i_ < (n)) {                                \
 			uint64_t t0_ = ts_read();                              \
 			op;                                                    \
 			uint64_t t1_ = ts_read();                              \
 			(samples)[i_++] = t1_ - t0_;                           \
+			if (e->deadline && t1_ >= e->deadline)                 \
+				break;                                         \
+		}                                                              \
+		while (e->batch && i_ < (n)) {                                 \
+			uint64_t b_ = (n) - i_ < e->batch ? (n) - i_ : e->batch; \
+			uint64_t t0_ = ts_read();                              \
+			for (uint64_t k_ = 0; k_ < b_; k_++) {                 \
+				op;                                            \
+			}                                                      \
+			uint64_t t1_ = ts_read();                              \
+			bench_batch_samples((samples) + i_, b_, t1_ - t0_);    \
+			i_ += b_;                                              \
 			if (e->deadline && t1_ >= e->deadline)                 \
 				break;                                         \
 		}                                                              \
@@ -55,6 +69,7 @@ struct exit_env {
 	uint64_t time_cycles;          /* time=S in TSC cycles; 0: ops= counts */
 	uint64_t deadline;             /* the TSC at which this test's time= ends; 0: none */
 	uint64_t *done;                /* operations the series timed */
+	uint64_t batch;                /* stamp=batch: operations per timestamp pair; 0: one each */
 	uint16_t pm_timer_port;        /* 0: no ACPI PM timer */
 	const struct pci_dev *dev;     /* pci-testdev or dev=; NULL: none */
 	int mbar, iobar;               /* BAR numbers, -1: none */
@@ -216,7 +231,8 @@ enum guest_status bench_exits(const struct options *o)
 	uint64_t done = 0;
 	struct exit_env e = { .ops = o->time ? BENCH_TIME_MAX_OPS : o->ops, .warmup = o->warmup,
 			      .mbar = -1, .iobar = -1, .warmup_cycles = o->warmup_ms * tsc_hz() / 1000,
-			      .time_cycles = o->time * tsc_hz(), .done = &done };
+			      .time_cycles = o->time * tsc_hz(), .done = &done,
+			      .batch = strcmp(o->stamp, "batch") ? 0 : o->batch };
 
 	e.dev = pci_find_id(PCI_VENDOR_REDHAT, PCI_DEVICE_TESTDEV);
 	if (o->dev_kind != DEV_AUTO &&
@@ -269,6 +285,7 @@ enum guest_status bench_exits(const struct options *o)
 		result_record_begin(BENCH_NAME, t->name, s, done);
 		t->fields(&e);
 		bench_stopped_field(o->time != 0, done >= e.ops);
+		bench_stamp_fields(e.batch);
 		rec_end();
 	}
 	return STATUS_OK;

@@ -436,6 +436,11 @@ enum guest_status bench_net(const struct options *o)
 		report_error_key("badconfig", "time= needs a known TSC frequency (tsc_method=none)", "time");
 		return STATUS_BADCONFIG;
 	}
+	if (!strcmp(o->stamp, "batch")) {
+		report_error_key("badconfig", "stamp=batch is for bench=exits and bench=disk: the "
+				 "network benchmarks stamp each frame", "stamp");
+		return STATUS_BADCONFIG;
+	}
 	if (net_probe_all(&cfg))
 		return STATUS_FAIL; /* the driver wrote the error record */
 	/* Links come up after init (QEMU's e1000 also holds RX back for a second): wait, bounded,

@@ -19,4 +19,12 @@ void result_record_begin(const char *bench, const char *name, uint64_t *samples,
  * "time" (time= passed) or "cap" (time= given, but the sample cap came first). */
 void bench_stopped_field(int timed, int hit_cap);
 
+/* The open result record's `stamp` field (op or batch) and, for batch (batch != 0), `batch`:
+ * how the series was timed. */
+void bench_stamp_fields(uint64_t batch);
+
+/* stamp=batch: the operations of one batch took `cycles` together; each of samples[0..n) gets
+ * their mean (the record's percentiles are then of batch means). */
+void bench_batch_samples(uint64_t *samples, uint64_t n, uint64_t cycles);
+
 #endif

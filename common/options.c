@@ -54,6 +54,7 @@ static const char *const transport_choices[] = { "auto", "legacy", "modern", 0 }
 static const char *const rw_choices[] = { "read", "write", "randread", "randwrite", "randrw", 0 };
 static const char *const write_choices[] = { "safe", "unsafe", 0 };
 static const char *const fault_choices[] = { "none", "ud", "pf", "gp", "de", 0 };
+static const char *const stamp_choices[] = { "op", "batch", 0 };
 static const char *const bar_choices[] = { "auto", "0", "1", "2", "3", "4", "5", 0 };
 
 const char *const exit_test_names[] = {
@@ -74,6 +75,8 @@ const struct option_spec option_specs[] = {
 	  , AT(bench) },
 	{ "ops", OPT_U64, 1, 100000000, 0, "10000", "timed operations per measurement", AT(ops) },
 	{ "warmup", OPT_WARMUP, 0, 100000000, 0, "100", "untimed operations before each measurement: a count, or a time (200ms, 2s) to run them for", AT(warmup) },
+	{ "stamp", OPT_CHOICE, 0, 0, stamp_choices, "op", "exits, disk: op: a timestamp pair around every operation; batch: one pair around each batch of batch= operations, for where a timestamp is itself expensive (rdtsc emulated or trapping): every operation of a batch gets the batch's mean, so IOPS and mean latency hold, percentiles are of batch means", AT(stamp) },
+	{ "batch", OPT_U64, 1, 65536, 0, "64", "stamp=batch: operations per timestamp pair", AT(batch) },
 	{ "seed", OPT_U64, 0, UINT64_MAX, 0, "1", "seed for randomised workloads", AT(seed) },
 	{ "timeout", OPT_U64, 1, 86400, 0, "60", "watchdog: seconds before the guest reports a timeout and exits; the default is multiplied by deadline_scale (see hello), a given value is used as is", AT(timeout) },
 	{ "pci", OPT_U64, 0, 1, 0, "1", "1: report every PCI function as a pci record", AT(pci) },

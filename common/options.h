@@ -15,6 +15,8 @@ struct options {
 	uint64_t ops;
 	uint64_t warmup;       /* untimed operations before each measurement ... */
 	uint64_t warmup_ms;    /* ... or, when not 0, untimed operations for this long */
+	const char *stamp;     /* op: a timestamp pair per operation; batch: one per batch */
+	uint64_t batch;        /* stamp=batch: operations per timestamp pair */
 	uint64_t seed;
 	uint64_t timeout;      /* seconds */
 	int timeout_given;     /* 1: timeout= was on the command line (honoured exactly) */

@@ -965,6 +965,36 @@ static void test_time_everywhere(void **state)
 	log_free(&log);
 }
 
+/* stamp=batch: one timestamp pair per batch; every op carries its batch's mean, so the series'
+ * total is (all but rounding) its elapsed time; the network benchmarks refuse it. */
+static void test_stamp_batch(void **state)
+{
+	(void)state;
+	struct log log;
+	const struct record *r;
+	boot_devices(&log, 0, "--disk", "", NULL, "pci=0", "bench=exits tests=cpuid ops=1000 stamp=batch batch=100");
+	r = log_find(&log, "result", "bench", "exits");
+	test_assert_field(r, "stamp", "batch");
+	test_assert_field(r, "batch", "100");
+	test_check_result(&log, "cpuid", 1000);
+	log_free(&log);
+	boot_disk(&log, 0, "virtio-blk", "ops=1000 stamp=batch batch=64");
+	r = log_find(&log, "result", "bench", "disk");
+	test_assert_field(r, "stamp", "batch");
+	test_check_result(&log, "randread-4k-qd1", 1000);
+	assert_true(test_u64_of(r, "total") <= test_u64_of(r, "elapsed"));
+	assert_true(test_u64_of(r, "total") >= test_u64_of(r, "elapsed") / 100 * 99);
+	assert_true(test_u64_of(r, "half_ops") >= 448 && test_u64_of(r, "half_ops") <= 576);
+	log_free(&log);
+	boot_disk(&log, 0, "virtio-blk", "ops=300");
+	test_assert_field(log_find(&log, "result", "bench", "disk"), "stamp", "op");
+	log_free(&log);
+	boot_net(&log, KVMIO_EXIT_BADCONFIG, "virtio-net,topology=loop virtio-net,topology=loop",
+		 "bench=net-rr ops=10 stamp=batch");
+	test_assert_field(log_find(&log, "error", "code", "badconfig"), "key", "stamp");
+	log_free(&log);
+}
+
 static void test_help(void **state)
 {
 	(void)state;
@@ -1091,6 +1121,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_net_loop_e1000, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_net_loop_e1000e, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_time_everywhere, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stamp_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_net_peer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_net_peer_damage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_net_tap, setup, teardown),
