@@ -393,6 +393,11 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 			 "iothread (use virtio-blk)", d->iothread);
 		return KVMIO_EXIT_BADCONFIG;
 	}
+	if (d->model == QEMU_DISK_NVME && d->readonly) {
+		snprintf(err, errlen, "--disk: readonly=on with nvme: QEMU 7.2's nvme device does not "
+			 "mark the namespace write-protected, so the guest cannot tell (use virtio-blk)");
+		return KVMIO_EXIT_BADCONFIG;
+	}
 	if (d->model == QEMU_DISK_VIRTIO && !d->transport)
 		d->transport = "transitional";
 	return KVMIO_EXIT_OK;
