@@ -151,18 +151,20 @@ static void test_modes_q35(void **state)
 	check_mode("q35", "msix", 0, 16);
 }
 
-/* What the shadow buffer is for: at qd=16 the controller is still busy with earlier commands
- * when most doorbells change, so most register writes are saved (with register doorbells every
- * command costs at least one). */
+/* What the shadow buffer is for: with many commands in flight the controller is still busy with
+ * earlier ones when most doorbells change, so most register writes are saved, where register
+ * doorbells cost at least one per command. How many are saved depends on how far the controller
+ * lags (QEMU's timing): qd=64 keeps it well behind (0.2-0.5 writes per command measured under
+ * TCG on a loaded host; 0.7-0.9 at qd=16). */
 static void test_dbbuf_saves_register_writes(void **state)
 {
 	(void)state;
 	struct log log;
-	boot_nvme(&log, 0, "pc", "nvme", "ops=2000 rw=randread qd=16 irq=poll dbbuf=1", 1);
-	const struct record *r = check_result(&log, "randread-4k-qd16", 2000);
+	boot_nvme(&log, 0, "pc", "nvme", "ops=2000 rw=randread qd=64 irq=poll dbbuf=1", 1);
+	const struct record *r = check_result(&log, "randread-4k-qd64", 2000);
 	uint64_t mmio_w = test_u64_of(r, "mmio_w");
 	if (mmio_w >= 2000)
-		fail_msg("dbbuf=1 qd=16: %llu register writes for 2000 commands", (unsigned long long)mmio_w);
+		fail_msg("dbbuf=1 qd=64: %llu register writes for 2000 commands", (unsigned long long)mmio_w);
 	log_free(&log);
 }
 
