@@ -184,6 +184,7 @@ struct nvme_ctrl {
 	int cq_head_pending;       /* completions taken since the last CQ head doorbell */
 	int intx;                  /* pin-based: the handler masks with INTMS, poll() unmasks */
 	uint8_t vector;
+	uint16_t admin_status;     /* status field of the last admin completion */
 };
 
 static struct nvme_ctrl ctrls[NVME_MAX_CONTROLLERS];
@@ -274,8 +275,9 @@ static int admin(struct nvme_ctrl *c, struct nvme_sqe *cmd, const char **why)
 			barrier();
 			nvme_cq_advance(&q->cur);
 			dev_mmio_write32(q->cq_db, q->cur.head);
-			if (nvme_cqe_status(sp)) {
-				*why = "admin command failed (see the status in the NVMe spec)";
+			c->admin_status = nvme_cqe_status(sp);
+			if (c->admin_status) {
+				*why = "the controller failed the command (status and error: its SCT and SC)";
 				return -1;
 			}
 			return 0;
@@ -434,6 +436,23 @@ static int give_up(struct nvme_ctrl *c, const char *why)
 	return -1;
 }
 
+/* An admin command that failed: which one, why, and the controller's status if it gave one. */
+static int give_up_admin(struct nvme_ctrl *c, const char *command, const char *why)
+{
+	static char msg[160];
+	char *end = msg + sizeof(msg);
+	str_append(str_append(str_append(msg, end, command), end, ": "), end, why);
+	rec_begin_device_error(MODEL, msg);
+	rec_bdf(c->pci);
+	if (c->admin_status) {
+		rec_hex("status", nvme_status_sct(c->admin_status));
+		rec_hex("error", nvme_status_sc(c->admin_status));
+	}
+	rec_end();
+	reg_write32(c, NVME_REG_CC, 0);
+	return -1;
+}
+
 static int setup_irq(struct nvme_ctrl *c, enum completion_mode mode, const char **why)
 {
 	if (mode == COMPLETE_POLL)
@@ -492,14 +511,14 @@ static int bring_up(struct nvme_ctrl *c, const struct pci_dev *p, const struct b
 	if (!(idbuf = page_alloc(1)))
 		return give_up(c, "out of memory for Identify data");
 	if (identify(c, IDENTIFY_CNS_CONTROLLER, 0, idbuf, &why))
-		return give_up(c, "Identify Controller failed");
+		return give_up_admin(c, "Identify Controller", why);
 	uint8_t mdts = idbuf[IDC_MDTS];
 	uint16_t oacs = le16_at(idbuf + IDC_OACS);
 	uint32_t nn = le32_at(idbuf + IDC_NN);
 	if (nn < NVME_NSID)
 		return give_up(c, "controller has no namespace 1 (Identify Controller NN = 0)");
 	if (identify(c, IDENTIFY_CNS_NAMESPACE, NVME_NSID, idbuf, &why))
-		return give_up(c, "Identify Namespace 1 failed");
+		return give_up_admin(c, "Identify Namespace 1", why);
 	uint64_t nsze = le64_at(idbuf + IDNS_NSZE);
 	unsigned lbaf = idbuf[IDNS_FLBAS] & IDNS_FLBAS_INDEX_MASK;
 	uint8_t lbads = idbuf[IDNS_LBAF + IDNS_LBAF_SIZE * lbaf + IDNS_LBAF_LBADS_BYTE];
@@ -523,7 +542,7 @@ static int bring_up(struct nvme_ctrl *c, const struct pci_dev *p, const struct b
 		struct nvme_sqe cmd = { .opcode = NVME_ADMIN_DBBUF_CONFIG,
 					.prp1 = (uint64_t)(uintptr_t)shadow, .prp2 = (uint64_t)(uintptr_t)event };
 		if (admin(c, &cmd, &why))
-			return give_up(c, "Doorbell Buffer Config failed");
+			return give_up_admin(c, "Doorbell Buffer Config", why);
 		c->dbbuf = 1;
 	}
 
@@ -568,12 +587,12 @@ static int bring_up(struct nvme_ctrl *c, const struct pci_dev *p, const struct b
 				.cdw11 = (uint32_t)IRQ_VECTOR_ENTRY << CREATE_CQ_IV_SHIFT | CREATE_CQ_PC |
 					 (cfg->mode != COMPLETE_POLL ? CREATE_CQ_IEN : 0) };
 	if (admin(c, &ccq, &why))
-		return give_up(c, "Create I/O Completion Queue failed");
+		return give_up_admin(c, "Create I/O Completion Queue", why);
 	struct nvme_sqe csq = { .opcode = NVME_ADMIN_CREATE_SQ, .prp1 = (uint64_t)(uintptr_t)sq,
 				.cdw10 = (entries - 1) << CREATE_QSIZE_SHIFT | IO_QID,
 				.cdw11 = (uint32_t)IO_QID << CREATE_SQ_CQID_SHIFT | CREATE_SQ_PC };
 	if (admin(c, &csq, &why))
-		return give_up(c, "Create I/O Submission Queue failed");
+		return give_up_admin(c, "Create I/O Submission Queue", why);
 	/* Pin-based: routed once the admin commands are done (their completions went unheeded). */
 	if (c->intx && pci_intx_route(p, c->vector))
 		return give_up(c, "INTx routing failed (no interrupt line or I/O APIC)");

@@ -334,7 +334,10 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 		}
 	}
 	if (first) {
-		snprintf(err, errlen, "--disk: empty spec (ide or virtio-blk)");
+		char models[128];
+
+		disk_model_list(models, sizeof(models));
+		snprintf(err, errlen, "--disk: empty spec (%s)", models);
 		return KVMIO_EXIT_BADCONFIG;
 	}
 	/* Combinations that cannot work, whatever the machine. */
