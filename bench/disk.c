@@ -129,6 +129,8 @@ static void report_disk(unsigned index, struct blkdev *d, int label, uint64_t la
 	if (label > 0)
 		rec_hex("label_id", label_id);
 	rec_u64("read_only", (uint64_t)d->read_only);
+	if (d->dbbuf)
+		rec_str("dbbuf", d->dbbuf);
 	rec_end();
 }
 
@@ -324,6 +326,8 @@ static void result_fields(struct disk_run *r, const char *rw, uint64_t bs, uint6
 	rec_u64("mmio_w", res->io.mmio_w);
 	rec_u64("irqs", res->irqs);
 	rec_u64("flushes", res->flushes);
+	if (r->d->dbbuf)
+		rec_str("dbbuf", r->d->dbbuf);
 	rec_ratio2("harness_mean", harness_total, harness_ops);
 }
 
@@ -572,7 +576,7 @@ enum guest_status bench_disk(const struct options *o)
 		.mode = !strcmp(o->irq, "msix") ? COMPLETE_MSIX :
 			!strcmp(o->irq, "intx") ? COMPLETE_INTX : COMPLETE_POLL,
 		.ata_dma = !strcmp(o->ata_mode, "dma"),
-		.evidx = (int)o->evidx, .indirect = (int)o->indirect,
+		.evidx = (int)o->evidx, .indirect = (int)o->indirect, .nvme_dbbuf = (int)o->dbbuf,
 		.virtio_transport = !strcmp(o->transport, "legacy") ? 1 : !strcmp(o->transport, "modern") ? 2 : 0,
 	};
 	uint64_t sweep[16];

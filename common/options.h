@@ -32,6 +32,7 @@ struct options {
 	const char *ata_mode;  /* pio | dma */
 	const char *transport; /* virtio: auto | legacy | modern */
 	uint64_t evidx, indirect;
+	uint64_t dbbuf;        /* nvme: shadow doorbell buffer */
 	/* bench=disk */
 	const char *rw;        /* read | write | randread | randwrite | randrw */
 	uint64_t mix;          /* randrw: percent reads */

@@ -29,6 +29,7 @@ static const struct {
 	{ "rw", 0 }, { "mix", 0 }, { "bs", 0 }, { "qd", 0 }, { "ops", 0 }, { "time", 0 },
 	{ "warmup", 0 }, { "range", 0 }, { "flush", 0 }, { "write", 0 }, { "sweep", 1 },
 	{ "frame", 0 }, { "burst", 0 }, { "repeat", 1 }, { "timeout", 1 },
+	{ "dbbuf", 0 },
 };
 
 /* Guest options passed through as KEY=VALUE (job key, guest key). */
@@ -38,6 +39,7 @@ static const char *const guest_keys[][2] = {
 	{ "mix", "mix" }, { "bs", "bs" }, { "qd", "qd" }, { "ops", "ops" }, { "time", "time" },
 	{ "warmup", "warmup" }, { "range", "range" }, { "flush", "flush" }, { "write", "write" },
 	{ "sweep", "sweep" }, { "frame", "size" }, { "burst", "burst" },
+	{ "dbbuf", "dbbuf" },
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
