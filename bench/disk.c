@@ -131,6 +131,10 @@ static void report_disk(unsigned index, struct blkdev *d, int label, uint64_t la
 	rec_u64("read_only", (uint64_t)d->read_only);
 	if (d->dbbuf)
 		rec_str("dbbuf", d->dbbuf);
+	if (d->ring) {
+		rec_str("ring", d->ring);
+		rec_u64("queues", d->queues);
+	}
 	rec_end();
 }
 
@@ -313,6 +317,10 @@ static void result_fields(struct disk_run *r, const char *rw, uint64_t bs, uint6
 	rec_str("model", r->d->model);
 	rec_str("transport", r->d->transport);
 	rec_str("irq", modes[r->d->mode]);
+	if (r->d->ring) {
+		rec_str("ring", r->d->ring);
+		rec_u64("queues", r->d->queues);
+	}
 	rec_str("rw", rw);
 	rec_u64("bs", bs);
 	rec_u64("qd", qd);
@@ -578,6 +586,7 @@ enum guest_status bench_disk(const struct options *o)
 		.ata_dma = !strcmp(o->ata_mode, "dma"),
 		.evidx = (int)o->evidx, .indirect = (int)o->indirect, .nvme_dbbuf = (int)o->dbbuf,
 		.virtio_transport = !strcmp(o->transport, "legacy") ? 1 : !strcmp(o->transport, "modern") ? 2 : 0,
+		.packed = !strcmp(o->ring, "packed"), .queues = (uint32_t)o->queues,
 	};
 	uint64_t sweep[16];
 	char axis;
@@ -611,7 +620,7 @@ enum guest_status bench_disk(const struct options *o)
 		return STATUS_BADCONFIG;
 	}
 	if (r->d->unusable) {
-		report_error_key("badconfig", r->d->unusable, "irq");
+		report_error_key("badconfig", r->d->unusable, r->d->unusable_key ? r->d->unusable_key : "irq");
 		return STATUS_BADCONFIG;
 	}
 	r->label = read_label(r, sector) > 0;

@@ -84,6 +84,8 @@ static void report_nic(unsigned index, struct netdev *d)
 	rec_mac("mac", d->mac);
 	rec_str("link", d->link_up(d) ? "up" : "down");
 	rec_u64("tx_slots", d->tx_slots);
+	if (d->ring)
+		rec_str("ring", d->ring);
 	rec_end();
 }
 
@@ -198,6 +200,8 @@ static void result_fields(struct net_run *r, uint64_t frames, uint64_t elapsed,
 	rec_str("model", r->tx->model);
 	rec_str("transport", r->tx->transport);
 	rec_str("irq", modes[r->tx->mode]);
+	if (r->tx->ring)
+		rec_str("ring", r->tx->ring);
 	rec_u64("size", r->o->size);
 	rec_u64("burst", r->o->burst);
 	rec_u64("frames", frames);
@@ -425,6 +429,7 @@ enum guest_status bench_net(const struct options *o)
 			!strcmp(o->irq, "intx") ? COMPLETE_INTX : COMPLETE_POLL,
 		.virtio_transport = !strcmp(o->transport, "legacy") ? 1 : !strcmp(o->transport, "modern") ? 2 : 0,
 		.evidx = (int)o->evidx, .indirect = (int)o->indirect, .mrg = (int)o->mrg, .itr = (int)o->itr,
+		.packed = !strcmp(o->ring, "packed"),
 	};
 	memset(r, 0, sizeof(*r));
 	r->o = o;
@@ -467,7 +472,8 @@ enum guest_status bench_net(const struct options *o)
 		return STATUS_BADCONFIG;
 	}
 	if (r->tx->unusable || r->rx->unusable) {
-		report_error_key("badconfig", r->tx->unusable ? r->tx->unusable : r->rx->unusable, "irq");
+		const struct netdev *bad = r->tx->unusable ? r->tx : r->rx;
+		report_error_key("badconfig", bad->unusable, bad->unusable_key ? bad->unusable_key : "irq");
 		return STATUS_BADCONFIG;
 	}
 	if (!r->tx->link_up(r->tx) || !r->rx->link_up(r->rx)) {

@@ -51,6 +51,7 @@ static const char *const bench_choices[] = {
 static const char *const irq_choices[] = { "poll", "intx", "msix", 0 };
 static const char *const ata_choices[] = { "pio", "dma", 0 };
 static const char *const transport_choices[] = { "auto", "legacy", "modern", 0 };
+static const char *const ring_choices[] = { "split", "packed", 0 };
 static const char *const rw_choices[] = { "read", "write", "randread", "randwrite", "randrw", 0 };
 static const char *const write_choices[] = { "safe", "unsafe", 0 };
 static const char *const fault_choices[] = { "none", "ud", "pf", "gp", "de", 0 };
@@ -93,6 +94,8 @@ const struct option_spec option_specs[] = {
 	{ "evidx", OPT_U64, 0, 1, 0, "0", "virtio: negotiate VIRTIO_RING_F_EVENT_IDX", AT(evidx) },
 	{ "indirect", OPT_U64, 0, 1, 0, "0", "virtio: negotiate VIRTIO_RING_F_INDIRECT_DESC and use indirect tables", AT(indirect) },
 	{ "dbbuf", OPT_U64, 0, 1, 0, "0", "nvme: use the shadow doorbell buffer (Doorbell Buffer Config): doorbell registers written only when the controller's EventIdx asks", AT(dbbuf) },
+	{ "ring", OPT_CHOICE, 0, 0, ring_choices, "split", "virtio: virtqueue layout; packed negotiates VIRTIO_F_RING_PACKED (modern transport only; the host's packed=on)", AT(ring) },
+	{ "queues", OPT_U64, 1, VIRTIO_QUEUES_MAX, 0, "1", "virtio-blk: request queues (VIRTIO_BLK_F_MQ), requests spread round-robin; at most the device's num-queues", AT(queues) },
 	{ "rw", OPT_CHOICE, 0, 0, rw_choices, "randread", "disk: access pattern", AT(rw) },
 	{ "mix", OPT_U64, 0, 100, 0, "50", "disk: percent reads for rw=randrw", AT(mix) },
 	{ "bs", OPT_U64, 512, 1048576, 0, "4096", "disk: bytes per request, a multiple of the sector size", AT(bs) },

@@ -33,6 +33,8 @@ struct options {
 	const char *transport; /* virtio: auto | legacy | modern */
 	uint64_t evidx, indirect;
 	uint64_t dbbuf;        /* nvme: shadow doorbell buffer */
+	const char *ring;      /* virtio: split | packed */
+	uint64_t queues;       /* virtio-blk: request queues */
 	/* bench=disk */
 	const char *rw;        /* read | write | randread | randwrite | randrw */
 	uint64_t mix;          /* randrw: percent reads */
@@ -68,6 +70,7 @@ enum option_kind {
 };
 
 #define WARMUP_MAX_MS 3600000ull /* an hour */
+#define VIRTIO_QUEUES_MAX 16     /* queues= at most (virtio-blk request queues) */
 
 struct option_spec {
 	const char *name;

@@ -51,6 +51,9 @@ struct blkdev {
 				  * NULL for the other models */
 	const char *unusable;    /* why it cannot run with the asked options (e.g. irq=msix on
 				  * IDE): it is listed, polled, and refused if selected; or NULL */
+	const char *unusable_key; /* the option at fault in that refusal; NULL: irq */
+	const char *ring;        /* virtio: "split" or "packed"; NULL for other models */
+	uint32_t queues;         /* virtio: request queues in use; 0 for other models */
 
 	int (*submit)(struct blkdev *d, struct blk_req *r); /* 0 queued, -1 queue full */
 	struct blk_req *(*poll)(struct blkdev *d);          /* a completed request or NULL */
@@ -70,6 +73,8 @@ struct blk_config {
 	uint32_t queue_depth_limit; /* 0: as the device allows */
 	int virtio_transport;  /* enum virtio_transport_pref: 0 auto, 1 legacy, 2 modern */
 	int nvme_dbbuf;        /* NVMe: use the shadow doorbell buffer (Doorbell Buffer Config) */
+	int packed;          /* virtio: ring=packed (VIRTIO_F_RING_PACKED) */
+	uint32_t queues;     /* virtio-blk: request queues (queues=) */
 };
 
 /* Registry: drivers add what they find; benchmarks take devices by index. */

@@ -23,6 +23,7 @@ struct qemu_nic {
 	enum net_topology topology;
 	int vhost;                     /* -1 auto (tap + virtio-net + kvm + /dev/vhost-net), 0, 1 */
 	char mac[18];                  /* "" = QEMU's default */
+	const char *packed;            /* virtio-net: "on", "off" (packed=), or NULL: QEMU's (off) */
 	enum peer_mode peer_mode;
 	int peer_opts;                 /* 1 if any peer-* key was given */
 	double peer_rate;              /* frames per second, 0 = as fast as possible */

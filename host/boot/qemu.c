@@ -327,9 +327,25 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 		} else if (strcmp(k, "iothread") == 0) {
 			if (qemu_parse_iothread("--disk", v, d->iothread, err, errlen) != 0)
 				return KVMIO_EXIT_BADCONFIG;
+		} else if (strcmp(k, "packed") == 0) {
+			if (!(d->packed = pick(k, v, onoff, err, errlen)))
+				return KVMIO_EXIT_BADCONFIG;
+		} else if (strcmp(k, "queues") == 0) {
+			char *end;
+			unsigned long q;
+
+			errno = 0;
+			q = strtoul(v, &end, 10);
+			if (errno || *end || *v < '0' || *v > '9' || q < 1 || q > QEMU_DISK_QUEUES_MAX) {
+				snprintf(err, errlen, "--disk: bad queues=%.64s (1..%d request queues)", v,
+					 QEMU_DISK_QUEUES_MAX);
+				return KVMIO_EXIT_BADCONFIG;
+			}
+			d->queues = (unsigned)q;
 		} else {
 			snprintf(err, errlen, "--disk: unknown key '%.64s' (transport, backend, file, "
-				 "size, cache, aio, format, latency-ns, readonly, inject, iothread)", k);
+				 "size, cache, aio, format, latency-ns, readonly, inject, iothread, packed, "
+				 "queues)", k);
 			return KVMIO_EXIT_BADCONFIG;
 		}
 	}
@@ -349,6 +365,17 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 	if (d->model == QEMU_DISK_IDE && strcmp(d->iothread, "off") != 0) {
 		snprintf(err, errlen, "--disk: iothread=%s with ide: QEMU's ide-hd has no iothread "
 			 "(use virtio-blk)", d->iothread);
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	if (d->model == QEMU_DISK_IDE && (d->packed || d->queues)) {
+		snprintf(err, errlen, "--disk: %s= is for virtio-blk (ide-hd has no virtqueues)",
+			 d->packed ? "packed" : "queues");
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	if (d->packed && !strcmp(d->packed, "on") && d->transport &&
+	    !strcmp(d->transport, "legacy")) {
+		snprintf(err, errlen, "--disk: packed=on with transport=legacy: packed rings are "
+			 "virtio 1.x only (transport=modern or transitional)");
 		return KVMIO_EXIT_BADCONFIG;
 	}
 	if (d->model == QEMU_DISK_IDE && d->readonly) {
@@ -665,14 +692,19 @@ static void add_disk(struct argv_builder *b, const struct qemu_disk *d, int k, i
 	} else {
 		int legacy_off = strcmp(d->transport, "modern") == 0;
 		int modern_off = strcmp(d->transport, "legacy") == 0;
-		char owner[16], iothread[QEMU_IOTHREAD_MAX + 32];
+		char owner[16], iothread[QEMU_IOTHREAD_MAX + 32], rings[64] = "";
 
 		snprintf(owner, sizeof(owner), "disk%d", k);
 		iothread_property(b, iothreads, d->iothread, owner, iothread, sizeof(iothread));
+		if (d->packed) /* QEMU's property names: packed, num-queues */
+			snprintf(rings, sizeof(rings), ",packed=%s", d->packed);
+		if (d->queues)
+			snprintf(rings + strlen(rings), sizeof(rings) - strlen(rings),
+				 ",num-queues=%u", d->queues);
 		add(b, "-device");
-		add(b, "virtio-blk-pci,drive=disk%d,addr=0x%x,disable-legacy=%s,disable-modern=%s%s%s%s",
+		add(b, "virtio-blk-pci,drive=disk%d,addr=0x%x,disable-legacy=%s,disable-modern=%s%s%s%s%s",
 		    k, QEMU_VIRTIO_SLOT0 + k, legacy_off ? "on" : "off", modern_off ? "on" : "off",
-		    wce ? ",write-cache=" : "", wce ? wce : "", iothread);
+		    wce ? ",write-cache=" : "", wce ? wce : "", iothread, rings);
 	}
 }
 

@@ -46,6 +46,7 @@ enum qemu_disk_model { QEMU_DISK_IDE, QEMU_DISK_VIRTIO, QEMU_DISK_NVME };
  * iothreads of `on` are called iothread.diskN, so no NAME can clash with them).
  */
 #define QEMU_IOTHREAD_MAX 32           /* bytes of an iothread setting, NUL included */
+#define QEMU_DISK_QUEUES_MAX 64        /* --disk queues= at most */
 struct qemu_disk {
 	enum qemu_disk_model model;
 	const char *transport;         /* virtio: legacy, modern, transitional */
@@ -58,6 +59,8 @@ struct qemu_disk {
 	int readonly;
 	const char *inject;            /* NULL, eio-read, eio-write */
 	char iothread[QEMU_IOTHREAD_MAX]; /* off (QEMU's main loop), on (its own), or a NAME */
+	const char *packed;            /* virtio: "on", "off" (packed=), or NULL: QEMU's default (off) */
+	unsigned queues;               /* virtio-blk: num-queues=; 0: QEMU's default */
 	char filebuf[4096];
 };
 
