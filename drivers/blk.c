@@ -12,6 +12,7 @@ static const struct blk_driver {
 } blk_drivers[] = {
 	{ "ide", ata_match, ata_init },
 	{ "virtio-blk", virtio_blk_match, virtio_blk_init },
+	{ "virtio-scsi", virtio_scsi_match, virtio_scsi_init },
 };
 
 static struct blkdev *devices[BLK_MAX_DEVICES];
