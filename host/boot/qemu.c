@@ -103,6 +103,33 @@ int qemu_guest_runs_exits(char *const *args, int n)
 
 /* ---- --disk -------------------------------------------------------------------------------- */
 
+/*
+ * The disk models in the order the guest numbers their disks (drivers/blk.c's driver table): a
+ * model's rank is its row. `--disk` must give them in this order, so that the N-th --disk is
+ * the guest's dev=N.
+ */
+static const struct {
+	enum qemu_disk_model model;
+	const char *name;
+} disk_models[] = {
+	{ QEMU_DISK_IDE, "ide" },
+	{ QEMU_DISK_VIRTIO, "virtio-blk" },
+	{ QEMU_DISK_VIRTIO_SCSI, "virtio-scsi" },
+};
+
+static int disk_rank(enum qemu_disk_model m)
+{
+	for (size_t i = 0; i < sizeof(disk_models) / sizeof(disk_models[0]); i++)
+		if (disk_models[i].model == m)
+			return (int)i;
+	return -1;
+}
+
+static const char *disk_model_name(enum qemu_disk_model m)
+{
+	return disk_models[disk_rank(m)].name;
+}
+
 int qemu_parse_size(const char *s, unsigned long long *out)
 {
 	unsigned long long v, mul = 1;
@@ -220,9 +247,11 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 				d->model = QEMU_DISK_IDE;
 			else if (strcmp(tok, "virtio-blk") == 0)
 				d->model = QEMU_DISK_VIRTIO;
+			else if (strcmp(tok, "virtio-scsi") == 0)
+				d->model = QEMU_DISK_VIRTIO_SCSI;
 			else {
-				snprintf(err, errlen, "--disk: unknown model '%.64s' (ide or virtio-blk "
-					 "first, then KEY=VALUE,...)", tok);
+				snprintf(err, errlen, "--disk: unknown model '%.64s' (ide, virtio-blk or "
+					 "virtio-scsi first, then KEY=VALUE,...)", tok);
 				return KVMIO_EXIT_BADCONFIG;
 			}
 			continue;
@@ -290,13 +319,13 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 		}
 	}
 	if (first) {
-		snprintf(err, errlen, "--disk: empty spec (ide or virtio-blk)");
+		snprintf(err, errlen, "--disk: empty spec (ide, virtio-blk or virtio-scsi)");
 		return KVMIO_EXIT_BADCONFIG;
 	}
 	/* Combinations that cannot work, whatever the machine. */
 	if (d->model == QEMU_DISK_IDE && d->transport) {
-		snprintf(err, errlen, "--disk: transport= is for virtio-blk (IDE PIO or DMA is the "
-			 "guest's choice)");
+		snprintf(err, errlen, "--disk: transport= is for virtio-blk and virtio-scsi (IDE PIO or "
+			 "DMA is the guest's choice)");
 		return KVMIO_EXIT_BADCONFIG;
 	}
 	if (d->model == QEMU_DISK_IDE && strcmp(d->iothread, "off") != 0) {
@@ -339,7 +368,7 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 			return KVMIO_EXIT_BADCONFIG;
 		}
 	}
-	if (d->model == QEMU_DISK_VIRTIO && !d->transport)
+	if ((d->model == QEMU_DISK_VIRTIO || d->model == QEMU_DISK_VIRTIO_SCSI) && !d->transport)
 		d->transport = "transitional";
 	return KVMIO_EXIT_OK;
 }
@@ -437,8 +466,13 @@ static int check_disks(const struct qemu_options *o, const char *machine, struct
 {
 	int (*exists)(const char *) = o->path_exists ? o->path_exists : default_path_exists;
 	int (*uring)(const char *) = o->io_uring_usable ? o->io_uring_usable : qemu_io_uring_usable;
-	int nide = 0, seen_virtio = 0;
-	char e[400];
+	int nide = 0, top = 0; /* top: the highest model rank given so far */
+	char e[400], order[200];
+
+	order[0] = '\0';
+	for (size_t k = 0, n = 0; k < sizeof(disk_models) / sizeof(disk_models[0]); k++)
+		n += (size_t)snprintf(order + n, sizeof(order) - n, "%s%s", k ? ", " : "",
+				      disk_models[k].name);
 
 	if (o->ndisks > QEMU_MAX_DISKS) {
 		snprintf(err, errlen, "--disk: at most %d disks", QEMU_MAX_DISKS);
@@ -453,8 +487,7 @@ static int check_disks(const struct qemu_options *o, const char *machine, struct
 		}
 		if (strcmp(machine, "microvm") == 0) {
 			snprintf(err, errlen, "--disk %s: microvm has no PCI or IDE and virtio-mmio "
-				 "is not supported yet (use -M pc or q35)",
-				 d->model == QEMU_DISK_IDE ? "ide" : "virtio-blk");
+				 "is not supported yet (use -M pc or q35)", disk_model_name(d->model));
 			return KVMIO_EXIT_BADCONFIG;
 		}
 		if (d->model == QEMU_DISK_IDE) {
@@ -463,19 +496,19 @@ static int check_disks(const struct qemu_options *o, const char *machine, struct
 					 "microvm has no IDE)");
 				return KVMIO_EXIT_BADCONFIG;
 			}
-			if (seen_virtio) {
-				snprintf(err, errlen, "--disk: give ide disks before virtio-blk disks "
-					 "(the guest numbers IDE disks first, so dev=N follows that order)");
-				return KVMIO_EXIT_BADCONFIG;
-			}
 			if (++nide > QEMU_MAX_IDE) {
 				snprintf(err, errlen, "--disk: at most %d ide disks (ide.0 and ide.1, "
 					 "two units each)", QEMU_MAX_IDE);
 				return KVMIO_EXIT_BADCONFIG;
 			}
-		} else {
-			seen_virtio = 1;
 		}
+		if (disk_rank(d->model) < top) {
+			snprintf(err, errlen, "--disk: give %s disks before %s disks (the guest "
+				 "numbers disks by model, in the order %s, so dev=N follows that order)",
+				 disk_model_name(d->model), disk_models[top].name, order);
+			return KVMIO_EXIT_BADCONFIG;
+		}
+		top = disk_rank(d->model);
 		if (d->file && !exists(d->file)) {
 			snprintf(err, errlen, "--disk: backend file %.300s not found (make one: kvmio "
 				 "mkdisk FILE SIZE)", d->file);
@@ -594,6 +627,18 @@ static void add_disk(struct argv_builder *b, const struct qemu_disk *d, int k, i
 
 		snprintf(owner, sizeof(owner), "disk%d", k);
 		iothread_property(b, iothreads, d->iothread, owner, iothread, sizeof(iothread));
+		if (d->model == QEMU_DISK_VIRTIO_SCSI) {
+			/* A controller per disk, as virtio-blk has a device per disk (its own queues
+			 * and iothread); the disk is target 0, LUN 0 on its bus. */
+			add(b, "-device");
+			add(b, "virtio-scsi-pci,id=scsi%d,addr=0x%x,disable-legacy=%s,disable-modern=%s%s",
+			    k, QEMU_VIRTIO_SLOT0 + k, legacy_off ? "on" : "off",
+			    modern_off ? "on" : "off", iothread);
+			add(b, "-device");
+			add(b, "scsi-hd,drive=disk%d,bus=scsi%d.0,channel=0,scsi-id=0,lun=0%s%s", k, k,
+			    wce ? ",write-cache=" : "", wce ? wce : "");
+			return;
+		}
 		add(b, "-device");
 		add(b, "virtio-blk-pci,drive=disk%d,addr=0x%x,disable-legacy=%s,disable-modern=%s%s%s%s",
 		    k, QEMU_VIRTIO_SLOT0 + k, legacy_off ? "on" : "off", modern_off ? "on" : "off",
