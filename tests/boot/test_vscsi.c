@@ -4,7 +4,8 @@
  * modern, with an iothread; write-verify on a labelled raw and qcow2 file, checked in the
  * guest and by `kvmio verify-disk`; an unlabelled file left alone; blkdebug EIO on read and
  * write decoded from the sense data into the error record; bad options; the disk numbering
- * beside IDE and virtio-blk; a `kvmio run` job with the disk=virtio-scsi axis.
+ * beside IDE and virtio-blk and the target scan behind one controller; a `kvmio run` job with
+ * the disk=virtio-scsi axis.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -397,6 +398,37 @@ static void test_numbering(void **state)
 	log_free(&log);
 }
 
+/* The target scan: behind one controller, the disks at targets 0 and 5 are registered in
+ * target order; a CD-ROM (target 3) and a target whose only LUN is 2 (target 7) are not. */
+static void test_targets(void **state)
+{
+	(void)state;
+	struct log log;
+	int rc = test_kvmio(out_path, "boot", "--timeout", "120", "--log", log_path,
+			    "--disk", "virtio-scsi",
+			    "--qemu-arg", "-blockdev",
+			    "--qemu-arg", "driver=null-co,node-name=t5,size=268435456,read-zeroes=on",
+			    "--qemu-arg", "-device", "--qemu-arg", "scsi-hd,drive=t5,bus=scsi0.0,scsi-id=5,lun=0",
+			    "--qemu-arg", "-blockdev",
+			    "--qemu-arg", "driver=null-co,node-name=t3,size=268435456,read-zeroes=on",
+			    "--qemu-arg", "-device", "--qemu-arg", "scsi-cd,drive=t3,bus=scsi0.0,scsi-id=3,lun=0",
+			    "--qemu-arg", "-blockdev",
+			    "--qemu-arg", "driver=null-co,node-name=t7,size=134217728,read-zeroes=on",
+			    "--qemu-arg", "-device", "--qemu-arg", "scsi-hd,drive=t7,bus=scsi0.0,scsi-id=7,lun=2",
+			    "--", "bench=disk", "pci=0", "ops=100", "dev=1", "irq=intx", (char *)NULL);
+	if (rc != 0)
+		fail_msg("exit %d\n%s", rc, test_output(out_path));
+	memset(&log, 0, sizeof(log));
+	log_parse_file(&log, log_path);
+	test_assert_field(log_find(&log, "disk", "index", "0"), "sectors", "2097152");
+	test_assert_field(log_find(&log, "disk", "index", "1"), "sectors", "524288");
+	test_assert_field(log_find(&log, "disk", "index", "1"), "bdf", "00:10.0");
+	assert_null(log_find(&log, "disk", "index", "2"));
+	const struct record *r = check_result(&log, 100);
+	test_assert_field(r, "dev", "1");
+	log_free(&log);
+}
+
 /* kvmio run: disk=virtio-scsi is an axis value like the others. */
 static void test_job_axis(void **state)
 {
@@ -439,6 +471,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_eio, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_numbering, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_targets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_job_axis, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("vscsi", tests, NULL, NULL);
