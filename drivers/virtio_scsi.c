@@ -7,15 +7,15 @@
  * request queue. One request (§5.6.6.1) = the command header with its CDB (device-readable),
  * the data-out buffer for writes, the response header with its sense buffer (device-writable),
  * the data-in buffer for reads: three descriptors (two for SYNCHRONIZE CACHE), or one
- * indirect descriptor pointing at a table of them (indirect=1). The headers are exactly
- * cdb_size and sense_size long, each in a descriptor of its own, so the layout is what a
- * device without VIRTIO_F_ANY_LAYOUT expects too (§5.6.6.1.1 legacy interface).
+ * indirect descriptor pointing at a table of them (indirect=1). The headers hold exactly
+ * cdb_size and sense_size bytes, each in a descriptor of its own, so the layout is what a
+ * device without VIRTIO_F_ANY_LAYOUT expects too (§2.7.4 "Message Framing", its legacy
+ * interface). The used length is ignored (§5.6.6, legacy interface).
  *
  * Probe: targets 0..max_target (at most VSCSI_SCAN_TARGETS), LUN 0 of each: INQUIRY; for a
  * connected direct-access device TEST UNIT READY (clearing the unit attention a reset leaves),
  * MODE SENSE(6) (write protection), READ CAPACITY(10), and (16) when the last LBA does not fit
- * in 32 bits. Each disk found is one
- * struct blkdev, numbered in target order.
+ * in 32 bits. Each disk found is one struct blkdev, numbered in target order.
  */
 #include "blk.h"
 #include "scsi.h"
@@ -52,8 +52,9 @@
 #define VIRTIO_SCSI_F_CHANGE      2
 #define VIRTIO_SCSI_F_T10_PI      3
 
-/* Request LUN addressing (§5.6.6.1): byte 0 is 1, byte 1 the target, bytes 2-3 the LUN in the
- * single-level flat space (0x4000 | lun, big-endian), bytes 4-7 zero. */
+/* Request LUN addressing (§5.6.6.1): byte 0 is 1, byte 1 the target (so at most 256 targets),
+ * bytes 2-3 the LUN as a single-level LUN structure (flat space: 0x4000 | lun, big-endian),
+ * bytes 4-7 zero. */
 #define VSCSI_LUN_BYTE0           1
 #define VSCSI_LUN_FLAT            0x40
 #define VSCSI_LUN_BYTES           8
@@ -78,7 +79,7 @@
 #define VSCSI_CDB_BUF             64
 #define VSCSI_SENSE_BUF           252  /* SPC-4 §4.5.1: sense data is at most 252 bytes */
 #define VSCSI_EVENT_BUF           64
-#define VSCSI_EVENTS              4    /* eventq buffers kept posted (§5.6.6.3) */
+#define VSCSI_EVENTS              4    /* eventq buffers kept posted (§5.6.5, §5.6.6.3) */
 
 #define VSCSI_SCAN_TARGETS        256  /* the LUN format's target byte: the bound on the scan */
 #define VSCSI_PROBE_LUN           0
@@ -572,7 +573,7 @@ static int bring_up(struct vscsi_ctrl *c, const struct pci_dev *pd, const struct
 		c->free_slots[c->nfree++] = i;
 
 	virtio_driver_ok(&c->vdev);
-	/* §5.6.6.3: the driver should keep buffers in the eventq */
+	/* §5.6.5 "Device Initialization": the driver should place buffers in the eventq */
 	for (unsigned i = 0; i < VSCSI_EVENTS; i++) {
 		struct virtq_buf b = { c->events[i], c->event_len, 1 };
 		if (virtq_add_chain(&c->eventq, &b, 1, c->events[i]) < 0)
