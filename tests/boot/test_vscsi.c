@@ -1,8 +1,8 @@
 /*
  * virtio-scsi end to end (drivers/virtio_scsi.c behind `kvmio boot --disk virtio-scsi`): reads
  * and writes on null-co in every completion mode at qd 1 and 8, on pc and q35, legacy and
- * modern, with an iothread; write-verify on a labelled raw and qcow2 file, checked in the
- * guest and by `kvmio verify-disk`; an unlabelled file left alone; blkdebug EIO on read and
+ * modern, with an iothread, and under OVMF; write-verify on a labelled raw and qcow2 file,
+ * checked in the guest and by `kvmio verify-disk`; an unlabelled file left alone; blkdebug EIO on read and
  * write decoded from the sense data into the error record; bad options; the disk numbering
  * beside IDE and virtio-blk and the target scan behind one controller; a `kvmio run` job with
  * the disk=virtio-scsi axis.
@@ -429,6 +429,25 @@ static void test_targets(void **state)
 	log_free(&log);
 }
 
+/* Under OVMF (q35): the firmware drives the controller first (its own virtio-scsi driver);
+ * the guest resets it and takes it over. */
+static void test_uefi(void **state)
+{
+	(void)state;
+	struct log log;
+	int rc = test_kvmio(out_path, "boot", "--firmware", "uefi", "--timeout", "120", "--log",
+			    log_path, "--disk", "virtio-scsi", "--", "bench=disk", "pci=0", "ops=100",
+			    "irq=msix", (char *)NULL);
+	if (rc != 0)
+		fail_msg("exit %d\n%s", rc, test_output(out_path));
+	memset(&log, 0, sizeof(log));
+	log_parse_file(&log, log_path);
+	test_assert_field(log_find(&log, "hello", NULL, NULL), "boot", "uefi");
+	test_assert_field(log_find(&log, "disk", "index", "0"), "model", "virtio-scsi");
+	check_result(&log, 100);
+	log_free(&log);
+}
+
 /* kvmio run: disk=virtio-scsi is an axis value like the others. */
 static void test_job_axis(void **state)
 {
@@ -472,6 +491,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_numbering, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_targets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_uefi, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_job_axis, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("vscsi", tests, NULL, NULL);
