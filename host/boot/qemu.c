@@ -188,6 +188,7 @@ static const struct {
 	{ "ide", QEMU_DISK_IDE },
 	{ "nvme", QEMU_DISK_NVME },
 	{ "virtio-blk", QEMU_DISK_VIRTIO },
+	{ "virtio-scsi", QEMU_DISK_VIRTIO_SCSI },
 };
 #define NDISK_MODELS (sizeof(disk_models) / sizeof(disk_models[0]))
 
@@ -358,13 +359,18 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 	}
 	/* Combinations that cannot work, whatever the machine. */
 	if (d->model == QEMU_DISK_IDE && d->transport) {
-		snprintf(err, errlen, "--disk: transport= is for virtio-blk (IDE PIO or DMA is the "
-			 "guest's choice)");
+		snprintf(err, errlen, "--disk: transport= is for virtio-blk and virtio-scsi (IDE PIO or "
+			 "DMA is the guest's choice)");
 		return KVMIO_EXIT_BADCONFIG;
 	}
 	if (d->model == QEMU_DISK_IDE && strcmp(d->iothread, "off") != 0) {
 		snprintf(err, errlen, "--disk: iothread=%s with ide: QEMU's ide-hd has no iothread "
 			 "(use virtio-blk)", d->iothread);
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	if (d->model == QEMU_DISK_VIRTIO_SCSI && d->queues) {
+		snprintf(err, errlen, "--disk: queues= is for virtio-blk (kvmio's virtio-scsi driver "
+			 "sends every request on the first request queue)");
 		return KVMIO_EXIT_BADCONFIG;
 	}
 	if (d->model == QEMU_DISK_IDE && (d->packed || d->queues)) {
@@ -428,7 +434,7 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 			 "mark the namespace write-protected, so the guest cannot tell (use virtio-blk)");
 		return KVMIO_EXIT_BADCONFIG;
 	}
-	if (d->model == QEMU_DISK_VIRTIO && !d->transport)
+	if ((d->model == QEMU_DISK_VIRTIO || d->model == QEMU_DISK_VIRTIO_SCSI) && !d->transport)
 		d->transport = "transitional";
 	return KVMIO_EXIT_OK;
 }
@@ -701,6 +707,18 @@ static void add_disk(struct argv_builder *b, const struct qemu_disk *d, int k, i
 		if (d->queues)
 			snprintf(rings + strlen(rings), sizeof(rings) - strlen(rings),
 				 ",num-queues=%u", d->queues);
+		if (d->model == QEMU_DISK_VIRTIO_SCSI) {
+			/* A controller per disk, as virtio-blk has a device per disk (its own queues
+			 * and iothread); the disk is target 0, LUN 0 on its bus. */
+			add(b, "-device");
+			add(b, "virtio-scsi-pci,id=scsi%d,addr=0x%x,disable-legacy=%s,disable-modern=%s%s%s",
+			    k, QEMU_VIRTIO_SLOT0 + k, legacy_off ? "on" : "off",
+			    modern_off ? "on" : "off", iothread, rings);
+			add(b, "-device");
+			add(b, "scsi-hd,drive=disk%d,bus=scsi%d.0,channel=0,scsi-id=0,lun=0%s%s", k, k,
+			    wce ? ",write-cache=" : "", wce ? wce : "");
+			return;
+		}
 		add(b, "-device");
 		add(b, "virtio-blk-pci,drive=disk%d,addr=0x%x,disable-legacy=%s,disable-modern=%s%s%s%s%s",
 		    k, QEMU_VIRTIO_SLOT0 + k, legacy_off ? "on" : "off", modern_off ? "on" : "off",

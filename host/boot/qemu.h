@@ -36,9 +36,11 @@ struct qemu_options {
 /* One parsed --disk SPEC (see qemu_parse_disk). Strings point into static tables or the spec. */
 #define QEMU_MAX_DISKS 8
 #define QEMU_MAX_IDE 4                 /* ide.0 and ide.1, two units each (pc) */
-#define QEMU_VIRTIO_SLOT0 0x10         /* virtio disk N (in --disk order) sits at 00:(0x10+N).0 */
+#define QEMU_VIRTIO_SLOT0 0x10         /* virtio disk N (in --disk order) sits at 00:(0x10+N).0;
+					* a virtio-scsi disk is the scsi-hd on a virtio-scsi-pci
+					* controller of its own there */
 #define QEMU_NVME_SLOT0 QEMU_VIRTIO_SLOT0 /* nvme disk N likewise: one slot per --disk index */
-enum qemu_disk_model { QEMU_DISK_IDE, QEMU_DISK_VIRTIO, QEMU_DISK_NVME };
+enum qemu_disk_model { QEMU_DISK_IDE, QEMU_DISK_VIRTIO, QEMU_DISK_NVME, QEMU_DISK_VIRTIO_SCSI };
 /*
  * iothread=on|off|NAME, the key every virtio storage device takes (qemu_parse_iothread): off is
  * QEMU's main loop (its default); on an `-object iothread` of the device's own; devices naming
