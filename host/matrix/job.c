@@ -14,6 +14,7 @@
 #include "lib/file.h"
 #include "options.h"
 #include "boot/qemu.h"
+#include "boot/qemubin.h"
 
 /* Every key of docs/run.md. single: no lists (one value per job). */
 static const struct {
@@ -29,7 +30,14 @@ static const struct {
 	{ "rw", 0 }, { "mix", 0 }, { "bs", 0 }, { "qd", 0 }, { "ops", 0 }, { "time", 0 },
 	{ "warmup", 0 }, { "range", 0 }, { "flush", 0 }, { "write", 0 }, { "sweep", 1 },
 	{ "frame", 0 }, { "burst", 0 }, { "repeat", 1 }, { "timeout", 1 },
+	{ "qemu", 0 }, { "disk_props", 0 }, { "net_props", 0 },
 };
+
+/* Keys whose items are NAME=VALUE[+NAME=VALUE...] device properties (or none). */
+static int props_key(const char *key)
+{
+	return !strcmp(key, "disk_props") || !strcmp(key, "net_props");
+}
 
 /* Guest options passed through as KEY=VALUE (job key, guest key). */
 static const char *const guest_keys[][2] = {
@@ -97,7 +105,7 @@ static int fail(struct parse_state *ps, const char *fmt, ...)
 }
 
 /* A list value: no empty items, no stray spaces inside items. */
-static int check_list(const char *v, int single, char *why, size_t len)
+static int check_list(const char *v, int single, int eq_ok, char *why, size_t len)
 {
 	const char *p = v;
 
@@ -119,7 +127,7 @@ static int check_list(const char *v, int single, char *why, size_t len)
 			return -1;
 		}
 		for (size_t k = a; k < b; k++)
-			if (p[k] == ' ' || p[k] == '\t' || p[k] == ';' || p[k] == '=') {
+			if (p[k] == ' ' || p[k] == '\t' || p[k] == ';' || (p[k] == '=' && !eq_ok)) {
 				snprintf(why, len, "bad list '%s': '%c' inside an item", v, p[k]);
 				return -1;
 			}
@@ -127,6 +135,94 @@ static int check_list(const char *v, int single, char *why, size_t len)
 			return 0;
 		p = c + 1;
 	}
+}
+
+/* A qemu item: LABEL:PATH, or PATH alone (then its own label). The label into label. */
+static const char *qemu_item(const char *item, char *label, size_t len)
+{
+	const char *colon = strchr(item, ':');
+
+	if (colon && memchr(item, '/', (size_t)(colon - item)) == NULL) {
+		snprintf(label, len, "%.*s", (int)(colon - item), item);
+		return colon + 1;
+	}
+	snprintf(label, len, "%s", item);
+	return item;
+}
+
+/* A disk_props/net_props item (none, or NAME=VALUE[+NAME=VALUE...]) as ",prop.NAME=VALUE..."
+ * appended to spec (len bytes in all). */
+static void props_spec(const char *item, char *spec, size_t len)
+{
+	size_t n = strlen(spec);
+
+	if (strcmp(item, "none") == 0)
+		return;
+	for (const char *p = item; *p && n < len;) {
+		size_t w = strcspn(p, "+");
+
+		n += (size_t)snprintf(spec + n, len - n, ",prop.%.*s", (int)w, p);
+		p += w;
+		p += *p == '+';
+	}
+}
+
+static int split_list(const char *v, char ***items);
+
+int job_check_ab_value(const char *key, const char *value, char *why, size_t len)
+{
+	char **items, labels[64][64];
+	int n = split_list(value, &items), rc = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (rc == 0 && strcmp(key, "qemu") == 0) {
+			const char *path = qemu_item(items[i], labels[i < 64 ? i : 63],
+						     sizeof(labels[0]));
+			const char *l = labels[i < 64 ? i : 63];
+			int ok = l[0] != '\0' && path[0] != '\0';
+
+			for (const char *c = l; ok && *c && path != items[i]; c++)
+				ok = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					    "0123456789-_.", *c) != NULL;
+			if (!ok) {
+				snprintf(why, len, "qemu: bad item '%s' (LABEL:PATH, a LABEL of letters, "
+					 "digits, '-', '_' or '.')", items[i]);
+				rc = -1;
+			}
+			for (int k = 0; rc == 0 && k < i && k < 64; k++)
+				if (i < 64 && !strcmp(labels[k], l)) {
+					snprintf(why, len, "qemu: label '%s' given twice", l);
+					rc = -1;
+				}
+			if (rc == 0) {
+				const struct qemu_binary *b = qemubin_probe(path);
+
+				if (!b->usable) {
+					snprintf(why, len, "qemu: %s", b->why);
+					rc = -1;
+				}
+			}
+		} else if (rc == 0) {
+			char spec[1024] = "x", e[512];
+			struct qemu_props pr;
+			int ok = strcmp(items[i], "none") == 0;
+
+			if (!ok) {
+				props_spec(items[i], spec, sizeof(spec));
+				ok = strstr(items[i], "++") == NULL && items[i][0] != '+' &&
+				     items[i][strlen(items[i]) - 1] != '+' &&
+				     qemu_spec_props(key, spec, &pr, e, sizeof(e)) == 0;
+			}
+			if (!ok) {
+				snprintf(why, len, "%s: bad item '%s' (none, or NAME=VALUE[+NAME=VALUE...]: "
+					 "device properties)", key, items[i]);
+				rc = -1;
+			}
+		}
+		free(items[i]);
+	}
+	free(items);
+	return rc;
 }
 
 static int handler(void *user, const char *section, const char *name, const char *value)
@@ -167,12 +263,18 @@ static int handler(void *user, const char *section, const char *name, const char
 		return fail(ps, "unknown key '%s'", name);
 	if (!value[0])
 		return fail(ps, "empty value for '%s'", name);
-	if (check_list(value, job_keys[ki].single, why, sizeof(why)) != 0)
+	if (check_list(value, job_keys[ki].single, props_key(name), why, sizeof(why)) != 0)
 		return fail(ps, "%s: %s", name, why);
 	for (int i = 0; i < s->nkv; i++)
 		if (strcmp(s->kv[i].key, name) == 0)
 			return fail(ps, "'%s' given twice in [%s] (first on line %d)", name,
 				    section, s->kv[i].line);
+	if (strcmp(name, "qemu") == 0 || props_key(name)) {
+		char bad[1024];
+
+		if (job_check_ab_value(name, value, bad, sizeof(bad)) != 0)
+			return fail(ps, "%s", bad);
+	}
 	if (strcmp(name, "repeat") == 0) {
 		uint64_t r;
 
@@ -246,8 +348,6 @@ void job_file_free(struct job_file *jf)
 	free(jf->path);
 	memset(jf, 0, sizeof(*jf));
 }
-
-static int split_list(const char *v, char ***items);
 
 /* Every value of a key that becomes a guest option, checked against the guest's own option
  * table (common/options.c) before anything runs: FILE:LINE names the first bad one. */
@@ -467,8 +567,18 @@ static void set_skip(struct job_config *c, const char *fmt_, ...)
 	va_end(ap);
 }
 
+/* Every property a -device model may have (telling a typo from another refusal). */
+static int any_props(const char *qemu, const char *model, char *list, size_t len)
+{
+	(void)qemu;
+	(void)model;
+	snprintf(list, len, "*");
+	return 0;
+}
+
 /* The kvmio boot arguments of one configuration, and the builder's verdict on them. */
-static void build_config(struct job_config *c, struct job_matrix *m, const char *dir)
+static void build_config(struct job_config *c, struct job_matrix *m, const char *dir,
+			 char *fatal, size_t fatallen)
 {
 	const char *v, *disk = job_param(c, "disk"), *net = job_param(c, "net");
 	const char *backend = job_param(c, "backend");
@@ -488,6 +598,10 @@ static void build_config(struct job_config *c, struct job_matrix *m, const char 
 		push(&c->opts, &c->nopts, strdup("--accel"));
 		push(&c->opts, &c->nopts, strdup(v));
 	}
+	if (job_param(c, "qemu")) {
+		push(&c->opts, &c->nopts, strdup("--qemu"));
+		push(&c->opts, &c->nopts, strdup(c->qemu));
+	}
 	if ((v = job_param(c, "timeout"))) {
 		c->timeout = strtod(v, NULL);
 		push(&c->opts, &c->nopts, strdup("--timeout"));
@@ -498,7 +612,7 @@ static void build_config(struct job_config *c, struct job_matrix *m, const char 
 	if (!disk) {
 		static const char *const dk[] = { "disk_transport", "backend", "disk_size",
 						  "latency_ns", "cache", "aio", "format",
-						  "iothread" };
+						  "iothread", "disk_props" };
 
 		for (size_t k = 0; k < NELEM(dk); k++)
 			if (job_param(c, dk[k]))
@@ -554,12 +668,14 @@ static void build_config(struct job_config *c, struct job_matrix *m, const char 
 		/* every virtio disk of the configuration; the builder refuses on|NAME on ide */
 		if ((v = job_param(c, "iothread")))
 			n += snprintf(spec + n, sizeof(spec) - (size_t)n, ",iothread=%s", v);
+		if ((v = job_param(c, "disk_props")))
+			props_spec(v, spec, sizeof(spec));
 		push(&c->opts, &c->nopts, strdup("--disk"));
 		push(&c->opts, &c->nopts, strdup(spec));
 	}
 	if (!net) {
 		static const char *const nk[] = { "net_transport", "topology", "vhost",
-						  "peer_mode" };
+						  "peer_mode", "net_props" };
 
 		for (size_t k = 0; k < NELEM(nk); k++)
 			if (job_param(c, nk[k]))
@@ -576,6 +692,8 @@ static void build_config(struct job_config *c, struct job_matrix *m, const char 
 			n += snprintf(spec + n, sizeof(spec) - (size_t)n, ",vhost=%s", v);
 		if ((v = job_param(c, "peer_mode")))
 			n += snprintf(spec + n, sizeof(spec) - (size_t)n, ",peer-mode=%s", v);
+		if ((v = job_param(c, "net_props")))
+			props_spec(v, spec, sizeof(spec));
 		push(&c->opts, &c->nopts, strdup("--net"));
 		push(&c->opts, &c->nopts, strdup(spec));
 		if (!topo || strcmp(topo, "loop") == 0) { /* the loop's second NIC receives */
@@ -602,8 +720,8 @@ static void build_config(struct job_config *c, struct job_matrix *m, const char 
 	if (!c->skip) {
 		struct qemu_options q;
 		struct qemu_command cmd;
-		char err[512], *guest[64], *disks[8], *nets[8];
-		const char *qemu = getenv("KVMIO_QEMU");
+		char err[4096], *guest[64], *disks[8], *nets[8];
+		const struct qemu_binary *qb = qemubin_probe(c->qemu);
 		int ng = 0;
 
 		memset(&q, 0, sizeof(q));
@@ -629,13 +747,36 @@ static void build_config(struct job_config *c, struct job_matrix *m, const char 
 		q.nguest_args = ng;
 		if (qemu_loop_needs_rxdev(&q))
 			guest[q.nguest_args++] = "rxdev=1";
-		q.qemu = qemu && *qemu ? qemu : "qemu-system-x86_64";
+		q.qemu = c->qemu;
 		q.image_dir = ".";
 		q.path_exists = path_ok;
 		if (qemu_build_command(&q, &cmd, err, sizeof(err)) != 0) {
+			char e2[16];
+
+			/* a property the binary does not have is a typo in the job: refused */
+			q.device_props = any_props;
+			if ((job_param(c, "disk_props") || job_param(c, "net_props")) &&
+			    qemu_build_command(&q, &cmd, e2, sizeof(e2)) == 0) {
+				qemu_command_free(&cmd);
+				snprintf(fatal, fatallen, "[%.64s] %s (%.200s): %.3700s", c->section,
+					 c->id, c->params, err);
+			}
 			set_skip(c, "%s", err);
 		} else {
 			snprintf(c->flavour, sizeof(c->flavour), "%s", cmd.accel_label);
+			/* every device and the accelerator it needs, in that binary */
+			for (int i = 0; i + 1 < cmd.argc && qb->usable; i++) {
+				char model[128];
+
+				if (strcmp(cmd.argv[i], "-device"))
+					continue;
+				snprintf(model, sizeof(model), "%.*s",
+					 (int)strcspn(cmd.argv[i + 1], ","), cmd.argv[i + 1]);
+				if (qemubin_has_device(qb, model) == 0)
+					set_skip(c, "QEMU binary %s has no device %s", c->qemu, model);
+			}
+			if (qb->usable && qemubin_has_accel(qb, cmd.accel) == 0)
+				set_skip(c, "QEMU binary %s has no accelerator %s", c->qemu, cmd.accel);
 			qemu_command_free(&cmd);
 		}
 	}
@@ -686,9 +827,36 @@ int job_param_is_config(const char *key)
 	return strcmp(key, "repeat") != 0 && strcmp(key, "timeout") != 0;
 }
 
+/* qemu = LABEL:PATH: the parameter becomes the label (what compare --baseline names), the
+ * path the binary; without the key, KVMIO_QEMU or qemu-system-x86_64. Its version and build. */
+static void take_qemu(struct job_config *c)
+{
+	const char *env = getenv("KVMIO_QEMU");
+	const struct qemu_binary *b;
+
+	for (int i = 0; i < c->nparams; i++)
+		if (strcmp(c->keys[i], "qemu") == 0) {
+			char label[256];
+			const char *path = qemu_item(c->values[i], label, sizeof(label));
+
+			c->qemu = strdup(path);
+			free(c->values[i]);
+			c->values[i] = strdup(label);
+		}
+	if (!c->qemu)
+		c->qemu = strdup(env && *env ? env : "qemu-system-x86_64");
+	b = qemubin_probe(c->qemu);
+	if (b->usable) {
+		snprintf(c->qemu_version, sizeof(c->qemu_version), "%s", b->version);
+		snprintf(c->qemu_build, sizeof(c->qemu_build), "sha256:%s", b->build);
+	}
+}
+
 int job_expand(const struct job_file *jf, const char *dir, struct job_matrix *m, char *err,
 	       size_t errlen)
 {
+	char fatal[4096] = "";
+
 	memset(m, 0, sizeof(*m));
 	for (int si = 0; si < jf->nsecs; si++) {
 		const struct job_section *s = &jf->secs[si];
@@ -742,8 +910,19 @@ int job_expand(const struct job_file *jf, const char *dir, struct job_matrix *m,
 			c->section = strdup(s->name);
 			for (int k = 0; k < nk; k++)
 				add_param(c, keys[k], items[k][idx[k]]);
+			take_qemu(c);
 			c->params = params_string(c);
-			build_config(c, m, dir);
+			build_config(c, m, dir, fatal, sizeof(fatal));
+			if (fatal[0]) {
+				snprintf(err, errlen, "%.200s: %.3800s", jf->path, fatal);
+				for (int k = 0; k < nk; k++) {
+					for (int i = 0; i < nitems[k]; i++)
+						free(items[k][i]);
+					free(items[k]);
+				}
+				job_matrix_free(m);
+				return KVMIO_EXIT_BADCONFIG;
+			}
 			/* next index: the last key varies fastest */
 			for (int k = nk - 1; k >= 0; k--) {
 				if (++idx[k] < nitems[k])
@@ -773,6 +952,7 @@ void job_matrix_free(struct job_matrix *m)
 		free(c->values);
 		free(c->params);
 		free(c->section);
+		free(c->qemu);
 		for (int k = 0; k < c->nopts; k++)
 			free(c->opts[k]);
 		free(c->opts);

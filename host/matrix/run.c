@@ -379,7 +379,7 @@ int cmd_run(int argc, char **argv)
 	int rc = KVMIO_EXIT_OK;
 	struct job_file jf;
 	struct job_matrix m;
-	char err[1024], exe[PATH_MAX], defdir[PATH_MAX];
+	char err[4096], exe[PATH_MAX], defdir[PATH_MAX];
 	struct pending *todo = NULL;
 	int ntodo = 0, total_runs = 0, already = 0;
 	struct runner rn;
