@@ -154,19 +154,20 @@ static char *run_failure_reason(const char *dir, const char *id, int repeat)
 	return last;
 }
 
-#define NCOLS 32
+#define NCOLS 35
 #define COL_FLAVOUR 28 /* the host's accelerator flavour of the run (runs/ID/rN/flavour) */
+#define COL_QEMU 32    /* the QEMU binary of the configuration, its version and build id */
 static const char *const columns[NCOLS] = {
 	"config", "repeat", "exit", "params", "bench", "name", "ops", "total", "min", "p50",
 	"p90", "p99", "p999", "max", "mean", "tsc_hz", "accel", "iops", "mbps", "frames_s",
 	"gbps", "acc_op", "irq_op", "harness", "p50_ns", "p99_ns", "lost", "corrupt", "flavour",
-	"drift_pct", "p50_net_ns", "p99_net_ns",
+	"drift_pct", "p50_net_ns", "p99_net_ns", "qemu", "qemu_version", "qemu_build",
 };
 
 /* Columns that hold text even when it looks like a number. */
 static int text_column(int k)
 {
-	return k == 4 || k == 5 || k == 16 || k == COL_FLAVOUR;
+	return k == 4 || k == 5 || k == 16 || k == COL_FLAVOUR || k >= COL_QEMU;
 }
 
 /* A figure as printed with fmt, or "" (malloc'd). */
@@ -238,6 +239,9 @@ static void write_run_results(FILE *csv, FILE *js, const struct job_config *c, i
 			continue;
 		result_values(rec, log, vals);
 		vals[COL_FLAVOUR] = strdup(flavour);
+		vals[COL_QEMU] = strdup(c->qemu ? c->qemu : "");
+		vals[COL_QEMU + 1] = strdup(c->qemu_version);
+		vals[COL_QEMU + 2] = strdup(c->qemu_build);
 		csv_field(csv, c->id, 1);
 		fprintf(csv, ",%d,%d", repeat, code);
 		csv_field_quoted(csv, c->params, 0);
@@ -278,6 +282,15 @@ static void write_config_results(FILE *csv, FILE *js, const char *dir,
 		json_write_key(js, c->keys[k], n++ == 0);
 		json_write_string(js, c->values[k]);
 	}
+	fputc('}', js);
+	json_write_key(js, "qemu", 0);
+	fputc('{', js);
+	json_write_key(js, "path", 1);
+	json_write_string(js, c->qemu ? c->qemu : "");
+	json_write_key(js, "version", 0);
+	json_write_string(js, c->qemu_version);
+	json_write_key(js, "build", 0);
+	json_write_string(js, c->qemu_build);
 	fputc('}', js);
 	json_write_key(js, "status", 0);
 	json_write_string(js, c->skip ? "skip" : "run");
