@@ -705,6 +705,44 @@ int resultdir_column(const struct resultdir *rd, const char *name)
 	return -1;
 }
 
+char *resultdir_qemu_binaries(const struct resultdir *rd)
+{
+	int cq = resultdir_column(rd, "qemu"), cv = resultdir_column(rd, "qemu_version");
+	int cb = resultdir_column(rd, "qemu_build");
+	char *s = NULL;
+
+	if (cq < 0 || cv < 0 || cb < 0)
+		return NULL;
+	for (int i = 0; i < rd->nrows; i++) {
+		const struct resultdir_row *row = &rd->row[i];
+		const char *label = resultdir_param(&rd->cfg[row->cfg], "qemu");
+		char *one, *t;
+
+		if (!row->field[cq][0])
+			continue;
+		if (asprintf(&one, "%s%s%s: %s, build %s", label ? label : "", label ? " = " : "",
+			     row->field[cq], row->field[cv][0] ? row->field[cv] : "unknown",
+			     row->field[cb][0] ? row->field[cb] : "unknown") < 0)
+			break;
+		if (s && strstr(s, one)) {
+			free(one);
+			continue;
+		}
+		if (!s) {
+			s = one;
+			continue;
+		}
+		if (asprintf(&t, "%s; %s", s, one) < 0)
+			t = NULL;
+		free(one);
+		if (!t)
+			break;
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
 int resultdir_run_log(const struct resultdir *rd, const struct resultdir_run *run,
 		      struct log *log)
 {
