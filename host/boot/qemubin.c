@@ -112,11 +112,11 @@ const struct qemu_binary *qemubin_probe(const char *path)
 	}
 	text = ask(exe, "-version", NULL, &code);
 	if (!text || code != 0) {
-		char line[300] = "";
+		char line[200] = "";
 
 		if (text)
 			first_line(text, line, sizeof(line));
-		snprintf(b->why, sizeof(b->why), "QEMU binary %.300s: -version %s%s%s", path,
+		snprintf(b->why, sizeof(b->why), "QEMU binary %.300s: -version %s%s%.200s", path,
 			 !text ? "could not run" : code < 0 ? "timed out or was killed"
 			 : "failed", line[0] ? ": " : "", line);
 		free(text);

@@ -577,8 +577,21 @@ static int any_props(const char *qemu, const char *model, char *list, size_t len
 }
 
 /* The kvmio boot arguments of one configuration, and the builder's verdict on them. */
-static void build_config(struct job_config *c, struct job_matrix *m, const char *dir,
-			 char *fatal, size_t fatallen)
+/* The first -device model of cmd that binary b lacks into model; 0 if none. */
+static int missing_device(const struct qemu_binary *b, const struct qemu_command *cmd,
+			  char *model, size_t len)
+{
+	for (int i = 0; i + 1 < cmd->argc && b->usable; i++) {
+		if (strcmp(cmd->argv[i], "-device"))
+			continue;
+		snprintf(model, len, "%.*s", (int)strcspn(cmd->argv[i + 1], ","), cmd->argv[i + 1]);
+		if (qemubin_has_device(b, model) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void build_config(struct job_config *c, struct job_matrix *m, const char *dir)
 {
 	const char *v, *disk = job_param(c, "disk"), *net = job_param(c, "net");
 	const char *backend = job_param(c, "backend");
@@ -751,35 +764,58 @@ static void build_config(struct job_config *c, struct job_matrix *m, const char 
 		q.image_dir = ".";
 		q.path_exists = path_ok;
 		if (qemu_build_command(&q, &cmd, err, sizeof(err)) != 0) {
-			char e2[16];
+			char e2[16], model[128];
 
-			/* a property the binary does not have is a typo in the job: refused */
+			/* refused for a property? (with every name allowed, it builds) */
 			q.device_props = any_props;
 			if ((job_param(c, "disk_props") || job_param(c, "net_props")) &&
 			    qemu_build_command(&q, &cmd, e2, sizeof(e2)) == 0) {
+				if (missing_device(qb, &cmd, model, sizeof(model)))
+					set_skip(c, "QEMU binary %s has no device %s", c->qemu, model);
+				else
+					c->prop_refused = strdup(err);
 				qemu_command_free(&cmd);
-				snprintf(fatal, fatallen, "[%.64s] %s (%.200s): %.3700s", c->section,
-					 c->id, c->params, err);
 			}
 			set_skip(c, "%s", err);
 		} else {
+			char model[128];
+
 			snprintf(c->flavour, sizeof(c->flavour), "%s", cmd.accel_label);
 			/* every device and the accelerator it needs, in that binary */
-			for (int i = 0; i + 1 < cmd.argc && qb->usable; i++) {
-				char model[128];
-
-				if (strcmp(cmd.argv[i], "-device"))
-					continue;
-				snprintf(model, sizeof(model), "%.*s",
-					 (int)strcspn(cmd.argv[i + 1], ","), cmd.argv[i + 1]);
-				if (qemubin_has_device(qb, model) == 0)
-					set_skip(c, "QEMU binary %s has no device %s", c->qemu, model);
-			}
+			if (missing_device(qb, &cmd, model, sizeof(model)))
+				set_skip(c, "QEMU binary %s has no device %s", c->qemu, model);
 			if (qb->usable && qemubin_has_accel(qb, cmd.accel) == 0)
 				set_skip(c, "QEMU binary %s has no accelerator %s", c->qemu, cmd.accel);
 			qemu_command_free(&cmd);
 		}
 	}
+}
+
+/* A property refused in configurations [from, to) that no configuration there with the same
+ * disk_props and net_props could take: a typo, into fatal. 1 if so. */
+static int props_typo(const struct job_matrix *m, int from, int to, char *fatal, size_t len)
+{
+	for (int i = from; i < to; i++) {
+		const struct job_config *c = &m->cfg[i];
+		int taken = 0;
+
+		if (!c->prop_refused)
+			continue;
+		for (int j = from; j < to && !taken; j++) {
+			const struct job_config *d = &m->cfg[j];
+			const char *a1 = job_param(c, "disk_props"), *b1 = job_param(d, "disk_props");
+			const char *a2 = job_param(c, "net_props"), *b2 = job_param(d, "net_props");
+
+			taken = !d->skip && !d->prop_refused && (!a1) == (!b1) && (!a2) == (!b2) &&
+				(!a1 || !strcmp(a1, b1)) && (!a2 || !strcmp(a2, b2));
+		}
+		if (!taken) {
+			snprintf(fatal, len, "[%.64s] %s (%.200s): %.3600s", c->section, c->id,
+				 c->params, c->prop_refused);
+			return 1;
+		}
+	}
+	return 0;
 }
 
 static void add_param(struct job_config *c, const char *k, const char *v)
@@ -865,6 +901,7 @@ int job_expand(const struct job_file *jf, const char *dir, struct job_matrix *m,
 		char **items[64];
 		int nitems[64], nk = 0, idx[64];
 		long total = 1;
+		int first = m->n;
 
 		for (int pass = 0; pass < 2; pass++) {
 			const struct job_section *from = pass ? s : &jf->global;
@@ -912,17 +949,7 @@ int job_expand(const struct job_file *jf, const char *dir, struct job_matrix *m,
 				add_param(c, keys[k], items[k][idx[k]]);
 			take_qemu(c);
 			c->params = params_string(c);
-			build_config(c, m, dir, fatal, sizeof(fatal));
-			if (fatal[0]) {
-				snprintf(err, errlen, "%.200s: %.3800s", jf->path, fatal);
-				for (int k = 0; k < nk; k++) {
-					for (int i = 0; i < nitems[k]; i++)
-						free(items[k][i]);
-					free(items[k]);
-				}
-				job_matrix_free(m);
-				return KVMIO_EXIT_BADCONFIG;
-			}
+			build_config(c, m, dir);
 			/* next index: the last key varies fastest */
 			for (int k = nk - 1; k >= 0; k--) {
 				if (++idx[k] < nitems[k])
@@ -934,6 +961,11 @@ int job_expand(const struct job_file *jf, const char *dir, struct job_matrix *m,
 			for (int i = 0; i < nitems[k]; i++)
 				free(items[k][i]);
 			free(items[k]);
+		}
+		if (props_typo(m, first, m->n, fatal, sizeof(fatal))) {
+			snprintf(err, errlen, "%.200s: %.3800s", jf->path, fatal);
+			job_matrix_free(m);
+			return KVMIO_EXIT_BADCONFIG;
 		}
 	}
 	return KVMIO_EXIT_OK;
@@ -953,6 +985,7 @@ void job_matrix_free(struct job_matrix *m)
 		free(c->params);
 		free(c->section);
 		free(c->qemu);
+		free(c->prop_refused);
 		for (int k = 0; k < c->nopts; k++)
 			free(c->opts[k]);
 		free(c->opts);

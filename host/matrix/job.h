@@ -53,6 +53,9 @@ struct job_config {
 				     * else qemu-system-x86_64) */
 	char qemu_version[200];     /* its version string and build id (qemubin.h) */
 	char qemu_build[72];
+	char *prop_refused;         /* skipped for a disk_props/net_props property its device
+				     * model lacks: the builder's whole message (NULL: not); the
+				     * job is refused when the property is valid for none */
 };
 
 struct job_matrix {
