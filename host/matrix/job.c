@@ -169,7 +169,7 @@ static void props_spec(const char *item, char *spec, size_t len)
 
 static int split_list(const char *v, char ***items);
 
-int job_check_ab_value(const char *key, const char *value, char *why, size_t len)
+int job_check_ab_value(const char *key, const char *value, int probe, char *why, size_t len)
 {
 	char **items, labels[64][64];
 	int n = split_list(value, &items), rc = 0;
@@ -194,7 +194,7 @@ int job_check_ab_value(const char *key, const char *value, char *why, size_t len
 					snprintf(why, len, "qemu: label '%s' given twice", l);
 					rc = -1;
 				}
-			if (rc == 0) {
+			if (rc == 0 && probe) {
 				const struct qemu_binary *b = qemubin_probe(path);
 
 				if (!b->usable) {
@@ -272,7 +272,7 @@ static int handler(void *user, const char *section, const char *name, const char
 	if (strcmp(name, "qemu") == 0 || props_key(name)) {
 		char bad[1024];
 
-		if (job_check_ab_value(name, value, bad, sizeof(bad)) != 0)
+		if (job_check_ab_value(name, value, 0, bad, sizeof(bad)) != 0)
 			return fail(ps, "%s", bad);
 	}
 	if (strcmp(name, "repeat") == 0) {
@@ -894,6 +894,18 @@ int job_expand(const struct job_file *jf, const char *dir, struct job_matrix *m,
 	char fatal[4096] = "";
 
 	memset(m, 0, sizeof(*m));
+	/* every binary of the qemu key, asked before anything runs (not at load: a job file alone
+	 * never makes kvmio start a program) */
+	for (int i = -1; i < jf->nsecs; i++) {
+		const struct job_section *s = i < 0 ? &jf->global : &jf->secs[i];
+
+		for (int k = 0; k < s->nkv; k++)
+			if (!strcmp(s->kv[k].key, "qemu") &&
+			    job_check_ab_value("qemu", s->kv[k].value, 1, fatal, sizeof(fatal)) != 0) {
+				snprintf(err, errlen, "%.200s:%d: %.3800s", jf->path, s->kv[k].line, fatal);
+				return KVMIO_EXIT_BADCONFIG;
+			}
+	}
 	for (int si = 0; si < jf->nsecs; si++) {
 		const struct job_section *s = &jf->secs[si];
 		/* the job's keys: [global] first (overridden in place), then its own */

@@ -80,10 +80,10 @@ int job_expand(const struct job_file *jf, const char *dir, struct job_matrix *m,
 	       size_t errlen);
 void job_matrix_free(struct job_matrix *m);
 
-/* A value of the qemu key (LABEL:PATH, ...: every binary probed, refused when missing or not
- * executable) or of disk_props/net_props (none, or NAME=VALUE[+NAME=VALUE...]). 0, or -1 with
- * the one-line reason in why. */
-int job_check_ab_value(const char *key, const char *value, char *why, size_t len);
+/* A value of the qemu key (LABEL:PATH, ...; with probe, every binary asked: refused when
+ * missing or not executable) or of disk_props/net_props (none, or NAME=VALUE[+NAME=VALUE...]).
+ * 0, or -1 with the one-line reason in why. job_load checks the syntax, job_expand probes. */
+int job_check_ab_value(const char *key, const char *value, int probe, char *why, size_t len);
 
 /* 0 for the keys that say how to run, not what (repeat, timeout): not in params. */
 int job_param_is_config(const char *key);

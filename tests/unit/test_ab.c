@@ -276,12 +276,14 @@ static void test_job_refusals(void **state)
 	char text[2048], err[4096];
 
 	(void)state;
-	/* a missing binary: refused at its line */
+	/* a missing binary: refused at its line, before the matrix (loading starts nothing) */
 	snprintf(text, sizeof(text), "[ab]\nqemu = old:%s, new:%s/nope\ndisk = virtio-blk\n", fake,
 		 dir);
-	assert_int_equal(load(text, &jf, err, sizeof(err)), KVMIO_EXIT_BADCONFIG);
+	assert_int_equal(load(text, &jf, err, sizeof(err)), 0);
+	assert_int_equal(job_expand(&jf, dir, &m, err, sizeof(err)), KVMIO_EXIT_BADCONFIG);
 	assert_non_null(strstr(err, "ab.ini:2: qemu: QEMU binary "));
 	assert_non_null(strstr(err, "/nope: no such file"));
+	job_file_free(&jf);
 	/* labels */
 	snprintf(text, sizeof(text), "[ab]\nqemu = a:%s, a:%s\n", fake, fake);
 	assert_int_equal(load(text, &jf, err, sizeof(err)), KVMIO_EXIT_BADCONFIG);
