@@ -373,7 +373,8 @@ static int write_page(struct gnuplot *gp, const struct runset *r, FILE *out, FIL
 		fputs("</a></li>\n", out);
 	}
 	for (int i = 0; i < r->rd.ncfg; i++)
-		if (resultdir_param(&r->rd.cfg[i], "qemu") || resultdir_param(&r->rd.cfg[i], "disk_props") ||
+		if (resultdir_param(&r->rd.cfg[i], "qemu") ||
+		    resultdir_param(&r->rd.cfg[i], "disk_props") ||
 		    resultdir_param(&r->rd.cfg[i], "net_props")) {
 			fputs("<li><a href=\"#ab\">A/B</a></li>\n", out);
 			break;

@@ -902,7 +902,8 @@ int job_expand(const struct job_file *jf, const char *dir, struct job_matrix *m,
 		for (int k = 0; k < s->nkv; k++)
 			if (!strcmp(s->kv[k].key, "qemu") &&
 			    job_check_ab_value("qemu", s->kv[k].value, 1, fatal, sizeof(fatal)) != 0) {
-				snprintf(err, errlen, "%.200s:%d: %.3800s", jf->path, s->kv[k].line, fatal);
+				snprintf(err, errlen, "%.200s:%d: %.3800s", jf->path, s->kv[k].line,
+					 fatal);
 				return KVMIO_EXIT_BADCONFIG;
 			}
 	}

@@ -1,7 +1,7 @@
 /*
  * `kvmio run JOB.ini [-o DIR] [--repeat N] [--jobs N] [--resume] [--dry-run]
- * [--until-cv PCT --max-repeat N] [--pin CPUS] [--order interleave|grouped]`: every run is a child `kvmio boot ... --log
- * DIR/runs/ID/rN/serial.log` (the same code path as by hand, and a crash stays in its run); its
+ * [--until-cv PCT --max-repeat N] [--pin CPUS] [--order interleave|grouped]`: every run is a
+ * child `kvmio boot ... --log DIR/runs/ID/rN/serial.log` (the same code path as by hand, and a crash stays in its run); its
  * exit code goes to DIR/runs/ID/rN/exit last.
  */
 #include <errno.h>

@@ -28,8 +28,8 @@
 
 static char dir[256], fake[512], fake_small[512];
 
-/* A stand-in QEMU: a version, devices (virtio-blk-pci, e1000 and the two kvmio always adds),
- * tcg, and the properties of virtio-blk-pci and e1000. small: no virtio-blk-pci. */
+/* A stand-in QEMU: a version, devices (virtio-blk-pci, e1000, ide-hd and the two kvmio always
+ * adds), tcg, and the properties of those three. small: no virtio-blk-pci. */
 static void write_fake(const char *path, int small)
 {
 	char text[2048];
@@ -38,13 +38,15 @@ static void write_fake(const char *path, int small)
 		 "#!/bin/sh\n"
 		 "case \"$1 ${2:-}\" in\n"
 		 "'-version ') echo 'QEMU emulator version 9.9.9 (stand-in)' ;;\n"
-		 "'-device help') %s echo 'name \"e1000\", bus PCI'; "
+		 "'-device help') %s echo 'name \"e1000\", bus PCI'; echo 'name \"ide-hd\", bus IDE'; "
 		 "echo 'name \"isa-debug-exit\", bus ISA'; echo 'name \"pci-testdev\", bus PCI' ;;\n"
 		 "'-accel help') printf 'Accelerators supported in QEMU binary:\\ntcg\\n' ;;\n"
 		 "'-device virtio-blk-pci,help') printf 'virtio-blk-pci options:\\n"
 		 "  queue-size=<uint16>    -  (default: 256)\\n  num-queues=<uint16>\\n"
 		 "  drive=<str>            - Node name\\n' ;;\n"
 		 "'-device e1000,help') printf 'e1000 options:\\n  mitigation=<bool>      - on/off\\n' ;;\n"
+		 "'-device ide-hd,help') printf 'ide-hd options:\\n  drive=<str>\\n"
+		 "  discard_granularity=<size>\\n' ;;\n"
 		 "*) exit 1 ;;\n"
 		 "esac\n", small ? "" : "echo 'name \"virtio-blk-pci\", bus PCI';");
 	test_write_file(path, text);
@@ -115,6 +117,7 @@ static void test_probe(void **state)
 	assert_int_equal(qemubin_has_device(b, "virtio-blk-pci"), 1);
 	assert_int_equal(qemubin_has_device(small, "virtio-blk-pci"), 0);
 	assert_int_equal(qemubin_has_device(b, "virtio-blk"), 0);
+	assert_int_equal(qemubin_has_device(small, "ide-hd"), 1);
 	assert_int_equal(qemubin_has_accel(b, "tcg"), 1);
 	assert_int_equal(qemubin_has_accel(b, "kvm"), 0);
 	assert_int_equal(qemubin_device_props(fake, "virtio-blk-pci", list, sizeof(list)), 0);
@@ -256,15 +259,18 @@ static void test_job_qemu_key(void **state)
 	assert_non_null(strstr(boot, " --qemu /tmp/kvmio-test-ab-"));
 	assert_non_null(strstr(boot, ",prop.queue-size=128,prop.num-queues=1 "));
 	free(boot);
-	/* ide has no -device the stand-in knows: skipped, not refused */
-	assert_true(m.cfg[2].skip);
-	assert_non_null(strstr(m.cfg[2].reason, "has no device ide-hd"));
+	assert_false(m.cfg[2].skip);
+	/* ide-hd has no queue-size, virtio-blk-pci has: for ide a skip, not a refusal */
 	assert_true(m.cfg[3].skip);
+	assert_string_equal(m.cfg[3].reason, "--disk: ide-hd has no property 'queue-size' (valid: "
+			    "drive discard_granularity)");
 	/* the small build lacks virtio-blk-pci: skipped, with and without properties */
 	for (int i = 4; i < 6; i++) {
 		assert_true(m.cfg[i].skip);
 		assert_non_null(strstr(m.cfg[i].reason, "/qemu-small has no device virtio-blk-pci"));
 	}
+	assert_false(m.cfg[6].skip);
+	assert_true(m.cfg[7].skip);
 	job_matrix_free(&m);
 	job_file_free(&jf);
 }
