@@ -15,6 +15,7 @@
 #include "analysis/compare.h"
 #include "analysis/htmlreport.h"
 #include "boot/hostinfo.h"
+#include "boot/qemubin.h"
 #include "kvmio_proto.h"
 #include "lib/args.h"
 #include "lib/file.h"
@@ -30,23 +31,16 @@
 
 /* ---- header ------------------------------------------------------------------------------- */
 
-static char *qemu_version(const struct gnuplot *gp)
+/* Without qemu columns in results.csv (older result directories): the binary kvmio would run
+ * now, as qemubin.c finds it. */
+static char *qemu_version(void)
 {
 	const char *q = getenv("KVMIO_QEMU");
-	char *argv[] = { (char *)(q && *q ? q : "qemu-system-x86_64"), "--version", NULL };
-	char *path = xasprintf("%s/qemu-version", gp->tmpdir), *text, *res;
+	const struct qemu_binary *b = qemubin_probe(q && *q ? q : "qemu-system-x86_64");
 
-	if (proc_run(argv, path) != 0 || !(text = file_read(path, NULL)) || !*text) {
-		unlink(path);
-		free(path);
-		return xstrdup("unknown (qemu-system-x86_64 --version failed)");
-	}
-	unlink(path);
-	free(path);
-	text[strcspn(text, "\n")] = '\0';
-	res = xstrdup(text);
-	free(text);
-	return res;
+	if (!b->usable)
+		return xasprintf("unknown (%s)", b->why);
+	return xasprintf("%s: %s, build sha256:%s", b->path, b->version, b->build);
 }
 
 /* The A/B section: configurations that differ only in qemu, disk_props or net_props against
@@ -338,7 +332,7 @@ static int write_page(struct gnuplot *gp, const struct runset *r, FILE *out, FIL
 	int nrun = 0, nskip = 0, rc = 0;
 
 	if (!qemu)
-		qemu = qemu_version(gp);
+		qemu = qemu_version();
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S %Z", localtime(&now));
 	for (int i = 0; i < r->rd.ncfg; i++) {
 		nskip += r->rd.cfg[i].skip;
