@@ -110,8 +110,9 @@ $(BUILD)/kvmio.efi: $(BUILD)/efi/kvmio.so
 	$(OBJCOPY) -j .text -j .sdata -j .data -j .rodata -j .dynamic -j .dynsym -j .rel \
 		-j .rela -j .rel.* -j .rela.* -j .reloc --target=efi-app-x86_64 $< $@
 
-# libinih (Debian libinih-dev): the job-file INI parser; jansson (libjansson-dev): JSON output
-HOST_LIBS := -linih -ljansson -lm
+# libinih (Debian libinih-dev): the job-file INI parser; jansson (libjansson-dev): JSON output; nettle
+# (nettle-dev): SHA-256, the build id of a QEMU binary
+HOST_LIBS := -linih -ljansson -lnettle -lm
 
 $(BUILD)/kvmio: $(HOST_OBJS)
 	$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LIBS)

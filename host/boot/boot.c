@@ -19,6 +19,7 @@
 #include "boot/peer.h"
 #include "boot/pin.h"
 #include "boot/qemu.h"
+#include "boot/qemubin.h"
 #include "lib/args.h"
 #include "lib/file.h"
 #include "lib/proc.h"
@@ -61,10 +62,15 @@ const char boot_options_help[] =
 	"      [,peer-mode=reflect|sink|flood][,peer-rate=PPS][,peer-size=N][,peer-count=N]\n"
 	"      [,peer-drop-every=N][,peer-corrupt-every=N]   (pc or q35)\n"
 	"      [,packed=on|off]   (virtio-net: offer packed rings)\n"
+	"  --disk/--net SPEC,prop.NAME=VALUE   NAME=VALUE added to that disk's or NIC's -device,\n"
+	"                             NAME checked against the binary's -device MODEL,help first\n"
 	"  --tap-cmd CMD              topology=tap: run CMD (sh -c) in the namespace once the guest\n"
 	"                             is ready (the guest at 10.199.0.2, the host side 10.199.0.1)\n"
 	"  --pin CPUS                 QEMU's vCPU thread on the first CPU of the list (1, 0-1,\n"
 	"                             0,2-3), its other threads on the rest (or the same one)\n"
+	"  --qemu PATH                the QEMU binary (default: KVMIO_QEMU, else\n"
+	"                             qemu-system-x86_64 in PATH); asked once for its version and\n"
+	"                             devices, refused if missing or not executable\n"
 	"  --qemu-arg ARG             append ARG to the QEMU command line (repeatable)\n"
 	"  --dry-run                  print the QEMU command line and exit\n"
 	"\n"
@@ -82,6 +88,7 @@ struct boot_args {
 	int dry_run;
 	int no_guest_check;           /* 1: hand the guest options over unchecked */
 	const char *tap_cmd;
+	const char *qemu;             /* --qemu PATH, or NULL */
 	int pin;                      /* 1: --pin given */
 	struct pin_cpus pin_cpus;
 };
@@ -142,6 +149,8 @@ static int parse_boot_args(int argc, char **argv, struct boot_args *a)
 			    pin_check_allowed(&a->pin_cpus, err, sizeof(err)) != 0)
 				return usage_error("boot: --pin: %s", err);
 			a->pin = 1;
+		} else if ((v = option_value(argc, argv, &i, "--qemu", &missing))) {
+			a->qemu = v;
 		} else if ((v = option_value(argc, argv, &i, "--qemu-arg", &missing))) {
 			a->q.qemu_args[a->q.nqemu_args++] = (char *)v;
 		} else if ((v = option_value(argc, argv, &i, "--timeout", &missing))) {
@@ -446,7 +455,7 @@ int cmd_boot(int argc, char **argv)
 	struct netrun nr;
 	struct boot_tick tick;
 	const char *ovmf_code = NULL, *ovmf_vars = NULL, *qemu_env = getenv("KVMIO_QEMU");
-	char err[512], msg[1024], *dir = NULL, *tmp = NULL, *esp = NULL, *vars_copy = NULL;
+	char err[4096], msg[1024], *dir = NULL, *tmp = NULL, *esp = NULL, *vars_copy = NULL;
 	int rc;
 
 	memset(&nr, 0, sizeof(nr));
@@ -484,6 +493,15 @@ int cmd_boot(int argc, char **argv)
 	dir = image_dir();
 	a.q.image_dir = dir;
 	a.q.qemu = qemu_env && *qemu_env ? qemu_env : "qemu-system-x86_64";
+	if (a.qemu) {
+		const struct qemu_binary *qb = qemubin_probe(a.qemu);
+
+		if (!qb->usable) {
+			rc = usage_error("boot: --qemu: %s", qb->why);
+			goto done_args;
+		}
+		a.q.qemu = a.qemu;
+	}
 	if (a.q.firmware && strcmp(a.q.firmware, "uefi") == 0) {
 		host_find_ovmf(&ovmf_code, &ovmf_vars);
 		a.q.ovmf_code = ovmf_code;
@@ -503,6 +521,12 @@ int cmd_boot(int argc, char **argv)
 		printf("%s\n", s ? s : "");
 		printf("# accelerator: %s (%s); host deadline %g s\n", cmd.accel_label,
 		       cmd.accel_why, a.timeout_s);
+		if (a.qemu) {
+			const struct qemu_binary *qb = qemubin_probe(a.qemu);
+
+			printf("# qemu: %s, version %s, build sha256:%s\n", a.qemu, qb->version,
+			       qb->build);
+		}
 		if (strcmp(cmd.firmware, "uefi") == 0) {
 			char *g = qemu_join_guest_args(a.q.guest_args, a.q.nguest_args);
 

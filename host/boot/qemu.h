@@ -31,7 +31,27 @@ struct qemu_options {
 	const char *netns;             /* tap: the network namespace (NULL: "kvmio-PID") */
 	int (*tap_usable)(void);       /* NULL: net_tap_possible (root and /dev/net/tun) */
 	int (*vhost_usable)(void);     /* NULL: net_vhost_possible (/dev/vhost-net) */
+	/* the properties of a device model in binary qemu, space-separated (prop.NAME=VALUE is
+	 * checked against them; "*": any name); 0 or -1 with the reason in list.
+	 * NULL: qemubin_device_props */
+	int (*device_props)(const char *qemu, const char *model, char *list, size_t len);
 };
+
+/*
+ * prop.NAME=VALUE items of a --disk or --net SPEC (the spec parsers skip them): each is added
+ * as NAME=VALUE to the -device line kvmio builds for that disk or NIC (the last one, for a
+ * device built of several), once checked against the binary's `-device MODEL,help`. NAME: a
+ * letter, then letters, digits, '-', '_' or '.'; VALUE: no spaces.
+ */
+#define QEMU_MAX_PROPS 16
+struct qemu_props {
+	int n;
+	char name[QEMU_MAX_PROPS][64];
+	char value[QEMU_MAX_PROPS][256];
+};
+/* The prop. items of SPEC into *p. 0, or 2 with a one-line message naming OWNER ("--disk"). */
+int qemu_spec_props(const char *owner, const char *spec, struct qemu_props *p, char *err,
+		    size_t errlen);
 
 /* One parsed --disk SPEC (see qemu_parse_disk). Strings point into static tables or the spec. */
 #define QEMU_MAX_DISKS 8
