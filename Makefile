@@ -55,6 +55,8 @@ FUZZ_CFLAGS  := -std=gnu11 -g -O1 $(HOST_INC) -D_GNU_SOURCE
 FUZZ_RUNS    ?= 1000000
 
 IMAGES := $(BUILD)/kvmio.elf $(BUILD)/kvmio-pvh.elf $(BUILD)/kvmio.bin $(BUILD)/kvmio.efi
+# The bootable disk image (GPT: GRUB for BIOS and UEFI, multiboot2): scripts/mkimage
+IMAGES += $(BUILD)/kvmio.img
 
 .PHONY: all guest host deps run check tests fuzz fuzz-long install clean bench-boot bench-disk bench-net paper FORCE
 .SECONDARY: # keep intermediate objects (test objects come through pattern chains)
@@ -85,6 +87,9 @@ $(BUILD)/kvmio-pvh.elf: $(BUILD)/kvmio64.elf
 	$(OBJCOPY) --strip-debug -R .multiboot $< $@
 $(BUILD)/kvmio.bin: $(BUILD)/kvmio64.elf
 	$(OBJCOPY) -O binary $< $@
+
+$(BUILD)/kvmio.img: $(BUILD)/kvmio.elf scripts/mkimage
+	scripts/mkimage $< $@
 
 $(BUILD)/guest/%.c.o: %.c
 	@mkdir -p $(dir $@)
