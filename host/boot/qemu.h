@@ -31,6 +31,8 @@ struct qemu_options {
 	const char *netns;             /* tap: the network namespace (NULL: "kvmio-PID") */
 	int (*tap_usable)(void);       /* NULL: net_tap_possible (root and /dev/net/tun) */
 	int (*vhost_usable)(void);     /* NULL: net_vhost_possible (/dev/vhost-net) */
+	const char *boot_image;        /* --image: boot this disk image (bios, uefi), not -kernel
+					* or the ESP directory; the guest options are in it */
 };
 
 /* One parsed --disk SPEC (see qemu_parse_disk). Strings point into static tables or the spec. */
