@@ -180,7 +180,7 @@ check: deps
 	@tests/run
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the tool, the guest images where an installed
-# kvmio finds them (PREFIX/lib/kvmio), the man page.
+# kvmio finds them (PREFIX/lib/kvmio), the job files (PREFIX/share/kvmio/jobs), the man page.
 PREFIX  ?= /usr/local
 DESTDIR ?=
 install: guest host
@@ -189,6 +189,9 @@ install: guest host
 	install -m 0755 $(BUILD)/kvmio $(DESTDIR)$(PREFIX)/bin/kvmio
 	install -m 0644 $(BUILD)/kvmio.elf $(BUILD)/kvmio-pvh.elf $(BUILD)/kvmio.efi \
 		$(DESTDIR)$(PREFIX)/lib/kvmio/
+	install -m 0644 $(BUILD)/kvmio.img $(DESTDIR)$(PREFIX)/lib/kvmio/
+	install -d $(DESTDIR)$(PREFIX)/share/kvmio/jobs
+	install -m 0644 jobs/*.ini $(DESTDIR)$(PREFIX)/share/kvmio/jobs/
 	install -m 0644 docs/kvmio.1 $(DESTDIR)$(PREFIX)/share/man/man1/kvmio.1
 
 clean:
