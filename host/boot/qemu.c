@@ -691,14 +691,16 @@ static void add_esp_device(struct argv_builder *b, const struct qemu_options *o,
 		add(b, "if=none,id=esp,format=raw,snapshot=on,file=%s", fn);
 		free(fn);
 	}
+	/* --image: the firmware must boot this disk, not a --disk found before it (SeaBIOS
+	 * would give the IDE disk drive 0x80 and stop there): bootindex puts it first */
 	if (o->ndisks > 0 && strcmp(machine, "pc") == 0) {
 		add(b, "-device");
 		add(b, "ahci,id=espahci,addr=0x1f");
 		add(b, "-device");
-		add(b, "ide-hd,drive=esp,bus=espahci.0");
+		add(b, "ide-hd,drive=esp,bus=espahci.0%s", o->boot_image ? ",bootindex=0" : "");
 	} else {
 		add(b, "-device");
-		add(b, "ide-hd,drive=esp,bus=ide.0");
+		add(b, "ide-hd,drive=esp,bus=ide.0%s", o->boot_image ? ",bootindex=0" : "");
 	}
 }
 

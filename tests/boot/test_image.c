@@ -45,8 +45,9 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Boot the image, as a user would; check what the guest got from GRUB. mem_mib: -m. */
-static void boot_image(const char *fw, const char *machine, uint64_t mem_mib)
+/* Boot the image, as a user would; check what the guest got from GRUB. mem_mib: -m; disk: a
+ * --disk beside the image (NULL: none). */
+static void boot_image_disk(const char *fw, const char *machine, uint64_t mem_mib, const char *disk)
 {
 	struct log log;
 	const struct record *hello;
@@ -56,7 +57,7 @@ static void boot_image(const char *fw, const char *machine, uint64_t mem_mib)
 	/* OVMF runs under TCG only (kvm_pvm cannot run it); the BIOS paths take auto's choice */
 	rc = test_kvmio(out_path, "boot", "--firmware", fw, "--machine", machine, "--image", img,
 			"--accel", strcmp(fw, "uefi") ? "auto" : "tcg", "--timeout", "120",
-			"--log", log_path, (char *)NULL);
+			"--log", log_path, disk ? "--disk" : NULL, disk, (char *)NULL);
 	if (rc != 0)
 		fail_msg("kvmio boot --image %s/%s: exit %d\n%s", fw, machine, rc,
 			 test_output(out_path));
@@ -82,7 +83,18 @@ static void boot_image(const char *fw, const char *machine, uint64_t mem_mib)
 	log_free(&log);
 }
 
+static void boot_image(const char *fw, const char *machine, uint64_t mem_mib)
+{
+	boot_image_disk(fw, machine, mem_mib, NULL);
+}
+
 static void test_bios_pc(void **state) { (void)state; boot_image("bios", "pc", 128); }
+/* An IDE --disk takes ide.0 and would be SeaBIOS's drive 0x80: the image must still boot */
+static void test_bios_pc_beside_ide_disk(void **state)
+{
+	(void)state;
+	boot_image_disk("bios", "pc", 128, "ide,backend=null,size=1M");
+}
 static void test_bios_q35(void **state) { (void)state; boot_image("bios", "q35", 128); }
 static void test_uefi_q35(void **state) { (void)state; boot_image("uefi", "q35", 256); }
 
@@ -129,6 +141,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_image_usage),
 		cmocka_unit_test(test_bios_pc),
+		cmocka_unit_test(test_bios_pc_beside_ide_disk),
 		cmocka_unit_test(test_bios_q35),
 		cmocka_unit_test(test_uefi_q35),
 	};
