@@ -8,6 +8,7 @@
 #include "boot/boot.h"
 #include "boot/disk.h"
 #include "boot/hostinfo.h"
+#include "boot/image.h"
 #include "boot/peer.h"
 #include "kvmio_proto.h"
 #include "lib/args.h"
@@ -33,6 +34,11 @@ static const struct command {
 	{ "mkdisk", { NULL }, cmd_mkdisk,
 	  "kvmio mkdisk FILE SIZE [--format raw|qcow2] [--preallocation off|metadata|full]\n"
 	  "             [--force]                  labelled scratch disk for the guest" },
+	{ "image", { NULL }, cmd_image,
+	  "kvmio image FILE [--cmdline \"OPTIONS\"] [--from IMG] [--force]\n"
+	  "                                        a copy of the disk image kvmio.img (or\n"
+	  "                                        IMG) that boots with these guest options\n"
+	  "                                        (kvmio boot --image FILE)" },
 	{ "verify-disk", { NULL }, cmd_verify_disk,
 	  "kvmio verify-disk FILE --seed S [--format raw|qcow2] [--pass P]\n"
 	  "                                        check the guest's verify=1 stamps" },

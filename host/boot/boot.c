@@ -31,6 +31,9 @@
 const char boot_options_help[] =
 	"boot options:\n"
 	"  --firmware bios|uefi|pvh   entry path (default bios: multiboot)\n"
+	"  --image FILE               boot the disk image FILE (build/kvmio.img, or a copy from\n"
+	"                             kvmio image FILE --cmdline ...: its guest options) through\n"
+	"                             GRUB, under SeaBIOS (bios) or OVMF (uefi)\n"
 	"  --machine pc|q35|microvm   default: bios->pc, uefi->q35, pvh->microvm\n"
 	"  --accel auto|kvm|tcg       auto: kvm when /dev/kvm is hardware-assisted (kvm_intel,\n"
 	"                             kvm_amd) and usable, else tcg; the report says why\n"
@@ -130,6 +133,8 @@ static int parse_boot_args(int argc, char **argv, struct boot_args *a)
 			a->no_guest_check = 1;
 		} else if ((v = option_value(argc, argv, &i, "--firmware", &missing))) {
 			a->q.firmware = v;
+		} else if ((v = option_value(argc, argv, &i, "--image", &missing))) {
+			a->q.boot_image = v;
 		} else if ((v = option_value(argc, argv, &i, "--machine", &missing))) {
 			a->q.machine = v;
 		} else if ((v = option_value(argc, argv, &i, "--accel", &missing))) {
@@ -195,6 +200,8 @@ static char *image_dir(void)
 	return strdup(dir);
 }
 
+char *boot_image_dir(void) { return image_dir(); }
+
 /* UEFI: the boot volume (EFI/BOOT/BOOTX64.EFI, kvmio.cmd) and a writable variable store. */
 static int prepare_uefi(const char *tmp, const struct qemu_command *cmd, const char *vars,
 			const struct qemu_options *q, char **esp, char **vars_copy)
@@ -204,6 +211,8 @@ static int prepare_uefi(const char *tmp, const struct qemu_command *cmd, const c
 
 	if (asprintf(esp, "%s/esp", tmp) < 0 || asprintf(vars_copy, "%s/OVMF_VARS.fd", tmp) < 0)
 		return -1;
+	if (q->boot_image) /* --image: the disk image is the boot volume */
+		return file_copy(vars, *vars_copy);
 	guest = qemu_join_guest_args(q->guest_args, q->nguest_args);
 	if (!guest || asprintf(&boot, "%s/EFI/BOOT", *esp) < 0 ||
 	    asprintf(&loader, "%s/BOOTX64.EFI", boot) < 0 ||
@@ -488,7 +497,7 @@ int cmd_boot(int argc, char **argv)
 		free(joined);
 	}
 	/* Two NICs on the loop hub: NIC 0 sends, NIC 1 receives, unless the options say. */
-	if (qemu_loop_needs_rxdev(&a.q))
+	if (qemu_loop_needs_rxdev(&a.q) && !a.q.boot_image)
 		a.q.guest_args[a.q.nguest_args++] = "rxdev=1";
 	dir = image_dir();
 	a.q.image_dir = dir;
@@ -527,7 +536,7 @@ int cmd_boot(int argc, char **argv)
 			printf("# qemu: %s, version %s, build sha256:%s\n", a.qemu, qb->version,
 			       qb->build);
 		}
-		if (strcmp(cmd.firmware, "uefi") == 0) {
+		if (strcmp(cmd.firmware, "uefi") == 0 && !a.q.boot_image) {
 			char *g = qemu_join_guest_args(a.q.guest_args, a.q.nguest_args);
 
 			printf("# TMPDIR/esp: EFI/BOOT/BOOTX64.EFI = %s, kvmio.cmd = '%s'; "

@@ -920,6 +920,39 @@ static int check_nets(const struct qemu_options *o, const char *machine, const c
 	return KVMIO_EXIT_OK;
 }
 
+/*
+ * The boot volume: the ESP directory (uefi), or the --image disk (its drive added here). On pc
+ * with --disk the guest finds PIIX IDE disks first, so the boot volume goes on an AHCI
+ * controller (SeaBIOS and OVMF boot from it) and --disk N stays dev=N; else on ide.0 (on q35
+ * the ICH9 AHCI controller).
+ */
+static void add_esp_device(struct argv_builder *b, const struct qemu_options *o,
+			   const char *machine)
+{
+	if (o->boot_image) {
+		char *fn = keyval_escape(o->boot_image);
+
+		if (!fn) {
+			b->failed = 1;
+			return;
+		}
+		add(b, "-drive");
+		add(b, "if=none,id=esp,format=raw,snapshot=on,file=%s", fn);
+		free(fn);
+	}
+	/* --image: the firmware must boot this disk, not a --disk found before it (SeaBIOS
+	 * would give the IDE disk drive 0x80 and stop there): bootindex puts it first */
+	if (o->ndisks > 0 && strcmp(machine, "pc") == 0) {
+		add(b, "-device");
+		add(b, "ahci,id=espahci,addr=0x1f");
+		add(b, "-device");
+		add(b, "ide-hd,drive=esp,bus=espahci.0%s", o->boot_image ? ",bootindex=0" : "");
+	} else {
+		add(b, "-device");
+		add(b, "ide-hd,drive=esp,bus=ide.0%s", o->boot_image ? ",bootindex=0" : "");
+	}
+}
+
 int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, char *err,
 		       size_t errlen)
 {
@@ -950,6 +983,16 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 	if (strcmp(machine, "microvm") == 0 && strcmp(firmware, "pvh") != 0) {
 		snprintf(err, errlen, "firmware %s cannot boot machine microvm: use --firmware pvh",
 			 firmware);
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	if (o->boot_image && strcmp(firmware, "pvh") == 0) {
+		snprintf(err, errlen, "--image boots through firmware: --firmware bios or uefi (pvh "
+			 "has none)");
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	if (o->boot_image && o->nguest_args > 0) {
+		snprintf(err, errlen, "--image: the guest options are in the image (kvmio image FILE "
+			 "--cmdline \"OPTIONS\"), not on this command line");
 		return KVMIO_EXIT_BADCONFIG;
 	}
 	if (strcmp(accel, "tcg") == 0) {
@@ -1019,6 +1062,8 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 			  : strcmp(firmware, "uefi") == 0 ? 256 : 128;
 	snprintf(cmd->image, sizeof(cmd->image), "%s/%s", o->image_dir ? o->image_dir : ".",
 		 image);
+	if (o->boot_image)
+		snprintf(cmd->image, sizeof(cmd->image), "%s", o->boot_image);
 
 	if (cmd->has_tap) {
 		/* QEMU runs inside the private namespace, where the tap device lives. */
@@ -1062,23 +1107,14 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 		add(&b, "if=pflash,format=raw,unit=1,file=%s",
 		    o->ovmf_vars ? o->ovmf_vars : "OVMF_VARS.fd");
 		/* ide-hd refuses a read-only drive; snapshot=on keeps the directory unchanged. */
-		add(&b, "-drive");
-		add(&b, "if=none,id=esp,format=raw,snapshot=on,file=fat:%s",
-		    o->esp_dir ? o->esp_dir : "esp");
-		if (o->ndisks > 0 && strcmp(cmd->machine, "pc") == 0) {
-			/*
-			 * On pc the guest finds PIIX IDE disks first: an ESP on ide.0 would become
-			 * its dev=0. Put the ESP on an AHCI controller (OVMF boots from it, the guest
-			 * has no AHCI driver) so --disk N stays dev=N and ide.0 unit 0 stays free.
-			 */
-			add(&b, "-device");
-			add(&b, "ahci,id=espahci,addr=0x1f");
-			add(&b, "-device");
-			add(&b, "ide-hd,drive=esp,bus=espahci.0");
-		} else {
-			add(&b, "-device");
-			add(&b, "ide-hd,drive=esp,bus=ide.0");
+		if (!o->boot_image) {
+			add(&b, "-drive");
+			add(&b, "if=none,id=esp,format=raw,snapshot=on,file=fat:%s",
+			    o->esp_dir ? o->esp_dir : "esp");
 		}
+		add_esp_device(&b, o, cmd->machine);
+	} else if (o->boot_image) {
+		add_esp_device(&b, o, cmd->machine); /* SeaBIOS boots the same disk */
 	} else {
 		add(&b, "-kernel");
 		add(&b, "%s", cmd->image);

@@ -35,6 +35,8 @@ struct qemu_options {
 	 * checked against them; "*": any name); 0 or -1 with the reason in list.
 	 * NULL: qemubin_device_props */
 	int (*device_props)(const char *qemu, const char *model, char *list, size_t len);
+	const char *boot_image;        /* --image: boot this disk image (bios, uefi), not -kernel
+					* or the ESP directory; the guest options are in it */
 };
 
 /*
