@@ -12,6 +12,7 @@
 #include "boot/qemu.h"
 #include "boot/launch.h"
 #include "lib/proc.h"
+#include "disklabel.h"
 
 void qemu_host_kvm_flavour(struct kvm_flavour *out)
 {
@@ -186,6 +187,7 @@ static const struct {
 	enum qemu_disk_model model;
 } disk_models[] = {
 	{ "ide", QEMU_DISK_IDE },
+	{ "ahci", QEMU_DISK_AHCI },
 	{ "nvme", QEMU_DISK_NVME },
 	{ "virtio-blk", QEMU_DISK_VIRTIO },
 };
@@ -351,6 +353,20 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 			 "(use virtio-blk)", d->iothread);
 		return KVMIO_EXIT_BADCONFIG;
 	}
+	if (d->model == QEMU_DISK_AHCI && d->transport) {
+		snprintf(err, errlen, "--disk: transport= is for virtio-blk (ahci has one transport)");
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	if (d->model == QEMU_DISK_AHCI && strcmp(d->iothread, "off") != 0) {
+		snprintf(err, errlen, "--disk: iothread=%s with ahci: QEMU's AHCI disks have no "
+			 "iothread (use virtio-blk)", d->iothread);
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	if (d->model == QEMU_DISK_AHCI && d->readonly) {
+		snprintf(err, errlen, "--disk: readonly=on with ahci: QEMU's ide-hd refuses read-only "
+			 "drives (use virtio-blk)");
+		return KVMIO_EXIT_BADCONFIG;
+	}
 	if (d->model == QEMU_DISK_IDE && d->readonly) {
 		snprintf(err, errlen, "--disk: readonly=on with ide: QEMU's ide-hd refuses read-only "
 			 "drives (use virtio-blk)");
@@ -493,13 +509,19 @@ static char *keyval_escape(const char *s)
 	return out;
 }
 
+/* The first AHCI port --disk ahci takes: on q35 under UEFI the ESP sits on port 0 (ide.0). */
+static int ahci_first_port(const char *firmware, const char *machine)
+{
+	return strcmp(firmware, "uefi") == 0 && strcmp(machine, "q35") == 0;
+}
+
 /* Check every --disk against the machine; 0 or 2 with err. disks[] filled. */
-static int check_disks(const struct qemu_options *o, const char *machine, struct qemu_disk *disks,
-		       char *err, size_t errlen)
+static int check_disks(const struct qemu_options *o, const char *firmware, const char *machine,
+		       struct qemu_disk *disks, char *err, size_t errlen)
 {
 	int (*exists)(const char *) = o->path_exists ? o->path_exists : default_path_exists;
 	int (*uring)(const char *) = o->io_uring_usable ? o->io_uring_usable : qemu_io_uring_usable;
-	int nide = 0;
+	int nide = 0, nahci = 0;
 	size_t rank = 0;  /* highest model rank so far */
 	char e[400];
 
@@ -545,6 +567,14 @@ static int check_disks(const struct qemu_options *o, const char *machine, struct
 					 "two units each)", QEMU_MAX_IDE);
 				return KVMIO_EXIT_BADCONFIG;
 			}
+		}
+		if (d->model == QEMU_DISK_AHCI &&
+		    ++nahci > QEMU_MAX_AHCI - ahci_first_port(firmware, machine)) {
+			snprintf(err, errlen, "--disk: at most %d ahci disks (one per AHCI port%s)",
+				 QEMU_MAX_AHCI - ahci_first_port(firmware, machine),
+				 ahci_first_port(firmware, machine) ? "; the UEFI boot volume takes "
+				 "port 0 on q35" : "");
+			return KVMIO_EXIT_BADCONFIG;
 		}
 		if (d->file && !exists(d->file)) {
 			snprintf(err, errlen, "--disk: backend file %.300s not found (make one: kvmio "
@@ -605,7 +635,7 @@ static void iothread_property(struct argv_builder *b, struct iothreads *t, const
 }
 
 static void add_disk(struct argv_builder *b, const struct qemu_disk *d, int k, int ide_index,
-		     struct iothreads *iothreads)
+		     const char *ahci_bus, struct iothreads *iothreads)
 {
 	const char *ro = d->readonly ? ",read-only=on" : "";
 	const char *wce = NULL;
@@ -657,6 +687,11 @@ static void add_disk(struct argv_builder *b, const struct qemu_disk *d, int k, i
 		add(b, "-device");
 		add(b, "ide-hd,drive=disk%d,bus=ide.%d,unit=%d%s%s", k, ide_index / 2, ide_index % 2,
 		    wce ? ",write-cache=" : "", wce ? wce : "");
+	} else if (d->model == QEMU_DISK_AHCI) {
+		/* one disk per AHCI port: the port's bus is ahci_bus (ide.N on q35, ahci0.N on pc) */
+		add(b, "-device");
+		add(b, "ide-hd,drive=disk%d,bus=%s%s%s", k, ahci_bus, wce ? ",write-cache=" : "",
+		    wce ? wce : "");
 	} else if (d->model == QEMU_DISK_NVME) {
 		/* One controller per disk, its namespace 1 on the drive; the serial is required. */
 		add(b, "-device");
@@ -795,7 +830,7 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 			snprintf(err, errlen, "out of memory");
 			return KVMIO_EXIT_BADCONFIG;
 		}
-		if (check_disks(o, machine, disks, err, errlen) != 0) {
+		if (check_disks(o, firmware, machine, disks, err, errlen) != 0) {
 			free(disks);
 			return KVMIO_EXIT_BADCONFIG;
 		}
@@ -879,16 +914,17 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 		if (o->ndisks > 0 && strcmp(cmd->machine, "pc") == 0) {
 			/*
 			 * On pc the guest finds PIIX IDE disks first: an ESP on ide.0 would become
-			 * its dev=0. Put the ESP on an AHCI controller (OVMF boots from it, the guest
-			 * has no AHCI driver) so --disk N stays dev=N and ide.0 unit 0 stays free.
+			 * its dev=0. Put the ESP on an AHCI controller (OVMF boots from it; the
+			 * guest's AHCI driver leaves out the disk with serial KVMIO_ESP_SERIAL) so
+			 * --disk N stays dev=N and ide.0 unit 0 stays free.
 			 */
 			add(&b, "-device");
 			add(&b, "ahci,id=espahci,addr=0x1f");
 			add(&b, "-device");
-			add(&b, "ide-hd,drive=esp,bus=espahci.0");
+			add(&b, "ide-hd,drive=esp,bus=espahci.0,serial=%s", KVMIO_ESP_SERIAL);
 		} else {
 			add(&b, "-device");
-			add(&b, "ide-hd,drive=esp,bus=ide.0");
+			add(&b, "ide-hd,drive=esp,bus=ide.0,serial=%s", KVMIO_ESP_SERIAL);
 		}
 	} else {
 		add(&b, "-kernel");
@@ -907,8 +943,21 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 		struct iothreads iothreads = { .n = 0 };
 		size_t len = 0;
 
+		int pc = strcmp(cmd->machine, "pc") == 0;
+		int port = ahci_first_port(cmd->firmware, cmd->machine);
+
 		for (int i = 0, nide = 0; i < o->ndisks; i++) {
-			add_disk(&b, &disks[i], i, nide, &iothreads);
+			char bus[32] = "";
+
+			if (disks[i].model == QEMU_DISK_AHCI) {
+				/* q35: its built-in ich9-ahci (00:1f.2); pc: an ahci of our own */
+				if (pc && port == 0) {
+					add(&b, "-device");
+					add(&b, "ahci,id=ahci0,addr=0x%x", QEMU_AHCI_SLOT);
+				}
+				snprintf(bus, sizeof(bus), "%s.%d", pc ? "ahci0" : "ide", port++);
+			}
+			add_disk(&b, &disks[i], i, nide, bus, &iothreads);
 			nide += disks[i].model == QEMU_DISK_IDE;
 			len += (size_t)snprintf(cmd->iothreads + len, sizeof(cmd->iothreads) - len,
 						"%s%s", i ? "," : "", disks[i].iothread);

@@ -38,7 +38,9 @@ struct qemu_options {
 #define QEMU_MAX_IDE 4                 /* ide.0 and ide.1, two units each (pc) */
 #define QEMU_VIRTIO_SLOT0 0x10         /* virtio disk N (in --disk order) sits at 00:(0x10+N).0 */
 #define QEMU_NVME_SLOT0 QEMU_VIRTIO_SLOT0 /* nvme disk N likewise: one slot per --disk index */
-enum qemu_disk_model { QEMU_DISK_IDE, QEMU_DISK_VIRTIO, QEMU_DISK_NVME };
+#define QEMU_MAX_AHCI 6                /* one disk per AHCI port: ich9-ahci has six */
+#define QEMU_AHCI_SLOT 0x0e            /* pc: the -device ahci for --disk ahci sits at 00:0e.0 */
+enum qemu_disk_model { QEMU_DISK_IDE, QEMU_DISK_VIRTIO, QEMU_DISK_NVME, QEMU_DISK_AHCI };
 /*
  * iothread=on|off|NAME, the key every virtio storage device takes (qemu_parse_iothread): off is
  * QEMU's main loop (its default); on an `-object iothread` of the device's own; devices naming
