@@ -102,31 +102,92 @@
 #define SIG_ATA               0x00000101u
 #define SIG_UNKNOWN           0xffffffffu
 
-/* Received FIS area (AHCI §4.2.1): 256 bytes, the D2H register FIS and the SDB FIS. */
-#define RFIS_BYTES            256
-#define RFIS_D2H              0x40
-#define RFIS_SDB              0x58
-/* Command header (AHCI §4.2.2), 32 bytes, 32 per command list (1 KiB). */
+/* Register FIS host to device (SATA §10.3.4): the command FIS of a command table. */
+struct fis_h2d {
+	uint8_t type;          /* FIS_TYPE_H2D */
+	uint8_t flags;         /* FIS_H2D_C: command register update; bits 3:0 port multiplier port */
+	uint8_t command;
+	uint8_t features;      /* 7:0 */
+	uint8_t lba0, lba1, lba2;
+	uint8_t device;
+	uint8_t lba3, lba4, lba5;
+	uint8_t features_exp;  /* 15:8 */
+	uint8_t count, count_exp;
+	uint8_t icc, control;
+	uint8_t reserved[4];
+};
+_Static_assert(sizeof(struct fis_h2d) == 20, "SATA §10.3.4: five DWORDs");
+#define FIS_TYPE_H2D          0x27
+#define FIS_H2D_C             0x80
+#define FIS_DEV_LBA           0x40        /* device register: LBA addressing */
+#define FIS_STATUS_ERR        0x01        /* status byte of a D2H / SDB FIS: ERR */
+#define NCQ_TAG_SHIFT         3           /* FPDMA QUEUED: the tag in count bits 7:3 (ACS) */
+
+/* Register FIS device to host (SATA §10.3.5): the LBA at which a command stopped. */
+struct fis_d2h {
+	uint8_t type, flags, status, error;
+	uint8_t lba0, lba1, lba2, device;
+	uint8_t lba3, lba4, lba5, reserved0;
+	uint8_t count, count_exp, reserved1[2];
+	uint8_t reserved2[4];
+};
+
+/* Set Device Bits FIS (SATA §10.3.6): how NCQ commands end. */
+struct fis_sdb {
+	uint8_t type, flags, status, error;
+	uint32_t active;       /* SActive bits the device completed */
+};
+
+/* Received FIS area (AHCI §4.2.1), 256-byte aligned. */
+struct received_fis {
+	uint8_t dsfis[0x20];   /* DMA setup FIS at 0x00 */
+	uint8_t psfis[0x20];   /* PIO setup FIS at 0x20 */
+	struct fis_d2h rfis;   /* D2H register FIS at 0x40 */
+	uint8_t pad0[4];
+	struct fis_sdb sdbfis; /* set device bits FIS at 0x58 */
+	uint8_t ufis[0x40];    /* unknown FIS at 0x60 */
+	uint8_t reserved[0x60];
+};
+_Static_assert(sizeof(struct received_fis) == 256, "AHCI §4.2.1 layout");
+_Static_assert(__builtin_offsetof(struct received_fis, sdbfis) == 0x58, "AHCI §4.2.1 layout");
+
+#define FIS_H2D_DWORDS        (sizeof(struct fis_h2d) / 4)
+
+/* Command header (AHCI §4.2.2): 32 per command list. */
+struct cmd_header {
+	uint32_t flags;        /* CFL, A, W, P, R, B, C, PMP; PRDTL in 31:16 */
+	volatile uint32_t prdbc; /* bytes transferred, written by the HBA */
+	uint32_t ctba, ctbau;  /* command table base, 128-byte aligned */
+	uint32_t reserved[4];
+};
 #define CMDH_CFL_MASK         0x1f        /* command FIS length, DWORDs */
 #define CMDH_W                (1u << 6)   /* write: host to device */
 #define CMDH_PRDTL_SHIFT      16
-#define CMD_LIST_BYTES        1024
 #define MAX_SLOTS             32
-/* Command table (AHCI §4.2.3): CFIS at 0, PRDT at 0x80; 128-byte aligned. */
-#define CTBL_PRDT             0x80
-#define CTBL_ALIGN            128
-/* PRD (AHCI §4.2.3.3): DBC is the byte count - 1, at most 4 MiB per entry, even. */
-#define PRD_DBC_MAX           (4u << 20)
-#define PRD_PER_TABLE         4
-#define CTBL_BYTES            256         /* 0x80 + 4 PRDs * 16, a multiple of 128 */
+_Static_assert(sizeof(struct cmd_header) * MAX_SLOTS == 1024, "AHCI §4.2.2: a 1 KiB list");
 
-/* Register FIS host to device (SATA §10.3.4). */
-#define FIS_TYPE_H2D          0x27
-#define FIS_H2D_C             0x80        /* the FIS carries a command */
-#define FIS_H2D_DWORDS        5
-#define FIS_DEV_LBA           0x40        /* device register: LBA addressing */
-#define FIS_STATUS_ERR        0x01        /* SDB / D2H FIS status byte: ERR (SATA §10.3.5, §10.3.6) */
-#define NCQ_TAG_SHIFT         3           /* FPDMA QUEUED: the tag in count bits 7:3 (ACS) */
+/* Physical region descriptor (AHCI §4.2.3.3): DBC is the byte count - 1, at most 4 MiB, even. */
+struct prd {
+	uint32_t dba, dbau;
+	uint32_t reserved;
+	uint32_t dbc;          /* 21:0 byte count - 1; bit 31 interrupt on completion */
+};
+#define PRD_DBC_MAX           (4u << 20)
+#define PRD_PER_TABLE         8           /* a 256-byte table: 128-byte aligned in an array */
+
+/* Command table (AHCI §4.2.3): the command FIS, the ATAPI command, the PRDT at 0x80. */
+struct cmd_table {
+	union {
+		struct fis_h2d h2d;
+		uint8_t bytes[0x40];
+	} cfis;
+	uint8_t acmd[0x10];
+	uint8_t reserved[0x30];
+	struct prd prdt[PRD_PER_TABLE];
+};
+#define CTBL_ALIGN            128
+_Static_assert(__builtin_offsetof(struct cmd_table, prdt) == 0x80, "AHCI §4.2.3 layout");
+_Static_assert(sizeof(struct cmd_table) % CTBL_ALIGN == 0, "command tables stay 128-byte aligned");
 
 /* ACS commands. */
 #define ATA_READ_DMA          0xc8
@@ -188,9 +249,9 @@ struct ahci_port {
 	struct ahci_hba *hba;
 	uint64_t regs;                 /* this port's registers */
 	unsigned index;
-	uint8_t *clb;                  /* command list, then the received FIS area */
-	uint8_t *rfis;
-	uint8_t *tables;               /* MAX_SLOTS command tables */
+	struct cmd_header *clb;        /* the command list; the received FIS area follows it */
+	struct received_fis *rfis;
+	struct cmd_table *tables;      /* MAX_SLOTS command tables */
 	uint32_t nslots;
 	int lba48, flush_ext, ncq;     /* what IDENTIFY and CAP allow */
 	int queued;                    /* issuing FPDMA QUEUED now */
@@ -263,53 +324,49 @@ static int ahci_port_start(struct ahci_port *p)
 
 /* ---- commands ---- */
 
-static uint8_t *table_of(const struct ahci_port *p, unsigned slot) { return p->tables + slot * CTBL_BYTES; }
-
 /* Command header (§4.2.2) and command table (§4.2.3) of one slot: the H2D register FIS
  * (SATA §10.3.4) and a PRD per 4 MiB of [buf, buf + bytes). -1 when the buffer cannot be
- * described (odd address or too long). */
+ * described (odd address or length, past 4 GiB, too long). */
 static int build_command(struct ahci_port *p, unsigned slot, uint8_t command, uint64_t lba,
 			 uint16_t count, uint16_t features, void *buf, uint32_t bytes, int write)
 {
-	uint8_t *t = table_of(p, slot);
-	uint32_t *hdr = (uint32_t *)(p->clb + slot * 32);
+	struct cmd_table *t = &p->tables[slot];
+	struct cmd_header *h = &p->clb[slot];
+	struct fis_h2d *f = &t->cfis.h2d;
 	uint64_t addr = (uint64_t)(uintptr_t)buf;
 	unsigned nprd = 0;
 
 	if ((addr & 1) || (bytes & 1) || addr + bytes > (1ull << 32))
 		return -1;
-	memset(t, 0, CTBL_PRDT);
-	t[0] = FIS_TYPE_H2D;
-	t[1] = FIS_H2D_C;
-	t[2] = command;
-	t[3] = (uint8_t)features;
-	t[4] = (uint8_t)lba;
-	t[5] = (uint8_t)(lba >> 8);
-	t[6] = (uint8_t)(lba >> 16);
-	t[7] = FIS_DEV_LBA;
-	t[8] = (uint8_t)(lba >> 24);
-	t[9] = (uint8_t)(lba >> 32);
-	t[10] = (uint8_t)(lba >> 40);
-	t[11] = (uint8_t)(features >> 8);
-	t[12] = (uint8_t)count;
-	t[13] = (uint8_t)(count >> 8);
+	memset(&t->cfis, 0, sizeof(t->cfis));
+	f->type = FIS_TYPE_H2D;
+	f->flags = FIS_H2D_C;
+	f->command = command;
+	f->features = (uint8_t)features;
+	f->features_exp = (uint8_t)(features >> 8);
+	f->lba0 = (uint8_t)lba;
+	f->lba1 = (uint8_t)(lba >> 8);
+	f->lba2 = (uint8_t)(lba >> 16);
+	f->lba3 = (uint8_t)(lba >> 24);
+	f->lba4 = (uint8_t)(lba >> 32);
+	f->lba5 = (uint8_t)(lba >> 40);
+	f->device = FIS_DEV_LBA;
+	f->count = (uint8_t)count;
+	f->count_exp = (uint8_t)(count >> 8);
 	while (bytes) {
 		uint32_t n = bytes < PRD_DBC_MAX ? bytes : PRD_DBC_MAX;
-		uint32_t *prd = (uint32_t *)(t + CTBL_PRDT + nprd * 16);
 		if (nprd == PRD_PER_TABLE)
 			return -1;
-		prd[0] = (uint32_t)addr;
-		prd[1] = (uint32_t)(addr >> 32);
-		prd[2] = 0;
-		prd[3] = n - 1;
+		t->prdt[nprd] = (struct prd){ .dba = (uint32_t)addr, .dbau = (uint32_t)(addr >> 32),
+					      .dbc = n - 1 };
 		addr += n;
 		bytes -= n;
 		nprd++;
 	}
-	hdr[0] = (FIS_H2D_DWORDS & CMDH_CFL_MASK) | (write ? CMDH_W : 0) | nprd << CMDH_PRDTL_SHIFT;
-	hdr[1] = 0; /* PRDBC: the HBA counts the bytes it moved */
-	hdr[2] = (uint32_t)(uintptr_t)t;
-	hdr[3] = 0;
+	h->flags = (FIS_H2D_DWORDS & CMDH_CFL_MASK) | (write ? CMDH_W : 0) | nprd << CMDH_PRDTL_SHIFT;
+	h->prdbc = 0;
+	h->ctba = (uint32_t)(uintptr_t)t;
+	h->ctbau = 0;
 	barrier(); /* the header and table in memory before PxCI lets the HBA fetch them */
 	return 0;
 }
@@ -382,9 +439,9 @@ static void handle_error(struct ahci_port *p, uint32_t is, uint32_t active)
 	struct blk_req *r = p->slot[s].req;
 	uint64_t lba = r->lba;
 	if (!p->queued && r->op != BLK_FLUSH) {
-		const uint8_t *f = p->rfis + RFIS_D2H;
-		uint64_t at = f[4] | (uint64_t)f[5] << 8 | (uint64_t)f[6] << 16 | (uint64_t)f[8] << 24 |
-			      (uint64_t)f[9] << 32 | (uint64_t)f[10] << 40;
+		const struct fis_d2h *f = &p->rfis->rfis;
+		uint64_t at = f->lba0 | (uint64_t)f->lba1 << 8 | (uint64_t)f->lba2 << 16 |
+			      (uint64_t)f->lba3 << 24 | (uint64_t)f->lba4 << 32 | (uint64_t)f->lba5 << 40;
 		if (at >= r->lba && at < r->lba + r->sectors)
 			lba = at;
 	}
@@ -513,7 +570,7 @@ static struct blk_req *ahci_poll(struct blkdev *d)
 	uint32_t active = px_read(p, p->queued ? PX_SACT : PX_CI);
 	/* An NCQ error shows as TFES, or (QEMU before 8.1) as an SDB FIS with ERR set that
 	 * leaves the failed tag in PxSACT (SATA §10.3.6). */
-	int sdb_err = p->queued && (is & PXIS_SDBS) && (p->rfis[RFIS_SDB + 2] & FIS_STATUS_ERR);
+	int sdb_err = p->queued && (is & PXIS_SDBS) && (p->rfis->sdbfis.status & FIS_STATUS_ERR);
 	if ((is & PXIS_ERRORS) || sdb_err) {
 		handle_error(p, is, active);
 		return hand_back(p);
@@ -612,14 +669,14 @@ static int probe_port(struct ahci_hba *h, unsigned i, const struct blk_config *c
 	}
 	/* One page: the command list (1 KiB aligned), then the received FIS area (256 B). */
 	p->clb = page_alloc(1);
-	p->tables = page_alloc(ALIGN_UP(MAX_SLOTS * CTBL_BYTES, PAGE_SIZE) / PAGE_SIZE);
+	p->tables = page_alloc(ALIGN_UP(MAX_SLOTS * sizeof(struct cmd_table), PAGE_SIZE) / PAGE_SIZE);
 	if (!p->clb || !p->tables) {
 		probe_error(h, (int)i, "out of memory for the AHCI command list");
 		return -1;
 	}
-	_Static_assert(CMD_LIST_BYTES + RFIS_BYTES <= PAGE_SIZE, "command list and FIS share a page");
-	_Static_assert(CTBL_BYTES % CTBL_ALIGN == 0, "command tables stay 128-byte aligned");
-	p->rfis = p->clb + CMD_LIST_BYTES;
+	_Static_assert(sizeof(struct cmd_header) * MAX_SLOTS + sizeof(struct received_fis) <= PAGE_SIZE,
+		       "command list and received FIS share a page");
+	p->rfis = (struct received_fis *)(p->clb + MAX_SLOTS);
 	px_write(p, PX_CLB, (uint32_t)(uintptr_t)p->clb);
 	px_write(p, PX_CLBU, 0);
 	px_write(p, PX_FB, (uint32_t)(uintptr_t)p->rfis);

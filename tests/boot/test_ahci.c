@@ -234,8 +234,10 @@ static void test_ahci_fault_injection(void **state)
 	(void)state;
 	check_eio("q35", "eio-read", "ops=10", 0); /* the label read at sector 0 fails */
 	check_eio("pc", "eio-write", "ops=10 rw=randwrite write=unsafe irq=intx", 2048);
-	check_eio("q35", "eio-write", "ops=50 qd=8 rw=randwrite write=unsafe irq=msix", 2048);
-	check_eio("pc", "eio-write", "ops=50 qd=8 rw=randwrite write=unsafe irq=poll", 2048);
+	/* qd=8: the first request (a read) runs non-queued, the port then switches to NCQ and
+	 * the writes fail there (the FPDMA QUEUED error path) */
+	check_eio("q35", "eio-write", "ops=50 qd=8 rw=randrw mix=90 warmup=0 write=unsafe irq=msix", 2048);
+	check_eio("pc", "eio-write", "ops=50 qd=8 rw=randrw mix=90 warmup=0 write=unsafe irq=poll", 2048);
 }
 
 /* Bad options: the guest's parser (exit 2), and kvmio boot's --disk checks (exit 2, no QEMU). */
