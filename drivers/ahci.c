@@ -255,6 +255,7 @@ struct ahci_port {
 	uint32_t nslots;
 	int lba48, flush_ext, ncq;     /* what IDENTIFY and CAP allow */
 	int queued;                    /* issuing FPDMA QUEUED now */
+	int ncq_inflight;              /* what is outstanding is NCQ (PxSACT), not PxCI alone */
 	int want_queue;                /* a second request was asked for while one ran */
 	uint32_t outstanding;          /* slots issued, not yet handed back */
 	uint32_t ready;                /* slots done, to be handed back by poll() */
@@ -438,7 +439,7 @@ static void handle_error(struct ahci_port *p, uint32_t is, uint32_t active)
 	unsigned s = first_slot(failed);
 	struct blk_req *r = p->slot[s].req;
 	uint64_t lba = r->lba;
-	if (!p->queued && r->op != BLK_FLUSH) {
+	if (!p->ncq_inflight && r->op != BLK_FLUSH) {
 		const struct fis_d2h *f = &p->rfis->rfis;
 		uint64_t at = f->lba0 | (uint64_t)f->lba1 << 8 | (uint64_t)f->lba2 << 16 |
 			      (uint64_t)f->lba3 << 24 | (uint64_t)f->lba4 << 32 | (uint64_t)f->lba5 << 40;
@@ -482,6 +483,8 @@ static int ahci_submit(struct blkdev *d, struct blk_req *r)
 			p->blk.transport = "ncq";
 		}
 	}
+	if (p->outstanding && !p->ncq_inflight)
+		return -1; /* a non-queued command (a flush) is running: it runs alone */
 	int s = lowest_free(p);
 	if (s < 0)
 		return -1;
@@ -516,8 +519,10 @@ static int ahci_submit(struct blkdev *d, struct blk_req *r)
 	if (!p->outstanding)
 		p->deadline = ts_read() + CMD_TIMEOUT;
 	p->outstanding |= bit;
+	/* A non-queued command (DMA EXT, FLUSH) runs alone; NCQ ones end in PxSACT. */
+	p->ncq_inflight = p->queued && r->op != BLK_FLUSH;
 	/* §5.6.4 (native queued): the tag in PxSACT before the slot in PxCI. */
-	if (p->queued && r->op != BLK_FLUSH)
+	if (p->ncq_inflight)
 		px_write(p, PX_SACT, bit);
 	px_write(p, PX_CI, bit);
 	return 0;
@@ -558,7 +563,7 @@ static struct blk_req *ahci_poll(struct blkdev *d)
 		/* Nothing from the device before the deadline: one last look at the slots. */
 		is = px_read(p, PX_IS);
 		px_write(p, PX_IS, is);
-		uint32_t active = px_read(p, p->queued ? PX_SACT : PX_CI);
+		uint32_t active = px_read(p, p->ncq_inflight ? PX_SACT : PX_CI);
 		if (!(p->outstanding & ~active)) {
 			uint32_t tfd = px_read(p, PX_TFD);
 			struct blk_req *r = p->slot[first_slot(p->outstanding)].req;
@@ -567,10 +572,10 @@ static struct blk_req *ahci_poll(struct blkdev *d)
 			return hand_back(p);
 		}
 	}
-	uint32_t active = px_read(p, p->queued ? PX_SACT : PX_CI);
+	uint32_t active = px_read(p, p->ncq_inflight ? PX_SACT : PX_CI);
 	/* An NCQ error shows as TFES, or (QEMU before 8.1) as an SDB FIS with ERR set that
 	 * leaves the failed tag in PxSACT (SATA §10.3.6). */
-	int sdb_err = p->queued && (is & PXIS_SDBS) && (p->rfis->sdbfis.status & FIS_STATUS_ERR);
+	int sdb_err = p->ncq_inflight && (is & PXIS_SDBS) && (p->rfis->sdbfis.status & FIS_STATUS_ERR);
 	if ((is & PXIS_ERRORS) || sdb_err) {
 		handle_error(p, is, active);
 		return hand_back(p);
