@@ -4,7 +4,7 @@
  *
  * References (cited below by section): Serial ATA AHCI 1.3.1 (AHCI): §3.1 HBA registers,
  * §3.3 port registers, §4.2 system memory structures (received FIS, command list, command
- * table, PRD), §5.5/§5.6 command issue (non-queued, native queued), §6.2.2 error recovery,
+ * table, PRD), §6.2.2 software error recovery,
  * §10.1.2 system software initialization, §10.3 port start/stop, §10.4.3 HBA reset, §10.7
  * interrupt handling; Serial ATA 2.6 (SATA) §10.3.4 Register FIS host to device, §10.3.5
  * Register FIS device to host, §10.3.6 Set Device Bits FIS; ATA8-ACS (ACS): IDENTIFY DEVICE,
@@ -100,7 +100,6 @@
 #define SSTS_DET_PRESENT      0x3         /* device present, Phy communication established */
 /* PxSIG (AHCI §3.3.9): an ATA disk's signature. */
 #define SIG_ATA               0x00000101u
-#define SIG_UNKNOWN           0xffffffffu
 
 /* Register FIS host to device (SATA §10.3.4): the command FIS of a command table. */
 struct fis_h2d {
@@ -472,7 +471,8 @@ static int ahci_submit(struct blkdev *d, struct blk_req *r)
 	int write = r->op == BLK_WRITE;
 
 	if (r->op == BLK_FLUSH || !p->queued) {
-		/* Non-queued commands run alone (§5.6: no NCQ command beside them either). */
+		/* Non-queued commands run alone: one issued while queued commands are outstanding
+		 * makes the device abort them (ACS, READ FPDMA QUEUED). */
 		if (p->outstanding || p->ready) {
 			if (r->op != BLK_FLUSH && p->ncq && !p->queued)
 				p->want_queue = 1;
@@ -521,7 +521,7 @@ static int ahci_submit(struct blkdev *d, struct blk_req *r)
 	p->outstanding |= bit;
 	/* A non-queued command (DMA EXT, FLUSH) runs alone; NCQ ones end in PxSACT. */
 	p->ncq_inflight = p->queued && r->op != BLK_FLUSH;
-	/* §5.6.4 (native queued): the tag in PxSACT before the slot in PxCI. */
+	/* §3.3.13 PxSACT: set for a native queued command before its slot in PxCI (§3.3.14). */
 	if (p->ncq_inflight)
 		px_write(p, PX_SACT, bit);
 	px_write(p, PX_CI, bit);
