@@ -209,7 +209,7 @@ static size_t disk_model_rank(enum qemu_disk_model m)
 	return NDISK_MODELS;
 }
 
-/* "ide, nvme, virtio-blk" into buf */
+/* "ide, ahci, nvme, virtio-blk" into buf */
 static void disk_model_list(char *buf, size_t len)
 {
 	size_t n = 0;
