@@ -423,9 +423,8 @@ static unsigned first_slot(uint32_t mask)
 /* Task-file or interface error: the slots the device finished complete normally, the rest
  * fail. The LBA is the failing request's (the D2H FIS's if it points inside it, for a
  * non-queued command; the first failing request's under NCQ, where the device says no more). */
-static void handle_error(struct ahci_port *p, uint32_t is, uint32_t active)
+static void handle_error(struct ahci_port *p, const char *what, uint32_t tfd, uint32_t active)
 {
-	uint32_t tfd = px_read(p, PX_TFD);
 	uint32_t done = p->outstanding & ~active;
 	uint32_t failed = p->outstanding & active;
 	for (unsigned s = 0; s < MAX_SLOTS; s++)
@@ -445,9 +444,7 @@ static void handle_error(struct ahci_port *p, uint32_t is, uint32_t active)
 		if (at >= r->lba && at < r->lba + r->sectors)
 			lba = at;
 	}
-	set_error(p, (is & PXIS_TFES) || (tfd & TFD_STS_ERR) ? "ATA error" :
-		  (is & (PXIS_HBFS | PXIS_HBDS)) ? "AHCI host bus error" : "AHCI interface error",
-		  lba, tfd);
+	set_error(p, what, lba, tfd);
 	p->slot[s].status = BLK_EIO;
 	p->ready |= 1u << s;
 	p->outstanding &= ~(1u << s);
@@ -564,8 +561,14 @@ static struct blk_req *ahci_poll(struct blkdev *d)
 		is = px_read(p, PX_IS);
 		px_write(p, PX_IS, is);
 		uint32_t active = px_read(p, p->ncq_inflight ? PX_SACT : PX_CI);
-		if (!(p->outstanding & ~active)) {
+		if (!(p->outstanding & ~active) && !(is & PXIS_ERRORS)) {
 			uint32_t tfd = px_read(p, PX_TFD);
+			if (tfd & (TFD_STS_ERR | TFD_ERR_MASK << TFD_ERR_SHIFT)) {
+				/* A queued command the device failed in an SDB FIS that a later one
+				 * overwrote before we read it: the task file still holds the error. */
+				handle_error(p, "ATA error", tfd, active);
+				return hand_back(p);
+			}
 			struct blk_req *r = p->slot[first_slot(p->outstanding)].req;
 			set_error(p, "AHCI command timeout", r->lba, tfd);
 			fail_outstanding(p, BLK_ETIMEOUT);
@@ -574,10 +577,15 @@ static struct blk_req *ahci_poll(struct blkdev *d)
 	}
 	uint32_t active = px_read(p, p->ncq_inflight ? PX_SACT : PX_CI);
 	/* An NCQ error shows as TFES, or (QEMU before 8.1) as an SDB FIS with ERR set that
-	 * leaves the failed tag in PxSACT (SATA §10.3.6). */
-	int sdb_err = p->ncq_inflight && (is & PXIS_SDBS) && (p->rfis->sdbfis.status & FIS_STATUS_ERR);
-	if ((is & PXIS_ERRORS) || sdb_err) {
-		handle_error(p, is, active);
+	 * leaves the failed tag in PxSACT (SATA §10.3.6): its status and error then describe it. */
+	const struct fis_sdb *sdb = &p->rfis->sdbfis;
+	if (p->ncq_inflight && (is & PXIS_SDBS) && (sdb->status & FIS_STATUS_ERR) && !(is & PXIS_ERRORS)) {
+		handle_error(p, "ATA error", (uint32_t)sdb->error << TFD_ERR_SHIFT | sdb->status, active);
+		return hand_back(p);
+	}
+	if (is & PXIS_ERRORS) {
+		handle_error(p, (is & PXIS_TFES) ? "ATA error" : (is & (PXIS_HBFS | PXIS_HBDS)) ?
+			     "AHCI host bus error" : "AHCI interface error", px_read(p, PX_TFD), active);
 		return hand_back(p);
 	}
 	uint32_t done = p->outstanding & ~active;

@@ -221,9 +221,12 @@ static void check_eio(const char *machine, const char *inject, const char *opts,
 	test_assert_field(e, "model", "ahci");
 	test_assert_field(e, "what", "ATA error");
 	assert_true(test_u64_of(e, "lba") >= min_lba);
-	const char *st = record_get(e, "status"); /* hex: the task file status, ERR set */
+	/* the task file (hex): ERR in the status, or the error register (ABRT) still set when a
+	 * later queued completion has overwritten the status */
+	const char *st = record_get(e, "status"), *er = record_get(e, "error");
 	assert_non_null(st);
-	assert_true(strtoull(st, NULL, 16) & 0x01);
+	assert_non_null(er);
+	assert_true((strtoull(st, NULL, 16) & 0x01) || strtoull(er, NULL, 16) != 0);
 	test_assert_field(log_find(&log, "end", NULL, NULL), "status", "fail");
 	log_free(&log);
 	unlink(img);
