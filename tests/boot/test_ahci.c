@@ -274,7 +274,7 @@ static void test_ahci_bad_options(void **state)
 }
 
 /* q35's built-in AHCI with nothing attached registers no disk and no error; disks are
- * numbered ide, ahci, virtio-blk; bench=disk picks the AHCI disk as dev=0. */
+ * numbered ide, ahci, nvme, virtio-blk; bench=disk picks the AHCI disk as dev=0. */
 static void test_ahci_numbering(void **state)
 {
 	(void)state;
@@ -301,6 +301,12 @@ static void test_ahci_numbering(void **state)
 	assert_int_equal(test_u64_of(log_find(&log, "disk", "index", "2"), "sectors"), (48u << 20) / 512);
 	test_assert_field(log_find(&log, "disk", "index", "3"), "model", "virtio-blk");
 	test_assert_field(log_find(&log, "result", NULL, NULL), "model", "ahci");
+	log_free(&log);
+	boot(&log, 0, "q35", "ahci,size=32M nvme,size=16M virtio-blk", "ops=50 dev=1");
+	test_assert_field(log_find(&log, "disk", "index", "0"), "model", "ahci");
+	test_assert_field(log_find(&log, "disk", "index", "1"), "model", "nvme");
+	test_assert_field(log_find(&log, "disk", "index", "2"), "model", "virtio-blk");
+	test_assert_field(log_find(&log, "result", NULL, NULL), "model", "nvme");
 	log_free(&log);
 	/* UEFI: the boot volume on the same AHCI (port 0 on q35) is left out */
 	boot_fw(&log, 0, "uefi", "q35", "ahci,size=32M", "ops=50");
