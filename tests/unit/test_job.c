@@ -127,6 +127,30 @@ static void test_skips(void **state)
 	job_file_free(&jf);
 }
 
+/* disk = ahci: the same --disk parser as kvmio boot (pc and q35 run, iothread= is a skip). */
+static void test_ahci_axis(void **state)
+{
+	struct job_file jf;
+	struct job_matrix m;
+
+	(void)state;
+	assert_int_equal(load("[a]\nmachine = pc, q35\ndisk = ahci\n"
+			      "[b]\ndisk = ahci\niothread = on\n", &jf), 0);
+	assert_int_equal(job_expand(&jf, "D", &m, err, sizeof(err)), 0);
+	assert_int_equal(m.n, 3);
+	assert_false(m.cfg[0].skip);
+	assert_false(m.cfg[1].skip);
+	int found = 0;
+	for (int i = 0; i + 1 < m.cfg[1].nopts; i++)
+		found |= !strcmp(m.cfg[1].opts[i], "--disk") &&
+			 !strcmp(m.cfg[1].opts[i + 1], "ahci,backend=null");
+	assert_true(found);
+	assert_true(m.cfg[2].skip);
+	assert_non_null(strstr(m.cfg[2].reason, "iothread=on with ahci"));
+	job_matrix_free(&m);
+	job_file_free(&jf);
+}
+
 static void test_boot_args(void **state)
 {
 	struct job_file jf;
@@ -273,6 +297,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_expansion_order),
 		cmocka_unit_test(test_skips),
+		cmocka_unit_test(test_ahci_axis),
 		cmocka_unit_test(test_boot_args),
 		cmocka_unit_test(test_iothread_axis),
 		cmocka_unit_test(test_virtio_scsi_axis),
