@@ -2,6 +2,7 @@
 #include "hexdigit.h"
 #include "options.h"
 #include "parse.h"
+#include "virtio_mmio_arg.h"
 
 #define AT(field) offsetof(struct options, field)
 
@@ -112,6 +113,7 @@ const struct option_spec option_specs[] = {
 	{ "ip", OPT_IPV4, 0, 0, 0, "10.199.0.2", "net-echo: our IPv4 address (answers ARP, ICMP echo, UDP echo)", 0 },
 	{ "itr", OPT_ITR, 0, 65535, 0, "default", "e1000, e1000e: interrupt throttling register value (256 ns units); default: leave the device's", 0 },
 	{ "mrg", OPT_U64, 0, 1, 0, "0", "virtio-net: negotiate VIRTIO_NET_F_MRG_RXBUF", AT(mrg) },
+	{ "virtio_mmio.device", OPT_VIRTIO_MMIO, 0, 0, 0, "none", "a virtio-mmio transport, SIZE@BASE:IRQ[:ID] (IRQ: its I/O APIC GSI), as QEMU's microvm (acpi=off) and Firecracker append them; repeatable, up to 8", 0 },
 	{ "fault", OPT_CHOICE, 0, 0, fault_choices, "none", "test aid: raise ud, pf, gp or de after hello", AT(fault) },
 };
 
@@ -357,6 +359,28 @@ static int apply(struct options *o, const struct option_spec *s, const char *v, 
 		o->warmup_ms = 0;
 		return 0;
 	}
+	case OPT_VIRTIO_MMIO: {
+		struct virtio_mmio_arg m;
+		const char *why;
+
+		if (span_is(v, len, "none"))
+			return 0;
+		if (virtio_mmio_arg_parse(v, len, &m, &why)) {
+			err->why = why;
+			return -1;
+		}
+		for (uint64_t k = 0; k < o->nmmio; k++)
+			if (o->mmio[k].base == m.base) {
+				err->why = "the same virtio-mmio BASE twice";
+				return -1;
+			}
+		if (o->nmmio == VIRTIO_MMIO_ARG_MAX) {
+			err->why = "more than 8 virtio_mmio.device entries";
+			return -1;
+		}
+		o->mmio[o->nmmio++] = m;
+		return 0;
+	}
 	case OPT_SWEEP:
 		if (span_is(v, len, "none"))
 			return 0;
@@ -419,7 +443,7 @@ int options_parse(const char *p, struct options *o, struct option_error *err)
 			err->why = "unknown option";
 			return -1;
 		}
-		if (seen & (1ull << i)) {
+		if ((seen & (1ull << i)) && option_specs[i].kind != OPT_VIRTIO_MMIO) {
 			err->why = "option given twice";
 			return -1;
 		}

@@ -9,6 +9,7 @@
 #define KVMIO_COMMON_OPTIONS_H
 #include <stddef.h>
 #include <stdint.h>
+#include "virtio_mmio_arg.h"
 
 struct options {
 	const char *bench;     /* one of common/benches.def */
@@ -54,6 +55,9 @@ struct options {
 	uint8_t ip[4];         /* net-echo: our IPv4 address */
 	int64_t itr;           /* e1000 ITR; -1: device default */
 	uint64_t mrg;          /* virtio-net mergeable RX buffers */
+	/* virtio-mmio transports the platform described (virtio_mmio.device=, repeatable) */
+	struct virtio_mmio_arg mmio[VIRTIO_MMIO_ARG_MAX];
+	uint64_t nmmio;
 	int help;
 };
 
@@ -67,6 +71,7 @@ enum option_kind {
 	OPT_ITR,       /* default, or 0..max */
 	OPT_TESTS,     /* all, or a comma-separated list of choices, each at most once */
 	OPT_WARMUP,    /* a count in [min, max], or a time: Nms or Ns (at most WARMUP_MAX_MS) */
+	OPT_VIRTIO_MMIO, /* none, or SIZE@BASE:IRQ[:ID]; may be given once per transport */
 };
 
 #define WARMUP_MAX_MS 3600000ull /* an hour */

@@ -1,6 +1,7 @@
 /* Block-device registry, the driver table and its probe, and the completion wait shared by
  * every disk model. */
 #include "blk.h"
+#include "virtio_mmio.h"
 #include "kernel/interrupts.h"
 #include "kernel/lib.h"
 
@@ -15,6 +16,16 @@ static const struct blk_driver {
 	{ "nvme", nvme_match, nvme_init },
 	{ "virtio-blk", virtio_blk_match, virtio_blk_init },
 	{ "virtio-scsi", virtio_scsi_match, virtio_scsi_init },
+};
+
+/* The block drivers of virtio-mmio transports, by virtio device type; `name` is their entry in
+ * blk_drivers, whose place they are numbered in. */
+static const struct blk_mmio_driver {
+	const char *name;
+	uint32_t virtio_type;
+	int (*init)(const struct virtio_mmio_slot *m, const struct blk_config *cfg);
+} blk_mmio_drivers[] = {
+	{ "virtio-blk", VIRTIO_TYPE_BLOCK, virtio_blk_init_mmio },
 };
 
 static struct blkdev *devices[BLK_MAX_DEVICES];
@@ -62,6 +73,21 @@ int blk_probe_all(const struct blk_config *cfg)
 				rc = -1;
 			for (unsigned j = before; j < device_count; j++)
 				device_driver[j] = (uint8_t)k;
+			break;
+		}
+	}
+	for (unsigned i = 0; i < virtio_mmio_count(); i++) {
+		const struct virtio_mmio_slot *m = virtio_mmio_get(i);
+		for (unsigned k = 0; k < ARRAY_SIZE(blk_mmio_drivers); k++) {
+			if (m->device_id != blk_mmio_drivers[k].virtio_type)
+				continue;
+			unsigned before = device_count, table = 0;
+			while (table < ARRAY_SIZE(blk_drivers) && strcmp(blk_drivers[table].name, blk_mmio_drivers[k].name))
+				table++;
+			if (blk_mmio_drivers[k].init(m, cfg))
+				rc = -1;
+			for (unsigned j = before; j < device_count; j++)
+				device_driver[j] = (uint8_t)table;
 			break;
 		}
 	}

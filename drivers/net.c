@@ -1,6 +1,7 @@
 /* NIC registry, the driver table and its probe in PCI order, and the completion wait shared by
  * every NIC model. */
 #include "net.h"
+#include "virtio_mmio.h"
 #include "kernel/interrupts.h"
 #include "kernel/lib.h"
 
@@ -12,6 +13,15 @@ static const struct net_driver {
 	{ "e1000", e1000_match, e1000_init },
 	{ "rtl8139", rtl8139_match, rtl8139_init },
 	{ "virtio-net", virtio_net_match, virtio_net_init },
+};
+
+/* The NIC drivers of virtio-mmio transports, by virtio device type (walked after PCI). */
+static const struct net_mmio_driver {
+	const char *name;
+	uint32_t virtio_type;
+	int (*init)(const struct virtio_mmio_slot *m, const struct net_config *cfg);
+} net_mmio_drivers[] = {
+	{ "virtio-net", VIRTIO_TYPE_NET, virtio_net_init_mmio },
 };
 
 static struct netdev *nics[NET_MAX_DEVICES];
@@ -37,6 +47,16 @@ int net_probe_all(const struct net_config *cfg)
 			if (!net_drivers[k].match(p))
 				continue;
 			if (net_drivers[k].init(p, cfg))
+				rc = -1;
+			break;
+		}
+	}
+	for (unsigned i = 0; i < virtio_mmio_count(); i++) {
+		const struct virtio_mmio_slot *m = virtio_mmio_get(i);
+		for (unsigned k = 0; k < ARRAY_SIZE(net_mmio_drivers); k++) {
+			if (m->device_id != net_mmio_drivers[k].virtio_type)
+				continue;
+			if (net_mmio_drivers[k].init(m, cfg))
 				rc = -1;
 			break;
 		}

@@ -54,7 +54,8 @@ unsigned net_count(void);
 struct netdev *net_get(unsigned index);
 
 /* Walk PCI once, in order; on each function, the first NIC driver whose match() takes it
- * brings it up with init(), which registers it. NICs are numbered in PCI order. An init that
+ * brings it up with init(), which registers it; then the virtio-mmio transports in address
+ * order (net_mmio_drivers). NICs are numbered in that order. An init that
  * fails writes an error record; returns -1 then. */
 int net_probe_all(const struct net_config *cfg);
 /* The NIC drivers: match() says whether a PCI function is theirs; init() brings it up and
@@ -65,6 +66,10 @@ int rtl8139_match(const struct pci_dev *p);
 int rtl8139_init(const struct pci_dev *p, const struct net_config *cfg);
 int virtio_net_match(const struct pci_dev *p);
 int virtio_net_init(const struct pci_dev *p, const struct net_config *cfg);
+/* virtio-net on a virtio-mmio transport (drivers/virtio_mmio.h): net_probe_all's MMIO walk,
+ * after the PCI one, in address order. */
+struct virtio_mmio_slot;
+int virtio_net_init_mmio(const struct virtio_mmio_slot *m, const struct net_config *cfg);
 
 /* An in-memory NIC receiving what it sends (not registered): the harness baseline. */
 struct netdev *memnet_create(void);

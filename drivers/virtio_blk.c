@@ -1,5 +1,5 @@
 /*
- * virtio-blk (Virtio 1.2 §5.2) over the virtio PCI transport (virtio_pci.c) and split or packed
+ * virtio-blk (Virtio 1.2 §5.2) over a virtio transport (virtio.h: PCI or MMIO) and split or packed
  * virtqueues (virtq.c, virtq_packed.c; ring=).
  * One request = header (device-readable), data, status byte (device-writable): three
  * descriptors, or one indirect descriptor pointing at a three-entry table (indirect=1).
@@ -8,6 +8,7 @@
  * of them; every queue shares the device's one completion vector (VIRTIO_MSIX_ENTRY).
  */
 #include "blk.h"
+#include "virtio_mmio.h"
 #include "virtio_pci.h"
 #include "options.h"
 #include "kernel/interrupts.h"
@@ -162,20 +163,23 @@ static void vblk_irq(struct int_frame *f, void *arg)
 	vb->blk.irq_pending = 1;
 }
 
-static int bring_up(struct vblk *vb, const struct pci_dev *pd, const struct blk_config *cfg)
+static int bring_up(struct vblk *vb, const struct pci_dev *pd, const struct virtio_mmio_slot *m,
+		    const struct blk_config *cfg)
 {
 	const char *why = "";
 	struct blkdev *d = &vb->blk;
+	enum completion_mode mode = cfg->mode;
+	const char *irq_unusable = virtio_unusable_mode(m, &mode);
 
 	uint64_t want = (1ull << VIRTIO_BLK_F_RO) | (1ull << VIRTIO_BLK_F_FLUSH) |
 			(1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) |
 			(1ull << VIRTIO_BLK_F_BLK_SIZE);
-	const char *unusable = 0;
+	const char *unusable = irq_unusable;
 	uint32_t queues = cfg->queues ? cfg->queues : 1;
 	if (queues > 1)
 		want |= 1ull << VIRTIO_BLK_F_MQ;
-	if (virtio_pci_init(&vb->vdev, pd, (enum virtio_transport_pref)cfg->virtio_transport, &why) ||
-	    virtio_irq_setup(&vb->vdev, cfg->mode, vblk_irq, vb, &why) ||
+	if (virtio_init(&vb->vdev, pd, m, (enum virtio_transport_pref)cfg->virtio_transport, &why) ||
+	    virtio_irq_setup(&vb->vdev, mode, vblk_irq, vb, &why) ||
 	    virtio_ring_want(&vb->vdev, cfg->packed, &want, &unusable, &why))
 		return virtio_give_up(&vb->vdev, MODEL, why);
 	/* §5.2.3: without VIRTIO_BLK_F_MQ there is one request queue */
@@ -199,7 +203,7 @@ static int bring_up(struct vblk *vb, const struct pci_dev *pd, const struct blk_
 	for (uint16_t i = 0; i < vb->nq; i++) {
 		if (virtio_queue_setup(&vb->vdev, &vb->q[i], (uint16_t)(REQUEST_QUEUE + i), VIRTIO_BLK_MAX_QUEUE))
 			return virtio_give_up(&vb->vdev, MODEL, "request queue setup failed");
-		virtq_want_interrupts(&vb->q[i], cfg->mode != COMPLETE_POLL);
+		virtq_want_interrupts(&vb->q[i], mode != COMPLETE_POLL);
 		/* Three descriptors per request, or one with indirect tables. */
 		room += vb->indirect ? vb->q[i].size : vb->q[i].size / 3;
 	}
@@ -220,13 +224,13 @@ static int bring_up(struct vblk *vb, const struct pci_dev *pd, const struct blk_
 			max_sectors = size_max / VIRTIO_BLK_SECTOR;
 	}
 	*d = (struct blkdev){
-		.model = MODEL, .transport = virtio_transport_name(&vb->vdev), .mode = cfg->mode,
+		.model = MODEL, .transport = virtio_transport_name(&vb->vdev), .mode = mode,
 		.pci = pd, .sectors = virtio_cfg_read64(&vb->vdev, VIRTIO_BLK_CFG_CAPACITY),
 		.sector_size = VIRTIO_BLK_SECTOR, .max_sectors = max_sectors,
 		.queue_depth = vb->nslots, .read_only = virtio_has(&vb->vdev, VIRTIO_BLK_F_RO),
 		.can_flush = virtio_has(&vb->vdev, VIRTIO_BLK_F_FLUSH),
 		.submit = vblk_submit, .poll = vblk_poll, .priv = vb,
-		.unusable = unusable, .unusable_key = unusable ? "ring" : 0,
+		.unusable = unusable, .unusable_key = unusable && unusable != irq_unusable ? "ring" : 0,
 		.ring = virtio_ring_name(&vb->vdev), .queues = vb->nq,
 	};
 	virtio_driver_ok(&vb->vdev);
@@ -235,14 +239,17 @@ static int bring_up(struct vblk *vb, const struct pci_dev *pd, const struct blk_
 
 int virtio_blk_match(const struct pci_dev *p) { return virtio_pci_match(p, VIRTIO_TYPE_BLOCK); }
 
-int virtio_blk_init(const struct pci_dev *pd, const struct blk_config *cfg)
+static int vblk_add(const struct pci_dev *pd, const struct virtio_mmio_slot *m, const struct blk_config *cfg)
 {
 	if (vblk_count == VIRTIO_BLK_MAX_DEVICES)
 		return 0; /* left alone, as any device without a driver */
 	struct vblk *vb = &vblks[vblk_count];
-	if (bring_up(vb, pd, cfg))
+	if (bring_up(vb, pd, m, cfg))
 		return -1;
 	vblk_count++;
 	blk_register(&vb->blk);
 	return 0;
 }
+
+int virtio_blk_init(const struct pci_dev *pd, const struct blk_config *cfg) { return vblk_add(pd, 0, cfg); }
+int virtio_blk_init_mmio(const struct virtio_mmio_slot *m, const struct blk_config *cfg) { return vblk_add(0, m, cfg); }

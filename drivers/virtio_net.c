@@ -1,5 +1,5 @@
 /*
- * virtio-net (Virtio 1.2 §5.1) over the virtio PCI transport (virtio_pci.c) and split or
+ * virtio-net (Virtio 1.2 §5.1) over a virtio transport (virtio.h: PCI or MMIO) and split or
  * packed virtqueues (virtq.c, virtq_packed.c; ring=):
  * queue 0 receives, queue 1 transmits. No offloads. RX buffers are posted before DRIVER_OK.
  * Each frame travels behind a virtio_net_hdr: 10 bytes on a legacy device without mergeable
@@ -7,6 +7,7 @@
  * without ANY_LAYOUT require it), except with mergeable RX buffers, where it is inline.
  */
 #include "net.h"
+#include "virtio_mmio.h"
 #include "virtio_pci.h"
 #include "kernel/interrupts.h"
 #include "kernel/lib.h"
@@ -137,23 +138,25 @@ static void vnet_irq(struct int_frame *f, void *arg)
 	v->net.irq_pending = 1;
 }
 
-int virtio_net_init(const struct pci_dev *p, const struct net_config *cfg)
+static int vnet_add(const struct pci_dev *p, const struct virtio_mmio_slot *m, const struct net_config *cfg)
 {
 	if (vnet_count == VNET_MAX_DEVICES)
 		return 0;
 	struct vnet *v = &vnets[vnet_count];
 	const char *why = "";
+	enum completion_mode mode = cfg->mode;
+	const char *irq_unusable = virtio_unusable_mode(m, &mode);
 
 	memset(v, 0, sizeof(*v));
 	uint64_t want = (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_STATUS);
 	if (cfg->mrg)
 		want |= 1ull << VIRTIO_NET_F_MRG_RXBUF;
-	if (virtio_pci_init(&v->vdev, p, (enum virtio_transport_pref)cfg->virtio_transport, &why) ||
-	    virtio_irq_setup(&v->vdev, cfg->mode, vnet_irq, v, &why))
+	if (virtio_init(&v->vdev, p, m, (enum virtio_transport_pref)cfg->virtio_transport, &why) ||
+	    virtio_irq_setup(&v->vdev, mode, vnet_irq, v, &why))
 		return virtio_give_up(&v->vdev, MODEL, why);
 	if (cfg->mrg && !virtio_offers(&v->vdev, VIRTIO_NET_F_MRG_RXBUF))
 		return virtio_give_up(&v->vdev, MODEL, "mrg=1 asked, but the device does not offer MRG_RXBUF");
-	const char *unusable = 0;
+	const char *unusable = irq_unusable;
 	if (virtio_ring_want(&v->vdev, cfg->packed, &want, &unusable, &why))
 		return virtio_give_up(&v->vdev, MODEL, why);
 	/* No indirect tables here (indirect= applies to virtio-blk): chains are two descriptors. */
@@ -164,8 +167,8 @@ int virtio_net_init(const struct pci_dev *p, const struct net_config *cfg)
 	if (virtio_queue_setup(&v->vdev, &v->rxq, RX_QUEUE, VNET_QUEUE_MAX) ||
 	    virtio_queue_setup(&v->vdev, &v->txq, TX_QUEUE, VNET_QUEUE_MAX))
 		return virtio_give_up(&v->vdev, MODEL, "virtqueue setup failed");
-	virtq_want_interrupts(&v->rxq, cfg->mode != COMPLETE_POLL);
-	virtq_want_interrupts(&v->txq, cfg->mode != COMPLETE_POLL);
+	virtq_want_interrupts(&v->rxq, mode != COMPLETE_POLL);
+	virtq_want_interrupts(&v->txq, mode != COMPLETE_POLL);
 
 	v->rx_count = v->mrg ? v->rxq.size : v->rxq.size / 2;
 	v->tx_count = v->txq.size / 2;
@@ -180,11 +183,11 @@ int virtio_net_init(const struct pci_dev *p, const struct net_config *cfg)
 		v->tx_free[v->tx_nfree++] = i;
 
 	v->net = (struct netdev){
-		.model = MODEL, .transport = virtio_transport_name(&v->vdev), .mode = cfg->mode,
+		.model = MODEL, .transport = virtio_transport_name(&v->vdev), .mode = mode,
 		.pci = p, .mtu = VNET_MTU, .tx_slots = v->tx_count,
 		.link_up = vnet_link_up, .transmit = vnet_transmit, .tx_complete = vnet_tx_complete,
 		.receive = vnet_receive, .rx_release = vnet_rx_release, .rx_missed = vnet_rx_missed,
-		.priv = v, .unusable = unusable, .unusable_key = unusable ? "ring" : 0,
+		.priv = v, .unusable = unusable, .unusable_key = unusable && unusable != irq_unusable ? "ring" : 0,
 		.ring = virtio_ring_name(&v->vdev),
 	};
 	for (int i = 0; i < 6; i++)
@@ -196,3 +199,6 @@ int virtio_net_init(const struct pci_dev *p, const struct net_config *cfg)
 	net_register(&v->net);
 	return 0;
 }
+
+int virtio_net_init(const struct pci_dev *p, const struct net_config *cfg) { return vnet_add(p, 0, cfg); }
+int virtio_net_init_mmio(const struct virtio_mmio_slot *m, const struct net_config *cfg) { return vnet_add(0, m, cfg); }

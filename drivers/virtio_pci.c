@@ -1,13 +1,16 @@
 /*
  * Virtio over PCI. References: Virtio 1.2 §4.1 "Virtio Over PCI Bus" (modern capabilities,
  * §4.1.4; legacy I/O layout, §4.1.4.10 "Legacy Interfaces: A Note on PCI Device Layout"),
- * §3.1 device initialization. The split virtqueue's memory is drivers/virtq.c.
+ * §3.1 device initialization. The transport table (virtio.h) the neutral layer, virtio.c,
+ * dispatches through; the split virtqueue's memory is drivers/virtq.c.
  */
 #include "virtio_pci.h"
 #include "kernel/devio.h"
 #include "kernel/lib.h"
 #include "kernel/memory.h"
 #include "kernel/report.h"
+
+static const struct virtio_transport_ops pci_ops;
 
 /* Legacy I/O BAR0 registers */
 #define VIRTIO_LEGACY_DEVICE_FEATURES 0x00
@@ -54,7 +57,6 @@
 #define VIRTIO_COMMON_Q_DEVICE      0x30
 
 #define PCI_SUBSYSTEM_ID        0x2e
-#define RESET_SPIN_LIMIT        1000000
 
 int virtio_pci_match(const struct pci_dev *d, uint16_t type)
 {
@@ -121,26 +123,24 @@ static uint64_t device_features(struct virtio_dev *v)
 	return hi << 32 | lo;
 }
 
-/* Write the driver features; modern: set FEATURES_OK and check the device kept it (§3.1.1). */
-static int set_features(struct virtio_dev *v, uint64_t features)
+/* Write the driver features (§4.1.4.3: two 32-bit halves on modern). */
+static void features_write(struct virtio_dev *v, uint64_t features)
 {
-	v->features = features;
 	if (v->transport == VIRTIO_LEGACY) {
 		dev_outl(v->io + VIRTIO_LEGACY_GUEST_FEATURES, (uint32_t)features);
-		return 0;
+		return;
 	}
 	dev_mmio_write32(v->common + VIRTIO_COMMON_GFSELECT, 0);
 	dev_mmio_write32(v->common + VIRTIO_COMMON_GF, (uint32_t)features);
 	dev_mmio_write32(v->common + VIRTIO_COMMON_GFSELECT, 1);
 	dev_mmio_write32(v->common + VIRTIO_COMMON_GF, (uint32_t)(features >> 32));
-	status_write(v, status_read(v) | VIRTIO_STATUS_FEATURES_OK);
-	return (status_read(v) & VIRTIO_STATUS_FEATURES_OK) ? 0 : -1;
 }
 
 int virtio_pci_init(struct virtio_dev *v, const struct pci_dev *d, enum virtio_transport_pref pref,
 		    const char **why)
 {
 	memset(v, 0, sizeof(*v));
+	v->ops = &pci_ops;
 	v->pci = d;
 	pci_enable(d, 1);
 	int has_modern = map_modern(v, d) == 0;
@@ -161,26 +161,8 @@ int virtio_pci_init(struct virtio_dev *v, const struct pci_dev *d, enum virtio_t
 	v->transport = (pref == VIRTIO_PREFER_LEGACY || !has_modern) ? VIRTIO_LEGACY : VIRTIO_MODERN;
 	if (v->transport == VIRTIO_LEGACY)
 		v->io = (uint16_t)d->bar[0].addr;
-	v->mapped = 1;
-
 	/* §3.1.1: reset, and wait until the device reads back 0 (firmware may have used it). */
-	status_write(v, 0);
-	int spins = 0;
-	while (status_read(v) != 0 && ++spins < RESET_SPIN_LIMIT)
-		cpu_relax();
-	if (spins == RESET_SPIN_LIMIT) {
-		*why = "device did not finish its reset";
-		return -1;
-	}
-	status_write(v, VIRTIO_STATUS_ACKNOWLEDGE);
-	status_write(v, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	v->offered = device_features(v);
-	return 0;
-}
-
-const char *virtio_transport_name(const struct virtio_dev *v)
-{
-	return v->transport == VIRTIO_LEGACY ? "legacy" : "modern";
+	return virtio_reset_and_acknowledge(v, device_features, why);
 }
 
 static uint64_t config_base(struct virtio_dev *v)
@@ -190,35 +172,18 @@ static uint64_t config_base(struct virtio_dev *v)
 	return v->io + (v->msix ? VIRTIO_LEGACY_CONFIG_MSIX : VIRTIO_LEGACY_CONFIG);
 }
 
-uint8_t virtio_cfg_read8(struct virtio_dev *v, uint32_t off)
+static uint32_t cfg_read(struct virtio_dev *v, uint32_t off, unsigned width)
 {
 	uint64_t a = config_base(v) + off;
-	return v->transport == VIRTIO_LEGACY ? dev_inb((uint16_t)a) : dev_mmio_read8(a);
+	if (v->transport == VIRTIO_LEGACY)
+		return width == 1 ? dev_inb((uint16_t)a) : width == 2 ? dev_inw((uint16_t)a) : dev_inl((uint16_t)a);
+	return width == 1 ? dev_mmio_read8(a) : width == 2 ? dev_mmio_read16(a) : dev_mmio_read32(a);
 }
 
-uint16_t virtio_cfg_read16(struct virtio_dev *v, uint32_t off)
+/* config_generation (§4.1.4.3.1); legacy has none. */
+static uint32_t cfg_generation(struct virtio_dev *v)
 {
-	uint64_t a = config_base(v) + off;
-	return v->transport == VIRTIO_LEGACY ? dev_inw((uint16_t)a) : dev_mmio_read16(a);
-}
-
-uint32_t virtio_cfg_read32(struct virtio_dev *v, uint32_t off)
-{
-	uint64_t a = config_base(v) + off;
-	return v->transport == VIRTIO_LEGACY ? dev_inl((uint16_t)a) : dev_mmio_read32(a);
-}
-
-/* 64-bit fields in two halves; modern re-reads until config_generation is stable (§4.1.4.3.1). */
-uint64_t virtio_cfg_read64(struct virtio_dev *v, uint32_t off)
-{
-	for (;;) {
-		uint8_t gen = v->transport == VIRTIO_MODERN ?
-			dev_mmio_read8(v->common + VIRTIO_COMMON_CFG_GENERATION) : 0;
-		uint64_t lo = virtio_cfg_read32(v, off), hi = virtio_cfg_read32(v, off + 4);
-		if (v->transport == VIRTIO_LEGACY ||
-		    gen == dev_mmio_read8(v->common + VIRTIO_COMMON_CFG_GENERATION))
-			return hi << 32 | lo;
-	}
+	return v->transport == VIRTIO_MODERN ? dev_mmio_read8(v->common + VIRTIO_COMMON_CFG_GENERATION) : 0;
 }
 
 static int enable_msix(struct virtio_dev *v, uint8_t vector)
@@ -233,17 +198,8 @@ static int enable_msix(struct virtio_dev *v, uint8_t vector)
 	return 0;
 }
 
-int virtio_irq_setup(struct virtio_dev *v, enum completion_mode mode, irq_handler_fn handler,
-		     void *arg, const char **why)
+static int irq_route(struct virtio_dev *v, enum completion_mode mode, uint8_t vector, const char **why)
 {
-	if (mode == COMPLETE_POLL)
-		return 0;
-	uint8_t vector = irq_alloc_vector();
-	if (!vector) {
-		*why = "no interrupt vector left";
-		return -1;
-	}
-	irq_register(vector, handler, arg);
 	if (mode == COMPLETE_MSIX) {
 		if (enable_msix(v, vector)) {
 			*why = "MSI-X setup failed";
@@ -258,31 +214,6 @@ int virtio_irq_setup(struct virtio_dev *v, enum completion_mode mode, irq_handle
 	return 0;
 }
 
-int virtio_negotiate(struct virtio_dev *v, uint64_t want, int evidx, int indirect, const char **why)
-{
-	if (v->transport == VIRTIO_MODERN)
-		want |= 1ull << VIRTIO_F_VERSION_1;
-	if (evidx) {
-		if (!virtio_offers(v, VIRTIO_RING_F_EVENT_IDX)) {
-			*why = "evidx=1 asked, but the device does not offer EVENT_IDX";
-			return -1;
-		}
-		want |= 1ull << VIRTIO_RING_F_EVENT_IDX;
-	}
-	if (indirect) {
-		if (!virtio_offers(v, VIRTIO_RING_F_INDIRECT_DESC)) {
-			*why = "indirect=1 asked, but the device does not offer INDIRECT_DESC";
-			return -1;
-		}
-		want |= 1ull << VIRTIO_RING_F_INDIRECT_DESC;
-	}
-	if (set_features(v, v->offered & want)) {
-		*why = "device refused the features (FEATURES_OK not kept)";
-		return -1;
-	}
-	return 0;
-}
-
 static uint16_t pow2_floor(uint16_t n)
 {
 	uint16_t p = 1;
@@ -291,43 +222,25 @@ static uint16_t pow2_floor(uint16_t n)
 	return p;
 }
 
-int virtio_queue_setup(struct virtio_dev *v, struct virtq *q, uint16_t index, uint16_t max_size)
+static uint16_t queue_size(struct virtio_dev *v, uint16_t index, uint16_t max_size)
 {
 	uint16_t size;
-	uint16_t msix_entry = v->msix ? VIRTIO_MSIX_ENTRY : VIRTIO_MSI_NO_VECTOR;
 
-	memset(q, 0, sizeof(*q));
-	q->vdev = v;
-	q->index = index;
 	if (v->transport == VIRTIO_LEGACY) {
 		dev_outw(v->io + VIRTIO_LEGACY_QUEUE_SELECT, index);
-		size = dev_inw(v->io + VIRTIO_LEGACY_QUEUE_SIZE); /* fixed by the device */
-	} else {
-		dev_mmio_write16(v->common + VIRTIO_COMMON_Q_SELECT, index);
-		size = dev_mmio_read16(v->common + VIRTIO_COMMON_Q_SIZE);
-		if (size > max_size)
-			size = max_size;
-		size = size ? pow2_floor(size) : 0;
+		return dev_inw(v->io + VIRTIO_LEGACY_QUEUE_SIZE); /* fixed by the device */
 	}
-	if (!size)
-		return -1;
+	dev_mmio_write16(v->common + VIRTIO_COMMON_Q_SELECT, index);
+	size = dev_mmio_read16(v->common + VIRTIO_COMMON_Q_SIZE);
+	if (size > max_size)
+		size = max_size;
+	return size ? pow2_floor(size) : 0;
+}
 
-	/* One physically contiguous, zeroed area in the legacy layout (virtq.h), or the packed
-	 * one (§2.8.10.1: descriptor ring, driver and device event suppression); the legacy
-	 * transport takes its page number, the modern one the three addresses. */
-	int packed = virtio_has(v, VIRTIO_F_RING_PACKED);
-	if (packed && v->transport == VIRTIO_LEGACY)
-		return -1; /* cannot be negotiated there: 32 feature bits */
-	struct virtq_layout layout = packed ? virtq_packed_layout(size) : virtq_layout(size);
-	_Static_assert(VIRTQ_LEGACY_ALIGN == PAGE_SIZE, "the ring area is whole pages");
-	void *ring = page_alloc(layout.bytes / PAGE_SIZE);
-	void **cookies = page_alloc(ALIGN_UP(sizeof(void *) * size, PAGE_SIZE) / PAGE_SIZE);
-	if (!ring || !cookies)
-		return -1;
-	if (packed)
-		virtq_packed_init(q, size, ring, cookies, virtio_has(v, VIRTIO_RING_F_EVENT_IDX));
-	else
-		virtq_init(q, size, ring, cookies, virtio_has(v, VIRTIO_RING_F_EVENT_IDX));
+/* The queue selected by queue_size: its rings, MSI-X entry, enable. */
+static int queue_enable(struct virtio_dev *v, struct virtq *q, void *ring)
+{
+	uint16_t msix_entry = v->msix ? VIRTIO_MSIX_ENTRY : VIRTIO_MSI_NO_VECTOR;
 
 	if (v->transport == VIRTIO_LEGACY) {
 		if (v->msix) {
@@ -338,7 +251,7 @@ int virtio_queue_setup(struct virtio_dev *v, struct virtq *q, uint16_t index, ui
 		dev_outl(v->io + VIRTIO_LEGACY_QUEUE_PFN, (uint32_t)((uint64_t)ring >> VIRTIO_LEGACY_PFN_SHIFT));
 		return 0;
 	}
-	dev_mmio_write16(v->common + VIRTIO_COMMON_Q_SIZE, size);
+	dev_mmio_write16(v->common + VIRTIO_COMMON_Q_SIZE, q->size);
 	if (v->msix) {
 		dev_mmio_write16(v->common + VIRTIO_COMMON_Q_MSIX, msix_entry);
 		if (dev_mmio_read16(v->common + VIRTIO_COMMON_Q_MSIX) != msix_entry)
@@ -358,27 +271,28 @@ int virtio_queue_setup(struct virtio_dev *v, struct virtq *q, uint16_t index, ui
 	return 0;
 }
 
-void virtio_kick(struct virtq *q)
+static void notify(struct virtq *q)
 {
-	if (!virtq_publish(q))
-		return;
 	if (q->vdev->transport == VIRTIO_LEGACY)
 		dev_outw(q->vdev->io + VIRTIO_LEGACY_QUEUE_NOTIFY, q->index);
 	else
 		dev_mmio_write16(q->notify_addr, q->index);
 }
 
-void virtio_driver_ok(struct virtio_dev *v) { status_write(v, status_read(v) | VIRTIO_STATUS_DRIVER_OK); }
-
-int virtio_give_up(struct virtio_dev *v, const char *model, const char *why)
-{
-	report_device_error(model, v->pci, why);
-	if (v->mapped)
-		status_write(v, status_read(v) | VIRTIO_STATUS_FAILED);
-	return -1;
-}
-
-uint8_t virtio_isr_read(struct virtio_dev *v)
+static uint8_t isr_read(struct virtio_dev *v)
 {
 	return v->transport == VIRTIO_LEGACY ? dev_inb(v->io + VIRTIO_LEGACY_ISR) : dev_mmio_read8(v->isr);
 }
+
+static void give_up_record(struct virtio_dev *v, const char *model, const char *why)
+{
+	report_device_error(model, v->pci, why);
+}
+
+static const struct virtio_transport_ops pci_ops = {
+	.name_legacy = "legacy", .name_modern = "modern",
+	.status_read = status_read, .status_write = status_write, .features_write = features_write,
+	.cfg_read = cfg_read, .cfg_generation = cfg_generation, .queue_size = queue_size,
+	.queue_enable = queue_enable, .notify = notify, .irq_route = irq_route, .isr_read = isr_read,
+	.report_error = give_up_record,
+};

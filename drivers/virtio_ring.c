@@ -5,7 +5,7 @@
  * device keeps split rings and is marked unusable with the reason (refused if chosen). Any
  * transport's device works with this, since it reads only the offered and negotiated bits.
  */
-#include "virtio_pci.h"
+#include "virtio.h"
 
 int virtio_ring_want(const struct virtio_dev *v, int packed, uint64_t *want, const char **unusable,
 		     const char **why)

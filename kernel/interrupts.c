@@ -148,6 +148,7 @@ uint8_t irq_alloc_vector(void)
 #define REDIR_MASKED        (1u << 16)
 #define REDIR_DEST_SHIFT    24          /* in the high dword */
 #define IOAPIC_DEFAULT_BASE 0xfec00000u
+#define IOAPIC_PINS         24          /* redirection entries of the 82093AA */
 
 static void ioapic_write(uint32_t reg, uint32_t v)
 {
@@ -158,11 +159,18 @@ static void ioapic_write(uint32_t reg, uint32_t v)
 
 int ioapic_route(uint32_t gsi, uint8_t vector, int level, int active_low)
 {
+	if (!acpi()->ioapic_base && !acpi()->rsdp)
+		return -1; /* no MADT to trust: no I/O APIC known */
+	return ioapic_route_named(gsi, vector, level, active_low);
+}
+
+int ioapic_route_named(uint32_t gsi, uint8_t vector, int level, int active_low)
+{
 	uint32_t pin = gsi - acpi()->ioapic_gsi_base;
 	uint32_t low = vector | (level ? REDIR_LEVEL : 0) | (active_low ? REDIR_ACTIVE_LOW : 0);
 
-	if (!acpi()->ioapic_base && !acpi()->rsdp)
-		return -1; /* no MADT to trust: no I/O APIC known */
+	if (gsi < acpi()->ioapic_gsi_base || pin >= IOAPIC_PINS)
+		return -1;
 	ioapic_write(IOAPIC_REDIR_BASE + 2 * pin + 1, lapic_id() << REDIR_DEST_SHIFT);
 	ioapic_write(IOAPIC_REDIR_BASE + 2 * pin, low);
 	return 0;

@@ -24,6 +24,10 @@ void irq_register(uint8_t vector, irq_handler_fn fn, void *arg);
 uint8_t irq_alloc_vector(void);
 /* Program I/O APIC pin `gsi` to deliver `vector` to this CPU. 0 on success, -1 if no IOAPIC. */
 int ioapic_route(uint32_t gsi, uint8_t vector, int level, int active_low);
+/* The same for a GSI the platform named itself (virtio_mmio.device=...:GSI from microvm
+ * without ACPI): the MADT's I/O APIC, else the one at the default 0xfec00000. -1 if the GSI is
+ * not one of its 24 pins. */
+int ioapic_route_named(uint32_t gsi, uint8_t vector, int level, int active_low);
 void ioapic_mask(uint32_t gsi);
 /* Spin with interrupts enabled until a handler sets *pending (then clear it); -1 after
  * max_cycles of TSC. Used by drivers in irq modes: no HLT, so no vCPU wake-up in the figures. */
