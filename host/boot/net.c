@@ -58,7 +58,8 @@ int net_parse_spec(const char *spec, struct qemu_nic *n, char *err, size_t errle
 {
 	static const char *const models[] = { "e1000", "e1000-82545em", "e1000-82544gc",
 					       "e1000e", "rtl8139", "virtio-net", NULL };
-	static const char *const transports[] = { "legacy", "modern", "transitional", NULL };
+	static const char *const transports[] = { "legacy", "modern", "transitional", "mmio",
+						   "mmio-modern", NULL };
 	char buf[1024], *save = NULL, *tok;
 	int first = 1, vhost_given = 0;
 
@@ -100,7 +101,7 @@ int net_parse_spec(const char *spec, struct qemu_nic *n, char *err, size_t errle
 					n->transport = transports[i];
 			if (!n->transport) {
 				snprintf(err, errlen, "--net: bad transport=%.64s (legacy, modern, "
-					 "transitional)", v);
+					 "transitional, mmio, mmio-modern)", v);
 				return KVMIO_EXIT_BADCONFIG;
 			}
 		} else if (!strcmp(k, "topology")) {
@@ -204,6 +205,12 @@ int net_parse_spec(const char *spec, struct qemu_nic *n, char *err, size_t errle
 			 "virtio 1.x only (transport=modern or transitional)");
 		return KVMIO_EXIT_BADCONFIG;
 	}
+	if (n->packed && !strcmp(n->packed, "on") && n->transport && !strcmp(n->transport, "mmio")) {
+		snprintf(err, errlen, "--net: packed=on with transport=mmio: packed rings are virtio "
+			 "1.x only (transport=mmio-modern)");
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	n->transport_given = n->transport != NULL;
 	if (!strcmp(n->model, "virtio-net") && !n->transport)
 		n->transport = "transitional";
 	if (vhost_given && n->vhost == 1 && strcmp(n->model, "virtio-net") != 0) {
@@ -281,7 +288,10 @@ int net_qemu_args(const struct qemu_nic *n, int i, const char *dir, const char *
 		return -1;
 	if (n->mac[0])
 		snprintf(mac, sizeof(mac), ",mac=%s", n->mac);
-	if (!strcmp(n->model, "virtio-net"))
+	if (!strcmp(n->model, "virtio-net") && !strncmp(n->transport, "mmio", 4))
+		r = snprintf(device, dlen, "virtio-net-device,netdev=net%d,bus=virtio-mmio-bus.%d%s%s%s",
+			     i, n->mmio_bus, n->packed ? ",packed=" : "", n->packed ? n->packed : "", mac);
+	else if (!strcmp(n->model, "virtio-net"))
 		r = snprintf(device, dlen, "virtio-net-pci,netdev=net%d,addr=0x%x,disable-legacy=%s,"
 			     "disable-modern=%s%s%s%s", i, QEMU_NIC_SLOT0 + i,
 			     !strcmp(n->transport, "modern") ? "on" : "off",

@@ -19,7 +19,10 @@ enum peer_mode { PEER_REFLECT, PEER_SINK, PEER_FLOOD };
 
 struct qemu_nic {
 	const char *model;             /* e1000, e1000-82545em, e1000-82544gc, e1000e, rtl8139, virtio-net */
-	const char *transport;         /* virtio-net: legacy, modern, transitional; else NULL */
+	const char *transport;         /* virtio-net: legacy, modern, transitional, mmio,
+					* mmio-modern (microvm); else NULL */
+	int transport_given;           /* transport= was in the spec */
+	int mmio_bus;                  /* mmio: virtio-mmio-bus.N (set by qemu_build_command) */
 	enum net_topology topology;
 	int vhost;                     /* -1 auto (tap + virtio-net + kvm + /dev/vhost-net), 0, 1 */
 	char mac[18];                  /* "" = QEMU's default */

@@ -223,7 +223,8 @@ static void disk_model_list(char *buf, size_t len)
 
 int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t errlen)
 {
-	static const char *const transports[] = { "legacy", "modern", "transitional", NULL };
+	static const char *const transports[] = { "legacy", "modern", "transitional", "mmio",
+						   "mmio-modern", NULL };
 	static const char *const caches[] = { "none", "writethrough", "writeback", "directsync",
 					       "unsafe", NULL };
 	static const char *const aios[] = { "threads", "native", "io_uring", NULL };
@@ -403,6 +404,11 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 			 "drives (use virtio-blk)");
 		return KVMIO_EXIT_BADCONFIG;
 	}
+	if (d->packed && !strcmp(d->packed, "on") && d->transport && !strcmp(d->transport, "mmio")) {
+		snprintf(err, errlen, "--disk: packed=on with transport=mmio: packed rings are virtio "
+			 "1.x only (transport=mmio-modern)");
+		return KVMIO_EXIT_BADCONFIG;
+	}
 	if (d->model == QEMU_DISK_IDE && d->readonly) {
 		snprintf(err, errlen, "--disk: readonly=on with ide: QEMU's ide-hd refuses read-only "
 			 "drives (use virtio-blk)");
@@ -453,6 +459,7 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 			 "mark the namespace write-protected, so the guest cannot tell (use virtio-blk)");
 		return KVMIO_EXIT_BADCONFIG;
 	}
+	d->transport_given = d->transport != NULL;
 	if ((d->model == QEMU_DISK_VIRTIO || d->model == QEMU_DISK_VIRTIO_SCSI) && !d->transport)
 		d->transport = "transitional";
 	return KVMIO_EXIT_OK;
@@ -698,9 +705,25 @@ static int check_disks(const struct qemu_options *o, const char *firmware, const
 				 "controller (use -M pc or q35)");
 			return KVMIO_EXIT_BADCONFIG;
 		}
-		if (strcmp(machine, "microvm") == 0) {
-			snprintf(err, errlen, "--disk %s: microvm has no PCI or IDE and virtio-mmio "
-				 "is not supported yet (use -M pc or q35)", disk_model_name(d->model));
+		if (d->model == QEMU_DISK_VIRTIO_SCSI &&
+		    (strcmp(machine, "microvm") == 0 || qemu_transport_is_mmio(d->transport))) {
+			snprintf(err, errlen, "--disk virtio-scsi: over PCI only (pc or q35); on microvm "
+				 "use virtio-blk, over virtio-mmio");
+			return KVMIO_EXIT_BADCONFIG;
+		}
+		if (strcmp(machine, "microvm") == 0 && d->model == QEMU_DISK_VIRTIO) {
+			if (d->transport_given && !qemu_transport_is_mmio(d->transport)) {
+				snprintf(err, errlen, "--disk virtio-blk,transport=%s: microvm has no PCI "
+					 "(there virtio-blk is transport=mmio or mmio-modern)",
+					 d->transport);
+				return KVMIO_EXIT_BADCONFIG;
+			}
+			if (!d->transport_given)
+				d->transport = "mmio";
+		} else if (d->model == QEMU_DISK_VIRTIO && qemu_transport_is_mmio(d->transport)) {
+			snprintf(err, errlen, "--disk virtio-blk,transport=%s: virtio-mmio needs -M "
+				 "microvm (%s has PCI: legacy, modern or transitional)", d->transport,
+				 machine);
 			return KVMIO_EXIT_BADCONFIG;
 		}
 		if (disk_model_rank(d->model) < rank) {
@@ -879,9 +902,13 @@ static void add_disk(struct argv_builder *b, const struct qemu_disk *d, int k, i
 			return;
 		}
 		add(b, "-device");
-		add(b, "virtio-blk-pci,drive=disk%d,addr=0x%x,disable-legacy=%s,disable-modern=%s%s%s%s%s",
-		    k, QEMU_VIRTIO_SLOT0 + k, legacy_off ? "on" : "off", modern_off ? "on" : "off",
-		    wce ? ",write-cache=" : "", wce ? wce : "", iothread, rings);
+		if (qemu_transport_is_mmio(d->transport)) /* microvm: the N-th virtio-mmio transport */
+			add(b, "virtio-blk-device,drive=disk%d,bus=virtio-mmio-bus.%d%s%s%s%s", k,
+			    d->mmio_bus, wce ? ",write-cache=" : "", wce ? wce : "", iothread, rings);
+		else
+			add(b, "virtio-blk-pci,drive=disk%d,addr=0x%x,disable-legacy=%s,disable-modern=%s%s%s%s%s",
+			    k, QEMU_VIRTIO_SLOT0 + k, legacy_off ? "on" : "off", modern_off ? "on" : "off",
+			    wce ? ",write-cache=" : "", wce ? wce : "", iothread, rings);
 	}
 }
 
@@ -921,8 +948,23 @@ static int check_nets(const struct qemu_options *o, const char *machine, const c
 			return KVMIO_EXIT_BADCONFIG;
 		}
 		if (strcmp(machine, "microvm") == 0) {
-			snprintf(err, errlen, "--net %s: microvm has no PCI and virtio-mmio is not "
-				 "supported yet (use -M pc or q35)", n->model);
+			if (strcmp(n->model, "virtio-net") != 0) {
+				snprintf(err, errlen, "--net %s: microvm has no PCI, so no emulated NIC "
+					 "(use virtio-net: it runs over virtio-mmio there)", n->model);
+				return KVMIO_EXIT_BADCONFIG;
+			}
+			if (n->transport_given && !qemu_transport_is_mmio(n->transport)) {
+				snprintf(err, errlen, "--net virtio-net,transport=%s: microvm has no PCI "
+					 "(there virtio-net is transport=mmio or mmio-modern)",
+					 n->transport);
+				return KVMIO_EXIT_BADCONFIG;
+			}
+			if (!n->transport_given)
+				n->transport = "mmio";
+		} else if (n->transport && qemu_transport_is_mmio(n->transport)) {
+			snprintf(err, errlen, "--net virtio-net,transport=%s: virtio-mmio needs -M "
+				 "microvm (%s has PCI: legacy, modern or transitional)", n->transport,
+				 machine);
 			return KVMIO_EXIT_BADCONFIG;
 		}
 		vhost[i] = 0;
@@ -990,9 +1032,55 @@ static void add_esp_device(struct argv_builder *b, const struct qemu_options *o,
 	}
 }
 
+int qemu_transport_is_mmio(const char *transport)
+{
+	return transport && (!strcmp(transport, "mmio") || !strcmp(transport, "mmio-modern"));
+}
+
+/*
+ * Give every virtio-mmio disk, then NIC, its transport (mmio_bus) in option order. *nmmio: how
+ * many; *modern: 1 if they are version 2. 0, or 2 with err: more than QEMU_MMIO_TRANSPORTS, or
+ * legacy and modern mixed (one -global decides for every transport).
+ */
+static int assign_mmio(struct qemu_disk *disks, int ndisks, struct qemu_nic *nics, int nnics,
+		       int *nmmio, int *modern, char *err, size_t errlen)
+{
+	int legacy = 0;
+
+	*nmmio = *modern = 0;
+	for (int i = 0; i < ndisks + nnics; i++) {
+		const char *t = i < ndisks ? disks[i].transport : nics[i - ndisks].transport;
+
+		if (!qemu_transport_is_mmio(t))
+			continue;
+		if (*nmmio == QEMU_MMIO_TRANSPORTS) {
+			snprintf(err, errlen, "--disk/--net: at most %d virtio-mmio devices (microvm's "
+				 "transports without ACPI)", QEMU_MMIO_TRANSPORTS);
+			return KVMIO_EXIT_BADCONFIG;
+		}
+		if (i < ndisks)
+			disks[i].mmio_bus = *nmmio;
+		else
+			nics[i - ndisks].mmio_bus = *nmmio;
+		(*nmmio)++;
+		if (!strcmp(t, "mmio-modern"))
+			*modern = 1;
+		else
+			legacy = 1;
+	}
+	if (legacy && *modern) {
+		snprintf(err, errlen, "--disk/--net: transport=mmio and mmio-modern mixed: QEMU sets "
+			 "the virtio-mmio version for every transport at once (-global "
+			 "virtio-mmio.force-legacy)");
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	return KVMIO_EXIT_OK;
+}
+
 int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, char *err,
 		       size_t errlen)
 {
+	int nmmio = 0, mmio_modern = 0;
 	struct qemu_nic *nics = NULL;
 	int *vhost = NULL;
 	char netns[64];
@@ -1081,6 +1169,21 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 		}
 	if (!props)
 		b.failed = 1;
+	int mmio_rc = assign_mmio(disks, o->ndisks, nics, o->nnets, &nmmio, &mmio_modern, err,
+				  errlen);
+
+	if (mmio_rc == KVMIO_EXIT_OK && nmmio && o->no_debug_exit) {
+		snprintf(err, errlen, "--no-debug-exit with virtio-mmio devices: microvm lists them "
+			 "only without ACPI (acpi=off), so the guest would have no ACPI power-off");
+		mmio_rc = KVMIO_EXIT_BADCONFIG;
+	}
+	if (mmio_rc != KVMIO_EXIT_OK) {
+		free(props);
+		free(nics);
+		free(vhost);
+		free(disks);
+		return KVMIO_EXIT_BADCONFIG;
+	}
 	if (o->netns)
 		snprintf(netns, sizeof(netns), "%s", o->netns);
 	else
@@ -1120,7 +1223,12 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 	add(&b, "-monitor");
 	add(&b, "none");
 	add(&b, "-M");
-	add(&b, "%s", cmd->machine);
+	/* microvm appends virtio_mmio.device= entries to the command line only without ACPI */
+	add(&b, "%s%s", cmd->machine, nmmio ? ",acpi=off" : "");
+	if (mmio_modern) {
+		add(&b, "-global");
+		add(&b, "virtio-mmio.force-legacy=false");
+	}
 	add(&b, "-accel");
 	add(&b, "%s", cmd->accel);
 	add(&b, "-cpu");

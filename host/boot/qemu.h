@@ -76,7 +76,10 @@ enum qemu_disk_model { QEMU_DISK_IDE, QEMU_DISK_VIRTIO, QEMU_DISK_NVME, QEMU_DIS
 #define QEMU_DISK_QUEUES_MAX 64        /* --disk queues= at most */
 struct qemu_disk {
 	enum qemu_disk_model model;
-	const char *transport;         /* virtio: legacy, modern, transitional */
+	const char *transport;         /* virtio: legacy, modern, transitional; microvm: mmio
+					* (virtio-mmio version 1, QEMU's default) or mmio-modern (2) */
+	int transport_given;           /* transport= was in the spec (else the machine's default) */
+	int mmio_bus;                  /* mmio: the virtio-mmio transport, virtio-mmio-bus.N */
 	const char *file;              /* NULL: null-co backend */
 	unsigned long long size;       /* null backend, bytes */
 	const char *cache;             /* file: none writethrough writeback directsync unsafe */
@@ -105,6 +108,13 @@ struct qemu_command {
 					* --disk order, comma-separated (on, off, NAME); "" without disks */
 	char tap[16];                  /* the tap device inside the namespace */
 };
+
+/* virtio-mmio (microvm): the transports of -M microvm,acpi=off (QEMU 7.2: 8, at GSIs 5..12). A
+ * disk or NIC gets transport N in --disk order, then --net order, so the guest, numbering them
+ * by address, numbers them as kvmio boot does. */
+#define QEMU_MMIO_TRANSPORTS 8
+/* 1 if a transport= value is one of the virtio-mmio ones (mmio, mmio-modern). */
+int qemu_transport_is_mmio(const char *transport);
 
 /* This host's KVM flavour (host_facts_read_kvm + host_kvm_flavour), read once per process. */
 void qemu_host_kvm_flavour(struct kvm_flavour *out);
