@@ -799,7 +799,7 @@ static void test_disk_errors(void **state)
 	expect_disk_error("bios", "q35", "ide", NULL, "IDE needs -M pc (q35 has AHCI, microvm has no IDE)");
 	expect_disk_error("uefi", NULL, "ide", NULL, "IDE needs -M pc");
 	expect_disk_error("pvh", "microvm", "ide", NULL, "microvm");
-	expect_disk_error("pvh", "microvm", "virtio-blk", NULL, "virtio-mmio is not supported yet");
+	expect_disk_error("pvh", "microvm", "virtio-blk,transport=modern", NULL, "microvm has no PCI");
 	expect_disk_error("bios", "pc", "virtio-blk", "ide",
 			  "in the order ide, ahci, nvme, virtio-blk");
 	expect_disk_error("bios", "pc", "scsi", NULL, "unknown model 'scsi'");
@@ -808,7 +808,7 @@ static void test_disk_errors(void **state)
 	expect_disk_error("bios", "pc", "virtio-blk,size", NULL, "not KEY=VALUE");
 	expect_disk_error("bios", "pc", "virtio-blk,size=", NULL, "not KEY=VALUE");
 	expect_disk_error("bios", "pc", "virtio-blk,transport=pci", NULL, "bad transport=pci "
-			  "(legacy, modern, transitional)");
+			  "(legacy, modern, transitional, mmio, mmio-modern)");
 	expect_disk_error("bios", "pc", "virtio-blk,backend=nbd", NULL, "bad backend=nbd");
 	expect_disk_error("bios", "pc", "virtio-blk,size=12Q", NULL, "bad size=12Q");
 	expect_disk_error("bios", "pc", "virtio-blk,size=abc", NULL, "bad size=abc");
@@ -1210,7 +1210,7 @@ static void test_net_errors(void **state)
 	expect_net_error("pc", "virtio-net,topology=tap,vhost=on", "no /dev/vhost-net");
 	{
 		struct qemu_options m = base_options();
-		char *nets[] = { "virtio-net" };
+		char *nets[] = { "e1000" };
 
 		m.firmware = "pvh";
 		m.nets = nets;
