@@ -78,6 +78,8 @@ int blk_probe_all(const struct blk_config *cfg)
 	}
 	for (unsigned i = 0; i < virtio_mmio_count(); i++) {
 		const struct virtio_mmio_slot *m = virtio_mmio_get(i);
+		if (virtio_mmio_check(m))
+			rc = -1;
 		for (unsigned k = 0; k < ARRAY_SIZE(blk_mmio_drivers); k++) {
 			if (m->device_id != blk_mmio_drivers[k].virtio_type)
 				continue;

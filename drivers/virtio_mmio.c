@@ -51,28 +51,30 @@ static const struct virtio_transport_ops mmio_ops;
 static struct virtio_mmio_slot slots[VIRTIO_MMIO_ARG_MAX];
 static unsigned nslots;
 
-static void scan_error(const struct virtio_mmio_arg *a, const char *why)
+int virtio_mmio_check(const struct virtio_mmio_slot *s)
 {
-	rec_begin_device_error("virtio-mmio", why);
-	rec_hex("mmio", a->base);
+	if (!s->bad)
+		return 0;
+	rec_begin_device_error("virtio-mmio", s->bad);
+	rec_hex("mmio", s->base);
 	rec_end();
+	return -1;
 }
 
 void virtio_mmio_scan(const struct options *o)
 {
 	for (uint64_t i = 0; i < o->nmmio; i++) {
 		const struct virtio_mmio_arg *a = &o->mmio[i];
+		struct virtio_mmio_slot s = { .base = a->base, .size = a->size, .gsi = a->gsi };
 		if (dev_mmio_read32(a->base + VMMIO_MAGIC_VALUE) != VMMIO_MAGIC) {
-			scan_error(a, "no virtio-mmio magic value at this virtio_mmio.device= address");
-			continue;
+			s.bad = "no virtio-mmio magic value at this virtio_mmio.device= address";
+		} else {
+			s.version = dev_mmio_read32(a->base + VMMIO_VERSION);
+			if (s.version != VMMIO_VERSION_LEGACY && s.version != VMMIO_VERSION_MODERN)
+				s.bad = "virtio-mmio version is neither 1 (legacy) nor 2";
+			else
+				s.device_id = dev_mmio_read32(a->base + VMMIO_DEVICE_ID);
 		}
-		uint32_t version = dev_mmio_read32(a->base + VMMIO_VERSION);
-		if (version != VMMIO_VERSION_LEGACY && version != VMMIO_VERSION_MODERN) {
-			scan_error(a, "virtio-mmio version is neither 1 (legacy) nor 2");
-			continue;
-		}
-		struct virtio_mmio_slot s = { .base = a->base, .size = a->size, .gsi = a->gsi,
-			.version = version, .device_id = dev_mmio_read32(a->base + VMMIO_DEVICE_ID) };
 		/* insertion in address order: drivers number their devices by it */
 		unsigned j = nslots++;
 		for (; j > 0 && slots[j - 1].base > s.base; j--)

@@ -16,11 +16,16 @@ struct virtio_mmio_slot {
 	uint32_t gsi;          /* the entry's IRQ: an I/O APIC GSI */
 	uint32_t version;      /* 1 legacy, 2 modern */
 	uint32_t device_id;    /* virtio device type (§5); 0: a transport with no device behind */
+	const char *bad;       /* why the entry is not a virtio-mmio transport, or NULL */
 };
 
-/* Probe every virtio_mmio.device= entry of the options: the magic value and a known version,
- * or an error record naming the entry. Keeps the good ones in ascending address order. */
+/* Probe every virtio_mmio.device= entry of the options (the magic value, a known version, the
+ * device ID) and keep them in ascending address order; an entry that is no virtio-mmio
+ * transport is kept with `bad` set, for the drivers' walks to report. No records: the scan
+ * runs on every boot, the walks only for the benchmarks that use devices. */
 void virtio_mmio_scan(const struct options *o);
+/* For the drivers' walks: 0 for a good slot; for a bad one its device error record, -1. */
+int virtio_mmio_check(const struct virtio_mmio_slot *s);
 unsigned virtio_mmio_count(void);
 const struct virtio_mmio_slot *virtio_mmio_get(unsigned index);
 
