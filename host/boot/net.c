@@ -205,11 +205,6 @@ int net_parse_spec(const char *spec, struct qemu_nic *n, char *err, size_t errle
 			 "virtio 1.x only (transport=modern or transitional)");
 		return KVMIO_EXIT_BADCONFIG;
 	}
-	if (n->packed && !strcmp(n->packed, "on") && n->transport && !strcmp(n->transport, "mmio")) {
-		snprintf(err, errlen, "--net: packed=on with transport=mmio: packed rings are virtio "
-			 "1.x only (transport=mmio-modern)");
-		return KVMIO_EXIT_BADCONFIG;
-	}
 	n->transport_given = n->transport != NULL;
 	if (!strcmp(n->model, "virtio-net") && !n->transport)
 		n->transport = "transitional";

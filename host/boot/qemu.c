@@ -404,11 +404,6 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 			 "drives (use virtio-blk)");
 		return KVMIO_EXIT_BADCONFIG;
 	}
-	if (d->packed && !strcmp(d->packed, "on") && d->transport && !strcmp(d->transport, "mmio")) {
-		snprintf(err, errlen, "--disk: packed=on with transport=mmio: packed rings are virtio "
-			 "1.x only (transport=mmio-modern)");
-		return KVMIO_EXIT_BADCONFIG;
-	}
 	if (d->model == QEMU_DISK_IDE && d->readonly) {
 		snprintf(err, errlen, "--disk: readonly=on with ide: QEMU's ide-hd refuses read-only "
 			 "drives (use virtio-blk)");
@@ -720,6 +715,11 @@ static int check_disks(const struct qemu_options *o, const char *firmware, const
 			}
 			if (!d->transport_given)
 				d->transport = "mmio";
+			if (d->packed && !strcmp(d->packed, "on") && !strcmp(d->transport, "mmio")) {
+				snprintf(err, errlen, "--disk: packed=on with transport=mmio (virtio-mmio "
+					 "version 1): packed rings are virtio 1.x only (transport=mmio-modern)");
+				return KVMIO_EXIT_BADCONFIG;
+			}
 		} else if (d->model == QEMU_DISK_VIRTIO && qemu_transport_is_mmio(d->transport)) {
 			snprintf(err, errlen, "--disk virtio-blk,transport=%s: virtio-mmio needs -M "
 				 "microvm (%s has PCI: legacy, modern or transitional)", d->transport,
@@ -961,6 +961,11 @@ static int check_nets(const struct qemu_options *o, const char *machine, const c
 			}
 			if (!n->transport_given)
 				n->transport = "mmio";
+			if (n->packed && !strcmp(n->packed, "on") && !strcmp(n->transport, "mmio")) {
+				snprintf(err, errlen, "--net: packed=on with transport=mmio (virtio-mmio "
+					 "version 1): packed rings are virtio 1.x only (transport=mmio-modern)");
+				return KVMIO_EXIT_BADCONFIG;
+			}
 		} else if (n->transport && qemu_transport_is_mmio(n->transport)) {
 			snprintf(err, errlen, "--net virtio-net,transport=%s: virtio-mmio needs -M "
 				 "microvm (%s has PCI: legacy, modern or transitional)", n->transport,

@@ -113,6 +113,19 @@ static void test_modern_and_nets(void **state)
 			      "mac=52:54:00:00:00:09") > 0);
 	qemu_command_free(&c);
 
+	/* packed rings and queues on version 2, as on PCI */
+	char *packed_disk[] = { "virtio-blk,transport=mmio-modern,packed=on,queues=2" };
+	char *packed_nets[] = { "virtio-net,topology=loop,transport=mmio-modern,packed=on",
+				"virtio-net,topology=loop,transport=mmio-modern,packed=off" };
+	assert_int_equal(build(&c, "microvm", packed_disk, 1, packed_nets, 2, err, sizeof(err)), 0);
+	assert_true(find_pair(&c, "-device", "virtio-blk-device,drive=disk0,bus=virtio-mmio-bus.0,"
+			      "packed=on,num-queues=2") > 0);
+	assert_true(find_pair(&c, "-device", "virtio-net-device,netdev=net0,bus=virtio-mmio-bus.1,"
+			      "packed=on") > 0);
+	assert_true(find_pair(&c, "-device", "virtio-net-device,netdev=net1,bus=virtio-mmio-bus.2,"
+			      "packed=off") > 0);
+	qemu_command_free(&c);
+
 	/* a NIC alone starts at transport 0; peer topology as on PCI */
 	char *peer[] = { "virtio-net,topology=peer,peer-mode=reflect" };
 	assert_int_equal(build(&c, "microvm", NULL, 0, peer, 1, err, sizeof(err)), 0);
@@ -151,6 +164,8 @@ static void test_refusals(void **state)
 	char *net_mmio[] = { "virtio-net,transport=mmio" };
 	char *net_one[] = { "virtio-net,topology=peer" };
 	char *net_bad[] = { "virtio-net,transport=pcie" };
+	char *packed_v1[] = { "virtio-blk,packed=on" };
+	char *packed_v1_net[] = { "virtio-net,transport=mmio,packed=on" };
 
 	(void)state;
 	expect_error("microvm", ide, 1, NULL, 0, "IDE needs -M pc");
@@ -169,6 +184,10 @@ static void test_refusals(void **state)
 		     "transitional, mmio, mmio-modern)");
 	expect_error("pc", (char *[]){ "virtio-blk,transport=pcie" }, 1, NULL, 0,
 		     "bad transport=pcie (legacy, modern, transitional, mmio, mmio-modern)");
+	/* packed rings need version 2, whether mmio was given or is microvm's default */
+	expect_error("microvm", packed_v1, 1, NULL, 0, "--disk: packed=on with transport=mmio "
+		     "(virtio-mmio version 1)");
+	expect_error("microvm", NULL, 0, packed_v1_net, 1, "--net: packed=on with transport=mmio");
 	/* eight is fine */
 	struct qemu_command c;
 	char err[512];
