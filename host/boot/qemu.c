@@ -700,10 +700,14 @@ static int check_disks(const struct qemu_options *o, const char *firmware, const
 				 "controller (use -M pc or q35)");
 			return KVMIO_EXIT_BADCONFIG;
 		}
-		if (d->model == QEMU_DISK_VIRTIO_SCSI &&
-		    (strcmp(machine, "microvm") == 0 || qemu_transport_is_mmio(d->transport))) {
-			snprintf(err, errlen, "--disk virtio-scsi: over PCI only (pc or q35); on microvm "
-				 "use virtio-blk, over virtio-mmio");
+		if (d->model == QEMU_DISK_VIRTIO_SCSI && strcmp(machine, "microvm") == 0) {
+			snprintf(err, errlen, "--disk virtio-scsi: microvm has no PCI (kvmio drives "
+				 "virtio-scsi over PCI only; on microvm use virtio-blk, over virtio-mmio)");
+			return KVMIO_EXIT_BADCONFIG;
+		}
+		if (d->model == QEMU_DISK_VIRTIO_SCSI && qemu_transport_is_mmio(d->transport)) {
+			snprintf(err, errlen, "--disk virtio-scsi,transport=%s: kvmio drives virtio-scsi "
+				 "over PCI only (legacy, modern or transitional)", d->transport);
 			return KVMIO_EXIT_BADCONFIG;
 		}
 		if (strcmp(machine, "microvm") == 0 && d->model == QEMU_DISK_VIRTIO) {
