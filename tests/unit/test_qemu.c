@@ -994,7 +994,8 @@ static void test_disk_virtio_scsi(void **state)
 	expect_disk_error("bios", "pc", "virtio-scsi", "ide", "give ide disks before virtio-scsi");
 	expect_disk_error("pvh", "microvm", "virtio-scsi", NULL, "--disk virtio-scsi: microvm has no "
 			  "PCI");
-	expect_disk_error("bios", "pc", "virtio-scsi,transport=mmio", NULL, "kvmio drives virtio-scsi over PCI only");
+	expect_disk_error("bios", "pc", "virtio-scsi,transport=mmio", NULL,
+			  "kvmio drives virtio-scsi over PCI only");
 	expect_disk_error("bios", "pc", "virtio-scsi,lun=1", NULL, "unknown key 'lun'");
 	expect_disk_error("bios", "pc", "virtio-scsi,cache=none", NULL, "cache= needs backend=file");
 	expect_disk_error("bios", "pc", "virtio-scsi,backend=file=/d/a,size=1G", NULL,
