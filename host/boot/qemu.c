@@ -710,6 +710,11 @@ static int check_disks(const struct qemu_options *o, const char *firmware, const
 				 "over PCI only (legacy, modern or transitional)", d->transport);
 			return KVMIO_EXIT_BADCONFIG;
 		}
+		if (strcmp(machine, "microvm") == 0 && d->model != QEMU_DISK_VIRTIO) {
+			snprintf(err, errlen, "--disk %s: microvm has no PCI or IDE (only virtio-blk "
+				 "runs there, over virtio-mmio)", disk_model_name(d->model));
+			return KVMIO_EXIT_BADCONFIG;
+		}
 		if (strcmp(machine, "microvm") == 0 && d->model == QEMU_DISK_VIRTIO) {
 			if (d->transport_given && !qemu_transport_is_mmio(d->transport)) {
 				snprintf(err, errlen, "--disk virtio-blk,transport=%s: microvm has no PCI "

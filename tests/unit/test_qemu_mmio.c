@@ -168,7 +168,9 @@ static void test_refusals(void **state)
 	char *packed_v1_net[] = { "virtio-net,transport=mmio,packed=on" };
 
 	(void)state;
-	expect_error("microvm", ide, 1, NULL, 0, "IDE needs -M pc");
+	expect_error("microvm", ide, 1, NULL, 0, "--disk ide: microvm has no PCI or IDE (only "
+		     "virtio-blk runs there, over virtio-mmio)");
+	expect_error("microvm", (char *[]){ "ahci" }, 1, NULL, 0, "--disk ahci: microvm has no PCI");
 	expect_error("microvm", pci_t, 1, NULL, 0, "microvm has no PCI (there virtio-blk is "
 		     "transport=mmio or mmio-modern)");
 	expect_error("pc", mmio_t, 1, NULL, 0, "virtio-mmio needs -M microvm (pc has PCI");
