@@ -111,6 +111,8 @@ $(BUILD)/kvmio.efi: $(BUILD)/efi/kvmio.so
 
 # libinih (Debian libinih-dev): the job-file INI parser; jansson (libjansson-dev): JSON output
 HOST_LIBS := -linih -ljansson -lm
+# libvirt (Debian libvirt-dev): the --connect backend (host/boot/libvirt.c)
+HOST_LIBS += -lvirt
 
 $(BUILD)/kvmio: $(HOST_OBJS)
 	$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LIBS)
