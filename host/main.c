@@ -54,12 +54,14 @@ static const struct command {
 	  "                                        than A by more than PCT %, p < 0.01" },
 	{ "run", { NULL }, cmd_run,
 	  "kvmio run JOB.ini [-o DIR] [--repeat N] [--jobs N] [--resume] [--dry-run]\n"
-	  "          [--until-cv PCT --max-repeat N] [--pin CPUS]\n"
+	  "          [--until-cv PCT --max-repeat N] [--pin CPUS] [--connect [URI]]\n"
 	  "                                        run a job's matrix (docs/run.md): each\n"
 	  "                                        configuration N times (default 5) through\n"
 	  "                                        kvmio boot; DIR/results.csv, results.json;\n"
 	  "                                        --until-cv: more runs until the primary\n"
-	  "                                        metric's CV is at most PCT %" },
+	  "                                        metric's CV is at most PCT %; --connect:\n"
+	  "                                        every boot through libvirt (kvmio boot\n"
+	  "                                        --connect)" },
 	{ "host", { NULL }, cmd_host,
 	  "kvmio host [--json]                     what this host offers: /dev/kvm and its\n"
 	  "                                        flavour, QEMU, OVMF, and which boot path\n"
