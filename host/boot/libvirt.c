@@ -335,7 +335,7 @@ int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
 	virConnectPtr conn = NULL;
 	virDomainPtr dom = NULL;
 	pthread_t loop;
-	int timer = -1, cb = -1, rc = KVMIO_EXIT_OK, stopping = 0, loop_up = 0;
+	int timer = -1, cb = -1, rc = KVMIO_EXIT_OK, stopping = 0, loop_up = 0, lost = 0;
 	double started_at, deadline, next_poll, gone_at = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -417,8 +417,12 @@ int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
 			active = virDomainIsActive(dom);
 			unguard();
 			next_poll = t + STATE_POLL_S;
-			if (active != 1 && !gone_at)
+			if (active != 1 && !gone_at) {
 				gone_at = t;
+				guard("virConnectIsAlive");
+				lost = virConnectIsAlive(conn) != 1;
+				unguard();
+			}
 			if (gone_at && t >= gone_at + LOST_EVENT_GRACE_S) {
 				w.detail = -1;      /* gone, and no event said why */
 				w.at = gone_at;
@@ -446,7 +450,8 @@ int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
 		res->exit_code = 1;
 		append_err(res, w.detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED ? "libvirt: the domain "
 			   "crashed" : w.detail == VIR_DOMAIN_EVENT_STOPPED_FAILED ? "libvirt: QEMU or "
-			   "libvirt failed" : "libvirt: the domain stopped without saying why");
+			   "libvirt failed" : lost ? "libvirt: the connection was lost (the daemon or "
+			   "its host went away)" : "libvirt: the domain stopped without saying why");
 		break;
 	}
 out:

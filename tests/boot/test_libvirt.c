@@ -2,8 +2,9 @@
  * Boot tests of the libvirt backend (`kvmio boot --connect`, host/boot/libvirt.c) through
  * libvirt's embedded QEMU driver (qemu:///embed, no daemon): the same records as the QEMU
  * backend for bench=exits and bench=disk on null-co, a file disk as a libvirt <disk>, the guest's
- * status through ACPI power-off, the host deadline, the reaper, `kvmio run --connect`, and
- * libvirt's errors as one line with exit 2.
+ * status through ACPI power-off, the host deadline, the reaper, `kvmio run --connect`,
+ * libvirt's errors as one line with exit 2, and qemu:///system through a libvirtd (started here
+ * when none runs, and stopped again).
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -282,6 +283,86 @@ static void test_errors(void **state)
 				  "bench=exits", (char *)NULL), "firmware uefi");
 }
 
+#define SYSTEM_SOCK "/run/libvirt/libvirt-sock"
+#define VIRTLOGD_SOCK "/run/libvirt/virtlogd-sock"
+
+/* Start DAEMON --daemon --pid-file DIR/DAEMON.pid unless SOCK is there; waits for SOCK. The
+ * pid file's path when this test started it, else "". */
+static void daemon_up(const char *daemon, const char *sock, char *pidfile, size_t len)
+{
+	char *argv[] = { (char *)daemon, "--daemon", "--pid-file", pidfile, NULL };
+
+	pidfile[0] = '\0';
+	if (path_exists(sock))
+		return;
+	snprintf(pidfile, len, "%s/%s.pid", dir, daemon);
+	assert_int_equal(test_wait(test_spawn(argv, NULL, NULL)), 0);
+	for (int i = 0; i < 300 && !path_exists(sock); i++)
+		usleep(100000);
+	assert_true(path_exists(sock));
+}
+
+/* Stop a daemon this test started (by the pid in its pid file). */
+static void daemon_down(const char *pidfile)
+{
+	char line[32];
+	pid_t pid;
+
+	if (!pidfile[0] || file_read_line(pidfile, line, sizeof(line)) != 0)
+		return;
+	pid = (pid_t)atoi(line);
+	if (pid <= 1)
+		return;
+	kill(pid, SIGTERM);
+	for (int i = 0; i < 100 && kill(pid, 0) == 0; i++)
+		usleep(100000);
+}
+
+/*
+ * qemu:///system through libvirtd (started here as the README says where systemd is not PID 1,
+ * unless one runs): the same boot, and a kvmio killed with SIGKILL takes its domain along
+ * (VIR_DOMAIN_START_AUTODESTROY; the daemon notices the connection gone).
+ */
+static void test_system(void **state)
+{
+	char logd[300], lvd[300], name[64];
+	char *argv[] = { (char *)test_kvmio_bin(), "boot", "--connect", "qemu:///system",
+			 "--timeout", "300", "--", "bench=exits", "ops=100000000", NULL };
+	struct log log;
+	pid_t pid;
+	int rc;
+
+	(void)state;
+	daemon_up("virtlogd", VIRTLOGD_SOCK, logd, sizeof(logd));
+	daemon_up("libvirtd", SYSTEM_SOCK, lvd, sizeof(lvd));
+	rc = test_kvmio(out, "boot", "--connect", "qemu:///system", "--log", log_lv, "--",
+			"bench=exits", "ops=200", (char *)NULL);
+	if (rc != 0) {
+		daemon_down(lvd);
+		daemon_down(logd);
+		fail_msg("exit %d\n%s", rc, test_output(out));
+	}
+	memset(&log, 0, sizeof(log));
+	log_parse_file(&log, log_lv);
+	assert_int_equal(log.status, KVMIO_EXIT_OK);
+	test_check_result(&log, "pio-read", 200);
+	log_free(&log);
+	pid = test_spawn(argv, out, err);
+	snprintf(name, sizeof(name), "kvmio-%d", (int)pid);
+	for (int i = 0; i < 600 && !qemu_of(name); i++)
+		usleep(100000);
+	rc = qemu_of(name) > 0;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	for (int i = 0; i < 300 && qemu_of(name); i++)
+		usleep(100000);
+	rc = rc && !qemu_of(name);
+	daemon_down(lvd);
+	daemon_down(logd);
+	if (!rc)
+		fail_msg("the domain's QEMU did not start, or outlived kvmio:\n%s", test_output(err));
+}
+
 /* kvmio run --connect: every run through libvirt, the same results file. */
 static void test_run(void **state)
 {
@@ -317,6 +398,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stopped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_system, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
