@@ -538,7 +538,8 @@ int cmd_boot(int argc, char **argv)
 		/* the XML, with placeholders: printed (--print-xml, --dry-run) or only checked */
 		char *xml = NULL;
 
-		rc = libvirt_xml(&a, &cmd, "TMPDIR/serial.log", "kvmio-PID", &xml, err, sizeof(err));
+		rc = libvirt_xml(&a, &cmd, libvirt_serial_to_file(a.connect) ? "TMPDIR/serial.log" :
+				 NULL, "kvmio-PID", &xml, err, sizeof(err));
 		if (rc)
 			fprintf(stderr, "kvmio: boot: %s\n", err);
 		else if (a.print_xml || a.dry_run)
@@ -643,7 +644,8 @@ int cmd_boot(int argc, char **argv)
 		memset(&res, 0, sizeof(res));
 		rc = libvirt_session_init(&lv, a.connect, err, sizeof(err));
 		if (!rc)
-			rc = libvirt_xml(&a, &cmd, lv.serial, lv.name, &xml, err, sizeof(err));
+			rc = libvirt_xml(&a, &cmd, lv.console ? NULL : lv.serial, lv.name, &xml,
+					 err, sizeof(err));
 		if (!rc)
 			rc = libvirt_launch(&lv, xml, a.timeout_s, &res, boot_tick, &tick, err,
 					    sizeof(err));

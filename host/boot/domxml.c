@@ -260,9 +260,13 @@ int domxml_build(const struct qemu_options *o, const struct qemu_command *cmd,
 		nide += disks[k].model == QEMU_DISK_IDE;
 	}
 	fputs("    <controller type='usb' model='none'/>\n", f);
-	fputs("    <serial type='file'>\n      <source", f);
-	attr(f, "path", p->serial_path);
-	fputs(" append='off'/>\n      <target port='0'/>\n    </serial>\n", f);
+	if (p->serial_path) {
+		fputs("    <serial type='file'>\n      <source", f);
+		attr(f, "path", p->serial_path);
+		fputs(" append='off'/>\n      <target port='0'/>\n    </serial>\n", f);
+	} else {
+		fputs("    <serial type='pty'>\n      <target port='0'/>\n    </serial>\n", f);
+	}
 	fputs("    <memballoon model='none'/>\n  </devices>\n", f);
 	if (p->run_as_root)
 		fputs("  <seclabel type='static' model='dac' relabel='no'>\n"

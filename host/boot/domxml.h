@@ -14,7 +14,8 @@
 struct domxml_params {
 	const char *name;          /* the domain's name */
 	const char *emulator;      /* the QEMU binary, an absolute path on the host that runs it */
-	const char *serial_path;   /* the file the guest's serial port writes (on that host) */
+	const char *serial_path;   /* the file the guest's serial port writes (on that host);
+				    * NULL: a pty, read through virDomainOpenConsole */
 	int run_as_root;           /* 1: QEMU runs as root and libvirt relabels no file */
 };
 

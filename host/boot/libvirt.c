@@ -30,6 +30,11 @@
 #define STATE_POLL_S 1.0          /* is the domain still there (in case an event is lost) */
 #define LOST_EVENT_GRACE_S 2.0    /* gone without a stop event: give the event this long */
 
+int libvirt_serial_to_file(const char *uri)
+{
+	return !uri || !*uri || strncmp(uri, "qemu:///embed", 13) == 0;
+}
+
 int libvirt_embed_root(const char *uri, char *root, size_t len)
 {
 	const char *q, *r;
@@ -62,6 +67,7 @@ int libvirt_session_init(struct libvirt_session *s, const char *uri, char *err, 
 	}
 	snprintf(s->serial, sizeof(s->serial), "%s/serial.log", s->dir);
 	snprintf(s->name, sizeof(s->name), "kvmio-%d", (int)getpid());
+	s->console = !libvirt_serial_to_file(uri);
 	if (!uri || !*uri) {
 		snprintf(s->uri, sizeof(s->uri), LIBVIRT_EMBED_URI_FMT, s->dir);
 		snprintf(s->root, sizeof(s->root), "%s", s->dir);
@@ -309,11 +315,69 @@ static void append_err(struct launch_result *res, const char *text)
 	res->err_len = strlen(n);
 }
 
-static void read_serial(const struct libvirt_session *s, struct launch_result *res,
-			double started_at)
+/* The console stream's bytes (the guest's serial port as a pty), appended by the event loop. */
+#define CONSOLE_MAX (64u << 20)   /* bytes kept, as launch.c keeps of QEMU's stdout */
+#define CONSOLE_DRAIN_S 2.0       /* after the domain stopped: the rest of the stream */
+struct console {
+	pthread_mutex_t lock;
+	char *buf;
+	size_t len, cap;
+	int eof;
+};
+
+static void on_console(virStreamPtr st, int events, void *opaque)
 {
-	size_t len;
-	char *text = file_read(s->serial, &len);
+	struct console *c = opaque;
+	char chunk[65536];
+	int n = 0;
+
+	while ((events & VIR_STREAM_EVENT_READABLE) &&
+	       (n = virStreamRecv(st, chunk, sizeof(chunk))) > 0) {
+		pthread_mutex_lock(&c->lock);
+		if (c->len + (size_t)n + 1 > c->cap && c->len + (size_t)n < CONSOLE_MAX) {
+			size_t cap = c->cap ? c->cap : 65536;
+			char *b;
+
+			while (cap < c->len + (size_t)n + 1)
+				cap *= 2;
+			b = realloc(c->buf, cap);
+			if (b) {
+				c->buf = b;
+				c->cap = cap;
+			}
+		}
+		if (c->len + (size_t)n + 1 <= c->cap) {
+			memcpy(c->buf + c->len, chunk, (size_t)n);
+			c->len += (size_t)n;
+			c->buf[c->len] = '\0';
+		}
+		pthread_mutex_unlock(&c->lock);
+	}
+	/* n: 0 end of stream, -1 error, -2 nothing more for now */
+	if ((events & (VIR_STREAM_EVENT_ERROR | VIR_STREAM_EVENT_HANGUP)) || n == 0 || n == -1) {
+		virStreamEventRemoveCallback(st);
+		__atomic_store_n(&c->eof, 1, __ATOMIC_RELEASE);
+	}
+}
+
+static void read_serial(const struct libvirt_session *s, struct console *con,
+			struct launch_result *res, double started_at)
+{
+	size_t len = 0;
+	char *text;
+
+	if (s->console) {
+		pthread_mutex_lock(&con->lock);
+		text = malloc(con->len + 1);
+		if (text) {
+			memcpy(text, con->buf ? con->buf : "", con->len);
+			text[con->len] = '\0';
+			len = con->len;
+		}
+		pthread_mutex_unlock(&con->lock);
+	} else {
+		text = file_read(s->serial, &len);
+	}
 
 	if (!text)
 		return;
@@ -332,8 +396,10 @@ int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
 	static int event_impl;
 	char logs[4400];
 	struct watch w = { .name = s->name };
+	struct console con = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	virConnectPtr conn = NULL;
 	virDomainPtr dom = NULL;
+	virStreamPtr st = NULL;
 	pthread_t loop;
 	int timer = -1, cb = -1, rc = KVMIO_EXIT_OK, stopping = 0, loop_up = 0, lost = 0;
 	double started_at, deadline, next_poll, gone_at = 0;
@@ -380,12 +446,36 @@ int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
 	unguard();
 	started_at = clock_now_s();
 	guard("virDomainCreateXML");
-	dom = virDomainCreateXML(conn, xml, s->root[0] ? 0 : VIR_DOMAIN_START_AUTODESTROY);
+	/* the console: paused until its stream is attached, so no byte is lost */
+	dom = virDomainCreateXML(conn, xml, (s->root[0] ? 0 : VIR_DOMAIN_START_AUTODESTROY) |
+				 (s->console ? VIR_DOMAIN_START_PAUSED : 0));
 	unguard();
 	if (!dom) {
 		last_error("cannot start a domain through", s->uri, err, errlen);
 		rc = KVMIO_EXIT_BADCONFIG;
 		goto out;
+	}
+	if (s->console) {
+		int ok;
+
+		guard("virDomainOpenConsole");
+		ok = (st = virStreamNew(conn, VIR_STREAM_NONBLOCK)) &&
+		     virDomainOpenConsole(dom, NULL, st, VIR_DOMAIN_CONSOLE_FORCE) == 0 &&
+		     virStreamEventAddCallback(st, VIR_STREAM_EVENT_READABLE |
+					       VIR_STREAM_EVENT_ERROR | VIR_STREAM_EVENT_HANGUP,
+					       on_console, &con, NULL) == 0;
+		unguard();
+		if (ok) {
+			guard("virDomainResume");
+			ok = virDomainResume(dom) == 0;
+			unguard();
+		}
+		if (!ok) {
+			last_error("cannot attach to the console of a domain through", s->uri, err,
+				   errlen);
+			rc = KVMIO_EXIT_BADCONFIG;
+			goto out;
+		}
 	}
 	res->started = 1;
 	if (s->root[0])
@@ -395,7 +485,7 @@ int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
 	for (;;) {
 		double t = clock_now_s();
 
-		read_serial(s, res, started_at);
+		read_serial(s, &con, res, started_at);
 		if (__atomic_load_n(&w.stopped, __ATOMIC_ACQUIRE))
 			break;
 		if (tick && !stopping)
@@ -432,7 +522,10 @@ int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
 		usleep(WATCH_TICK_US);
 	}
 	res->wall_s = w.at - started_at;
-	read_serial(s, res, started_at);
+	for (double until = clock_now_s() + CONSOLE_DRAIN_S; s->console && st &&
+	     !__atomic_load_n(&con.eof, __ATOMIC_ACQUIRE) && clock_now_s() < until;)
+		usleep(WATCH_TICK_US / 10);
+	read_serial(s, &con, res, started_at);
 	qemu_messages(s, res);
 	switch (w.detail) {
 	case VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN:
@@ -455,6 +548,14 @@ int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
 		break;
 	}
 out:
+	if (st) {
+		guard("virStreamAbort");
+		if (!__atomic_load_n(&con.eof, __ATOMIC_ACQUIRE))
+			virStreamEventRemoveCallback(st);
+		virStreamAbort(st);
+		virStreamFree(st);
+		unguard();
+	}
 	if (dom) {
 		/* a transient domain that is still there (an error above) goes now */
 		guard("virDomainDestroy");
@@ -477,5 +578,6 @@ out:
 	if (timer >= 0)
 		virEventRemoveTimeout(timer);
 	reaper_release();
+	free(con.buf);
 	return rc;
 }

@@ -19,9 +19,16 @@ struct libvirt_session {
 	char *dir;                 /* private temporary directory: the serial file, the root of the
 				    * default embedded driver */
 	char serial[4200];         /* the guest's serial port (a file on this machine) */
+	int console;               /* 1: the serial port is a pty, read through the console stream
+				    * (libvirt_serial_to_file 0); serial is then unused */
 	char name[64];             /* the domain's name: kvmio-PID */
 	char root[4200];           /* an embedded driver's root= ("" for other URIs) */
 };
+
+/* 1 if the guest's serial port goes to a file kvmio reads (the embedded driver, NULL or ""
+ * meaning it: QEMU runs in this process's machine); 0: a pty on the host that runs QEMU, read
+ * through virDomainOpenConsole and a virStream (any other URI, remote ones too). */
+int libvirt_serial_to_file(const char *uri);
 
 /* The root= of a qemu:///embed URI into root; 0, or -1 if uri is not an embedded one. */
 int libvirt_embed_root(const char *uri, char *root, size_t len);

@@ -25,6 +25,8 @@
 #include "helpers.h"
 
 static char dir[256], log_qemu[300], log_lv[300], out[300], err[300];
+static char logd[300], lvd[300]; /* pid files of the daemons a test started, or "" */
+static void daemon_down(char *pidfile);
 
 static int setup(void **state)
 {
@@ -41,6 +43,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
+	daemon_down(lvd);
+	daemon_down(logd);
 	dir_remove_tree(dir);
 	return 0;
 }
@@ -71,17 +75,19 @@ static char *shape(const struct log *log)
 	return s;
 }
 
-/* kvmio boot [--connect] ARGS... -- GUEST (space-separated), expect `want`, parse the log. */
-static void boot(struct log *log, const char *logp, int libvirt, int want, const char *disk,
+/* kvmio boot [--connect[=URI]] ARGS... -- GUEST (space-separated), expect `want`, parse the log.
+ * uri NULL: the QEMU backend; "": --connect (the embedded driver). */
+static void boot(struct log *log, const char *logp, const char *uri, int want, const char *disk,
 		 const char *guest)
 {
 	const char *args[MAX_ARGS];
-	char g[512], *save = NULL;
+	char g[512], *save = NULL, connect[300];
 	int n = 0, rc;
 
 	args[n++] = "boot";
-	if (libvirt)
-		args[n++] = "--connect";
+	snprintf(connect, sizeof(connect), "--connect%s%s", uri && *uri ? "=" : "", uri ? uri : "");
+	if (uri)
+		args[n++] = connect;
 	args[n++] = "--timeout";
 	args[n++] = "180";
 	args[n++] = "--log";
@@ -97,20 +103,22 @@ static void boot(struct log *log, const char *logp, int libvirt, int want, const
 	args[n] = NULL;
 	rc = test_kvmio_argv(out, args);
 	if (rc != want)
-		fail_msg("kvmio boot%s %s -- %s: exit %d, want %d\n%s", libvirt ? " --connect" : "",
+		fail_msg("kvmio boot %s %s -- %s: exit %d, want %d\n%s", uri ? connect : "",
 			 disk ? disk : "", guest, rc, want, test_output(out));
 	memset(log, 0, sizeof(*log));
 	log_parse_file(log, logp);
 }
 
-/* The same guest through both backends: the same records (figures aside), end status=ok. */
-static void same_records(const char *disk, const char *guest, const char *bench_result)
+/* The same guest through both backends (libvirt at uri): the same records (figures aside), end
+ * status=ok. */
+static void same_records(const char *uri, const char *disk, const char *guest,
+			 const char *bench_result)
 {
 	struct log a, b;
 	char *sa, *sb;
 
-	boot(&a, log_qemu, 0, 0, disk, guest);
-	boot(&b, log_lv, 1, 0, disk, guest);
+	boot(&a, log_qemu, NULL, 0, disk, guest);
+	boot(&b, log_lv, uri, 0, disk, guest);
 	assert_int_equal(a.status, KVMIO_EXIT_OK);
 	assert_int_equal(b.status, KVMIO_EXIT_OK);
 	assert_non_null(log_find(&b, "result", "name", bench_result));
@@ -129,14 +137,15 @@ static void same_records(const char *disk, const char *guest, const char *bench_
 static void test_exits_same_records(void **state)
 {
 	(void)state;
-	same_records(NULL, "bench=exits ops=300", "pio-read"); /* pci-testdev's BARs */
+	same_records("", NULL, "bench=exits ops=300", "pio-read"); /* pci-testdev's BARs */
 }
 
 static void test_null_disk_same_records(void **state)
 {
 	(void)state;
-	same_records("virtio-blk,size=64M,iothread=on", "bench=disk ops=200", "randread-4k-qd1");
-	same_records("ide,size=16M", "bench=disk ops=100", "randread-4k-qd1");
+	same_records("", "virtio-blk,size=64M,iothread=on", "bench=disk ops=200",
+		     "randread-4k-qd1");
+	same_records("", "ide,size=16M", "bench=disk ops=100", "randread-4k-qd1");
 }
 
 /* A file disk is libvirt's own <disk> (cache=none, io=threads, an iothread of its own). */
@@ -151,7 +160,7 @@ static void test_file_disk(void **state)
 	assert_int_equal(test_kvmio(out, "mkdisk", img, "32M", (char *)NULL), 0);
 	snprintf(spec, sizeof(spec), "virtio-blk,transport=modern,file=%s,cache=none,iothread=on",
 		 img);
-	boot(&log, log_lv, 1, 0, spec, "bench=disk ops=100");
+	boot(&log, log_lv, "", 0, spec, "bench=disk ops=100");
 	d = log_find(&log, "disk", "index", "0");
 	assert_non_null(d);
 	test_assert_field(d, "transport", "modern");
@@ -302,14 +311,17 @@ static void daemon_up(const char *daemon, const char *sock, char *pidfile, size_
 	assert_true(path_exists(sock));
 }
 
-/* Stop a daemon this test started (by the pid in its pid file). */
-static void daemon_down(const char *pidfile)
+/* Stop a daemon this test started (by the pid in its pid file); pidfile becomes "". */
+static void daemon_down(char *pidfile)
 {
 	char line[32];
 	pid_t pid;
 
-	if (!pidfile[0] || file_read_line(pidfile, line, sizeof(line)) != 0)
+	if (!pidfile[0] || file_read_line(pidfile, line, sizeof(line)) != 0) {
+		pidfile[0] = '\0';
 		return;
+	}
+	pidfile[0] = '\0';
 	pid = (pid_t)atoi(line);
 	if (pid <= 1)
 		return;
@@ -320,33 +332,26 @@ static void daemon_down(const char *pidfile)
 
 /*
  * qemu:///system through libvirtd (started here as the README says where systemd is not PID 1,
- * unless one runs): the same boot, and a kvmio killed with SIGKILL takes its domain along
+ * unless one runs): the serial port a pty read through the console stream, the same records as
+ * the QEMU backend, and a kvmio killed with SIGKILL takes its domain along
  * (VIR_DOMAIN_START_AUTODESTROY; the daemon notices the connection gone).
  */
 static void test_system(void **state)
 {
-	char logd[300], lvd[300], name[64];
+	char name[64];
 	char *argv[] = { (char *)test_kvmio_bin(), "boot", "--connect", "qemu:///system",
 			 "--timeout", "300", "--", "bench=exits", "ops=100000000", NULL };
-	struct log log;
 	pid_t pid;
 	int rc;
 
 	(void)state;
 	daemon_up("virtlogd", VIRTLOGD_SOCK, logd, sizeof(logd));
 	daemon_up("libvirtd", SYSTEM_SOCK, lvd, sizeof(lvd));
-	rc = test_kvmio(out, "boot", "--connect", "qemu:///system", "--log", log_lv, "--",
-			"bench=exits", "ops=200", (char *)NULL);
-	if (rc != 0) {
-		daemon_down(lvd);
-		daemon_down(logd);
+	rc = test_kvmio(out, "boot", "--connect", "qemu:///system", "--print-xml", "--",
+			"bench=exits", (char *)NULL);
+	if (rc != 0 || !strstr(test_output(out), "<serial type='pty'>"))
 		fail_msg("exit %d\n%s", rc, test_output(out));
-	}
-	memset(&log, 0, sizeof(log));
-	log_parse_file(&log, log_lv);
-	assert_int_equal(log.status, KVMIO_EXIT_OK);
-	test_check_result(&log, "pio-read", 200);
-	log_free(&log);
+	same_records("qemu:///system", NULL, "bench=exits ops=200", "pio-read");
 	pid = test_spawn(argv, out, err);
 	snprintf(name, sizeof(name), "kvmio-%d", (int)pid);
 	for (int i = 0; i < 600 && !qemu_of(name); i++)
@@ -357,8 +362,6 @@ static void test_system(void **state)
 	for (int i = 0; i < 300 && qemu_of(name); i++)
 		usleep(100000);
 	rc = rc && !qemu_of(name);
-	daemon_down(lvd);
-	daemon_down(logd);
 	if (!rc)
 		fail_msg("the domain's QEMU did not start, or outlived kvmio:\n%s", test_output(err));
 }

@@ -136,7 +136,10 @@ static void test_kvm_q35_memory(void **state)
 	o.machine = "q35";
 	o.memory_mib = 512;
 	p.run_as_root = 0;
+	p.serial_path = NULL; /* a pty, for the console stream */
 	xml = xml_of(&o, &p);
+	has(xml, "<serial type='pty'>\n      <target port='0'/>\n    </serial>");
+	lacks(xml, "<serial type='file'>");
 	has(xml, "<domain type='kvm'");
 	has(xml, "<cpu mode='host-passthrough'/>");
 	has(xml, "machine='q35'");
@@ -288,6 +291,12 @@ static void test_embed_root(void **state)
 	assert_int_equal(libvirt_embed_root("qemu:///embed?root=", root, sizeof(root)), -1);
 	assert_int_equal(libvirt_embed_root("qemu:///system", root, sizeof(root)), -1);
 	assert_int_equal(libvirt_embed_root("qemu:///embedded?root=/x", root, sizeof(root)), -1);
+	/* the serial port: a file under the embedded driver, the console stream elsewhere */
+	assert_int_equal(libvirt_serial_to_file(NULL), 1);
+	assert_int_equal(libvirt_serial_to_file(""), 1);
+	assert_int_equal(libvirt_serial_to_file("qemu:///embed?root=/r"), 1);
+	assert_int_equal(libvirt_serial_to_file("qemu:///system"), 0);
+	assert_int_equal(libvirt_serial_to_file("qemu+ssh://u@h/system"), 0);
 	assert_int_equal(libvirt_embed_root("qemu:///embed?root=/a/very/long/path/that/does/"
 					    "not/fit/in/sixty/four/bytes/at/all/not/at/all", root,
 					    sizeof(root)), -1);
