@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "boot/disk.h"
+#include "boot/libvirt.h"
 #include "boot/pin.h"
 #include "proto/proto.h"
 #include "boot/qemu.h"
@@ -451,6 +452,15 @@ int cmd_run(int argc, char **argv)
 		return usage_error("run: no job file given");
 	if (pin[0] && connect[0])
 		return usage_error("run: --pin with --connect: not supported yet");
+	if (jobs > 1 && connect[0]) {
+		char root[PATH_MAX];
+
+		/* an embedded driver's root serves one process at a time (the default: one each) */
+		if (connect[9] == '=' && libvirt_embed_root(connect + 10, root, sizeof(root)) == 0)
+			return usage_error("run: --jobs %d with --connect %s: one boot at a time per "
+					   "root (--connect alone gives each boot its own)", jobs,
+					   connect + 10);
+	}
 	if ((goal.cv_pct > 0) != (goal.max_repeat > 0))
 		return usage_error("run: --until-cv and --max-repeat go together");
 	if (dir && strlen(dir) > 1024)
