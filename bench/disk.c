@@ -24,13 +24,13 @@
 
 #define BENCH_NAME         "disk"
 #define MAX_QD             1024
-#define TIME_MODE_MAX_OPS  1000000ull   /* sample buffer when time= is used */
 #define HARNESS_MAX_OPS    20000ull
 #define HARNESS_SECTORS    (16ull * 1024 * 1024 / DISK_SECTOR)
 /* Both times exec_deadline_scale(): between completions the guest submits, polls and checks
  * itself, ~10x slower again when its instructions are interpreted (kernel/exec.h). */
 #define STALL_SECONDS      10           /* no completion for this long: a device error */
 #define STALL_CYCLES_BLIND (1ull << 35) /* when tsc_hz is unknown (~16 s at 2 GHz) */
+#define BATCH_STALL_ROUNDS 4096         /* stamp=batch: empty polls between stall checks */
 
 struct disk_run {
 	const struct options *o;
@@ -129,6 +129,12 @@ static void report_disk(unsigned index, struct blkdev *d, int label, uint64_t la
 	if (label > 0)
 		rec_hex("label_id", label_id);
 	rec_u64("read_only", (uint64_t)d->read_only);
+	if (d->dbbuf)
+		rec_str("dbbuf", d->dbbuf);
+	if (d->ring) {
+		rec_str("ring", d->ring);
+		rec_u64("queues", d->queues);
+	}
 	rec_end();
 }
 
@@ -165,14 +171,18 @@ struct series_result {
 /*
  * The timed loop. Keeps up to qd requests in flight; after every `flush_every` writes it drains
  * and issues a flush (timed apart). lba_mask != 0 folds LBAs into a small device (ramdisk).
+ * stamp=op (batch 0): each request is timed from its submission to its completion. stamp=batch:
+ * no clock read per request; one at the end of every `batch` completions, each of which gets
+ * the batch's mean (at qd=1 the mean latency, at qd>1 the time per op: latency / qd by
+ * Little's law), and the stall check reads the clock only every BATCH_STALL_ROUNDS empty polls.
  */
 static void run_series(struct disk_run *r, struct blkdev *d, uint64_t n, uint64_t qd,
-		       uint64_t flush_every, uint64_t lba_mask, uint64_t deadline,
+		       uint64_t flush_every, uint64_t lba_mask, uint64_t deadline, uint64_t batch,
 		       struct series_result *res)
 {
 	struct blk_req *free_list[MAX_QD];
 	uint64_t nfree = qd, submitted = 0, done = 0, writes_since_flush = 0;
-	uint64_t last_progress, stall = stall_cycles(r);
+	uint64_t last_progress, stall = stall_cycles(r), in_batch = 0, idle_rounds = 0;
 
 	for (uint64_t i = 0; i < qd; i++)
 		free_list[i] = &r->reqs[i];
@@ -181,6 +191,7 @@ static void run_series(struct disk_run *r, struct blkdev *d, uint64_t n, uint64_
 	uint64_t irq0 = d->irqs;
 	uint64_t t_start = ts_read();
 	last_progress = t_start;
+	uint64_t batch_start = t_start;
 	/* the split into halves, for steady state: half the ops, or half the time= */
 	uint64_t half_ops = deadline ? UINT64_MAX : n / 2;
 	uint64_t t_mid = deadline && deadline > t_start ? t_start + (deadline - t_start) / 2
@@ -197,7 +208,7 @@ static void run_series(struct disk_run *r, struct blkdev *d, uint64_t n, uint64_
 			q->op = (e & OP_WRITE_BIT) ? BLK_WRITE : BLK_READ;
 			q->sectors = r->bs_sectors;
 			q->tag = submitted;
-			q->t_submit = ts_read();
+			q->t_submit = batch ? 0 : ts_read();
 			if (d->submit(d, q)) {
 				free_list[nfree++] = q;
 				break;
@@ -205,7 +216,7 @@ static void run_series(struct disk_run *r, struct blkdev *d, uint64_t n, uint64_
 			submitted++;
 			if (q->op == BLK_WRITE)
 				writes_since_flush++;
-			if (deadline && q->t_submit >= deadline)
+			if (!batch && deadline && q->t_submit >= deadline)
 				n = submitted; /* time= reached: stop submitting */
 		}
 		if (flush_every && writes_since_flush >= flush_every && done == submitted) {
@@ -225,6 +236,28 @@ static void run_series(struct disk_run *r, struct blkdev *d, uint64_t n, uint64_
 			break;
 		}
 		struct blk_req *q;
+		int progressed = 0;
+		while (batch && (q = d->poll(d))) {
+			done++;
+			progressed = 1;
+			free_list[nfree++] = q;
+			if (q->status != BLK_OK)
+				res->failed = 1;
+			if (++in_batch < batch)
+				continue;
+			uint64_t t = ts_read();
+			bench_batch_samples(r->samples + done - in_batch, in_batch, t - batch_start);
+			batch_start = last_progress = t;
+			in_batch = 0;
+			if (!res->half_elapsed && (done >= half_ops || t >= t_mid)) {
+				res->half_elapsed = t - t_start;
+				res->half_ops = done;
+			}
+			if (deadline && t >= deadline && n > submitted)
+				n = submitted; /* time= reached: stop submitting */
+		}
+		if (batch && (progressed || ++idle_rounds % BATCH_STALL_ROUNDS))
+			continue;
 		while ((q = d->poll(d))) {
 			uint64_t t = ts_read();
 			r->samples[done++] = t - q->t_submit;
@@ -244,6 +277,9 @@ static void run_series(struct disk_run *r, struct blkdev *d, uint64_t n, uint64_
 		}
 	}
 	res->elapsed = ts_read() - t_start;
+	if (in_batch) /* the last, shorter batch */
+		bench_batch_samples(r->samples + done - in_batch, in_batch,
+				    t_start + res->elapsed - batch_start);
 	res->ops = done;
 	res->bytes = done * r->bs_sectors * d->sector_size;
 	res->io.pio_r = io_count.pio_r - io0.pio_r;
@@ -251,6 +287,12 @@ static void run_series(struct disk_run *r, struct blkdev *d, uint64_t n, uint64_
 	res->io.mmio_r = io_count.mmio_r - io0.mmio_r;
 	res->io.mmio_w = io_count.mmio_w - io0.mmio_w;
 	res->irqs = d->irqs - irq0;
+}
+
+/* stamp=batch: its batch size; stamp=op: 0 */
+static uint64_t stamp_batch(const struct options *o)
+{
+	return strcmp(o->stamp, "batch") ? 0 : o->batch;
 }
 
 /* "randread-4k-qd1": the series name, in buf. */
@@ -275,6 +317,10 @@ static void result_fields(struct disk_run *r, const char *rw, uint64_t bs, uint6
 	rec_str("model", r->d->model);
 	rec_str("transport", r->d->transport);
 	rec_str("irq", modes[r->d->mode]);
+	if (r->d->ring) {
+		rec_str("ring", r->d->ring);
+		rec_u64("queues", r->d->queues);
+	}
 	rec_str("rw", rw);
 	rec_u64("bs", bs);
 	rec_u64("qd", qd);
@@ -288,6 +334,8 @@ static void result_fields(struct disk_run *r, const char *rw, uint64_t bs, uint6
 	rec_u64("mmio_w", res->io.mmio_w);
 	rec_u64("irqs", res->irqs);
 	rec_u64("flushes", res->flushes);
+	if (r->d->dbbuf)
+		rec_str("dbbuf", r->d->dbbuf);
 	rec_ratio2("harness_mean", harness_total, harness_ops);
 }
 
@@ -305,7 +353,7 @@ static uint64_t harness_cost(struct disk_run *r, uint64_t n, uint64_t qd, uint64
 	if (qd > ram->queue_depth)
 		qd = ram->queue_depth;
 	/* ramdisk sectors are a power of two: fold the stream into it with a mask */
-	run_series(r, ram, n, qd, 0, HARNESS_SECTORS - r->bs_sectors, 0, &res);
+	run_series(r, ram, n, qd, 0, HARNESS_SECTORS - r->bs_sectors, 0, stamp_batch(r->o), &res);
 	*ops = res.ops;
 	return res.elapsed;
 }
@@ -329,7 +377,7 @@ static int measure(struct disk_run *r, const char *rw, uint64_t bs, uint64_t qd)
 		do {
 			struct series_result w;
 			run_series(r, r->d, o->warmup && o->warmup < n ? o->warmup : n, qd, 0, 0,
-				   until, &w);
+				   until, stamp_batch(o), &w);
 			if (w.failed) {
 				device_error(r->d, "device error during warmup");
 				return -1;
@@ -338,7 +386,7 @@ static int measure(struct disk_run *r, const char *rw, uint64_t bs, uint64_t qd)
 	}
 	uint64_t deadline = o->time && r->tsc_hz ? ts_read() + o->time * r->tsc_hz : 0;
 	struct series_result res;
-	run_series(r, r->d, n, qd, o->flush, 0, deadline, &res);
+	run_series(r, r->d, n, qd, o->flush, 0, deadline, stamp_batch(o), &res);
 	if (res.failed) {
 		device_error(r->d, res.failed == 2 ? "device stopped completing requests" :
 						    "device reported an error");
@@ -348,6 +396,8 @@ static int measure(struct disk_run *r, const char *rw, uint64_t bs, uint64_t qd)
 	series_name(name, sizeof(name), rw, bs, qd, "");
 	result_record_begin(BENCH_NAME, name, r->samples, res.ops);
 	result_fields(r, rw, bs, qd, &res, harness_total, harness_ops);
+	bench_stopped_field(o->time != 0, res.ops >= n);
+	bench_stamp_fields(stamp_batch(o));
 	rec_end();
 	if (res.flushes) {
 		series_name(name, sizeof(name), rw, bs, qd, "-flush");
@@ -534,8 +584,9 @@ enum guest_status bench_disk(const struct options *o)
 		.mode = !strcmp(o->irq, "msix") ? COMPLETE_MSIX :
 			!strcmp(o->irq, "intx") ? COMPLETE_INTX : COMPLETE_POLL,
 		.ata_dma = !strcmp(o->ata_mode, "dma"),
-		.evidx = (int)o->evidx, .indirect = (int)o->indirect,
+		.evidx = (int)o->evidx, .indirect = (int)o->indirect, .nvme_dbbuf = (int)o->dbbuf,
 		.virtio_transport = !strcmp(o->transport, "legacy") ? 1 : !strcmp(o->transport, "modern") ? 2 : 0,
+		.packed = !strcmp(o->ring, "packed"), .queues = (uint32_t)o->queues,
 	};
 	uint64_t sweep[16];
 	char axis;
@@ -569,7 +620,7 @@ enum guest_status bench_disk(const struct options *o)
 		return STATUS_BADCONFIG;
 	}
 	if (r->d->unusable) {
-		report_error_key("badconfig", r->d->unusable, "irq");
+		report_error_key("badconfig", r->d->unusable, r->d->unusable_key ? r->d->unusable_key : "irq");
 		return STATUS_BADCONFIG;
 	}
 	r->label = read_label(r, sector) > 0;
@@ -602,7 +653,7 @@ enum guest_status bench_disk(const struct options *o)
 		return STATUS_BADCONFIG;
 	}
 
-	r->max_ops = o->time ? TIME_MODE_MAX_OPS : o->ops;
+	r->max_ops = o->time ? BENCH_TIME_MAX_OPS : o->ops;
 	uint64_t arr_pages = ALIGN_UP(r->max_ops * 8, PAGE_SIZE) / PAGE_SIZE;
 	r->lba = page_alloc(arr_pages);
 	r->samples = page_alloc(arr_pages);

@@ -24,7 +24,11 @@
 #define PCI_DEVICE_TESTDEV   0x0005   /* QEMU pci-testdev: BAR0 MMIO, BAR1 I/O */
 #define PORT_LIMIT           0x10000  /* an I/O BAR above it cannot be reached with in/out */
 
-/* warmup: a count, then, for warmup=TIME, until the TSC passes e->warmup_until (0: none) */
+/* warmup: a count, then, for warmup=TIME, until the TSC passes e->warmup_until (0: none).
+ * Then n timed runs, or with time= (e->deadline) until the TSC passes the deadline, at most n:
+ * the compare is outside the timestamp pair. stamp=op: a pair around each run, nothing else
+ * between them; stamp=batch (e->batch): a pair around each batch of e->batch runs, each run
+ * given the batch's mean. *e->done gets the count. */
 #define TIMED_SERIES(samples, n, warmup, op)                                   \
 	do {                                                                   \
 		for (uint64_t w_ = 0; w_ < (warmup); w_++) {                   \
@@ -33,12 +37,28 @@
 		while (e->warmup_until && ts_read() < e->warmup_until) {       \
 			op;                                                    \
 		}                                                              \
-		for (uint64_t i_ = 0; i_ < (n); i_++) {                        \
+		uint64_t i_ = 0;                                               \
+		while (!e->batch && i_ < (n)) {                                \
 			uint64_t t0_ = ts_read();                              \
 			op;                                                    \
 			uint64_t t1_ = ts_read();                              \
-			(samples)[i_] = t1_ - t0_;                             \
+			(samples)[i_++] = t1_ - t0_;                           \
+			if (e->deadline && t1_ >= e->deadline)                 \
+				break;                                         \
 		}                                                              \
+		while (e->batch && i_ < (n)) {                                 \
+			uint64_t b_ = (n) - i_ < e->batch ? (n) - i_ : e->batch; \
+			uint64_t t0_ = ts_read();                              \
+			for (uint64_t k_ = 0; k_ < b_; k_++) {                 \
+				op;                                            \
+			}                                                      \
+			uint64_t t1_ = ts_read();                              \
+			bench_batch_samples((samples) + i_, b_, t1_ - t0_);    \
+			i_ += b_;                                              \
+			if (e->deadline && t1_ >= e->deadline)                 \
+				break;                                         \
+		}                                                              \
+		*e->done = i_;                                                 \
 	} while (0)
 
 /* What the tests need to know about this machine, found once before they run. */
@@ -46,6 +66,10 @@ struct exit_env {
 	uint64_t ops, warmup;
 	uint64_t warmup_cycles;        /* warmup=TIME in TSC cycles; 0: a count */
 	uint64_t warmup_until;         /* the TSC at the end of this test's warmup=TIME; 0: none */
+	uint64_t time_cycles;          /* time=S in TSC cycles; 0: ops= counts */
+	uint64_t deadline;             /* the TSC at which this test's time= ends; 0: none */
+	uint64_t *done;                /* operations the series timed */
+	uint64_t batch;                /* stamp=batch: operations per timestamp pair; 0: one each */
 	uint16_t pm_timer_port;        /* 0: no ACPI PM timer */
 	const struct pci_dev *dev;     /* pci-testdev or dev=; NULL: none */
 	int mbar, iobar;               /* BAR numbers, -1: none */
@@ -204,8 +228,11 @@ static void skip(const char *name, const char *reason)
 
 enum guest_status bench_exits(const struct options *o)
 {
-	struct exit_env e = { .ops = o->ops, .warmup = o->warmup, .mbar = -1, .iobar = -1,
-			      .warmup_cycles = o->warmup_ms * tsc_hz() / 1000 };
+	uint64_t done = 0;
+	struct exit_env e = { .ops = o->time ? BENCH_TIME_MAX_OPS : o->ops, .warmup = o->warmup,
+			      .mbar = -1, .iobar = -1, .warmup_cycles = o->warmup_ms * tsc_hz() / 1000,
+			      .time_cycles = o->time * tsc_hz(), .done = &done,
+			      .batch = strcmp(o->stamp, "batch") ? 0 : o->batch };
 
 	e.dev = pci_find_id(PCI_VENDOR_REDHAT, PCI_DEVICE_TESTDEV);
 	if (o->dev_kind != DEV_AUTO &&
@@ -223,7 +250,11 @@ enum guest_status bench_exits(const struct options *o)
 			return STATUS_BADCONFIG;
 		}
 	}
-	uint64_t pages = (o->ops * sizeof(uint64_t) + PAGE_SIZE - 1) / PAGE_SIZE;
+	if (o->time && !tsc_hz()) {
+		report_error_key("badconfig", "time= needs a known TSC frequency (tsc_method=none)", "time");
+		return STATUS_BADCONFIG;
+	}
+	uint64_t pages = (e.ops * sizeof(uint64_t) + PAGE_SIZE - 1) / PAGE_SIZE;
 	uint64_t *s = page_alloc(pages);
 	if (!s) {
 		rec_begin("error");
@@ -247,9 +278,14 @@ enum guest_status bench_exits(const struct options *o)
 			continue;
 		}
 		e.warmup_until = e.warmup_cycles ? ts_read() + e.warmup_cycles : 0;
+		/* time= counts from the end of the warmup; a warmup by count is short */
+		e.deadline = e.time_cycles ? (e.warmup_until ? e.warmup_until : ts_read()) + e.time_cycles
+					   : 0;
 		t->operation(&e, s);
-		result_record_begin(BENCH_NAME, t->name, s, o->ops);
+		result_record_begin(BENCH_NAME, t->name, s, done);
 		t->fields(&e);
+		bench_stopped_field(o->time != 0, done >= e.ops);
+		bench_stamp_fields(e.batch);
 		rec_end();
 	}
 	return STATUS_OK;

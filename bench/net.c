@@ -35,6 +35,8 @@
 #define DRAIN_SECOND_PART   4     /* net-tx: a quarter second for frames still on their way */
 #define BLIND_SECOND        (1ull << 31)  /* cycles standing in for a second when tsc_hz is 0 */
 #define MAX_FRAME_BYTES     (64ull << 20) /* all frames of a run are built beforehand */
+#define TIME_FRAME_BYTES    (48ull << 20) /* time=: frames built for it, the run's cap with
+					   * BENCH_TIME_MAX_OPS (the record says stopped=cap) */
 #define HARNESS_MAX_FRAMES  20000ull
 
 static const uint8_t broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -82,6 +84,8 @@ static void report_nic(unsigned index, struct netdev *d)
 	rec_mac("mac", d->mac);
 	rec_str("link", d->link_up(d) ? "up" : "down");
 	rec_u64("tx_slots", d->tx_slots);
+	if (d->ring)
+		rec_str("ring", d->ring);
 	rec_end();
 }
 
@@ -196,6 +200,8 @@ static void result_fields(struct net_run *r, uint64_t frames, uint64_t elapsed,
 	rec_str("model", r->tx->model);
 	rec_str("transport", r->tx->transport);
 	rec_str("irq", modes[r->tx->mode]);
+	if (r->tx->ring)
+		rec_str("ring", r->tx->ring);
 	rec_u64("size", r->o->size);
 	rec_u64("burst", r->o->burst);
 	rec_u64("frames", frames);
@@ -228,14 +234,19 @@ static void reset_account(struct net_run *r)
 
 /* ---- net-tx: transmit n frames in bursts; latency = submit to transmit completion ---- */
 
+/* n frames, or with a deadline (time=) those submitted before it, at most n; *done: how many */
 static int run_tx(struct net_run *r, struct netdev *tx, struct netdev *rx, int drain, uint64_t n,
-		  uint64_t *elapsed)
+		  uint64_t deadline, uint64_t *elapsed, uint64_t *done)
 {
 	uint64_t submitted = 0, completed = 0, size = r->o->size, burst = r->o->burst;
 	uint64_t t_start = ts_read(), last = t_start;
 	while (completed < n) {
 		for (uint64_t k = 0; k < burst && submitted < n; k++) {
 			uint64_t t = ts_read();
+			if (deadline && t >= deadline) {
+				n = submitted; /* time= reached: complete what is in flight */
+				break;
+			}
 			if (tx->transmit(tx, r->frames + submitted * size, (uint32_t)size))
 				break;
 			r->stamp[submitted++] = t;
@@ -254,6 +265,7 @@ static int run_tx(struct net_run *r, struct netdev *tx, struct netdev *rx, int d
 			return -1;
 	}
 	*elapsed = ts_read() - t_start;
+	*done = completed;
 	/* Frames still on their way to the receiving NIC: wait for them, bounded. */
 	uint64_t t = ts_read();
 	while (drain && r->acc.ok + r->acc.corrupt < n && ts_read() - t < r->bound_second / DRAIN_SECOND_PART)
@@ -280,13 +292,16 @@ static int serve_reflect(struct netdev *d)
 	return 1;
 }
 
+/* n requests, or with a deadline (time=) those sent before it; *done: replies, *sent: requests */
 static int run_rr(struct net_run *r, struct netdev *tx, struct netdev *rx, uint64_t n,
-		  uint64_t *elapsed, uint64_t *done)
+		  uint64_t deadline, uint64_t *elapsed, uint64_t *done, uint64_t *sent)
 {
-	uint64_t size = r->o->size, ok = 0;
+	uint64_t size = r->o->size, ok = 0, i;
 	uint64_t t_start = ts_read();
-	for (uint64_t i = 0; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		uint64_t t0 = ts_read();
+		if (deadline && t0 >= deadline)
+			break;
 		if (tx->transmit(tx, r->frames + i * size, (uint32_t)size)) {
 			tx->tx_complete(tx);
 			if (tx->transmit(tx, r->frames + i * size, (uint32_t)size))
@@ -311,6 +326,7 @@ static int run_rr(struct net_run *r, struct netdev *tx, struct netdev *rx, uint6
 	}
 	*elapsed = ts_read() - t_start;
 	*done = ok;
+	*sent = i;
 	return 0;
 }
 
@@ -324,15 +340,23 @@ static void send_go(struct net_run *r, struct netdev *d, uint64_t count)
 		d->tx_complete(d);
 }
 
+/* n frames, or with a deadline (time=) until it passes: then in loop the frames sent so far
+ * are still received (bounded by the idle wait), the peer's later ones are not waited for.
+ * *got: gaps between frames; *sent_out: frames sent in loop */
 static int run_rx(struct net_run *r, struct netdev *tx, struct netdev *rx, uint64_t n,
-		  uint64_t *elapsed, uint64_t *got)
+		  uint64_t deadline, uint64_t *elapsed, uint64_t *got, uint64_t *sent_out)
 {
-	uint64_t size = r->o->size, sent = 0, count = 0, first = 0, last = 0;
+	uint64_t size = r->o->size, sent = 0, count = 0, first = 0, last = 0, target = n;
 	uint64_t start = ts_read();
 	if (rx == tx)
 		send_go(r, tx, n);
-	while (count < n) {
-		if (rx != tx && sent < n && !tx->transmit(tx, r->frames + sent * size, (uint32_t)size))
+	while (count < target) {
+		if (deadline && target == n && ts_read() >= deadline) {
+			target = rx != tx ? sent : count;
+			if (count >= target)
+				break;
+		}
+		if (rx != tx && sent < target && !tx->transmit(tx, r->frames + sent * size, (uint32_t)size))
 			sent++;
 		if (rx != tx)
 			tx->tx_complete(tx);
@@ -368,6 +392,7 @@ static int run_rx(struct net_run *r, struct netdev *tx, struct netdev *rx, uint6
 	}
 	*elapsed = last - first;
 	*got = count ? count - 1 : 0; /* gaps between frames */
+	*sent_out = sent;
 	return 0;
 }
 
@@ -376,13 +401,13 @@ static int run_rx(struct net_run *r, struct netdev *tx, struct netdev *rx, uint6
 static void harness(struct net_run *r, uint64_t *elapsed, uint64_t *frames)
 {
 	struct netdev *m = memnet_create();
-	uint64_t n = r->n < HARNESS_MAX_FRAMES ? r->n : HARNESS_MAX_FRAMES, done = 0;
+	uint64_t n = r->n < HARNESS_MAX_FRAMES ? r->n : HARNESS_MAX_FRAMES, done = 0, sent = 0;
 	struct rx_account saved = r->acc;
 	*elapsed = 0;
 	if (!strcmp(r->bench, "net-rr"))
-		run_rr(r, m, m, n, elapsed, &done);
+		run_rr(r, m, m, n, 0, elapsed, &done, &sent);
 	else
-		run_tx(r, m, m, r->rx != r->tx, n, elapsed);
+		run_tx(r, m, m, r->rx != r->tx, n, 0, elapsed, &done);
 	*frames = n;
 	r->acc = saved;
 	reset_account(r);
@@ -404,6 +429,7 @@ enum guest_status bench_net(const struct options *o)
 			!strcmp(o->irq, "intx") ? COMPLETE_INTX : COMPLETE_POLL,
 		.virtio_transport = !strcmp(o->transport, "legacy") ? 1 : !strcmp(o->transport, "modern") ? 2 : 0,
 		.evidx = (int)o->evidx, .indirect = (int)o->indirect, .mrg = (int)o->mrg, .itr = (int)o->itr,
+		.packed = !strcmp(o->ring, "packed"),
 	};
 	memset(r, 0, sizeof(*r));
 	r->o = o;
@@ -411,8 +437,13 @@ enum guest_status bench_net(const struct options *o)
 	r->second = tsc_hz() ? tsc_hz() : BLIND_SECOND;
 	r->bound_second = r->second * exec_deadline_scale();
 	r->stream = (uint32_t)(ts_read() ^ (o->seed * 0x9e3779b9u));
-	if (o->time && strcmp(o->bench, "net-echo")) {
-		report_error_key("badconfig", "net-tx/rx/rr count frames: use ops=, not time=", "time");
+	if (o->time && !tsc_hz()) {
+		report_error_key("badconfig", "time= needs a known TSC frequency (tsc_method=none)", "time");
+		return STATUS_BADCONFIG;
+	}
+	if (!strcmp(o->stamp, "batch")) {
+		report_error_key("badconfig", "stamp=batch is for bench=exits and bench=disk: the "
+				 "network benchmarks stamp each frame", "stamp");
 		return STATUS_BADCONFIG;
 	}
 	if (net_probe_all(&cfg))
@@ -441,7 +472,8 @@ enum guest_status bench_net(const struct options *o)
 		return STATUS_BADCONFIG;
 	}
 	if (r->tx->unusable || r->rx->unusable) {
-		report_error_key("badconfig", r->tx->unusable ? r->tx->unusable : r->rx->unusable, "irq");
+		const struct netdev *bad = r->tx->unusable ? r->tx : r->rx;
+		report_error_key("badconfig", bad->unusable, bad->unusable_key ? bad->unusable_key : "irq");
 		return STATUS_BADCONFIG;
 	}
 	if (!r->tx->link_up(r->tx) || !r->rx->link_up(r->rx)) {
@@ -451,6 +483,11 @@ enum guest_status bench_net(const struct options *o)
 	if (!strcmp(o->bench, "net-echo"))
 		return net_echo(o, r->tx, r->second);
 	r->n = o->ops;
+	if (o->time) {
+		r->n = TIME_FRAME_BYTES / o->size;
+		if (r->n > BENCH_TIME_MAX_OPS)
+			r->n = BENCH_TIME_MAX_OPS;
+	}
 	if (r->n * o->size > MAX_FRAME_BYTES) {
 		report_error_key("badconfig", "ops= x size= exceeds the 64 MiB of prebuilt frames", "ops");
 		return STATUS_BADCONFIG;
@@ -473,18 +510,19 @@ enum guest_status bench_net(const struct options *o)
 	harness(r, &h_elapsed, &h_frames);
 	struct counts c;
 	uint64_t elapsed = 0, frames = 0, sent = r->n;
+	/* time=: from here (the untimed harness ran before); the frames built are the cap */
+	uint64_t deadline = o->time ? ts_read() + o->time * tsc_hz() : 0;
 	counts_start(r, &c);
 	int rc;
 	if (!strcmp(o->bench, "net-tx")) {
-		rc = run_tx(r, r->tx, r->rx, r->rx != r->tx, r->n, &elapsed);
-		frames = r->n;
-		if (r->rx == r->tx)
-			sent = 0; /* peer/tap: the receiving end counts (the peer's line) */
+		rc = run_tx(r, r->tx, r->rx, r->rx != r->tx, r->n, deadline, &elapsed, &frames);
+		sent = r->rx == r->tx ? 0 : frames; /* peer/tap: the receiving end counts (the peer's line) */
 	} else if (!strcmp(o->bench, "net-rr")) {
-		rc = run_rr(r, r->tx, r->rx, r->n, &elapsed, &frames);
+		rc = run_rr(r, r->tx, r->rx, r->n, deadline, &elapsed, &frames, &sent);
 	} else {
-		rc = run_rx(r, r->tx, r->rx, r->n, &elapsed, &frames);
-		sent = r->rx != r->tx ? r->n : (r->acc.any ? r->acc.highest + 1 : 0);
+		rc = run_rx(r, r->tx, r->rx, r->n, deadline, &elapsed, &frames, &sent);
+		if (r->rx == r->tx)
+			sent = r->acc.any ? r->acc.highest + 1 : 0;
 	}
 	counts_stop(r, &c);
 	if (rc) {
@@ -501,6 +539,8 @@ enum guest_status bench_net(const struct options *o)
 	u64_append(p, end, o->size);
 	result_record_begin(o->bench, name, r->samples, frames);
 	result_fields(r, frames, elapsed, &c, h_elapsed, h_frames, sent);
+	/* the cap: every frame built was used (net-rx counts gaps, one fewer than frames) */
+	bench_stopped_field(o->time != 0, (!strcmp(o->bench, "net-rx") ? frames + 1 : frames) >= r->n);
 	rec_end();
 	return STATUS_OK;
 }

@@ -2,6 +2,26 @@
 #include "stats.h"
 #include "kernel/report.h"
 
+void bench_stopped_field(int timed, int hit_cap)
+{
+	rec_str("stopped", !timed ? "ops" : hit_cap ? "cap" : "time");
+}
+
+void bench_stamp_fields(uint64_t batch)
+{
+	rec_str("stamp", batch ? "batch" : "op");
+	if (batch)
+		rec_u64("batch", batch);
+}
+
+void bench_batch_samples(uint64_t *samples, uint64_t n, uint64_t cycles)
+{
+	uint64_t mean = n ? cycles / n : 0;
+
+	for (uint64_t i = 0; i < n; i++)
+		samples[i] = mean;
+}
+
 void result_record_begin(const char *bench, const char *name, uint64_t *samples, uint64_t n)
 {
 	struct sample_summary s;

@@ -51,9 +51,11 @@ static const char *const bench_choices[] = {
 static const char *const irq_choices[] = { "poll", "intx", "msix", 0 };
 static const char *const ata_choices[] = { "pio", "dma", 0 };
 static const char *const transport_choices[] = { "auto", "legacy", "modern", 0 };
+static const char *const ring_choices[] = { "split", "packed", 0 };
 static const char *const rw_choices[] = { "read", "write", "randread", "randwrite", "randrw", 0 };
 static const char *const write_choices[] = { "safe", "unsafe", 0 };
 static const char *const fault_choices[] = { "none", "ud", "pf", "gp", "de", 0 };
+static const char *const stamp_choices[] = { "op", "batch", 0 };
 static const char *const bar_choices[] = { "auto", "0", "1", "2", "3", "4", "5", 0 };
 
 const char *const exit_test_names[] = {
@@ -74,6 +76,8 @@ const struct option_spec option_specs[] = {
 	  , AT(bench) },
 	{ "ops", OPT_U64, 1, 100000000, 0, "10000", "timed operations per measurement", AT(ops) },
 	{ "warmup", OPT_WARMUP, 0, 100000000, 0, "100", "untimed operations before each measurement: a count, or a time (200ms, 2s) to run them for", AT(warmup) },
+	{ "stamp", OPT_CHOICE, 0, 0, stamp_choices, "op", "exits, disk: op: a timestamp pair around every operation; batch: one pair around each batch of batch= operations, for where a timestamp is itself expensive (rdtsc emulated or trapping): every operation of a batch gets the batch's mean, so IOPS and mean latency hold, percentiles are of batch means", AT(stamp) },
+	{ "batch", OPT_U64, 1, 65536, 0, "64", "stamp=batch: operations per timestamp pair", AT(batch) },
 	{ "seed", OPT_U64, 0, UINT64_MAX, 0, "1", "seed for randomised workloads", AT(seed) },
 	{ "timeout", OPT_U64, 1, 86400, 0, "60", "watchdog: seconds before the guest reports a timeout and exits; the default is multiplied by deadline_scale (see hello), a given value is used as is", AT(timeout) },
 	{ "pci", OPT_U64, 0, 1, 0, "1", "1: report every PCI function as a pci record", AT(pci) },
@@ -89,11 +93,14 @@ const struct option_spec option_specs[] = {
 	{ "transport", OPT_CHOICE, 0, 0, transport_choices, "auto", "virtio: legacy (I/O BAR) or modern (1.x capabilities); auto: modern when offered", AT(transport) },
 	{ "evidx", OPT_U64, 0, 1, 0, "0", "virtio: negotiate VIRTIO_RING_F_EVENT_IDX", AT(evidx) },
 	{ "indirect", OPT_U64, 0, 1, 0, "0", "virtio: negotiate VIRTIO_RING_F_INDIRECT_DESC and use indirect tables", AT(indirect) },
+	{ "dbbuf", OPT_U64, 0, 1, 0, "0", "nvme: use the shadow doorbell buffer (Doorbell Buffer Config): doorbell registers written only when the controller's EventIdx asks", AT(dbbuf) },
+	{ "ring", OPT_CHOICE, 0, 0, ring_choices, "split", "virtio: virtqueue layout; packed negotiates VIRTIO_F_RING_PACKED (modern transport only; the host's packed=on)", AT(ring) },
+	{ "queues", OPT_U64, 1, VIRTIO_QUEUES_MAX, 0, "1", "virtio-blk: request queues (VIRTIO_BLK_F_MQ), requests spread round-robin; at most the device's num-queues", AT(queues) },
 	{ "rw", OPT_CHOICE, 0, 0, rw_choices, "randread", "disk: access pattern", AT(rw) },
 	{ "mix", OPT_U64, 0, 100, 0, "50", "disk: percent reads for rw=randrw", AT(mix) },
 	{ "bs", OPT_U64, 512, 1048576, 0, "4096", "disk: bytes per request, a multiple of the sector size", AT(bs) },
 	{ "qd", OPT_U64, 1, 1024, 0, "1", "disk: requests in flight (at most the device's queue)", AT(qd) },
-	{ "time", OPT_U64, 0, 86400, 0, "0", "disk: run for S seconds instead of ops= operations (0: use ops)", AT(time) },
+	{ "time", OPT_U64, 0, 86400, 0, "0", "disk, exits, net-tx/rx/rr: run each series for S seconds instead of ops= operations (0: use ops); net-echo: answer for S seconds. The record's stopped= says whether time or the sample cap ended it", AT(time) },
 	{ "range", OPT_U64, 0, UINT64_MAX, 0, "0", "disk: sectors of the data area (from 1 MiB) to use; 0: all", AT(range) },
 	{ "flush", OPT_U64, 0, 100000000, 0, "0", "disk: flush after every N writes; 0: never", AT(flush) },
 	{ "verify", OPT_U64, 0, 1, 0, "0", "disk: write stamped blocks over the range, read each back and check it", AT(verify) },
@@ -103,7 +110,7 @@ const struct option_spec option_specs[] = {
 	{ "burst", OPT_U64, 1, 256, 0, "1", "net-tx: frames queued per transmit round", AT(burst) },
 	{ "rxdev", OPT_RXDEV, 0, 0, 0, "same", "net: NIC that receives (loop topology: the other NIC on the hub); same: dev=", 0 },
 	{ "ip", OPT_IPV4, 0, 0, 0, "10.199.0.2", "net-echo: our IPv4 address (answers ARP, ICMP echo, UDP echo)", 0 },
-	{ "itr", OPT_ITR, 0, 65535, 0, "default", "e1000: interrupt throttling register value (256 ns units); default: leave the device's", 0 },
+	{ "itr", OPT_ITR, 0, 65535, 0, "default", "e1000, e1000e: interrupt throttling register value (256 ns units); default: leave the device's", 0 },
 	{ "mrg", OPT_U64, 0, 1, 0, "0", "virtio-net: negotiate VIRTIO_NET_F_MRG_RXBUF", AT(mrg) },
 	{ "fault", OPT_CHOICE, 0, 0, fault_choices, "none", "test aid: raise ud, pf, gp or de after hello", AT(fault) },
 };

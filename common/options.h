@@ -15,6 +15,8 @@ struct options {
 	uint64_t ops;
 	uint64_t warmup;       /* untimed operations before each measurement ... */
 	uint64_t warmup_ms;    /* ... or, when not 0, untimed operations for this long */
+	const char *stamp;     /* op: a timestamp pair per operation; batch: one per batch */
+	uint64_t batch;        /* stamp=batch: operations per timestamp pair */
 	uint64_t seed;
 	uint64_t timeout;      /* seconds */
 	int timeout_given;     /* 1: timeout= was on the command line (honoured exactly) */
@@ -30,6 +32,9 @@ struct options {
 	const char *ata_mode;  /* pio | dma */
 	const char *transport; /* virtio: auto | legacy | modern */
 	uint64_t evidx, indirect;
+	uint64_t dbbuf;        /* nvme: shadow doorbell buffer */
+	const char *ring;      /* virtio: split | packed */
+	uint64_t queues;       /* virtio-blk: request queues */
 	/* bench=disk */
 	const char *rw;        /* read | write | randread | randwrite | randrw */
 	uint64_t mix;          /* randrw: percent reads */
@@ -65,6 +70,7 @@ enum option_kind {
 };
 
 #define WARMUP_MAX_MS 3600000ull /* an hour */
+#define VIRTIO_QUEUES_MAX 16     /* queues= at most (virtio-blk request queues) */
 
 struct option_spec {
 	const char *name;

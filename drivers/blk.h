@@ -47,8 +47,13 @@ struct blkdev {
 	uint32_t queue_depth;    /* requests in flight at most */
 	int read_only;           /* the device refuses writes */
 	int can_flush;
+	const char *dbbuf;       /* NVMe: "1" shadow doorbell buffer in use (dbbuf=1), "0" not;
+				  * NULL for the other models */
 	const char *unusable;    /* why it cannot run with the asked options (e.g. irq=msix on
 				  * IDE): it is listed, polled, and refused if selected; or NULL */
+	const char *unusable_key; /* the option at fault in that refusal; NULL: irq */
+	const char *ring;        /* virtio: "split" or "packed"; NULL for other models */
+	uint32_t queues;         /* virtio: request queues in use; 0 for other models */
 
 	int (*submit)(struct blkdev *d, struct blk_req *r); /* 0 queued, -1 queue full */
 	struct blk_req *(*poll)(struct blkdev *d);          /* a completed request or NULL */
@@ -67,6 +72,9 @@ struct blk_config {
 	int indirect;        /* virtio: negotiate VIRTIO_RING_F_INDIRECT_DESC */
 	uint32_t queue_depth_limit; /* 0: as the device allows */
 	int virtio_transport;  /* enum virtio_transport_pref: 0 auto, 1 legacy, 2 modern */
+	int nvme_dbbuf;        /* NVMe: use the shadow doorbell buffer (Doorbell Buffer Config) */
+	int packed;          /* virtio: ring=packed (VIRTIO_F_RING_PACKED) */
+	uint32_t queues;     /* virtio-blk: request queues (queues=) */
 };
 
 /* Registry: drivers add what they find; benchmarks take devices by index. */
@@ -76,13 +84,15 @@ struct blkdev *blk_get(unsigned index);
 
 /* Walk PCI once; on each function, the first block driver whose match() takes it brings it up
  * with init(), which registers its disks. Disks are then numbered by driver, in the order of
- * the driver table (IDE, then virtio-blk: the order `kvmio boot --disk` numbers them in), and
+ * the driver table (IDE, NVMe, then virtio-blk: the order `kvmio boot --disk` numbers them in), and
  * in PCI order within a driver. An init that fails writes an error record; returns -1 then. */
 int blk_probe_all(const struct blk_config *cfg);
 /* The block drivers: match() says whether a PCI function is theirs; init() brings it up and
  * registers every disk behind it (0), or writes an error record (-1). */
 int ata_match(const struct pci_dev *p);
 int ata_init(const struct pci_dev *p, const struct blk_config *cfg);
+int nvme_match(const struct pci_dev *p);
+int nvme_init(const struct pci_dev *p, const struct blk_config *cfg);
 int virtio_blk_match(const struct pci_dev *p);
 int virtio_blk_init(const struct pci_dev *p, const struct blk_config *cfg);
 /* A disk in guest memory, not registered. copy_data=0: requests complete without touching

@@ -13,7 +13,7 @@
 #define NET_MAX_DEVICES 8
 
 struct netdev {
-	const char *model;       /* "e1000", "e1000-82545em", "e1000-82544gc", "rtl8139", "virtio-net" */
+	const char *model;       /* "e1000", "e1000-82545em", "e1000-82544gc", "e1000e", "rtl8139", "virtio-net" */
 	const char *transport;   /* "pci" for the emulated NICs; "legacy" or "modern" for virtio */
 	enum completion_mode mode;
 	const struct pci_dev *pci;
@@ -21,6 +21,8 @@ struct netdev {
 	uint32_t mtu;            /* 1500 */
 	uint32_t tx_slots;       /* frames that can be queued for transmission at once */
 	const char *unusable;    /* as in struct blkdev: listed, refused if chosen; or NULL */
+	const char *unusable_key; /* the option at fault; NULL: irq */
+	const char *ring;        /* virtio: "split" or "packed"; NULL for other models */
 
 	int (*link_up)(struct netdev *d);
 	/* Queue one frame (len <= 1514, >= 60: the driver pads nothing). 0, or -1 when full. */
@@ -42,6 +44,7 @@ struct net_config {
 	enum completion_mode mode;
 	int virtio_transport;   /* 0 auto, 1 legacy, 2 modern */
 	int evidx, indirect;    /* virtio ring features */
+	int packed;             /* virtio: ring=packed (VIRTIO_F_RING_PACKED) */
 	int mrg;                /* virtio-net: VIRTIO_NET_F_MRG_RXBUF */
 	int itr;                /* e1000 ITR register value; -1: leave the device default */
 };

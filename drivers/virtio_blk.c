@@ -1,11 +1,15 @@
 /*
- * virtio-blk (Virtio 1.2 §5.2) over the virtio PCI transport (virtio_pci.c) and the split
- * virtqueue (virtq.c).
+ * virtio-blk (Virtio 1.2 §5.2) over the virtio PCI transport (virtio_pci.c) and split or packed
+ * virtqueues (virtq.c, virtq_packed.c; ring=).
  * One request = header (device-readable), data, status byte (device-writable): three
  * descriptors, or one indirect descriptor pointing at a three-entry table (indirect=1).
+ * Multi-queue (VIRTIO_BLK_F_MQ, §5.2.3, queues=N): requests go to the request queues in turn
+ * (round-robin, the next queue with room when one is full) and completions are taken from all
+ * of them; every queue shares the device's one completion vector (VIRTIO_MSIX_ENTRY).
  */
 #include "blk.h"
 #include "virtio_pci.h"
+#include "options.h"
 #include "kernel/interrupts.h"
 #include "kernel/lib.h"
 #include "kernel/memory.h"
@@ -16,9 +20,11 @@
 #define VIRTIO_BLK_F_RO        5
 #define VIRTIO_BLK_F_BLK_SIZE  6
 #define VIRTIO_BLK_F_FLUSH     9
+#define VIRTIO_BLK_F_MQ        12  /* §5.2.3: num_queues in the configuration */
 
 #define VIRTIO_BLK_CFG_CAPACITY 0   /* le64, 512-byte sectors */
 #define VIRTIO_BLK_CFG_SIZE_MAX 8   /* le32 */
+#define VIRTIO_BLK_CFG_NUM_QUEUES 34 /* le16, with VIRTIO_BLK_F_MQ (§5.2.4 struct virtio_blk_config) */
 
 #define VIRTIO_BLK_T_IN    0
 #define VIRTIO_BLK_T_OUT   1
@@ -31,7 +37,8 @@
 #define VIRTIO_BLK_MAX_QUEUE  256
 #define VIRTIO_BLK_MAX_SECTORS 2048 /* 1 MiB per request: the largest bs= */
 #define VIRTIO_BLK_MAX_DEVICES 4
-#define REQUEST_QUEUE         0
+#define VIRTIO_BLK_MAX_SLOTS  1024 /* requests in flight at most: qd= goes no higher */
+#define REQUEST_QUEUE         0   /* the first request queue; with MQ they follow it */
 #define MODEL                 "virtio-blk"
 
 struct virtio_blk_hdr { uint32_t type, reserved; uint64_t sector; };
@@ -48,15 +55,22 @@ struct vblk_slot {
 struct vblk {
 	struct blkdev blk;
 	struct virtio_dev vdev;
-	struct virtq q;
+	struct virtq q[VIRTIO_QUEUES_MAX];
+	uint16_t nq;             /* request queues in use */
+	uint16_t next_q;         /* where the next request goes (round-robin) */
+	uint16_t poll_q;         /* where the next completion scan starts */
 	struct vblk_slot *slots;
 	uint16_t *free_slots;
 	uint16_t nfree, nslots;
 	int indirect;
+	char why[96];            /* a refusal naming numbers */
 };
 
 static struct vblk vblks[VIRTIO_BLK_MAX_DEVICES];
 static unsigned vblk_count;
+
+static int submit_on(struct vblk *vb, struct virtq *q, struct vblk_slot *slot,
+		     const struct virtq_buf *bufs, unsigned n);
 
 static int vblk_submit(struct blkdev *d, struct blk_req *r)
 {
@@ -78,6 +92,26 @@ static int vblk_submit(struct blkdev *d, struct blk_req *r)
 	if (r->op != BLK_FLUSH)
 		bufs[n++] = (struct virtq_buf){ r->buf, bytes, r->op == BLK_READ };
 	bufs[n++] = (struct virtq_buf){ &slot->status, 1, 1 };
+	int head = -1;
+	/* the next queue in turn; another when it is full (the slots never outnumber the room) */
+	struct virtq *q = 0;
+	for (uint16_t k = 0; k < vb->nq && head < 0; k++) {
+		q = &vb->q[vb->next_q];
+		vb->next_q = (uint16_t)(vb->next_q + 1 == vb->nq ? 0 : vb->next_q + 1);
+		head = submit_on(vb, q, slot, bufs, n);
+	}
+	if (head < 0) {
+		vb->free_slots[vb->nfree++] = s;
+		return -1;
+	}
+	virtio_kick(q);
+	return 0;
+}
+
+/* One request on queue q: its chain, or its indirect table. The head, or -1 when q is full. */
+static int submit_on(struct vblk *vb, struct virtq *q, struct vblk_slot *slot,
+		     const struct virtq_buf *bufs, unsigned n)
+{
 	int head;
 	if (vb->indirect) {
 		for (unsigned i = 0; i < n; i++) {
@@ -87,22 +121,22 @@ static int vblk_submit(struct blkdev *d, struct blk_req *r)
 							 (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0));
 			slot->table[i].next = (uint16_t)(i + 1);
 		}
-		head = virtq_add_indirect(&vb->q, slot->table, n, slot);
+		head = virtq_add_indirect(q, slot->table, n, slot);
 	} else {
-		head = virtq_add_chain(&vb->q, bufs, n, slot);
+		head = virtq_add_chain(q, bufs, n, slot);
 	}
-	if (head < 0) {
-		vb->free_slots[vb->nfree++] = s;
-		return -1;
-	}
-	virtio_kick(&vb->q);
-	return 0;
+	return head;
 }
 
 static struct blk_req *vblk_poll(struct blkdev *d)
 {
 	struct vblk *vb = d->priv;
-	struct vblk_slot *slot = virtq_get_used(&vb->q, 0);
+	struct vblk_slot *slot = 0;
+	/* every queue, starting after the last one that had something: none is starved */
+	for (uint16_t k = 0; k < vb->nq && !slot; k++) {
+		slot = virtq_get_used(&vb->q[vb->poll_q], 0);
+		vb->poll_q = (uint16_t)(vb->poll_q + 1 == vb->nq ? 0 : vb->poll_q + 1);
+	}
 	if (!slot)
 		return 0;
 	struct blk_req *r = slot->req;
@@ -136,18 +170,40 @@ static int bring_up(struct vblk *vb, const struct pci_dev *pd, const struct blk_
 	uint64_t want = (1ull << VIRTIO_BLK_F_RO) | (1ull << VIRTIO_BLK_F_FLUSH) |
 			(1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) |
 			(1ull << VIRTIO_BLK_F_BLK_SIZE);
+	const char *unusable = 0;
+	uint32_t queues = cfg->queues ? cfg->queues : 1;
+	if (queues > 1)
+		want |= 1ull << VIRTIO_BLK_F_MQ;
 	if (virtio_pci_init(&vb->vdev, pd, (enum virtio_transport_pref)cfg->virtio_transport, &why) ||
 	    virtio_irq_setup(&vb->vdev, cfg->mode, vblk_irq, vb, &why) ||
-	    virtio_negotiate(&vb->vdev, want, cfg->evidx, cfg->indirect, &why))
+	    virtio_ring_want(&vb->vdev, cfg->packed, &want, &unusable, &why))
+		return virtio_give_up(&vb->vdev, MODEL, why);
+	/* §5.2.3: without VIRTIO_BLK_F_MQ there is one request queue */
+	uint32_t offered = virtio_offers(&vb->vdev, VIRTIO_BLK_F_MQ) ?
+		virtio_cfg_read16(&vb->vdev, VIRTIO_BLK_CFG_NUM_QUEUES) : 1;
+	if (queues > offered) {
+		char *p = vb->why, *end = vb->why + sizeof(vb->why);
+		p = str_append(p, end, "queues=");
+		p = u64_append(p, end, queues);
+		p = str_append(p, end, " asked, but the device offers ");
+		p = u64_append(p, end, offered);
+		str_append(p, end, " request queue(s) (num-queues)");
+		return virtio_give_up(&vb->vdev, MODEL, vb->why);
+	}
+	if (virtio_negotiate(&vb->vdev, want, cfg->evidx, cfg->indirect, &why))
 		return virtio_give_up(&vb->vdev, MODEL, why);
 	vb->indirect = virtio_has(&vb->vdev, VIRTIO_RING_F_INDIRECT_DESC);
 
-	if (virtio_queue_setup(&vb->vdev, &vb->q, REQUEST_QUEUE, VIRTIO_BLK_MAX_QUEUE))
-		return virtio_give_up(&vb->vdev, MODEL, "request queue setup failed");
-	virtq_want_interrupts(&vb->q, cfg->mode != COMPLETE_POLL);
-
-	/* Three descriptors per request, or one with indirect tables. */
-	vb->nslots = vb->indirect ? vb->q.size : vb->q.size / 3;
+	vb->nq = (uint16_t)queues;
+	uint32_t room = 0;
+	for (uint16_t i = 0; i < vb->nq; i++) {
+		if (virtio_queue_setup(&vb->vdev, &vb->q[i], (uint16_t)(REQUEST_QUEUE + i), VIRTIO_BLK_MAX_QUEUE))
+			return virtio_give_up(&vb->vdev, MODEL, "request queue setup failed");
+		virtq_want_interrupts(&vb->q[i], cfg->mode != COMPLETE_POLL);
+		/* Three descriptors per request, or one with indirect tables. */
+		room += vb->indirect ? vb->q[i].size : vb->q[i].size / 3;
+	}
+	vb->nslots = room > VIRTIO_BLK_MAX_SLOTS ? VIRTIO_BLK_MAX_SLOTS : (uint16_t)room;
 	if (cfg->queue_depth_limit && vb->nslots > cfg->queue_depth_limit)
 		vb->nslots = (uint16_t)cfg->queue_depth_limit;
 	vb->slots = page_alloc(ALIGN_UP(sizeof(struct vblk_slot) * vb->nslots, PAGE_SIZE) / PAGE_SIZE);
@@ -170,6 +226,8 @@ static int bring_up(struct vblk *vb, const struct pci_dev *pd, const struct blk_
 		.queue_depth = vb->nslots, .read_only = virtio_has(&vb->vdev, VIRTIO_BLK_F_RO),
 		.can_flush = virtio_has(&vb->vdev, VIRTIO_BLK_F_FLUSH),
 		.submit = vblk_submit, .poll = vblk_poll, .priv = vb,
+		.unusable = unusable, .unusable_key = unusable ? "ring" : 0,
+		.ring = virtio_ring_name(&vb->vdev), .queues = vb->nq,
 	};
 	virtio_driver_ok(&vb->vdev);
 	return 0;

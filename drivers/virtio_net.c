@@ -1,6 +1,6 @@
 /*
- * virtio-net (Virtio 1.2 §5.1) over the virtio PCI transport (virtio_pci.c) and split
- * virtqueues (virtq.c):
+ * virtio-net (Virtio 1.2 §5.1) over the virtio PCI transport (virtio_pci.c) and split or
+ * packed virtqueues (virtq.c, virtq_packed.c; ring=):
  * queue 0 receives, queue 1 transmits. No offloads. RX buffers are posted before DRIVER_OK.
  * Each frame travels behind a virtio_net_hdr: 10 bytes on a legacy device without mergeable
  * buffers, 12 otherwise (§5.1.6). The header gets a descriptor of its own (legacy devices
@@ -153,6 +153,9 @@ int virtio_net_init(const struct pci_dev *p, const struct net_config *cfg)
 		return virtio_give_up(&v->vdev, MODEL, why);
 	if (cfg->mrg && !virtio_offers(&v->vdev, VIRTIO_NET_F_MRG_RXBUF))
 		return virtio_give_up(&v->vdev, MODEL, "mrg=1 asked, but the device does not offer MRG_RXBUF");
+	const char *unusable = 0;
+	if (virtio_ring_want(&v->vdev, cfg->packed, &want, &unusable, &why))
+		return virtio_give_up(&v->vdev, MODEL, why);
 	/* No indirect tables here (indirect= applies to virtio-blk): chains are two descriptors. */
 	if (virtio_negotiate(&v->vdev, want, cfg->evidx, 0, &why))
 		return virtio_give_up(&v->vdev, MODEL, why);
@@ -181,7 +184,8 @@ int virtio_net_init(const struct pci_dev *p, const struct net_config *cfg)
 		.pci = p, .mtu = VNET_MTU, .tx_slots = v->tx_count,
 		.link_up = vnet_link_up, .transmit = vnet_transmit, .tx_complete = vnet_tx_complete,
 		.receive = vnet_receive, .rx_release = vnet_rx_release, .rx_missed = vnet_rx_missed,
-		.priv = v,
+		.priv = v, .unusable = unusable, .unusable_key = unusable ? "ring" : 0,
+		.ring = virtio_ring_name(&v->vdev),
 	};
 	for (int i = 0; i < 6; i++)
 		v->net.mac[i] = virtio_has(&v->vdev, VIRTIO_NET_F_MAC) ?

@@ -312,15 +312,22 @@ int virtio_queue_setup(struct virtio_dev *v, struct virtq *q, uint16_t index, ui
 	if (!size)
 		return -1;
 
-	/* One physically contiguous, zeroed area in the legacy layout (virtq.h); the legacy
+	/* One physically contiguous, zeroed area in the legacy layout (virtq.h), or the packed
+	 * one (§2.8.10.1: descriptor ring, driver and device event suppression); the legacy
 	 * transport takes its page number, the modern one the three addresses. */
-	struct virtq_layout layout = virtq_layout(size);
+	int packed = virtio_has(v, VIRTIO_F_RING_PACKED);
+	if (packed && v->transport == VIRTIO_LEGACY)
+		return -1; /* cannot be negotiated there: 32 feature bits */
+	struct virtq_layout layout = packed ? virtq_packed_layout(size) : virtq_layout(size);
 	_Static_assert(VIRTQ_LEGACY_ALIGN == PAGE_SIZE, "the ring area is whole pages");
 	void *ring = page_alloc(layout.bytes / PAGE_SIZE);
 	void **cookies = page_alloc(ALIGN_UP(sizeof(void *) * size, PAGE_SIZE) / PAGE_SIZE);
 	if (!ring || !cookies)
 		return -1;
-	virtq_init(q, size, ring, cookies, virtio_has(v, VIRTIO_RING_F_EVENT_IDX));
+	if (packed)
+		virtq_packed_init(q, size, ring, cookies, virtio_has(v, VIRTIO_RING_F_EVENT_IDX));
+	else
+		virtq_init(q, size, ring, cookies, virtio_has(v, VIRTIO_RING_F_EVENT_IDX));
 
 	if (v->transport == VIRTIO_LEGACY) {
 		if (v->msix) {
@@ -337,7 +344,8 @@ int virtio_queue_setup(struct virtio_dev *v, struct virtq *q, uint16_t index, ui
 		if (dev_mmio_read16(v->common + VIRTIO_COMMON_Q_MSIX) != msix_entry)
 			return -1;
 	}
-	uint64_t desc = (uint64_t)q->desc, drv = (uint64_t)q->avail, devc = (uint64_t)q->used;
+	uint64_t desc, drv, devc;
+	virtq_areas(q, &desc, &drv, &devc);
 	dev_mmio_write32(v->common + VIRTIO_COMMON_Q_DESC, (uint32_t)desc);
 	dev_mmio_write32(v->common + VIRTIO_COMMON_Q_DESC + 4, (uint32_t)(desc >> 32));
 	dev_mmio_write32(v->common + VIRTIO_COMMON_Q_DRIVER, (uint32_t)drv);

@@ -30,6 +30,7 @@
 #define VIRTIO_RING_F_INDIRECT_DESC 28
 #define VIRTIO_RING_F_EVENT_IDX     29
 #define VIRTIO_F_VERSION_1          32
+#define VIRTIO_F_RING_PACKED        34   /* §2.8: packed virtqueues (modern transports only) */
 
 #define VIRTIO_MSI_NO_VECTOR      0xffff
 #define VIRTIO_MSIX_ENTRY         0        /* the one MSI-X table entry: every queue uses it */
@@ -81,6 +82,15 @@ static inline void virtio_irq_ack(struct virtio_dev *v)
  * FEATURES_OK and checks the device kept it. 0, or -1 with *why set. */
 int virtio_negotiate(struct virtio_dev *v, uint64_t want, int evidx, int indirect, const char **why);
 
+/* ring=packed (drivers/virtio_ring.c): with `packed`, add VIRTIO_F_RING_PACKED to *want and
+ * return 0; on the legacy transport (32 feature bits, no packed rings) return 0 with split
+ * rings and *unusable saying why; -1 with *why when the modern device does not offer it.
+ * virtio_queue_setup then lays out whichever ring was negotiated. */
+int virtio_ring_want(const struct virtio_dev *v, int packed, uint64_t *want, const char **unusable,
+		     const char **why);
+/* "packed" or "split": the ring layout negotiated, for the records. */
+const char *virtio_ring_name(const struct virtio_dev *v);
+
 /* Device configuration space (after the MSI-X fields on legacy with MSI-X). */
 uint8_t virtio_cfg_read8(struct virtio_dev *v, uint32_t off);
 uint16_t virtio_cfg_read16(struct virtio_dev *v, uint32_t off);
@@ -88,7 +98,8 @@ uint32_t virtio_cfg_read32(struct virtio_dev *v, uint32_t off);
 uint64_t virtio_cfg_read64(struct virtio_dev *v, uint32_t off);
 
 /* Allocate queue `index` with at most `max_size` entries (legacy: the device's size), lay it
- * out (virtq_init, EVENT_IDX as negotiated), and tell the device: rings, MSI-X entry, enable.
+ * out (virtq_init, or virtq_packed_init with VIRTIO_F_RING_PACKED; EVENT_IDX as negotiated),
+ * and tell the device: rings (descriptor, driver and device areas), MSI-X entry, enable.
  * 0 on success. */
 int virtio_queue_setup(struct virtio_dev *v, struct virtq *q, uint16_t index, uint16_t max_size);
 /* Publish what was added to q and notify the device unless it asked not to be. */

@@ -37,6 +37,7 @@ void virtq_init(struct virtq *q, uint16_t size, void *ring, void **cookies, int 
 	struct virtq_layout l = virtq_layout(size);
 	uint8_t *base = ring;
 
+	q->packed = 0;
 	q->size = size;
 	q->desc = (struct virtq_desc *)base;
 	q->avail = (struct virtq_avail *)(base + l.avail_off);
@@ -63,8 +64,23 @@ static void add_to_avail(struct virtq *q, uint16_t head, void *cookie)
 	q->avail_idx++;
 }
 
+void virtq_areas(const struct virtq *q, uint64_t *desc, uint64_t *driver, uint64_t *device)
+{
+	if (q->packed) {
+		*desc = (uint64_t)(uintptr_t)q->ring;
+		*driver = (uint64_t)(uintptr_t)q->driver_event;
+		*device = (uint64_t)(uintptr_t)q->device_event;
+	} else {
+		*desc = (uint64_t)(uintptr_t)q->desc;
+		*driver = (uint64_t)(uintptr_t)q->avail;
+		*device = (uint64_t)(uintptr_t)q->used;
+	}
+}
+
 int virtq_add_chain(struct virtq *q, const struct virtq_buf *bufs, unsigned n, void *cookie)
 {
+	if (q->packed)
+		return virtq_packed_add_chain(q, bufs, n, cookie);
 	if (n == 0 || n > q->num_free)
 		return -1;
 	uint16_t head = q->free_head, i = head, last = head;
@@ -85,6 +101,8 @@ int virtq_add_chain(struct virtq *q, const struct virtq_buf *bufs, unsigned n, v
 
 int virtq_add_indirect(struct virtq *q, struct virtq_desc *table, unsigned n, void *cookie)
 {
+	if (q->packed)
+		return virtq_packed_add_indirect(q, table, n, cookie);
 	if (q->num_free == 0)
 		return -1;
 	uint16_t head = q->free_head;
@@ -105,6 +123,8 @@ int virtq_need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx)
 
 int virtq_publish(struct virtq *q)
 {
+	if (q->packed)
+		return virtq_packed_publish(q);
 	uint16_t old = q->kicked_idx;
 	compiler_barrier(); /* the ring entries before the idx that publishes them */
 	*(volatile uint16_t *)&q->avail->idx = q->avail_idx;
@@ -125,6 +145,8 @@ int virtq_publish(struct virtq *q)
 
 void *virtq_get_used(struct virtq *q, uint32_t *len)
 {
+	if (q->packed)
+		return virtq_packed_get_used(q, len);
 	if (q->last_used == *(volatile uint16_t *)&q->used->idx)
 		return 0;
 	compiler_barrier(); /* the used element after the idx that says it is there */
@@ -148,6 +170,10 @@ void *virtq_get_used(struct virtq *q, uint32_t *len)
 
 void virtq_want_interrupts(struct virtq *q, int on)
 {
+	if (q->packed) {
+		virtq_packed_want_interrupts(q, on);
+		return;
+	}
 	q->interrupts = on;
 	if (q->event_idx)
 		*(volatile uint16_t *)q->used_event = on ? q->last_used : (uint16_t)(q->last_used - 1);

@@ -5,6 +5,11 @@
  * compile drivers/virtq.c as it is (tests/unit/test_virtq.c). The transport (drivers/virtio_pci.c)
  * allocates the rings, tells the device where they are and notifies it.
  *
+ * One queue API for both layouts: a queue laid out by virtq_packed_init (VIRTIO_F_RING_PACKED,
+ * §2.8; drivers/virtq_packed.c) takes the same virtq_add_chain, virtq_add_indirect,
+ * virtq_publish, virtq_get_used and virtq_want_interrupts, which hand it to the packed code, so
+ * a device driver never knows which layout was negotiated.
+ *
  * Ring indices are free-running 16-bit counters ("The Virtqueue Available Ring", "The
  * Virtqueue Used Ring"): they wrap from 65535 to 0 and a ring slot is index & (size - 1), so
  * size is a power of two.
@@ -37,6 +42,27 @@ struct virtq_layout {
 };
 struct virtq_layout virtq_layout(uint16_t size);
 
+/* Packed layout (§2.8.13 "The Virtqueue Descriptor Format", §2.8.14 "Event Suppression
+ * Structure Format"). Flags: NEXT, WRITE and INDIRECT as above, plus the avail/used bits that
+ * must match (used) or differ (available) against the ring wrap counters (§2.8.1). */
+#define VIRTQ_DESC_F_AVAIL          (1u << 7)
+#define VIRTQ_DESC_F_USED           (1u << 15)
+#define RING_EVENT_FLAGS_ENABLE     0x0  /* §2.8.10: events on */
+#define RING_EVENT_FLAGS_DISABLE    0x1  /* events off */
+#define RING_EVENT_FLAGS_DESC       0x2  /* an event at off_wrap (EVENT_IDX only) */
+#define RING_EVENT_OFF_MASK         0x7fff
+#define RING_EVENT_WRAP_SHIFT       15   /* desc_event_wrap above the 15-bit offset */
+#define VIRTQ_PACKED_ALIGN          16   /* §2.8.10.1: the descriptor ring's alignment */
+#define VIRTQ_PACKED_MAX_CHAIN      16   /* descriptors per chain virtq_add_chain takes on a packed queue */
+
+struct pvirtq_desc { uint64_t addr; uint32_t len; uint16_t id, flags; };
+struct pvirtq_event_suppress { uint16_t off_wrap, flags; };
+
+/* Packed layout in one area: descriptor ring (16-byte aligned), driver event suppression
+ * (avail_off: the Driver Area), device event suppression (used_off: the Device Area), then
+ * the driver's own per-buffer-id bookkeeping (never read by the device). */
+struct virtq_layout virtq_packed_layout(uint16_t size);
+
 struct virtio_dev;
 
 struct virtq {
@@ -54,6 +80,16 @@ struct virtq {
 	int interrupts;         /* the driver wants completion interrupts */
 	void **cookie;          /* per head descriptor: what virtq_get_used hands back */
 	uint64_t notifies, notifies_suppressed;
+	/* Packed layout (§2.8), when `packed` is set; desc, avail and used are then NULL. */
+	int packed;
+	struct pvirtq_desc *ring;                   /* Descriptor Area */
+	struct pvirtq_event_suppress *driver_event; /* Driver Area: written here, read by the device */
+	struct pvirtq_event_suppress *device_event; /* Device Area: written by the device */
+	uint16_t next_avail, next_used;             /* ring positions, 0..size-1 */
+	uint8_t avail_wrap, used_wrap;              /* Driver Ring Wrap Counter; the used one expected */
+	uint16_t free_id;                           /* first free buffer id (size: none) */
+	uint16_t *id_next, *id_count;               /* per buffer id: free-list link, descriptors used */
+	uint16_t added;                             /* descriptors made available since the last publish */
 	/* The transport's (drivers/virtio_pci.c), never read here: device, queue, where to notify. */
 	struct virtio_dev *vdev;
 	uint16_t index;
@@ -67,9 +103,18 @@ struct virtq_buf { const void *addr; uint32_t len; int device_writes; };
  * `cookies` (size pointers) beside it: every descriptor free, indices at 0. The transport's
  * fields are left alone. */
 void virtq_init(struct virtq *q, uint16_t size, void *ring, void **cookies, int event_idx);
-/* Add a chain (out buffers first, then in); returns the head or -1 when there is no room. */
+/* The same for the packed layout (ring: virtq_packed_layout(size).bytes, zeroed): both wrap
+ * counters at 1 (§2.8.1), every buffer id free, events enabled. */
+void virtq_packed_init(struct virtq *q, uint16_t size, void *ring, void **cookies, int event_idx);
+/* Where the three areas are, for the transport: descriptors (table or ring), Driver Area
+ * (avail ring or driver event suppression), Device Area (used ring or device event suppression). */
+void virtq_areas(const struct virtq *q, uint64_t *desc, uint64_t *driver, uint64_t *device);
+/* Add a chain (out buffers first, then in); returns the head (split) or the buffer id
+ * (packed), or -1 when there is no room. */
 int virtq_add_chain(struct virtq *q, const struct virtq_buf *bufs, unsigned n, void *cookie);
-/* Add one descriptor pointing at an indirect table of n entries the caller filled. */
+/* Add one descriptor pointing at an indirect table of n entries the caller filled in the split
+ * format (struct virtq_desc). On a packed queue the table is rewritten in place into the packed
+ * format (struct pvirtq_desc, WRITE the only flag, §2.8.19), so callers need not know. */
 int virtq_add_indirect(struct virtq *q, struct virtq_desc *table, unsigned n, void *cookie);
 /* vring_need_event (§2.7.10): does moving avail idx from old_idx to new_idx pass `event`
  * (the device's avail_event), modulo 2^16? */
@@ -83,5 +128,12 @@ int virtq_publish(struct virtq *q);
 void *virtq_get_used(struct virtq *q, uint32_t *len);
 /* Ask for (or suppress) completion interrupts: NO_INTERRUPT, or used_event with EVENT_IDX. */
 void virtq_want_interrupts(struct virtq *q, int on);
+
+/* The packed implementations (virtq_packed.c), reached through the functions above. */
+int virtq_packed_add_chain(struct virtq *q, const struct virtq_buf *bufs, unsigned n, void *cookie);
+int virtq_packed_add_indirect(struct virtq *q, struct virtq_desc *table, unsigned n, void *cookie);
+int virtq_packed_publish(struct virtq *q);
+void *virtq_packed_get_used(struct virtq *q, uint32_t *len);
+void virtq_packed_want_interrupts(struct virtq *q, int on);
 
 #endif

@@ -75,7 +75,8 @@ static const struct command {
 	{ "version", { "--version" }, cmd_version,
 	  "kvmio version                           the build and the protocol version" },
 	{ "help", { "--help", "-h" }, cmd_help,
-	  "kvmio help                              this text" },
+	  "kvmio help [COMMAND]                    this text, or one command's (also:\n"
+	  "                                        kvmio COMMAND --help)" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -102,10 +103,45 @@ static void print_help(FILE *out)
 	fprintf(out, "\n%s\n%s", boot_options_help, exit_help);
 }
 
+/* One subcommand's usage (and, for boot, its options): `kvmio CMD --help`, `kvmio help CMD`. */
+static void print_command_help(const struct command *c, FILE *out)
+{
+	const char *u = c->usage;
+
+	fputs("usage: ", out);
+	for (size_t n; *u; u += n + (u[n] == '\n')) {
+		n = strcspn(u, "\n");
+		fprintf(out, "%.*s\n", (int)n, u);
+		if (u[n] == '\n')
+			fputs("       ", out);
+	}
+	if (c->run == cmd_boot)
+		fprintf(out, "\n%s", boot_options_help);
+	fprintf(out, "\n%s", exit_help);
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		const struct command *c = &commands[i];
+
+		if (!strcmp(name, c->name) || (c->alias[0] && !strcmp(name, c->alias[0])) ||
+		    (c->alias[1] && !strcmp(name, c->alias[1])))
+			return c;
+	}
+	return NULL;
+}
+
 static int cmd_help(int argc, char **argv)
 {
-	(void)argc, (void)argv;
-	print_help(stdout);
+	const struct command *c = argc > 0 ? find_command(argv[0]) : NULL;
+
+	if (argc > 0 && !c)
+		return usage_error("help: unknown command '%s'", argv[0]);
+	if (c)
+		print_command_help(c, stdout);
+	else
+		print_help(stdout);
 	return KVMIO_EXIT_OK;
 }
 
@@ -124,12 +160,13 @@ int main(int argc, char **argv)
 		print_help(stderr);
 		return KVMIO_EXIT_BADCONFIG;
 	}
-	for (size_t i = 0; i < NCOMMANDS; i++) {
-		const struct command *c = &commands[i];
+	const struct command *c = find_command(name);
 
-		if (!strcmp(name, c->name) || (c->alias[0] && !strcmp(name, c->alias[0])) ||
-		    (c->alias[1] && !strcmp(name, c->alias[1])))
-			return c->run(argc - 2, argv + 2);
+	if (!c)
+		return usage_error("unknown command '%s'", name);
+	if (argc > 2 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
+		print_command_help(c, stdout);
+		return KVMIO_EXIT_OK;
 	}
-	return usage_error("unknown command '%s'", name);
+	return c->run(argc - 2, argv + 2);
 }

@@ -271,3 +271,13 @@ void fake_host_flavour(enum fake_host which, struct kvm_flavour *k)
 	fake_host_facts(which, &f);
 	host_kvm_flavour(&f, k);
 }
+
+/* KVMIO_TEST_FILTER=PATTERN runs only the tests whose names match (cmocka's filter: '*' and
+ * '?' wildcards), in every test binary: `KVMIO_TEST_FILTER='*e1000e*' build/test/boot/test_boot`. */
+__attribute__((constructor)) static void test_filter_from_environment(void)
+{
+	const char *f = getenv("KVMIO_TEST_FILTER");
+
+	if (f && *f)
+		cmocka_set_test_filter(f);
+}

@@ -20,6 +20,7 @@
 #include "lib/html.h"
 #include "lib/proc.h"
 #include "lib/xalloc.h"
+#include "proto/figures.h"
 
 #define TCG_SENTENCE \
 	"TCG figures compare device models under emulation; they are not KVM figures."
@@ -188,6 +189,32 @@ static void write_summary_wl(const struct runset *r, FILE *sum, int w, const int
 	}
 }
 
+/* What the measurement says about itself (runset checks): near the top, because it qualifies
+ * every figure below it. */
+static void write_checks(const struct runset *r, FILE *out, FILE *sum)
+{
+	fputs("<section class=\"checks\" id=\"checks\">\n<h2>Measurement checks</h2>\n", out);
+	if (!r->nchecks) {
+		fprintf(out, "<p>None raised: every run's guest TSC is within 0.1 %% of its host's "
+			"(where the host's was recorded), no series drifted more than %.0f %% between "
+			"its halves, none was cut short by its sample cap.</p>\n</section>\n",
+			FIGURES_DRIFT_LIMIT_PCT);
+		fprintf(sum, "\nmeasurement checks: none raised\n");
+		return;
+	}
+	fprintf(out, "<p class=\"tcg\">%d measurement check%s raised: the figures of these runs "
+		"are less certain than their spread says.</p>\n<ul>\n", r->nchecks,
+		r->nchecks == 1 ? "" : "s");
+	fprintf(sum, "\nmeasurement checks (%d):\n", r->nchecks);
+	for (int i = 0; i < r->nchecks; i++) {
+		fputs("<li>", out);
+		html_escape(out, r->checks[i]);
+		fputs("</li>\n", out);
+		fprintf(sum, "  %s\n", r->checks[i]);
+	}
+	fputs("</ul>\n</section>\n", out);
+}
+
 /* The last `kvmio calibrate` of the machine writing the report (analysis/calibrate.c), or why
  * there is none. */
 static void write_calibration(FILE *out, FILE *sum)
@@ -306,6 +333,9 @@ static int write_page(struct gnuplot *gp, const struct runset *r, FILE *out, FIL
 		fputs("<p class=\"tcg\">" TCG_SENTENCE "</p>\n", out);
 	if (r->rd.nflavours > 1)
 		fputs("<p class=\"tcg\">" FLAVOURS_SENTENCE "</p>\n", out);
+	if (r->nchecks)
+		fprintf(out, "<p class=\"tcg\"><a href=\"#checks\">%d measurement check%s</a> "
+			"raised (TSC, drift, cut short).</p>\n", r->nchecks, r->nchecks == 1 ? "" : "s");
 	fputs("</header>\n<nav>\n<h2>Workloads</h2>\n<ul>\n", out);
 	for (int w = 0; w < r->nwls; w++) {
 		fprintf(out, "<li><a href=\"#w%d\">", w + 1);
@@ -315,7 +345,8 @@ static int write_page(struct gnuplot *gp, const struct runset *r, FILE *out, FIL
 		fputs("</a></li>\n", out);
 	}
 	fputs("<li><a href=\"#sweeps\">sweeps</a></li>\n<li><a href=\"#figures\">all figures</a>"
-	      "</li>\n<li><a href=\"#calibration\">calibration of this host</a></li>\n</ul>\n"
+	      "</li>\n<li><a href=\"#checks\">measurement checks</a></li>\n"
+	      "<li><a href=\"#calibration\">calibration of this host</a></li>\n</ul>\n"
 	      "</nav>\n", out);
 
 	fprintf(sum, "kvmio report: %s\naccelerator: %s\n", r->rd.dir,
@@ -327,6 +358,7 @@ static int write_page(struct gnuplot *gp, const struct runset *r, FILE *out, FIL
 	fprintf(sum, "QEMU: %s\nhost CPU: %s\nkvmio build: %s\ndate: %s\n"
 		"%d configurations with results, %d skipped, %d runs, %d result records\n",
 		qemu, cpu, r->builds ? r->builds : "unknown", date, nrun, nskip, r->nruns, r->nobs);
+	write_checks(r, out, sum);
 
 	for (int w = 0; w < r->nwls && rc == 0; w++) {
 		int n = runset_configs(r, w, cfgs);

@@ -407,7 +407,11 @@ static void table_skips_errors(FILE *out, const struct log *log)
 	for (size_t i = 0; i < log->nrecs; i++) {
 		const struct record *r = &log->recs[i];
 
-		if (strcmp(r->type, "skip") == 0) {
+		if (strcmp(r->type, "result") == 0 && strcmp(get(r, "stopped"), "cap") == 0) {
+			fprintf(out, "note:  %s/%s: stopped at its sample cap (%s ops) before time= "
+				"ended: its figures cover less than time=\n", get(r, "bench"),
+				get(r, "name"), get(r, "ops"));
+		} else if (strcmp(r->type, "skip") == 0) {
 			fprintf(out, "skip:  %s/%s: %s\n", get(r, "bench"), get(r, "name"),
 				get(r, "reason"));
 		} else if (strcmp(r->type, "error") == 0) {

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "analysis/runset.h"
 #include "analysis/stats.h"
+#include "boot/hostinfo.h"
 #include "lib/xalloc.h"
 #include "proto/figures.h"
 
@@ -96,6 +97,43 @@ static void parse_hist(struct obs *o, const char *h)
 	}
 }
 
+static void add_check(struct runset *r, char *line)
+{
+	r->checks = xrealloc(r->checks, sizeof(*r->checks) * (size_t)(r->nchecks + 1));
+	r->checks[r->nchecks++] = line;
+}
+
+/* The run's guest TSC against the host's recorded beside it (HOST_TSC_TOLERANCE_PPM). */
+static void check_tsc(struct runset *r, const struct resultdir_run *run, uint64_t guest_hz)
+{
+	const char *id = r->rd.cfg[run->cfg].id;
+	uint64_t host_hz = resultdir_run_host_tsc(r->rd.dir, id, run->repeat);
+	double ppm = host_tsc_error_ppm(guest_hz, host_hz);
+
+	if (host_hz && guest_hz && fabs(ppm) > HOST_TSC_TOLERANCE_PPM)
+		add_check(r, xasprintf("%s r%d: the guest's TSC (%llu Hz) is %+.0f ppm off the host's "
+				       "(%llu Hz): over 0.1 %%, its cycle-to-time figures are off by "
+				       "as much", id, run->repeat, (unsigned long long)guest_hz, ppm,
+				       (unsigned long long)host_hz));
+}
+
+/* A series's own warnings: drift over FIGURES_DRIFT_LIMIT_PCT, a sample cap reached. */
+static void check_series(struct runset *r, const struct resultdir_run *run,
+			 const struct record *rec, const struct result_figures *f)
+{
+	const char *id = r->rd.cfg[run->cfg].id, *stopped = record_get(rec, "stopped");
+
+	if (f->has_drift && fabs(f->drift_pct) > FIGURES_DRIFT_LIMIT_PCT)
+		add_check(r, xasprintf("%s r%d %s %s: the second half ran %+.1f %% against the first: "
+				       "not steady (longer time=, or a warmup)", id, run->repeat,
+				       record_get(rec, "bench"), record_get(rec, "name"),
+				       f->drift_pct));
+	if (stopped && !strcmp(stopped, "cap"))
+		add_check(r, xasprintf("%s r%d %s %s: stopped at its sample cap before time= ended",
+				       id, run->repeat, record_get(rec, "bench"),
+				       record_get(rec, "name")));
+}
+
 static void load_run(struct runset *r, const struct resultdir_run *run)
 {
 	int cfg = run->cfg, repeat = run->repeat;
@@ -117,6 +155,7 @@ static void load_run(struct runset *r, const struct resultdir_run *run)
 		}
 		if (b)
 			add_word(&r->builds, b);
+		check_tsc(r, run, hz);
 	}
 	r->nruns++;
 	for (size_t i = 0; i < log.nrecs; i++) {
@@ -141,6 +180,9 @@ static void load_run(struct runset *r, const struct resultdir_run *run)
 		o->v[METRIC_P50] = fnum(rec, "p50");
 		o->v[METRIC_P99] = fnum(rec, "p99");
 		result_figures(rec, hz, &f);
+		check_series(r, run, rec, &f);
+		if (f.has_drift)
+			o->v[METRIC_DRIFT_PCT] = f.drift_pct;
 		if (f.disk && f.has_rate)
 			o->v[METRIC_IOPS] = f.rate;
 		if (f.net && f.has_rate)
@@ -188,6 +230,9 @@ void runset_free(struct runset *r)
 	free(r->wls);
 	free(r->accels);
 	free(r->builds);
+	for (int i = 0; i < r->nchecks; i++)
+		free(r->checks[i]);
+	free(r->checks);
 	resultdir_free(&r->rd);
 	memset(r, 0, sizeof(*r));
 }

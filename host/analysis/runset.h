@@ -50,6 +50,11 @@ struct runset {
 	int tcg;
 	char *builds;
 	int nruns;
+	/* What the measurement itself says about a run (runset_checks): one line each, e.g. a
+	 * guest TSC off its host's by more than 0.1 %, a series that drifted over 2 %, one cut
+	 * short by its sample cap. */
+	char **checks;
+	int nchecks;
 };
 
 /* Load the result directory (matrix.tsv may be missing). 0, or an exit code with err. */

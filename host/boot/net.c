@@ -57,7 +57,7 @@ static int parse_mac(const char *v, char *out)
 int net_parse_spec(const char *spec, struct qemu_nic *n, char *err, size_t errlen)
 {
 	static const char *const models[] = { "e1000", "e1000-82545em", "e1000-82544gc",
-					       "rtl8139", "virtio-net", NULL };
+					       "e1000e", "rtl8139", "virtio-net", NULL };
 	static const char *const transports[] = { "legacy", "modern", "transitional", NULL };
 	char buf[1024], *save = NULL, *tok;
 	int first = 1, vhost_given = 0;
@@ -80,7 +80,7 @@ int net_parse_spec(const char *spec, struct qemu_nic *n, char *err, size_t errle
 					n->model = models[i];
 			if (!n->model) {
 				snprintf(err, errlen, "--net: unknown model '%.64s' (e1000, e1000-82545em, "
-					 "e1000-82544gc, rtl8139 or virtio-net first, then KEY=VALUE,...)",
+					 "e1000-82544gc, e1000e, rtl8139 or virtio-net first, then KEY=VALUE,...)",
 					 tok);
 				return KVMIO_EXIT_BADCONFIG;
 			}
@@ -119,6 +119,12 @@ int net_parse_spec(const char *spec, struct qemu_nic *n, char *err, size_t errle
 			}
 			n->vhost = !strcmp(v, "on");
 			vhost_given = 1;
+		} else if (!strcmp(k, "packed")) {
+			if (strcmp(v, "on") && strcmp(v, "off")) {
+				snprintf(err, errlen, "--net: bad packed=%.64s (on, off)", v);
+				return KVMIO_EXIT_BADCONFIG;
+			}
+			n->packed = !strcmp(v, "on") ? "on" : "off";
 		} else if (!strcmp(k, "mac")) {
 			if (parse_mac(v, n->mac)) {
 				snprintf(err, errlen, "--net: bad mac=%.64s (XX:XX:XX:XX:XX:XX, unicast)",
@@ -170,19 +176,30 @@ int net_parse_spec(const char *spec, struct qemu_nic *n, char *err, size_t errle
 			n->peer_opts = 1;
 		} else {
 			snprintf(err, errlen, "--net: unknown key '%.64s' (transport, topology, vhost, "
-				 "mac, peer-mode, peer-rate, peer-size, peer-count, peer-drop-every, "
+				 "packed, mac, peer-mode, peer-rate, peer-size, peer-count, peer-drop-every, "
 				 "peer-corrupt-every)", k);
 			return KVMIO_EXIT_BADCONFIG;
 		}
 	}
 	if (first) {
 		snprintf(err, errlen, "--net: empty spec (e1000, e1000-82545em, e1000-82544gc, "
-			 "rtl8139 or virtio-net)");
+			 "e1000e, rtl8139 or virtio-net)");
 		return KVMIO_EXIT_BADCONFIG;
 	}
 	if (n->transport && strcmp(n->model, "virtio-net") != 0) {
 		snprintf(err, errlen, "--net: transport= is for virtio-net (%s has one PCI interface)",
 			 n->model);
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	if (n->packed && strcmp(n->model, "virtio-net") != 0) {
+		snprintf(err, errlen, "--net: packed= is for virtio-net (%s has no virtqueues)",
+			 n->model);
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	if (n->packed && !strcmp(n->packed, "on") && n->transport &&
+	    !strcmp(n->transport, "legacy")) {
+		snprintf(err, errlen, "--net: packed=on with transport=legacy: packed rings are "
+			 "virtio 1.x only (transport=modern or transitional)");
 		return KVMIO_EXIT_BADCONFIG;
 	}
 	if (!strcmp(n->model, "virtio-net") && !n->transport)
@@ -264,9 +281,10 @@ int net_qemu_args(const struct qemu_nic *n, int i, const char *dir, const char *
 		snprintf(mac, sizeof(mac), ",mac=%s", n->mac);
 	if (!strcmp(n->model, "virtio-net"))
 		r = snprintf(device, dlen, "virtio-net-pci,netdev=net%d,addr=0x%x,disable-legacy=%s,"
-			     "disable-modern=%s%s", i, QEMU_NIC_SLOT0 + i,
+			     "disable-modern=%s%s%s%s", i, QEMU_NIC_SLOT0 + i,
 			     !strcmp(n->transport, "modern") ? "on" : "off",
-			     !strcmp(n->transport, "legacy") ? "on" : "off", mac);
+			     !strcmp(n->transport, "legacy") ? "on" : "off",
+			     n->packed ? ",packed=" : "", n->packed ? n->packed : "", mac);
 	else
 		r = snprintf(device, dlen, "%s,netdev=net%d,addr=0x%x%s", n->model, i,
 			     QEMU_NIC_SLOT0 + i, mac);

@@ -18,11 +18,12 @@ enum net_topology { NET_PEER, NET_LOOP, NET_TAP };
 enum peer_mode { PEER_REFLECT, PEER_SINK, PEER_FLOOD };
 
 struct qemu_nic {
-	const char *model;             /* e1000, e1000-82545em, e1000-82544gc, rtl8139, virtio-net */
+	const char *model;             /* e1000, e1000-82545em, e1000-82544gc, e1000e, rtl8139, virtio-net */
 	const char *transport;         /* virtio-net: legacy, modern, transitional; else NULL */
 	enum net_topology topology;
 	int vhost;                     /* -1 auto (tap + virtio-net + kvm + /dev/vhost-net), 0, 1 */
 	char mac[18];                  /* "" = QEMU's default */
+	const char *packed;            /* virtio-net: "on", "off" (packed=), or NULL: QEMU's (off) */
 	enum peer_mode peer_mode;
 	int peer_opts;                 /* 1 if any peer-* key was given */
 	double peer_rate;              /* frames per second, 0 = as fast as possible */

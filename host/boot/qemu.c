@@ -176,6 +176,47 @@ int qemu_parse_iothread(const char *owner, const char *v, char *out, char *err, 
 	return KVMIO_EXIT_OK;
 }
 
+/*
+ * The --disk models, in the order the guest numbers their disks (drivers/blk.c's driver table):
+ * --disk specs must come in this order too, so the Nth --disk is the guest's dev=N. The rank of
+ * a model is its index here.
+ */
+static const struct {
+	const char *name;
+	enum qemu_disk_model model;
+} disk_models[] = {
+	{ "ide", QEMU_DISK_IDE },
+	{ "nvme", QEMU_DISK_NVME },
+	{ "virtio-blk", QEMU_DISK_VIRTIO },
+};
+#define NDISK_MODELS (sizeof(disk_models) / sizeof(disk_models[0]))
+
+static const char *disk_model_name(enum qemu_disk_model m)
+{
+	for (size_t i = 0; i < NDISK_MODELS; i++)
+		if (disk_models[i].model == m)
+			return disk_models[i].name;
+	return "?";
+}
+
+static size_t disk_model_rank(enum qemu_disk_model m)
+{
+	for (size_t i = 0; i < NDISK_MODELS; i++)
+		if (disk_models[i].model == m)
+			return i;
+	return NDISK_MODELS;
+}
+
+/* "ide, nvme, virtio-blk" into buf */
+static void disk_model_list(char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < NDISK_MODELS && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? ", " : "", disk_models[i].name);
+}
+
 int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t errlen)
 {
 	static const char *const transports[] = { "legacy", "modern", "transitional", NULL };
@@ -216,15 +257,18 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 		const char *k = tok, *v = eq ? eq + 1 : NULL;
 
 		if (first) {
-			if (strcmp(tok, "ide") == 0)
-				d->model = QEMU_DISK_IDE;
-			else if (strcmp(tok, "virtio-blk") == 0)
-				d->model = QEMU_DISK_VIRTIO;
-			else {
-				snprintf(err, errlen, "--disk: unknown model '%.64s' (ide or virtio-blk "
-					 "first, then KEY=VALUE,...)", tok);
+			size_t m = 0;
+			char models[128];
+
+			while (m < NDISK_MODELS && strcmp(tok, disk_models[m].name) != 0)
+				m++;
+			if (m == NDISK_MODELS) {
+				disk_model_list(models, sizeof(models));
+				snprintf(err, errlen, "--disk: unknown model '%.64s' (%s first, then "
+					 "KEY=VALUE,...)", tok, models);
 				return KVMIO_EXIT_BADCONFIG;
 			}
+			d->model = disk_models[m].model;
 			continue;
 		}
 		if (!eq || !*v) {
@@ -283,14 +327,33 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 		} else if (strcmp(k, "iothread") == 0) {
 			if (qemu_parse_iothread("--disk", v, d->iothread, err, errlen) != 0)
 				return KVMIO_EXIT_BADCONFIG;
+		} else if (strcmp(k, "packed") == 0) {
+			if (!(d->packed = pick(k, v, onoff, err, errlen)))
+				return KVMIO_EXIT_BADCONFIG;
+		} else if (strcmp(k, "queues") == 0) {
+			char *end;
+			unsigned long q;
+
+			errno = 0;
+			q = strtoul(v, &end, 10);
+			if (errno || *end || *v < '0' || *v > '9' || q < 1 || q > QEMU_DISK_QUEUES_MAX) {
+				snprintf(err, errlen, "--disk: bad queues=%.64s (1..%d request queues)", v,
+					 QEMU_DISK_QUEUES_MAX);
+				return KVMIO_EXIT_BADCONFIG;
+			}
+			d->queues = (unsigned)q;
 		} else {
 			snprintf(err, errlen, "--disk: unknown key '%.64s' (transport, backend, file, "
-				 "size, cache, aio, format, latency-ns, readonly, inject, iothread)", k);
+				 "size, cache, aio, format, latency-ns, readonly, inject, iothread, packed, "
+				 "queues)", k);
 			return KVMIO_EXIT_BADCONFIG;
 		}
 	}
 	if (first) {
-		snprintf(err, errlen, "--disk: empty spec (ide or virtio-blk)");
+		char models[128];
+
+		disk_model_list(models, sizeof(models));
+		snprintf(err, errlen, "--disk: empty spec (%s)", models);
 		return KVMIO_EXIT_BADCONFIG;
 	}
 	/* Combinations that cannot work, whatever the machine. */
@@ -302,6 +365,17 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 	if (d->model == QEMU_DISK_IDE && strcmp(d->iothread, "off") != 0) {
 		snprintf(err, errlen, "--disk: iothread=%s with ide: QEMU's ide-hd has no iothread "
 			 "(use virtio-blk)", d->iothread);
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	if (d->model == QEMU_DISK_IDE && (d->packed || d->queues)) {
+		snprintf(err, errlen, "--disk: %s= is for virtio-blk (ide-hd has no virtqueues)",
+			 d->packed ? "packed" : "queues");
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	if (d->packed && !strcmp(d->packed, "on") && d->transport &&
+	    !strcmp(d->transport, "legacy")) {
+		snprintf(err, errlen, "--disk: packed=on with transport=legacy: packed rings are "
+			 "virtio 1.x only (transport=modern or transitional)");
 		return KVMIO_EXIT_BADCONFIG;
 	}
 	if (d->model == QEMU_DISK_IDE && d->readonly) {
@@ -338,6 +412,21 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 				 "cache=directsync (not %s)", d->cache);
 			return KVMIO_EXIT_BADCONFIG;
 		}
+	}
+	if (d->model == QEMU_DISK_NVME && d->transport) {
+		snprintf(err, errlen, "--disk: transport= is for virtio-blk (nvme has one PCI "
+			 "transport; its doorbells are the guest's dbbuf=)");
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	if (d->model == QEMU_DISK_NVME && strcmp(d->iothread, "off") != 0) {
+		snprintf(err, errlen, "--disk: iothread=%s with nvme: QEMU 7.2's nvme device has no "
+			 "iothread (use virtio-blk)", d->iothread);
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	if (d->model == QEMU_DISK_NVME && d->readonly) {
+		snprintf(err, errlen, "--disk: readonly=on with nvme: QEMU 7.2's nvme device does not "
+			 "mark the namespace write-protected, so the guest cannot tell (use virtio-blk)");
+		return KVMIO_EXIT_BADCONFIG;
 	}
 	if (d->model == QEMU_DISK_VIRTIO && !d->transport)
 		d->transport = "transitional";
@@ -437,7 +526,8 @@ static int check_disks(const struct qemu_options *o, const char *machine, struct
 {
 	int (*exists)(const char *) = o->path_exists ? o->path_exists : default_path_exists;
 	int (*uring)(const char *) = o->io_uring_usable ? o->io_uring_usable : qemu_io_uring_usable;
-	int nide = 0, seen_virtio = 0;
+	int nide = 0;
+	size_t rank = 0;  /* highest model rank so far */
 	char e[400];
 
 	if (o->ndisks > QEMU_MAX_DISKS) {
@@ -451,21 +541,30 @@ static int check_disks(const struct qemu_options *o, const char *machine, struct
 			snprintf(err, errlen, "%s", e);
 			return KVMIO_EXIT_BADCONFIG;
 		}
-		if (strcmp(machine, "microvm") == 0) {
-			snprintf(err, errlen, "--disk %s: microvm has no PCI or IDE and virtio-mmio "
-				 "is not supported yet (use -M pc or q35)",
-				 d->model == QEMU_DISK_IDE ? "ide" : "virtio-blk");
+		if (strcmp(machine, "microvm") == 0 && d->model == QEMU_DISK_NVME) {
+			snprintf(err, errlen, "--disk nvme: microvm has no PCI bus for an NVMe "
+				 "controller (use -M pc or q35)");
 			return KVMIO_EXIT_BADCONFIG;
 		}
+		if (strcmp(machine, "microvm") == 0) {
+			snprintf(err, errlen, "--disk %s: microvm has no PCI or IDE and virtio-mmio "
+				 "is not supported yet (use -M pc or q35)", disk_model_name(d->model));
+			return KVMIO_EXIT_BADCONFIG;
+		}
+		if (disk_model_rank(d->model) < rank) {
+			char models[128];
+
+			disk_model_list(models, sizeof(models));
+			snprintf(err, errlen, "--disk: give %s disks before %s disks (the guest numbers "
+				 "disks by model in the order %s, so dev=N follows that order)",
+				 disk_model_name(d->model), disk_models[rank].name, models);
+			return KVMIO_EXIT_BADCONFIG;
+		}
+		rank = disk_model_rank(d->model);
 		if (d->model == QEMU_DISK_IDE) {
 			if (strcmp(machine, "pc") != 0) {
 				snprintf(err, errlen, "--disk ide: IDE needs -M pc (q35 has AHCI, "
 					 "microvm has no IDE)");
-				return KVMIO_EXIT_BADCONFIG;
-			}
-			if (seen_virtio) {
-				snprintf(err, errlen, "--disk: give ide disks before virtio-blk disks "
-					 "(the guest numbers IDE disks first, so dev=N follows that order)");
 				return KVMIO_EXIT_BADCONFIG;
 			}
 			if (++nide > QEMU_MAX_IDE) {
@@ -473,8 +572,6 @@ static int check_disks(const struct qemu_options *o, const char *machine, struct
 					 "two units each)", QEMU_MAX_IDE);
 				return KVMIO_EXIT_BADCONFIG;
 			}
-		} else {
-			seen_virtio = 1;
 		}
 		if (d->file && !exists(d->file)) {
 			snprintf(err, errlen, "--disk: backend file %.300s not found (make one: kvmio "
@@ -587,17 +684,27 @@ static void add_disk(struct argv_builder *b, const struct qemu_disk *d, int k, i
 		add(b, "-device");
 		add(b, "ide-hd,drive=disk%d,bus=ide.%d,unit=%d%s%s", k, ide_index / 2, ide_index % 2,
 		    wce ? ",write-cache=" : "", wce ? wce : "");
+	} else if (d->model == QEMU_DISK_NVME) {
+		/* One controller per disk, its namespace 1 on the drive; the serial is required. */
+		add(b, "-device");
+		add(b, "nvme,serial=kvmio-disk%d,drive=disk%d,addr=0x%x%s%s", k, k,
+		    QEMU_NVME_SLOT0 + k, wce ? ",write-cache=" : "", wce ? wce : "");
 	} else {
 		int legacy_off = strcmp(d->transport, "modern") == 0;
 		int modern_off = strcmp(d->transport, "legacy") == 0;
-		char owner[16], iothread[QEMU_IOTHREAD_MAX + 32];
+		char owner[16], iothread[QEMU_IOTHREAD_MAX + 32], rings[64] = "";
 
 		snprintf(owner, sizeof(owner), "disk%d", k);
 		iothread_property(b, iothreads, d->iothread, owner, iothread, sizeof(iothread));
+		if (d->packed) /* QEMU's property names: packed, num-queues */
+			snprintf(rings, sizeof(rings), ",packed=%s", d->packed);
+		if (d->queues)
+			snprintf(rings + strlen(rings), sizeof(rings) - strlen(rings),
+				 ",num-queues=%u", d->queues);
 		add(b, "-device");
-		add(b, "virtio-blk-pci,drive=disk%d,addr=0x%x,disable-legacy=%s,disable-modern=%s%s%s%s",
+		add(b, "virtio-blk-pci,drive=disk%d,addr=0x%x,disable-legacy=%s,disable-modern=%s%s%s%s%s",
 		    k, QEMU_VIRTIO_SLOT0 + k, legacy_off ? "on" : "off", modern_off ? "on" : "off",
-		    wce ? ",write-cache=" : "", wce ? wce : "", iothread);
+		    wce ? ",write-cache=" : "", wce ? wce : "", iothread, rings);
 	}
 }
 

@@ -37,7 +37,8 @@ struct qemu_options {
 #define QEMU_MAX_DISKS 8
 #define QEMU_MAX_IDE 4                 /* ide.0 and ide.1, two units each (pc) */
 #define QEMU_VIRTIO_SLOT0 0x10         /* virtio disk N (in --disk order) sits at 00:(0x10+N).0 */
-enum qemu_disk_model { QEMU_DISK_IDE, QEMU_DISK_VIRTIO };
+#define QEMU_NVME_SLOT0 QEMU_VIRTIO_SLOT0 /* nvme disk N likewise: one slot per --disk index */
+enum qemu_disk_model { QEMU_DISK_IDE, QEMU_DISK_VIRTIO, QEMU_DISK_NVME };
 /*
  * iothread=on|off|NAME, the key every virtio storage device takes (qemu_parse_iothread): off is
  * QEMU's main loop (its default); on an `-object iothread` of the device's own; devices naming
@@ -45,6 +46,7 @@ enum qemu_disk_model { QEMU_DISK_IDE, QEMU_DISK_VIRTIO };
  * iothreads of `on` are called iothread.diskN, so no NAME can clash with them).
  */
 #define QEMU_IOTHREAD_MAX 32           /* bytes of an iothread setting, NUL included */
+#define QEMU_DISK_QUEUES_MAX 64        /* --disk queues= at most */
 struct qemu_disk {
 	enum qemu_disk_model model;
 	const char *transport;         /* virtio: legacy, modern, transitional */
@@ -57,6 +59,8 @@ struct qemu_disk {
 	int readonly;
 	const char *inject;            /* NULL, eio-read, eio-write */
 	char iothread[QEMU_IOTHREAD_MAX]; /* off (QEMU's main loop), on (its own), or a NAME */
+	const char *packed;            /* virtio: "on", "off" (packed=), or NULL: QEMU's default (off) */
+	unsigned queues;               /* virtio-blk: num-queues=; 0: QEMU's default */
 	char filebuf[4096];
 };
 

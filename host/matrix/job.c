@@ -29,6 +29,8 @@ static const struct {
 	{ "rw", 0 }, { "mix", 0 }, { "bs", 0 }, { "qd", 0 }, { "ops", 0 }, { "time", 0 },
 	{ "warmup", 0 }, { "range", 0 }, { "flush", 0 }, { "write", 0 }, { "sweep", 1 },
 	{ "frame", 0 }, { "burst", 0 }, { "repeat", 1 }, { "timeout", 1 },
+	{ "dbbuf", 0 },
+	{ "ring", 0 }, { "queues", 0 },
 };
 
 /* Guest options passed through as KEY=VALUE (job key, guest key). */
@@ -38,6 +40,8 @@ static const char *const guest_keys[][2] = {
 	{ "mix", "mix" }, { "bs", "bs" }, { "qd", "qd" }, { "ops", "ops" }, { "time", "time" },
 	{ "warmup", "warmup" }, { "range", "range" }, { "flush", "flush" }, { "write", "write" },
 	{ "sweep", "sweep" }, { "frame", "size" }, { "burst", "burst" },
+	{ "dbbuf", "dbbuf" },
+	{ "ring", "ring" }, { "queues", "queues" },
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -498,7 +502,7 @@ static void build_config(struct job_config *c, struct job_matrix *m, const char 
 	if (!disk) {
 		static const char *const dk[] = { "disk_transport", "backend", "disk_size",
 						  "latency_ns", "cache", "aio", "format",
-						  "iothread" };
+						  "iothread", "queues" };
 
 		for (size_t k = 0; k < NELEM(dk); k++)
 			if (job_param(c, dk[k]))
@@ -554,6 +558,11 @@ static void build_config(struct job_config *c, struct job_matrix *m, const char 
 		/* every virtio disk of the configuration; the builder refuses on|NAME on ide */
 		if ((v = job_param(c, "iothread")))
 			n += snprintf(spec + n, sizeof(spec) - (size_t)n, ",iothread=%s", v);
+		/* ring=packed: the device must offer it (packed=on); the builder refuses it on ide */
+		if ((v = job_param(c, "ring")) && !strcmp(v, "packed"))
+			n += snprintf(spec + n, sizeof(spec) - (size_t)n, ",packed=on");
+		if ((v = job_param(c, "queues")))
+			n += snprintf(spec + n, sizeof(spec) - (size_t)n, ",queues=%s", v);
 		push(&c->opts, &c->nopts, strdup("--disk"));
 		push(&c->opts, &c->nopts, strdup(spec));
 	}
@@ -576,6 +585,8 @@ static void build_config(struct job_config *c, struct job_matrix *m, const char 
 			n += snprintf(spec + n, sizeof(spec) - (size_t)n, ",vhost=%s", v);
 		if ((v = job_param(c, "peer_mode")))
 			n += snprintf(spec + n, sizeof(spec) - (size_t)n, ",peer-mode=%s", v);
+		if ((v = job_param(c, "ring")) && !strcmp(v, "packed"))
+			n += snprintf(spec + n, sizeof(spec) - (size_t)n, ",packed=on");
 		push(&c->opts, &c->nopts, strdup("--net"));
 		push(&c->opts, &c->nopts, strdup(spec));
 		if (!topo || strcmp(topo, "loop") == 0) { /* the loop's second NIC receives */

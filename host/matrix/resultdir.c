@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "boot/hostinfo.h"
 #include "kvmio_proto.h"
 #include "lib/csv.h"
 #include "lib/file.h"
 #include "lib/json.h"
+#include "lib/xalloc.h"
 #include "matrix/resultdir.h"
 #include "proto/figures.h"
 
@@ -111,9 +113,33 @@ int resultdir_run_begin(const char *dir, const struct job_config *c, int repeat,
 	snprintf(line, sizeof(line), "%s\n", c->flavour);
 	if (file_replace(path, line) != 0)
 		return -1;
+	resultdir_run_path(dir, c->id, repeat, RESULTDIR_RUN_HOST_TSC, path, sizeof(path));
+	unlink(path);
+	{
+		static uint64_t hz;
+		static const char *method;
+		static int tried;
+		char text[64];
+
+		if (!tried++ && host_tsc_hz(&hz, &method) != 0)
+			hz = 0;
+		snprintf(text, sizeof(text), "%llu %s\n", (unsigned long long)hz, hz ? method : "");
+		if (hz && file_replace(path, text) != 0)
+			return -1;
+	}
 	resultdir_run_path(dir, c->id, repeat, RESULTDIR_RUN_CMD, path, sizeof(path));
 	file_write(path, cmd_text, strlen(cmd_text)); /* for reading only: the run goes on */
 	return 0;
+}
+
+uint64_t resultdir_run_host_tsc(const char *dir, const char *id, int repeat)
+{
+	char path[PATH_MAX], line[64];
+
+	resultdir_run_path(dir, id, repeat, RESULTDIR_RUN_HOST_TSC, path, sizeof(path));
+	if (file_read_line(path, line, sizeof(line)) != 0)
+		return 0;
+	return strtoull(line, NULL, 10);
 }
 
 int resultdir_run_end(const char *dir, const char *id, int repeat, int code)
@@ -154,13 +180,14 @@ static char *run_failure_reason(const char *dir, const char *id, int repeat)
 	return last;
 }
 
-#define NCOLS 32
+#define NCOLS 34
 #define COL_FLAVOUR 28 /* the host's accelerator flavour of the run (runs/ID/rN/flavour) */
+#define COL_HOST_TSC 32 /* the host's TSC (runs/ID/rN/host_tsc_hz), then the guest's error */
 static const char *const columns[NCOLS] = {
 	"config", "repeat", "exit", "params", "bench", "name", "ops", "total", "min", "p50",
 	"p90", "p99", "p999", "max", "mean", "tsc_hz", "accel", "iops", "mbps", "frames_s",
 	"gbps", "acc_op", "irq_op", "harness", "p50_ns", "p99_ns", "lost", "corrupt", "flavour",
-	"drift_pct", "p50_net_ns", "p99_net_ns",
+	"drift_pct", "p50_net_ns", "p99_net_ns", "host_tsc_hz", "tsc_error_ppm",
 };
 
 /* Columns that hold text even when it looks like a number. */
@@ -199,6 +226,7 @@ static void result_values(const struct record *r, const struct log *log, char *v
 	int has_p50 = record_get_number(r, "p50", &v) == 0 && cycles_to_ns(v, hz, &p50_ns);
 	int has_p99 = record_get_number(r, "p99", &v) == 0 && cycles_to_ns(v, hz, &p99_ns);
 	char *hz_text = NULL;
+	int has;
 
 	result_figures(r, hz, &f);
 	for (size_t k = 0; k < sizeof(direct) / sizeof(direct[0]); k++)
@@ -220,14 +248,20 @@ static void result_values(const struct record *r, const struct log *log, char *v
 	vals[27] = field_text(r, "corrupt");
 	vals[COL_FLAVOUR] = NULL;
 	vals[29] = figure_text(f.has_drift, "%.2f", f.drift_pct);
-	vals[30] = figure_text(latency_net_ns(r, log, "p50", &v) == 0, "%.1f", v);
-	vals[31] = figure_text(latency_net_ns(r, log, "p99", &v) == 0, "%.1f", v);
+	/* one statement each: v must be set before it is passed (argument order is unspecified) */
+	has = latency_net_ns(r, log, "p50", &v) == 0;
+	vals[30] = figure_text(has, "%.1f", v);
+	has = latency_net_ns(r, log, "p99", &v) == 0;
+	vals[31] = figure_text(has, "%.1f", v);
+	vals[COL_HOST_TSC] = vals[COL_HOST_TSC + 1] = NULL;
 }
 
 /* The rows of one finished run: results.csv lines and results.json "results" objects. */
 static void write_run_results(FILE *csv, FILE *js, const struct job_config *c, int repeat,
-			      int code, const struct log *log, const char *flavour)
+			      int code, const struct log *log, const char *flavour, uint64_t host_hz)
 {
+	uint64_t guest_hz = log_tsc_hz(log);
+
 	int first = 1;
 
 	for (size_t n = 0; n < log->nrecs; n++) {
@@ -238,6 +272,11 @@ static void write_run_results(FILE *csv, FILE *js, const struct job_config *c, i
 			continue;
 		result_values(rec, log, vals);
 		vals[COL_FLAVOUR] = strdup(flavour);
+		vals[COL_HOST_TSC] = host_hz ? xasprintf("%llu", (unsigned long long)host_hz)
+					     : strdup("");
+		/* + 0.0: a rounded -0.4 ppm prints as 0, not -0 */
+		vals[COL_HOST_TSC + 1] = figure_text(host_hz && guest_hz, "%.0f",
+						     round(host_tsc_error_ppm(guest_hz, host_hz)) + 0.0);
 		csv_field(csv, c->id, 1);
 		fprintf(csv, ",%d,%d", repeat, code);
 		csv_field_quoted(csv, c->params, 0);
@@ -319,7 +358,8 @@ static void write_config_results(FILE *csv, FILE *js, const char *dir,
 		json_write_string(js, reason);
 		json_write_key(js, "results", 0);
 		fputc('[', js);
-		write_run_results(csv, js, c, r, code, &log, flavour);
+		write_run_results(csv, js, c, r, code, &log, flavour,
+				  resultdir_run_host_tsc(dir, c->id, r));
 		fputs("]}", js);
 		first_run = 0;
 		free(reason);

@@ -6,7 +6,7 @@
  *   DIR/matrix.tsv                      ID, run|skip, reason ("-" if none), params
  *   DIR/results.csv, DIR/results.json   every result record of every finished run
  *   DIR/images/FORMAT-SIZE.img          disk images made once (backend=file)
- *   DIR/runs/ID/rN/{serial.log,cmd.txt,flavour,stdout.txt,stderr.txt,exit}
+ *   DIR/runs/ID/rN/{serial.log,cmd.txt,flavour,host_tsc_hz,stdout.txt,stderr.txt,exit}
  *                                       repeat N of configuration ID; exit is written last
  *   DIR/report.html, DIR/summary.txt    written by kvmio report
  */
@@ -21,6 +21,7 @@
 #define RESULTDIR_RUN_LOG "serial.log"
 #define RESULTDIR_RUN_CMD "cmd.txt"
 #define RESULTDIR_RUN_FLAVOUR "flavour"
+#define RESULTDIR_RUN_HOST_TSC "host_tsc_hz"   /* "HZ METHOD": the host's TSC, beside the guest's */
 #define RESULTDIR_RUN_STDOUT "stdout.txt"
 #define RESULTDIR_RUN_STDERR "stderr.txt"
 #define RESULTDIR_RUN_EXIT "exit"
@@ -49,7 +50,8 @@ char *resultdir_image_path(const char *dir, const char *format, const char *size
 void resultdir_run_path(const char *dir, const char *id, int repeat, const char *name, char *buf,
 			size_t len);
 
-/* Before repeat N of c starts: runs/ID/rN made, its exit and serial.log removed, its flavour
+/* Before repeat N of c starts: runs/ID/rN made, its exit and serial.log removed, its flavour,
+ * the host's TSC frequency (host_tsc_hz, read once per process; no file when it is unknown)
  * and cmd.txt (cmd_text) written. 0, or -1 with errno. */
 int resultdir_run_begin(const char *dir, const struct job_config *c, int repeat,
 			const char *cmd_text);
@@ -57,6 +59,8 @@ int resultdir_run_begin(const char *dir, const struct job_config *c, int repeat,
 int resultdir_run_end(const char *dir, const char *id, int repeat, int code);
 /* The exit code of a finished run; -1 while it has none. */
 int resultdir_run_exit(const char *dir, const char *id, int repeat);
+/* The host's TSC frequency recorded for a run; 0 when none was. */
+uint64_t resultdir_run_host_tsc(const char *dir, const char *id, int repeat);
 
 /* DIR/results.csv and DIR/results.json from every finished run's serial.log. With --until-cv
  * (goal and until, one state per configuration; else both NULL) results.json says per

@@ -783,6 +783,26 @@ static void test_net_loop_e1000(void **state)
 	check_loop_model("e1000-82544gc", "irq=intx itr=1000");
 }
 
+/* The 82574L (e1000e): INTx, polling and MSI-X, which the 8254x models refuse. */
+static void test_net_loop_e1000e(void **state)
+{
+	(void)state;
+	struct log log;
+	check_loop_model("e1000e", "irq=msix");
+	check_loop_model("e1000e", "irq=intx itr=500");
+	check_loop_model("e1000e", "irq=poll");
+	boot_net(&log, 0, "e1000e,topology=loop e1000e,topology=loop", "bench=net-rr ops=100 irq=msix");
+	const struct record *r = check_net_clean(&log, 100, 100);
+	test_assert_field(r, "model", "e1000e");
+	test_assert_field(r, "irq", "msix");
+	assert_true(test_u64_of(r, "irqs") > 0);
+	assert_int_equal(test_u64_of(r, "mmio_r"), 0); /* MSI-X: the handler reads no ICR */
+	log_free(&log);
+	boot_net(&log, KVMIO_EXIT_BADCONFIG, "e1000,topology=loop e1000,topology=loop",
+		 "bench=net-rr ops=10 irq=msix");
+	log_free(&log);
+}
+
 static void check_peer_model(const char *model, const char *extra)
 {
 	char specs[200], opts[200];
@@ -810,6 +830,7 @@ static void test_net_peer(void **state)
 	check_peer_model("virtio-net,transport=modern", "irq=msix");
 	check_peer_model("virtio-net,transport=legacy", "");
 	check_peer_model("e1000", "irq=intx");
+	check_peer_model("e1000e", "irq=msix");
 	check_peer_model("rtl8139", "");
 }
 
@@ -880,7 +901,7 @@ static void test_net_bad_config(void **state)
 	struct log log;
 	static const char *const bad[] = { "size=59", "size=1515", "burst=0", "rxdev=7", "dev=3",
 					   "dev=00:18.0", "ip=1.2.3", "ip=300.1.1.1", "itr=70000",
-					   "mrg=2", "time=5" };
+					   "mrg=2", "time=x" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char opts[100];
 		snprintf(opts, sizeof(opts), "bench=net-tx ops=10 %s", bad[i]);
@@ -895,6 +916,82 @@ static void test_net_bad_config(void **state)
 	boot_net(&log, KVMIO_EXIT_BADCONFIG, "rtl8139,topology=loop rtl8139,topology=loop",
 		 "bench=net-tx irq=msix ops=10");
 	test_assert_field(log_find(&log, "error", "code", "badconfig"), "key", "irq");
+	log_free(&log);
+}
+
+/* time=S on every benchmark: a series runs S seconds (from its first timed op), or until its
+ * sample cap; the record's stopped= says which. ops= counts otherwise. */
+static void check_timed(const struct log *log, const char *bench, uint64_t seconds)
+{
+	const struct record *r = log_find(log, "result", "bench", bench);
+	uint64_t hz = test_u64_of(log_find(log, "hello", NULL, NULL), "tsc_hz");
+
+	assert_non_null(r);
+	assert_true(test_u64_of(r, "ops") > 0);
+	if (strcmp(record_get(r, "stopped"), "cap") == 0)
+		return; /* the cap came first: legal, and said */
+	test_assert_field(r, "stopped", "time");
+	/* disk and net: the series spans time= (net-rx from its first frame to its last: a little
+	 * less), not ops= (the default would end far sooner) */
+	if (record_get(r, "elapsed"))
+		assert_true(test_u64_of(r, "elapsed") >= seconds * hz / 10 * 9);
+}
+
+static void test_time_everywhere(void **state)
+{
+	(void)state;
+	struct log log;
+	boot_net(&log, 0, "virtio-net,topology=loop virtio-net,topology=loop", "bench=net-rr time=1");
+	check_timed(&log, "net-rr", 1);
+	assert_int_equal(test_u64_of(log_find(&log, "result", NULL, NULL), "lost"), 0);
+	log_free(&log);
+	boot_net(&log, 0, "e1000,topology=loop e1000,topology=loop", "bench=net-tx time=1 size=1514");
+	check_timed(&log, "net-tx", 1);
+	assert_int_equal(test_u64_of(log_find(&log, "result", NULL, NULL), "lost"), 0);
+	log_free(&log);
+	boot_net(&log, 0, "virtio-net,topology=loop virtio-net,topology=loop", "bench=net-rx time=1");
+	check_timed(&log, "net-rx", 1);
+	log_free(&log);
+	boot_disk(&log, 0, "virtio-blk", "time=1");
+	check_timed(&log, "disk", 1);
+	log_free(&log);
+	boot_devices(&log, 0, "--disk", "", NULL, "pci=0", "bench=exits tests=cpuid time=1");
+	check_timed(&log, "exits", 1);
+	log_free(&log);
+	/* without time=: ops= counts, and says so */
+	boot_devices(&log, 0, "--disk", "", NULL, "pci=0", "bench=exits tests=cpuid ops=500");
+	test_assert_field(log_find(&log, "result", "bench", "exits"), "stopped", "ops");
+	test_assert_field(log_find(&log, "result", "bench", "exits"), "ops", "500");
+	log_free(&log);
+}
+
+/* stamp=batch: one timestamp pair per batch; every op carries its batch's mean, so the series'
+ * total is (all but rounding) its elapsed time; the network benchmarks refuse it. */
+static void test_stamp_batch(void **state)
+{
+	(void)state;
+	struct log log;
+	const struct record *r;
+	boot_devices(&log, 0, "--disk", "", NULL, "pci=0", "bench=exits tests=cpuid ops=1000 stamp=batch batch=100");
+	r = log_find(&log, "result", "bench", "exits");
+	test_assert_field(r, "stamp", "batch");
+	test_assert_field(r, "batch", "100");
+	test_check_result(&log, "cpuid", 1000);
+	log_free(&log);
+	boot_disk(&log, 0, "virtio-blk", "ops=1000 stamp=batch batch=64");
+	r = log_find(&log, "result", "bench", "disk");
+	test_assert_field(r, "stamp", "batch");
+	test_check_result(&log, "randread-4k-qd1", 1000);
+	assert_true(test_u64_of(r, "total") <= test_u64_of(r, "elapsed"));
+	assert_true(test_u64_of(r, "total") >= test_u64_of(r, "elapsed") / 100 * 99);
+	assert_true(test_u64_of(r, "half_ops") >= 448 && test_u64_of(r, "half_ops") <= 576);
+	log_free(&log);
+	boot_disk(&log, 0, "virtio-blk", "ops=300");
+	test_assert_field(log_find(&log, "result", "bench", "disk"), "stamp", "op");
+	log_free(&log);
+	boot_net(&log, KVMIO_EXIT_BADCONFIG, "virtio-net,topology=loop virtio-net,topology=loop",
+		 "bench=net-rr ops=10 stamp=batch");
+	test_assert_field(log_find(&log, "error", "code", "badconfig"), "key", "stamp");
 	log_free(&log);
 }
 
@@ -1022,6 +1119,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_net_loop_virtio, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_net_loop_rtl8139, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_net_loop_e1000, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_net_loop_e1000e, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_time_everywhere, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stamp_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_net_peer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_net_peer_damage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_net_tap, setup, teardown),

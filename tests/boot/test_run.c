@@ -4,6 +4,7 @@
  * directory; --until-cv and --pin; kvmio compare and kvmio report on it. Run from the repository root.
  */
 #include <fcntl.h>
+#include <math.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "boot/launch.h"
+#include "lib/csv.h"
 #include "lib/file.h"
 #include "helpers.h"
 
@@ -129,6 +131,39 @@ static long long mtime_ns(const char *fmt, ...)
 	return (long long)st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec;
 }
 
+/* Every row's derived figures against their sources: the latency less one timestamp lies just
+ * under the latency, the host's TSC is recorded beside the guest's with the error between. */
+static void check_row_figures(const char *csv_text)
+{
+	char *text = strdup(csv_text), *p = text, *h[40], *f[40];
+	int nh = csv_next_record(&p, h, 40), rows = 0;
+	int k_p50 = -1, k_p99 = -1, k_n50 = -1, k_n99 = -1, k_hz = -1, k_host = -1, k_ppm = -1;
+
+	for (int i = 0; i < nh; i++) {
+		k_p50 = !strcmp(h[i], "p50_ns") ? i : k_p50;
+		k_p99 = !strcmp(h[i], "p99_ns") ? i : k_p99;
+		k_n50 = !strcmp(h[i], "p50_net_ns") ? i : k_n50;
+		k_n99 = !strcmp(h[i], "p99_net_ns") ? i : k_n99;
+		k_hz = !strcmp(h[i], "tsc_hz") ? i : k_hz;
+		k_host = !strcmp(h[i], "host_tsc_hz") ? i : k_host;
+		k_ppm = !strcmp(h[i], "tsc_error_ppm") ? i : k_ppm;
+	}
+	assert_true(k_p50 >= 0 && k_p99 >= 0 && k_n50 >= 0 && k_n99 >= 0 && k_hz >= 0 &&
+		    k_host >= 0 && k_ppm >= 0);
+	while (csv_next_record(&p, f, 40) == nh) {
+		double p50 = atof(f[k_p50]), n50 = atof(f[k_n50]), p99 = atof(f[k_p99]);
+		double n99 = atof(f[k_n99]), ghz = atof(f[k_hz]), hhz = atof(f[k_host]);
+
+		assert_true(n50 < p50 && p50 - n50 < 2000);
+		assert_true(n99 < p99 && p99 - n99 < 2000);
+		assert_true(hhz > 1e8);
+		assert_true(fabs(atof(f[k_ppm]) - (ghz - hhz) * 1e6 / hhz) < 1);
+		rows++;
+	}
+	assert_true(rows > 0);
+	free(text);
+}
+
 static void check_complete(void)
 {
 	char path[600], *csv, *tsv, *json;
@@ -154,11 +189,12 @@ static void check_complete(void)
 	assert_int_equal(strncmp(csv, "config,repeat,exit,params,bench,name,ops,total,min,p50,p90,"
 				 "p99,p999,max,mean,tsc_hz,accel,iops,mbps,frames_s,gbps,acc_op,"
 				 "irq_op,harness,p50_ns,p99_ns,lost,corrupt,flavour,drift_pct,p50_net_ns,"
-				 "p99_net_ns\n",
+				 "p99_net_ns,host_tsc_hz,tsc_error_ppm\n",
 				 strlen("config,repeat,exit,params,bench,name,ops,total,min,p50,p90,"
 				 "p99,p999,max,mean,tsc_hz,accel,iops,mbps,frames_s,gbps,acc_op,"
 				 "irq_op,harness,p50_ns,p99_ns,lost,corrupt,flavour,drift_pct,p50_net_ns,"
-				 "p99_net_ns\n")), 0);
+				 "p99_net_ns,host_tsc_hz,tsc_error_ppm\n")), 0);
+	check_row_figures(csv);
 	assert_int_equal(count_lines(csv, "c001,1,0,\"backend=null;bench=disk;disk=ide;ops=200;"
 				     "rw=randread\",disk,randread-4k-qd1,200,"), 1);
 	assert_int_equal(count_lines(csv, "c001,2,0,"), 1);

@@ -307,6 +307,17 @@ static void test_usage(void **state)
 	assert_int_equal(test_kvmio_split(out_path, err_path, "boot", "--memory", (char *)NULL), 2);
 	assert_int_equal(test_kvmio_split(out_path, err_path, "nonsense", (char *)NULL), 2);
 	assert_int_equal(test_kvmio_split(out_path, err_path, "help", (char *)NULL), 0);
+	/* one command's usage: kvmio CMD --help, -h, kvmio help CMD */
+	assert_int_equal(test_kvmio_split(out_path, err_path, "boot", "--help", (char *)NULL), 0);
+	assert_non_null(strstr(test_output(out_path), "usage: kvmio boot"));
+	assert_non_null(strstr(test_output(out_path), "--firmware bios|uefi|pvh"));
+	assert_null(strstr(test_output(out_path), "kvmio mkdisk"));
+	assert_int_equal(test_kvmio_split(out_path, err_path, "run", "-h", (char *)NULL), 0);
+	assert_non_null(strstr(test_output(out_path), "usage: kvmio run JOB.ini"));
+	assert_int_equal(test_kvmio_split(out_path, err_path, "help", "compare", (char *)NULL), 0);
+	assert_non_null(strstr(test_output(out_path), "usage: kvmio compare DIR"));
+	assert_int_equal(test_kvmio_split(out_path, err_path, "help", "nonsense", (char *)NULL), 2);
+	assert_stderr_has("unknown command 'nonsense'");
 	assert_int_equal(test_kvmio_split(out_path, err_path, "parse", "tests/data/good.log", "tests/data/badconfig.log",
 			       (char *)NULL), 2);
 	assert_int_equal(test_kvmio_split(out_path, err_path, "parse", "--json", "tests/data/help.log", (char *)NULL), 0);

@@ -675,6 +675,54 @@ static void test_disk_inject(void **state)
 	qemu_command_free(&c);
 }
 
+/* nvme: one controller per disk at 0x10+N like the virtio disks, the same backend keys, and its
+ * place in the model order (ide, nvme, virtio-blk) */
+static void test_disk_nvme(void **state)
+{
+	struct qemu_command c;
+
+	(void)state;
+	DISKS_OK(&c, "bios", "pc", "ide", "nvme", "nvme,size=64M,latency-ns=2000", "virtio-blk");
+	assert_true(find_pair(&c, "-device", "ide-hd,drive=disk0,bus=ide.0,unit=0") > 0);
+	assert_true(find_pair(&c, "-blockdev", "driver=null-co,node-name=disk1,size=1073741824,"
+			      "read-zeroes=on") > 0);
+	assert_true(find_pair(&c, "-device", "nvme,serial=kvmio-disk1,drive=disk1,addr=0x11") > 0);
+	assert_true(find_pair(&c, "-blockdev", "driver=null-co,node-name=disk2,size=67108864,"
+			      "read-zeroes=on,latency-ns=2000") > 0);
+	assert_true(find_pair(&c, "-device", "nvme,serial=kvmio-disk2,drive=disk2,addr=0x12") > 0);
+	assert_true(find_pair(&c, "-device", "virtio-blk-pci,drive=disk3,addr=0x13,"
+			      "disable-legacy=off,disable-modern=off") > 0);
+	qemu_command_free(&c);
+
+	/* q35; a file with its cache mode (write-cache follows it, as for the other models) */
+	DISKS_OK(&c, "bios", "q35", "nvme,backend=file=/d/a.qcow2,format=qcow2,cache=writethrough");
+	assert_true(find_pair(&c, "-blockdev", "driver=file,node-name=disk0-file,filename=/d/a.qcow2,"
+			      "aio=threads,cache.direct=off,cache.no-flush=off") > 0);
+	assert_true(find_pair(&c, "-blockdev", "driver=qcow2,node-name=disk0,file=disk0-file") > 0);
+	assert_true(find_pair(&c, "-device", "nvme,serial=kvmio-disk0,drive=disk0,addr=0x10,"
+			      "write-cache=off") > 0);
+	qemu_command_free(&c);
+
+	/* blkdebug under the controller */
+	DISKS_OK(&c, "uefi", "q35", "nvme,inject=eio-read,size=8M");
+	assert_true(find_pair(&c, "-blockdev", "driver=blkdebug,node-name=disk0-dbg,image=disk0-null,"
+			      "inject-error.0.event=read_aio,inject-error.0.iotype=read,"
+			      "inject-error.0.errno=5") > 0);
+	assert_true(find_pair(&c, "-device", "nvme,serial=kvmio-disk0,drive=disk0,addr=0x10") > 0);
+	qemu_command_free(&c);
+
+	expect_disk_error("bios", "pc", "virtio-blk", "nvme", "give nvme disks before virtio-blk disks");
+	expect_disk_error("bios", "pc", "nvme", "ide", "give ide disks before nvme disks");
+	expect_disk_error("bios", "pc", "nvme", "ide", "in the order ide, nvme, virtio-blk");
+	expect_disk_error("pvh", "microvm", "nvme", NULL, "microvm has no PCI bus");
+	expect_disk_error("bios", "pc", "nvme,transport=modern", NULL, "transport= is for virtio-blk");
+	expect_disk_error("bios", "pc", "nvme,iothread=on", NULL, "iothread=on with nvme");
+	expect_disk_error("bios", "pc", "nvme,readonly=on", NULL, "readonly=on with nvme");
+	expect_disk_error("bios", "pc", "nvme,size=1000", NULL, "multiple of 512");
+	expect_disk_error("bios", "pc", "nvme,cache=none", NULL, "cache= needs backend=file");
+	expect_disk_error("bios", "pc", "nvmee", NULL, "unknown model 'nvmee' (ide, nvme, virtio-blk");
+}
+
 static void test_disk_errors(void **state)
 {
 	struct qemu_command c;
@@ -908,7 +956,7 @@ static void test_net_peer_and_models(void **state)
 	struct qemu_command c;
 	char *nets[] = { "virtio-net", "virtio-net,transport=legacy", "virtio-net,transport=modern",
 			 "e1000-82545em,peer-mode=sink", "e1000-82544gc,peer-mode=flood,peer-size=1514",
-			 "e1000", "rtl8139,topology=peer" };
+			 "e1000e", "rtl8139,topology=peer" };
 
 	(void)state;
 	o.machine = "q35";
@@ -927,7 +975,7 @@ static void test_net_peer_and_models(void **state)
 			      "disable-legacy=on,disable-modern=off") > 0);
 	assert_true(find_pair(&c, "-device", "e1000-82545em,netdev=net3,addr=0x1b") > 0);
 	assert_true(find_pair(&c, "-device", "e1000-82544gc,netdev=net4,addr=0x1c") > 0);
-	assert_true(find_pair(&c, "-device", "e1000,netdev=net5,addr=0x1d") > 0);
+	assert_true(find_pair(&c, "-device", "e1000e,netdev=net5,addr=0x1d") > 0);
 	assert_true(find_pair(&c, "-device", "rtl8139,netdev=net6,addr=0x1e") > 0);
 	assert_int_equal(count(&c, "-netdev"), 7);
 	qemu_command_free(&c);
@@ -1101,6 +1149,7 @@ int main(void)
 		cmocka_unit_test(test_disk_ide),
 		cmocka_unit_test(test_disk_file),
 		cmocka_unit_test(test_disk_inject),
+		cmocka_unit_test(test_disk_nvme),
 		cmocka_unit_test(test_disk_errors),
 		cmocka_unit_test(test_disk_iothread),
 		cmocka_unit_test(test_parse_size),

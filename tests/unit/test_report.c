@@ -70,6 +70,10 @@ static int setup(void **st)
 	snprintf(s->dir, sizeof(s->dir), "/tmp/kvmio-test-report.XXXXXX");
 	if (!mkdtemp(s->dir) || shell("cp -r " FIXTURE "/. %s/", s->dir) != 0)
 		return -1;
+	/* the host's TSC beside the guest's (2,000,000,000 Hz): c001 r1's 1 % off, c001 r2's not */
+	if (shell("echo '2020000000 sysfs' > %s/runs/c001/r1/host_tsc_hz && "
+		  "echo '2000000100 sysfs' > %s/runs/c001/r2/host_tsc_hz", s->dir, s->dir) != 0)
+		return -1;
 	/* this host's calibration (kvmio calibrate): a synthetic one, kept in the copy */
 	{
 		struct calib_measure m = { .ndelays = CALIB_NDELAYS };
@@ -239,6 +243,22 @@ static void test_summary(void **st)
 	assert_non_null(strstr(s->summary, "c011"));
 }
 
+/* The measurement's own checks: a guest TSC off its host's by more than 0.1 % is raised, in
+ * the header, its section and the summary; one within it is not. */
+static void test_checks(void **st)
+{
+	struct state *s = *st;
+	const char *line = "c001 r1: the guest's TSC (2000000000 Hz) is -9901 ppm off the host's "
+			   "(2020000000 Hz): over 0.1 %, its cycle-to-time figures are off by as much";
+
+	assert_non_null(strstr(s->html, "<a href=\"#checks\">1 measurement check</a> raised"));
+	assert_non_null(strstr(s->html, "<section class=\"checks\" id=\"checks\">"));
+	assert_int_equal(count(s->html, NULL, "ppm off the host"), 1);
+	assert_non_null(strstr(s->summary, "measurement checks (1):"));
+	assert_non_null(strstr(s->summary, line));
+	assert_null(strstr(s->summary, "c001 r2: the guest's TSC"));
+}
+
 /* The last kvmio calibrate of this host, from where it keeps it; said when there is none. */
 static void test_calibration(void **st)
 {
@@ -391,6 +411,7 @@ int main(void)
 		cmocka_unit_test(test_charts),
 		cmocka_unit_test(test_well_formed),
 		cmocka_unit_test(test_summary),
+		cmocka_unit_test(test_checks),
 		cmocka_unit_test(test_calibration),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_chromium),

@@ -1,0 +1,359 @@
+/*
+ * Packed virtqueues and virtio-blk multi-queue under QEMU (`build/kvmio boot`): the virtio-blk
+ * and virtio-net cases of test_boot.c again with ring=packed on devices offering it (packed=on),
+ * across irq=poll|intx|msix, evidx=0|1 and indirect=0|1; queues=4 reads and writes on null-co;
+ * write-verify on a labelled file; and the refusals: packed on the legacy transport (unusable,
+ * with its reason), packed on a device that does not offer it, queues above the device's.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "proto/proto.h"
+#include "helpers.h"
+
+static char log_path[256];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(log_path, sizeof(log_path), "/tmp/kvmio-test-packed-%d.log", (int)getpid());
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	unlink(log_path);
+	return 0;
+}
+
+/* kvmio boot with FLAG SPEC for each space-separated spec and the guest options (space-
+ * separated), expect `want`, parse the log. */
+static void boot(struct log *log, int want, const char *flag, const char *specs, const char *opts)
+{
+	const char *argv[MAX_ARGS];
+	char specbuf[512], optbuf[512], out[300];
+	int n = 0;
+
+	argv[n++] = "boot";
+	argv[n++] = "--timeout";
+	argv[n++] = "120";
+	argv[n++] = "--log";
+	argv[n++] = log_path;
+	argv[n++] = "--no-guest-check"; /* the guest's own parser answers bad options here */
+	snprintf(specbuf, sizeof(specbuf), "%s", specs);
+	for (char *save = NULL, *t = strtok_r(specbuf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		argv[n++] = flag;
+		argv[n++] = t;
+	}
+	argv[n++] = "--";
+	snprintf(optbuf, sizeof(optbuf), "pci=0 %s", opts);
+	for (char *save = NULL, *t = strtok_r(optbuf, " ", &save); t && n < MAX_ARGS - 2;
+	     t = strtok_r(NULL, " ", &save))
+		argv[n++] = t;
+	argv[n] = NULL;
+	snprintf(out, sizeof(out), "%s.out", log_path);
+	int rc = test_kvmio_argv(out, argv);
+	if (rc != want)
+		fail_msg("%s %s -- %s: exit %d, want %d\n%s", flag, specs, opts, rc, want, test_output(out));
+	unlink(out);
+	memset(log, 0, sizeof(*log));
+	log_parse_file(log, log_path);
+}
+
+static void boot_disk(struct log *log, int want, const char *specs, const char *opts)
+{
+	char o[400];
+	snprintf(o, sizeof(o), "bench=disk %s", opts);
+	boot(log, want, "--disk", specs, o);
+}
+
+/* A disk result with sane figures (as test_boot.c's check_disk_result). */
+static const struct record *check_disk_result(const struct log *log, uint64_t ops)
+{
+	const struct record *r = log_find(log, "result", "bench", "disk");
+	assert_non_null(r);
+	test_check_result(log, record_get(r, "name"), ops);
+	assert_int_equal(test_u64_of(r, "bytes"), ops * test_u64_of(r, "bs"));
+	assert_true(test_u64_of(r, "elapsed") >= test_u64_of(r, "total") / test_u64_of(r, "qd"));
+	return r;
+}
+
+/* ---- virtio-blk ---- */
+
+static void check_blk(const char *spec, const char *ring, const char *irq, int evidx, int indirect,
+		      unsigned qd)
+{
+	struct log log;
+	char opts[200];
+	snprintf(opts, sizeof(opts), "ops=300 ring=%s irq=%s evidx=%d indirect=%d qd=%u", ring, irq,
+		 evidx, indirect, qd);
+	boot_disk(&log, 0, spec, opts);
+	const struct record *d = log_find(&log, "disk", "index", "0");
+	test_assert_field(d, "model", "virtio-blk");
+	test_assert_field(d, "transport", "modern");
+	test_assert_field(d, "ring", ring);
+	test_assert_field(d, "queues", "1");
+	const struct record *r = check_disk_result(&log, 300);
+	test_assert_field(r, "ring", ring);
+	test_assert_field(r, "irq", irq);
+	/* at qd=1 the device waits for each request: every one is announced (an MMIO write), and
+	 * in irq modes every completion interrupts, with or without EVENT_IDX */
+	if (qd == 1)
+		assert_true(test_u64_of(r, "mmio_w") >= 300);
+	else
+		assert_true(test_u64_of(r, "mmio_w") >= 1);
+	if (!strcmp(irq, "poll"))
+		assert_int_equal(test_u64_of(r, "irqs"), 0);
+	else if (qd == 1)
+		assert_true(test_u64_of(r, "irqs") >= 300);
+	else
+		assert_true(test_u64_of(r, "irqs") >= 1);
+	log_free(&log);
+}
+
+/* test_boot.c's virtio-blk modes with packed rings: 300 requests of 3 descriptors lap a
+ * 256-entry ring three times; indirect ones lap it once. */
+static void test_blk_packed_modes(void **state)
+{
+	(void)state;
+	static const char *const irqs[] = { "poll", "intx", "msix" };
+	for (int i = 0; i < 3; i++)
+		for (int ev = 0; ev < 2; ev++)
+			for (int ind = 0; ind < 2; ind++)
+				check_blk("virtio-blk,transport=modern,packed=on", "packed", irqs[i], ev, ind, 1);
+	check_blk("virtio-blk,packed=on", "packed", "msix", 1, 1, 16); /* transitional */
+	check_blk("virtio-blk,packed=on", "packed", "intx", 0, 0, 8);
+	/* the device offers packed rings, the guest asks for split: split */
+	check_blk("virtio-blk,packed=on", "split", "msix", 1, 0, 1);
+	check_blk("virtio-blk", "split", "poll", 0, 1, 4);
+}
+
+static void test_blk_packed_writes(void **state)
+{
+	(void)state;
+	struct log log;
+	boot_disk(&log, 0, "virtio-blk,packed=on", "ops=200 rw=randwrite write=unsafe flush=10 ring=packed irq=msix");
+	const struct record *f = log_find(&log, "result", "name", "randwrite-4k-qd1-flush");
+	assert_non_null(f);
+	test_assert_field(f, "ops", "20");
+	test_assert_field(log_find(&log, "disk", NULL, NULL), "ring", "packed");
+	log_free(&log);
+}
+
+/* queues=4 on a device with four: reads and writes, every completion mode, both rings. */
+static void test_blk_multiqueue(void **state)
+{
+	(void)state;
+	static const char *const cases[][2] = {
+		{ "virtio-blk,queues=4", "ring=split irq=poll" },
+		{ "virtio-blk,queues=4", "ring=split irq=msix evidx=1" },
+		{ "virtio-blk,queues=4,packed=on", "ring=packed irq=intx" },
+		{ "virtio-blk,queues=4,packed=on", "ring=packed irq=msix evidx=1 indirect=1" },
+		{ "virtio-blk,queues=4,packed=on", "ring=packed irq=poll indirect=1" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct log log;
+		char opts[300];
+		snprintf(opts, sizeof(opts), "queues=4 qd=16 ops=400 %s", cases[i][1]);
+		boot_disk(&log, 0, cases[i][0], opts);
+		const struct record *d = log_find(&log, "disk", NULL, NULL);
+		test_assert_field(d, "queues", "4");
+		/* the requests in flight are the four queues' room: 4 x 256/3 chains at least */
+		assert_true(test_u64_of(d, "queue_depth") >= 4 * (256 / 3));
+		const struct record *r = check_disk_result(&log, 400);
+		test_assert_field(r, "queues", "4");
+		assert_int_equal(test_u64_of(r, "qd"), 16);
+		log_free(&log);
+		snprintf(opts, sizeof(opts), "queues=4 qd=16 ops=400 rw=randrw write=unsafe %s", cases[i][1]);
+		boot_disk(&log, 0, cases[i][0], opts);
+		check_disk_result(&log, 400);
+		log_free(&log);
+	}
+	/* fewer queues than the device has: fine */
+	struct log log;
+	boot_disk(&log, 0, "virtio-blk,queues=8", "queues=3 qd=9 ops=90");
+	test_assert_field(log_find(&log, "disk", NULL, NULL), "queues", "3");
+	check_disk_result(&log, 90);
+	log_free(&log);
+}
+
+/* Write-verify through packed rings (and four queues) on labelled files, checked from the
+ * host afterwards with kvmio verify-disk. */
+static void check_verify(const char *spec_extra, const char *format, const char *opts_extra)
+{
+	char img[300], spec[400], out[300], opts[300];
+	struct log log;
+	snprintf(img, sizeof(img), "%s.%s", log_path, format);
+	snprintf(out, sizeof(out), "%s.out", log_path);
+	unlink(img);
+	assert_int_equal(test_kvmio(out, "mkdisk", img, "64M", "--format", format, (char *)NULL), 0);
+	snprintf(spec, sizeof(spec), "virtio-blk,backend=file=%s,format=%s,cache=none%s", img,
+		 format, spec_extra);
+	snprintf(opts, sizeof(opts), "verify=1 ops=150 rw=randwrite seed=91 %s", opts_extra);
+	boot_disk(&log, 0, spec, opts);
+	const struct record *d = log_find(&log, "disk", NULL, NULL);
+	test_assert_field(d, "label", "yes");
+	test_assert_field(d, "ring", "packed");
+	assert_non_null(log_find(&log, "result", "verify", "ok"));
+	log_free(&log);
+	assert_int_equal(test_kvmio(out, "verify-disk", img, "--seed", "91", "--format", format,
+				   (char *)NULL), 0);
+	assert_non_null(strstr(test_output(out), "stamped ok: 1200\n")); /* 150 x 4 KiB */
+	assert_int_equal(test_kvmio(out, "verify-disk", img, "--seed", "92", "--format", format,
+				   (char *)NULL), 1);
+	unlink(img);
+	unlink(out);
+}
+
+static void test_blk_packed_verify(void **state)
+{
+	(void)state;
+	check_verify(",packed=on", "raw", "ring=packed irq=msix");
+	check_verify(",packed=on,queues=4", "qcow2", "ring=packed queues=4 qd=8 indirect=1 evidx=1");
+}
+
+/* The refusals, each with the reason in the record. */
+static void test_blk_refusals(void **state)
+{
+	(void)state;
+	struct log log;
+	/* the legacy interface of a transitional device: packed cannot be, the disk is unusable */
+	boot_disk(&log, KVMIO_EXIT_BADCONFIG, "virtio-blk,packed=on", "transport=legacy ring=packed ops=10");
+	const struct record *d = log_find(&log, "disk", NULL, NULL);
+	test_assert_field(d, "transport", "legacy");
+	test_assert_field(d, "ring", "split");
+	const struct record *e = log_find(&log, "error", "code", "badconfig");
+	test_assert_field(e, "key", "ring");
+	assert_non_null(strstr(record_get(e, "msg"), "ring=packed needs the modern (virtio 1.x) transport"));
+	assert_null(log_find(&log, "result", NULL, NULL));
+	log_free(&log);
+	/* a legacy-only device too */
+	boot_disk(&log, KVMIO_EXIT_BADCONFIG, "virtio-blk,transport=legacy", "ring=packed ops=10");
+	test_assert_field(log_find(&log, "error", "code", "badconfig"), "key", "ring");
+	log_free(&log);
+	/* a modern device without packed=on does not offer it */
+	boot_disk(&log, KVMIO_EXIT_GUEST_FAIL, "virtio-blk", "ring=packed ops=10");
+	e = log_find(&log, "error", "code", "device");
+	assert_non_null(strstr(record_get(e, "msg"), "does not offer VIRTIO_F_RING_PACKED"));
+	log_free(&log);
+	/* more queues than the device has */
+	boot_disk(&log, KVMIO_EXIT_GUEST_FAIL, "virtio-blk,queues=2", "queues=4 ops=10");
+	e = log_find(&log, "error", "code", "device");
+	assert_non_null(strstr(record_get(e, "msg"), "queues=4 asked, but the device offers 2 request queue(s)"));
+	log_free(&log);
+	boot_disk(&log, KVMIO_EXIT_GUEST_FAIL, "virtio-blk", "queues=2 ops=10"); /* one vCPU: one */
+	e = log_find(&log, "error", "code", "device");
+	assert_non_null(strstr(record_get(e, "msg"), "offers 1 request queue(s)"));
+	log_free(&log);
+	/* the option parser */
+	static const char *const bad[] = { "ring=circular", "ring=", "queues=0", "queues=17", "queues=x" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		boot_disk(&log, KVMIO_EXIT_BADCONFIG, "virtio-blk", bad[i]);
+		assert_non_null(log_find(&log, "error", "code", "badconfig"));
+		assert_null(log_find(&log, "result", NULL, NULL));
+		log_free(&log);
+	}
+}
+
+/* ---- virtio-net ---- */
+
+static const struct record *check_net_clean(const struct log *log, uint64_t ops, uint64_t timed)
+{
+	const struct record *r = log_find(log, "result", NULL, NULL);
+	assert_non_null(r);
+	test_check_result(log, record_get(r, "name"), timed);
+	assert_int_equal(test_u64_of(r, "rx_ok"), ops);
+	assert_int_equal(test_u64_of(r, "lost"), 0);
+	assert_int_equal(test_u64_of(r, "corrupt"), 0);
+	assert_int_equal(test_u64_of(r, "reordered"), 0);
+	assert_int_equal(test_u64_of(r, "dup"), 0);
+	return r;
+}
+
+/* test_boot.c's loop cases with packed rings: tx at several sizes, rr, rx. */
+static void check_loop(const char *model, const char *extra)
+{
+	char specs[200], opts[200];
+	struct log log;
+	snprintf(specs, sizeof(specs), "%s,topology=loop,packed=on %s,topology=loop,packed=on", model, model);
+	static const char *const sizes[] = { "60", "1514" };
+	for (int i = 0; i < 2; i++) {
+		snprintf(opts, sizeof(opts), "bench=net-tx ops=300 burst=4 size=%s ring=packed %s", sizes[i], extra);
+		boot(&log, 0, "--net", specs, opts);
+		test_assert_field(log_find(&log, "nic", "index", "0"), "ring", "packed");
+		test_assert_field(log_find(&log, "nic", "index", "1"), "ring", "packed");
+		const struct record *r = check_net_clean(&log, 300, 300);
+		test_assert_field(r, "ring", "packed");
+		log_free(&log);
+	}
+	snprintf(opts, sizeof(opts), "bench=net-rr ops=300 ring=packed %s", extra);
+	boot(&log, 0, "--net", specs, opts);
+	check_net_clean(&log, 300, 300);
+	log_free(&log);
+	snprintf(opts, sizeof(opts), "bench=net-rx ops=300 size=1514 ring=packed %s", extra);
+	boot(&log, 0, "--net", specs, opts);
+	check_net_clean(&log, 300, 299);
+	log_free(&log);
+}
+
+static void test_net_packed_loop(void **state)
+{
+	(void)state;
+	check_loop("virtio-net,transport=modern", "irq=msix");
+	check_loop("virtio-net,transport=modern", "irq=msix evidx=1");
+	check_loop("virtio-net", "irq=intx mrg=1 evidx=1");
+	check_loop("virtio-net", "irq=poll");
+}
+
+static void test_net_packed_peer(void **state)
+{
+	(void)state;
+	struct log log;
+	boot(&log, 0, "--net", "virtio-net,topology=peer,peer-mode=reflect,packed=on",
+	     "bench=net-rr ops=200 ring=packed irq=msix evidx=1");
+	check_net_clean(&log, 200, 200);
+	log_free(&log);
+}
+
+static void test_net_refusals(void **state)
+{
+	(void)state;
+	struct log log;
+	boot(&log, KVMIO_EXIT_BADCONFIG, "--net",
+	     "virtio-net,topology=loop,packed=on virtio-net,topology=loop,packed=on",
+	     "bench=net-rr ops=10 transport=legacy ring=packed");
+	test_assert_field(log_find(&log, "nic", "index", "0"), "ring", "split");
+	const struct record *e = log_find(&log, "error", "code", "badconfig");
+	test_assert_field(e, "key", "ring");
+	assert_non_null(strstr(record_get(e, "msg"), "legacy interface"));
+	log_free(&log);
+	boot(&log, KVMIO_EXIT_GUEST_FAIL, "--net", "virtio-net,topology=loop virtio-net,topology=loop",
+	     "bench=net-rr ops=10 ring=packed");
+	assert_non_null(strstr(record_get(log_find(&log, "error", "code", "device"), "msg"),
+			       "does not offer VIRTIO_F_RING_PACKED"));
+	log_free(&log);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_blk_packed_modes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blk_packed_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blk_multiqueue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blk_packed_verify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blk_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_net_packed_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_net_packed_peer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_net_refusals, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
