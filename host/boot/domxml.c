@@ -150,6 +150,12 @@ static void disk_element(FILE *f, const struct qemu_disk *d, int k, int ide_inde
 		snprintf(id, sizeof(id), "%d", iothread);
 		attr(f, "iothread", id);
 	}
+	if (d->queues) {
+		snprintf(id, sizeof(id), "%u", d->queues);
+		attr(f, "queues", id);
+	}
+	if (d->packed)
+		attr(f, "packed", d->packed);
 	fputs("/>\n      <source", f);
 	attr(f, "file", d->file);
 	fputs("/>\n      <target", f);
@@ -211,6 +217,11 @@ int domxml_build(const struct qemu_options *o, const struct qemu_command *cmd,
 		iothread[k] = 0;
 		if (null_disk[k])
 			continue;
+		if (d->model == QEMU_DISK_NVME) {
+			snprintf(err, errlen, "--connect: --disk nvme needs backend=null through "
+				 "libvirt (libvirt 9.0 has no NVMe disk bus)");
+			return KVMIO_EXIT_BADCONFIG;
+		}
 		if (d->inject) {
 			snprintf(err, errlen, "--connect: --disk inject= needs backend=null through "
 				 "libvirt (a file disk is a libvirt <disk>, which has no blkdebug)");

@@ -146,9 +146,11 @@ static void test_null_disk_same_records(void **state)
 	same_records("", "virtio-blk,size=64M,iothread=on", "bench=disk ops=200",
 		     "randread-4k-qd1");
 	same_records("", "ide,size=16M", "bench=disk ops=100", "randread-4k-qd1");
+	same_records("", "nvme,size=16M", "bench=disk ops=100", "randread-4k-qd1");
 }
 
-/* A file disk is libvirt's own <disk> (cache=none, io=threads, an iothread of its own). */
+/* A file disk is libvirt's own <disk> (cache=none, io=threads, an iothread of its own, two
+ * queues, the packed ring). */
 static void test_file_disk(void **state)
 {
 	char img[300], spec[400];
@@ -158,8 +160,8 @@ static void test_file_disk(void **state)
 	(void)state;
 	snprintf(img, sizeof(img), "%s/disk.img", dir);
 	assert_int_equal(test_kvmio(out, "mkdisk", img, "32M", (char *)NULL), 0);
-	snprintf(spec, sizeof(spec), "virtio-blk,transport=modern,file=%s,cache=none,iothread=on",
-		 img);
+	snprintf(spec, sizeof(spec), "virtio-blk,transport=modern,file=%s,cache=none,iothread=on,"
+		 "queues=2,packed=on", img);
 	boot(&log, log_lv, "", 0, spec, "bench=disk ops=100");
 	d = log_find(&log, "disk", "index", "0");
 	assert_non_null(d);

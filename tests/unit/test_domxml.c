@@ -156,7 +156,7 @@ static void test_file_disks(void **state)
 			  "virtio-blk,transport=modern,file=/d/b.img,cache=none,aio=native,"
 			  "iothread=on,readonly=on",
 			  "virtio-blk,file=/d/c.img,aio=io_uring,iothread=shared",
-			  "virtio-blk,file=/d/d.img,iothread=shared" };
+			  "virtio-blk,file=/d/d.img,iothread=shared,queues=2,packed=on" };
 	struct qemu_options o = opts(guest, 1, disks, 4);
 	char *xml = xml_of(&o, &params);
 
@@ -180,7 +180,9 @@ static void test_file_disks(void **state)
 	has(xml, "<disk type='file' device='disk' model='virtio-transitional'>\n"
 		 "      <driver name='qemu' type='raw' cache='writeback' io='io_uring' "
 		 "iothread='2'/>\n      <source file='/d/c.img'/>");
-	has(xml, "<driver name='qemu' type='raw' cache='writeback' io='threads' iothread='2'/>\n"
+	/* queues=, packed=: libvirt's <driver queues= packed=> */
+	has(xml, "<driver name='qemu' type='raw' cache='writeback' io='threads' iothread='2' "
+		 "queues='2' packed='on'/>\n"
 		 "      <source file='/d/d.img'/>\n      <target dev='vdd' bus='virtio'/>\n"
 		 "      <address type='pci' domain='0x0000' bus='0x00' slot='0x13'");
 	lacks(xml, "qemu:commandline");
@@ -213,6 +215,12 @@ static void test_null_disks(void **state)
 	has(xml, "driver=blkdebug,node-name=disk2-dbg,image=disk2-null");
 	has(xml, "<qemu:arg value='driver=raw,node-name=disk2,file=disk2-dbg'/>");
 	has(xml, "virtio-blk-pci,drive=disk2,addr=0x12");
+	free(xml);
+	/* an NVMe disk on null-co: the QEMU backend's nvme device */
+	disks[0] = "nvme,size=64M";
+	o = opts(guest, 1, disks, 1);
+	xml = xml_of(&o, &params);
+	has(xml, "<qemu:arg value='nvme,serial=kvmio-disk0,drive=disk0,addr=0x10'/>");
 	lacks(xml, "pci-testdev");
 	lacks(xml, "<source file='/d/x.img'/>\n      <target dev='vda'");
 	free(xml);
@@ -252,6 +260,7 @@ static void test_refusals(void **state)
 	char *guest[] = { "bench=disk" };
 	char *legacy[] = { "virtio-blk,transport=legacy,file=/d/a.img" };
 	char *inject[] = { "virtio-blk,file=/d/a.img,inject=eio-write" };
+	char *nvme[] = { "nvme,file=/d/a.img" };
 	char *nets[] = { "virtio-net,topology=loop", "virtio-net,topology=loop" };
 	struct qemu_options o = opts(guest, 1, NULL, 0);
 
@@ -268,6 +277,8 @@ static void test_refusals(void **state)
 	refused(&o, "transport=legacy");
 	o = opts(guest, 1, inject, 1);
 	refused(&o, "inject=");
+	o = opts(guest, 1, nvme, 1);
+	refused(&o, "NVMe");
 	o = opts(guest, 1, NULL, 0);
 	o.nets = nets;
 	o.nnets = 2;
