@@ -6,7 +6,8 @@
  * has not returned after LIBVIRT_CALL_TIMEOUT_S ends kvmio (one line, exit 3). Domains are
  * transient and auto-destroyed with the connection (VIR_DOMAIN_START_AUTODESTROY), except under
  * the embedded driver, which has no auto-destroy: there a reaper process, forked before libvirt
- * starts, kills the domain's QEMU if kvmio dies without destroying it.
+ * starts, kills the domain's QEMU if kvmio dies without destroying it (and, for every URI,
+ * removes the boot's temporary directory).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -199,7 +200,8 @@ static pid_t embedded_qemu_pid(const char *root, const char *name)
 }
 
 /* Fork the reaper: it waits for kvmio's end; without a byte first, it kills the domain's QEMU
- * and removes the session's directory. Before libvirt starts (no threads yet). */
+ * (embedded driver; elsewhere auto-destroy does) and removes the session's directory. Before
+ * libvirt starts (no threads yet). */
 static void reaper_start(const struct libvirt_session *s)
 {
 	int p[2];
@@ -224,7 +226,7 @@ static void reaper_start(const struct libvirt_session *s)
 		while (n < 0 && errno == EINTR);
 		if (n == 1)
 			_exit(0);
-		q = embedded_qemu_pid(s->root, s->name);
+		q = s->root[0] ? embedded_qemu_pid(s->root, s->name) : 0;
 		if (q > 0)
 			kill(q, SIGKILL);
 		dir_remove_tree(s->dir);
@@ -412,8 +414,7 @@ int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
 	/* libvirt's own log into the session directory, not onto kvmio's stderr */
 	snprintf(logs, sizeof(logs), "4:file:%s/libvirt.log", s->dir);
 	setenv("LIBVIRT_LOG_OUTPUTS", logs, 0);
-	if (s->root[0])
-		reaper_start(s);
+	reaper_start(s);
 	guard_uri = s->uri;
 	if (virInitialize() < 0 || (!event_impl && virEventRegisterDefaultImpl() < 0)) {
 		snprintf(err, errlen, "libvirt: cannot initialise the library");

@@ -209,11 +209,12 @@ static pid_t qemu_of(const char *name)
 	return found;
 }
 
-/* kvmio boot --connect in the background, a long guest; waits until its QEMU runs. */
+/* kvmio boot --connect in the background, a guest that spins for 600 s; waits until its QEMU
+ * runs. */
 static pid_t start_long_boot(char *name, size_t len, const char *timeout)
 {
 	char *argv[] = { (char *)test_kvmio_bin(), "boot", "--connect", "--timeout",
-			 (char *)timeout, "--", "bench=exits", "ops=100000000", NULL };
+			 (char *)timeout, "--", "bench=spin", "timeout=600", NULL };
 	pid_t pid = test_spawn(argv, out, err);
 
 	snprintf(name, len, "kvmio-%d", (int)pid);
@@ -342,7 +343,7 @@ static void test_system(void **state)
 {
 	char name[64];
 	char *argv[] = { (char *)test_kvmio_bin(), "boot", "--connect", "qemu:///system",
-			 "--timeout", "300", "--", "bench=exits", "ops=100000000", NULL };
+			 "--timeout", "300", "--", "bench=spin", "timeout=600", NULL };
 	pid_t pid;
 	int rc;
 
