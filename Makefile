@@ -43,7 +43,7 @@ TEST_LIBOBJS := $(patsubst $(BUILD)/host/%,$(BUILD)/test/%,$(HOST_LIBOBJS))
 # Pure guest code (no device access, no records; only <stdint.h>/<stddef.h>-level headers): the
 # guest's own files, compiled again with the test flags and unit-tested on the host.
 GUEST_PURE_SRCS := drivers/virtq.c drivers/virtq_packed.c drivers/ata_prd.c bench/sample_stats.c \
-	drivers/nvme_queue.c
+	drivers/nvme_queue.c drivers/scsi.c boot/bootinfo.c
 GUEST_PURE_TEST_OBJS := $(patsubst %.c,$(BUILD)/test/%.o,$(GUEST_PURE_SRCS))
 # tests/unit: no QEMU (pure code, the tool against a stand-in QEMU); tests/boot: real boots
 TEST_SRCS    := $(wildcard tests/unit/test_*.c tests/boot/test_*.c)
@@ -56,6 +56,8 @@ FUZZ_CFLAGS  := -std=gnu11 -g -O1 $(HOST_INC) -D_GNU_SOURCE
 FUZZ_RUNS    ?= 1000000
 
 IMAGES := $(BUILD)/kvmio.elf $(BUILD)/kvmio-pvh.elf $(BUILD)/kvmio.bin $(BUILD)/kvmio.efi
+# The bootable disk image (GPT: GRUB for BIOS and UEFI, multiboot2): scripts/mkimage
+IMAGES += $(BUILD)/kvmio.img
 
 .PHONY: all guest host deps run check tests fuzz fuzz-long install clean bench-boot bench-disk bench-net paper FORCE
 .SECONDARY: # keep intermediate objects (test objects come through pattern chains)
@@ -87,6 +89,9 @@ $(BUILD)/kvmio-pvh.elf: $(BUILD)/kvmio64.elf
 $(BUILD)/kvmio.bin: $(BUILD)/kvmio64.elf
 	$(OBJCOPY) -O binary $< $@
 
+$(BUILD)/kvmio.img: $(BUILD)/kvmio.elf scripts/mkimage
+	scripts/mkimage $< $@
+
 $(BUILD)/guest/%.c.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_CFLAGS) -c $< -o $@
@@ -110,8 +115,9 @@ $(BUILD)/kvmio.efi: $(BUILD)/efi/kvmio.so
 	$(OBJCOPY) -j .text -j .sdata -j .data -j .rodata -j .dynamic -j .dynsym -j .rel \
 		-j .rela -j .rel.* -j .rela.* -j .reloc --target=efi-app-x86_64 $< $@
 
-# libinih (Debian libinih-dev): the job-file INI parser; jansson (libjansson-dev): JSON output
-HOST_LIBS := -linih -ljansson -lm
+# libinih (Debian libinih-dev): the job-file INI parser; jansson (libjansson-dev): JSON output; nettle
+# (nettle-dev): SHA-256, the build id of a QEMU binary
+HOST_LIBS := -linih -ljansson -lnettle -lm
 # libvirt (Debian libvirt-dev): the --connect backend (host/boot/libvirt.c)
 HOST_LIBS += -lvirt
 
@@ -178,7 +184,7 @@ check: deps
 	@tests/run
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the tool, the guest images where an installed
-# kvmio finds them (PREFIX/lib/kvmio), the man page.
+# kvmio finds them (PREFIX/lib/kvmio), the job files (PREFIX/share/kvmio/jobs), the man page.
 PREFIX  ?= /usr/local
 DESTDIR ?=
 install: guest host
@@ -187,6 +193,9 @@ install: guest host
 	install -m 0755 $(BUILD)/kvmio $(DESTDIR)$(PREFIX)/bin/kvmio
 	install -m 0644 $(BUILD)/kvmio.elf $(BUILD)/kvmio-pvh.elf $(BUILD)/kvmio.efi \
 		$(DESTDIR)$(PREFIX)/lib/kvmio/
+	install -m 0644 $(BUILD)/kvmio.img $(DESTDIR)$(PREFIX)/lib/kvmio/
+	install -d $(DESTDIR)$(PREFIX)/share/kvmio/jobs
+	install -m 0644 jobs/*.ini $(DESTDIR)$(PREFIX)/share/kvmio/jobs/
 	install -m 0644 docs/kvmio.1 $(DESTDIR)$(PREFIX)/share/man/man1/kvmio.1
 
 clean:

@@ -1,10 +1,11 @@
 /*
- * The 32-bit entry paths (multiboot v1, PVH) arrive here in long mode and translate what their
+ * The 32-bit entry paths (multiboot v1 and 2, PVH) arrive here in long mode and translate what their
  * loader handed over into a struct boot_info. Everything is copied into kernel memory before
  * the page allocator can reuse the loader's memory.
  */
 #include "kernel/boot.h"
 #include "kernel/lib.h"
+#include "boot/bootinfo.h"
 
 #define MULTIBOOT_BOOTLOADER_MAGIC 0x2BADB002
 #define MB_INFO_CMDLINE  (1u << 2)   /* Multiboot 0.6.96 §3.3: cmdline valid */
@@ -36,38 +37,12 @@ struct hvm_memmap_entry {
 	uint32_t type, reserved;
 };
 
+/* multiboot v1 and PVH: a NUL-terminated string of any length */
+#define BOOT_CMDLINE_UNBOUNDED ((size_t)-1)
+
 static struct boot_info boot_info32;
-
-static void add_range(struct boot_info *bi, uint64_t base, uint64_t len, uint32_t type)
-{
-	if (bi->mmap_count < BOOT_MMAP_MAX && len) {
-		bi->mmap[bi->mmap_count].base = base;
-		bi->mmap[bi->mmap_count].len = len;
-		bi->mmap[bi->mmap_count].type = type;
-		bi->mmap_count++;
-	}
-}
-
-/* Copy a command line; with skip_first_word drop the leading image name (multiboot loaders
- * pass "kernel-path options", as GRUB and QEMU do). */
-static void copy_cmdline(struct boot_info *bi, const char *src, int skip_first_word)
-{
-	if (!src)
-		return;
-	if (skip_first_word) {
-		while (*src && *src != ' ')
-			src++;
-	}
-	while (*src == ' ')
-		src++;
-	size_t n = strlen(src);
-	if (n >= BOOT_CMDLINE_MAX) {
-		n = BOOT_CMDLINE_MAX - 1;
-		bi->flags |= BOOT_FLAG_CMDLINE_TRUNCATED; /* kernel_main refuses it */
-	}
-	memcpy(bi->cmdline, src, n);
-	bi->cmdline[n] = 0;
-}
+/* The multiboot2 tags hold a copy of the RSDP, not its address: keep it in kernel memory. */
+static uint8_t rsdp_copy32[BOOTINFO_RSDP_COPY_LEN] __attribute__((aligned(16)));
 
 static void from_multiboot(struct boot_info *bi, uint32_t magic, uint32_t info_addr)
 {
@@ -76,12 +51,12 @@ static void from_multiboot(struct boot_info *bi, uint32_t magic, uint32_t info_a
 	if (magic != MULTIBOOT_BOOTLOADER_MAGIC)
 		return;
 	if (mb->flags & MB_INFO_CMDLINE)
-		copy_cmdline(bi, (const char *)(uint64_t)mb->cmdline, 1);
+		bootinfo_copy_cmdline(bi, (const char *)(uint64_t)mb->cmdline, BOOT_CMDLINE_UNBOUNDED, 1);
 	if (mb->flags & MB_INFO_MMAP) {
 		uint64_t p = mb->mmap_addr, end = p + mb->mmap_length;
 		while (p < end) {
 			const struct multiboot_mmap_entry *e = (const void *)p;
-			add_range(bi, e->addr, e->len, e->type);
+			bootinfo_add_range(bi, e->addr, e->len, e->type);
 			p += e->size + sizeof(e->size);
 		}
 	}
@@ -94,12 +69,12 @@ static void from_pvh(struct boot_info *bi, uint32_t start_info_addr)
 	if (si->magic != PVH_START_MAGIC)
 		return;
 	if (si->cmdline_paddr)
-		copy_cmdline(bi, (const char *)si->cmdline_paddr, 0);
+		bootinfo_copy_cmdline(bi, (const char *)si->cmdline_paddr, BOOT_CMDLINE_UNBOUNDED, 0);
 	bi->rsdp = si->rsdp_paddr;
 	if (si->version >= 1 && si->memmap_paddr) {
 		const struct hvm_memmap_entry *e = (const void *)si->memmap_paddr;
 		for (uint32_t i = 0; i < si->memmap_entries; i++)
-			add_range(bi, e[i].addr, e[i].size, e[i].type);
+			bootinfo_add_range(bi, e[i].addr, e[i].size, e[i].type);
 	}
 }
 
@@ -111,7 +86,10 @@ void boot_from_32(uint32_t path, uint32_t magic, uint32_t arg)
 
 	bi->magic = BOOT_INFO_MAGIC;
 	bi->path = path;
-	if (path == BOOT_MULTIBOOT)
+	if (path == BOOT_MULTIBOOT && magic == MULTIBOOT2_BOOTLOADER_MAGIC) {
+		bi->path = BOOT_MULTIBOOT2;
+		bootinfo_from_multiboot2(bi, (const void *)(uint64_t)arg, rsdp_copy32);
+	} else if (path == BOOT_MULTIBOOT)
 		from_multiboot(bi, magic, arg);
 	else
 		from_pvh(bi, arg);

@@ -1,7 +1,9 @@
 /*
  * Entry paths into kvmio:
  *  multiboot_entry  32-bit protected mode, paging off, EAX = 0x2BADB002, EBX = multiboot info
- *                   (Multiboot Specification 0.6.96, §3.2 "Machine state").
+ *                   (Multiboot Specification 0.6.96, §3.2 "Machine state"), or EAX =
+ *                   0x36d76289, EBX = multiboot2 information (Multiboot2 Specification 1.0,
+ *                   §3.3 "I386 machine state"; GRUB's multiboot2 command, build/kvmio.img).
  *  pvh_entry        32-bit protected mode, paging off, EBX = hvm_start_info
  *                   (Xen "x86/HVM direct boot ABI", docs/misc/pvh.pandoc).
  *  entry64          long mode from our UEFI loader: RDI = struct boot_info *, IF = 0.
@@ -15,6 +17,11 @@
 #define MULTIBOOT_FLAG_ALIGN  (1 << 0)   /* page-align modules */
 #define MULTIBOOT_FLAG_MEMORY (1 << 1)   /* want mem_* and mmap_* */
 #define MULTIBOOT_FLAGS       (MULTIBOOT_FLAG_ALIGN | MULTIBOOT_FLAG_MEMORY)
+
+/* Multiboot2 1.0 §3.1.1 "Multiboot2 header layout" (8-byte aligned, first 32 KiB), §3.1.3 tags */
+#define MULTIBOOT2_MAGIC      0xE85250D6
+#define MULTIBOOT2_ARCH_I386  0          /* 32-bit protected mode of i386 */
+#define MULTIBOOT2_TAG_END    0
 
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
 
@@ -48,6 +55,20 @@ multiboot_header:
 	.long MULTIBOOT_MAGIC
 	.long MULTIBOOT_FLAGS
 	.long -(MULTIBOOT_MAGIC + MULTIBOOT_FLAGS)
+
+	/* No request tags: GRUB passes the command line, memory map and RSDP tags unasked; the
+	 * kernel is loaded from its ELF program headers, entered at e_entry (multiboot_entry). */
+	.align 8
+multiboot2_header:
+	.long MULTIBOOT2_MAGIC
+	.long MULTIBOOT2_ARCH_I386
+	.long multiboot2_header_end - multiboot2_header
+	.long -(MULTIBOOT2_MAGIC + MULTIBOOT2_ARCH_I386 + (multiboot2_header_end - multiboot2_header))
+	.align 8
+	.word MULTIBOOT2_TAG_END         /* type */
+	.word 0                          /* flags */
+	.long 8                          /* size */
+multiboot2_header_end:
 
 	.section .kvmio_header, "a"
 	.align 8

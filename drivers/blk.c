@@ -13,6 +13,7 @@ static const struct blk_driver {
 	{ "ide", ata_match, ata_init },
 	{ "nvme", nvme_match, nvme_init },
 	{ "virtio-blk", virtio_blk_match, virtio_blk_init },
+	{ "virtio-scsi", virtio_scsi_match, virtio_scsi_init },
 };
 
 static struct blkdev *devices[BLK_MAX_DEVICES];

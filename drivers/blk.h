@@ -84,8 +84,9 @@ struct blkdev *blk_get(unsigned index);
 
 /* Walk PCI once; on each function, the first block driver whose match() takes it brings it up
  * with init(), which registers its disks. Disks are then numbered by driver, in the order of
- * the driver table (IDE, NVMe, then virtio-blk: the order `kvmio boot --disk` numbers them in), and
- * in PCI order within a driver. An init that fails writes an error record; returns -1 then. */
+ * the driver table (IDE, NVMe, virtio-blk, then virtio-scsi: the order `kvmio boot --disk`
+ * numbers them in), and in PCI order within a driver. An init that fails writes an error
+ * record; returns -1 then. */
 int blk_probe_all(const struct blk_config *cfg);
 /* The block drivers: match() says whether a PCI function is theirs; init() brings it up and
  * registers every disk behind it (0), or writes an error record (-1). */
@@ -95,6 +96,8 @@ int nvme_match(const struct pci_dev *p);
 int nvme_init(const struct pci_dev *p, const struct blk_config *cfg);
 int virtio_blk_match(const struct pci_dev *p);
 int virtio_blk_init(const struct pci_dev *p, const struct blk_config *cfg);
+int virtio_scsi_match(const struct pci_dev *p);
+int virtio_scsi_init(const struct pci_dev *p, const struct blk_config *cfg);
 /* A disk in guest memory, not registered. copy_data=0: requests complete without touching
  * data, so a run against it measures the benchmark harness alone. */
 struct blkdev *ramdisk_create(uint64_t sectors, int copy_data);

@@ -18,6 +18,7 @@
 #define VIRTIO_PCI_MODERN_BASE    0x1040   /* + virtio device type */
 #define VIRTIO_TYPE_NET           1
 #define VIRTIO_TYPE_BLOCK         2
+#define VIRTIO_TYPE_SCSI          8    /* Virtio 1.2 §5 "Device Types": SCSI host */
 
 /* Device status (§2.1) */
 #define VIRTIO_STATUS_ACKNOWLEDGE 1

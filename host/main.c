@@ -8,6 +8,7 @@
 #include "boot/boot.h"
 #include "boot/disk.h"
 #include "boot/hostinfo.h"
+#include "boot/image.h"
 #include "boot/peer.h"
 #include "kvmio_proto.h"
 #include "lib/args.h"
@@ -33,6 +34,11 @@ static const struct command {
 	{ "mkdisk", { NULL }, cmd_mkdisk,
 	  "kvmio mkdisk FILE SIZE [--format raw|qcow2] [--preallocation off|metadata|full]\n"
 	  "             [--force]                  labelled scratch disk for the guest" },
+	{ "image", { NULL }, cmd_image,
+	  "kvmio image FILE [--cmdline \"OPTIONS\"] [--from IMG] [--force]\n"
+	  "                                        a copy of the disk image kvmio.img (or\n"
+	  "                                        IMG) that boots with these guest options\n"
+	  "                                        (kvmio boot --image FILE)" },
 	{ "verify-disk", { NULL }, cmd_verify_disk,
 	  "kvmio verify-disk FILE --seed S [--format raw|qcow2] [--pass P]\n"
 	  "                                        check the guest's verify=1 stamps" },
@@ -54,14 +60,17 @@ static const struct command {
 	  "                                        than A by more than PCT %, p < 0.01" },
 	{ "run", { NULL }, cmd_run,
 	  "kvmio run JOB.ini [-o DIR] [--repeat N] [--jobs N] [--resume] [--dry-run]\n"
-	  "          [--until-cv PCT --max-repeat N] [--pin CPUS] [--connect [URI]]\n"
+	  "          [--until-cv PCT --max-repeat N] [--pin CPUS] [--order interleave|grouped]\n"
+	  "          [--connect [URI]]\n"
 	  "                                        run a job's matrix (docs/run.md): each\n"
 	  "                                        configuration N times (default 5) through\n"
 	  "                                        kvmio boot; DIR/results.csv, results.json;\n"
 	  "                                        --until-cv: more runs until the primary\n"
-	  "                                        metric's CV is at most PCT %; --connect:\n"
-	  "                                        every boot through libvirt (kvmio boot\n"
-	  "                                        --connect)" },
+	  "                                        metric's CV is at most PCT %; --order:\n"
+	  "                                        configurations differing only in qemu,\n"
+	  "                                        disk_props, net_props take turns (default);\n"
+	  "                                        --connect: every boot through libvirt\n"
+	  "                                        (kvmio boot --connect)" },
 	{ "host", { NULL }, cmd_host,
 	  "kvmio host [--json]                     what this host offers: /dev/kvm and its\n"
 	  "                                        flavour, QEMU, OVMF, and which boot path\n"

@@ -12,6 +12,7 @@
 #define BOOT_MULTIBOOT 1
 #define BOOT_PVH 2
 #define BOOT_UEFI 3
+#define BOOT_MULTIBOOT2 4   /* the multiboot entry, reached by a multiboot2 loader (GRUB) */
 
 
 #ifndef __ASSEMBLER__

@@ -32,6 +32,7 @@ static const char *boot_path_name(uint32_t path)
 	case BOOT_MULTIBOOT: return "multiboot";
 	case BOOT_PVH: return "pvh";
 	case BOOT_UEFI: return "uefi";
+	case BOOT_MULTIBOOT2: return "multiboot2";
 	}
 	return "unknown";
 }

@@ -2,7 +2,8 @@
 # Install the Debian packages kvmio needs, only those missing. Needs root for apt-get.
 set -euo pipefail
 pkgs=(make gcc binutils git clang libclang-rt-14-dev qemu-system-x86 qemu-utils ovmf gnu-efi
-      mtools libcmocka-dev socat iputils-ping iproute2 libinih-dev libjansson-dev gnuplot-nox chromium
+      mtools libcmocka-dev socat iputils-ping iproute2 libinih-dev libjansson-dev nettle-dev gnuplot-nox chromium
+      grub-pc-bin grub-efi-amd64-bin dosfstools fdisk
       libvirt-dev libvirt-daemon libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients)
 missing=()
 for p in "${pkgs[@]}"; do

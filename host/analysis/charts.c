@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "analysis/charts.h"
+#include "analysis/compare.h"
 #include "kvmio_proto.h"
 #include "lib/html.h"
 #include "lib/xalloc.h"
@@ -343,4 +344,48 @@ int charts_workload(struct gnuplot *gp, const struct runset *r, FILE *out, int w
 	if (runset_has_metric(r, wl, METRIC_ACC_OP) && chart_access(gp, r, out, wl, cfgs, n) < 0)
 		return -1;
 	return 0;
+}
+
+/* ---- A/B ---------------------------------------------------------------------------------- */
+
+int charts_ab(struct gnuplot *gp, FILE *out, const struct cmp_data *d,
+	      const struct cmp_ab_row *rows, int n)
+{
+	struct gnuplot_chart c;
+	const char *title = "A/B: other / baseline, primary metric";
+	double xmin = 1, xmax = 1;   /* the line at 1 always inside */
+
+	chart_begin(gp, &c, 720, 160 + 26 * n);
+	for (int i = 0; i < n; i++) {
+		const struct cmp_ab_row *x = &rows[i];
+		char *l = xasprintf("%s vs %s %s %s (%s)", d->rd.cfg[x->other].id,
+				    d->rd.cfg[x->base].id, d->wl[x->wl].bench, d->wl[x->wl].name,
+				    metrics[x->metric].name);
+		char *gl = gnuplot_text(l);
+		/* no interval (one run a side): the ratio alone */
+		double lo = isnan(x->r.ratio_lo) ? x->r.ratio : x->r.ratio_lo;
+		double hi = isnan(x->r.ratio_hi) || isinf(x->r.ratio_hi) ? x->r.ratio : x->r.ratio_hi;
+
+		fprintf(c.data, "%d \"%s\" %.6g %.6g %.6g\n", n - 1 - i, gl, x->r.ratio, lo, hi);
+		if (isfinite(lo) && lo < xmin)
+			xmin = lo;
+		if (isfinite(hi) && hi > xmax)
+			xmax = hi;
+		free(l);
+		free(gl);
+	}
+	gnuplot_set_text(c.script, "title", title);
+	gnuplot_set_text(c.script, "xlabel", "ratio of medians, other / baseline (95 % bootstrap "
+			 "interval)");
+	fprintf(c.script,
+		"set xrange [%.6g:%.6g]\n"
+		"set yrange [-0.8:%d.8]\nset ytics font ',9'\nunset key\nset lmargin 46\n"
+		"set grid xtics lc rgb '#dddddd'\nset arrow from 1, graph 0 to 1, graph 1 nohead "
+		"lc rgb '#888888' dt 2\n"
+		"plot '%s' using 3:1:4:5:ytic(2) with xerrorbars lc rgb '#4e79a7' pt 7 ps 0.8\n",
+		xmin - 0.05 * (xmax - xmin) - 0.01, xmax + 0.05 * (xmax - xmin) + 0.01, n - 1,
+		c.data_path);
+	return chart_end(gp, &c, out, title, "ab",
+			 "Sorted by effect, the most slowed-down first. Where higher is better a ratio "
+			 "below 1 is slower; where lower is better (latencies, exits), above 1.");
 }

@@ -19,4 +19,11 @@ int charts_workload(struct gnuplot *gp, const struct runset *r, FILE *out, int w
 int charts_sweeps(struct gnuplot *gp, const struct runset *r, FILE *out, int bs_sweep,
 		  FILE *sum);
 
+struct cmp_data;
+struct cmp_ab_row;
+/* The A/B chart: per row (compare_ab_rows, sorted by effect) the other/baseline ratio of the
+ * primary metric with its bootstrap 95 % interval, a line at 1. 0, or -1 (gnuplot failed). */
+int charts_ab(struct gnuplot *gp, FILE *out, const struct cmp_data *d,
+	      const struct cmp_ab_row *rows, int n);
+
 #endif

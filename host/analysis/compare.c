@@ -324,6 +324,13 @@ static void print_legend(FILE *out, const struct cmp_data *d)
 			fprintf(out, "  accelerator: %s\n", d->rd.cfg[i].flavours);
 			break;
 		}
+	{
+		char *q = resultdir_qemu_binaries(&d->rd);
+
+		if (q)
+			fprintf(out, "  qemu: %s\n", q);
+		free(q);
+	}
 	if (d->rd.ncfg) {
 		const struct resultdir_config *c = &d->rd.cfg[0];
 
@@ -632,6 +639,73 @@ static int gate_report(FILE *out, const struct cmp_data *d, const struct pair *p
 	fprintf(out, "gate: %d regression%s in %d comparison%s\n", regressions,
 		regressions == 1 ? "" : "s", compared, compared == 1 ? "" : "s");
 	return regressions;
+}
+
+/* ---- the A/B view ------------------------------------------------------------------------ */
+
+static int by_effect(const void *a, const void *b)
+{
+	const struct cmp_ab_row *x = a, *y = b;
+	double dx = isnan(x->slower_pct) ? -INFINITY : x->slower_pct;
+	double dy = isnan(y->slower_pct) ? -INFINITY : y->slower_pct;
+
+	return dx < dy ? 1 : dx > dy ? -1 : 0;
+}
+
+int compare_ab_rows(const struct cmp_data *d, struct cmp_ab_row **rows)
+{
+	static const char *const ab_keys[] = { "qemu", "disk_props", "net_props" };
+	int n = 0;
+
+	*rows = NULL;
+	for (size_t k = 0; k < sizeof(ab_keys) / sizeof(ab_keys[0]); k++) {
+		const char *key = ab_keys[k], *base_value;
+
+		if (!d->rd.ncfg || !key_varies(d, key) ||
+		    !(base_value = resultdir_param(&d->rd.cfg[0], key)))
+			continue;
+		for (int b = 0; b < d->rd.ncfg; b++) {
+			const char *v = resultdir_param(&d->rd.cfg[b], key);
+
+			if (!v || strcmp(v, base_value) != 0)
+				continue;
+			for (int o = 0; o < d->rd.ncfg; o++) {
+				if (o == b || !differs_only_in(&d->rd.cfg[b], &d->rd.cfg[o], key))
+					continue;
+				for (int w = 0; w < d->nwl; w++) {
+					int m = metric_primary(d->wl[w].bench);
+					struct cmp_ab_row *x, row = { .base = b, .other = o, .wl = w,
+								      .metric = m };
+
+					if (compare_series_pair(compare_series(d, b, w, m),
+								compare_series(d, o, w, m), m,
+								&row.r) != 0)
+						continue;
+					compare_gate(&row.r, m, 0, &row.slower_pct);
+					row.differs = differs_text(&d->rd.cfg[b], &d->rd.cfg[o]);
+					x = realloc(*rows, sizeof(*x) * (size_t)(n + 1));
+					if (!x || !row.differs) {
+						free(row.differs);
+						compare_ab_rows_free(*rows, n);
+						*rows = NULL;
+						return -1;
+					}
+					*rows = x;
+					x[n++] = row;
+				}
+			}
+		}
+	}
+	if (n > 1)
+		qsort(*rows, (size_t)n, sizeof(**rows), by_effect);
+	return n;
+}
+
+void compare_ab_rows_free(struct cmp_ab_row *rows, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(rows[i].differs);
+	free(rows);
 }
 
 /* ---- the command ------------------------------------------------------------------------- */

@@ -76,6 +76,22 @@ enum cmp_gate compare_gate(const struct cmp_result *r, int metric, double max_pc
 int compare_flavour_note(const struct resultdir_config *base, const struct resultdir_config *other,
 			 char *buf, size_t len);
 
+/*
+ * The A/B view (kvmio report's A/B section): for each A/B key (qemu, disk_props, net_props)
+ * whose value varies, the first configuration's value is the baseline, and every configuration
+ * that differs from a baseline one in that key only is compared with it on each workload's
+ * primary metric. Rows sorted by effect, the most slowed-down first.
+ */
+struct cmp_ab_row {
+	int base, other, wl, metric;
+	char *differs;                  /* "qemu: old -> new" */
+	struct cmp_result r;
+	double slower_pct;              /* how much slower other is, in percent (compare_gate) */
+};
+/* The rows into *rows (malloc'd; NULL when none); their number, or -1 out of memory. */
+int compare_ab_rows(const struct cmp_data *d, struct cmp_ab_row **rows);
+void compare_ab_rows_free(struct cmp_ab_row *rows, int n);
+
 /* The command: argv after "compare". Output to out, messages to stderr. 0, 2, or
  * KVMIO_EXIT_REGRESSION (--max-regression found one). */
 int compare_command(int argc, char **argv, FILE *out);

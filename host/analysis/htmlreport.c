@@ -12,8 +12,10 @@
 #include <unistd.h>
 #include "analysis/calibrate.h"
 #include "analysis/charts.h"
+#include "analysis/compare.h"
 #include "analysis/htmlreport.h"
 #include "boot/hostinfo.h"
+#include "boot/qemubin.h"
 #include "kvmio_proto.h"
 #include "lib/args.h"
 #include "lib/file.h"
@@ -30,23 +32,71 @@
 
 /* ---- header ------------------------------------------------------------------------------- */
 
-static char *qemu_version(const struct gnuplot *gp)
+/* Without qemu columns in results.csv (older result directories): the binary kvmio would run
+ * now, as qemubin.c finds it. */
+static char *qemu_version(void)
 {
 	const char *q = getenv("KVMIO_QEMU");
-	char *argv[] = { (char *)(q && *q ? q : "qemu-system-x86_64"), "--version", NULL };
-	char *path = xasprintf("%s/qemu-version", gp->tmpdir), *text, *res;
+	const struct qemu_binary *b = qemubin_probe(q && *q ? q : "qemu-system-x86_64");
 
-	if (proc_run(argv, path) != 0 || !(text = file_read(path, NULL)) || !*text) {
-		unlink(path);
-		free(path);
-		return xstrdup("unknown (qemu-system-x86_64 --version failed)");
+	if (!b->usable)
+		return xasprintf("unknown (%s)", b->why);
+	return xasprintf("%s: %s, build sha256:%s", b->path, b->version, b->build);
+}
+
+/* The A/B section: configurations that differ only in qemu, disk_props or net_props against
+ * the first one's value (compare_ab_rows), as a chart and a table. 0, or -1 (gnuplot). */
+static int write_ab(struct gnuplot *gp, const char *dir, FILE *out, FILE *sum)
+{
+	struct cmp_data d;
+	struct cmp_ab_row *rows;
+	char err[512];
+	int n, rc = 0;
+
+	if (compare_load(dir, &d, err, sizeof(err)) != 0)
+		return 0;    /* no matrix.tsv: no A/B section */
+	n = compare_ab_rows(&d, &rows);
+	if (n > 0) {
+		fputs("<section class=\"ab\" id=\"ab\">\n<h2>A/B</h2>\n<p>Configurations that "
+		      "differ only in the QEMU binary or a device property, against the first "
+		      "configuration's value; primary metric, Mann-Whitney U test.</p>\n"
+		      "<div class=\"charts\">\n", out);
+		rc = charts_ab(gp, out, &d, rows, n);
+		fputs("</div>\n<table>\n<thead><tr><th>pair</th><th>differs</th><th>workload</th>"
+		      "<th>metric</th><th>ratio</th><th>95 % CI</th><th>p</th><th>verdict</th>"
+		      "<th>n</th></tr></thead>\n<tbody>\n", out);
+		fprintf(sum, "\nA/B (sorted by effect):\n");
+		for (int i = 0; i < n; i++) {
+			const struct cmp_ab_row *x = &rows[i];
+			char *pair = xasprintf("%s vs %s", d.rd.cfg[x->other].id, d.rd.cfg[x->base].id);
+			char *wl = xasprintf("%s %s", d.wl[x->wl].bench, d.wl[x->wl].name);
+			char *ci = isnan(x->r.ratio_lo) ? xstrdup("-")
+				   : xasprintf("[%.3f, %.3f]", x->r.ratio_lo, x->r.ratio_hi);
+			char *p = isnan(x->r.p) ? xstrdup("-") : xasprintf("%.4f", x->r.p);
+
+			fputs("<tr><td>", out);
+			html_escape(out, pair);
+			fputs("</td><td>", out);
+			html_escape(out, x->differs);
+			fputs("</td><td>", out);
+			html_escape(out, wl);
+			fprintf(out, "</td><td>%s</td><td>%.3f</td><td>%s</td><td>%s</td><td>",
+				metrics[x->metric].name, x->r.ratio, ci, p);
+			html_escape(out, compare_verdict_text(x->r.verdict));
+			fprintf(out, "</td><td>%zu/%zu</td></tr>\n", x->r.base.n, x->r.other.n);
+			fprintf(sum, "  %s (%s) %s %s: ratio %.3f %s p %s: %s\n", pair, x->differs, wl,
+				metrics[x->metric].name, x->r.ratio, ci, p,
+				compare_verdict_text(x->r.verdict));
+			free(pair);
+			free(wl);
+			free(ci);
+			free(p);
+		}
+		fputs("</tbody>\n</table>\n</section>\n", out);
 	}
-	unlink(path);
-	free(path);
-	text[strcspn(text, "\n")] = '\0';
-	res = xstrdup(text);
-	free(text);
-	return res;
+	compare_ab_rows_free(rows, n > 0 ? n : 0);
+	compare_free(&d);
+	return rc;
 }
 
 /* The host CPU's model name, as kvmio host finds it. */
@@ -303,11 +353,13 @@ static void write_calibration(FILE *out, FILE *sum)
 
 static int write_page(struct gnuplot *gp, const struct runset *r, FILE *out, FILE *sum)
 {
-	char *qemu = qemu_version(gp), *cpu = host_cpu(), date[64];
+	char *qemu = resultdir_qemu_binaries(&r->rd), *cpu = host_cpu(), date[64];
 	time_t now = time(NULL);
 	int *cfgs = xrealloc(NULL, sizeof(int) * (size_t)(r->rd.ncfg + 1));
 	int nrun = 0, nskip = 0, rc = 0;
 
+	if (!qemu)
+		qemu = qemu_version();
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S %Z", localtime(&now));
 	for (int i = 0; i < r->rd.ncfg; i++) {
 		nskip += r->rd.cfg[i].skip;
@@ -344,6 +396,13 @@ static int write_page(struct gnuplot *gp, const struct runset *r, FILE *out, FIL
 		html_escape(out, r->wls[w].name);
 		fputs("</a></li>\n", out);
 	}
+	for (int i = 0; i < r->rd.ncfg; i++)
+		if (resultdir_param(&r->rd.cfg[i], "qemu") ||
+		    resultdir_param(&r->rd.cfg[i], "disk_props") ||
+		    resultdir_param(&r->rd.cfg[i], "net_props")) {
+			fputs("<li><a href=\"#ab\">A/B</a></li>\n", out);
+			break;
+		}
 	fputs("<li><a href=\"#sweeps\">sweeps</a></li>\n<li><a href=\"#figures\">all figures</a>"
 	      "</li>\n<li><a href=\"#checks\">measurement checks</a></li>\n"
 	      "<li><a href=\"#calibration\">calibration of this host</a></li>\n</ul>\n"
@@ -386,6 +445,8 @@ static int write_page(struct gnuplot *gp, const struct runset *r, FILE *out, FIL
 			fputs("<p>No job swept qd or bs.</p>\n", out);
 		fputs("</div>\n</section>\n", out);
 	}
+	if (rc == 0 && write_ab(gp, r->rd.dir, out, sum) != 0)
+		rc = -1;
 	if (rc == 0) {
 		write_table(r, out, cfgs);
 		if (nskip) {

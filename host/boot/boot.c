@@ -21,6 +21,7 @@
 #include "boot/peer.h"
 #include "boot/pin.h"
 #include "boot/qemu.h"
+#include "boot/qemubin.h"
 #include "lib/args.h"
 #include "lib/file.h"
 #include "lib/proc.h"
@@ -32,6 +33,9 @@
 const char boot_options_help[] =
 	"boot options:\n"
 	"  --firmware bios|uefi|pvh   entry path (default bios: multiboot)\n"
+	"  --image FILE               boot the disk image FILE (build/kvmio.img, or a copy from\n"
+	"                             kvmio image FILE --cmdline ...: its guest options) through\n"
+	"                             GRUB, under SeaBIOS (bios) or OVMF (uefi)\n"
 	"  --machine pc|q35|microvm   default: bios->pc, uefi->q35, pvh->microvm\n"
 	"  --accel auto|kvm|tcg       auto: kvm when /dev/kvm is hardware-assisted (kvm_intel,\n"
 	"                             kvm_amd) and usable, else tcg; the report says why\n"
@@ -45,15 +49,17 @@ const char boot_options_help[] =
 	"  --log FILE                 write the raw serial output to FILE\n"
 	"  --csv | --json             output format (default: table)\n"
 	"  --disk SPEC                add a disk (repeatable; the guest's dev=N is the N-th --disk):\n"
-	"      ide|nvme|virtio-blk[,transport=legacy|modern|transitional][,backend=null|file=PATH]\n"
+	"      ide|nvme|virtio-blk|virtio-scsi[,transport=legacy|modern|transitional]\n"
+	"      [,backend=null|file=PATH]\n"
 	"      [,file=PATH (short for backend=file=PATH)]\n"
 	"      [,size=SIZE][,cache=none|writethrough|writeback|directsync|unsafe]\n"
 	"      [,aio=threads|native|io_uring][,format=raw|qcow2][,latency-ns=N][,readonly=on|off]\n"
 	"      [,inject=eio-read|eio-write][,iothread=on|off|NAME]   (ide: -M pc only; disks in\n"
-	"      the order ide, nvme, virtio-blk; nvme: pc or q35, no readonly=on, the guest's dbbuf=\n"
-	"      picks its doorbells; iothread: virtio-blk only, off = QEMU's main loop (default), on =\n"
+	"      the order ide, nvme, virtio-blk, virtio-scsi; nvme: pc or q35, no readonly=on, the\n"
+	"      guest's dbbuf= picks its doorbells; virtio-scsi: a virtio-scsi-pci controller per disk,\n"
+	"      the scsi-hd at target 0; iothread: virtio only, off = QEMU's main loop (default), on =\n"
 	"      an iothread of its own, NAME = one shared by the disks naming it)\n"
-	"      [,packed=on|off][,queues=N]   (virtio-blk: offer packed rings, num-queues=N)\n"
+	"      [,packed=on|off][,queues=N]   (virtio: offer packed rings; virtio-blk: num-queues=N)\n"
 	"  --net SPEC                 add a NIC (repeatable; the guest's dev=N is the N-th --net, at\n"
 	"                             PCI slot 0x18+N):\n"
 	"      e1000|e1000-82545em|e1000-82544gc|e1000e|rtl8139|virtio-net[,transport=legacy|modern|\n"
@@ -61,10 +67,15 @@ const char boot_options_help[] =
 	"      [,peer-mode=reflect|sink|flood][,peer-rate=PPS][,peer-size=N][,peer-count=N]\n"
 	"      [,peer-drop-every=N][,peer-corrupt-every=N]   (pc or q35)\n"
 	"      [,packed=on|off]   (virtio-net: offer packed rings)\n"
+	"  --disk/--net SPEC,prop.NAME=VALUE   NAME=VALUE added to that disk's or NIC's -device,\n"
+	"                             NAME checked against the binary's -device MODEL,help first\n"
 	"  --tap-cmd CMD              topology=tap: run CMD (sh -c) in the namespace once the guest\n"
 	"                             is ready (the guest at 10.199.0.2, the host side 10.199.0.1)\n"
 	"  --pin CPUS                 QEMU's vCPU thread on the first CPU of the list (1, 0-1,\n"
 	"                             0,2-3), its other threads on the rest (or the same one)\n"
+	"  --qemu PATH                the QEMU binary (default: KVMIO_QEMU, else\n"
+	"                             qemu-system-x86_64 in PATH); asked once for its version and\n"
+	"                             devices, refused if missing or not executable\n"
 	"  --qemu-arg ARG             append ARG to the QEMU command line (repeatable)\n"
 	"  --dry-run                  print the QEMU command line and exit\n"
 	"  --connect [URI]            run the guest through libvirt (a transient domain) at URI;\n"
@@ -87,6 +98,7 @@ struct boot_args {
 	int dry_run;
 	int no_guest_check;           /* 1: hand the guest options over unchecked */
 	const char *tap_cmd;
+	const char *qemu;             /* --qemu PATH, or NULL */
 	int pin;                      /* 1: --pin given */
 	struct pin_cpus pin_cpus;
 	int libvirt;                  /* 1: --connect or --print-xml (libvirt.h) */
@@ -140,6 +152,8 @@ static int parse_boot_args(int argc, char **argv, struct boot_args *a)
 			a->libvirt = a->print_xml = 1;
 		} else if ((v = option_value(argc, argv, &i, "--firmware", &missing))) {
 			a->q.firmware = v;
+		} else if ((v = option_value(argc, argv, &i, "--image", &missing))) {
+			a->q.boot_image = v;
 		} else if ((v = option_value(argc, argv, &i, "--machine", &missing))) {
 			a->q.machine = v;
 		} else if ((v = option_value(argc, argv, &i, "--accel", &missing))) {
@@ -159,6 +173,8 @@ static int parse_boot_args(int argc, char **argv, struct boot_args *a)
 			    pin_check_allowed(&a->pin_cpus, err, sizeof(err)) != 0)
 				return usage_error("boot: --pin: %s", err);
 			a->pin = 1;
+		} else if ((v = option_value(argc, argv, &i, "--qemu", &missing))) {
+			a->qemu = v;
 		} else if ((v = option_value(argc, argv, &i, "--qemu-arg", &missing))) {
 			a->q.qemu_args[a->q.nqemu_args++] = (char *)v;
 		} else if ((v = option_value(argc, argv, &i, "--timeout", &missing))) {
@@ -203,6 +219,8 @@ static char *image_dir(void)
 	return strdup(dir);
 }
 
+char *boot_image_dir(void) { return image_dir(); }
+
 /* UEFI: the boot volume (EFI/BOOT/BOOTX64.EFI, kvmio.cmd) and a writable variable store. */
 static int prepare_uefi(const char *tmp, const struct qemu_command *cmd, const char *vars,
 			const struct qemu_options *q, char **esp, char **vars_copy)
@@ -212,6 +230,8 @@ static int prepare_uefi(const char *tmp, const struct qemu_command *cmd, const c
 
 	if (asprintf(esp, "%s/esp", tmp) < 0 || asprintf(vars_copy, "%s/OVMF_VARS.fd", tmp) < 0)
 		return -1;
+	if (q->boot_image) /* --image: the disk image is the boot volume */
+		return file_copy(vars, *vars_copy);
 	guest = qemu_join_guest_args(q->guest_args, q->nguest_args);
 	if (!guest || asprintf(&boot, "%s/EFI/BOOT", *esp) < 0 ||
 	    asprintf(&loader, "%s/BOOTX64.EFI", boot) < 0 ||
@@ -479,7 +499,7 @@ int cmd_boot(int argc, char **argv)
 	struct boot_tick tick;
 	struct libvirt_session lv;
 	const char *ovmf_code = NULL, *ovmf_vars = NULL, *qemu_env = getenv("KVMIO_QEMU");
-	char err[512], msg[1024], *dir = NULL, *tmp = NULL, *esp = NULL, *vars_copy = NULL;
+	char err[4096], msg[1024], *dir = NULL, *tmp = NULL, *esp = NULL, *vars_copy = NULL;
 	int rc;
 
 	memset(&nr, 0, sizeof(nr));
@@ -519,11 +539,20 @@ int cmd_boot(int argc, char **argv)
 		free(joined);
 	}
 	/* Two NICs on the loop hub: NIC 0 sends, NIC 1 receives, unless the options say. */
-	if (qemu_loop_needs_rxdev(&a.q))
+	if (qemu_loop_needs_rxdev(&a.q) && !a.q.boot_image)
 		a.q.guest_args[a.q.nguest_args++] = "rxdev=1";
 	dir = image_dir();
 	a.q.image_dir = dir;
 	a.q.qemu = qemu_env && *qemu_env ? qemu_env : "qemu-system-x86_64";
+	if (a.qemu) {
+		const struct qemu_binary *qb = qemubin_probe(a.qemu);
+
+		if (!qb->usable) {
+			rc = usage_error("boot: --qemu: %s", qb->why);
+			goto done_args;
+		}
+		a.q.qemu = a.qemu;
+	}
 	if (a.q.firmware && strcmp(a.q.firmware, "uefi") == 0) {
 		host_find_ovmf(&ovmf_code, &ovmf_vars);
 		a.q.ovmf_code = ovmf_code;
@@ -563,7 +592,13 @@ int cmd_boot(int argc, char **argv)
 		printf("%s\n", s ? s : "");
 		printf("# accelerator: %s (%s); host deadline %g s\n", cmd.accel_label,
 		       cmd.accel_why, a.timeout_s);
-		if (strcmp(cmd.firmware, "uefi") == 0) {
+		if (a.qemu) {
+			const struct qemu_binary *qb = qemubin_probe(a.qemu);
+
+			printf("# qemu: %s, version %s, build sha256:%s\n", a.qemu, qb->version,
+			       qb->build);
+		}
+		if (strcmp(cmd.firmware, "uefi") == 0 && !a.q.boot_image) {
 			char *g = qemu_join_guest_args(a.q.guest_args, a.q.nguest_args);
 
 			printf("# TMPDIR/esp: EFI/BOOT/BOOTX64.EFI = %s, kvmio.cmd = '%s'; "

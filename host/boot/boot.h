@@ -13,4 +13,7 @@ extern const char boot_options_help[];
 /* argv after "boot"; the exit codes of docs/protocol.md. */
 int cmd_boot(int argc, char **argv);
 
+/* Where the guest images are (KVMIO_IMAGE_DIR, beside kvmio, or PREFIX/lib/kvmio); malloc'd. */
+char *boot_image_dir(void);
+
 #endif

@@ -86,6 +86,8 @@ int net_parse_spec(const char *spec, struct qemu_nic *n, char *err, size_t errle
 			}
 			continue;
 		}
+		if (strncmp(tok, "prop.", 5) == 0)
+			continue; /* a device property: qemu_spec_props */
 		if (!eq || !*v) {
 			snprintf(err, errlen, "--net: '%.64s' is not KEY=VALUE", tok);
 			return KVMIO_EXIT_BADCONFIG;

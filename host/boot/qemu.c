@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "boot/net.h"
 #include "boot/qemu.h"
+#include "boot/qemubin.h"
 #include "boot/launch.h"
 #include "lib/proc.h"
 
@@ -188,6 +189,7 @@ static const struct {
 	{ "ide", QEMU_DISK_IDE },
 	{ "nvme", QEMU_DISK_NVME },
 	{ "virtio-blk", QEMU_DISK_VIRTIO },
+	{ "virtio-scsi", QEMU_DISK_VIRTIO_SCSI },
 };
 #define NDISK_MODELS (sizeof(disk_models) / sizeof(disk_models[0]))
 
@@ -271,6 +273,8 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 			d->model = disk_models[m].model;
 			continue;
 		}
+		if (strncmp(tok, "prop.", 5) == 0)
+			continue; /* a device property: qemu_spec_props */
 		if (!eq || !*v) {
 			snprintf(err, errlen, "--disk: '%.64s' is not KEY=VALUE", tok);
 			return KVMIO_EXIT_BADCONFIG;
@@ -358,13 +362,18 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 	}
 	/* Combinations that cannot work, whatever the machine. */
 	if (d->model == QEMU_DISK_IDE && d->transport) {
-		snprintf(err, errlen, "--disk: transport= is for virtio-blk (IDE PIO or DMA is the "
-			 "guest's choice)");
+		snprintf(err, errlen, "--disk: transport= is for virtio-blk and virtio-scsi (IDE PIO or "
+			 "DMA is the guest's choice)");
 		return KVMIO_EXIT_BADCONFIG;
 	}
 	if (d->model == QEMU_DISK_IDE && strcmp(d->iothread, "off") != 0) {
 		snprintf(err, errlen, "--disk: iothread=%s with ide: QEMU's ide-hd has no iothread "
 			 "(use virtio-blk)", d->iothread);
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	if (d->model == QEMU_DISK_VIRTIO_SCSI && d->queues) {
+		snprintf(err, errlen, "--disk: queues= is for virtio-blk (kvmio's virtio-scsi driver "
+			 "sends every request on the first request queue)");
 		return KVMIO_EXIT_BADCONFIG;
 	}
 	if (d->model == QEMU_DISK_IDE && (d->packed || d->queues)) {
@@ -428,7 +437,7 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 			 "mark the namespace write-protected, so the guest cannot tell (use virtio-blk)");
 		return KVMIO_EXIT_BADCONFIG;
 	}
-	if (d->model == QEMU_DISK_VIRTIO && !d->transport)
+	if ((d->model == QEMU_DISK_VIRTIO || d->model == QEMU_DISK_VIRTIO_SCSI) && !d->transport)
 		d->transport = "transitional";
 	return KVMIO_EXIT_OK;
 }
@@ -518,6 +527,127 @@ static char *keyval_escape(const char *s)
 	}
 	*p = '\0';
 	return out;
+}
+
+/* ---- prop.NAME=VALUE: device properties passed through (qemu_spec_props) ---- */
+
+int qemu_spec_props(const char *owner, const char *spec, struct qemu_props *p, char *err,
+		    size_t errlen)
+{
+	const char *s = spec;
+
+	p->n = 0;
+	while (*s) {
+		size_t n = 0;
+		const char *name, *eq;
+
+		/* one item: up to a single comma (",," is a literal comma, as in QEMU) */
+		while (s[n] && !(s[n] == ',' && s[n + 1] != ','))
+			n += s[n] == ',' ? 2 : 1;
+		if (n > 5 && strncmp(s, "prop.", 5) == 0) {
+			int ok;
+
+			name = s + 5;
+			eq = memchr(name, '=', n - 5);
+			ok = eq && eq > name && (size_t)(eq - name) < sizeof(p->name[0]) &&
+			     (size_t)(s + n - eq - 1) < sizeof(p->value[0]) && eq + 1 < s + n &&
+			     ((*name >= 'a' && *name <= 'z') || (*name >= 'A' && *name <= 'Z'));
+			for (const char *c = name; ok && c < eq; c++)
+				ok = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					    "0123456789-_.", *c) != NULL;
+			for (const char *c = eq ? eq + 1 : name; ok && c < s + n; c++)
+				ok = *c > ' ' && *c != ',' && *c < 0x7f;
+			if (!ok) {
+				snprintf(err, errlen, "%s: bad '%.*s' (prop.NAME=VALUE: NAME a device "
+					 "property, VALUE without spaces or commas)", owner,
+					 (int)(n < 100 ? n : 100), s);
+				return KVMIO_EXIT_BADCONFIG;
+			}
+			if (p->n == QEMU_MAX_PROPS) {
+				snprintf(err, errlen, "%s: at most %d prop. items", owner,
+					 QEMU_MAX_PROPS);
+				return KVMIO_EXIT_BADCONFIG;
+			}
+			for (int i = 0; i < p->n; i++)
+				if (strlen(p->name[i]) == (size_t)(eq - name) &&
+				    !strncmp(p->name[i], name, (size_t)(eq - name))) {
+					snprintf(err, errlen, "%s: prop.%s given twice", owner,
+						 p->name[i]);
+					return KVMIO_EXIT_BADCONFIG;
+				}
+			snprintf(p->name[p->n], sizeof(p->name[0]), "%.*s", (int)(eq - name), name);
+			snprintf(p->value[p->n], sizeof(p->value[0]), "%.*s", (int)(s + n - eq - 1),
+				 eq + 1);
+			p->n++;
+		}
+		s += n;
+		if (*s == ',')
+			s++;
+	}
+	return KVMIO_EXIT_OK;
+}
+
+/* 1 if the -device option list DEV sets property NAME itself. */
+static int device_sets(const char *dev, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = strchr(dev, ','); p; p = strchr(p + 1, ','))
+		if (!strncmp(p + 1, name, n) && p[1 + n] == '=')
+			return 1;
+	return 0;
+}
+
+/*
+ * Add props to the last -device of argv[from..]: each checked against the binary's property
+ * list of that model. 0, or -1 with the one-line message in err (owner: "--disk").
+ */
+static int apply_props(struct argv_builder *b, int from, const struct qemu_props *p,
+		       const struct qemu_options *o, const char *owner, char *err, size_t errlen)
+{
+	int (*props)(const char *, const char *, char *, size_t) =
+		o->device_props ? o->device_props : qemubin_device_props;
+	const char *qemu = o->qemu ? o->qemu : "qemu-system-x86_64";
+	char model[128], list[8192];
+	int dev = -1;
+
+	if (p->n == 0 || b->failed)
+		return 0;
+	for (int i = from; i + 1 < b->argc; i++)
+		if (strcmp(b->argv[i], "-device") == 0)
+			dev = i + 1;
+	if (dev < 0) {
+		snprintf(err, errlen, "%s: prop.%s: kvmio builds no -device for it", owner,
+			 p->name[0]);
+		return -1;
+	}
+	snprintf(model, sizeof(model), "%.*s", (int)strcspn(b->argv[dev], ","), b->argv[dev]);
+	if (props(qemu, model, list, sizeof(list)) != 0) {
+		snprintf(err, errlen, "%s: prop.%s: %s", owner, p->name[0], list);
+		return -1;
+	}
+	for (int i = 0; i < p->n; i++) {
+		char *s;
+
+		if (strcmp(list, "*") != 0 && !qemubin_list_has(list, p->name[i])) {
+			snprintf(err, errlen, "%s: %s has no property '%s' (valid: %s)", owner, model,
+				 p->name[i], list);
+			return -1;
+		}
+		if (device_sets(b->argv[dev], p->name[i]) ||
+		    !strcmp(p->name[i], "id")) {
+			snprintf(err, errlen, "%s: prop.%s: kvmio sets %s of %s itself (use its own "
+				 "key)", owner, p->name[i], p->name[i], model);
+			return -1;
+		}
+		if (asprintf(&s, "%s,%s=%s", b->argv[dev], p->name[i], p->value[i]) < 0) {
+			b->failed = 1;
+			return 0;
+		}
+		free(b->argv[dev]);
+		b->argv[dev] = s;
+	}
+	return 0;
 }
 
 /* Check every --disk against the machine; 0 or 2 with err. disks[] filled. */
@@ -701,6 +831,18 @@ static void add_disk(struct argv_builder *b, const struct qemu_disk *d, int k, i
 		if (d->queues)
 			snprintf(rings + strlen(rings), sizeof(rings) - strlen(rings),
 				 ",num-queues=%u", d->queues);
+		if (d->model == QEMU_DISK_VIRTIO_SCSI) {
+			/* A controller per disk, as virtio-blk has a device per disk (its own queues
+			 * and iothread); the disk is target 0, LUN 0 on its bus. */
+			add(b, "-device");
+			add(b, "virtio-scsi-pci,id=scsi%d,addr=0x%x,disable-legacy=%s,disable-modern=%s%s%s",
+			    k, QEMU_VIRTIO_SLOT0 + k, legacy_off ? "on" : "off",
+			    modern_off ? "on" : "off", iothread, rings);
+			add(b, "-device");
+			add(b, "scsi-hd,drive=disk%d,bus=scsi%d.0,channel=0,scsi-id=0,lun=0%s%s", k, k,
+			    wce ? ",write-cache=" : "", wce ? wce : "");
+			return;
+		}
 		add(b, "-device");
 		add(b, "virtio-blk-pci,drive=disk%d,addr=0x%x,disable-legacy=%s,disable-modern=%s%s%s%s%s",
 		    k, QEMU_VIRTIO_SLOT0 + k, legacy_off ? "on" : "off", modern_off ? "on" : "off",
@@ -778,6 +920,39 @@ static int check_nets(const struct qemu_options *o, const char *machine, const c
 	return KVMIO_EXIT_OK;
 }
 
+/*
+ * The boot volume: the ESP directory (uefi), or the --image disk (its drive added here). On pc
+ * with --disk the guest finds PIIX IDE disks first, so the boot volume goes on an AHCI
+ * controller (SeaBIOS and OVMF boot from it) and --disk N stays dev=N; else on ide.0 (on q35
+ * the ICH9 AHCI controller).
+ */
+static void add_esp_device(struct argv_builder *b, const struct qemu_options *o,
+			   const char *machine)
+{
+	if (o->boot_image) {
+		char *fn = keyval_escape(o->boot_image);
+
+		if (!fn) {
+			b->failed = 1;
+			return;
+		}
+		add(b, "-drive");
+		add(b, "if=none,id=esp,format=raw,snapshot=on,file=%s", fn);
+		free(fn);
+	}
+	/* --image: the firmware must boot this disk, not a --disk found before it (SeaBIOS
+	 * would give the IDE disk drive 0x80 and stop there): bootindex puts it first */
+	if (o->ndisks > 0 && strcmp(machine, "pc") == 0) {
+		add(b, "-device");
+		add(b, "ahci,id=espahci,addr=0x1f");
+		add(b, "-device");
+		add(b, "ide-hd,drive=esp,bus=espahci.0%s", o->boot_image ? ",bootindex=0" : "");
+	} else {
+		add(b, "-device");
+		add(b, "ide-hd,drive=esp,bus=ide.0%s", o->boot_image ? ",bootindex=0" : "");
+	}
+}
+
 int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, char *err,
 		       size_t errlen)
 {
@@ -791,6 +966,8 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 	struct argv_builder b = { 0 };
 	const char *machine, *image;
 	char *guest;
+	struct qemu_props *props = NULL;   /* per --disk, then per --net */
+	int prop_failed = 0;
 
 	memset(cmd, 0, sizeof(*cmd));
 	image = qemu_image_name(firmware);
@@ -806,6 +983,16 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 	if (strcmp(machine, "microvm") == 0 && strcmp(firmware, "pvh") != 0) {
 		snprintf(err, errlen, "firmware %s cannot boot machine microvm: use --firmware pvh",
 			 firmware);
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	if (o->boot_image && strcmp(firmware, "pvh") == 0) {
+		snprintf(err, errlen, "--image boots through firmware: --firmware bios or uefi (pvh "
+			 "has none)");
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	if (o->boot_image && o->nguest_args > 0) {
+		snprintf(err, errlen, "--image: the guest options are in the image (kvmio image FILE "
+			 "--cmdline \"OPTIONS\"), not on this command line");
 		return KVMIO_EXIT_BADCONFIG;
 	}
 	if (strcmp(accel, "tcg") == 0) {
@@ -844,6 +1031,19 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 			return KVMIO_EXIT_BADCONFIG;
 		}
 	}
+	props = calloc((size_t)(o->ndisks + o->nnets) + 1, sizeof(*props));
+	for (int i = 0; props && i < o->ndisks + o->nnets; i++)
+		if (qemu_spec_props(i < o->ndisks ? "--disk" : "--net",
+				    i < o->ndisks ? o->disks[i] : o->nets[i - o->ndisks], &props[i],
+				    err, errlen) != 0) {
+			free(props);
+			free(nics);
+			free(vhost);
+			free(disks);
+			return KVMIO_EXIT_BADCONFIG;
+		}
+	if (!props)
+		b.failed = 1;
 	if (o->netns)
 		snprintf(netns, sizeof(netns), "%s", o->netns);
 	else
@@ -862,6 +1062,8 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 			  : strcmp(firmware, "uefi") == 0 ? 256 : 128;
 	snprintf(cmd->image, sizeof(cmd->image), "%s/%s", o->image_dir ? o->image_dir : ".",
 		 image);
+	if (o->boot_image)
+		snprintf(cmd->image, sizeof(cmd->image), "%s", o->boot_image);
 
 	if (cmd->has_tap) {
 		/* QEMU runs inside the private namespace, where the tap device lives. */
@@ -905,23 +1107,14 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 		add(&b, "if=pflash,format=raw,unit=1,file=%s",
 		    o->ovmf_vars ? o->ovmf_vars : "OVMF_VARS.fd");
 		/* ide-hd refuses a read-only drive; snapshot=on keeps the directory unchanged. */
-		add(&b, "-drive");
-		add(&b, "if=none,id=esp,format=raw,snapshot=on,file=fat:%s",
-		    o->esp_dir ? o->esp_dir : "esp");
-		if (o->ndisks > 0 && strcmp(cmd->machine, "pc") == 0) {
-			/*
-			 * On pc the guest finds PIIX IDE disks first: an ESP on ide.0 would become
-			 * its dev=0. Put the ESP on an AHCI controller (OVMF boots from it, the guest
-			 * has no AHCI driver) so --disk N stays dev=N and ide.0 unit 0 stays free.
-			 */
-			add(&b, "-device");
-			add(&b, "ahci,id=espahci,addr=0x1f");
-			add(&b, "-device");
-			add(&b, "ide-hd,drive=esp,bus=espahci.0");
-		} else {
-			add(&b, "-device");
-			add(&b, "ide-hd,drive=esp,bus=ide.0");
+		if (!o->boot_image) {
+			add(&b, "-drive");
+			add(&b, "if=none,id=esp,format=raw,snapshot=on,file=fat:%s",
+			    o->esp_dir ? o->esp_dir : "esp");
 		}
+		add_esp_device(&b, o, cmd->machine);
+	} else if (o->boot_image) {
+		add_esp_device(&b, o, cmd->machine); /* SeaBIOS boots the same disk */
 	} else {
 		add(&b, "-kernel");
 		add(&b, "%s", cmd->image);
@@ -940,7 +1133,12 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 		size_t len = 0;
 
 		for (int i = 0, nide = 0; i < o->ndisks; i++) {
+			int from = b.argc;
+
 			add_disk(&b, &disks[i], i, nide, &iothreads);
+			if (!prop_failed && props &&
+			    apply_props(&b, from, &props[i], o, "--disk", err, errlen) != 0)
+				prop_failed = 1;
 			nide += disks[i].model == QEMU_DISK_IDE;
 			len += (size_t)snprintf(cmd->iothreads + len, sizeof(cmd->iothreads) - len,
 						"%s%s", i ? "," : "", disks[i].iothread);
@@ -953,6 +1151,7 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 		if (net_qemu_args(&nics[i], i, o->net_dir ? o->net_dir : "NETDIR", cmd->tap, vhost[i],
 				  netdev, sizeof(netdev), device, sizeof(device)) != 0) {
 			snprintf(err, errlen, "--net: socket directory name too long or holds a comma");
+			free(props);
 			free(nics);
 			free(vhost);
 			qemu_command_free(cmd);
@@ -966,13 +1165,21 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 		add(&b, "%s", netdev);
 		add(&b, "-device");
 		add(&b, "%s", device);
+		if (!prop_failed && props &&
+		    apply_props(&b, b.argc - 2, &props[o->ndisks + i], o, "--net", err, errlen) != 0)
+			prop_failed = 1;
 	}
 	free(nics);
 	free(vhost);
 	for (int i = 0; i < o->nqemu_args; i++)
 		add(&b, "%s", o->qemu_args[i]);
+	free(props);
 	cmd->argv = b.argv;
 	cmd->argc = b.argc;
+	if (prop_failed) {
+		qemu_command_free(cmd);
+		return KVMIO_EXIT_BADCONFIG;
+	}
 	if (b.failed) {
 		qemu_command_free(cmd);
 		snprintf(err, errlen, "out of memory");

@@ -31,14 +31,38 @@ struct qemu_options {
 	const char *netns;             /* tap: the network namespace (NULL: "kvmio-PID") */
 	int (*tap_usable)(void);       /* NULL: net_tap_possible (root and /dev/net/tun) */
 	int (*vhost_usable)(void);     /* NULL: net_vhost_possible (/dev/vhost-net) */
+	/* the properties of a device model in binary qemu, space-separated (prop.NAME=VALUE is
+	 * checked against them; "*": any name); 0 or -1 with the reason in list.
+	 * NULL: qemubin_device_props */
+	int (*device_props)(const char *qemu, const char *model, char *list, size_t len);
+	const char *boot_image;        /* --image: boot this disk image (bios, uefi), not -kernel
+					* or the ESP directory; the guest options are in it */
 };
+
+/*
+ * prop.NAME=VALUE items of a --disk or --net SPEC (the spec parsers skip them): each is added
+ * as NAME=VALUE to the -device line kvmio builds for that disk or NIC (the last one, for a
+ * device built of several), once checked against the binary's `-device MODEL,help`. NAME: a
+ * letter, then letters, digits, '-', '_' or '.'; VALUE: no spaces.
+ */
+#define QEMU_MAX_PROPS 16
+struct qemu_props {
+	int n;
+	char name[QEMU_MAX_PROPS][64];
+	char value[QEMU_MAX_PROPS][256];
+};
+/* The prop. items of SPEC into *p. 0, or 2 with a one-line message naming OWNER ("--disk"). */
+int qemu_spec_props(const char *owner, const char *spec, struct qemu_props *p, char *err,
+		    size_t errlen);
 
 /* One parsed --disk SPEC (see qemu_parse_disk). Strings point into static tables or the spec. */
 #define QEMU_MAX_DISKS 8
 #define QEMU_MAX_IDE 4                 /* ide.0 and ide.1, two units each (pc) */
-#define QEMU_VIRTIO_SLOT0 0x10         /* virtio disk N (in --disk order) sits at 00:(0x10+N).0 */
+#define QEMU_VIRTIO_SLOT0 0x10         /* virtio disk N (in --disk order) sits at 00:(0x10+N).0;
+					* a virtio-scsi disk is the scsi-hd on a virtio-scsi-pci
+					* controller of its own there */
 #define QEMU_NVME_SLOT0 QEMU_VIRTIO_SLOT0 /* nvme disk N likewise: one slot per --disk index */
-enum qemu_disk_model { QEMU_DISK_IDE, QEMU_DISK_VIRTIO, QEMU_DISK_NVME };
+enum qemu_disk_model { QEMU_DISK_IDE, QEMU_DISK_VIRTIO, QEMU_DISK_NVME, QEMU_DISK_VIRTIO_SCSI };
 /*
  * iothread=on|off|NAME, the key every virtio storage device takes (qemu_parse_iothread): off is
  * QEMU's main loop (its default); on an `-object iothread` of the device's own; devices naming

@@ -14,6 +14,7 @@
 #include "lib/file.h"
 #include "options.h"
 #include "boot/qemu.h"
+#include "boot/qemubin.h"
 
 /* Every key of docs/run.md. single: no lists (one value per job). */
 static const struct {
@@ -31,7 +32,14 @@ static const struct {
 	{ "frame", 0 }, { "burst", 0 }, { "repeat", 1 }, { "timeout", 1 },
 	{ "dbbuf", 0 },
 	{ "ring", 0 }, { "queues", 0 },
+	{ "qemu", 0 }, { "disk_props", 0 }, { "net_props", 0 },
 };
+
+/* Keys whose items are NAME=VALUE[+NAME=VALUE...] device properties (or none). */
+static int props_key(const char *key)
+{
+	return !strcmp(key, "disk_props") || !strcmp(key, "net_props");
+}
 
 /* Guest options passed through as KEY=VALUE (job key, guest key). */
 static const char *const guest_keys[][2] = {
@@ -101,7 +109,7 @@ static int fail(struct parse_state *ps, const char *fmt, ...)
 }
 
 /* A list value: no empty items, no stray spaces inside items. */
-static int check_list(const char *v, int single, char *why, size_t len)
+static int check_list(const char *v, int single, int eq_ok, char *why, size_t len)
 {
 	const char *p = v;
 
@@ -123,7 +131,7 @@ static int check_list(const char *v, int single, char *why, size_t len)
 			return -1;
 		}
 		for (size_t k = a; k < b; k++)
-			if (p[k] == ' ' || p[k] == '\t' || p[k] == ';' || p[k] == '=') {
+			if (p[k] == ' ' || p[k] == '\t' || p[k] == ';' || (p[k] == '=' && !eq_ok)) {
 				snprintf(why, len, "bad list '%s': '%c' inside an item", v, p[k]);
 				return -1;
 			}
@@ -131,6 +139,94 @@ static int check_list(const char *v, int single, char *why, size_t len)
 			return 0;
 		p = c + 1;
 	}
+}
+
+/* A qemu item: LABEL:PATH, or PATH alone (then its own label). The label into label. */
+static const char *qemu_item(const char *item, char *label, size_t len)
+{
+	const char *colon = strchr(item, ':');
+
+	if (colon && memchr(item, '/', (size_t)(colon - item)) == NULL) {
+		snprintf(label, len, "%.*s", (int)(colon - item), item);
+		return colon + 1;
+	}
+	snprintf(label, len, "%s", item);
+	return item;
+}
+
+/* A disk_props/net_props item (none, or NAME=VALUE[+NAME=VALUE...]) as ",prop.NAME=VALUE..."
+ * appended to spec (len bytes in all). */
+static void props_spec(const char *item, char *spec, size_t len)
+{
+	size_t n = strlen(spec);
+
+	if (strcmp(item, "none") == 0)
+		return;
+	for (const char *p = item; *p && n < len;) {
+		size_t w = strcspn(p, "+");
+
+		n += (size_t)snprintf(spec + n, len - n, ",prop.%.*s", (int)w, p);
+		p += w;
+		p += *p == '+';
+	}
+}
+
+static int split_list(const char *v, char ***items);
+
+int job_check_ab_value(const char *key, const char *value, int probe, char *why, size_t len)
+{
+	char **items, labels[64][64];
+	int n = split_list(value, &items), rc = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (rc == 0 && strcmp(key, "qemu") == 0) {
+			const char *path = qemu_item(items[i], labels[i < 64 ? i : 63],
+						     sizeof(labels[0]));
+			const char *l = labels[i < 64 ? i : 63];
+			int ok = l[0] != '\0' && path[0] != '\0';
+
+			for (const char *c = l; ok && *c && path != items[i]; c++)
+				ok = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					    "0123456789-_.", *c) != NULL;
+			if (!ok) {
+				snprintf(why, len, "qemu: bad item '%s' (LABEL:PATH, a LABEL of letters, "
+					 "digits, '-', '_' or '.')", items[i]);
+				rc = -1;
+			}
+			for (int k = 0; rc == 0 && k < i && k < 64; k++)
+				if (i < 64 && !strcmp(labels[k], l)) {
+					snprintf(why, len, "qemu: label '%s' given twice", l);
+					rc = -1;
+				}
+			if (rc == 0 && probe) {
+				const struct qemu_binary *b = qemubin_probe(path);
+
+				if (!b->usable) {
+					snprintf(why, len, "qemu: %s", b->why);
+					rc = -1;
+				}
+			}
+		} else if (rc == 0) {
+			char spec[1024] = "x", e[512];
+			struct qemu_props pr;
+			int ok = strcmp(items[i], "none") == 0;
+
+			if (!ok) {
+				props_spec(items[i], spec, sizeof(spec));
+				ok = strstr(items[i], "++") == NULL && items[i][0] != '+' &&
+				     items[i][strlen(items[i]) - 1] != '+' &&
+				     qemu_spec_props(key, spec, &pr, e, sizeof(e)) == 0;
+			}
+			if (!ok) {
+				snprintf(why, len, "%s: bad item '%s' (none, or NAME=VALUE[+NAME=VALUE...]: "
+					 "device properties)", key, items[i]);
+				rc = -1;
+			}
+		}
+		free(items[i]);
+	}
+	free(items);
+	return rc;
 }
 
 static int handler(void *user, const char *section, const char *name, const char *value)
@@ -171,12 +267,18 @@ static int handler(void *user, const char *section, const char *name, const char
 		return fail(ps, "unknown key '%s'", name);
 	if (!value[0])
 		return fail(ps, "empty value for '%s'", name);
-	if (check_list(value, job_keys[ki].single, why, sizeof(why)) != 0)
+	if (check_list(value, job_keys[ki].single, props_key(name), why, sizeof(why)) != 0)
 		return fail(ps, "%s: %s", name, why);
 	for (int i = 0; i < s->nkv; i++)
 		if (strcmp(s->kv[i].key, name) == 0)
 			return fail(ps, "'%s' given twice in [%s] (first on line %d)", name,
 				    section, s->kv[i].line);
+	if (strcmp(name, "qemu") == 0 || props_key(name)) {
+		char bad[1024];
+
+		if (job_check_ab_value(name, value, 0, bad, sizeof(bad)) != 0)
+			return fail(ps, "%s", bad);
+	}
 	if (strcmp(name, "repeat") == 0) {
 		uint64_t r;
 
@@ -250,8 +352,6 @@ void job_file_free(struct job_file *jf)
 	free(jf->path);
 	memset(jf, 0, sizeof(*jf));
 }
-
-static int split_list(const char *v, char ***items);
 
 /* Every value of a key that becomes a guest option, checked against the guest's own option
  * table (common/options.c) before anything runs: FILE:LINE names the first bad one. */
@@ -471,7 +571,30 @@ static void set_skip(struct job_config *c, const char *fmt_, ...)
 	va_end(ap);
 }
 
+/* Every property a -device model may have (telling a typo from another refusal). */
+static int any_props(const char *qemu, const char *model, char *list, size_t len)
+{
+	(void)qemu;
+	(void)model;
+	snprintf(list, len, "*");
+	return 0;
+}
+
 /* The kvmio boot arguments of one configuration, and the builder's verdict on them. */
+/* The first -device model of cmd that binary b lacks into model; 0 if none. */
+static int missing_device(const struct qemu_binary *b, const struct qemu_command *cmd,
+			  char *model, size_t len)
+{
+	for (int i = 0; i + 1 < cmd->argc && b->usable; i++) {
+		if (strcmp(cmd->argv[i], "-device"))
+			continue;
+		snprintf(model, len, "%.*s", (int)strcspn(cmd->argv[i + 1], ","), cmd->argv[i + 1]);
+		if (qemubin_has_device(b, model) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static void build_config(struct job_config *c, struct job_matrix *m, const char *dir)
 {
 	const char *v, *disk = job_param(c, "disk"), *net = job_param(c, "net");
@@ -492,6 +615,10 @@ static void build_config(struct job_config *c, struct job_matrix *m, const char 
 		push(&c->opts, &c->nopts, strdup("--accel"));
 		push(&c->opts, &c->nopts, strdup(v));
 	}
+	if (job_param(c, "qemu")) {
+		push(&c->opts, &c->nopts, strdup("--qemu"));
+		push(&c->opts, &c->nopts, strdup(c->qemu));
+	}
 	if ((v = job_param(c, "timeout"))) {
 		c->timeout = strtod(v, NULL);
 		push(&c->opts, &c->nopts, strdup("--timeout"));
@@ -502,7 +629,7 @@ static void build_config(struct job_config *c, struct job_matrix *m, const char 
 	if (!disk) {
 		static const char *const dk[] = { "disk_transport", "backend", "disk_size",
 						  "latency_ns", "cache", "aio", "format",
-						  "iothread", "queues" };
+						  "iothread", "queues", "disk_props" };
 
 		for (size_t k = 0; k < NELEM(dk); k++)
 			if (job_param(c, dk[k]))
@@ -563,12 +690,14 @@ static void build_config(struct job_config *c, struct job_matrix *m, const char 
 			n += snprintf(spec + n, sizeof(spec) - (size_t)n, ",packed=on");
 		if ((v = job_param(c, "queues")))
 			n += snprintf(spec + n, sizeof(spec) - (size_t)n, ",queues=%s", v);
+		if ((v = job_param(c, "disk_props")))
+			props_spec(v, spec, sizeof(spec));
 		push(&c->opts, &c->nopts, strdup("--disk"));
 		push(&c->opts, &c->nopts, strdup(spec));
 	}
 	if (!net) {
 		static const char *const nk[] = { "net_transport", "topology", "vhost",
-						  "peer_mode" };
+						  "peer_mode", "net_props" };
 
 		for (size_t k = 0; k < NELEM(nk); k++)
 			if (job_param(c, nk[k]))
@@ -587,6 +716,8 @@ static void build_config(struct job_config *c, struct job_matrix *m, const char 
 			n += snprintf(spec + n, sizeof(spec) - (size_t)n, ",peer-mode=%s", v);
 		if ((v = job_param(c, "ring")) && !strcmp(v, "packed"))
 			n += snprintf(spec + n, sizeof(spec) - (size_t)n, ",packed=on");
+		if ((v = job_param(c, "net_props")))
+			props_spec(v, spec, sizeof(spec));
 		push(&c->opts, &c->nopts, strdup("--net"));
 		push(&c->opts, &c->nopts, strdup(spec));
 		if (!topo || strcmp(topo, "loop") == 0) { /* the loop's second NIC receives */
@@ -613,8 +744,8 @@ static void build_config(struct job_config *c, struct job_matrix *m, const char 
 	if (!c->skip) {
 		struct qemu_options q;
 		struct qemu_command cmd;
-		char err[512], *guest[64], *disks[8], *nets[8];
-		const char *qemu = getenv("KVMIO_QEMU");
+		char err[4096], *guest[64], *disks[8], *nets[8];
+		const struct qemu_binary *qb = qemubin_probe(c->qemu);
 		int ng = 0;
 
 		memset(&q, 0, sizeof(q));
@@ -640,16 +771,62 @@ static void build_config(struct job_config *c, struct job_matrix *m, const char 
 		q.nguest_args = ng;
 		if (qemu_loop_needs_rxdev(&q))
 			guest[q.nguest_args++] = "rxdev=1";
-		q.qemu = qemu && *qemu ? qemu : "qemu-system-x86_64";
+		q.qemu = c->qemu;
 		q.image_dir = ".";
 		q.path_exists = path_ok;
 		if (qemu_build_command(&q, &cmd, err, sizeof(err)) != 0) {
+			char e2[16], model[128];
+
+			/* refused for a property? (with every name allowed, it builds) */
+			q.device_props = any_props;
+			if ((job_param(c, "disk_props") || job_param(c, "net_props")) &&
+			    qemu_build_command(&q, &cmd, e2, sizeof(e2)) == 0) {
+				if (missing_device(qb, &cmd, model, sizeof(model)))
+					set_skip(c, "QEMU binary %s has no device %s", c->qemu, model);
+				else
+					c->prop_refused = strdup(err);
+				qemu_command_free(&cmd);
+			}
 			set_skip(c, "%s", err);
 		} else {
+			char model[128];
+
 			snprintf(c->flavour, sizeof(c->flavour), "%s", cmd.accel_label);
+			/* every device and the accelerator it needs, in that binary */
+			if (missing_device(qb, &cmd, model, sizeof(model)))
+				set_skip(c, "QEMU binary %s has no device %s", c->qemu, model);
+			if (qb->usable && qemubin_has_accel(qb, cmd.accel) == 0)
+				set_skip(c, "QEMU binary %s has no accelerator %s", c->qemu, cmd.accel);
 			qemu_command_free(&cmd);
 		}
 	}
+}
+
+/* A property refused in configurations [from, to) that no configuration there with the same
+ * disk_props and net_props could take: a typo, into fatal. 1 if so. */
+static int props_typo(const struct job_matrix *m, int from, int to, char *fatal, size_t len)
+{
+	for (int i = from; i < to; i++) {
+		const struct job_config *c = &m->cfg[i];
+		int taken = 0;
+
+		if (!c->prop_refused)
+			continue;
+		for (int j = from; j < to && !taken; j++) {
+			const struct job_config *d = &m->cfg[j];
+			const char *a1 = job_param(c, "disk_props"), *b1 = job_param(d, "disk_props");
+			const char *a2 = job_param(c, "net_props"), *b2 = job_param(d, "net_props");
+
+			taken = !d->skip && !d->prop_refused && (!a1) == (!b1) && (!a2) == (!b2) &&
+				(!a1 || !strcmp(a1, b1)) && (!a2 || !strcmp(a2, b2));
+		}
+		if (!taken) {
+			snprintf(fatal, len, "[%.64s] %s (%.200s): %.3600s", c->section, c->id,
+				 c->params, c->prop_refused);
+			return 1;
+		}
+	}
+	return 0;
 }
 
 static void add_param(struct job_config *c, const char *k, const char *v)
@@ -697,10 +874,50 @@ int job_param_is_config(const char *key)
 	return strcmp(key, "repeat") != 0 && strcmp(key, "timeout") != 0;
 }
 
+/* qemu = LABEL:PATH: the parameter becomes the label (what compare --baseline names), the
+ * path the binary; without the key, KVMIO_QEMU or qemu-system-x86_64. Its version and build. */
+static void take_qemu(struct job_config *c)
+{
+	const char *env = getenv("KVMIO_QEMU");
+	const struct qemu_binary *b;
+
+	for (int i = 0; i < c->nparams; i++)
+		if (strcmp(c->keys[i], "qemu") == 0) {
+			char label[256];
+			const char *path = qemu_item(c->values[i], label, sizeof(label));
+
+			c->qemu = strdup(path);
+			free(c->values[i]);
+			c->values[i] = strdup(label);
+		}
+	if (!c->qemu)
+		c->qemu = strdup(env && *env ? env : "qemu-system-x86_64");
+	b = qemubin_probe(c->qemu);
+	if (b->usable) {
+		snprintf(c->qemu_version, sizeof(c->qemu_version), "%s", b->version);
+		snprintf(c->qemu_build, sizeof(c->qemu_build), "sha256:%s", b->build);
+	}
+}
+
 int job_expand(const struct job_file *jf, const char *dir, struct job_matrix *m, char *err,
 	       size_t errlen)
 {
+	char fatal[4096] = "";
+
 	memset(m, 0, sizeof(*m));
+	/* every binary of the qemu key, asked before anything runs (not at load: a job file alone
+	 * never makes kvmio start a program) */
+	for (int i = -1; i < jf->nsecs; i++) {
+		const struct job_section *s = i < 0 ? &jf->global : &jf->secs[i];
+
+		for (int k = 0; k < s->nkv; k++)
+			if (!strcmp(s->kv[k].key, "qemu") &&
+			    job_check_ab_value("qemu", s->kv[k].value, 1, fatal, sizeof(fatal)) != 0) {
+				snprintf(err, errlen, "%.200s:%d: %.3800s", jf->path, s->kv[k].line,
+					 fatal);
+				return KVMIO_EXIT_BADCONFIG;
+			}
+	}
 	for (int si = 0; si < jf->nsecs; si++) {
 		const struct job_section *s = &jf->secs[si];
 		/* the job's keys: [global] first (overridden in place), then its own */
@@ -708,6 +925,7 @@ int job_expand(const struct job_file *jf, const char *dir, struct job_matrix *m,
 		char **items[64];
 		int nitems[64], nk = 0, idx[64];
 		long total = 1;
+		int first = m->n;
 
 		for (int pass = 0; pass < 2; pass++) {
 			const struct job_section *from = pass ? s : &jf->global;
@@ -753,6 +971,7 @@ int job_expand(const struct job_file *jf, const char *dir, struct job_matrix *m,
 			c->section = strdup(s->name);
 			for (int k = 0; k < nk; k++)
 				add_param(c, keys[k], items[k][idx[k]]);
+			take_qemu(c);
 			c->params = params_string(c);
 			build_config(c, m, dir);
 			/* next index: the last key varies fastest */
@@ -766,6 +985,11 @@ int job_expand(const struct job_file *jf, const char *dir, struct job_matrix *m,
 			for (int i = 0; i < nitems[k]; i++)
 				free(items[k][i]);
 			free(items[k]);
+		}
+		if (props_typo(m, first, m->n, fatal, sizeof(fatal))) {
+			snprintf(err, errlen, "%.200s: %.3800s", jf->path, fatal);
+			job_matrix_free(m);
+			return KVMIO_EXIT_BADCONFIG;
 		}
 	}
 	return KVMIO_EXIT_OK;
@@ -784,6 +1008,8 @@ void job_matrix_free(struct job_matrix *m)
 		free(c->values);
 		free(c->params);
 		free(c->section);
+		free(c->qemu);
+		free(c->prop_refused);
 		for (int k = 0; k < c->nopts; k++)
 			free(c->opts[k]);
 		free(c->opts);

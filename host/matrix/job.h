@@ -49,6 +49,13 @@ struct job_config {
 	char **guest;               /* guest options (after "--"), NULL-terminated */
 	int nguest;
 	int image;                  /* index into the matrix's images, -1 none */
+	char *qemu;                 /* the QEMU binary it runs (qemu = LABEL:PATH, KVMIO_QEMU,
+				     * else qemu-system-x86_64) */
+	char qemu_version[200];     /* its version string and build id (qemubin.h) */
+	char qemu_build[72];
+	char *prop_refused;         /* skipped for a disk_props/net_props property its device
+				     * model lacks: the builder's whole message (NULL: not); the
+				     * job is refused when the property is valid for none */
 };
 
 struct job_matrix {
@@ -72,6 +79,11 @@ void job_file_free(struct job_file *jf);
 int job_expand(const struct job_file *jf, const char *dir, struct job_matrix *m, char *err,
 	       size_t errlen);
 void job_matrix_free(struct job_matrix *m);
+
+/* A value of the qemu key (LABEL:PATH, ...; with probe, every binary asked: refused when
+ * missing or not executable) or of disk_props/net_props (none, or NAME=VALUE[+NAME=VALUE...]).
+ * 0, or -1 with the one-line reason in why. job_load checks the syntax, job_expand probes. */
+int job_check_ab_value(const char *key, const char *value, int probe, char *why, size_t len);
 
 /* 0 for the keys that say how to run, not what (repeat, timeout): not in params. */
 int job_param_is_config(const char *key);

@@ -180,20 +180,22 @@ static char *run_failure_reason(const char *dir, const char *id, int repeat)
 	return last;
 }
 
-#define NCOLS 34
+#define NCOLS 37
 #define COL_FLAVOUR 28 /* the host's accelerator flavour of the run (runs/ID/rN/flavour) */
-#define COL_HOST_TSC 32 /* the host's TSC (runs/ID/rN/host_tsc_hz), then the guest's error */
+#define COL_QEMU 32    /* the QEMU binary of the configuration, its version and build id */
+#define COL_HOST_TSC 35 /* the host's TSC (runs/ID/rN/host_tsc_hz), then the guest's error */
 static const char *const columns[NCOLS] = {
 	"config", "repeat", "exit", "params", "bench", "name", "ops", "total", "min", "p50",
 	"p90", "p99", "p999", "max", "mean", "tsc_hz", "accel", "iops", "mbps", "frames_s",
 	"gbps", "acc_op", "irq_op", "harness", "p50_ns", "p99_ns", "lost", "corrupt", "flavour",
-	"drift_pct", "p50_net_ns", "p99_net_ns", "host_tsc_hz", "tsc_error_ppm",
+	"drift_pct", "p50_net_ns", "p99_net_ns", "qemu", "qemu_version", "qemu_build",
+	"host_tsc_hz", "tsc_error_ppm",
 };
 
 /* Columns that hold text even when it looks like a number. */
 static int text_column(int k)
 {
-	return k == 4 || k == 5 || k == 16 || k == COL_FLAVOUR;
+	return k == 4 || k == 5 || k == 16 || k == COL_FLAVOUR || (k >= COL_QEMU && k < COL_HOST_TSC);
 }
 
 /* A figure as printed with fmt, or "" (malloc'd). */
@@ -253,7 +255,8 @@ static void result_values(const struct record *r, const struct log *log, char *v
 	vals[30] = figure_text(has, "%.1f", v);
 	has = latency_net_ns(r, log, "p99", &v) == 0;
 	vals[31] = figure_text(has, "%.1f", v);
-	vals[COL_HOST_TSC] = vals[COL_HOST_TSC + 1] = NULL;
+	for (int k = COL_QEMU; k < NCOLS; k++) /* the run's, filled by write_run_results */
+		vals[k] = NULL;
 }
 
 /* The rows of one finished run: results.csv lines and results.json "results" objects. */
@@ -272,6 +275,9 @@ static void write_run_results(FILE *csv, FILE *js, const struct job_config *c, i
 			continue;
 		result_values(rec, log, vals);
 		vals[COL_FLAVOUR] = strdup(flavour);
+		vals[COL_QEMU] = strdup(c->qemu ? c->qemu : "");
+		vals[COL_QEMU + 1] = strdup(c->qemu_version);
+		vals[COL_QEMU + 2] = strdup(c->qemu_build);
 		vals[COL_HOST_TSC] = host_hz ? xasprintf("%llu", (unsigned long long)host_hz)
 					     : strdup("");
 		/* + 0.0: a rounded -0.4 ppm prints as 0, not -0 */
@@ -317,6 +323,15 @@ static void write_config_results(FILE *csv, FILE *js, const char *dir,
 		json_write_key(js, c->keys[k], n++ == 0);
 		json_write_string(js, c->values[k]);
 	}
+	fputc('}', js);
+	json_write_key(js, "qemu", 0);
+	fputc('{', js);
+	json_write_key(js, "path", 1);
+	json_write_string(js, c->qemu ? c->qemu : "");
+	json_write_key(js, "version", 0);
+	json_write_string(js, c->qemu_version);
+	json_write_key(js, "build", 0);
+	json_write_string(js, c->qemu_build);
 	fputc('}', js);
 	json_write_key(js, "status", 0);
 	json_write_string(js, c->skip ? "skip" : "run");
@@ -730,6 +745,44 @@ int resultdir_column(const struct resultdir *rd, const char *name)
 		if (strcmp(rd->column[i], name) == 0)
 			return i;
 	return -1;
+}
+
+char *resultdir_qemu_binaries(const struct resultdir *rd)
+{
+	int cq = resultdir_column(rd, "qemu"), cv = resultdir_column(rd, "qemu_version");
+	int cb = resultdir_column(rd, "qemu_build");
+	char *s = NULL;
+
+	if (cq < 0 || cv < 0 || cb < 0)
+		return NULL;
+	for (int i = 0; i < rd->nrows; i++) {
+		const struct resultdir_row *row = &rd->row[i];
+		const char *label = resultdir_param(&rd->cfg[row->cfg], "qemu");
+		char *one, *t;
+
+		if (!row->field[cq][0])
+			continue;
+		if (asprintf(&one, "%s%s%s: %s, build %s", label ? label : "", label ? " = " : "",
+			     row->field[cq], row->field[cv][0] ? row->field[cv] : "unknown",
+			     row->field[cb][0] ? row->field[cb] : "unknown") < 0)
+			break;
+		if (s && strstr(s, one)) {
+			free(one);
+			continue;
+		}
+		if (!s) {
+			s = one;
+			continue;
+		}
+		if (asprintf(&t, "%s; %s", s, one) < 0)
+			t = NULL;
+		free(one);
+		if (!t)
+			break;
+		free(s);
+		s = t;
+	}
+	return s;
 }
 
 int resultdir_run_log(const struct resultdir *rd, const struct resultdir_run *run,

@@ -124,6 +124,10 @@ int resultdir_config_index(const struct resultdir *rd, const char *id);  /* -1 i
 const char *resultdir_param(const struct resultdir_config *c, const char *key); /* NULL: absent */
 int resultdir_column(const struct resultdir *rd, const char *name);        /* -1 if absent */
 
+/* The QEMU binaries of the rows (results.csv's qemu, qemu_version, qemu_build): "LABEL = PATH:
+ * VERSION, build sha256:HEX", "; " between (malloc'd), or NULL without those columns. */
+char *resultdir_qemu_binaries(const struct resultdir *rd);
+
 /* Parse the serial.log of a run (log_parse_file: a failed run's log still has its results). */
 int resultdir_run_log(const struct resultdir *rd, const struct resultdir_run *run,
 		      struct log *log);

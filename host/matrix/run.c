@@ -1,7 +1,8 @@
 /*
  * `kvmio run JOB.ini [-o DIR] [--repeat N] [--jobs N] [--resume] [--dry-run]
- * [--until-cv PCT --max-repeat N] [--pin CPUS] [--connect [URI]]`: every run is a child `kvmio boot ... --log
- * DIR/runs/ID/rN/serial.log` (the same code path as by hand, and a crash stays in its run); its
+ * [--until-cv PCT --max-repeat N] [--pin CPUS] [--order interleave|grouped] [--connect [URI]]`:
+ * every run is a child `kvmio boot ... --log DIR/runs/ID/rN/serial.log` (the same code path as by
+ * hand, and a crash stays in its run); its
  * exit code goes to DIR/runs/ID/rN/exit last.
  */
 #include <errno.h>
@@ -47,9 +48,75 @@ static void on_signal(int sig)
 
 /* ---- running ----------------------------------------------------------------------------- */
 
-struct pending {
-	int cfg, repeat;
-};
+/* The configuration's parameters without the A/B keys, and its section (malloc'd): equal for
+ * configurations whose runs interleave. */
+static char *ab_group_key(const struct job_config *c)
+{
+	char *s = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&s, &len);
+
+	if (!f)
+		return NULL;
+	fprintf(f, "[%s]", c->section);
+	for (const char *p = c->params; *p;) {
+		size_t n = strcspn(p, ";"), k = strcspn(p, "=");
+		char key[64];
+
+		snprintf(key, sizeof(key), "%.*s", (int)(k < n ? k : n), p);
+		if (!run_ab_key(key))
+			fprintf(f, ";%.*s", (int)n, p);
+		p += n;
+		p += *p == ';';
+	}
+	fclose(f);
+	return s;
+}
+
+int run_ab_key(const char *key)
+{
+	return !strcmp(key, "qemu") || !strcmp(key, "disk_props") || !strcmp(key, "net_props");
+}
+
+int run_plan(const struct job_matrix *m, enum run_order order, struct run_step *plan)
+{
+	char **key = calloc((size_t)m->n + 1, sizeof(char *));
+	char *done = calloc((size_t)m->n + 1, 1);
+	int n = 0;
+
+	for (int i = 0; i < m->n && key && done; i++)
+		key[i] = order == RUN_ORDER_INTERLEAVE ? ab_group_key(&m->cfg[i]) : NULL;
+	for (int i = 0; i < m->n; i++) {
+		int most = 0;
+
+		if (m->cfg[i].skip || (done && done[i]))
+			continue;
+		if (!key || !done || !key[i]) {  /* grouped (or out of memory) */
+			for (int r = 1; r <= m->cfg[i].repeat; r++)
+				plan[n++] = (struct run_step){ i, r };
+			continue;
+		}
+		/* i and the later configurations of its group, a repeat of each at a time */
+		for (int j = i; j < m->n; j++)
+			if (!m->cfg[j].skip && key[j] && !strcmp(key[j], key[i]) &&
+			    m->cfg[j].repeat > most)
+				most = m->cfg[j].repeat;
+		for (int r = 1; r <= most; r++)
+			for (int j = i; j < m->n; j++)
+				if (!m->cfg[j].skip && key[j] && !strcmp(key[j], key[i]) &&
+				    r <= m->cfg[j].repeat)
+					plan[n++] = (struct run_step){ j, r };
+		for (int j = i; j < m->n; j++)
+			if (key[j] && !strcmp(key[j], key[i]) && j != i)
+				done[j] = 1;
+		done[i] = 1;
+	}
+	for (int i = 0; key && i < m->n; i++)
+		free(key[i]);
+	free(key);
+	free(done);
+	return n;
+}
 
 struct child {
 	pid_t pid;
@@ -205,7 +272,7 @@ struct runner {
 
 /* Run todo[0..ntodo), at most rn->jobs at a time, until all finished or the runner is stopped
  * (Ctrl-C). 0, or KVMIO_EXIT_IO when a run cannot start. */
-static int run_batch(struct runner *rn, const struct pending *todo, int ntodo)
+static int run_batch(struct runner *rn, const struct run_step *todo, int ntodo)
 {
 	const struct job_matrix *m = rn->m;
 	int next = 0, rc = KVMIO_EXIT_OK;
@@ -374,6 +441,24 @@ static char *until_cv_text(const struct job_matrix *m, const struct repeat_goal 
 	return s;
 }
 
+/* --dry-run: the order the runs start in (with --jobs 1), "c001/r1 c002/r1 ..." */
+static void print_plan(const struct job_matrix *m, enum run_order order, int total)
+{
+	struct run_step *plan = calloc((size_t)total + 1, sizeof(*plan));
+	int n = plan ? run_plan(m, order, plan) : 0, ab = 0;
+
+	for (int i = 0; i < m->n; i++)
+		for (int k = 0; k < m->cfg[i].nparams; k++)
+			ab |= run_ab_key(m->cfg[i].keys[k]);
+	printf("# order: %s%s\n# plan:", order == RUN_ORDER_INTERLEAVE ? "interleave" : "grouped",
+	       order == RUN_ORDER_INTERLEAVE && ab ? " (configurations that differ only in qemu, "
+	       "disk_props or net_props take turns, repeat by repeat)" : "");
+	for (int k = 0; k < n; k++)
+		printf(" %s/r%d", m->cfg[plan[k].cfg].id, plan[k].repeat);
+	printf("\n");
+	free(plan);
+}
+
 int cmd_run(int argc, char **argv)
 {
 	const char *jobpath = NULL, *dir = NULL;
@@ -381,9 +466,10 @@ int cmd_run(int argc, char **argv)
 	int rc = KVMIO_EXIT_OK;
 	struct job_file jf;
 	struct job_matrix m;
-	char err[1024], exe[PATH_MAX], defdir[PATH_MAX];
-	struct pending *todo = NULL;
+	char err[4096], exe[PATH_MAX], defdir[PATH_MAX];
+	struct run_step *todo = NULL;
 	int ntodo = 0, total_runs = 0, already = 0;
+	enum run_order order = RUN_ORDER_INTERLEAVE;
 	struct runner rn;
 	struct repeat_goal goal = { 0, 0 };   /* --until-cv, --max-repeat; cv_pct 0: not given */
 	struct repeat_state *until = NULL;
@@ -435,6 +521,13 @@ int cmd_run(int argc, char **argv)
 			    pin_check_allowed(&cpus, err, sizeof(err)) != 0)
 				return usage_error("run: --pin: %s", err);
 			snprintf(pin, sizeof(pin), "--pin=%s", v);
+		} else if ((v = option_value(argc, argv, &i, "--order", &missing))) {
+			if (!strcmp(v, "interleave"))
+				order = RUN_ORDER_INTERLEAVE;
+			else if (!strcmp(v, "grouped"))
+				order = RUN_ORDER_GROUPED;
+			else
+				return usage_error("run: bad --order '%s' (interleave or grouped)", v);
 		} else if ((v = option_value(argc, argv, &i, "--until-cv", &missing))) {
 			if (arg_double(v, 0, 1000, &goal.cv_pct) != 0 || goal.cv_pct <= 0)
 				return usage_error("run: bad --until-cv '%s' (a percentage above 0)", v);
@@ -511,6 +604,18 @@ int cmd_run(int argc, char **argv)
 			printf("# every kvmio boot with %s\n", pin);
 		if (connect[0])
 			printf("# every kvmio boot with %s (libvirt)\n", connect);
+		for (int i = 0; i < m.n; i++) {
+			const char *label = job_param(&m.cfg[i], "qemu");
+			int seen = 0;
+
+			for (int j = 0; j < i; j++)
+				seen |= !strcmp(m.cfg[j].qemu, m.cfg[i].qemu);
+			if (!seen)
+				printf("# qemu %s%s%s: version %s, build %s\n", label ? label : "",
+				       label ? " = " : "", m.cfg[i].qemu,
+				       m.cfg[i].qemu_version[0] ? m.cfg[i].qemu_version : "?",
+				       m.cfg[i].qemu_build[0] ? m.cfg[i].qemu_build : "?");
+		}
 		if (goal.max_repeat)
 			printf("# then more runs, a round at a time, of each configuration whose CV of "
 			       "its primary metric is above %g %%, up to %d runs each\n", goal.cv_pct,
@@ -528,6 +633,7 @@ int cmd_run(int argc, char **argv)
 		for (int i = 0; i < m.nimages; i++)
 			printf("# image %s (%s, %llu bytes, made once by kvmio mkdisk logic)\n",
 			       m.images[i].path, m.images[i].format, m.images[i].size);
+		print_plan(&m, order, total_runs);
 		job_matrix_free(&m);
 		job_file_free(&jf);
 		return KVMIO_EXIT_OK;
@@ -557,12 +663,18 @@ int cmd_run(int argc, char **argv)
 
 		if (!c->skip && c->image >= 0 && goal.max_repeat)
 			need[c->image] = 1;
-		for (int r = 1; !c->skip && r <= c->repeat; r++) {
-			if (resume && resultdir_run_exit(dir, c->id, r) >= 0) {
+	}
+	{
+		int nplan = run_plan(&m, order, todo);
+
+		for (int k = 0; k < nplan; k++) {
+			const struct job_config *c = &m.cfg[todo[k].cfg];
+
+			if (resume && resultdir_run_exit(dir, c->id, todo[k].repeat) >= 0) {
 				already++;
 				continue;
 			}
-			todo[ntodo++] = (struct pending){ i, r };
+			todo[ntodo++] = todo[k];
 			if (c->image >= 0)
 				need[c->image] = 1;
 		}
@@ -595,7 +707,7 @@ int cmd_run(int argc, char **argv)
 		ntodo = 0;
 		for (int i = 0; i < m.n; i++)
 			if (!m.cfg[i].skip && until[i].verdict == REPEAT_MORE)
-				todo[ntodo++] = (struct pending){ i, until[i].runs + 1 };
+				todo[ntodo++] = (struct run_step){ i, until[i].runs + 1 };
 		if (ntodo == 0)
 			break;
 		rn.pg.total += ntodo;

@@ -136,6 +136,39 @@ static void test_blk_packed_modes(void **state)
 	check_blk("virtio-blk", "split", "poll", 0, 1, 4);
 }
 
+/* virtio-scsi takes ring= like virtio-blk: its three queues on packed rings, every irq mode,
+ * with and without EVENT_IDX and indirect tables; refused on the legacy transport. */
+static void test_scsi_packed(void **state)
+{
+	(void)state;
+	static const char *const irqs[] = { "poll", "intx", "msix" };
+	struct log log;
+	char opts[200];
+	for (int i = 0; i < 3; i++)
+		for (int ev = 0; ev < 2; ev++) {
+			snprintf(opts, sizeof(opts), "ops=300 ring=packed irq=%s evidx=%d indirect=%d "
+				 "qd=%d", irqs[i], ev, ev, ev ? 8 : 1);
+			boot_disk(&log, 0, "virtio-scsi,transport=modern,packed=on", opts);
+			const struct record *d = log_find(&log, "disk", "index", "0");
+			test_assert_field(d, "model", "virtio-scsi");
+			test_assert_field(d, "ring", "packed");
+			const struct record *r = check_disk_result(&log, 300);
+			test_assert_field(r, "ring", "packed");
+			test_assert_field(r, "irq", irqs[i]);
+			log_free(&log);
+		}
+	boot_disk(&log, 0, "virtio-scsi,packed=on", "ops=100 ring=split");
+	test_assert_field(log_find(&log, "disk", "index", "0"), "ring", "split");
+	log_free(&log);
+	boot_disk(&log, KVMIO_EXIT_BADCONFIG, "virtio-scsi,transport=legacy", "ops=10 ring=packed");
+	test_assert_field(log_find(&log, "error", "code", "badconfig"), "key", "ring");
+	log_free(&log);
+	boot_disk(&log, KVMIO_EXIT_FAILED, "virtio-scsi", "ops=10 ring=packed");
+	assert_non_null(strstr(record_get(log_find(&log, "error", "code", "device"), "msg"),
+			       "does not offer VIRTIO_F_RING_PACKED"));
+	log_free(&log);
+}
+
 static void test_blk_packed_writes(void **state)
 {
 	(void)state;
@@ -347,6 +380,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_blk_packed_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blk_packed_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scsi_packed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blk_multiqueue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blk_packed_verify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blk_refusals, setup, teardown),

@@ -189,11 +189,11 @@ static void check_complete(void)
 	assert_int_equal(strncmp(csv, "config,repeat,exit,params,bench,name,ops,total,min,p50,p90,"
 				 "p99,p999,max,mean,tsc_hz,accel,iops,mbps,frames_s,gbps,acc_op,"
 				 "irq_op,harness,p50_ns,p99_ns,lost,corrupt,flavour,drift_pct,p50_net_ns,"
-				 "p99_net_ns,host_tsc_hz,tsc_error_ppm\n",
+				 "p99_net_ns,qemu,qemu_version,qemu_build,host_tsc_hz,tsc_error_ppm\n",
 				 strlen("config,repeat,exit,params,bench,name,ops,total,min,p50,p90,"
 				 "p99,p999,max,mean,tsc_hz,accel,iops,mbps,frames_s,gbps,acc_op,"
 				 "irq_op,harness,p50_ns,p99_ns,lost,corrupt,flavour,drift_pct,p50_net_ns,"
-				 "p99_net_ns,host_tsc_hz,tsc_error_ppm\n")), 0);
+				 "p99_net_ns,qemu,qemu_version,qemu_build,host_tsc_hz,tsc_error_ppm\n")), 0);
 	check_row_figures(csv);
 	assert_int_equal(count_lines(csv, "c001,1,0,\"backend=null;bench=disk;disk=ide;ops=200;"
 				     "rw=randread\",disk,randread-4k-qd1,200,"), 1);

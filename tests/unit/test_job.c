@@ -219,6 +219,33 @@ static void test_iothread_axis(void **state)
 	job_file_free(&jf);
 }
 
+/* disk=virtio-scsi: an axis value like the others, with the virtio keys */
+static void test_virtio_scsi_axis(void **state)
+{
+	struct job_file jf;
+	struct job_matrix m;
+	char *s;
+
+	(void)state;
+	assert_int_equal(load("[d]\nmachine = pc, q35\ndisk = virtio-scsi\n"
+			      "disk_transport = legacy\niothread = on\nrw = randwrite\n"
+			      "[m]\nfirmware = pvh\nmachine = microvm\ndisk = virtio-scsi\n", &jf), 0);
+	assert_int_equal(job_expand(&jf, "DIR", &m, err, sizeof(err)), 0);
+	assert_int_equal(m.n, 3);
+	assert_string_equal(job_param(&m.cfg[0], "disk"), "virtio-scsi");
+	for (int i = 0; i < 2; i++) {
+		assert_false(m.cfg[i].skip);
+		s = job_boot_string(&m.cfg[i], "kvmio");
+		assert_non_null(strstr(s, "--disk virtio-scsi,transport=legacy,backend=null,"
+				       "iothread=on -- bench=disk rw=randwrite write=unsafe"));
+		free(s);
+	}
+	assert_true(m.cfg[2].skip); /* microvm: kvmio boot's own words */
+	assert_non_null(strstr(m.cfg[2].reason, "--disk virtio-scsi: microvm"));
+	job_matrix_free(&m);
+	job_file_free(&jf);
+}
+
 static void test_shipped_jobs(void **state)
 {
 	static const char *const files[] = { "jobs/smoke.ini", "jobs/paper-2013.ini" };
@@ -248,6 +275,7 @@ int main(void)
 		cmocka_unit_test(test_skips),
 		cmocka_unit_test(test_boot_args),
 		cmocka_unit_test(test_iothread_axis),
+		cmocka_unit_test(test_virtio_scsi_axis),
 		cmocka_unit_test(test_shipped_jobs),
 	};
 

@@ -867,6 +867,74 @@ static void test_disk_iothread(void **state)
 	qemu_command_free(&c);
 }
 
+/* virtio-scsi: a virtio-scsi-pci controller per disk at 0x10+N, its scsi-hd at target 0 LUN 0;
+ * the same keys as virtio-blk; --disk order is the guest's model order. */
+static void test_disk_virtio_scsi(void **state)
+{
+	struct qemu_command c;
+
+	(void)state;
+	DISKS_OK(&c, "bios", "pc", "virtio-scsi");
+	assert_true(find_pair(&c, "-blockdev", "driver=null-co,node-name=disk0,size=1073741824,"
+			      "read-zeroes=on") > 0);
+	assert_true(find_pair(&c, "-device", "virtio-scsi-pci,id=scsi0,addr=0x10,"
+			      "disable-legacy=off,disable-modern=off") > 0);
+	assert_true(find_pair(&c, "-device", "virtio-scsi-pci,id=scsi0,addr=0x10,"
+			      "disable-legacy=off,disable-modern=off") <
+		    find_pair(&c, "-device", "scsi-hd,drive=disk0,bus=scsi0.0,channel=0,scsi-id=0,"
+			      "lun=0"));
+	assert_int_equal(count(&c, "-device"), 4); /* + isa-debug-exit, pci-testdev */
+	assert_string_equal(c.iothreads, "off");
+	qemu_command_free(&c);
+
+	/* after ide and virtio-blk; transport, file, cache, format, iothread; q35 too */
+	DISKS_OK(&c, "bios", "pc", "ide", "virtio-blk", "virtio-scsi,transport=modern,iothread=on",
+		 "virtio-scsi,transport=legacy,backend=file=/d/a,format=qcow2,cache=writethrough,"
+		 "readonly=on,iothread=shared");
+	assert_true(find_pair(&c, "-device", "ide-hd,drive=disk0,bus=ide.0,unit=0") > 0);
+	assert_true(find_pair(&c, "-device", "virtio-blk-pci,drive=disk1,addr=0x11,"
+			      "disable-legacy=off,disable-modern=off") > 0);
+	assert_true(find_pair(&c, "-object", "iothread,id=iothread.disk2") > 0);
+	assert_true(find_pair(&c, "-device", "virtio-scsi-pci,id=scsi2,addr=0x12,disable-legacy=on,"
+			      "disable-modern=off,iothread=iothread.disk2") > 0);
+	assert_true(find_pair(&c, "-device", "scsi-hd,drive=disk2,bus=scsi2.0,channel=0,scsi-id=0,"
+			      "lun=0") > 0);
+	assert_true(find_pair(&c, "-object", "iothread,id=shared") > 0);
+	assert_true(find_pair(&c, "-blockdev", "driver=file,node-name=disk3-file,filename=/d/a,"
+			      "aio=threads,cache.direct=off,cache.no-flush=off,read-only=on") > 0);
+	assert_true(find_pair(&c, "-blockdev", "driver=qcow2,node-name=disk3,file=disk3-file,"
+			      "read-only=on") > 0);
+	assert_true(find_pair(&c, "-device", "virtio-scsi-pci,id=scsi3,addr=0x13,disable-legacy=off,"
+			      "disable-modern=on,iothread=shared") > 0);
+	assert_true(find_pair(&c, "-device", "scsi-hd,drive=disk3,bus=scsi3.0,channel=0,scsi-id=0,"
+			      "lun=0,write-cache=off") > 0);
+	assert_string_equal(c.iothreads, "off,off,on,shared");
+	qemu_command_free(&c);
+
+	/* blkdebug under the controller's disk, as for virtio-blk */
+	DISKS_OK(&c, "bios", "q35", "virtio-scsi,size=8M,inject=eio-write");
+	assert_true(find_pair(&c, "-blockdev", "driver=blkdebug,node-name=disk0-dbg,image=disk0-null,"
+			      "inject-error.0.event=write_aio,inject-error.0.iotype=write,"
+			      "inject-error.0.errno=5") > 0);
+	assert_true(find_pair(&c, "-device", "scsi-hd,drive=disk0,bus=scsi0.0,channel=0,scsi-id=0,"
+			      "lun=0") > 0);
+	qemu_command_free(&c);
+
+	/* the order rule names the order; microvm refused with one line */
+	expect_disk_error("bios", "pc", "virtio-scsi", "virtio-blk", "--disk: give virtio-blk disks "
+			  "before virtio-scsi disks (the guest numbers disks by model in the order ide, ");
+	expect_disk_error("bios", "pc", "virtio-scsi", "ide", "give ide disks before virtio-scsi");
+	expect_disk_error("pvh", "microvm", "virtio-scsi", NULL, "--disk virtio-scsi: microvm has no "
+			  "PCI");
+	expect_disk_error("bios", "pc", "virtio-scsi,transport=mmio", NULL, "bad transport=mmio");
+	expect_disk_error("bios", "pc", "virtio-scsi,lun=1", NULL, "unknown key 'lun'");
+	expect_disk_error("bios", "pc", "virtio-scsi,cache=none", NULL, "cache= needs backend=file");
+	expect_disk_error("bios", "pc", "virtio-scsi,backend=file=/d/a,size=1G", NULL,
+			  "size= is for backend=null");
+	expect_disk_error("bios", "pc", "virtio-scsi,iothread=9", NULL, "bad iothread=9");
+	expect_disk_error("bios", "pc", "virtio-scsix", NULL, "unknown model 'virtio-scsix' (ide, ");
+}
+
 static void test_parse_size(void **state)
 {
 	unsigned long long v;
@@ -1152,6 +1220,7 @@ int main(void)
 		cmocka_unit_test(test_disk_nvme),
 		cmocka_unit_test(test_disk_errors),
 		cmocka_unit_test(test_disk_iothread),
+		cmocka_unit_test(test_disk_virtio_scsi),
 		cmocka_unit_test(test_parse_size),
 		cmocka_unit_test(test_net_loop),
 		cmocka_unit_test(test_net_peer_and_models),
