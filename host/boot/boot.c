@@ -513,6 +513,13 @@ int cmd_boot(int argc, char **argv)
 	}
 	if (a.libvirt)
 		a.q.no_debug_exit = 1; /* libvirt has no isa-debug-exit: the guest powers off */
+	if (a.libvirt && a.q.boot_image && a.q.boot_image[0] != '/') {
+		/* by its absolute path: libvirt's QEMU may not run in our directory */
+		static char image[PATH_MAX];
+
+		if (realpath(a.q.boot_image, image))
+			a.q.boot_image = image;
+	}
 	netrun_init(&nr, &a);
 	if (a.tap_cmd && !netrun_has(&nr, NET_TAP)) {
 		rc = usage_error("boot: --tap-cmd needs a --net ...,topology=tap NIC");

@@ -2,7 +2,8 @@
  * The libvirt domain XML of `kvmio boot --connect` (domxml.h). libvirt's vocabulary where it has
  * one (direct kernel boot, <cpu>, <iothreads>, <disk><driver cache= io= iothread=>); what it has
  * no element for, the exact QEMU arguments of the QEMU backend in <qemu:commandline>: a null-co
- * disk (libvirt has no null block driver), pci-testdev (bench=exits), --qemu-arg.
+ * disk (libvirt has no null block driver), pci-testdev (bench=exits), the --image boot disk
+ * (snapshot=on: libvirt's own <disk> would need a transient overlay), --qemu-arg.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +78,19 @@ static int arg_of_disk(const char *v, int k)
 	return 0;
 }
 
+/* 1 for the QEMU backend's arguments of the --image boot disk: its -drive (id=esp, snapshot=on:
+ * the image stays unchanged), its ide-hd (bootindex=0) and the AHCI controller it may sit on. */
+static int boot_image_arg(const char *k, const char *v)
+{
+	if (strcmp(k, "-drive") == 0)
+		return strncmp(v, "if=none,id=esp,", 15) == 0;
+	const char *d = strstr(v, "drive=esp");
+
+	if (strcmp(k, "-device") != 0)
+		return 0;
+	return (d && (d[9] == ',' || d[9] == '\0')) || strncmp(v, "ahci,id=espahci,", 16) == 0;
+}
+
 static void qemu_arg(FILE *f, const char *v)
 {
 	fputs("    <qemu:arg", f);
@@ -105,7 +119,8 @@ static void commandline(FILE *f, const struct qemu_options *o, const struct qemu
 				for (int d = 0; d < o->ndisks && disk < 0; d++)
 					if (null_disk[d] && arg_of_disk(v, d))
 						disk = d;
-			if (disk < 0 && !(strcmp(k, "-device") == 0 && strcmp(v, "pci-testdev") == 0))
+			if (disk < 0 && !(strcmp(k, "-device") == 0 && strcmp(v, "pci-testdev") == 0) &&
+			    !boot_image_arg(k, v))
 				continue;
 			any = 1;
 			if (pass == 0)
@@ -253,9 +268,13 @@ int domxml_build(const struct qemu_options *o, const struct qemu_command *cmd,
 	fputs("  <os>\n    <type arch='x86_64'", f);
 	attr(f, "machine", cmd->machine);
 	fputs(">hvm</type>\n", f);
-	element(f, 4, "kernel", cmd->image);
-	if (guest[0])
-		element(f, 4, "cmdline", guest);
+	if (o->boot_image) {
+		fputs("    <boot dev='hd'/>\n", f); /* the image's own loader (GRUB) */
+	} else {
+		element(f, 4, "kernel", cmd->image);
+		if (guest[0])
+			element(f, 4, "cmdline", guest);
+	}
 	fputs("  </os>\n  <features>\n    <acpi/>\n  </features>\n", f);
 	/* -cpu host under KVM, -cpu max under TCG: the QEMU backend's CPUs */
 	fprintf(f, "  <cpu mode='%s'/>\n", strcmp(cmd->accel, "kvm") == 0 ? "host-passthrough"

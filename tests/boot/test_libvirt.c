@@ -171,6 +171,37 @@ static void test_file_disk(void **state)
 	log_free(&log);
 }
 
+/* --image: the bootable disk image (GRUB, multiboot2) through both backends, the same records. */
+static void test_boot_image(void **state)
+{
+	char img[300], *slash;
+	struct log a, b;
+	char *sa, *sb;
+
+	(void)state;
+	snprintf(img, sizeof(img), "%s", test_kvmio_bin());
+	slash = strrchr(img, '/');
+	snprintf(slash ? slash + 1 : img, sizeof(img) - (size_t)(slash ? slash + 1 - img : 0),
+		 "kvmio.img");
+	assert_int_equal(test_kvmio(out, "boot", "--image", img, "--log", log_qemu, (char *)NULL), 0);
+	if (test_kvmio(out, "boot", "--connect", "--image", img, "--log", log_lv, (char *)NULL) != 0)
+		fail_msg("%s", test_output(out));
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	log_parse_file(&a, log_qemu);
+	log_parse_file(&b, log_lv);
+	assert_int_equal(b.status, KVMIO_EXIT_OK);
+	test_assert_field(log_find(&b, "hello", NULL, NULL), "boot", "multiboot2");
+	sa = shape(&a);
+	sb = shape(&b);
+	if (strcmp(sa, sb) != 0)
+		fail_msg("QEMU backend:\n%s\nlibvirt backend:\n%s", sa, sb);
+	free(sa);
+	free(sb);
+	log_free(&a);
+	log_free(&b);
+}
+
 /* No isa-debug-exit: the guest powers off through ACPI and its log decides, as on the QEMU
  * path with --no-debug-exit. */
 static void test_guest_status(void **state)
@@ -399,6 +430,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exits_same_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_null_disk_same_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_disk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_boot_image, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_guest_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stopped, setup, teardown),

@@ -226,6 +226,24 @@ static void test_null_disks(void **state)
 	free(xml);
 }
 
+/* --image: no kernel, the firmware boots the disk image (the QEMU backend's snapshot drive) */
+static void test_boot_image(void **state)
+{
+	struct qemu_options o = opts(NULL, 0, NULL, 0);
+	char *xml;
+
+	(void)state;
+	o.boot_image = "/img/kvmio.img";
+	xml = xml_of(&o, &params);
+	has(xml, "<boot dev='hd'/>");
+	lacks(xml, "<kernel>");
+	lacks(xml, "<cmdline>");
+	has(xml, "<qemu:arg value='-drive'/>\n    <qemu:arg value='if=none,id=esp,format=raw,"
+		 "snapshot=on,file=/img/kvmio.img'/>");
+	has(xml, "<qemu:arg value='ide-hd,drive=esp,bus=ide.0,bootindex=0'/>");
+	free(xml);
+}
+
 static void test_escaping(void **state)
 {
 	char *guest[] = { "bench=disk", "x='a&b<c>\"'" };
@@ -320,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_kvm_q35_memory),
 		cmocka_unit_test(test_file_disks),
 		cmocka_unit_test(test_null_disks),
+		cmocka_unit_test(test_boot_image),
 		cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_embed_root),
