@@ -61,14 +61,16 @@ static int lv_iothread_id(struct lv_iothreads *t, const char *setting)
 	return ++t->n;
 }
 
-/* 1 if a -blockdev/-device value belongs to disk k: node-name=diskK[-,] or drive=diskK[,]. */
+/* 1 if a -blockdev/-device value belongs to disk k: node-name=diskK[-,], drive=diskK[,], or
+ * its virtio-scsi controller (id=scsiK,). */
 static int arg_of_disk(const char *v, int k)
 {
-	char key[2][32];
+	char key[3][48];
 
 	snprintf(key[0], sizeof(key[0]), "node-name=disk%d", k);
 	snprintf(key[1], sizeof(key[1]), "drive=disk%d", k);
-	for (int i = 0; i < 2; i++) {
+	snprintf(key[2], sizeof(key[2]), "virtio-scsi-pci,id=scsi%d", k);
+	for (int i = 0; i < 3; i++) {
 		const char *p = strstr(v, key[i]);
 
 		if (p && (p[strlen(key[i])] == ',' || p[strlen(key[i])] == '-' ||
@@ -232,6 +234,12 @@ int domxml_build(const struct qemu_options *o, const struct qemu_command *cmd,
 		iothread[k] = 0;
 		if (null_disk[k])
 			continue;
+		if (d->model == QEMU_DISK_VIRTIO_SCSI) {
+			snprintf(err, errlen, "--connect: --disk virtio-scsi needs backend=null through "
+				 "libvirt (a file disk on a libvirt virtio-scsi <controller> is not "
+				 "written yet)");
+			return KVMIO_EXIT_BADCONFIG;
+		}
 		if (d->model == QEMU_DISK_NVME) {
 			snprintf(err, errlen, "--connect: --disk nvme needs backend=null through "
 				 "libvirt (libvirt 9.0 has no NVMe disk bus)");

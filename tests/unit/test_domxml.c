@@ -221,6 +221,15 @@ static void test_null_disks(void **state)
 	o = opts(guest, 1, disks, 1);
 	xml = xml_of(&o, &params);
 	has(xml, "<qemu:arg value='nvme,serial=kvmio-disk0,drive=disk0,addr=0x10'/>");
+	free(xml);
+	/* virtio-scsi on null-co: its controller (with libvirt's iothread) and its scsi-hd */
+	disks[0] = "virtio-scsi,size=64M,iothread=on";
+	o = opts(guest, 1, disks, 1);
+	xml = xml_of(&o, &params);
+	has(xml, "<iothreads>1</iothreads>");
+	has(xml, "<qemu:arg value='virtio-scsi-pci,id=scsi0,addr=0x10,disable-legacy=off,"
+		 "disable-modern=off,iothread=iothread1'/>");
+	has(xml, "<qemu:arg value='scsi-hd,drive=disk0,bus=scsi0.0,channel=0,scsi-id=0,lun=0'/>");
 	lacks(xml, "pci-testdev");
 	lacks(xml, "<source file='/d/x.img'/>\n      <target dev='vda'");
 	free(xml);
@@ -279,6 +288,7 @@ static void test_refusals(void **state)
 	char *legacy[] = { "virtio-blk,transport=legacy,file=/d/a.img" };
 	char *inject[] = { "virtio-blk,file=/d/a.img,inject=eio-write" };
 	char *nvme[] = { "nvme,file=/d/a.img" };
+	char *scsi[] = { "virtio-scsi,file=/d/a.img" };
 	char *nets[] = { "virtio-net,topology=loop", "virtio-net,topology=loop" };
 	struct qemu_options o = opts(guest, 1, NULL, 0);
 
@@ -297,6 +307,8 @@ static void test_refusals(void **state)
 	refused(&o, "inject=");
 	o = opts(guest, 1, nvme, 1);
 	refused(&o, "NVMe");
+	o = opts(guest, 1, scsi, 1);
+	refused(&o, "virtio-scsi needs backend=null");
 	o = opts(guest, 1, NULL, 0);
 	o.nets = nets;
 	o.nnets = 2;
