@@ -59,7 +59,7 @@ IMAGES := $(BUILD)/kvmio.elf $(BUILD)/kvmio-pvh.elf $(BUILD)/kvmio.bin $(BUILD)/
 # The bootable disk image (GPT: GRUB for BIOS and UEFI, multiboot2): scripts/mkimage
 IMAGES += $(BUILD)/kvmio.img
 
-.PHONY: all guest host deps run check tests fuzz fuzz-long install clean bench-boot bench-disk bench-net paper FORCE
+.PHONY: all guest host deps run check tests fuzz fuzz-long install clean bench-boot bench-disk bench-net paper modern FORCE
 .SECONDARY: # keep intermediate objects (test objects come through pattern chains)
 
 # The build id (git describe + date) lives in a header rewritten only when it changes, so every
@@ -177,7 +177,13 @@ bench-net: deps
 # The whole 2013 study (jobs/paper-2013.ini) into build/paper, then its report.
 paper: deps
 	@$(MAKE) --no-print-directory all
-	@scripts/paper
+	@scripts/study jobs/paper-2013.ini build/paper
+
+# Today's choices (jobs/modern.ini: AHCI, NVMe, virtio-scsi, packed rings, e1000e) into
+# build/modern, then its report.
+modern: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/study jobs/modern.ini build/modern
 
 check: deps
 	@$(MAKE) --no-print-directory all tests

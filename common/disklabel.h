@@ -19,6 +19,9 @@
 #define DISK_LABEL_MAGIC "KVMIO-SCRATCH\0\0" /* 16 bytes with the NULs */
 #define DISK_LABEL_VERSION 1
 #define DISK_STAMP_MAGIC 0x5054534f494d564bull /* "KVMIOSTP" little-endian */
+/* The serial number kvmio boot gives the UEFI boot volume's ide-hd (on an AHCI port): the
+ * guest's AHCI driver leaves that disk out, so --disk N stays dev=N. */
+#define KVMIO_ESP_SERIAL "kvmio-esp"
 
 struct kvmio_label {
 	char magic[16];

@@ -11,6 +11,7 @@ static const struct blk_driver {
 	int (*init)(const struct pci_dev *p, const struct blk_config *cfg);
 } blk_drivers[] = {
 	{ "ide", ata_match, ata_init },
+	{ "ahci", ahci_match, ahci_init },
 	{ "nvme", nvme_match, nvme_init },
 	{ "virtio-blk", virtio_blk_match, virtio_blk_init },
 	{ "virtio-scsi", virtio_scsi_match, virtio_scsi_init },

@@ -84,7 +84,7 @@ struct blkdev *blk_get(unsigned index);
 
 /* Walk PCI once; on each function, the first block driver whose match() takes it brings it up
  * with init(), which registers its disks. Disks are then numbered by driver, in the order of
- * the driver table (IDE, NVMe, virtio-blk, then virtio-scsi: the order `kvmio boot --disk`
+ * the driver table (IDE, AHCI, NVMe, virtio-blk, then virtio-scsi: the order `kvmio boot --disk`
  * numbers them in), and in PCI order within a driver. An init that fails writes an error
  * record; returns -1 then. */
 int blk_probe_all(const struct blk_config *cfg);
@@ -92,6 +92,8 @@ int blk_probe_all(const struct blk_config *cfg);
  * registers every disk behind it (0), or writes an error record (-1). */
 int ata_match(const struct pci_dev *p);
 int ata_init(const struct pci_dev *p, const struct blk_config *cfg);
+int ahci_match(const struct pci_dev *p);
+int ahci_init(const struct pci_dev *p, const struct blk_config *cfg);
 int nvme_match(const struct pci_dev *p);
 int nvme_init(const struct pci_dev *p, const struct blk_config *cfg);
 int virtio_blk_match(const struct pci_dev *p);

@@ -13,6 +13,7 @@
 #include "boot/qemubin.h"
 #include "boot/launch.h"
 #include "lib/proc.h"
+#include "disklabel.h"
 
 void qemu_host_kvm_flavour(struct kvm_flavour *out)
 {
@@ -187,6 +188,7 @@ static const struct {
 	enum qemu_disk_model model;
 } disk_models[] = {
 	{ "ide", QEMU_DISK_IDE },
+	{ "ahci", QEMU_DISK_AHCI },
 	{ "nvme", QEMU_DISK_NVME },
 	{ "virtio-blk", QEMU_DISK_VIRTIO },
 	{ "virtio-scsi", QEMU_DISK_VIRTIO_SCSI },
@@ -209,7 +211,7 @@ static size_t disk_model_rank(enum qemu_disk_model m)
 	return NDISK_MODELS;
 }
 
-/* "ide, nvme, virtio-blk" into buf */
+/* "ide, ahci, nvme, virtio-blk" into buf */
 static void disk_model_list(char *buf, size_t len)
 {
 	size_t n = 0;
@@ -385,6 +387,20 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 	    !strcmp(d->transport, "legacy")) {
 		snprintf(err, errlen, "--disk: packed=on with transport=legacy: packed rings are "
 			 "virtio 1.x only (transport=modern or transitional)");
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	if (d->model == QEMU_DISK_AHCI && d->transport) {
+		snprintf(err, errlen, "--disk: transport= is for virtio-blk (ahci has one transport)");
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	if (d->model == QEMU_DISK_AHCI && strcmp(d->iothread, "off") != 0) {
+		snprintf(err, errlen, "--disk: iothread=%s with ahci: QEMU's AHCI disks have no "
+			 "iothread (use virtio-blk)", d->iothread);
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	if (d->model == QEMU_DISK_AHCI && d->readonly) {
+		snprintf(err, errlen, "--disk: readonly=on with ahci: QEMU's ide-hd refuses read-only "
+			 "drives (use virtio-blk)");
 		return KVMIO_EXIT_BADCONFIG;
 	}
 	if (d->model == QEMU_DISK_IDE && d->readonly) {
@@ -650,13 +666,19 @@ static int apply_props(struct argv_builder *b, int from, const struct qemu_props
 	return 0;
 }
 
+/* The first AHCI port --disk ahci takes: on q35 under UEFI the ESP sits on port 0 (ide.0). */
+static int ahci_first_port(const char *firmware, const char *machine)
+{
+	return strcmp(firmware, "uefi") == 0 && strcmp(machine, "q35") == 0;
+}
+
 /* Check every --disk against the machine; 0 or 2 with err. disks[] filled. */
-static int check_disks(const struct qemu_options *o, const char *machine, struct qemu_disk *disks,
-		       char *err, size_t errlen)
+static int check_disks(const struct qemu_options *o, const char *firmware, const char *machine,
+		       struct qemu_disk *disks, char *err, size_t errlen)
 {
 	int (*exists)(const char *) = o->path_exists ? o->path_exists : default_path_exists;
 	int (*uring)(const char *) = o->io_uring_usable ? o->io_uring_usable : qemu_io_uring_usable;
-	int nide = 0;
+	int nide = 0, nahci = 0;
 	size_t rank = 0;  /* highest model rank so far */
 	char e[400];
 
@@ -702,6 +724,14 @@ static int check_disks(const struct qemu_options *o, const char *machine, struct
 					 "two units each)", QEMU_MAX_IDE);
 				return KVMIO_EXIT_BADCONFIG;
 			}
+		}
+		if (d->model == QEMU_DISK_AHCI &&
+		    ++nahci > QEMU_MAX_AHCI - ahci_first_port(firmware, machine)) {
+			snprintf(err, errlen, "--disk: at most %d ahci disks (one per AHCI port%s)",
+				 QEMU_MAX_AHCI - ahci_first_port(firmware, machine),
+				 ahci_first_port(firmware, machine) ? "; the UEFI boot volume takes "
+				 "port 0 on q35" : "");
+			return KVMIO_EXIT_BADCONFIG;
 		}
 		if (d->file && !exists(d->file)) {
 			snprintf(err, errlen, "--disk: backend file %.300s not found (make one: kvmio "
@@ -762,7 +792,7 @@ static void iothread_property(struct argv_builder *b, struct iothreads *t, const
 }
 
 static void add_disk(struct argv_builder *b, const struct qemu_disk *d, int k, int ide_index,
-		     struct iothreads *iothreads)
+		     const char *ahci_bus, struct iothreads *iothreads)
 {
 	const char *ro = d->readonly ? ",read-only=on" : "";
 	const char *wce = NULL;
@@ -814,6 +844,11 @@ static void add_disk(struct argv_builder *b, const struct qemu_disk *d, int k, i
 		add(b, "-device");
 		add(b, "ide-hd,drive=disk%d,bus=ide.%d,unit=%d%s%s", k, ide_index / 2, ide_index % 2,
 		    wce ? ",write-cache=" : "", wce ? wce : "");
+	} else if (d->model == QEMU_DISK_AHCI) {
+		/* one disk per AHCI port: the port's bus is ahci_bus (ide.N on q35, ahci0.N on pc) */
+		add(b, "-device");
+		add(b, "ide-hd,drive=disk%d,bus=%s%s%s", k, ahci_bus, wce ? ",write-cache=" : "",
+		    wce ? wce : "");
 	} else if (d->model == QEMU_DISK_NVME) {
 		/* One controller per disk, its namespace 1 on the drive; the serial is required. */
 		add(b, "-device");
@@ -946,10 +981,12 @@ static void add_esp_device(struct argv_builder *b, const struct qemu_options *o,
 		add(b, "-device");
 		add(b, "ahci,id=espahci,addr=0x1f");
 		add(b, "-device");
-		add(b, "ide-hd,drive=esp,bus=espahci.0%s", o->boot_image ? ",bootindex=0" : "");
+		add(b, "ide-hd,drive=esp,bus=espahci.0,serial=%s%s", KVMIO_ESP_SERIAL,
+		    o->boot_image ? ",bootindex=0" : "");
 	} else {
 		add(b, "-device");
-		add(b, "ide-hd,drive=esp,bus=ide.0%s", o->boot_image ? ",bootindex=0" : "");
+		add(b, "ide-hd,drive=esp,bus=ide.0,serial=%s%s", KVMIO_ESP_SERIAL,
+		    o->boot_image ? ",bootindex=0" : "");
 	}
 }
 
@@ -1014,7 +1051,7 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 			snprintf(err, errlen, "out of memory");
 			return KVMIO_EXIT_BADCONFIG;
 		}
-		if (check_disks(o, machine, disks, err, errlen) != 0) {
+		if (check_disks(o, firmware, machine, disks, err, errlen) != 0) {
 			free(disks);
 			return KVMIO_EXIT_BADCONFIG;
 		}
@@ -1132,10 +1169,22 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 		struct iothreads iothreads = { .n = 0 };
 		size_t len = 0;
 
+		int pc = strcmp(cmd->machine, "pc") == 0;
+		int port = ahci_first_port(cmd->firmware, cmd->machine);
+
 		for (int i = 0, nide = 0; i < o->ndisks; i++) {
 			int from = b.argc;
+			char bus[32] = "";
 
-			add_disk(&b, &disks[i], i, nide, &iothreads);
+			if (disks[i].model == QEMU_DISK_AHCI) {
+				/* q35: its built-in ich9-ahci (00:1f.2); pc: an ahci of our own */
+				if (pc && port == 0) {
+					add(&b, "-device");
+					add(&b, "ahci,id=ahci0,addr=0x%x", QEMU_AHCI_SLOT);
+				}
+				snprintf(bus, sizeof(bus), "%s.%d", pc ? "ahci0" : "ide", port++);
+			}
+			add_disk(&b, &disks[i], i, nide, bus, &iothreads);
 			if (!prop_failed && props &&
 			    apply_props(&b, from, &props[i], o, "--disk", err, errlen) != 0)
 				prop_failed = 1;

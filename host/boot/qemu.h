@@ -62,7 +62,10 @@ int qemu_spec_props(const char *owner, const char *spec, struct qemu_props *p, c
 					* a virtio-scsi disk is the scsi-hd on a virtio-scsi-pci
 					* controller of its own there */
 #define QEMU_NVME_SLOT0 QEMU_VIRTIO_SLOT0 /* nvme disk N likewise: one slot per --disk index */
-enum qemu_disk_model { QEMU_DISK_IDE, QEMU_DISK_VIRTIO, QEMU_DISK_NVME, QEMU_DISK_VIRTIO_SCSI };
+#define QEMU_MAX_AHCI 6                /* one disk per AHCI port: ich9-ahci has six */
+#define QEMU_AHCI_SLOT 0x0e            /* pc: the -device ahci for --disk ahci sits at 00:0e.0 */
+enum qemu_disk_model { QEMU_DISK_IDE, QEMU_DISK_VIRTIO, QEMU_DISK_NVME, QEMU_DISK_VIRTIO_SCSI,
+		       QEMU_DISK_AHCI };
 /*
  * iothread=on|off|NAME, the key every virtio storage device takes (qemu_parse_iothread): off is
  * QEMU's main loop (its default); on an `-object iothread` of the device's own; devices naming

@@ -153,6 +153,11 @@ int qemubin_has_device(const struct qemu_binary *b, const char *model)
 	if (!b->usable || !strstr(b->devices, "name \""))
 		return -1;
 	snprintf(want, sizeof(want), "name \"%s\"", model);
+	if (strstr(b->devices, want))
+		return 1;
+	/* `-device help` also lists other names a model answers to: name "ich9-ahci", ...,
+	 * alias "ahci" */
+	snprintf(want, sizeof(want), "alias \"%s\"", model);
 	return strstr(b->devices, want) != NULL;
 }
 

@@ -26,7 +26,7 @@ struct qemu_binary {
  * cached for the process. Never NULL (out of memory aborts through xalloc). */
 const struct qemu_binary *qemubin_probe(const char *path);
 
-/* 1 if the binary lists device MODEL in -device help, 0 if not, -1 if its list is unknown
+/* 1 if the binary lists device MODEL (a name or an alias) in -device help, 0 if not, -1 if its list is unknown
  * (no `name "..."` lines: a stand-in, or an unusable binary). */
 int qemubin_has_device(const struct qemu_binary *b, const char *model);
 /* The same for an accelerator (-accel help). */

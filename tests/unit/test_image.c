@@ -142,7 +142,7 @@ static void test_boot_image_command(void **state)
 		/* the disk, never written (snapshot), commas doubled; no -kernel, no FAT directory */
 		assert_true(find_pair(&c, "-drive", "if=none,id=esp,format=raw,snapshot=on,"
 				      "file=/d/a,,b.img") >= 0);
-		assert_true(find_pair(&c, "-device", "ide-hd,drive=esp,bus=ide.0,bootindex=0") >= 0);
+		assert_true(find_pair(&c, "-device", "ide-hd,drive=esp,bus=ide.0,serial=kvmio-esp,bootindex=0") >= 0);
 		assert_false(has(&c, "-kernel"));
 		assert_false(has(&c, "-append"));
 		for (int k = 0; k < c.argc; k++)
@@ -161,7 +161,7 @@ static void test_boot_image_command(void **state)
 		o.ndisks = 1;
 		assert_int_equal(qemu_build_command(&o, &c, err, sizeof(err)), 0);
 		assert_true(find_pair(&c, "-device", "ahci,id=espahci,addr=0x1f") >= 0);
-		assert_true(find_pair(&c, "-device", "ide-hd,drive=esp,bus=espahci.0,bootindex=0") >= 0);
+		assert_true(find_pair(&c, "-device", "ide-hd,drive=esp,bus=espahci.0,serial=kvmio-esp,bootindex=0") >= 0);
 		qemu_command_free(&c);
 	}
 	/* the guest options live in the image; pvh has no firmware to boot a disk */

@@ -1,4 +1,5 @@
 /* host/job.c: job files (errors with FILE:LINE), expansion order and counts, skips. */
+#include <glob.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -127,6 +128,30 @@ static void test_skips(void **state)
 	job_file_free(&jf);
 }
 
+/* disk = ahci: the same --disk parser as kvmio boot (pc and q35 run, iothread= is a skip). */
+static void test_ahci_axis(void **state)
+{
+	struct job_file jf;
+	struct job_matrix m;
+
+	(void)state;
+	assert_int_equal(load("[a]\nmachine = pc, q35\ndisk = ahci\n"
+			      "[b]\ndisk = ahci\niothread = on\n", &jf), 0);
+	assert_int_equal(job_expand(&jf, "D", &m, err, sizeof(err)), 0);
+	assert_int_equal(m.n, 3);
+	assert_false(m.cfg[0].skip);
+	assert_false(m.cfg[1].skip);
+	int found = 0;
+	for (int i = 0; i + 1 < m.cfg[1].nopts; i++)
+		found |= !strcmp(m.cfg[1].opts[i], "--disk") &&
+			 !strcmp(m.cfg[1].opts[i + 1], "ahci,backend=null");
+	assert_true(found);
+	assert_true(m.cfg[2].skip);
+	assert_non_null(strstr(m.cfg[2].reason, "iothread=on with ahci"));
+	job_matrix_free(&m);
+	job_file_free(&jf);
+}
+
 static void test_boot_args(void **state)
 {
 	struct job_file jf;
@@ -246,24 +271,35 @@ static void test_virtio_scsi_axis(void **state)
 	job_file_free(&jf);
 }
 
+/* Every job file shipped loads and expands, with something to run. The modern study runs
+ * everything it lists: a skip there means a model or key it names went missing. */
 static void test_shipped_jobs(void **state)
 {
-	static const char *const files[] = { "jobs/smoke.ini", "jobs/paper-2013.ini" };
+	glob_t g;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+	assert_int_equal(glob("jobs/*.ini", 0, NULL, &g), 0);
+	assert_true(g.gl_pathc >= 4);
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		const char *file = g.gl_pathv[i];
 		struct job_file jf;
 		struct job_matrix m;
 		int run = 0;
 
-		assert_int_equal(job_load(files[i], &jf, err, sizeof(err)), 0);
-		assert_int_equal(job_expand(&jf, "D", &m, err, sizeof(err)), 0);
-		for (int k = 0; k < m.n; k++)
+		if (job_load(file, &jf, err, sizeof(err)) != 0)
+			fail_msg("%s: %s", file, err);
+		if (job_expand(&jf, "D", &m, err, sizeof(err)) != 0)
+			fail_msg("%s: %s", file, err);
+		for (int k = 0; k < m.n; k++) {
 			run += !m.cfg[k].skip;
+			if (strstr(file, "modern") && m.cfg[k].skip)
+				fail_msg("%s: %s skipped: %s", file, m.cfg[k].id, m.cfg[k].reason);
+		}
 		assert_true(run > 0);
 		job_matrix_free(&m);
 		job_file_free(&jf);
 	}
+	globfree(&g);
 }
 
 int main(void)
@@ -273,6 +309,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_expansion_order),
 		cmocka_unit_test(test_skips),
+		cmocka_unit_test(test_ahci_axis),
 		cmocka_unit_test(test_boot_args),
 		cmocka_unit_test(test_iothread_axis),
 		cmocka_unit_test(test_virtio_scsi_axis),

@@ -13,6 +13,7 @@
 #include "boot/net.h"
 #include "proto/proto.h"
 #include "boot/qemu.h"
+#include "disklabel.h"
 #include "helpers.h"
 
 static int kvm_calls;
@@ -168,7 +169,7 @@ static void test_uefi(void **state)
 		assert_true(find_pair(&c, "-drive", "if=pflash,format=raw,unit=1,file=/tmp/x/VARS.fd") > 0);
 		assert_true(find_pair(&c, "-drive",
 				      "if=none,id=esp,format=raw,snapshot=on,file=fat:/tmp/x/esp") > 0);
-		assert_true(find_pair(&c, "-device", "ide-hd,drive=esp,bus=ide.0") > 0);
+		assert_true(find_pair(&c, "-device", "ide-hd,drive=esp,bus=ide.0,serial=" KVMIO_ESP_SERIAL) > 0);
 		assert_int_equal(find_pair(&c, "-kernel", NULL), -1);
 		assert_int_equal(find_pair(&c, "-append", NULL), -1); /* options go in kvmio.cmd */
 		assert_string_equal(c.image, "/img/kvmio.efi");
@@ -591,20 +592,86 @@ static void test_disk_ide(void **state)
 	/* UEFI on pc: the ESP moves to AHCI, so IDE disks still start at ide.0 unit 0 */
 	DISKS_OK(&c, "uefi", "pc", "ide", "virtio-blk");
 	assert_true(find_pair(&c, "-device", "ahci,id=espahci,addr=0x1f") > 0);
-	assert_true(find_pair(&c, "-device", "ide-hd,drive=esp,bus=espahci.0") > 0);
-	assert_int_equal(find_pair(&c, "-device", "ide-hd,drive=esp,bus=ide.0"), -1);
+	assert_true(find_pair(&c, "-device", "ide-hd,drive=esp,bus=espahci.0,serial=" KVMIO_ESP_SERIAL) > 0);
+	assert_int_equal(find_pair(&c, "-device", "ide-hd,drive=esp,bus=ide.0,serial=" KVMIO_ESP_SERIAL), -1);
 	assert_true(find_pair(&c, "-device", "ide-hd,drive=disk0,bus=ide.0,unit=0") > 0);
 	qemu_command_free(&c);
 
 	/* UEFI on q35: the ESP stays on the built-in AHCI (ide.0), virtio disks at 0x10+ */
 	DISKS_OK(&c, "uefi", "q35", "virtio-blk");
-	assert_true(find_pair(&c, "-device", "ide-hd,drive=esp,bus=ide.0") > 0);
+	assert_true(find_pair(&c, "-device", "ide-hd,drive=esp,bus=ide.0,serial=" KVMIO_ESP_SERIAL) > 0);
 	assert_int_equal(find_pair(&c, "-device", "ahci,id=espahci,addr=0x1f"), -1);
 	qemu_command_free(&c);
 	/* UEFI on pc without disks: unchanged */
 	DISKS_OK(&c, "uefi", "pc", NULL);
-	assert_true(find_pair(&c, "-device", "ide-hd,drive=esp,bus=ide.0") > 0);
+	assert_true(find_pair(&c, "-device", "ide-hd,drive=esp,bus=ide.0,serial=" KVMIO_ESP_SERIAL) > 0);
 	qemu_command_free(&c);
+}
+
+static void test_disk_ahci(void **state)
+{
+	struct qemu_command c;
+
+	(void)state;
+	/* q35: the built-in ich9-ahci, one disk per port (buses ide.0..ide.5), no extra device */
+	DISKS_OK(&c, "bios", "q35", "ahci", "ahci,size=2M", "virtio-blk");
+	assert_true(find_pair(&c, "-device", "ide-hd,drive=disk0,bus=ide.0") > 0);
+	assert_true(find_pair(&c, "-device", "ide-hd,drive=disk1,bus=ide.1") > 0);
+	assert_true(find_pair(&c, "-blockdev", "driver=null-co,node-name=disk1,size=2097152,"
+			      "read-zeroes=on") > 0);
+	assert_true(find_pair(&c, "-device", "virtio-blk-pci,drive=disk2,addr=0x12,"
+			      "disable-legacy=off,disable-modern=off") > 0);
+	assert_int_equal(find_pair(&c, "-device", "ahci,id=ahci0,addr=0xe"), -1);
+	qemu_command_free(&c);
+
+	/* pc: an ahci device of its own, after the IDE disks in the guest's numbering */
+	DISKS_OK(&c, "bios", "pc", "ide", "ahci,backend=file=/x.qcow2,format=qcow2,cache=none",
+		 "ahci,inject=eio-write");
+	assert_true(find_pair(&c, "-device", "ide-hd,drive=disk0,bus=ide.0,unit=0") > 0);
+	assert_true(find_pair(&c, "-device", "ahci,id=ahci0,addr=0xe") > 0);
+	assert_true(find_pair(&c, "-device", "ide-hd,drive=disk1,bus=ahci0.0,write-cache=on") > 0);
+	assert_true(find_pair(&c, "-device", "ide-hd,drive=disk2,bus=ahci0.1") > 0);
+	assert_true(find_pair(&c, "-blockdev", "driver=qcow2,node-name=disk1,file=disk1-file") > 0);
+	assert_true(find_pair(&c, "-blockdev", "driver=blkdebug,node-name=disk2-dbg,image=disk2-null,"
+			      "inject-error.0.event=write_aio,inject-error.0.iotype=write,"
+			      "inject-error.0.errno=5") > 0);
+	qemu_command_free(&c);
+
+	/* UEFI on q35: the ESP keeps port 0, --disk ahci starts at port 1 */
+	DISKS_OK(&c, "uefi", "q35", "ahci");
+	assert_true(find_pair(&c, "-device", "ide-hd,drive=esp,bus=ide.0,serial=" KVMIO_ESP_SERIAL) > 0);
+	assert_true(find_pair(&c, "-device", "ide-hd,drive=disk0,bus=ide.1") > 0);
+	qemu_command_free(&c);
+}
+
+static void test_disk_ahci_errors(void **state)
+{
+	struct qemu_command c;
+	char err[512];
+
+	(void)state;
+	expect_disk_error("pvh", "microvm", "ahci", NULL, "--disk ahci: microvm");
+	expect_disk_error("bios", "q35", "virtio-blk", "ahci",
+			  "in the order ide, ahci, nvme, virtio-blk");
+	expect_disk_error("bios", "pc", "ahci", "ide",
+			  "in the order ide, ahci, nvme, virtio-blk");
+	expect_disk_error("bios", "q35", "ahci,transport=modern", NULL, "transport= is for virtio-blk");
+	expect_disk_error("bios", "q35", "ahci,iothread=on", NULL, "iothread=on with ahci");
+	expect_disk_error("bios", "q35", "ahci,readonly=on", NULL, "readonly=on with ahci");
+	expect_disk_error("bios", "q35", "ahci,size=1M,cache=none", NULL, "needs backend=file");
+	expect_disk_error("bios", "q35", "ahci,inject=eio", NULL, "inject");
+	expect_disk_error("bios", "q35", "sata", NULL, "unknown model 'sata' (ide, ahci");
+	/* six ports; five under UEFI on q35, where the ESP has port 0 */
+	assert_int_equal(build_disks(&c, "bios", "q35", err, sizeof(err), NULL, "ahci", "ahci",
+				     "ahci", "ahci", "ahci", "ahci", "ahci", (char *)NULL), 2);
+	assert_non_null(strstr(err, "at most 6 ahci disks"));
+	DISKS_OK(&c, "bios", "pc", "ahci", "ahci", "ahci", "ahci", "ahci", "ahci");
+	assert_true(find_pair(&c, "-device", "ide-hd,drive=disk5,bus=ahci0.5") > 0);
+	qemu_command_free(&c);
+	assert_int_equal(build_disks(&c, "uefi", "q35", err, sizeof(err), NULL, "ahci", "ahci",
+				     "ahci", "ahci", "ahci", "ahci", (char *)NULL), 2);
+	assert_non_null(strstr(err, "at most 5 ahci disks"));
+	assert_null(strchr(err, '\n'));
 }
 
 static void test_disk_file(void **state)
@@ -676,7 +743,7 @@ static void test_disk_inject(void **state)
 }
 
 /* nvme: one controller per disk at 0x10+N like the virtio disks, the same backend keys, and its
- * place in the model order (ide, nvme, virtio-blk) */
+ * place in the model order (ide, ahci, nvme, virtio-blk) */
 static void test_disk_nvme(void **state)
 {
 	struct qemu_command c;
@@ -713,14 +780,14 @@ static void test_disk_nvme(void **state)
 
 	expect_disk_error("bios", "pc", "virtio-blk", "nvme", "give nvme disks before virtio-blk disks");
 	expect_disk_error("bios", "pc", "nvme", "ide", "give ide disks before nvme disks");
-	expect_disk_error("bios", "pc", "nvme", "ide", "in the order ide, nvme, virtio-blk");
+	expect_disk_error("bios", "pc", "nvme", "ide", "in the order ide, ahci, nvme, virtio-blk");
 	expect_disk_error("pvh", "microvm", "nvme", NULL, "microvm has no PCI bus");
 	expect_disk_error("bios", "pc", "nvme,transport=modern", NULL, "transport= is for virtio-blk");
 	expect_disk_error("bios", "pc", "nvme,iothread=on", NULL, "iothread=on with nvme");
 	expect_disk_error("bios", "pc", "nvme,readonly=on", NULL, "readonly=on with nvme");
 	expect_disk_error("bios", "pc", "nvme,size=1000", NULL, "multiple of 512");
 	expect_disk_error("bios", "pc", "nvme,cache=none", NULL, "cache= needs backend=file");
-	expect_disk_error("bios", "pc", "nvmee", NULL, "unknown model 'nvmee' (ide, nvme, virtio-blk");
+	expect_disk_error("bios", "pc", "nvmee", NULL, "unknown model 'nvmee' (ide, ahci, nvme, virtio-blk");
 }
 
 static void test_disk_errors(void **state)
@@ -733,7 +800,8 @@ static void test_disk_errors(void **state)
 	expect_disk_error("uefi", NULL, "ide", NULL, "IDE needs -M pc");
 	expect_disk_error("pvh", "microvm", "ide", NULL, "microvm");
 	expect_disk_error("pvh", "microvm", "virtio-blk", NULL, "virtio-mmio is not supported yet");
-	expect_disk_error("bios", "pc", "virtio-blk", "ide", "ide disks before virtio-blk");
+	expect_disk_error("bios", "pc", "virtio-blk", "ide",
+			  "in the order ide, ahci, nvme, virtio-blk");
 	expect_disk_error("bios", "pc", "scsi", NULL, "unknown model 'scsi'");
 	expect_disk_error("bios", "pc", "", NULL, "empty spec");
 	expect_disk_error("bios", "pc", "virtio-blk,colour=red", NULL, "unknown key 'colour'");
@@ -1215,6 +1283,8 @@ int main(void)
 		cmocka_unit_test(test_tempdir),
 		cmocka_unit_test(test_disk_null_defaults),
 		cmocka_unit_test(test_disk_ide),
+		cmocka_unit_test(test_disk_ahci),
+		cmocka_unit_test(test_disk_ahci_errors),
 		cmocka_unit_test(test_disk_file),
 		cmocka_unit_test(test_disk_inject),
 		cmocka_unit_test(test_disk_nvme),

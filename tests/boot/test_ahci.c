@@ -1,0 +1,331 @@
+/*
+ * AHCI disks under QEMU (drivers/ahci.c, `kvmio boot --disk ahci`): q35's built-in ich9-ahci
+ * and `-device ahci` on pc; every completion mode, non-queued (qd=1) and NCQ (qd=8), write
+ * verification on labelled raw and qcow2 files, blkdebug errors, bad options.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "proto/proto.h"
+#include "kvmio_proto.h"
+#include "helpers.h"
+
+static char log_path[256];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(log_path, sizeof(log_path), "/tmp/kvmio-test-ahci-%d.log", (int)getpid());
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	unlink(log_path);
+	return 0;
+}
+
+/* kvmio boot on MACHINE (firmware bios unless given) with the --disk SPECS (space-separated),
+ * bench=disk and the guest options OPTS; expect exit `want` and parse the log. */
+static void boot_fw(struct log *log, int want, const char *firmware, const char *machine,
+		    const char *specs, const char *opts)
+{
+	const char *argv[MAX_ARGS];
+	char specbuf[512], optbuf[512], out[300];
+	int n = 0;
+
+	argv[n++] = "boot";
+	argv[n++] = "--firmware";
+	argv[n++] = firmware;
+	argv[n++] = "--machine";
+	argv[n++] = machine;
+	argv[n++] = "--timeout";
+	argv[n++] = "120";
+	argv[n++] = "--log";
+	argv[n++] = log_path;
+	argv[n++] = "--no-guest-check"; /* the guest's own parser answers bad options here */
+	snprintf(specbuf, sizeof(specbuf), "%s", specs);
+	for (char *save = NULL, *t = strtok_r(specbuf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		argv[n++] = "--disk";
+		argv[n++] = t;
+	}
+	argv[n++] = "--";
+	snprintf(optbuf, sizeof(optbuf), "bench=disk pci=0 %s", opts);
+	for (char *save = NULL, *t = strtok_r(optbuf, " ", &save); t && n < MAX_ARGS - 2;
+	     t = strtok_r(NULL, " ", &save))
+		argv[n++] = t;
+	argv[n] = NULL;
+	snprintf(out, sizeof(out), "%s.out", log_path);
+	unlink(log_path);
+	int rc = test_kvmio_argv(out, argv);
+	if (rc != want)
+		fail_msg("%s --disk %s -- %s: exit %d, want %d\n%s", machine, specs, opts, rc, want,
+			 test_output(out));
+	unlink(out);
+	memset(log, 0, sizeof(*log));
+	log_parse_file(log, log_path);
+}
+
+static void boot(struct log *log, int want, const char *machine, const char *specs, const char *opts)
+{
+	boot_fw(log, want, "bios", machine, specs, opts);
+}
+
+/* A disk result: sane latency figures, the bytes moved, and the counters that explain them. */
+static const struct record *check_result(const struct log *log, uint64_t ops, const char *irq)
+{
+	const struct record *r = log_find(log, "result", "bench", "disk");
+	assert_non_null(r);
+	test_check_result(log, record_get(r, "name"), ops);
+	test_assert_field(r, "model", "ahci");
+	test_assert_field(r, "irq", irq);
+	assert_int_equal(test_u64_of(r, "bytes"), ops * test_u64_of(r, "bs"));
+	assert_true(test_u64_of(r, "elapsed") >= test_u64_of(r, "total") / test_u64_of(r, "qd"));
+	/* Every request is issued with a write to PxCI; AHCI has no port I/O on this path. */
+	assert_true(test_u64_of(r, "mmio_w") >= ops);
+	assert_int_equal(test_u64_of(r, "pio_r") + test_u64_of(r, "pio_w"), 0);
+	if (!strcmp(irq, "poll"))
+		assert_int_equal(test_u64_of(r, "irqs"), 0);
+	else
+		assert_true(test_u64_of(r, "irqs") > 0);
+	return r;
+}
+
+/* Reads and writes on null-co, qd=1 (READ/WRITE DMA EXT): every mode, on q35 and pc. */
+static void test_ahci_modes(void **state)
+{
+	(void)state;
+	static const char *const machines[] = { "q35", "pc" };
+	static const char *const irqs[] = { "poll", "intx", "msix" };
+	for (int m = 0; m < 2; m++) {
+		for (int i = 0; i < 3; i++) {
+			struct log log;
+			char opts[128];
+			snprintf(opts, sizeof(opts), "ops=200 rw=randrw write=unsafe irq=%s", irqs[i]);
+			boot(&log, 0, machines[m], "ahci,size=64M", opts);
+			const struct record *d = log_find(&log, "disk", "index", "0");
+			test_assert_field(d, "model", "ahci");
+			test_assert_field(d, "transport", "dma");
+			assert_int_equal(test_u64_of(d, "sectors"), (64u << 20) / 512);
+			assert_true(test_u64_of(d, "queue_depth") >= 8); /* NCQ, QEMU offers 32 */
+			const struct record *r = check_result(&log, 200, irqs[i]);
+			test_assert_field(r, "transport", "dma");
+			if (strcmp(irqs[i], "poll"))
+				assert_true(test_u64_of(r, "irqs") >= 200); /* one per request */
+			log_free(&log);
+		}
+	}
+}
+
+/* qd=8: READ/WRITE FPDMA QUEUED (the result's transport is ncq). */
+static void test_ahci_ncq(void **state)
+{
+	(void)state;
+	struct log log;
+	boot(&log, 0, "q35", "ahci", "ops=400 qd=8 rw=randrw write=unsafe irq=intx");
+	const struct record *r = check_result(&log, 400, "intx");
+	test_assert_field(r, "transport", "ncq");
+	assert_int_equal(test_u64_of(r, "qd"), 8);
+	log_free(&log);
+	boot(&log, 0, "pc", "ahci", "ops=400 qd=8 irq=poll");
+	r = check_result(&log, 400, "poll");
+	test_assert_field(r, "transport", "ncq");
+	log_free(&log);
+	boot(&log, 0, "q35", "ahci", "ops=400 qd=32 irq=msix flush=16 rw=randwrite write=unsafe");
+	r = check_result(&log, 400, "msix");
+	test_assert_field(r, "transport", "ncq");
+	assert_true(test_u64_of(r, "flushes") >= 400 / 16 - 1);
+	log_free(&log);
+	/* More than the 32 tags NCQ has: refused by the benchmark */
+	boot(&log, KVMIO_EXIT_BADCONFIG, "q35", "ahci", "ops=10 qd=33");
+	assert_non_null(log_find(&log, "error", "code", "badconfig"));
+	log_free(&log);
+}
+
+/* Write, read back and check stamps in the guest, then from the host with verify-disk. */
+static void check_verify(const char *machine, const char *format, const char *extra, unsigned bs)
+{
+	char img[300], spec[400], out[300], opts[200], want[64];
+	struct log log;
+	snprintf(img, sizeof(img), "%s.%s", log_path, format);
+	snprintf(out, sizeof(out), "%s.out2", log_path);
+	unlink(img);
+	assert_int_equal(test_kvmio(out, "mkdisk", img, "64M", "--format", format, (char *)NULL), 0);
+	snprintf(spec, sizeof(spec), "ahci,backend=file=%s,format=%s,cache=none", img, format);
+	snprintf(opts, sizeof(opts), "verify=1 ops=150 rw=randwrite seed=77 bs=%u %s", bs, extra);
+	boot(&log, 0, machine, spec, opts);
+	test_assert_field(log_find(&log, "disk", NULL, NULL), "label", "yes");
+	const struct record *r = log_find(&log, "result", "verify", "ok");
+	assert_non_null(r);
+	assert_int_equal(test_u64_of(r, "ops"), 150);
+	log_free(&log);
+	assert_int_equal(test_kvmio(out, "verify-disk", img, "--seed", "77", "--format", format,
+				   (char *)NULL), 0);
+	snprintf(want, sizeof(want), "stamped ok: %u\n", 150 * bs / 512);
+	assert_non_null(strstr(test_output(out), want));
+	assert_int_equal(test_kvmio(out, "verify-disk", img, "--seed", "78", "--format", format,
+				   (char *)NULL), 1);
+	unlink(img);
+	unlink(out);
+}
+
+static void test_ahci_verify(void **state)
+{
+	(void)state;
+	check_verify("q35", "raw", "irq=msix", 4096);
+	check_verify("pc", "qcow2", "irq=intx qd=8", 65536);
+	check_verify("q35", "qcow2", "irq=poll", 131072);
+	check_verify("pc", "raw", "irq=poll qd=4", 4096);
+}
+
+/* The write guard: an unlabelled file is not written, whatever the driver. */
+static void test_ahci_unlabelled(void **state)
+{
+	(void)state;
+	char img[300], spec[400];
+	snprintf(img, sizeof(img), "%s.raw", log_path);
+	FILE *f = fopen(img, "w");
+	assert_non_null(f);
+	assert_int_equal(ftruncate(fileno(f), 16 << 20), 0);
+	fclose(f);
+	snprintf(spec, sizeof(spec), "ahci,backend=file=%s", img);
+	struct log log;
+	boot(&log, KVMIO_EXIT_BADCONFIG, "q35", spec, "rw=randwrite");
+	test_assert_field(log_find(&log, "disk", NULL, NULL), "label", "no");
+	test_assert_field(log_find(&log, "error", "code", "badconfig"), "key", "write");
+	log_free(&log);
+	unlink(img);
+}
+
+/* blkdebug EIO: the error record names the LBA, the guest exits 1. */
+static void check_eio(const char *machine, const char *inject, const char *opts, uint64_t min_lba)
+{
+	char img[300], spec[400];
+	struct log log;
+	snprintf(img, sizeof(img), "%s.img", log_path);
+	FILE *f = fopen(img, "w");
+	assert_non_null(f);
+	assert_int_equal(ftruncate(fileno(f), 64 << 20), 0);
+	fclose(f);
+	snprintf(spec, sizeof(spec), "ahci,backend=file=%s,inject=%s", img, inject);
+	boot(&log, KVMIO_EXIT_GUEST_FAIL, machine, spec, opts);
+	const struct record *e = log_find(&log, "error", "code", "device");
+	assert_non_null(e);
+	test_assert_field(e, "model", "ahci");
+	test_assert_field(e, "what", "ATA error");
+	assert_true(test_u64_of(e, "lba") >= min_lba);
+	/* the task file (hex): ERR in the status, or the error register (ABRT) still set when a
+	 * later queued completion has overwritten the status */
+	const char *st = record_get(e, "status"), *er = record_get(e, "error");
+	assert_non_null(st);
+	assert_non_null(er);
+	assert_true((strtoull(st, NULL, 16) & 0x01) || strtoull(er, NULL, 16) != 0);
+	test_assert_field(log_find(&log, "end", NULL, NULL), "status", "fail");
+	log_free(&log);
+	unlink(img);
+}
+
+static void test_ahci_fault_injection(void **state)
+{
+	(void)state;
+	check_eio("q35", "eio-read", "ops=10", 0); /* the label read at sector 0 fails */
+	check_eio("pc", "eio-write", "ops=10 rw=randwrite write=unsafe irq=intx", 2048);
+	/* qd=8: the first request (a read) runs non-queued, the port then switches to NCQ and
+	 * the writes fail there (the FPDMA QUEUED error path) */
+	check_eio("q35", "eio-write", "ops=50 qd=8 rw=randrw mix=90 warmup=0 write=unsafe irq=msix", 2048);
+	check_eio("pc", "eio-write", "ops=50 qd=8 rw=randrw mix=90 warmup=0 write=unsafe irq=poll", 2048);
+}
+
+/* Bad options: the guest's parser (exit 2), and kvmio boot's --disk checks (exit 2, no QEMU). */
+static void test_ahci_bad_options(void **state)
+{
+	(void)state;
+	static const char *const bad[] = { "irq=sometimes", "qd=0", "bs=1000", "dev=3" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct log log;
+		boot(&log, KVMIO_EXIT_BADCONFIG, "q35", "ahci", bad[i]);
+		assert_non_null(log_find(&log, "error", "code", "badconfig"));
+		assert_null(log_find(&log, "result", NULL, NULL));
+		log_free(&log);
+	}
+	static const char *const bad_specs[][2] = {
+		{ "q35", "ahci,readonly=on" }, { "q35", "ahci,transport=legacy" },
+		{ "q35", "ahci,iothread=on" }, { "q35", "ahci,size=7" }, { "pc", "ahci,inject=x" },
+		{ "microvm", "ahci" },
+	};
+	for (size_t i = 0; i < sizeof(bad_specs) / sizeof(bad_specs[0]); i++) {
+		char out[300];
+		snprintf(out, sizeof(out), "%s.out3", log_path);
+		int rc = test_kvmio(out, "boot", "--firmware", strcmp(bad_specs[i][0], "microvm") ? "bios" : "pvh",
+				    "--machine", bad_specs[i][0], "--disk", bad_specs[i][1], "--",
+				    "bench=disk", (char *)NULL);
+		if (rc != KVMIO_EXIT_BADCONFIG)
+			fail_msg("--disk %s: exit %d, want 2\n%s", bad_specs[i][1], rc, test_output(out));
+		assert_non_null(strstr(test_output(out), "--disk"));
+		unlink(out);
+	}
+}
+
+/* q35's built-in AHCI with nothing attached registers no disk and no error; disks are
+ * numbered ide, ahci, nvme, virtio-blk; bench=disk picks the AHCI disk as dev=0. */
+static void test_ahci_numbering(void **state)
+{
+	(void)state;
+	struct log log;
+	boot(&log, 0, "q35", "virtio-blk", "ops=50");
+	test_assert_field(log_find(&log, "disk", "index", "0"), "model", "virtio-blk");
+	assert_null(log_find(&log, "disk", "index", "1"));
+	assert_null(log_find(&log, "error", NULL, NULL));
+	log_free(&log);
+	boot(&log, KVMIO_EXIT_BADCONFIG, "q35", "", "ops=10");
+	assert_null(log_find(&log, "disk", NULL, NULL));
+	assert_null(log_find(&log, "error", "code", "device"));
+	assert_non_null(strstr(record_get(log_find(&log, "error", "code", "badconfig"), "msg"), "no disk"));
+	log_free(&log);
+	boot(&log, 0, "q35", "ahci,size=32M virtio-blk,size=16M", "ops=50");
+	test_assert_field(log_find(&log, "disk", "index", "0"), "model", "ahci");
+	test_assert_field(log_find(&log, "disk", "index", "1"), "model", "virtio-blk");
+	test_assert_field(log_find(&log, "result", NULL, NULL), "model", "ahci");
+	log_free(&log);
+	boot(&log, 0, "pc", "ide,size=16M ahci,size=32M ahci,size=48M virtio-blk", "ops=50 dev=2");
+	test_assert_field(log_find(&log, "disk", "index", "0"), "model", "ide");
+	test_assert_field(log_find(&log, "disk", "index", "1"), "model", "ahci");
+	assert_int_equal(test_u64_of(log_find(&log, "disk", "index", "1"), "sectors"), (32u << 20) / 512);
+	assert_int_equal(test_u64_of(log_find(&log, "disk", "index", "2"), "sectors"), (48u << 20) / 512);
+	test_assert_field(log_find(&log, "disk", "index", "3"), "model", "virtio-blk");
+	test_assert_field(log_find(&log, "result", NULL, NULL), "model", "ahci");
+	log_free(&log);
+	boot(&log, 0, "q35", "ahci,size=32M nvme,size=16M virtio-blk", "ops=50 dev=1");
+	test_assert_field(log_find(&log, "disk", "index", "0"), "model", "ahci");
+	test_assert_field(log_find(&log, "disk", "index", "1"), "model", "nvme");
+	test_assert_field(log_find(&log, "disk", "index", "2"), "model", "virtio-blk");
+	test_assert_field(log_find(&log, "result", NULL, NULL), "model", "nvme");
+	log_free(&log);
+	/* UEFI: the boot volume on the same AHCI (port 0 on q35) is left out */
+	boot_fw(&log, 0, "uefi", "q35", "ahci,size=32M", "ops=50");
+	test_assert_field(log_find(&log, "disk", "index", "0"), "model", "ahci");
+	assert_int_equal(test_u64_of(log_find(&log, "disk", "index", "0"), "sectors"), (32u << 20) / 512);
+	assert_null(log_find(&log, "disk", "index", "1"));
+	log_free(&log);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_ahci_modes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ahci_ncq, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ahci_verify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ahci_unlabelled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ahci_fault_injection, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ahci_bad_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ahci_numbering, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
