@@ -106,7 +106,7 @@ static void qemu_arg(FILE *f, const char *v)
  * iothreads it did not define), pci-testdev, and the --qemu-arg words.
  */
 static void commandline(FILE *f, const struct qemu_options *o, const struct qemu_command *cmd,
-			const int *null_disk, const int *iothread)
+			const int *null_disk, const int *iothread, int any_ahci)
 {
 	int any = o->nqemu_args > 0;
 
@@ -122,7 +122,8 @@ static void commandline(FILE *f, const struct qemu_options *o, const struct qemu
 					if (null_disk[d] && arg_of_disk(v, d))
 						disk = d;
 			if (disk < 0 && !(strcmp(k, "-device") == 0 && strcmp(v, "pci-testdev") == 0) &&
-			    !boot_image_arg(k, v))
+			    !boot_image_arg(k, v) && !(any_ahci && strcmp(k, "-device") == 0 &&
+							 strncmp(v, "ahci,id=ahci0,", 14) == 0))
 				continue;
 			any = 1;
 			if (pass == 0)
@@ -200,7 +201,7 @@ int domxml_build(const struct qemu_options *o, const struct qemu_command *cmd,
 		 const struct domxml_params *p, char **xml, char *err, size_t errlen)
 {
 	struct qemu_disk disks[QEMU_MAX_DISKS];
-	int null_disk[QEMU_MAX_DISKS], iothread[QEMU_MAX_DISKS];
+	int null_disk[QEMU_MAX_DISKS], iothread[QEMU_MAX_DISKS], any_ahci = 0;
 	struct lv_iothreads lt = { .n = 0 };
 	char *guest, *buf = NULL;
 	size_t len = 0;
@@ -232,6 +233,7 @@ int domxml_build(const struct qemu_options *o, const struct qemu_command *cmd,
 			return KVMIO_EXIT_BADCONFIG;
 		null_disk[k] = d->file == NULL;
 		iothread[k] = 0;
+		any_ahci |= d->model == QEMU_DISK_AHCI; /* on pc with its own controller (ahci0) */
 		if (null_disk[k])
 			continue;
 		if (d->model == QEMU_DISK_VIRTIO_SCSI) {
@@ -244,6 +246,23 @@ int domxml_build(const struct qemu_options *o, const struct qemu_command *cmd,
 			snprintf(err, errlen, "--connect: --disk nvme needs backend=null through "
 				 "libvirt (libvirt 9.0 has no NVMe disk bus)");
 			return KVMIO_EXIT_BADCONFIG;
+		}
+		if (d->model != QEMU_DISK_IDE && d->model != QEMU_DISK_VIRTIO) {
+			snprintf(err, errlen, "--connect: --disk %.*s needs backend=null through "
+				 "libvirt (file disks: ide and virtio-blk, as libvirt <disk>s)",
+				 (int)strcspn(o->disks[k], ","), o->disks[k]);
+			return KVMIO_EXIT_BADCONFIG;
+		}
+		{
+			struct qemu_props props;
+
+			if (qemu_spec_props("--disk", o->disks[k], &props, err, errlen) != 0)
+				return KVMIO_EXIT_BADCONFIG;
+			if (props.n > 0) {
+				snprintf(err, errlen, "--connect: --disk prop.%s= on a file disk has "
+					 "no libvirt attribute (backend=null takes it)", props.name[0]);
+				return KVMIO_EXIT_BADCONFIG;
+			}
 		}
 		if (d->inject) {
 			snprintf(err, errlen, "--connect: --disk inject= needs backend=null through "
@@ -309,7 +328,7 @@ int domxml_build(const struct qemu_options *o, const struct qemu_command *cmd,
 	if (p->run_as_root)
 		fputs("  <seclabel type='static' model='dac' relabel='no'>\n"
 		      "    <label>+0:+0</label>\n  </seclabel>\n", f);
-	commandline(f, o, cmd, null_disk, iothread);
+	commandline(f, o, cmd, null_disk, iothread, any_ahci);
 	fputs("</domain>\n", f);
 	free(guest);
 	if (fclose(f) != 0 || !buf) {

@@ -149,6 +149,7 @@ static void test_null_disk_same_records(void **state)
 	same_records("", "nvme,size=16M", "bench=disk ops=100", "randread-4k-qd1");
 	same_records("", "virtio-scsi,size=16M,iothread=on", "bench=disk ops=100",
 		     "randread-4k-qd1");
+	same_records("", "ahci,size=16M", "bench=disk ops=100", "randread-4k-qd1");
 }
 
 /* A file disk is libvirt's own <disk> (cache=none, io=threads, an iothread of its own, two

@@ -34,6 +34,14 @@ static int uring_yes(const char *qemu)
 	return 1;
 }
 
+static int any_props(const char *qemu, const char *model, char *list, size_t len)
+{
+	(void)qemu;
+	(void)model;
+	snprintf(list, len, "*");
+	return 0;
+}
+
 static const struct domxml_params params = { "kvmio-42", "/usr/bin/qemu-system-x86_64",
 					     "/tmp/k/serial.log", 1 };
 
@@ -230,6 +238,13 @@ static void test_null_disks(void **state)
 	has(xml, "<qemu:arg value='virtio-scsi-pci,id=scsi0,addr=0x10,disable-legacy=off,"
 		 "disable-modern=off,iothread=iothread1'/>");
 	has(xml, "<qemu:arg value='scsi-hd,drive=disk0,bus=scsi0.0,channel=0,scsi-id=0,lun=0'/>");
+	free(xml);
+	/* AHCI on null-co (pc): the controller of our own, then the disk on its port */
+	disks[0] = "ahci,size=64M";
+	o = opts(guest, 1, disks, 1);
+	xml = xml_of(&o, &params);
+	has(xml, "<qemu:arg value='-device'/>\n    <qemu:arg value='ahci,id=ahci0,addr=0x");
+	has(xml, "<qemu:arg value='ide-hd,drive=disk0,bus=ahci0.0'/>");
 	lacks(xml, "pci-testdev");
 	lacks(xml, "<source file='/d/x.img'/>\n      <target dev='vda'");
 	free(xml);
@@ -249,7 +264,8 @@ static void test_boot_image(void **state)
 	lacks(xml, "<cmdline>");
 	has(xml, "<qemu:arg value='-drive'/>\n    <qemu:arg value='if=none,id=esp,format=raw,"
 		 "snapshot=on,file=/img/kvmio.img'/>");
-	has(xml, "<qemu:arg value='ide-hd,drive=esp,bus=ide.0,bootindex=0'/>");
+	has(xml, "<qemu:arg value='ide-hd,drive=esp,bus=ide.0,");
+	has(xml, "bootindex=0'/>");
 	free(xml);
 }
 
@@ -289,6 +305,8 @@ static void test_refusals(void **state)
 	char *inject[] = { "virtio-blk,file=/d/a.img,inject=eio-write" };
 	char *nvme[] = { "nvme,file=/d/a.img" };
 	char *scsi[] = { "virtio-scsi,file=/d/a.img" };
+	char *ahci[] = { "ahci,file=/d/a.img" };
+	char *prop[] = { "virtio-blk,file=/d/a.img,prop.num-queues=2" };
 	char *nets[] = { "virtio-net,topology=loop", "virtio-net,topology=loop" };
 	struct qemu_options o = opts(guest, 1, NULL, 0);
 
@@ -309,6 +327,11 @@ static void test_refusals(void **state)
 	refused(&o, "NVMe");
 	o = opts(guest, 1, scsi, 1);
 	refused(&o, "virtio-scsi needs backend=null");
+	o = opts(guest, 1, ahci, 1);
+	refused(&o, "--disk ahci needs backend=null");
+	o = opts(guest, 1, prop, 1);
+	o.device_props = any_props;
+	refused(&o, "prop.num-queues=");
 	o = opts(guest, 1, NULL, 0);
 	o.nets = nets;
 	o.nnets = 2;
