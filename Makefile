@@ -118,6 +118,8 @@ $(BUILD)/kvmio.efi: $(BUILD)/efi/kvmio.so
 # libinih (Debian libinih-dev): the job-file INI parser; jansson (libjansson-dev): JSON output; nettle
 # (nettle-dev): SHA-256, the build id of a QEMU binary
 HOST_LIBS := -linih -ljansson -lnettle -lm
+# libvirt (Debian libvirt-dev): the --connect backend (host/boot/libvirt.c)
+HOST_LIBS += -lvirt
 
 $(BUILD)/kvmio: $(HOST_OBJS)
 	$(CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LIBS)

@@ -61,13 +61,16 @@ static const struct command {
 	{ "run", { NULL }, cmd_run,
 	  "kvmio run JOB.ini [-o DIR] [--repeat N] [--jobs N] [--resume] [--dry-run]\n"
 	  "          [--until-cv PCT --max-repeat N] [--pin CPUS] [--order interleave|grouped]\n"
+	  "          [--connect [URI]]\n"
 	  "                                        run a job's matrix (docs/run.md): each\n"
 	  "                                        configuration N times (default 5) through\n"
 	  "                                        kvmio boot; DIR/results.csv, results.json;\n"
 	  "                                        --until-cv: more runs until the primary\n"
 	  "                                        metric's CV is at most PCT %; --order:\n"
 	  "                                        configurations differing only in qemu,\n"
-	  "                                        disk_props, net_props take turns (default)" },
+	  "                                        disk_props, net_props take turns (default);\n"
+	  "                                        --connect: every boot through libvirt\n"
+	  "                                        (kvmio boot --connect)" },
 	{ "host", { NULL }, cmd_host,
 	  "kvmio host [--json]                     what this host offers: /dev/kvm and its\n"
 	  "                                        flavour, QEMU, OVMF, and which boot path\n"

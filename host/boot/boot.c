@@ -14,7 +14,9 @@
 #include "analysis/report.h"
 #include "boot/boot.h"
 #include "boot/hostinfo.h"
+#include "boot/domxml.h"
 #include "boot/launch.h"
+#include "boot/libvirt.h"
 #include "boot/net.h"
 #include "boot/peer.h"
 #include "boot/pin.h"
@@ -77,6 +79,11 @@ const char boot_options_help[] =
 	"                             devices, refused if missing or not executable\n"
 	"  --qemu-arg ARG             append ARG to the QEMU command line (repeatable)\n"
 	"  --dry-run                  print the QEMU command line and exit\n"
+	"  --connect [URI]            run the guest through libvirt (a transient domain) at URI;\n"
+	"                             without one (or --connect=): qemu:///embed?root=TMPDIR,\n"
+	"                             libvirt's in-process QEMU driver (no daemon). bios only, no\n"
+	"                             --net or --pin; null disks as QEMU arguments in the XML\n"
+	"  --print-xml                print the libvirt domain XML and exit\n"
 	"\n"
 	"environment: KVMIO_IMAGE_DIR (guest images; default: next to kvmio, else ../lib/kvmio\n"
 	"  beside it), KVMIO_QEMU,\n"
@@ -95,6 +102,9 @@ struct boot_args {
 	const char *qemu;             /* --qemu PATH, or NULL */
 	int pin;                      /* 1: --pin given */
 	struct pin_cpus pin_cpus;
+	int libvirt;                  /* 1: --connect or --print-xml (libvirt.h) */
+	const char *connect;          /* its URI; NULL: the embedded driver */
+	int print_xml;
 };
 
 
@@ -132,6 +142,15 @@ static int parse_boot_args(int argc, char **argv, struct boot_args *a)
 			a->q.no_debug_exit = 1;
 		} else if (strcmp(arg, "--no-guest-check") == 0) {
 			a->no_guest_check = 1;
+		} else if (strcmp(arg, "--connect") == 0 || strncmp(arg, "--connect=", 10) == 0) {
+			/* --connect URI takes the next word only when it is a URI (holds ":/") */
+			a->libvirt = 1;
+			if (arg[9] == '=')
+				a->connect = arg[10] ? arg + 10 : NULL;
+			else if (i + 1 < argc && strstr(argv[i + 1], ":/"))
+				a->connect = argv[++i];
+		} else if (strcmp(arg, "--print-xml") == 0) {
+			a->libvirt = a->print_xml = 1;
 		} else if ((v = option_value(argc, argv, &i, "--firmware", &missing))) {
 			a->q.firmware = v;
 		} else if ((v = option_value(argc, argv, &i, "--image", &missing))) {
@@ -455,6 +474,21 @@ static void netrun_stop(struct netrun *nr, double grace_s)
 	}
 }
 
+/* The libvirt domain XML of the boot (domxml.h): serial file and name on the host running QEMU.
+ * The guest image by its absolute path (libvirt may run QEMU elsewhere than our directory). */
+static int libvirt_xml(const struct boot_args *a, struct qemu_command *cmd, const char *serial,
+		       const char *name, char **xml, char *err, size_t errlen)
+{
+	char emulator[4096], image[PATH_MAX];
+	struct domxml_params p = { name, emulator, serial, geteuid() == 0 };
+
+	if (path_search(a->q.qemu, emulator, sizeof(emulator)) != 0)
+		snprintf(emulator, sizeof(emulator), "%s", a->q.qemu);
+	if (cmd->image[0] != '/' && realpath(cmd->image, image))
+		snprintf(cmd->image, sizeof(cmd->image), "%s", image);
+	return domxml_build(&a->q, cmd, &p, xml, err, errlen);
+}
+
 int cmd_boot(int argc, char **argv)
 {
 	struct boot_args a;
@@ -464,14 +498,29 @@ int cmd_boot(int argc, char **argv)
 	struct log log;
 	struct netrun nr;
 	struct boot_tick tick;
+	struct libvirt_session lv;
 	const char *ovmf_code = NULL, *ovmf_vars = NULL, *qemu_env = getenv("KVMIO_QEMU");
 	char err[4096], msg[1024], *dir = NULL, *tmp = NULL, *esp = NULL, *vars_copy = NULL;
 	int rc;
 
 	memset(&nr, 0, sizeof(nr));
+	memset(&lv, 0, sizeof(lv));
 	rc = parse_boot_args(argc, argv, &a);
 	if (rc)
 		goto done_args;
+	if (a.libvirt && a.pin) {
+		rc = usage_error("boot: --pin with --connect: not supported yet");
+		goto done_args;
+	}
+	if (a.libvirt)
+		a.q.no_debug_exit = 1; /* libvirt has no isa-debug-exit: the guest powers off */
+	if (a.libvirt && a.q.boot_image && a.q.boot_image[0] != '/') {
+		/* by its absolute path: libvirt's QEMU may not run in our directory */
+		static char image[PATH_MAX];
+
+		if (realpath(a.q.boot_image, image))
+			a.q.boot_image = image;
+	}
 	netrun_init(&nr, &a);
 	if (a.tap_cmd && !netrun_has(&nr, NET_TAP)) {
 		rc = usage_error("boot: --tap-cmd needs a --net ...,topology=tap NIC");
@@ -525,6 +574,26 @@ int cmd_boot(int argc, char **argv)
 	}
 	if (a.timeout_s <= 0)
 		a.timeout_s = host_default_timeout(BOOT_TIMEOUT_DEFAULT_S, cmd.exec);
+	if (a.libvirt) {
+		/* the XML, with placeholders: printed (--print-xml, --dry-run) or only checked */
+		char *xml = NULL;
+
+		rc = libvirt_xml(&a, &cmd, libvirt_serial_to_file(a.connect) ? "TMPDIR/serial.log" :
+				 NULL, "kvmio-PID", &xml, err, sizeof(err));
+		if (rc)
+			fprintf(stderr, "kvmio: boot: %s\n", err);
+		else if (a.print_xml || a.dry_run)
+			printf("%s", xml);
+		if (!rc && a.dry_run)
+			printf("<!-- libvirt %s; accelerator: %s (%s); host deadline %g s -->\n",
+			       a.connect ? a.connect : "qemu:///embed?root=TMPDIR", cmd.accel_label,
+			       cmd.accel_why, a.timeout_s);
+		free(xml);
+		if (rc || a.print_xml || a.dry_run) {
+			qemu_command_free(&cmd);
+			goto done_args;
+		}
+	}
 	if (a.dry_run) {
 		char *s = qemu_command_string(cmd.argv);
 
@@ -615,7 +684,27 @@ int cmd_boot(int argc, char **argv)
 		}
 	}
 	tick = (struct boot_tick){ .nr = &nr, .a = &a, .res = &res };
-	launch_run_tick(cmd.argv, a.timeout_s, &res, boot_tick, &tick);
+	if (a.libvirt) {
+		char *xml = NULL;
+
+		memset(&res, 0, sizeof(res));
+		rc = libvirt_session_init(&lv, a.connect, err, sizeof(err));
+		if (!rc)
+			rc = libvirt_xml(&a, &cmd, lv.console ? NULL : lv.serial, lv.name, &xml,
+					 err, sizeof(err));
+		if (!rc)
+			rc = libvirt_launch(&lv, xml, a.timeout_s, &res, boot_tick, &tick, err,
+					    sizeof(err));
+		free(xml);
+		if (rc) {
+			fprintf(stderr, "kvmio: boot: %s\n", err);
+			launch_result_free(&res);
+			qemu_command_free(&cmd);
+			goto done;
+		}
+	} else {
+		launch_run_tick(cmd.argv, a.timeout_s, &res, boot_tick, &tick);
+	}
 	if (!tick.pin_tried) {
 		tick.pin.cpus = a.pin_cpus;
 		snprintf(tick.pin.why, sizeof(tick.pin.why), res.first_record_s < 0 ?
@@ -623,6 +712,7 @@ int cmd_boot(int argc, char **argv)
 	}
 	netrun_stop(&nr, res.timed_out || res.interrupted ? 0.5 : 10.0);
 	dir_remove_tree(tmp); /* before anything else can fail */
+	libvirt_session_end(&lv);
 	if (a.log_file && res.out && file_write(a.log_file, res.out, res.out_len) != 0)
 		fprintf(stderr, "kvmio: cannot write %s: %s\n", a.log_file, strerror(errno));
 	log_parse_buffer(&log, a.log_file ? a.log_file : "serial", res.out ? res.out : "",
@@ -667,6 +757,7 @@ int cmd_boot(int argc, char **argv)
 	qemu_command_free(&cmd);
 done:
 	netrun_stop(&nr, 0);
+	libvirt_session_end(&lv);
 	dir_remove_tree(tmp);
 	dir_remove_tree(nr.dir);
 	free(nr.dir);

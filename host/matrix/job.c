@@ -1029,6 +1029,12 @@ void job_matrix_free(struct job_matrix *m)
 char **job_boot_argv(const struct job_config *c, const char *exe, const char *log,
 		     const char *extra)
 {
+	return job_boot_argv2(c, exe, log, extra, NULL);
+}
+
+char **job_boot_argv2(const struct job_config *c, const char *exe, const char *log,
+		      const char *extra, const char *extra2)
+{
 	char **v = calloc((size_t)(c->nopts + c->nguest + 8), sizeof(char *));
 	int n = 0;
 
@@ -1044,6 +1050,8 @@ char **job_boot_argv(const struct job_config *c, const char *exe, const char *lo
 	}
 	if (extra)
 		v[n++] = (char *)extra;
+	if (extra2)
+		v[n++] = (char *)extra2;
 	v[n++] = "--";
 	for (int i = 0; i < c->nguest; i++)
 		v[n++] = c->guest[i];

@@ -97,6 +97,9 @@ const char *job_param(const struct job_config *c, const char *key);
  */
 char **job_boot_argv(const struct job_config *c, const char *exe, const char *log,
 		     const char *extra);
+/* The same with a second EXTRA word after the first (either may be NULL). */
+char **job_boot_argv2(const struct job_config *c, const char *exe, const char *log,
+		      const char *extra, const char *extra2);
 
 /* Shell-quoted `kvmio boot ...` line of a configuration (malloc'd). */
 char *job_boot_string(const struct job_config *c, const char *exe);

@@ -1,7 +1,8 @@
 /*
  * `kvmio run JOB.ini [-o DIR] [--repeat N] [--jobs N] [--resume] [--dry-run]
- * [--until-cv PCT --max-repeat N] [--pin CPUS] [--order interleave|grouped]`: every run is a
- * child `kvmio boot ... --log DIR/runs/ID/rN/serial.log` (the same code path as by hand, and a crash stays in its run); its
+ * [--until-cv PCT --max-repeat N] [--pin CPUS] [--order interleave|grouped] [--connect [URI]]`:
+ * every run is a child `kvmio boot ... --log DIR/runs/ID/rN/serial.log` (the same code path as by
+ * hand, and a crash stays in its run); its
  * exit code goes to DIR/runs/ID/rN/exit last.
  */
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "boot/disk.h"
+#include "boot/libvirt.h"
 #include "boot/pin.h"
 #include "proto/proto.h"
 #include "boot/qemu.h"
@@ -157,13 +159,13 @@ static void progress_bar(struct progress *p)
 /* cmd.txt of a run: the kvmio boot line, then the QEMU line it runs (its --dry-run output).
  * pin: "--pin=CPUS" or NULL. */
 static char *run_cmd_text(const char *exe, const struct job_config *c, const char *log,
-			  const char *pin)
+			  const char *pin, const char *connect)
 {
-	char **argv = job_boot_argv(c, exe, log, pin), *boot, *dry = NULL, *text = NULL;
+	char **argv = job_boot_argv2(c, exe, log, pin, connect), *boot, *dry = NULL, *text = NULL;
 
 	boot = argv ? qemu_command_string(argv) : NULL;
 	free(argv);
-	argv = job_boot_argv(c, exe, NULL, "--dry-run");
+	argv = job_boot_argv2(c, exe, NULL, "--dry-run", connect);
 	if (argv) {
 		char *s = qemu_command_string(argv), *cmdline = NULL;
 		FILE *p;
@@ -184,7 +186,7 @@ static char *run_cmd_text(const char *exe, const struct job_config *c, const cha
 }
 
 static pid_t start_run(const char *exe, const char *dir, const struct job_config *c, int r,
-		       const char *pin)
+		       const char *pin, const char *connect)
 {
 	char logp[PATH_MAX], out[PATH_MAX], err[PATH_MAX], **argv, *cmd;
 	pid_t pid;
@@ -192,13 +194,13 @@ static pid_t start_run(const char *exe, const char *dir, const struct job_config
 	resultdir_run_path(dir, c->id, r, RESULTDIR_RUN_LOG, logp, sizeof(logp));
 	resultdir_run_path(dir, c->id, r, RESULTDIR_RUN_STDOUT, out, sizeof(out));
 	resultdir_run_path(dir, c->id, r, RESULTDIR_RUN_STDERR, err, sizeof(err));
-	cmd = run_cmd_text(exe, c, logp, pin);
+	cmd = run_cmd_text(exe, c, logp, pin, connect);
 	if (resultdir_run_begin(dir, c, r, cmd ? cmd : "") != 0) {
 		free(cmd);
 		return -1;
 	}
 	free(cmd);
-	argv = job_boot_argv(c, exe, logp, pin);
+	argv = job_boot_argv2(c, exe, logp, pin, connect);
 	if (!argv)
 		return -1;
 	fflush(NULL);
@@ -261,6 +263,7 @@ static int make_images(const char *dir, const struct job_matrix *m, const char *
 struct runner {
 	const char *exe, *dir;
 	const char *pin;           /* "--pin=CPUS" for every kvmio boot, or NULL */
+	const char *connect;       /* "--connect[=URI]" for every kvmio boot, or NULL */
 	const struct job_matrix *m;
 	int jobs, nchild, failed;
 	struct child *kids;        /* jobs slots; pid 0: free */
@@ -291,7 +294,7 @@ static int run_batch(struct runner *rn, const struct run_step *todo, int ntodo)
 				break;
 			for (slot = 0; rn->kids[slot].pid > 0; slot++)
 				;
-			pid = start_run(rn->exe, rn->dir, c, todo[next].repeat, rn->pin);
+			pid = start_run(rn->exe, rn->dir, c, todo[next].repeat, rn->pin, rn->connect);
 			if (pid < 0) {
 				fprintf(stderr, "kvmio: run: cannot start %s r%d: %s\n", c->id,
 					todo[next].repeat, strerror(errno));
@@ -471,6 +474,7 @@ int cmd_run(int argc, char **argv)
 	struct repeat_goal goal = { 0, 0 };   /* --until-cv, --max-repeat; cv_pct 0: not given */
 	struct repeat_state *until = NULL;
 	char *need = NULL, pin[512] = "";   /* "--pin=CPUS" for every run */
+	char connect[4300] = "";            /* "--connect[=URI]" for every run (libvirt) */
 
 	for (int i = 0; i < argc; i++) {
 		const char *v;
@@ -478,6 +482,15 @@ int cmd_run(int argc, char **argv)
 
 		if (!strcmp(argv[i], "--resume"))
 			resume = 1;
+		else if (!strcmp(argv[i], "--connect") || !strncmp(argv[i], "--connect=", 10)) {
+			/* as kvmio boot reads it: the next word only when it is a URI */
+			const char *uri = argv[i][9] == '=' ? argv[i] + 10 :
+					  i + 1 < argc && strstr(argv[i + 1], ":/") ? argv[++i] : "";
+
+			if (strlen(uri) > 4096)
+				return usage_error("run: --connect: URI too long");
+			snprintf(connect, sizeof(connect), "--connect%s%s", *uri ? "=" : "", uri);
+		}
 		else if (!strcmp(argv[i], "--dry-run"))
 			dry = 1;
 		else if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) {
@@ -530,6 +543,17 @@ int cmd_run(int argc, char **argv)
 	}
 	if (!jobpath)
 		return usage_error("run: no job file given");
+	if (pin[0] && connect[0])
+		return usage_error("run: --pin with --connect: not supported yet");
+	if (jobs > 1 && connect[0]) {
+		char root[PATH_MAX];
+
+		/* an embedded driver's root serves one process at a time (the default: one each) */
+		if (connect[9] == '=' && libvirt_embed_root(connect + 10, root, sizeof(root)) == 0)
+			return usage_error("run: --jobs %d with --connect %s: one boot at a time per "
+					   "root (--connect alone gives each boot its own)", jobs,
+					   connect + 10);
+	}
 	if ((goal.cv_pct > 0) != (goal.max_repeat > 0))
 		return usage_error("run: --until-cv and --max-repeat go together");
 	if (dir && strlen(dir) > 1024)
@@ -578,6 +602,8 @@ int cmd_run(int argc, char **argv)
 		       nrun, m.n - nrun, total_runs, dir);
 		if (pin[0])
 			printf("# every kvmio boot with %s\n", pin);
+		if (connect[0])
+			printf("# every kvmio boot with %s (libvirt)\n", connect);
 		for (int i = 0; i < m.n; i++) {
 			const char *label = job_param(&m.cfg[i], "qemu");
 			int seen = 0;
@@ -661,6 +687,7 @@ int cmd_run(int argc, char **argv)
 	rn.exe = exe;
 	rn.dir = dir;
 	rn.pin = pin[0] ? pin : NULL;
+	rn.connect = connect[0] ? connect : NULL;
 	rn.m = &m;
 	rn.jobs = jobs;
 	rn.pg.tty = isatty(2);

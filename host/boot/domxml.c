@@ -1,0 +1,341 @@
+/*
+ * The libvirt domain XML of `kvmio boot --connect` (domxml.h). libvirt's vocabulary where it has
+ * one (direct kernel boot, <cpu>, <iothreads>, <disk><driver cache= io= iothread=>); what it has
+ * no element for, the exact QEMU arguments of the QEMU backend in <qemu:commandline>: a null-co
+ * disk (libvirt has no null block driver), pci-testdev (bench=exits), the --image boot disk
+ * (snapshot=on: libvirt's own <disk> would need a transient overlay), --qemu-arg.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "boot/domxml.h"
+#include "boot/qemu.h"
+#include "kvmio_proto.h"
+
+void domxml_put_text(FILE *f, const char *text)
+{
+	for (const char *c = text; *c; c++) {
+		switch (*c) {
+		case '&': fputs("&amp;", f); break;
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '\'': fputs("&apos;", f); break;
+		case '"': fputs("&quot;", f); break;
+		default: fputc(*c, f);
+		}
+	}
+}
+
+/* <name>text</name> on a line of its own, indented. */
+static void element(FILE *f, int indent, const char *name, const char *text)
+{
+	fprintf(f, "%*s<%s>", indent, "", name);
+	domxml_put_text(f, text);
+	fprintf(f, "</%s>\n", name);
+}
+
+/* name='value' (with a leading space). */
+static void attr(FILE *f, const char *name, const char *value)
+{
+	fprintf(f, " %s='", name);
+	domxml_put_text(f, value);
+	fputc('\'', f);
+}
+
+/* libvirt's iothread ids (1, 2, ...) of the file-backed disks: iothread=on a new one each, a
+ * NAME one for every disk naming it. */
+struct lv_iothreads {
+	char name[QEMU_MAX_DISKS][QEMU_IOTHREAD_MAX];
+	int n;
+};
+
+static int lv_iothread_id(struct lv_iothreads *t, const char *setting)
+{
+	if (strcmp(setting, "off") == 0)
+		return 0;
+	if (strcmp(setting, "on") != 0)
+		for (int i = 0; i < t->n; i++)
+			if (strcmp(t->name[i], setting) == 0)
+				return i + 1;
+	snprintf(t->name[t->n], sizeof(t->name[0]), "%s", setting);
+	return ++t->n;
+}
+
+/* 1 if a -blockdev/-device value belongs to disk k: node-name=diskK[-,], drive=diskK[,], or
+ * its virtio-scsi controller (id=scsiK,). */
+static int arg_of_disk(const char *v, int k)
+{
+	char key[3][48];
+
+	snprintf(key[0], sizeof(key[0]), "node-name=disk%d", k);
+	snprintf(key[1], sizeof(key[1]), "drive=disk%d", k);
+	snprintf(key[2], sizeof(key[2]), "virtio-scsi-pci,id=scsi%d", k);
+	for (int i = 0; i < 3; i++) {
+		const char *p = strstr(v, key[i]);
+
+		if (p && (p[strlen(key[i])] == ',' || p[strlen(key[i])] == '-' ||
+			  !p[strlen(key[i])]))
+			return 1;
+	}
+	return 0;
+}
+
+/* 1 for the QEMU backend's arguments of the --image boot disk: its -drive (id=esp, snapshot=on:
+ * the image stays unchanged), its ide-hd (bootindex=0) and the AHCI controller it may sit on. */
+static int boot_image_arg(const char *k, const char *v)
+{
+	if (strcmp(k, "-drive") == 0)
+		return strncmp(v, "if=none,id=esp,", 15) == 0;
+	const char *d = strstr(v, "drive=esp");
+
+	if (strcmp(k, "-device") != 0)
+		return 0;
+	return (d && (d[9] == ',' || d[9] == '\0')) || strncmp(v, "ahci,id=espahci,", 16) == 0;
+}
+
+static void qemu_arg(FILE *f, const char *v)
+{
+	fputs("    <qemu:arg", f);
+	attr(f, "value", v);
+	fputs("/>\n", f);
+}
+
+/*
+ * <qemu:commandline>: the QEMU backend's own arguments (cmd->argv) for the null disks (their
+ * -blockdev and -device; a device's iothread is libvirt's iothreadN, since libvirt refuses
+ * iothreads it did not define), pci-testdev, and the --qemu-arg words.
+ */
+static void commandline(FILE *f, const struct qemu_options *o, const struct qemu_command *cmd,
+			const int *null_disk, const int *iothread, int any_ahci)
+{
+	int any = o->nqemu_args > 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1 && any)
+			fputs("  <qemu:commandline>\n", f);
+		for (int i = 0; i + 1 < cmd->argc; i++) {
+			const char *k = cmd->argv[i], *v = cmd->argv[i + 1];
+			int disk = -1;
+
+			if (strcmp(k, "-blockdev") == 0 || strcmp(k, "-device") == 0)
+				for (int d = 0; d < o->ndisks && disk < 0; d++)
+					if (null_disk[d] && arg_of_disk(v, d))
+						disk = d;
+			if (disk < 0 && !(strcmp(k, "-device") == 0 && strcmp(v, "pci-testdev") == 0) &&
+			    !boot_image_arg(k, v) && !(any_ahci && strcmp(k, "-device") == 0 &&
+							 strncmp(v, "ahci,id=ahci0,", 14) == 0))
+				continue;
+			any = 1;
+			if (pass == 0)
+				continue;
+			qemu_arg(f, k);
+			if (disk >= 0 && strcmp(k, "-device") == 0 && strstr(v, ",iothread=")) {
+				const char *p = strstr(v, ",iothread="), *rest = p + strcspn(p + 1, ",") + 1;
+				char *nv = NULL;
+
+				if (asprintf(&nv, "%.*s,iothread=iothread%d%s", (int)(p - v), v,
+					     iothread[disk], rest) < 0) {
+					qemu_arg(f, v);
+					continue;
+				}
+				qemu_arg(f, nv);
+				free(nv);
+			} else {
+				qemu_arg(f, v);
+			}
+		}
+	}
+	if (!any)
+		return;
+	for (int i = 0; i < o->nqemu_args; i++)
+		qemu_arg(f, o->qemu_args[i]);
+	fputs("  </qemu:commandline>\n", f);
+}
+
+static void disk_element(FILE *f, const struct qemu_disk *d, int k, int ide_index, int iothread)
+{
+	char target[8], id[16];
+
+	fputs("    <disk type='file' device='disk'", f);
+	if (d->model == QEMU_DISK_VIRTIO)
+		attr(f, "model", strcmp(d->transport, "modern") == 0 ? "virtio-non-transitional"
+			  : "virtio-transitional");
+	fputs(">\n      <driver name='qemu'", f);
+	attr(f, "type", d->format);
+	attr(f, "cache", d->cache);
+	attr(f, "io", d->aio);
+	if (iothread) {
+		snprintf(id, sizeof(id), "%d", iothread);
+		attr(f, "iothread", id);
+	}
+	if (d->queues) {
+		snprintf(id, sizeof(id), "%u", d->queues);
+		attr(f, "queues", id);
+	}
+	if (d->packed)
+		attr(f, "packed", d->packed);
+	fputs("/>\n      <source", f);
+	attr(f, "file", d->file);
+	fputs("/>\n      <target", f);
+	if (d->model == QEMU_DISK_IDE) {
+		snprintf(target, sizeof(target), "hd%c", 'a' + ide_index);
+		attr(f, "dev", target);
+		fputs(" bus='ide'/>\n", f);
+	} else {
+		snprintf(target, sizeof(target), "vd%c", 'a' + k);
+		attr(f, "dev", target);
+		fputs(" bus='virtio'/>\n", f);
+	}
+	if (d->readonly)
+		fputs("      <readonly/>\n", f);
+	if (d->model == QEMU_DISK_IDE)
+		fprintf(f, "      <address type='drive' controller='0' bus='%d' target='0' "
+			"unit='%d'/>\n", ide_index / 2, ide_index % 2);
+	else
+		fprintf(f, "      <address type='pci' domain='0x0000' bus='0x00' slot='0x%02x' "
+			"function='0x0'/>\n", QEMU_VIRTIO_SLOT0 + k);
+	fputs("    </disk>\n", f);
+}
+
+int domxml_build(const struct qemu_options *o, const struct qemu_command *cmd,
+		 const struct domxml_params *p, char **xml, char *err, size_t errlen)
+{
+	struct qemu_disk disks[QEMU_MAX_DISKS];
+	int null_disk[QEMU_MAX_DISKS], iothread[QEMU_MAX_DISKS], any_ahci = 0;
+	struct lv_iothreads lt = { .n = 0 };
+	char *guest, *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	*xml = NULL;
+	if (strcmp(cmd->firmware, "bios") != 0) {
+		snprintf(err, errlen, "--connect: firmware %s is not supported through libvirt yet "
+			 "(bios: direct kernel boot of kvmio.elf)", cmd->firmware);
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	if (o->nnets > 0) {
+		snprintf(err, errlen, "--connect: --net is not supported through libvirt yet (the "
+			 "peer, loop and tap topologies have no libvirt <interface> here)");
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	if (!o->no_debug_exit) {
+		snprintf(err, errlen, "--connect: libvirt has no isa-debug-exit (no_debug_exit unset)");
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	if (o->ndisks > QEMU_MAX_DISKS) {
+		snprintf(err, errlen, "--disk: at most %d disks", QEMU_MAX_DISKS);
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	for (int k = 0; k < o->ndisks; k++) {
+		struct qemu_disk *d = &disks[k];
+
+		if (qemu_parse_disk(o->disks[k], d, err, errlen) != 0)
+			return KVMIO_EXIT_BADCONFIG;
+		null_disk[k] = d->file == NULL;
+		iothread[k] = 0;
+		any_ahci |= d->model == QEMU_DISK_AHCI; /* on pc with its own controller (ahci0) */
+		if (null_disk[k])
+			continue;
+		if (d->model == QEMU_DISK_VIRTIO_SCSI) {
+			snprintf(err, errlen, "--connect: --disk virtio-scsi needs backend=null through "
+				 "libvirt (a file disk on a libvirt virtio-scsi <controller> is not "
+				 "written yet)");
+			return KVMIO_EXIT_BADCONFIG;
+		}
+		if (d->model == QEMU_DISK_NVME) {
+			snprintf(err, errlen, "--connect: --disk nvme needs backend=null through "
+				 "libvirt (libvirt 9.0 has no NVMe disk bus)");
+			return KVMIO_EXIT_BADCONFIG;
+		}
+		if (d->model != QEMU_DISK_IDE && d->model != QEMU_DISK_VIRTIO) {
+			snprintf(err, errlen, "--connect: --disk %.*s needs backend=null through "
+				 "libvirt (file disks: ide and virtio-blk, as libvirt <disk>s)",
+				 (int)strcspn(o->disks[k], ","), o->disks[k]);
+			return KVMIO_EXIT_BADCONFIG;
+		}
+		{
+			struct qemu_props props;
+
+			if (qemu_spec_props("--disk", o->disks[k], &props, err, errlen) != 0)
+				return KVMIO_EXIT_BADCONFIG;
+			if (props.n > 0) {
+				snprintf(err, errlen, "--connect: --disk prop.%s= on a file disk has "
+					 "no libvirt attribute (backend=null takes it)", props.name[0]);
+				return KVMIO_EXIT_BADCONFIG;
+			}
+		}
+		if (d->inject) {
+			snprintf(err, errlen, "--connect: --disk inject= needs backend=null through "
+				 "libvirt (a file disk is a libvirt <disk>, which has no blkdebug)");
+			return KVMIO_EXIT_BADCONFIG;
+		}
+		if (d->model == QEMU_DISK_VIRTIO && strcmp(d->transport, "legacy") == 0) {
+			snprintf(err, errlen, "--connect: --disk transport=legacy has no libvirt model "
+				 "(virtio-transitional or virtio-non-transitional: transitional, modern)");
+			return KVMIO_EXIT_BADCONFIG;
+		}
+	}
+	/* every iothread is libvirt's (<iothreads>), null disks' too */
+	for (int k = 0; k < o->ndisks; k++)
+		iothread[k] = lv_iothread_id(&lt, disks[k].iothread);
+	guest = qemu_join_guest_args(o->guest_args, o->nguest_args);
+	f = guest ? open_memstream(&buf, &len) : NULL;
+	if (!f) {
+		free(guest);
+		snprintf(err, errlen, "out of memory");
+		return KVMIO_EXIT_IO;
+	}
+	fprintf(f, "<domain type='%s' xmlns:qemu='%s'>\n",
+		strcmp(cmd->accel, "kvm") == 0 ? "kvm" : "qemu", DOMXML_QEMU_NS);
+	element(f, 2, "name", p->name);
+	fprintf(f, "  <memory unit='MiB'>%d</memory>\n", cmd->memory_mib);
+	fputs("  <vcpu>1</vcpu>\n", f);
+	if (lt.n)
+		fprintf(f, "  <iothreads>%d</iothreads>\n", lt.n);
+	fputs("  <os>\n    <type arch='x86_64'", f);
+	attr(f, "machine", cmd->machine);
+	fputs(">hvm</type>\n", f);
+	if (o->boot_image) {
+		fputs("    <boot dev='hd'/>\n", f); /* the image's own loader (GRUB) */
+	} else {
+		element(f, 4, "kernel", cmd->image);
+		if (guest[0])
+			element(f, 4, "cmdline", guest);
+	}
+	fputs("  </os>\n  <features>\n    <acpi/>\n  </features>\n", f);
+	/* -cpu host under KVM, -cpu max under TCG: the QEMU backend's CPUs */
+	fprintf(f, "  <cpu mode='%s'/>\n", strcmp(cmd->accel, "kvm") == 0 ? "host-passthrough"
+		: "maximum");
+	fputs("  <clock offset='utc'/>\n", f);
+	fputs("  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>destroy</on_reboot>\n"
+	      "  <on_crash>destroy</on_crash>\n", f);
+	fputs("  <devices>\n", f);
+	element(f, 4, "emulator", p->emulator);
+	for (int k = 0, nide = 0; k < o->ndisks; k++) {
+		if (!null_disk[k])
+			disk_element(f, &disks[k], k, nide, iothread[k]);
+		nide += disks[k].model == QEMU_DISK_IDE;
+	}
+	fputs("    <controller type='usb' model='none'/>\n", f);
+	if (p->serial_path) {
+		fputs("    <serial type='file'>\n      <source", f);
+		attr(f, "path", p->serial_path);
+		fputs(" append='off'/>\n      <target port='0'/>\n    </serial>\n", f);
+	} else {
+		fputs("    <serial type='pty'>\n      <target port='0'/>\n    </serial>\n", f);
+	}
+	fputs("    <memballoon model='none'/>\n  </devices>\n", f);
+	if (p->run_as_root)
+		fputs("  <seclabel type='static' model='dac' relabel='no'>\n"
+		      "    <label>+0:+0</label>\n  </seclabel>\n", f);
+	commandline(f, o, cmd, null_disk, iothread, any_ahci);
+	fputs("</domain>\n", f);
+	free(guest);
+	if (fclose(f) != 0 || !buf) {
+		free(buf);
+		snprintf(err, errlen, "out of memory");
+		return KVMIO_EXIT_IO;
+	}
+	*xml = buf;
+	return KVMIO_EXIT_OK;
+}

@@ -1,0 +1,33 @@
+/*
+ * The libvirt domain XML of `kvmio boot --connect`: a pure function of the same options the QEMU
+ * backend reads (struct qemu_options, its --disk specs through qemu_parse_disk) and of the
+ * command qemu_build_command resolved from them (machine, accelerator, image, memory).
+ */
+#ifndef KVMIO_HOST_BOOT_DOMXML_H
+#define KVMIO_HOST_BOOT_DOMXML_H
+#include <stddef.h>
+#include <stdio.h>
+#include "boot/qemu.h"
+
+#define DOMXML_QEMU_NS "http://libvirt.org/schemas/domain/qemu/1.0"
+
+struct domxml_params {
+	const char *name;          /* the domain's name */
+	const char *emulator;      /* the QEMU binary, an absolute path on the host that runs it */
+	const char *serial_path;   /* the file the guest's serial port writes (on that host);
+				    * NULL: a pty, read through virDomainOpenConsole */
+	int run_as_root;           /* 1: QEMU runs as root and libvirt relabels no file */
+};
+
+/*
+ * The domain XML (malloc'd) into *xml. cmd: qemu_build_command of the same options with
+ * no_debug_exit set (libvirt has no isa-debug-exit: the guest powers off through ACPI). What
+ * libvirt cannot say is refused: 0, or 2 with a one-line message in err.
+ */
+int domxml_build(const struct qemu_options *o, const struct qemu_command *cmd,
+		 const struct domxml_params *p, char **xml, char *err, size_t errlen);
+
+/* text with the five XML special characters as entities, onto f (the one XML escaper). */
+void domxml_put_text(FILE *f, const char *text);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * The libvirt backend of `kvmio boot --connect [URI]`: the domain XML (domxml.h) started as a
+ * transient domain through libvirt's API, the guest's serial port a file read as QEMU's stdout
+ * is on the QEMU path, the outcome as a struct launch_result (launch.h), so the same checks,
+ * records and reports follow. Every libvirt call is bounded (LIBVIRT_CALL_TIMEOUT_S).
+ */
+#ifndef KVMIO_HOST_BOOT_LIBVIRT_H
+#define KVMIO_HOST_BOOT_LIBVIRT_H
+#include <stddef.h>
+#include "boot/launch.h"
+
+/* Without a URI: libvirt's in-process QEMU driver, rooted in the boot's private directory. */
+#define LIBVIRT_EMBED_URI_FMT "qemu:///embed?root=%s"
+/* The longest any one libvirt call may take (opening the embedded driver probes QEMU). */
+#define LIBVIRT_CALL_TIMEOUT_S 120.0
+
+struct libvirt_session {
+	char uri[4200];
+	char *dir;                 /* private temporary directory: the serial file, the root of the
+				    * default embedded driver */
+	char serial[4200];         /* the guest's serial port (a file on this machine) */
+	int console;               /* 1: the serial port is a pty, read through the console stream
+				    * (libvirt_serial_to_file 0); serial is then unused */
+	char name[64];             /* the domain's name: kvmio-PID */
+	char root[4200];           /* an embedded driver's root= ("" for other URIs) */
+};
+
+/* 1 if the guest's serial port goes to a file kvmio reads (the embedded driver, NULL or ""
+ * meaning it: QEMU runs in this process's machine); 0: a pty on the host that runs QEMU, read
+ * through virDomainOpenConsole and a virStream (any other URI, remote ones too). */
+int libvirt_serial_to_file(const char *uri);
+
+/* The root= of a qemu:///embed URI into root; 0, or -1 if uri is not an embedded one. */
+int libvirt_embed_root(const char *uri, char *root, size_t len);
+
+/*
+ * Make the session's directory and names. uri NULL: the embedded driver under that directory.
+ * An embedded root gets an etc/qemu.conf if it has none (QEMU's stdio in files, no virtlogd;
+ * as root, QEMU as root). 0, or KVMIO_EXIT_IO / KVMIO_EXIT_BADCONFIG with a message in err.
+ */
+int libvirt_session_init(struct libvirt_session *s, const char *uri, char *err, size_t errlen);
+void libvirt_session_end(struct libvirt_session *s);
+
+/*
+ * Start the domain XML through s->uri, follow the serial file (tick as launch_run_tick calls it)
+ * until the domain stops or timeout_s passes (then it is destroyed), and fill res as launch_run
+ * does: exited with 0 when the guest powered off (the log decides), the QEMU log's messages as
+ * err. 0, or KVMIO_EXIT_BADCONFIG with libvirt's error as one line in err (no daemon, no
+ * permission, unknown emulator, a refused XML).
+ */
+int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
+		   struct launch_result *res, launch_tick_fn tick, void *ctx, char *err,
+		   size_t errlen);
+
+#endif
