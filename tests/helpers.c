@@ -291,6 +291,18 @@ void test_sparse_file(const char *path, long long bytes)
 	assert_int_equal(fclose(f), 0);
 }
 
+void test_precious_file(const char *path, int lines, long long bytes)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		fail_msg("cannot write %s: %s", path, strerror(errno));
+	for (int i = 0; i < lines; i++)
+		fprintf(f, "precious data line %d\n", i);
+	assert_int_equal(ftruncate(fileno(f), (off_t)bytes), 0);
+	assert_int_equal(fclose(f), 0);
+}
+
 const struct record *test_check_disk_result(const struct log *log, const char *name, uint64_t ops)
 {
 	const struct record *r = name ? log_find(log, "result", "name", name)
@@ -301,6 +313,21 @@ const struct record *test_check_disk_result(const struct log *log, const char *n
 	assert_int_equal(test_u64_of(r, "bytes"), ops * test_u64_of(r, "bs"));
 	assert_true(test_u64_of(r, "elapsed") >= test_u64_of(r, "total") / test_u64_of(r, "qd"));
 	return r;
+}
+
+void test_check_disk_models(const struct log *log, const char *models)
+{
+	char buf[512], index[16];
+	int i = 0;
+
+	snprintf(buf, sizeof(buf), "%s", models);
+	for (char *save = NULL, *m = strtok_r(buf, " ", &save); m; m = strtok_r(NULL, " ", &save)) {
+		snprintf(index, sizeof(index), "%d", i++);
+		const struct record *d = log_find(log, "disk", "index", index);
+		if (!d)
+			fail_msg("no disk record index=%s (want %s)", index, m);
+		test_assert_field(d, "model", m);
+	}
 }
 
 const struct record *test_check_net_clean(const struct log *log, uint64_t ops, uint64_t timed)

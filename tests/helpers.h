@@ -58,6 +58,8 @@ extern char test_dir[200], test_log_path[256], test_out_path[256], test_err_path
 /* cmocka group setup/teardown for them (the directory is /tmp/kvmio-test-XXXXXX). */
 int test_dir_setup(void **state);
 int test_dir_teardown(void **state);
+/* A cmocka test run in a temporary directory of its own. */
+#define TEST_IN_DIR(f) cmocka_unit_test_setup_teardown(f, test_dir_setup, test_dir_teardown)
 
 /* One `kvmio boot`: [ARGS] [--no-guest-check] [FLAG SPEC]... [--tap-cmd CMD] -- PREFIX OPTS. */
 struct test_boot {
@@ -76,11 +78,17 @@ struct test_boot {
 const char *test_boot_log(struct log *log, int want, const struct test_boot *b);
 /* An empty (sparse) file of `bytes`, e.g. for blkdebug's error injection or the write guard. */
 void test_sparse_file(const char *path, long long bytes);
+/* A file of `lines` text lines ("precious data line N"), extended to `bytes`: unlabelled data
+ * the guest's write guard must leave as it is. */
+void test_precious_file(const char *path, int lines, long long bytes);
 
 /* The disk result (name NULL: the first bench=disk one): consistent latency figures (as
  * test_check_result), every op's bytes, elapsed time at least the latencies' sum over qd. */
 const struct record *test_check_disk_result(const struct log *log, const char *name,
 					    uint64_t ops);
+
+/* The disk records, by index from 0, are of the space-separated models, in that order. */
+void test_check_disk_models(const struct log *log, const char *models);
 
 /* A network result (the first result) where every frame sent arrived intact, in order, once:
  * ops frames received, `timed` of them timed (consistent figures, as test_check_result). */

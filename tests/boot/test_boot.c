@@ -453,8 +453,7 @@ static void test_ide_modes(void **state)
 	log_free(&log);
 	/* IDE and virtio-blk side by side: numbered in --disk order, msix fine for virtio */
 	boot_disk(&log, 0, "ide virtio-blk", "ops=50 dev=1 irq=msix");
-	test_assert_field(log_find(&log, "disk", "index", "0"), "model", "ide");
-	test_assert_field(log_find(&log, "disk", "index", "1"), "model", "virtio-blk");
+	test_check_disk_models(&log, "ide virtio-blk");
 	test_assert_field(log_find(&log, "result", "bench", "disk"), "model", "virtio-blk");
 	log_free(&log);
 }
@@ -592,12 +591,7 @@ static void test_disk_unlabelled_untouched(void **state)
 	(void)state;
 	char img[400], spec[500], before[80], after[80];
 	snprintf(img, sizeof(img), "%s/precious.raw", test_dir);
-	FILE *f = fopen(img, "w");
-	assert_non_null(f);
-	for (int i = 0; i < 4096; i++)
-		fprintf(f, "precious data line %d\n", i);
-	assert_int_equal(ftruncate(fileno(f), 32 << 20), 0);
-	fclose(f);
+	test_precious_file(img, 4096, 32 << 20);
 	test_file_hash(img, before);
 	static const char *const writers[] = { "rw=randwrite", "rw=write", "rw=randrw", "verify=1" };
 	for (int i = 0; i < 4; i++) {
@@ -990,47 +984,47 @@ static void test_host_usage_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_pc_multiboot, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_q35_multiboot, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_microvm_pvh, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_pc_pvh, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_q35_uefi, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_tsc_matches_host, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_pin, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_unknown_option, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_bad_values, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_host_checks_options, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_exit_test_subset, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_uefi_unknown_option, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_faults, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_watchdog, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_watchdog_microvm, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_host_timeout, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_uefi_bar_above_4g, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_no_debug_exit, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_virtio_blk_modes, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_ide_modes, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_disk_sweep, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_disk_iothread, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_disk_writes_null, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_disk_read_only, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_disk_bad_config, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_disk_fault_injection, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_disk_verify, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_disk_unlabelled_untouched, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_net_loop_virtio, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_net_loop_rtl8139, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_net_loop_e1000, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_net_loop_e1000e, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_time_everywhere, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_stamp_batch, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_net_peer, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_net_peer_damage, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_net_tap, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_net_bad_config, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_help, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_parse_saved_log, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_host_usage_errors, test_dir_setup, test_dir_teardown),
+		TEST_IN_DIR(test_pc_multiboot),
+		TEST_IN_DIR(test_q35_multiboot),
+		TEST_IN_DIR(test_microvm_pvh),
+		TEST_IN_DIR(test_pc_pvh),
+		TEST_IN_DIR(test_q35_uefi),
+		TEST_IN_DIR(test_tsc_matches_host),
+		TEST_IN_DIR(test_pin),
+		TEST_IN_DIR(test_unknown_option),
+		TEST_IN_DIR(test_bad_values),
+		TEST_IN_DIR(test_host_checks_options),
+		TEST_IN_DIR(test_exit_test_subset),
+		TEST_IN_DIR(test_uefi_unknown_option),
+		TEST_IN_DIR(test_faults),
+		TEST_IN_DIR(test_watchdog),
+		TEST_IN_DIR(test_watchdog_microvm),
+		TEST_IN_DIR(test_host_timeout),
+		TEST_IN_DIR(test_uefi_bar_above_4g),
+		TEST_IN_DIR(test_no_debug_exit),
+		TEST_IN_DIR(test_virtio_blk_modes),
+		TEST_IN_DIR(test_ide_modes),
+		TEST_IN_DIR(test_disk_sweep),
+		TEST_IN_DIR(test_disk_iothread),
+		TEST_IN_DIR(test_disk_writes_null),
+		TEST_IN_DIR(test_disk_read_only),
+		TEST_IN_DIR(test_disk_bad_config),
+		TEST_IN_DIR(test_disk_fault_injection),
+		TEST_IN_DIR(test_disk_verify),
+		TEST_IN_DIR(test_disk_unlabelled_untouched),
+		TEST_IN_DIR(test_net_loop_virtio),
+		TEST_IN_DIR(test_net_loop_rtl8139),
+		TEST_IN_DIR(test_net_loop_e1000),
+		TEST_IN_DIR(test_net_loop_e1000e),
+		TEST_IN_DIR(test_time_everywhere),
+		TEST_IN_DIR(test_stamp_batch),
+		TEST_IN_DIR(test_net_peer),
+		TEST_IN_DIR(test_net_peer_damage),
+		TEST_IN_DIR(test_net_tap),
+		TEST_IN_DIR(test_net_bad_config),
+		TEST_IN_DIR(test_help),
+		TEST_IN_DIR(test_parse_saved_log),
+		TEST_IN_DIR(test_host_usage_errors),
 	};
 	return cmocka_run_group_tests_name("boot", tests, NULL, NULL);
 }

@@ -311,18 +311,18 @@ static void test_bad_devices(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_disk_legacy, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_disk_modern, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_disk_order_and_features, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_disk_msix_unusable, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_packed_and_queues, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_disk_verify, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_disk_eio, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_net_loop, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_net_peer, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_no_devices, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_bad_options, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_bad_devices, test_dir_setup, test_dir_teardown),
+		TEST_IN_DIR(test_disk_legacy),
+		TEST_IN_DIR(test_disk_modern),
+		TEST_IN_DIR(test_disk_order_and_features),
+		TEST_IN_DIR(test_disk_msix_unusable),
+		TEST_IN_DIR(test_packed_and_queues),
+		TEST_IN_DIR(test_disk_verify),
+		TEST_IN_DIR(test_disk_eio),
+		TEST_IN_DIR(test_net_loop),
+		TEST_IN_DIR(test_net_peer),
+		TEST_IN_DIR(test_no_devices),
+		TEST_IN_DIR(test_bad_options),
+		TEST_IN_DIR(test_bad_devices),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

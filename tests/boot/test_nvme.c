@@ -189,12 +189,7 @@ static void test_unlabelled_untouched(void **state)
 	(void)state;
 	char img[400], spec[500];
 	snprintf(img, sizeof(img), "%s/precious.raw", test_dir);
-	FILE *f = fopen(img, "w");
-	assert_non_null(f);
-	for (int i = 0; i < 2048; i++)
-		fprintf(f, "precious data line %d\n", i);
-	assert_int_equal(ftruncate(fileno(f), 16 << 20), 0);
-	fclose(f);
+	test_precious_file(img, 2048, 16 << 20);
 	char before[80], after[80];
 	test_file_hash(img, before);
 	struct log log;
@@ -214,12 +209,9 @@ static void test_numbering(void **state)
 	(void)state;
 	struct log log;
 	boot_nvme(&log, 0, "pc", "ide nvme,size=64M nvme virtio-blk", "ops=50 dev=2 irq=msix", 1);
-	test_assert_field(log_find(&log, "disk", "index", "0"), "model", "ide");
-	test_assert_field(log_find(&log, "disk", "index", "1"), "model", "nvme");
+	test_check_disk_models(&log, "ide nvme nvme virtio-blk");
 	test_assert_field(log_find(&log, "disk", "index", "1"), "sectors", "131072");
-	test_assert_field(log_find(&log, "disk", "index", "2"), "model", "nvme");
 	test_assert_field(log_find(&log, "disk", "index", "2"), "sectors", "2097152");
-	test_assert_field(log_find(&log, "disk", "index", "3"), "model", "virtio-blk");
 	const struct record *r = check_result(&log, "randread-4k-qd1", 50);
 	test_assert_field(r, "dev", "2");
 	log_free(&log);
@@ -296,16 +288,16 @@ static void test_job_axis(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_modes_pc, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_modes_q35, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_dbbuf_saves_register_writes, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_transfer_sizes, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_verify, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_eio, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_unlabelled_untouched, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_numbering, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_bad_options, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_job_axis, test_dir_setup, test_dir_teardown),
+		TEST_IN_DIR(test_modes_pc),
+		TEST_IN_DIR(test_modes_q35),
+		TEST_IN_DIR(test_dbbuf_saves_register_writes),
+		TEST_IN_DIR(test_transfer_sizes),
+		TEST_IN_DIR(test_verify),
+		TEST_IN_DIR(test_eio),
+		TEST_IN_DIR(test_unlabelled_untouched),
+		TEST_IN_DIR(test_numbering),
+		TEST_IN_DIR(test_bad_options),
+		TEST_IN_DIR(test_job_axis),
 	};
 	return cmocka_run_group_tests_name("nvme", tests, NULL, NULL);
 }

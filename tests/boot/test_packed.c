@@ -301,15 +301,15 @@ static void test_net_refusals(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_blk_packed_modes, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_blk_packed_writes, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_scsi_packed, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_blk_multiqueue, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_blk_packed_verify, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_blk_refusals, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_net_packed_loop, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_net_packed_peer, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_net_refusals, test_dir_setup, test_dir_teardown),
+		TEST_IN_DIR(test_blk_packed_modes),
+		TEST_IN_DIR(test_blk_packed_writes),
+		TEST_IN_DIR(test_scsi_packed),
+		TEST_IN_DIR(test_blk_multiqueue),
+		TEST_IN_DIR(test_blk_packed_verify),
+		TEST_IN_DIR(test_blk_refusals),
+		TEST_IN_DIR(test_net_packed_loop),
+		TEST_IN_DIR(test_net_packed_peer),
+		TEST_IN_DIR(test_net_refusals),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -199,12 +199,7 @@ static void test_unlabelled_untouched(void **state)
 	(void)state;
 	char img[400], spec[600], *before, *after;
 	snprintf(img, sizeof(img), "%s/precious.raw", test_dir);
-	FILE *f = fopen(img, "w");
-	assert_non_null(f);
-	for (int i = 0; i < 4096; i++)
-		fprintf(f, "precious data line %d\n", i);
-	assert_int_equal(ftruncate(fileno(f), 32 << 20), 0);
-	fclose(f);
+	test_precious_file(img, 4096, 32 << 20);
 	before = test_read(img);
 	assert_non_null(before);
 	static const char *const writers[] = { "rw=randwrite", "rw=write", "rw=randrw", "verify=1" };
@@ -312,14 +307,11 @@ static void test_numbering(void **state)
 	struct log log;
 	boot(&log, 0, "pc", "ide virtio-blk virtio-scsi,size=256M virtio-scsi,size=512M",
 	     "ops=50 dev=3 irq=msix");
-	test_assert_field(log_find(&log, "disk", "index", "0"), "model", "ide");
-	test_assert_field(log_find(&log, "disk", "index", "1"), "model", "virtio-blk");
+	test_check_disk_models(&log, "ide virtio-blk virtio-scsi virtio-scsi");
 	const struct record *a = log_find(&log, "disk", "index", "2");
 	const struct record *b = log_find(&log, "disk", "index", "3");
-	test_assert_field(a, "model", "virtio-scsi");
 	test_assert_field(a, "bdf", "00:12.0");
 	test_assert_field(a, "sectors", "524288");
-	test_assert_field(b, "model", "virtio-scsi");
 	test_assert_field(b, "bdf", "00:13.0");
 	test_assert_field(b, "sectors", "1048576");
 	const struct record *r = check_result(&log, 50);
@@ -409,19 +401,19 @@ static void test_job_axis(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_modes_pc, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_modes_q35, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_iothread, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_large_disk, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_write_guards, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_verify, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_unlabelled_untouched, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_eio, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_bad_options, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_numbering, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_targets, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_uefi, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_job_axis, test_dir_setup, test_dir_teardown),
+		TEST_IN_DIR(test_modes_pc),
+		TEST_IN_DIR(test_modes_q35),
+		TEST_IN_DIR(test_iothread),
+		TEST_IN_DIR(test_large_disk),
+		TEST_IN_DIR(test_write_guards),
+		TEST_IN_DIR(test_verify),
+		TEST_IN_DIR(test_unlabelled_untouched),
+		TEST_IN_DIR(test_eio),
+		TEST_IN_DIR(test_bad_options),
+		TEST_IN_DIR(test_numbering),
+		TEST_IN_DIR(test_targets),
+		TEST_IN_DIR(test_uefi),
+		TEST_IN_DIR(test_job_axis),
 	};
 	return cmocka_run_group_tests_name("vscsi", tests, NULL, NULL);
 }
