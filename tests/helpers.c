@@ -229,12 +229,15 @@ int test_dir_teardown(void **state)
 	return 0;
 }
 
-/* Append the space-separated words of text to argv (at n), each after `before` if given. */
+/* Append the space-separated words of text to argv (at n), each after `before` if given; room
+ * is kept for --tap-cmd CMD, "--", the NULL and the program test_kvmio_argv puts first. */
 static void add_words(const char **argv, int *n, char *text, const char *before)
 {
+	enum { KEEP = 5 };
+
 	for (char *save = NULL, *t = strtok_r(text, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-		if (*n >= MAX_ARGS - 3)
-			fail_msg("kvmio boot: more than %d arguments", MAX_ARGS);
+		if (*n + (before ? 2 : 1) > MAX_ARGS - KEEP)
+			fail_msg("kvmio boot: more than %d arguments", MAX_ARGS - KEEP);
 		if (before)
 			argv[(*n)++] = before;
 		argv[(*n)++] = t;
@@ -367,12 +370,17 @@ void test_write_verify(struct log *log, const struct test_boot *b, const struct 
 {
 	enum { OPS = 150, SECTOR = 512, DEFAULT_BS = 4096 };
 	struct test_boot vb = *b;
-	char opts[512], seed[24], want[64];
+	char img[300], spec[600], opts[512], seed[24], want[64];
 	unsigned bs = v->bs ? v->bs : DEFAULT_BS;
 
-	unlink(v->img);
-	if (disk_cmd("mkdisk", v->img, "64M", v->format) != 0)
-		fail_msg("kvmio mkdisk %s: %s", v->img, test_output(test_out_path));
+	snprintf(img, sizeof(img), "%s/disk.%s", test_dir, v->format ? v->format : "raw");
+	snprintf(spec, sizeof(spec), "%s,backend=file=%s%s%s,cache=none", v->model, img,
+		 v->format ? ",format=" : "", v->format ? v->format : "");
+	unlink(img);
+	if (disk_cmd("mkdisk", img, "64M", v->format) != 0)
+		fail_msg("kvmio mkdisk %s: %s", img, test_output(test_out_path));
+	vb.flag = "--disk";
+	vb.specs = spec;
 	snprintf(opts, sizeof(opts), "verify=1 ops=%d rw=randwrite seed=%u", OPS, v->seed);
 	if (v->bs)
 		snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), " bs=%u", v->bs);
@@ -385,13 +393,13 @@ void test_write_verify(struct log *log, const struct test_boot *b, const struct 
 	assert_int_equal(test_u64_of(r, "ops"), OPS);
 	/* The stamps reached the image file: checked from the host after QEMU is gone ... */
 	snprintf(seed, sizeof(seed), "%u", v->seed);
-	assert_int_equal(disk_cmd("verify-disk", v->img, seed, v->format), 0);
+	assert_int_equal(disk_cmd("verify-disk", img, seed, v->format), 0);
 	snprintf(want, sizeof(want), "stamped ok: %u\n", OPS * bs / SECTOR);
 	assert_non_null(strstr(test_output(test_out_path), want));
 	/* ... and a wrong seed is caught */
 	snprintf(seed, sizeof(seed), "%u", v->seed + 1);
-	assert_int_equal(disk_cmd("verify-disk", v->img, seed, v->format), 1);
-	unlink(v->img);
+	assert_int_equal(disk_cmd("verify-disk", img, seed, v->format), 1);
+	unlink(img);
 }
 
 const struct record *test_check_device_error(const struct log *log, const char *model)

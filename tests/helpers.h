@@ -94,14 +94,15 @@ void test_check_disk_models(const struct log *log, const char *models);
  * ops frames received, `timed` of them timed (consistent figures, as test_check_result). */
 const struct record *test_check_net_clean(const struct log *log, uint64_t ops, uint64_t timed);
 
-/* The write-verify flow on a fresh image (kvmio mkdisk, 64M), the image's spec already in b:
- * boot b with the guest options PREFIX verify=1 ops=150 rw=randwrite seed=SEED [bs=BS] OPTS,
- * expect exit 0, the scratch label found and a verify=ok result of 150 ops; then from the host
- * `kvmio verify-disk` with the same seed finds the 150 ops' sectors stamped, and with another
- * seed fails. The log stays parsed in log (the caller log_free's it); the image is removed. */
+/* The write-verify flow on a fresh image (kvmio mkdisk, 64M) in test_dir: boot b with the one
+ * disk MODEL,backend=file=IMG[,format=FORMAT],cache=none and the guest options PREFIX verify=1
+ * ops=150 rw=randwrite seed=SEED [bs=BS] OPTS, expect exit 0, the scratch label found and a
+ * verify=ok result of 150 ops; then from the host `kvmio verify-disk` with the same seed finds
+ * the 150 ops' sectors stamped, and with another seed fails. The log stays parsed in log (the
+ * caller log_free's it); the image is removed. */
 struct test_verify {
-	const char *img;    /* the image file */
-	const char *format; /* mkdisk's and verify-disk's --format, NULL: none (raw) */
+	const char *model;  /* the disk spec's head: MODEL[,KEY=VALUE...] */
+	const char *format; /* mkdisk's, the spec's and verify-disk's format, NULL: none (raw) */
 	unsigned seed;
 	unsigned bs;        /* bs= (0: not given, the guest's 4096) */
 };

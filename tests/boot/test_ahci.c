@@ -103,14 +103,11 @@ static void test_ahci_ncq(void **state)
 /* Write, read back and check stamps in the guest, then from the host with verify-disk. */
 static void check_verify(const char *machine, const char *format, const char *extra, unsigned bs)
 {
-	char img[400], spec[500], args[100];
+	char args[100];
 	struct log log;
-	snprintf(img, sizeof(img), "%s/disk.%s", test_dir, format);
-	snprintf(spec, sizeof(spec), "ahci,backend=file=%s,format=%s,cache=none", img, format);
 	snprintf(args, sizeof(args), "--firmware bios --machine %s", machine);
-	struct test_boot b = { .args = args, .flag = "--disk", .specs = spec,
-			       .prefix = "bench=disk pci=0", .opts = extra };
-	struct test_verify v = { .img = img, .format = format, .seed = 77, .bs = bs };
+	struct test_boot b = { .args = args, .prefix = "bench=disk pci=0", .opts = extra };
+	struct test_verify v = { .model = "ahci", .format = format, .seed = 77, .bs = bs };
 	test_write_verify(&log, &b, &v);
 	log_free(&log);
 }

@@ -565,13 +565,9 @@ static void test_disk_fault_injection(void **state)
 
 static void check_verify(const char *model, const char *format, const char *extra, unsigned bs)
 {
-	char img[400], spec[500];
 	struct log log;
-	snprintf(img, sizeof(img), "%s/disk.%s", test_dir, format);
-	snprintf(spec, sizeof(spec), "%s,backend=file=%s,format=%s,cache=none", model, img, format);
-	struct test_boot b = { .flag = "--disk", .specs = spec, .prefix = "bench=disk pci=0",
-			       .opts = extra };
-	struct test_verify v = { .img = img, .format = format, .seed = 77, .bs = bs };
+	struct test_boot b = { .prefix = "bench=disk pci=0", .opts = extra };
+	struct test_verify v = { .model = model, .format = format, .seed = 77, .bs = bs };
 	test_write_verify(&log, &b, &v);
 	log_free(&log);
 }

@@ -161,14 +161,13 @@ static void test_disk_msix_unusable(void **state)
 
 static void check_verify(const char *transport, const char *irq)
 {
-	char img[400], spec[500], opts[100];
+	char model[100], opts[100];
 	struct log log;
-	snprintf(img, sizeof(img), "%s/disk.raw", test_dir);
-	snprintf(spec, sizeof(spec), "virtio-blk,transport=%s,backend=file=%s,cache=none", transport, img);
+	snprintf(model, sizeof(model), "virtio-blk,transport=%s", transport);
 	snprintf(opts, sizeof(opts), "irq=%s", irq);
-	struct test_boot b = { .args = "--firmware pvh --machine microvm", .flag = "--disk",
-			       .specs = spec, .prefix = "bench=disk pci=0", .opts = opts };
-	struct test_verify v = { .img = img, .seed = 91 }; /* raw, 150 x 4 KiB */
+	struct test_boot b = { .args = "--firmware pvh --machine microvm",
+			       .prefix = "bench=disk pci=0", .opts = opts };
+	struct test_verify v = { .model = model, .seed = 91 }; /* raw, 150 x 4 KiB */
 	test_write_verify(&log, &b, &v);
 	log_free(&log);
 }

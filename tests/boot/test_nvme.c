@@ -138,14 +138,12 @@ static void test_transfer_sizes(void **state)
 
 static void check_verify(const char *machine, const char *format, const char *opts, unsigned bs)
 {
-	char img[400], spec[500], args[100];
+	char args[100];
 	struct log log;
-	snprintf(img, sizeof(img), "%s/disk.%s", test_dir, format);
-	snprintf(spec, sizeof(spec), "nvme,backend=file=%s,format=%s,cache=none", img, format);
 	snprintf(args, sizeof(args), "--machine %s", machine);
-	struct test_boot b = { .args = args, .timeout = "180", .guest_check = 1, .flag = "--disk",
-			       .specs = spec, .prefix = "bench=disk pci=0", .opts = opts };
-	struct test_verify v = { .img = img, .format = format, .seed = 77, .bs = bs };
+	struct test_boot b = { .args = args, .timeout = "180", .guest_check = 1,
+			       .prefix = "bench=disk pci=0", .opts = opts };
+	struct test_verify v = { .model = "nvme", .format = format, .seed = 77, .bs = bs };
 	test_write_verify(&log, &b, &v);
 	test_assert_field(log_find(&log, "result", "verify", "ok"), "model", "nvme");
 	log_free(&log);

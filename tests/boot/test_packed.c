@@ -169,14 +169,11 @@ static void test_blk_multiqueue(void **state)
  * host afterwards with kvmio verify-disk. */
 static void check_verify(const char *spec_extra, const char *format, const char *opts_extra)
 {
-	char img[400], spec[500];
+	char model[100];
 	struct log log;
-	snprintf(img, sizeof(img), "%s/disk.%s", test_dir, format);
-	snprintf(spec, sizeof(spec), "virtio-blk,backend=file=%s,format=%s,cache=none%s", img,
-		 format, spec_extra);
-	struct test_boot b = { .flag = "--disk", .specs = spec, .prefix = "pci=0 bench=disk",
-			       .opts = opts_extra };
-	struct test_verify v = { .img = img, .format = format, .seed = 91 }; /* 150 x 4 KiB */
+	snprintf(model, sizeof(model), "virtio-blk%s", spec_extra);
+	struct test_boot b = { .prefix = "pci=0 bench=disk", .opts = opts_extra };
+	struct test_verify v = { .model = model, .format = format, .seed = 91 }; /* 150 x 4 KiB */
 	test_write_verify(&log, &b, &v);
 	test_assert_field(log_find(&log, "disk", NULL, NULL), "ring", "packed");
 	log_free(&log);

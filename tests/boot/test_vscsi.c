@@ -172,14 +172,11 @@ static void test_write_guards(void **state)
 static void check_verify(const char *machine, const char *model, const char *format,
 			 const char *extra, unsigned bs)
 {
-	char img[400], spec[600], args[100];
+	char args[100];
 	struct log log;
-	snprintf(img, sizeof(img), "%s/disk.%s", test_dir, format);
-	snprintf(spec, sizeof(spec), "%s,backend=file=%s,format=%s,cache=none", model, img, format);
 	snprintf(args, sizeof(args), "--machine %s", machine);
-	struct test_boot b = { .args = args, .flag = "--disk", .specs = spec,
-			       .prefix = "bench=disk pci=0", .opts = extra };
-	struct test_verify v = { .img = img, .format = format, .seed = 77, .bs = bs };
+	struct test_boot b = { .args = args, .prefix = "bench=disk pci=0", .opts = extra };
+	struct test_verify v = { .model = model, .format = format, .seed = 77, .bs = bs };
 	test_write_verify(&log, &b, &v);
 	test_assert_field(log_find(&log, "result", "verify", "ok"), "model", "virtio-scsi");
 	log_free(&log);
