@@ -42,7 +42,7 @@ TEST_CFLAGS  := $(filter-out -O2,$(HOST_CFLAGS)) -O1 $(SAN)
 TEST_LIBOBJS := $(patsubst $(BUILD)/host/%,$(BUILD)/test/%,$(HOST_LIBOBJS))
 # Pure guest code (no device access, no records; only <stdint.h>/<stddef.h>-level headers): the
 # guest's own files, compiled again with the test flags and unit-tested on the host.
-GUEST_PURE_SRCS := drivers/virtq.c drivers/virtq_packed.c drivers/ata_prd.c bench/sample_stats.c \
+GUEST_PURE_SRCS := drivers/virtq.c drivers/virtq_packed.c drivers/ata_prd.c drivers/ata_identify.c bench/sample_stats.c \
 	drivers/nvme_queue.c drivers/scsi.c boot/bootinfo.c
 GUEST_PURE_TEST_OBJS := $(patsubst %.c,$(BUILD)/test/%.o,$(GUEST_PURE_SRCS))
 # tests/unit: no QEMU (pure code, the tool against a stand-in QEMU); tests/boot: real boots

@@ -17,6 +17,7 @@
  * poll() works from PxIS (read in poll mode, captured by the interrupt handler otherwise) and
  * the slots still set in PxCI (non-queued) or PxSACT (NCQ).
  */
+#include "ata_identify.h"
 #include "blk.h"
 #include "disklabel.h"
 #include "kernel/devio.h"
@@ -199,25 +200,7 @@ _Static_assert(sizeof(struct cmd_table) % CTBL_ALIGN == 0, "command tables stay 
 #define ATA_FLUSH_CACHE_EXT   0xea
 #define ATA_IDENTIFY          0xec
 
-/* IDENTIFY DEVICE words (ACS, IDENTIFY DEVICE data). */
-#define ID_WORDS              256
-#define ID_CONFIG             0
-#define ID_CONFIG_NOT_ATA     0x8000
-#define ID_SERIAL             10          /* words 10-19: 20 ASCII characters, space padded */
-#define ID_SERIAL_CHARS       20
-#define ID_CAPS               49
-#define ID_CAPS_LBA           0x0200
-#define ID_LBA28_SECTORS      60          /* words 60-61 */
-#define ID_QUEUE_DEPTH        75          /* bits 4:0: maximum queue depth - 1 */
-#define ID_QUEUE_DEPTH_MASK   0x1f
-#define ID_SATA_CAPS          76
-#define ID_SATA_CAPS_NCQ      0x0100
-#define ID_CMDSET2            83
-#define ID_CMDSET2_VALID_MASK 0xc000
-#define ID_CMDSET2_VALID      0x4000
-#define ID_CMDSET2_LBA48      0x0400
-#define ID_CMDSET2_FLUSH_EXT  0x2000
-#define ID_LBA48_SECTORS      100         /* words 100-103 */
+/* IDENTIFY DEVICE words: ata_identify.h. */
 
 #define SECTOR                512
 #define LBA28_LIMIT           (1ull << 28)
@@ -649,8 +632,8 @@ static int ahci_hba_reset(struct ahci_hba *h)
 static int is_boot_volume(const uint16_t *id)
 {
 	const char *want = KVMIO_ESP_SERIAL;
-	for (unsigned i = 0; i < ID_SERIAL_CHARS; i++) {
-		uint16_t w = id[ID_SERIAL + i / 2];
+	for (unsigned i = 0; i < ATA_ID_SERIAL_CHARS; i++) {
+		uint16_t w = id[ATA_ID_SERIAL + i / 2];
 		char c = (char)(i & 1 ? w & 0xff : w >> 8);
 		char expect = *want ? *want++ : ' ';
 		if (c != expect)
@@ -663,7 +646,7 @@ static int is_boot_volume(const uint16_t *id)
  * up (or nothing is attached), -1 = error record written. */
 static int probe_port(struct ahci_hba *h, unsigned i, const struct blk_config *cfg, int *found)
 {
-	static uint16_t id[ID_WORDS] __attribute__((aligned(16)));
+	static uint16_t id[ATA_ID_WORDS] __attribute__((aligned(16)));
 	uint64_t regs = h->abar + PORT_BASE + (uint64_t)i * PORT_STRIDE;
 
 	*found = 0;
@@ -716,26 +699,20 @@ static int probe_port(struct ahci_hba *h, unsigned i, const struct blk_config *c
 		probe_error(h, (int)i, "AHCI IDENTIFY DEVICE failed");
 		return -1;
 	}
-	if ((id[ID_CONFIG] & ID_CONFIG_NOT_ATA) || is_boot_volume(id))
+	if ((id[ATA_ID_CONFIG] & ATA_ID_CONFIG_NOT_ATA) || is_boot_volume(id))
 		return 0;
-	if (!(id[ID_CAPS] & ID_CAPS_LBA)) {
+	if (!(id[ATA_ID_CAPS] & ATA_ID_CAPS_LBA)) {
 		probe_error(h, (int)i, "AHCI drive without LBA addressing: skipped");
 		return -1;
 	}
-	uint64_t sectors = id[ID_LBA28_SECTORS] | (uint64_t)id[ID_LBA28_SECTORS + 1] << 16;
-	if ((id[ID_CMDSET2] & ID_CMDSET2_VALID_MASK) == ID_CMDSET2_VALID &&
-	    (id[ID_CMDSET2] & ID_CMDSET2_LBA48)) {
-		p->lba48 = 1;
-		p->flush_ext = (id[ID_CMDSET2] & ID_CMDSET2_FLUSH_EXT) != 0;
-		uint64_t s48 = 0;
-		for (int w = 3; w >= 0; w--)
-			s48 = s48 << 16 | id[ID_LBA48_SECTORS + w];
-		if (s48 > sectors)
-			sectors = s48;
-	}
+	struct ata_id_capacity idcap;
+	ata_id_capacity(id, &idcap);
+	uint64_t sectors = idcap.sectors;
+	p->lba48 = idcap.lba48;
+	p->flush_ext = idcap.flush_ext;
 	uint32_t hba_slots = ((h->cap >> CAP_NCS_SHIFT) & CAP_NCS_MASK) + 1;
-	uint32_t dev_depth = (id[ID_QUEUE_DEPTH] & ID_QUEUE_DEPTH_MASK) + 1u;
-	p->ncq = p->lba48 && (h->cap & CAP_SNCQ) && (id[ID_SATA_CAPS] & ID_SATA_CAPS_NCQ);
+	uint32_t dev_depth = (id[ATA_ID_QUEUE_DEPTH] & ATA_ID_QUEUE_DEPTH_MASK) + 1u;
+	p->ncq = p->lba48 && (h->cap & CAP_SNCQ) && (id[ATA_ID_SATA_CAPS] & ATA_ID_SATA_CAPS_NCQ);
 	p->nslots = p->ncq ? (hba_slots < dev_depth ? hba_slots : dev_depth) : 1;
 	if (cfg->queue_depth_limit && p->nslots > cfg->queue_depth_limit)
 		p->nslots = cfg->queue_depth_limit;

@@ -15,6 +15,7 @@
  * the interrupt handler in intx mode, from the alternate status register in poll mode) and
  * moves the request on: one DRQ block per step for PIO, the end of the transfer for DMA.
  */
+#include "ata_identify.h"
 #include "ata_prd.h"
 #include "blk.h"
 #include "kernel/acpi.h"
@@ -95,22 +96,7 @@
 #define CMD_FLUSH_CACHE_EXT   0xea
 #define CMD_IDENTIFY          0xec
 
-/* IDENTIFY DEVICE words (ATA-6 IDENTIFY DEVICE, data table). */
-#define ID_WORDS              256
-#define ID_CONFIG             0
-#define ID_CONFIG_NOT_ATA     0x8000
-#define ID_MULTIPLE_MAX       47    /* bits 7:0: sectors per DRQ block, READ/WRITE MULTIPLE */
-#define ID_CAPS               49
-#define ID_CAPS_DMA           0x0100
-#define ID_CAPS_LBA           0x0200
-#define ID_LBA28_SECTORS      60    /* words 60-61 */
-#define ID_CMDSET2            83
-#define ID_CMDSET2_VALID_MASK 0xc000
-#define ID_CMDSET2_VALID      0x4000
-#define ID_CMDSET2_LBA48      0x0400
-#define ID_CMDSET2_FLUSH_EXT  0x2000
-#define ID_LBA48_SECTORS      100   /* words 100-103 */
-#define MULTIPLE_MASK         0xff
+/* IDENTIFY DEVICE words: ata_identify.h. */
 
 /* ATAPI signature left in LBA mid/high when a packet device aborts IDENTIFY DEVICE (ATA-6 signature and persistence). */
 #define ATAPI_SIG_MID         0x14
@@ -701,9 +687,9 @@ static int identify(struct ata_channel *ch, uint8_t unit, uint16_t *id)
 	}
 	if (!(st & ST_DRQ))
 		return 0;
-	dev_insw(ch->cmd + REG_DATA, id, ID_WORDS);
+	dev_insw(ch->cmd + REG_DATA, id, ATA_ID_WORDS);
 	dev_inb(ch->cmd + REG_STATUS);
-	return (id[ID_CONFIG] & ID_CONFIG_NOT_ATA) ? 0 : 1;
+	return (id[ATA_ID_CONFIG] & ATA_ID_CONFIG_NOT_ATA) ? 0 : 1;
 }
 
 static void probe_error(const struct ata_channel *ch, uint8_t unit, const char *msg)
@@ -717,7 +703,7 @@ static void probe_error(const struct ata_channel *ch, uint8_t unit, const char *
 /* One drive: IDENTIFY, capacity, multiple mode. 0 = registered or absent, -1 = error. */
 static int probe_unit(struct ata_channel *ch, uint8_t unit, const struct blk_config *cfg)
 {
-	static uint16_t id[ID_WORDS];
+	static uint16_t id[ATA_ID_WORDS];
 	int found = identify(ch, unit, id);
 	if (found < 0) {
 		probe_error(ch, unit, "IDE drive stays busy: skipped");
@@ -725,7 +711,7 @@ static int probe_unit(struct ata_channel *ch, uint8_t unit, const struct blk_con
 	}
 	if (!found)
 		return 0;
-	if (!(id[ID_CAPS] & ID_CAPS_LBA)) {
+	if (!(id[ATA_ID_CAPS] & ATA_ID_CAPS_LBA)) {
 		probe_error(ch, unit, "IDE drive without LBA addressing: skipped");
 		return -1;
 	}
@@ -736,30 +722,24 @@ static int probe_unit(struct ata_channel *ch, uint8_t unit, const struct blk_con
 	memset(dr, 0, sizeof(*dr));
 	dr->ch = ch;
 	dr->unit = unit;
-	uint64_t sectors = id[ID_LBA28_SECTORS] | (uint64_t)id[ID_LBA28_SECTORS + 1] << 16;
-	if ((id[ID_CMDSET2] & ID_CMDSET2_VALID_MASK) == ID_CMDSET2_VALID &&
-	    (id[ID_CMDSET2] & ID_CMDSET2_LBA48)) {
-		dr->lba48 = 1;
-		dr->flush_ext = (id[ID_CMDSET2] & ID_CMDSET2_FLUSH_EXT) != 0;
-		uint64_t s48 = 0;
-		for (int i = 3; i >= 0; i--)
-			s48 = s48 << 16 | id[ID_LBA48_SECTORS + i];
-		if (s48 > sectors)
-			sectors = s48;
-	}
+	struct ata_id_capacity cap;
+	ata_id_capacity(id, &cap);
+	uint64_t sectors = cap.sectors;
+	dr->lba48 = cap.lba48;
+	dr->flush_ext = cap.flush_ext;
 	if (cfg->ata_dma) {
 		if (!ch->bm || !ch->prd) {
 			probe_error(ch, unit, "IDE controller has no bus master: use ata_mode=pio");
 			return -1;
 		}
-		if (!(id[ID_CAPS] & ID_CAPS_DMA)) {
+		if (!(id[ATA_ID_CAPS] & ATA_ID_CAPS_DMA)) {
 			probe_error(ch, unit, "IDE drive does not support DMA: use ata_mode=pio");
 			return -1;
 		}
 		dr->dma = 1;
 	} else {
 		/* The largest power of two up to word 47's limit (ATA-6 SET MULTIPLE MODE). */
-		uint32_t max = id[ID_MULTIPLE_MAX] & MULTIPLE_MASK, m = 1;
+		uint32_t max = id[ATA_ID_MULTIPLE_MAX] & ATA_ID_MULTIPLE_MASK, m = 1;
 		while (m * 2 <= max)
 			m *= 2;
 		if (max >= 2 && !set_multiple(ch, unit, m))

@@ -115,13 +115,7 @@ static int submit_on(struct vblk *vb, struct virtq *q, struct vblk_slot *slot,
 {
 	int head;
 	if (vb->indirect) {
-		for (unsigned i = 0; i < n; i++) {
-			slot->table[i].addr = (uint64_t)bufs[i].addr;
-			slot->table[i].len = bufs[i].len;
-			slot->table[i].flags = (uint16_t)((bufs[i].device_writes ? VIRTQ_DESC_F_WRITE : 0) |
-							 (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0));
-			slot->table[i].next = (uint16_t)(i + 1);
-		}
+		virtq_fill_indirect(slot->table, bufs, n);
 		head = virtq_add_indirect(q, slot->table, n, slot);
 	} else {
 		head = virtq_add_chain(q, bufs, n, slot);

@@ -218,13 +218,7 @@ static int queue_command(struct vscsi_ctrl *c, struct vscsi_slot *slot, const ui
 		bufs[n++] = (struct virtq_buf){ data, bytes, 1 };
 	int head;
 	if (c->indirect) {
-		for (unsigned i = 0; i < n; i++) {
-			slot->table[i].addr = (uint64_t)bufs[i].addr;
-			slot->table[i].len = bufs[i].len;
-			slot->table[i].flags = (uint16_t)((bufs[i].device_writes ? VIRTQ_DESC_F_WRITE : 0) |
-							 (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0));
-			slot->table[i].next = (uint16_t)(i + 1);
-		}
+		virtq_fill_indirect(slot->table, bufs, n);
 		head = virtq_add_indirect(&c->requestq, slot->table, n, slot);
 	} else {
 		head = virtq_add_chain(&c->requestq, bufs, n, slot);

@@ -116,6 +116,17 @@ int virtq_add_indirect(struct virtq *q, struct virtq_desc *table, unsigned n, vo
 	return head;
 }
 
+void virtq_fill_indirect(struct virtq_desc *table, const struct virtq_buf *bufs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		table[i].addr = (uint64_t)(uintptr_t)bufs[i].addr;
+		table[i].len = bufs[i].len;
+		table[i].flags = (uint16_t)((bufs[i].device_writes ? VIRTQ_DESC_F_WRITE : 0) |
+					    (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0));
+		table[i].next = (uint16_t)(i + 1);
+	}
+}
+
 int virtq_need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx)
 {
 	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old_idx);

@@ -116,6 +116,10 @@ int virtq_add_chain(struct virtq *q, const struct virtq_buf *bufs, unsigned n, v
  * format (struct virtq_desc). On a packed queue the table is rewritten in place into the packed
  * format (struct pvirtq_desc, WRITE the only flag, §2.8.19), so callers need not know. */
 int virtq_add_indirect(struct virtq *q, struct virtq_desc *table, unsigned n, void *cookie);
+/* Fill an indirect table (split format, §2.7.5.3) with the n buffers of a chain, as
+ * virtq_add_chain would lay them out: each buffer's address and length, WRITE where the
+ * device writes it, NEXT linking entry i to i + 1 on all but the last. */
+void virtq_fill_indirect(struct virtq_desc *table, const struct virtq_buf *bufs, unsigned n);
 /* vring_need_event (§2.7.10): does moving avail idx from old_idx to new_idx pass `event`
  * (the device's avail_event), modulo 2^16? */
 int virtq_need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx);

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "lib/file.h"
 #include "helpers.h"
 
 /* ---- programs ---- */
@@ -202,6 +203,226 @@ void test_check_result(const struct log *log, const char *name, uint64_t ops)
 		p = *end == ',' ? end + 1 : end;
 	}
 	assert_int_equal(counted, ops);
+}
+
+/* ---- boot tests ---- */
+
+char test_dir[200], test_log_path[256], test_out_path[256], test_err_path[256];
+
+int test_dir_setup(void **state)
+{
+	(void)state;
+	snprintf(test_dir, sizeof(test_dir), "/tmp/kvmio-test-XXXXXX");
+	if (!mkdtemp(test_dir))
+		return -1;
+	snprintf(test_log_path, sizeof(test_log_path), "%s/serial.log", test_dir);
+	snprintf(test_out_path, sizeof(test_out_path), "%s/out", test_dir);
+	snprintf(test_err_path, sizeof(test_err_path), "%s/err", test_dir);
+	return 0;
+}
+
+int test_dir_teardown(void **state)
+{
+	(void)state;
+	if (test_dir[0])
+		dir_remove_tree(test_dir);
+	return 0;
+}
+
+/* Append the space-separated words of text to argv (at n), each after `before` if given; room
+ * is kept for --tap-cmd CMD, "--", the NULL and the program test_kvmio_argv puts first. */
+static void add_words(const char **argv, int *n, char *text, const char *before)
+{
+	enum { KEEP = 5 };
+
+	for (char *save = NULL, *t = strtok_r(text, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		if (*n + (before ? 2 : 1) > MAX_ARGS - KEEP)
+			fail_msg("kvmio boot: more than %d arguments", MAX_ARGS - KEEP);
+		if (before)
+			argv[(*n)++] = before;
+		argv[(*n)++] = t;
+	}
+}
+
+const char *test_boot_log(struct log *log, int want, const struct test_boot *b)
+{
+	const char *argv[MAX_ARGS], *logp = b->log ? b->log : test_log_path;
+	char argbuf[512], specbuf[1024], optbuf[1024], shown[2048];
+	int n = 0;
+
+	argv[n++] = "boot";
+	snprintf(argbuf, sizeof(argbuf), "%s", b->args ? b->args : "");
+	add_words(argv, &n, argbuf, NULL);
+	argv[n++] = "--timeout";
+	argv[n++] = b->timeout ? b->timeout : "120";
+	argv[n++] = "--log";
+	argv[n++] = logp;
+	if (!b->guest_check)
+		argv[n++] = "--no-guest-check";
+	snprintf(specbuf, sizeof(specbuf), "%s", b->specs ? b->specs : "");
+	add_words(argv, &n, specbuf, b->flag);
+	if (b->tap_cmd) {
+		argv[n++] = "--tap-cmd";
+		argv[n++] = b->tap_cmd;
+	}
+	argv[n++] = "--";
+	snprintf(optbuf, sizeof(optbuf), "%s %s", b->prefix ? b->prefix : "", b->opts ? b->opts : "");
+	add_words(argv, &n, optbuf, NULL);
+	argv[n] = NULL;
+	unlink(logp); /* no earlier boot's log can pass for this one's */
+	int rc = test_kvmio_argv(test_out_path, argv);
+	const char *printed = test_output(test_out_path);
+	if (rc != want) {
+		size_t len = 0;
+		shown[0] = '\0';
+		for (int i = 0; i < n && len < sizeof(shown); i++)
+			len += (size_t)snprintf(shown + len, sizeof(shown) - len, " %s", argv[i]);
+		fail_msg("kvmio%s: exit %d, want %d\n%s", shown, rc, want, printed);
+	}
+	memset(log, 0, sizeof(*log));
+	log_parse_file(log, logp);
+	return printed;
+}
+
+void test_sparse_file(const char *path, long long bytes)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		fail_msg("cannot write %s: %s", path, strerror(errno));
+	assert_int_equal(ftruncate(fileno(f), (off_t)bytes), 0);
+	assert_int_equal(fclose(f), 0);
+}
+
+void test_precious_file(const char *path, int lines, long long bytes)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		fail_msg("cannot write %s: %s", path, strerror(errno));
+	for (int i = 0; i < lines; i++)
+		fprintf(f, "precious data line %d\n", i);
+	assert_int_equal(ftruncate(fileno(f), (off_t)bytes), 0);
+	assert_int_equal(fclose(f), 0);
+}
+
+const struct record *test_check_disk_result(const struct log *log, const char *name, uint64_t ops)
+{
+	const struct record *r = name ? log_find(log, "result", "name", name)
+				      : log_find(log, "result", "bench", "disk");
+	if (!r)
+		fail_msg("no disk result %s", name ? name : "");
+	test_check_result(log, record_get(r, "name"), ops);
+	assert_int_equal(test_u64_of(r, "bytes"), ops * test_u64_of(r, "bs"));
+	assert_true(test_u64_of(r, "elapsed") >= test_u64_of(r, "total") / test_u64_of(r, "qd"));
+	return r;
+}
+
+void test_check_disk_models(const struct log *log, const char *models)
+{
+	char buf[512], index[16];
+	int i = 0;
+
+	snprintf(buf, sizeof(buf), "%s", models);
+	for (char *save = NULL, *m = strtok_r(buf, " ", &save); m; m = strtok_r(NULL, " ", &save)) {
+		snprintf(index, sizeof(index), "%d", i++);
+		const struct record *d = log_find(log, "disk", "index", index);
+		if (!d)
+			fail_msg("no disk record index=%s (want %s)", index, m);
+		test_assert_field(d, "model", m);
+	}
+}
+
+const struct record *test_check_net_clean(const struct log *log, uint64_t ops, uint64_t timed)
+{
+	const struct record *r = log_find(log, "result", NULL, NULL);
+
+	assert_non_null(r);
+	test_check_result(log, record_get(r, "name"), timed);
+	assert_int_equal(test_u64_of(r, "rx_ok"), ops);
+	assert_int_equal(test_u64_of(r, "lost"), 0);
+	assert_int_equal(test_u64_of(r, "corrupt"), 0);
+	assert_int_equal(test_u64_of(r, "reordered"), 0);
+	assert_int_equal(test_u64_of(r, "dup"), 0);
+	return r;
+}
+
+/* kvmio mkdisk/verify-disk IMG [--seed SEED] [--format FORMAT] into test_out_path: its exit. */
+static int disk_cmd(const char *cmd, const char *img, const char *size_or_seed, const char *format)
+{
+	const char *args[8];
+	int n = 0;
+
+	args[n++] = cmd;
+	args[n++] = img;
+	if (!strcmp(cmd, "verify-disk"))
+		args[n++] = "--seed";
+	args[n++] = size_or_seed;
+	if (format) {
+		args[n++] = "--format";
+		args[n++] = format;
+	}
+	args[n] = NULL;
+	return test_kvmio_argv(test_out_path, args);
+}
+
+void test_write_verify(struct log *log, const struct test_boot *b, const struct test_verify *v)
+{
+	enum { OPS = 150, SECTOR = 512, DEFAULT_BS = 4096 };
+	struct test_boot vb = *b;
+	char img[300], spec[600], opts[512], seed[24], want[64];
+	unsigned bs = v->bs ? v->bs : DEFAULT_BS;
+
+	snprintf(img, sizeof(img), "%s/disk.%s", test_dir, v->format ? v->format : "raw");
+	snprintf(spec, sizeof(spec), "%s,backend=file=%s%s%s,cache=none", v->model, img,
+		 v->format ? ",format=" : "", v->format ? v->format : "");
+	unlink(img);
+	if (disk_cmd("mkdisk", img, "64M", v->format) != 0)
+		fail_msg("kvmio mkdisk %s: %s", img, test_output(test_out_path));
+	vb.flag = "--disk";
+	vb.specs = spec;
+	snprintf(opts, sizeof(opts), "verify=1 ops=%d rw=randwrite seed=%u", OPS, v->seed);
+	if (v->bs)
+		snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), " bs=%u", v->bs);
+	snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), " %s", b->opts ? b->opts : "");
+	vb.opts = opts;
+	test_boot_log(log, 0, &vb);
+	test_assert_field(log_find(log, "disk", NULL, NULL), "label", "yes");
+	const struct record *r = log_find(log, "result", "verify", "ok");
+	assert_non_null(r);
+	assert_int_equal(test_u64_of(r, "ops"), OPS);
+	/* The stamps reached the image file: checked from the host after QEMU is gone ... */
+	snprintf(seed, sizeof(seed), "%u", v->seed);
+	assert_int_equal(disk_cmd("verify-disk", img, seed, v->format), 0);
+	snprintf(want, sizeof(want), "stamped ok: %u\n", OPS * bs / SECTOR);
+	assert_non_null(strstr(test_output(test_out_path), want));
+	/* ... and a wrong seed is caught */
+	snprintf(seed, sizeof(seed), "%u", v->seed + 1);
+	assert_int_equal(disk_cmd("verify-disk", img, seed, v->format), 1);
+	unlink(img);
+}
+
+const struct record *test_check_device_error(const struct log *log, const char *model)
+{
+	const struct record *e = log_find(log, "error", "code", "device");
+
+	assert_non_null(e);
+	if (model)
+		test_assert_field(e, "model", model);
+	test_assert_field(log_find(log, "end", NULL, NULL), "status", "fail");
+	return e;
+}
+
+void test_file_hash(const char *path, char *out)
+{
+	char cmd[400];
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "sha256sum '%s'", path);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_non_null(fgets(out, 65, p));
+	assert_int_equal(pclose(p), 0);
 }
 
 /* ---- fake hosts ---- */

@@ -1,6 +1,8 @@
 /*
  * The tests' shared helpers (one file): run build/kvmio and other programs, read and write
- * files, check result records, and the fake hosts the accelerator logic is judged on.
+ * files, boot the guest into a parsed log in a temporary directory, check result records (disk,
+ * network, write-verify, device errors),
+ * and the fake hosts the accelerator logic is judged on.
  * Failures are cmocka assertions. Test sources include this as "helpers.h".
  */
 #ifndef KVMIO_TESTS_HELPERS_H
@@ -47,6 +49,71 @@ uint64_t test_u64_of(const struct record *r, const char *key);
 void test_assert_field(const struct record *r, const char *key, const char *want);
 /* A result record is internally consistent: ordered percentiles, histogram counts = ops. */
 void test_check_result(const struct log *log, const char *name, uint64_t ops);
+
+/* ---- boot tests ---- */
+
+/* A temporary directory for the test group, and the files in it: the serial log, kvmio's
+ * stdout and stderr. Set by test_dir_setup, removed with all in it by test_dir_teardown. */
+extern char test_dir[200], test_log_path[256], test_out_path[256], test_err_path[256];
+/* cmocka group setup/teardown for them (the directory is /tmp/kvmio-test-XXXXXX). */
+int test_dir_setup(void **state);
+int test_dir_teardown(void **state);
+/* A cmocka test run in a temporary directory of its own. */
+#define TEST_IN_DIR(f) cmocka_unit_test_setup_teardown(f, test_dir_setup, test_dir_teardown)
+
+/* One `kvmio boot`: [ARGS] [--no-guest-check] [FLAG SPEC]... [--tap-cmd CMD] -- PREFIX OPTS. */
+struct test_boot {
+	const char *log;     /* the serial log (NULL: test_log_path) */
+	const char *args;    /* kvmio boot's own arguments, space-separated (--machine q35 ...), or NULL */
+	const char *timeout; /* --timeout (NULL: 120) */
+	int guest_check;     /* 0: --no-guest-check, so that the guest's own parser answers */
+	const char *flag;    /* "--disk" or "--net", given before each of specs */
+	const char *specs;   /* space-separated, or NULL */
+	const char *tap_cmd; /* --tap-cmd (one argument), or NULL */
+	const char *prefix;  /* guest options before opts (bench=disk pci=0), space-separated, or NULL */
+	const char *opts;    /* the guest options, space-separated, or NULL */
+};
+/* Run it (stdout+stderr into test_out_path), fail unless it exits `want`, parse the log into
+ * log; returns what kvmio printed (valid until the next test_output). */
+const char *test_boot_log(struct log *log, int want, const struct test_boot *b);
+/* An empty (sparse) file of `bytes`, e.g. for blkdebug's error injection or the write guard. */
+void test_sparse_file(const char *path, long long bytes);
+/* A file of `lines` text lines ("precious data line N"), extended to `bytes`: unlabelled data
+ * the guest's write guard must leave as it is. */
+void test_precious_file(const char *path, int lines, long long bytes);
+
+/* The disk result (name NULL: the first bench=disk one): consistent latency figures (as
+ * test_check_result), every op's bytes, elapsed time at least the latencies' sum over qd. */
+const struct record *test_check_disk_result(const struct log *log, const char *name,
+					    uint64_t ops);
+
+/* The disk records, by index from 0, are of the space-separated models, in that order. */
+void test_check_disk_models(const struct log *log, const char *models);
+
+/* A network result (the first result) where every frame sent arrived intact, in order, once:
+ * ops frames received, `timed` of them timed (consistent figures, as test_check_result). */
+const struct record *test_check_net_clean(const struct log *log, uint64_t ops, uint64_t timed);
+
+/* The write-verify flow on a fresh image (kvmio mkdisk, 64M) in test_dir: boot b with the one
+ * disk MODEL,backend=file=IMG[,format=FORMAT],cache=none and the guest options PREFIX verify=1
+ * ops=150 rw=randwrite seed=SEED [bs=BS] OPTS, expect exit 0, the scratch label found and a
+ * verify=ok result of 150 ops; then from the host `kvmio verify-disk` with the same seed finds
+ * the 150 ops' sectors stamped, and with another seed fails. The log stays parsed in log (the
+ * caller log_free's it); the image is removed. */
+struct test_verify {
+	const char *model;  /* the disk spec's head: MODEL[,KEY=VALUE...] */
+	const char *format; /* mkdisk's, the spec's and verify-disk's format, NULL: none (raw) */
+	unsigned seed;
+	unsigned bs;        /* bs= (0: not given, the guest's 4096) */
+};
+void test_write_verify(struct log *log, const struct test_boot *b, const struct test_verify *v);
+
+/* A device error (blkdebug EIO): the error record (code=device) of model (NULL: any), and the
+ * run ended status=fail. Returns the error record. */
+const struct record *test_check_device_error(const struct log *log, const char *model);
+
+/* sha256 of a file (sha256sum), into out (65 bytes). */
+void test_file_hash(const char *path, char *out);
 
 /* ---- fake hosts, as facts (boot/hostinfo.h) ---- */
 

@@ -20,28 +20,17 @@
 
 #define WRAPPER "scripts/qemu-ab-wrapper"
 
-static char dir[256], out_path[512], err_path[512], res[512], job[512];
+static char res[512], job[512];
 static char qemu[PATH_MAX], wrapper[PATH_MAX];
 
 static int setup(void **state)
 {
-	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/kvmio-test-ab-XXXXXX");
-	if (!mkdtemp(dir) || path_search("qemu-system-x86_64", qemu, sizeof(qemu)) != 0 ||
+	if (test_dir_setup(state) != 0 || path_search("qemu-system-x86_64", qemu, sizeof(qemu)) != 0 ||
 	    !realpath(WRAPPER, wrapper))
 		return -1;
-	snprintf(out_path, sizeof(out_path), "%s/out", dir);
-	snprintf(err_path, sizeof(err_path), "%s/err", dir);
-	snprintf(res, sizeof(res), "%s/res", dir);
-	snprintf(job, sizeof(job), "%s/ab.ini", dir);
+	snprintf(res, sizeof(res), "%s/res", test_dir);
+	snprintf(job, sizeof(job), "%s/ab.ini", test_dir);
 	unsetenv("KVMIO_QEMU");
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	dir_remove_tree(dir);
 	return 0;
 }
 
@@ -72,16 +61,16 @@ static void test_two_builds(void **state)
 		 "timeout = 120\n", qemu, wrapper);
 	test_write_file(job, text);
 	/* the plan: old and new take turns */
-	assert_int_equal(test_kvmio_split(out_path, err_path, "run", job, "-o", res, "--dry-run",
+	assert_int_equal(test_kvmio_split(test_out_path, test_err_path, "run", job, "-o", res, "--dry-run",
 					  NULL), 0);
-	out = test_output(out_path);
+	out = test_output(test_out_path);
 	assert_non_null(strstr(out, "# plan: c001/r1 c002/r1 c001/r2 c002/r2\n"));
 	assert_non_null(strstr(out, "# qemu new = "));
-	assert_int_equal(test_kvmio_split(out_path, err_path, "run", job, "-o", res, "--order",
+	assert_int_equal(test_kvmio_split(test_out_path, test_err_path, "run", job, "-o", res, "--order",
 					  "grouped", "--dry-run", NULL), 0);
-	assert_non_null(strstr(test_output(out_path), "# plan: c001/r1 c001/r2 c002/r1 c002/r2\n"));
+	assert_non_null(strstr(test_output(test_out_path), "# plan: c001/r1 c001/r2 c002/r1 c002/r2\n"));
 
-	assert_int_equal(test_kvmio_split(out_path, err_path, "run", job, "-o", res, NULL), 0);
+	assert_int_equal(test_kvmio_split(test_out_path, test_err_path, "run", job, "-o", res, NULL), 0);
 	/* the second build really differs, where the guest can see it */
 	assert_int_equal(queue_depth("c001", 1), 85);
 	assert_int_equal(queue_depth("c002", 1), 42);
@@ -112,24 +101,24 @@ static void test_two_builds(void **state)
 	assert_int_equal(rows_old, 2);
 	assert_int_equal(rows_new, 2);
 	/* the verdict: new/old per configuration, with its interval and U test */
-	assert_int_equal(test_kvmio_split(out_path, err_path, "compare", res, "--baseline",
+	assert_int_equal(test_kvmio_split(test_out_path, test_err_path, "compare", res, "--baseline",
 					  "qemu=old", NULL), 0);
-	out = test_output(out_path);
+	out = test_output(test_out_path);
 	assert_non_null(strstr(out, "c002 vs c001 (qemu: old -> new)"));
 	assert_non_null(strstr(out, "  qemu: old = "));
 	assert_non_null(strstr(out, "    iops "));
 	/* two runs a side cannot pass the gate's p < 0.01: said, and not a regression */
-	assert_int_equal(test_kvmio_split(out_path, err_path, "compare", res, "--baseline",
+	assert_int_equal(test_kvmio_split(test_out_path, test_err_path, "compare", res, "--baseline",
 					  "qemu=old", "--max-regression", "3", NULL), 0);
-	assert_non_null(strstr(test_output(out_path), "untestable c002 vs c001"));
+	assert_non_null(strstr(test_output(test_out_path), "untestable c002 vs c001"));
 }
 
 static void test_prop_reaches_device(void **state)
 {
 	(void)state;
 	/* 64 descriptors, three per request: 21 requests in flight at most (85 by default) */
-	snprintf(job, sizeof(job), "%s/prop.log", dir);
-	assert_int_equal(test_kvmio_split(out_path, err_path, "boot", "--accel", "tcg", "--qemu",
+	snprintf(job, sizeof(job), "%s/prop.log", test_dir);
+	assert_int_equal(test_kvmio_split(test_out_path, test_err_path, "boot", "--accel", "tcg", "--qemu",
 					  qemu, "--disk", "virtio-blk,prop.queue-size=64", "--log",
 					  job, "--", "bench=disk", "ops=50", NULL), 0);
 	assert_non_null(strstr(test_output(job), " queue_depth=21 "));
@@ -142,35 +131,35 @@ static void test_refusals(void **state)
 
 	(void)state;
 	/* a typo: exit 2 before QEMU starts, the valid names in the one line */
-	assert_int_equal(test_kvmio_split(out_path, err_path, "boot", "--accel", "tcg", "--disk",
+	assert_int_equal(test_kvmio_split(test_out_path, test_err_path, "boot", "--accel", "tcg", "--disk",
 					  "virtio-blk,prop.queue-sise=1024", "--", "bench=disk", NULL),
 			 2);
-	e = test_output(err_path);
+	e = test_output(test_err_path);
 	assert_non_null(strstr(e, "kvmio: boot: --disk: virtio-blk-pci has no property "
 			       "'queue-sise' (valid: "));
 	assert_non_null(strstr(e, " queue-size "));
 	assert_int_equal(strchr(e, '\n') - e + 1, (long)strlen(e));
-	assert_int_equal(test_kvmio_split(out_path, err_path, "boot", "--accel", "tcg", "--net",
+	assert_int_equal(test_kvmio_split(test_out_path, test_err_path, "boot", "--accel", "tcg", "--net",
 					  "e1000,topology=loop,prop.mitgation=off", "--net",
 					  "e1000,topology=loop", "--", "bench=net-tx", NULL), 2);
-	assert_non_null(strstr(test_output(err_path), "e1000 has no property 'mitgation' (valid: "));
+	assert_non_null(strstr(test_output(test_err_path), "e1000 has no property 'mitgation' (valid: "));
 	/* the same in a job: the matrix does not start */
 	snprintf(text, sizeof(text), "[p]\naccel = tcg\nnet = e1000\nnet_props = none, "
 		 "mitgation=off\nrepeat = 1\n");
-	snprintf(job, sizeof(job), "%s/typo.ini", dir);
+	snprintf(job, sizeof(job), "%s/typo.ini", test_dir);
 	test_write_file(job, text);
-	assert_int_equal(test_kvmio_split(out_path, err_path, "run", job, "-o", res, NULL), 2);
-	assert_non_null(strstr(test_output(err_path), "e1000 has no property 'mitgation'"));
+	assert_int_equal(test_kvmio_split(test_out_path, test_err_path, "run", job, "-o", res, NULL), 2);
+	assert_non_null(strstr(test_output(test_err_path), "e1000 has no property 'mitgation'"));
 	/* a missing binary */
-	assert_int_equal(test_kvmio_split(out_path, err_path, "boot", "--qemu", "/nonexistent/qemu",
+	assert_int_equal(test_kvmio_split(test_out_path, test_err_path, "boot", "--qemu", "/nonexistent/qemu",
 					  "--accel", "tcg", "--", "bench=exits", NULL), 2);
-	assert_non_null(strstr(test_output(err_path), "QEMU binary /nonexistent/qemu: no such file"));
+	assert_non_null(strstr(test_output(test_err_path), "QEMU binary /nonexistent/qemu: no such file"));
 	snprintf(text, sizeof(text), "[p]\nqemu = old:%s, new:/nonexistent/qemu\nrepeat = 1\n", qemu);
-	snprintf(job, sizeof(job), "%s/missing.ini", dir);
+	snprintf(job, sizeof(job), "%s/missing.ini", test_dir);
 	test_write_file(job, text);
-	assert_int_equal(test_kvmio_split(out_path, err_path, "run", job, "-o", res, "--dry-run",
+	assert_int_equal(test_kvmio_split(test_out_path, test_err_path, "run", job, "-o", res, "--dry-run",
 					  NULL), 2);
-	assert_non_null(strstr(test_output(err_path), "missing.ini:2: qemu: QEMU binary "
+	assert_non_null(strstr(test_output(test_err_path), "missing.ini:2: qemu: QEMU binary "
 			       "/nonexistent/qemu: no such file"));
 }
 
@@ -182,5 +171,5 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, test_dir_teardown);
 }

@@ -16,61 +16,16 @@
 #include "kvmio_proto.h"
 #include "helpers.h"
 
-static char log_path[256];
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(log_path, sizeof(log_path), "/tmp/kvmio-test-ahci-%d.log", (int)getpid());
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	unlink(log_path);
-	return 0;
-}
-
 /* kvmio boot on MACHINE (firmware bios unless given) with the --disk SPECS (space-separated),
  * bench=disk and the guest options OPTS; expect exit `want` and parse the log. */
 static void boot_fw(struct log *log, int want, const char *firmware, const char *machine,
 		    const char *specs, const char *opts)
 {
-	const char *argv[MAX_ARGS];
-	char specbuf[512], optbuf[512], out[300];
-	int n = 0;
-
-	argv[n++] = "boot";
-	argv[n++] = "--firmware";
-	argv[n++] = firmware;
-	argv[n++] = "--machine";
-	argv[n++] = machine;
-	argv[n++] = "--timeout";
-	argv[n++] = "120";
-	argv[n++] = "--log";
-	argv[n++] = log_path;
-	argv[n++] = "--no-guest-check"; /* the guest's own parser answers bad options here */
-	snprintf(specbuf, sizeof(specbuf), "%s", specs);
-	for (char *save = NULL, *t = strtok_r(specbuf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-		argv[n++] = "--disk";
-		argv[n++] = t;
-	}
-	argv[n++] = "--";
-	snprintf(optbuf, sizeof(optbuf), "bench=disk pci=0 %s", opts);
-	for (char *save = NULL, *t = strtok_r(optbuf, " ", &save); t && n < MAX_ARGS - 2;
-	     t = strtok_r(NULL, " ", &save))
-		argv[n++] = t;
-	argv[n] = NULL;
-	snprintf(out, sizeof(out), "%s.out", log_path);
-	unlink(log_path);
-	int rc = test_kvmio_argv(out, argv);
-	if (rc != want)
-		fail_msg("%s --disk %s -- %s: exit %d, want %d\n%s", machine, specs, opts, rc, want,
-			 test_output(out));
-	unlink(out);
-	memset(log, 0, sizeof(*log));
-	log_parse_file(log, log_path);
+	char args[100];
+	snprintf(args, sizeof(args), "--firmware %s --machine %s", firmware, machine);
+	struct test_boot b = { .args = args, .flag = "--disk", .specs = specs,
+			       .prefix = "bench=disk pci=0", .opts = opts };
+	test_boot_log(log, want, &b);
 }
 
 static void boot(struct log *log, int want, const char *machine, const char *specs, const char *opts)
@@ -81,13 +36,9 @@ static void boot(struct log *log, int want, const char *machine, const char *spe
 /* A disk result: sane latency figures, the bytes moved, and the counters that explain them. */
 static const struct record *check_result(const struct log *log, uint64_t ops, const char *irq)
 {
-	const struct record *r = log_find(log, "result", "bench", "disk");
-	assert_non_null(r);
-	test_check_result(log, record_get(r, "name"), ops);
+	const struct record *r = test_check_disk_result(log, NULL, ops);
 	test_assert_field(r, "model", "ahci");
 	test_assert_field(r, "irq", irq);
-	assert_int_equal(test_u64_of(r, "bytes"), ops * test_u64_of(r, "bs"));
-	assert_true(test_u64_of(r, "elapsed") >= test_u64_of(r, "total") / test_u64_of(r, "qd"));
 	/* Every request is issued with a write to PxCI; AHCI has no port I/O on this path. */
 	assert_true(test_u64_of(r, "mmio_w") >= ops);
 	assert_int_equal(test_u64_of(r, "pio_r") + test_u64_of(r, "pio_w"), 0);
@@ -152,28 +103,13 @@ static void test_ahci_ncq(void **state)
 /* Write, read back and check stamps in the guest, then from the host with verify-disk. */
 static void check_verify(const char *machine, const char *format, const char *extra, unsigned bs)
 {
-	char img[300], spec[400], out[300], opts[200], want[64];
+	char args[100];
 	struct log log;
-	snprintf(img, sizeof(img), "%s.%s", log_path, format);
-	snprintf(out, sizeof(out), "%s.out2", log_path);
-	unlink(img);
-	assert_int_equal(test_kvmio(out, "mkdisk", img, "64M", "--format", format, (char *)NULL), 0);
-	snprintf(spec, sizeof(spec), "ahci,backend=file=%s,format=%s,cache=none", img, format);
-	snprintf(opts, sizeof(opts), "verify=1 ops=150 rw=randwrite seed=77 bs=%u %s", bs, extra);
-	boot(&log, 0, machine, spec, opts);
-	test_assert_field(log_find(&log, "disk", NULL, NULL), "label", "yes");
-	const struct record *r = log_find(&log, "result", "verify", "ok");
-	assert_non_null(r);
-	assert_int_equal(test_u64_of(r, "ops"), 150);
+	snprintf(args, sizeof(args), "--firmware bios --machine %s", machine);
+	struct test_boot b = { .args = args, .prefix = "bench=disk pci=0", .opts = extra };
+	struct test_verify v = { .model = "ahci", .format = format, .seed = 77, .bs = bs };
+	test_write_verify(&log, &b, &v);
 	log_free(&log);
-	assert_int_equal(test_kvmio(out, "verify-disk", img, "--seed", "77", "--format", format,
-				   (char *)NULL), 0);
-	snprintf(want, sizeof(want), "stamped ok: %u\n", 150 * bs / 512);
-	assert_non_null(strstr(test_output(out), want));
-	assert_int_equal(test_kvmio(out, "verify-disk", img, "--seed", "78", "--format", format,
-				   (char *)NULL), 1);
-	unlink(img);
-	unlink(out);
 }
 
 static void test_ahci_verify(void **state)
@@ -189,12 +125,9 @@ static void test_ahci_verify(void **state)
 static void test_ahci_unlabelled(void **state)
 {
 	(void)state;
-	char img[300], spec[400];
-	snprintf(img, sizeof(img), "%s.raw", log_path);
-	FILE *f = fopen(img, "w");
-	assert_non_null(f);
-	assert_int_equal(ftruncate(fileno(f), 16 << 20), 0);
-	fclose(f);
+	char img[400], spec[500];
+	snprintf(img, sizeof(img), "%s/disk.raw", test_dir);
+	test_sparse_file(img, 16 << 20);
 	snprintf(spec, sizeof(spec), "ahci,backend=file=%s", img);
 	struct log log;
 	boot(&log, KVMIO_EXIT_BADCONFIG, "q35", spec, "rw=randwrite");
@@ -207,18 +140,13 @@ static void test_ahci_unlabelled(void **state)
 /* blkdebug EIO: the error record names the LBA, the guest exits 1. */
 static void check_eio(const char *machine, const char *inject, const char *opts, uint64_t min_lba)
 {
-	char img[300], spec[400];
+	char img[400], spec[500];
 	struct log log;
-	snprintf(img, sizeof(img), "%s.img", log_path);
-	FILE *f = fopen(img, "w");
-	assert_non_null(f);
-	assert_int_equal(ftruncate(fileno(f), 64 << 20), 0);
-	fclose(f);
+	snprintf(img, sizeof(img), "%s/eio.img", test_dir);
+	test_sparse_file(img, 64 << 20);
 	snprintf(spec, sizeof(spec), "ahci,backend=file=%s,inject=%s", img, inject);
 	boot(&log, KVMIO_EXIT_GUEST_FAIL, machine, spec, opts);
-	const struct record *e = log_find(&log, "error", "code", "device");
-	assert_non_null(e);
-	test_assert_field(e, "model", "ahci");
+	const struct record *e = test_check_device_error(&log, "ahci");
 	test_assert_field(e, "what", "ATA error");
 	assert_true(test_u64_of(e, "lba") >= min_lba);
 	/* the task file (hex): ERR in the status, or the error register (ABRT) still set when a
@@ -227,7 +155,6 @@ static void check_eio(const char *machine, const char *inject, const char *opts,
 	assert_non_null(st);
 	assert_non_null(er);
 	assert_true((strtoull(st, NULL, 16) & 0x01) || strtoull(er, NULL, 16) != 0);
-	test_assert_field(log_find(&log, "end", NULL, NULL), "status", "fail");
 	log_free(&log);
 	unlink(img);
 }
@@ -261,15 +188,13 @@ static void test_ahci_bad_options(void **state)
 		{ "microvm", "ahci" },
 	};
 	for (size_t i = 0; i < sizeof(bad_specs) / sizeof(bad_specs[0]); i++) {
-		char out[300];
-		snprintf(out, sizeof(out), "%s.out3", log_path);
+		const char *out = test_out_path;
 		int rc = test_kvmio(out, "boot", "--firmware", strcmp(bad_specs[i][0], "microvm") ? "bios" : "pvh",
 				    "--machine", bad_specs[i][0], "--disk", bad_specs[i][1], "--",
 				    "bench=disk", (char *)NULL);
 		if (rc != KVMIO_EXIT_BADCONFIG)
 			fail_msg("--disk %s: exit %d, want 2\n%s", bad_specs[i][1], rc, test_output(out));
 		assert_non_null(strstr(test_output(out), "--disk"));
-		unlink(out);
 	}
 }
 
@@ -290,22 +215,17 @@ static void test_ahci_numbering(void **state)
 	assert_non_null(strstr(record_get(log_find(&log, "error", "code", "badconfig"), "msg"), "no disk"));
 	log_free(&log);
 	boot(&log, 0, "q35", "ahci,size=32M virtio-blk,size=16M", "ops=50");
-	test_assert_field(log_find(&log, "disk", "index", "0"), "model", "ahci");
-	test_assert_field(log_find(&log, "disk", "index", "1"), "model", "virtio-blk");
+	test_check_disk_models(&log, "ahci virtio-blk");
 	test_assert_field(log_find(&log, "result", NULL, NULL), "model", "ahci");
 	log_free(&log);
 	boot(&log, 0, "pc", "ide,size=16M ahci,size=32M ahci,size=48M virtio-blk", "ops=50 dev=2");
-	test_assert_field(log_find(&log, "disk", "index", "0"), "model", "ide");
-	test_assert_field(log_find(&log, "disk", "index", "1"), "model", "ahci");
+	test_check_disk_models(&log, "ide ahci ahci virtio-blk");
 	assert_int_equal(test_u64_of(log_find(&log, "disk", "index", "1"), "sectors"), (32u << 20) / 512);
 	assert_int_equal(test_u64_of(log_find(&log, "disk", "index", "2"), "sectors"), (48u << 20) / 512);
-	test_assert_field(log_find(&log, "disk", "index", "3"), "model", "virtio-blk");
 	test_assert_field(log_find(&log, "result", NULL, NULL), "model", "ahci");
 	log_free(&log);
 	boot(&log, 0, "q35", "ahci,size=32M nvme,size=16M virtio-blk", "ops=50 dev=1");
-	test_assert_field(log_find(&log, "disk", "index", "0"), "model", "ahci");
-	test_assert_field(log_find(&log, "disk", "index", "1"), "model", "nvme");
-	test_assert_field(log_find(&log, "disk", "index", "2"), "model", "virtio-blk");
+	test_check_disk_models(&log, "ahci nvme virtio-blk");
 	test_assert_field(log_find(&log, "result", NULL, NULL), "model", "nvme");
 	log_free(&log);
 	/* UEFI: the boot volume on the same AHCI (port 0 on q35) is left out */
@@ -319,13 +239,13 @@ static void test_ahci_numbering(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_ahci_modes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ahci_ncq, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ahci_verify, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ahci_unlabelled, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ahci_fault_injection, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ahci_bad_options, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ahci_numbering, setup, teardown),
+		TEST_IN_DIR(test_ahci_modes),
+		TEST_IN_DIR(test_ahci_ncq),
+		TEST_IN_DIR(test_ahci_verify),
+		TEST_IN_DIR(test_ahci_unlabelled),
+		TEST_IN_DIR(test_ahci_fault_injection),
+		TEST_IN_DIR(test_ahci_bad_options),
+		TEST_IN_DIR(test_ahci_numbering),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

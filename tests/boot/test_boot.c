@@ -20,44 +20,22 @@
 #include "helpers.h"
 
 
-static char log_path[256];
-
-
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(log_path, sizeof(log_path), "/tmp/kvmio-test-%d.log", (int)getpid());
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	unlink(log_path);
-	return 0;
-}
-
-
-
-
-
 /* Boot, expect exit code `want`, parse the kept serial log. */
 static void boot_and_parse(struct log *log, int want, const char *fw, const char *machine,
 			   const char *opt1, const char *opt2)
 {
 	char out[300];
-	snprintf(out, sizeof(out), "%s.out", log_path);
+	snprintf(out, sizeof(out), "%s.out", test_log_path);
 	/* --no-guest-check: these boots test the guest's own parser too (the host's check before
 	 * launching is test_host_checks_options) */
 	int rc = test_kvmio(out, "boot", "--firmware", fw, "--machine", machine, "--timeout", "120",
-			   "--no-guest-check", "--log", log_path, "--", opt1, opt2, (char *)NULL);
+			   "--no-guest-check", "--log", test_log_path, "--", opt1, opt2, (char *)NULL);
 	if (rc != want)
 		fail_msg("kvmio boot %s/%s %s %s: exit %d, want %d\n%s", fw, machine, opt1,
 			 opt2 ? opt2 : "", rc, want, test_output(out));
 	unlink(out);
 	memset(log, 0, sizeof(*log));
-	log_parse_file(log, log_path);
+	log_parse_file(log, test_log_path);
 }
 
 static void check_good_boot(const char *fw, const char *machine, const char *path, int has_testdev)
@@ -115,7 +93,7 @@ static void test_q35_multiboot(void **state)
 	check_good_boot("bios", "q35", "multiboot", 1);
 	struct log log;
 	memset(&log, 0, sizeof(log));
-	log_parse_file(&log, log_path);
+	log_parse_file(&log, test_log_path);
 	assert_string_not_equal(record_get(log_find(&log, "hello", NULL, NULL), "ecam"), "none");
 	test_assert_field(log_find(&log, "pci", "id", "1b36:0005"), "access", "ecam");
 	log_free(&log);
@@ -134,12 +112,12 @@ static void test_tsc_matches_host(void **state)
 						{ "pvh", "microvm" }, { "pvh", "pc" },
 						{ "uefi", "q35" } };
 	char out[300];
-	snprintf(out, sizeof(out), "%s.out", log_path);
+	snprintf(out, sizeof(out), "%s.out", test_log_path);
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		const char *argv[] = { "boot", "--json", "--firmware", paths[i][0], "--machine",
 				       paths[i][1], "--", "bench=none", "pci=0", NULL };
 		char errpath[320];
-		snprintf(errpath, sizeof(errpath), "%s.err", log_path);
+		snprintf(errpath, sizeof(errpath), "%s.err", test_log_path);
 		const char *full[MAX_ARGS];
 		int n = 0;
 		full[n++] = test_kvmio_bin();
@@ -211,14 +189,14 @@ static void test_host_checks_options(void **state)
 		{ "tests=cpuid,bogus", "guest option tests=cpuid,bogus: no exit test named bogus" },
 	};
 	char out[300];
-	snprintf(out, sizeof(out), "%s.out", log_path);
+	snprintf(out, sizeof(out), "%s.out", test_log_path);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		unlink(log_path);
-		assert_int_equal(test_kvmio(out, "boot", "--log", log_path, "--", bad[i][0],
+		unlink(test_log_path);
+		assert_int_equal(test_kvmio(out, "boot", "--log", test_log_path, "--", bad[i][0],
 					    (char *)NULL), KVMIO_EXIT_BADCONFIG);
 		if (!strstr(test_output(out), bad[i][1]))
 			fail_msg("%s: output lacks '%s':\n%s", bad[i][0], bad[i][1], test_output(out));
-		assert_int_equal(access(log_path, F_OK), -1); /* QEMU never started */
+		assert_int_equal(access(test_log_path, F_OK), -1); /* QEMU never started */
 	}
 	unlink(out);
 }
@@ -315,9 +293,9 @@ static void test_host_timeout(void **state)
 {
 	(void)state;
 	char out[300];
-	snprintf(out, sizeof(out), "%s.out", log_path);
+	snprintf(out, sizeof(out), "%s.out", test_log_path);
 	/* The guest would spin for 600 s; the host deadline of 3 s must end it. */
-	int rc = test_kvmio(out, "boot", "--timeout", "3", "--log", log_path, "--", "bench=spin",
+	int rc = test_kvmio(out, "boot", "--timeout", "3", "--log", test_log_path, "--", "bench=spin",
 			   "timeout=600", (char *)NULL);
 	assert_int_equal(rc, KVMIO_EXIT_TIMEOUT);
 	assert_non_null(strstr(test_output(out), "timeout"));
@@ -329,8 +307,8 @@ static void test_uefi_bar_above_4g(void **state)
 {
 	(void)state;
 	char out[300];
-	snprintf(out, sizeof(out), "%s.out", log_path);
-	int rc = test_kvmio(out, "boot", "--firmware", "uefi", "--log", log_path, "--qemu-arg",
+	snprintf(out, sizeof(out), "%s.out", test_log_path);
+	int rc = test_kvmio(out, "boot", "--firmware", "uefi", "--log", test_log_path, "--qemu-arg",
 			   "-device", "--qemu-arg", "virtio-rng-pci,addr=05.0", "--", "ops=200",
 			   "dev=00:05.0", "bar=4", (char *)NULL);
 	if (rc != 0)
@@ -338,7 +316,7 @@ static void test_uefi_bar_above_4g(void **state)
 	unlink(out);
 	struct log log;
 	memset(&log, 0, sizeof(log));
-	assert_int_equal(log_parse_file(&log, log_path), 0);
+	assert_int_equal(log_parse_file(&log, test_log_path), 0);
 	const char *bar4 = record_get(log_find(&log, "pci", "bdf", "00:05.0"), "bar4");
 	assert_non_null(bar4);
 	assert_true(!strncmp(bar4, "mem64p:0x", 9));
@@ -359,7 +337,7 @@ static void test_no_debug_exit(void **state)
 	static const char *const paths[][2] = { { "bios", "pc" }, { "bios", "q35" },
 						{ "pvh", "microvm" }, { "uefi", "q35" } };
 	char out[300];
-	snprintf(out, sizeof(out), "%s.out", log_path);
+	snprintf(out, sizeof(out), "%s.out", test_log_path);
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		int rc = test_kvmio(out, "boot", "--no-debug-exit", "--json", "--firmware", paths[i][0],
 				   "--machine", paths[i][1], "--", "ops=50", (char *)NULL);
@@ -382,40 +360,9 @@ static void test_no_debug_exit(void **state)
 static const char *boot_devices(struct log *log, int want, const char *flag, const char *specs,
 				const char *tap_cmd, const char *prefix, const char *opts)
 {
-	const char *argv[MAX_ARGS];
-	char specbuf[512], optbuf[512], out[300];
-	int n = 0;
-
-	argv[n++] = "boot";
-	argv[n++] = "--timeout";
-	argv[n++] = "120";
-	argv[n++] = "--log";
-	argv[n++] = log_path;
-	argv[n++] = "--no-guest-check"; /* the guest's own parser answers bad options here */
-	snprintf(specbuf, sizeof(specbuf), "%s", specs);
-	for (char *save = NULL, *t = strtok_r(specbuf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-		argv[n++] = flag;
-		argv[n++] = t;
-	}
-	if (tap_cmd) {
-		argv[n++] = "--tap-cmd";
-		argv[n++] = tap_cmd;
-	}
-	argv[n++] = "--";
-	snprintf(optbuf, sizeof(optbuf), "%s %s", prefix, opts);
-	for (char *save = NULL, *t = strtok_r(optbuf, " ", &save); t && n < MAX_ARGS - 2;
-	     t = strtok_r(NULL, " ", &save))
-		argv[n++] = t;
-	argv[n] = NULL;
-	snprintf(out, sizeof(out), "%s.out", log_path);
-	int rc = test_kvmio_argv(out, argv);
-	const char *printed = test_output(out);
-	if (rc != want)
-		fail_msg("%s %s -- %s: exit %d, want %d\n%s", flag, specs, opts, rc, want, printed);
-	unlink(out);
-	memset(log, 0, sizeof(*log));
-	log_parse_file(log, log_path);
-	return printed;
+	struct test_boot b = { .flag = flag, .specs = specs, .tap_cmd = tap_cmd, .prefix = prefix,
+			       .opts = opts };
+	return test_boot_log(log, want, &b);
 }
 
 static void boot_disk(struct log *log, int want, const char *specs, const char *opts)
@@ -426,11 +373,7 @@ static void boot_disk(struct log *log, int want, const char *specs, const char *
 /* A disk result: sane latency figures plus the counters that explain them. */
 static const struct record *check_disk_result(const struct log *log, uint64_t ops)
 {
-	const struct record *r = log_find(log, "result", "bench", "disk");
-	assert_non_null(r);
-	test_check_result(log, record_get(r, "name"), ops);
-	assert_int_equal(test_u64_of(r, "bytes"), ops * test_u64_of(r, "bs"));
-	assert_true(test_u64_of(r, "elapsed") >= test_u64_of(r, "total") / test_u64_of(r, "qd"));
+	const struct record *r = test_check_disk_result(log, NULL, ops);
 	assert_non_null(record_get(r, "harness_mean"));
 	return r;
 }
@@ -510,8 +453,7 @@ static void test_ide_modes(void **state)
 	log_free(&log);
 	/* IDE and virtio-blk side by side: numbered in --disk order, msix fine for virtio */
 	boot_disk(&log, 0, "ide virtio-blk", "ops=50 dev=1 irq=msix");
-	test_assert_field(log_find(&log, "disk", "index", "0"), "model", "ide");
-	test_assert_field(log_find(&log, "disk", "index", "1"), "model", "virtio-blk");
+	test_check_disk_models(&log, "ide virtio-blk");
 	test_assert_field(log_find(&log, "result", "bench", "disk"), "model", "virtio-blk");
 	log_free(&log);
 }
@@ -604,68 +546,30 @@ static void test_disk_bad_config(void **state)
 static void test_disk_fault_injection(void **state)
 {
 	(void)state;
-	char img[300];
-	snprintf(img, sizeof(img), "%s.img", log_path);
-	FILE *f = fopen(img, "w");
-	assert_non_null(f);
-	assert_int_equal(ftruncate(fileno(f), 64 << 20), 0);
-	fclose(f);
-	char spec[400];
+	char img[400], spec[500];
 	struct log log;
+	snprintf(img, sizeof(img), "%s/eio.img", test_dir);
+	test_sparse_file(img, 64 << 20);
 	snprintf(spec, sizeof(spec), "virtio-blk,backend=file=%s,inject=eio-read", img);
 	boot_disk(&log, KVMIO_EXIT_GUEST_FAIL, spec, "ops=10");
-	const struct record *e = log_find(&log, "error", "code", "device");
-	assert_non_null(e);
+	const struct record *e = test_check_device_error(&log, NULL);
 	assert_non_null(record_get(e, "lba"));
-	test_assert_field(log_find(&log, "end", NULL, NULL), "status", "fail");
 	log_free(&log);
 	snprintf(spec, sizeof(spec), "virtio-blk,backend=file=%s,inject=eio-write", img);
 	boot_disk(&log, KVMIO_EXIT_GUEST_FAIL, spec, "ops=10 rw=randwrite write=unsafe");
-	e = log_find(&log, "error", "code", "device");
-	assert_non_null(e);
+	e = test_check_device_error(&log, NULL);
 	assert_true(test_u64_of(e, "lba") >= 2048); /* the data area starts at 1 MiB */
 	log_free(&log);
 	unlink(img);
 }
 
-/* Host-side helper: sha256 of a file via sha256sum, into out (65 bytes). */
-static void file_hash(const char *path, char *out)
-{
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "sha256sum '%s'", path);
-	FILE *p = popen(cmd, "r");
-	assert_non_null(p);
-	assert_non_null(fgets(out, 65, p));
-	pclose(p);
-}
-
 static void check_verify(const char *model, const char *format, const char *extra, unsigned bs)
 {
-	char img[300], spec[400], out[300], opts[200];
 	struct log log;
-	snprintf(img, sizeof(img), "%s.%s", log_path, format);
-	snprintf(out, sizeof(out), "%s.out", log_path);
-	unlink(img);
-	assert_int_equal(test_kvmio(out, "mkdisk", img, "64M", "--format", format, (char *)NULL), 0);
-	snprintf(spec, sizeof(spec), "%s,backend=file=%s,format=%s,cache=none", model, img, format);
-	snprintf(opts, sizeof(opts), "verify=1 ops=150 rw=randwrite seed=77 bs=%u %s", bs, extra);
-	boot_disk(&log, 0, spec, opts);
-	test_assert_field(log_find(&log, "disk", NULL, NULL), "label", "yes");
-	const struct record *r = log_find(&log, "result", "verify", "ok");
-	assert_non_null(r);
-	assert_int_equal(test_u64_of(r, "ops"), 150);
+	struct test_boot b = { .prefix = "bench=disk pci=0", .opts = extra };
+	struct test_verify v = { .model = model, .format = format, .seed = 77, .bs = bs };
+	test_write_verify(&log, &b, &v);
 	log_free(&log);
-	/* The stamps reached the image file: checked from the host after QEMU is gone. */
-	assert_int_equal(test_kvmio(out, "verify-disk", img, "--seed", "77", "--format", format,
-				   (char *)NULL), 0);
-	char want[64];
-	snprintf(want, sizeof(want), "stamped ok: %u\n", 150 * bs / 512);
-	assert_non_null(strstr(test_output(out), want));
-	/* ... and a wrong seed is caught */
-	assert_int_equal(test_kvmio(out, "verify-disk", img, "--seed", "78", "--format", format,
-				   (char *)NULL), 1);
-	unlink(img);
-	unlink(out);
 }
 
 static void test_disk_verify(void **state)
@@ -681,15 +585,10 @@ static void test_disk_verify(void **state)
 static void test_disk_unlabelled_untouched(void **state)
 {
 	(void)state;
-	char img[300], spec[400], before[80], after[80];
-	snprintf(img, sizeof(img), "%s.raw", log_path);
-	FILE *f = fopen(img, "w");
-	assert_non_null(f);
-	for (int i = 0; i < 4096; i++)
-		fprintf(f, "precious data line %d\n", i);
-	assert_int_equal(ftruncate(fileno(f), 32 << 20), 0);
-	fclose(f);
-	file_hash(img, before);
+	char img[400], spec[500], before[80], after[80];
+	snprintf(img, sizeof(img), "%s/precious.raw", test_dir);
+	test_precious_file(img, 4096, 32 << 20);
+	test_file_hash(img, before);
 	static const char *const writers[] = { "rw=randwrite", "rw=write", "rw=randrw", "verify=1" };
 	for (int i = 0; i < 4; i++) {
 		struct log log;
@@ -702,7 +601,7 @@ static void test_disk_unlabelled_untouched(void **state)
 		boot_disk(&log, KVMIO_EXIT_BADCONFIG, spec, writers[i]);
 		log_free(&log);
 	}
-	file_hash(img, after);
+	test_file_hash(img, after);
 	assert_string_equal(before, after);
 	unlink(img);
 }
@@ -723,14 +622,7 @@ static const char *boot_net(struct log *log, int want, const char *specs, const 
 /* A network result where every frame sent arrived intact, in order, once. */
 static const struct record *check_net_clean(const struct log *log, uint64_t ops, uint64_t timed)
 {
-	const struct record *r = log_find(log, "result", NULL, NULL);
-	assert_non_null(r);
-	test_check_result(log, record_get(r, "name"), timed);
-	assert_int_equal(test_u64_of(r, "rx_ok"), ops);
-	assert_int_equal(test_u64_of(r, "lost"), 0);
-	assert_int_equal(test_u64_of(r, "corrupt"), 0);
-	assert_int_equal(test_u64_of(r, "reordered"), 0);
-	assert_int_equal(test_u64_of(r, "dup"), 0);
+	const struct record *r = test_check_net_clean(log, ops, timed);
 	assert_non_null(record_get(r, "harness_mean"));
 	return r;
 }
@@ -815,7 +707,8 @@ static void check_peer_model(const char *model, const char *extra)
 	snprintf(specs, sizeof(specs), "%s,topology=peer,peer-mode=sink", model);
 	snprintf(opts, sizeof(opts), "bench=net-tx ops=200 size=700 burst=4 %s", extra);
 	const char *printed = boot_net(&log, 0, specs, opts);
-	assert_non_null(strstr(printed, "mode=sink rx=200 rx_ok=200 rx_corrupt=0"));
+	if (!strstr(printed, "mode=sink rx=200 rx_ok=200 rx_corrupt=0"))
+		fail_msg("%s: the sink peer's counts are not in kvmio's output:\n%s", model, printed);
 	log_free(&log);
 	snprintf(specs, sizeof(specs), "%s,topology=peer,peer-mode=flood,peer-size=1514", model);
 	snprintf(opts, sizeof(opts), "bench=net-rx ops=300 %s", extra);
@@ -872,7 +765,7 @@ static void test_net_tap(void **state)
 	if (!tap_possible()) {
 		/* not root or no /dev/net/tun: kvmio must refuse the tap NIC with that reason */
 		char out[300];
-		snprintf(out, sizeof(out), "%s.out", log_path);
+		snprintf(out, sizeof(out), "%s.out", test_log_path);
 		assert_int_equal(test_kvmio(out, "boot", "--net", "virtio-net,topology=tap", "--",
 					    "bench=net-echo", (char *)NULL), KVMIO_EXIT_BADCONFIG);
 		assert_non_null(strstr(test_output(out), "tap topology needs root and /dev/net/tun"));
@@ -1015,16 +908,16 @@ static void test_parse_saved_log(void **state)
 	boot_and_parse(&log, 0, "bios", "pc", "ops=100", NULL);
 	log_free(&log);
 	char out[300];
-	snprintf(out, sizeof(out), "%s.out", log_path);
-	assert_int_equal(test_kvmio(out, "parse", log_path, (char *)NULL), 0);
+	snprintf(out, sizeof(out), "%s.out", test_log_path);
+	assert_int_equal(test_kvmio(out, "parse", test_log_path, (char *)NULL), 0);
 	assert_non_null(strstr(test_output(out), "pio-unhandled"));
-	assert_int_equal(test_kvmio(out, "parse", "--csv", log_path, (char *)NULL), 0);
+	assert_int_equal(test_kvmio(out, "parse", "--csv", test_log_path, (char *)NULL), 0);
 	const char *csv = test_output(out);
 	int lines = 0;
 	for (const char *p = csv; *p; p++)
 		lines += *p == '\n';
 	assert_int_equal(lines, 1 + 6); /* header + six results */
-	assert_int_equal(test_kvmio(out, "parse", "--json", log_path, (char *)NULL), 0);
+	assert_int_equal(test_kvmio(out, "parse", "--json", test_log_path, (char *)NULL), 0);
 	assert_true(test_output(out)[0] == '{');
 	unlink(out);
 }
@@ -1039,7 +932,7 @@ static void test_pin(void **state)
 	int first = 0;
 
 	(void)state;
-	snprintf(out, sizeof(out), "%s.out", log_path);
+	snprintf(out, sizeof(out), "%s.out", test_log_path);
 	assert_int_equal(sched_getaffinity(0, sizeof(set), &set), 0);
 	while (!CPU_ISSET(first, &set))
 		first++;
@@ -1076,7 +969,7 @@ static void test_host_usage_errors(void **state)
 {
 	(void)state;
 	char out[300];
-	snprintf(out, sizeof(out), "%s.out", log_path);
+	snprintf(out, sizeof(out), "%s.out", test_log_path);
 	assert_int_equal(test_kvmio(out, "boot", "--firmware", "bios", "--machine", "microvm",
 				   (char *)NULL), KVMIO_EXIT_BADCONFIG);
 	assert_int_equal(test_kvmio(out, "boot", "--frobnicate", (char *)NULL), KVMIO_EXIT_BADCONFIG);
@@ -1088,47 +981,47 @@ static void test_host_usage_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_pc_multiboot, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_q35_multiboot, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_microvm_pvh, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pc_pvh, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_q35_uefi, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tsc_matches_host, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pin, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unknown_option, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_host_checks_options, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_exit_test_subset, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_uefi_unknown_option, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_faults, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_watchdog, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_watchdog_microvm, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_host_timeout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_uefi_bar_above_4g, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_debug_exit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_virtio_blk_modes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ide_modes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_disk_sweep, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_disk_iothread, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_disk_writes_null, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_disk_read_only, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_disk_bad_config, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_disk_fault_injection, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_disk_verify, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_disk_unlabelled_untouched, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_net_loop_virtio, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_net_loop_rtl8139, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_net_loop_e1000, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_net_loop_e1000e, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_time_everywhere, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stamp_batch, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_net_peer, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_net_peer_damage, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_net_tap, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_net_bad_config, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_help, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_parse_saved_log, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_host_usage_errors, setup, teardown),
+		TEST_IN_DIR(test_pc_multiboot),
+		TEST_IN_DIR(test_q35_multiboot),
+		TEST_IN_DIR(test_microvm_pvh),
+		TEST_IN_DIR(test_pc_pvh),
+		TEST_IN_DIR(test_q35_uefi),
+		TEST_IN_DIR(test_tsc_matches_host),
+		TEST_IN_DIR(test_pin),
+		TEST_IN_DIR(test_unknown_option),
+		TEST_IN_DIR(test_bad_values),
+		TEST_IN_DIR(test_host_checks_options),
+		TEST_IN_DIR(test_exit_test_subset),
+		TEST_IN_DIR(test_uefi_unknown_option),
+		TEST_IN_DIR(test_faults),
+		TEST_IN_DIR(test_watchdog),
+		TEST_IN_DIR(test_watchdog_microvm),
+		TEST_IN_DIR(test_host_timeout),
+		TEST_IN_DIR(test_uefi_bar_above_4g),
+		TEST_IN_DIR(test_no_debug_exit),
+		TEST_IN_DIR(test_virtio_blk_modes),
+		TEST_IN_DIR(test_ide_modes),
+		TEST_IN_DIR(test_disk_sweep),
+		TEST_IN_DIR(test_disk_iothread),
+		TEST_IN_DIR(test_disk_writes_null),
+		TEST_IN_DIR(test_disk_read_only),
+		TEST_IN_DIR(test_disk_bad_config),
+		TEST_IN_DIR(test_disk_fault_injection),
+		TEST_IN_DIR(test_disk_verify),
+		TEST_IN_DIR(test_disk_unlabelled_untouched),
+		TEST_IN_DIR(test_net_loop_virtio),
+		TEST_IN_DIR(test_net_loop_rtl8139),
+		TEST_IN_DIR(test_net_loop_e1000),
+		TEST_IN_DIR(test_net_loop_e1000e),
+		TEST_IN_DIR(test_time_everywhere),
+		TEST_IN_DIR(test_stamp_batch),
+		TEST_IN_DIR(test_net_peer),
+		TEST_IN_DIR(test_net_peer_damage),
+		TEST_IN_DIR(test_net_tap),
+		TEST_IN_DIR(test_net_bad_config),
+		TEST_IN_DIR(test_help),
+		TEST_IN_DIR(test_parse_saved_log),
+		TEST_IN_DIR(test_host_usage_errors),
 	};
 	return cmocka_run_group_tests_name("boot", tests, NULL, NULL);
 }

@@ -22,26 +22,15 @@
 
 #define OPTIONS "ops=300 bench=exits"
 
-static char dir[256], img[300], out_path[300], log_path[300];
+static char img[300];
 
 static int setup(void **state)
 {
-	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/kvmio-test-image-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	snprintf(img, sizeof(img), "%s/t.img", dir);
-	snprintf(out_path, sizeof(out_path), "%s/out", dir);
-	snprintf(log_path, sizeof(log_path), "%s/serial.log", dir);
+	assert_int_equal(test_dir_setup(state), 0);
+	snprintf(img, sizeof(img), "%s/t.img", test_dir);
 	unsetenv("KVMIO_IMAGE_DIR");  /* build/kvmio finds build/kvmio.img beside it */
-	if (test_kvmio(out_path, "image", img, "--cmdline", OPTIONS, (char *)NULL) != 0)
-		fail_msg("kvmio image: %s", test_output(out_path));
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	dir_remove_tree(dir);
+	if (test_kvmio(test_out_path, "image", img, "--cmdline", OPTIONS, (char *)NULL) != 0)
+		fail_msg("kvmio image: %s", test_output(test_out_path));
 	return 0;
 }
 
@@ -55,14 +44,14 @@ static void boot_image_disk(const char *fw, const char *machine, uint64_t mem_mi
 	int rc;
 
 	/* OVMF runs under TCG only (kvm_pvm cannot run it); the BIOS paths take auto's choice */
-	rc = test_kvmio(out_path, "boot", "--firmware", fw, "--machine", machine, "--image", img,
+	rc = test_kvmio(test_out_path, "boot", "--firmware", fw, "--machine", machine, "--image", img,
 			"--accel", strcmp(fw, "uefi") ? "auto" : "tcg", "--timeout", "120",
-			"--log", log_path, disk ? "--disk" : NULL, disk, (char *)NULL);
+			"--log", test_log_path, disk ? "--disk" : NULL, disk, (char *)NULL);
 	if (rc != 0)
 		fail_msg("kvmio boot --image %s/%s: exit %d\n%s", fw, machine, rc,
-			 test_output(out_path));
+			 test_output(test_out_path));
 	memset(&log, 0, sizeof(log));
-	log_parse_file(&log, log_path);
+	log_parse_file(&log, test_log_path);
 	assert_int_equal(log.status, 0);
 	hello = log_find(&log, "hello", NULL, NULL);
 	assert_non_null(hello);
@@ -104,36 +93,36 @@ static void test_image_usage(void **state)
 	char other[320], *first, *again;
 
 	(void)state;
-	snprintf(other, sizeof(other), "%s/bad.img", dir);
-	assert_int_equal(test_kvmio(out_path, "image", other, "--cmdline", "ops=lots", (char *)NULL), 2);
-	first = test_read(out_path);
+	snprintf(other, sizeof(other), "%s/bad.img", test_dir);
+	assert_int_equal(test_kvmio(test_out_path, "image", other, "--cmdline", "ops=lots", (char *)NULL), 2);
+	first = test_read(test_out_path);
 	assert_non_null(strstr(first, "guest option ops=lots"));
 	assert_true(strchr(first, '\n') == first + strlen(first) - 1); /* one line */
 	free(first);
 	assert_false(path_exists(other));
-	assert_int_equal(test_kvmio(out_path, "image", other, "--cmdline", "nosuch=1", (char *)NULL), 2);
-	assert_int_equal(test_kvmio(out_path, "image", other, "--cmdline", "ops=1'", (char *)NULL), 2);
+	assert_int_equal(test_kvmio(test_out_path, "image", other, "--cmdline", "nosuch=1", (char *)NULL), 2);
+	assert_int_equal(test_kvmio(test_out_path, "image", other, "--cmdline", "ops=1'", (char *)NULL), 2);
 	assert_false(path_exists(other));
-	assert_int_equal(test_kvmio(out_path, "image", other, "--from", "/etc/hostname", (char *)NULL), 2);
-	assert_non_null(strstr(test_output(out_path), "not a kvmio.img"));
+	assert_int_equal(test_kvmio(test_out_path, "image", other, "--from", "/etc/hostname", (char *)NULL), 2);
+	assert_non_null(strstr(test_output(test_out_path), "not a kvmio.img"));
 	assert_false(path_exists(other));
 
 	first = test_read(img);
 	assert_non_null(first);
-	assert_int_equal(test_kvmio(out_path, "image", img, "--cmdline", "ops=1", (char *)NULL), 2);
-	assert_non_null(strstr(test_output(out_path), "--force"));
+	assert_int_equal(test_kvmio(test_out_path, "image", img, "--cmdline", "ops=1", (char *)NULL), 2);
+	assert_non_null(strstr(test_output(test_out_path), "--force"));
 	again = test_read(img);
 	assert_memory_equal(first, again, 4096 * 512 + 65536);
 	free(again);
 	/* --force rewrites it; then back to OPTIONS for the boots */
-	assert_int_equal(test_kvmio(out_path, "image", img, "--cmdline", "ops=1", "--force",
+	assert_int_equal(test_kvmio(test_out_path, "image", img, "--cmdline", "ops=1", "--force",
 				    (char *)NULL), 0);
-	assert_int_equal(test_kvmio(out_path, "image", img, "--cmdline", OPTIONS, "--force",
+	assert_int_equal(test_kvmio(test_out_path, "image", img, "--cmdline", OPTIONS, "--force",
 				    (char *)NULL), 0);
 	free(first);
 	/* guest options after -- do not go with --image */
-	assert_int_equal(test_kvmio(out_path, "boot", "--image", img, "--", "ops=5", (char *)NULL), 2);
-	assert_non_null(strstr(test_output(out_path), "kvmio image FILE --cmdline"));
+	assert_int_equal(test_kvmio(test_out_path, "boot", "--image", img, "--", "ops=5", (char *)NULL), 2);
+	assert_non_null(strstr(test_output(test_out_path), "kvmio image FILE --cmdline"));
 }
 
 int main(void)
@@ -146,5 +135,5 @@ int main(void)
 		cmocka_unit_test(test_uefi_q35),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, test_dir_teardown);
 }

@@ -24,19 +24,16 @@
 #include "proto/proto.h"
 #include "helpers.h"
 
-static char dir[256], log_qemu[300], log_lv[300], out[300], err[300];
+static char log_qemu[300], log_lv[300];
 static char logd[300], lvd[300]; /* pid files of the daemons a test started, or "" */
 static void daemon_down(char *pidfile);
 
 static int setup(void **state)
 {
-	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/kvmio-test-libvirt-%d", (int)getpid());
-	assert_int_equal(dir_make_all(dir), 0);
-	snprintf(log_qemu, sizeof(log_qemu), "%s/qemu.log", dir);
-	snprintf(log_lv, sizeof(log_lv), "%s/libvirt.log", dir);
-	snprintf(out, sizeof(out), "%s/out", dir);
-	snprintf(err, sizeof(err), "%s/err", dir);
+	if (test_dir_setup(state) != 0)
+		return -1;
+	snprintf(log_qemu, sizeof(log_qemu), "%s/qemu.log", test_dir);
+	snprintf(log_lv, sizeof(log_lv), "%s/libvirt.log", test_dir);
 	return 0;
 }
 
@@ -45,8 +42,7 @@ static int teardown(void **state)
 	(void)state;
 	daemon_down(lvd);
 	daemon_down(logd);
-	dir_remove_tree(dir);
-	return 0;
+	return test_dir_teardown(state);
 }
 
 /* What a log says, record by record, without the figures: type and identity. */
@@ -80,33 +76,21 @@ static char *shape(const struct log *log)
 static void boot(struct log *log, const char *logp, const char *uri, int want, const char *disk,
 		 const char *guest)
 {
-	const char *args[MAX_ARGS];
-	char g[512], *save = NULL, connect[300];
-	int n = 0, rc;
-
-	args[n++] = "boot";
+	char connect[300];
 	snprintf(connect, sizeof(connect), "--connect%s%s", uri && *uri ? "=" : "", uri ? uri : "");
-	if (uri)
-		args[n++] = connect;
-	args[n++] = "--timeout";
-	args[n++] = "180";
-	args[n++] = "--log";
-	args[n++] = logp;
-	if (disk) {
-		args[n++] = "--disk";
-		args[n++] = disk;
-	}
-	args[n++] = "--";
-	snprintf(g, sizeof(g), "%s", guest);
-	for (char *w = strtok_r(g, " ", &save); w; w = strtok_r(NULL, " ", &save))
-		args[n++] = w;
-	args[n] = NULL;
-	rc = test_kvmio_argv(out, args);
-	if (rc != want)
-		fail_msg("kvmio boot %s %s -- %s: exit %d, want %d\n%s", uri ? connect : "",
-			 disk ? disk : "", guest, rc, want, test_output(out));
-	memset(log, 0, sizeof(*log));
-	log_parse_file(log, logp);
+	struct test_boot b = { .log = logp, .args = uri ? connect : NULL, .timeout = "180",
+			       .guest_check = 1, .flag = "--disk", .specs = disk, .opts = guest };
+	test_boot_log(log, want, &b);
+}
+
+/* Two logs of the same guest, one a backend: the same records (figures aside). */
+static void same_shape(const struct log *a, const struct log *b)
+{
+	char *sa = shape(a), *sb = shape(b);
+	if (strcmp(sa, sb) != 0)
+		fail_msg("QEMU backend:\n%s\nlibvirt backend:\n%s", sa, sb);
+	free(sa);
+	free(sb);
 }
 
 /* The same guest through both backends (libvirt at uri): the same records (figures aside), end
@@ -115,7 +99,6 @@ static void same_records(const char *uri, const char *disk, const char *guest,
 			 const char *bench_result)
 {
 	struct log a, b;
-	char *sa, *sb;
 
 	boot(&a, log_qemu, NULL, 0, disk, guest);
 	boot(&b, log_lv, uri, 0, disk, guest);
@@ -124,12 +107,7 @@ static void same_records(const char *uri, const char *disk, const char *guest,
 	assert_non_null(log_find(&b, "result", "name", bench_result));
 	test_check_result(&b, bench_result, test_u64_of(log_find(&b, "result", "name",
 								  bench_result), "ops"));
-	sa = shape(&a);
-	sb = shape(&b);
-	if (strcmp(sa, sb) != 0)
-		fail_msg("QEMU backend:\n%s\nlibvirt backend:\n%s", sa, sb);
-	free(sa);
-	free(sb);
+	same_shape(&a, &b);
 	log_free(&a);
 	log_free(&b);
 }
@@ -161,8 +139,8 @@ static void test_file_disk(void **state)
 	const struct record *d;
 
 	(void)state;
-	snprintf(img, sizeof(img), "%s/disk.img", dir);
-	assert_int_equal(test_kvmio(out, "mkdisk", img, "32M", (char *)NULL), 0);
+	snprintf(img, sizeof(img), "%s/disk.img", test_dir);
+	assert_int_equal(test_kvmio(test_out_path, "mkdisk", img, "32M", (char *)NULL), 0);
 	snprintf(spec, sizeof(spec), "virtio-blk,transport=modern,file=%s,cache=none,iothread=on,"
 		 "queues=2,packed=on", img);
 	boot(&log, log_lv, "", 0, spec, "bench=disk ops=100");
@@ -179,28 +157,22 @@ static void test_boot_image(void **state)
 {
 	char img[300], *slash;
 	struct log a, b;
-	char *sa, *sb;
 
 	(void)state;
 	snprintf(img, sizeof(img), "%s", test_kvmio_bin());
 	slash = strrchr(img, '/');
 	snprintf(slash ? slash + 1 : img, sizeof(img) - (size_t)(slash ? slash + 1 - img : 0),
 		 "kvmio.img");
-	assert_int_equal(test_kvmio(out, "boot", "--image", img, "--log", log_qemu, (char *)NULL), 0);
-	if (test_kvmio(out, "boot", "--connect", "--image", img, "--log", log_lv, (char *)NULL) != 0)
-		fail_msg("%s", test_output(out));
+	assert_int_equal(test_kvmio(test_out_path, "boot", "--image", img, "--log", log_qemu, (char *)NULL), 0);
+	if (test_kvmio(test_out_path, "boot", "--connect", "--image", img, "--log", log_lv, (char *)NULL) != 0)
+		fail_msg("%s", test_output(test_out_path));
 	memset(&a, 0, sizeof(a));
 	memset(&b, 0, sizeof(b));
 	log_parse_file(&a, log_qemu);
 	log_parse_file(&b, log_lv);
 	assert_int_equal(b.status, KVMIO_EXIT_OK);
 	test_assert_field(log_find(&b, "hello", NULL, NULL), "boot", "multiboot2");
-	sa = shape(&a);
-	sb = shape(&b);
-	if (strcmp(sa, sb) != 0)
-		fail_msg("QEMU backend:\n%s\nlibvirt backend:\n%s", sa, sb);
-	free(sa);
-	free(sb);
+	same_shape(&a, &b);
 	log_free(&a);
 	log_free(&b);
 }
@@ -210,9 +182,9 @@ static void test_boot_image(void **state)
 static void test_guest_status(void **state)
 {
 	(void)state;
-	assert_int_equal(test_kvmio(out, "boot", "--connect", "--", "fault=ud", (char *)NULL),
+	assert_int_equal(test_kvmio(test_out_path, "boot", "--connect", "--", "fault=ud", (char *)NULL),
 			 KVMIO_EXIT_GUEST_FAIL);
-	assert_int_equal(test_kvmio(out, "boot", "--connect", "--no-guest-check", "--", "ops=x",
+	assert_int_equal(test_kvmio(test_out_path, "boot", "--connect", "--no-guest-check", "--", "ops=x",
 				    (char *)NULL), KVMIO_EXIT_BADCONFIG);
 }
 
@@ -249,7 +221,7 @@ static pid_t start_long_boot(char *name, size_t len, const char *timeout)
 {
 	char *argv[] = { (char *)test_kvmio_bin(), "boot", "--connect", "--timeout",
 			 (char *)timeout, "--", "bench=spin", "timeout=600", NULL };
-	pid_t pid = test_spawn(argv, out, err);
+	pid_t pid = test_spawn(argv, test_out_path, test_err_path);
 
 	snprintf(name, len, "kvmio-%d", (int)pid);
 	for (int i = 0; i < 600 && !qemu_of(name); i++)
@@ -275,8 +247,8 @@ static void test_timeout(void **state)
 	(void)state;
 	pid = start_long_boot(name, sizeof(name), "4");
 	assert_int_equal(test_wait(pid), KVMIO_EXIT_TIMEOUT);
-	if (!strstr(test_output(err), "host timeout"))
-		fail_msg("%s", test_output(err));
+	if (!strstr(test_output(test_err_path), "host timeout"))
+		fail_msg("%s", test_output(test_err_path));
 	gone_within(name, 1);
 }
 
@@ -301,7 +273,7 @@ static void test_stopped(void **state)
 /* One line naming the problem, exit 2. */
 static void one_line(int rc, const char *want)
 {
-	const char *e = test_output(err);
+	const char *e = test_output(test_err_path);
 
 	assert_int_equal(rc, KVMIO_EXIT_BADCONFIG);
 	if (!strstr(e, want) || strchr(e, '\n') != e + strlen(e) - 1)
@@ -312,20 +284,20 @@ static void test_errors(void **state)
 {
 	(void)state;
 	/* no daemon behind the socket */
-	one_line(test_kvmio_split(out, err, "boot", "--connect",
+	one_line(test_kvmio_split(test_out_path, test_err_path, "boot", "--connect",
 				  "qemu:///system?socket=/nonexistent/libvirt-sock", "--",
 				  "bench=exits", (char *)NULL), "kvmio: boot: libvirt: cannot connect");
-	one_line(test_kvmio_split(out, err, "boot", "--connect", "nosuch:///x", "--",
+	one_line(test_kvmio_split(test_out_path, test_err_path, "boot", "--connect", "nosuch:///x", "--",
 				  "bench=exits", (char *)NULL), "kvmio: boot: libvirt: cannot connect");
-	one_line(test_kvmio_split(out, err, "boot", "--connect=qemu:///embed", "--",
+	one_line(test_kvmio_split(test_out_path, test_err_path, "boot", "--connect=qemu:///embed", "--",
 				  "bench=exits", (char *)NULL), "needs root=DIR");
 	/* an emulator that is not there */
 	setenv("KVMIO_QEMU", "/nonexistent/qemu-system-x86_64", 1);
-	one_line(test_kvmio_split(out, err, "boot", "--connect", "--", "bench=exits",
+	one_line(test_kvmio_split(test_out_path, test_err_path, "boot", "--connect", "--", "bench=exits",
 				  (char *)NULL), "kvmio: boot: libvirt: cannot start a domain");
 	unsetenv("KVMIO_QEMU");
 	/* what libvirt cannot say here */
-	one_line(test_kvmio_split(out, err, "boot", "--connect", "--firmware", "uefi", "--",
+	one_line(test_kvmio_split(test_out_path, test_err_path, "boot", "--connect", "--firmware", "uefi", "--",
 				  "bench=exits", (char *)NULL), "firmware uefi");
 }
 
@@ -341,7 +313,7 @@ static void daemon_up(const char *daemon, const char *sock, char *pidfile, size_
 	pidfile[0] = '\0';
 	if (path_exists(sock))
 		return;
-	snprintf(pidfile, len, "%s/%s.pid", dir, daemon);
+	snprintf(pidfile, len, "%s/%s.pid", test_dir, daemon);
 	assert_int_equal(test_wait(test_spawn(argv, NULL, NULL)), 0);
 	for (int i = 0; i < 300 && !path_exists(sock); i++)
 		usleep(100000);
@@ -384,12 +356,12 @@ static void test_system(void **state)
 	(void)state;
 	daemon_up("virtlogd", VIRTLOGD_SOCK, logd, sizeof(logd));
 	daemon_up("libvirtd", SYSTEM_SOCK, lvd, sizeof(lvd));
-	rc = test_kvmio(out, "boot", "--connect", "qemu:///system", "--print-xml", "--",
+	rc = test_kvmio(test_out_path, "boot", "--connect", "qemu:///system", "--print-xml", "--",
 			"bench=exits", (char *)NULL);
-	if (rc != 0 || !strstr(test_output(out), "<serial type='pty'>"))
-		fail_msg("exit %d\n%s", rc, test_output(out));
+	if (rc != 0 || !strstr(test_output(test_out_path), "<serial type='pty'>"))
+		fail_msg("exit %d\n%s", rc, test_output(test_out_path));
 	same_records("qemu:///system", NULL, "bench=exits ops=200", "pio-read");
-	pid = test_spawn(argv, out, err);
+	pid = test_spawn(argv, test_out_path, test_err_path);
 	snprintf(name, sizeof(name), "kvmio-%d", (int)pid);
 	for (int i = 0; i < 600 && !qemu_of(name); i++)
 		usleep(100000);
@@ -400,7 +372,7 @@ static void test_system(void **state)
 		usleep(100000);
 	rc = rc && !qemu_of(name);
 	if (!rc)
-		fail_msg("the domain's QEMU did not start, or outlived kvmio:\n%s", test_output(err));
+		fail_msg("the domain's QEMU did not start, or outlived kvmio:\n%s", test_output(test_err_path));
 }
 
 /* kvmio run --connect: every run through libvirt, the same results file. */
@@ -409,12 +381,12 @@ static void test_run(void **state)
 	char job[300], res[300], csv[400], *text;
 
 	(void)state;
-	snprintf(job, sizeof(job), "%s/job.ini", dir);
-	snprintf(res, sizeof(res), "%s/res", dir);
+	snprintf(job, sizeof(job), "%s/job.ini", test_dir);
+	snprintf(res, sizeof(res), "%s/res", test_dir);
 	test_write_file(job, "[global]\nrepeat = 1\n\n[d]\ndisk = virtio-blk\nbackend = null\n"
 			"bench = disk\nops = 100\n");
-	if (test_kvmio(out, "run", job, "--connect", "-o", res, (char *)NULL) != 0)
-		fail_msg("%s", test_output(out));
+	if (test_kvmio(test_out_path, "run", job, "--connect", "-o", res, (char *)NULL) != 0)
+		fail_msg("%s", test_output(test_out_path));
 	snprintf(csv, sizeof(csv), "%s/results.csv", res);
 	text = test_read(csv);
 	assert_non_null(text);

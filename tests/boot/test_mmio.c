@@ -17,63 +17,15 @@
 #include "proto/proto.h"
 #include "helpers.h"
 
-static char log_path[256];
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(log_path, sizeof(log_path), "/tmp/kvmio-mmio-%d.log", (int)getpid());
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	unlink(log_path);
-	return 0;
-}
-
 /* `kvmio boot --firmware pvh --machine microvm [FLAG SPEC]... -- OPTS` (space-separated
  * specs and options), expect `want`, parse the log; returns what kvmio printed (valid until
  * the next call). */
 static const char *boot(struct log *log, int want, const char *flag, const char *specs,
 			const char *opts)
 {
-	const char *argv[MAX_ARGS];
-	char specbuf[512], optbuf[512], out[300];
-	int n = 0;
-
-	argv[n++] = "boot";
-	argv[n++] = "--firmware";
-	argv[n++] = "pvh";
-	argv[n++] = "--machine";
-	argv[n++] = "microvm";
-	argv[n++] = "--timeout";
-	argv[n++] = "120";
-	argv[n++] = "--log";
-	argv[n++] = log_path;
-	argv[n++] = "--no-guest-check"; /* the guest's own parser answers bad options here */
-	snprintf(specbuf, sizeof(specbuf), "%s", specs);
-	for (char *save = NULL, *t = strtok_r(specbuf, " ", &save); t && n < MAX_ARGS - 20;
-	     t = strtok_r(NULL, " ", &save)) {
-		argv[n++] = flag;
-		argv[n++] = t;
-	}
-	argv[n++] = "--";
-	snprintf(optbuf, sizeof(optbuf), "%s", opts);
-	for (char *save = NULL, *t = strtok_r(optbuf, " ", &save); t && n < MAX_ARGS - 2;
-	     t = strtok_r(NULL, " ", &save))
-		argv[n++] = t;
-	argv[n] = NULL;
-	snprintf(out, sizeof(out), "%s.out", log_path);
-	int rc = test_kvmio_argv(out, argv);
-	const char *printed = test_output(out);
-	if (rc != want)
-		fail_msg("%s %s -- %s: exit %d, want %d\n%s", flag, specs, opts, rc, want, printed);
-	unlink(out);
-	memset(log, 0, sizeof(*log));
-	log_parse_file(log, log_path);
-	return printed;
+	struct test_boot b = { .args = "--firmware pvh --machine microvm", .flag = flag,
+			       .specs = specs, .opts = opts };
+	return test_boot_log(log, want, &b);
 }
 
 /* The guest learnt of the transport from microvm's own command-line entry. */
@@ -90,12 +42,8 @@ static void check_found_on_cmdline(const struct log *log)
 static const struct record *check_disk(const struct log *log, const char *name, uint64_t ops,
 				       const char *irq)
 {
-	const struct record *r = log_find(log, "result", "name", name);
-	if (!r)
-		fail_msg("no result %s", name);
-	test_check_result(log, name, ops);
+	const struct record *r = test_check_disk_result(log, name, ops);
 	test_assert_field(r, "irq", irq);
-	assert_int_equal(test_u64_of(r, "bytes"), ops * test_u64_of(r, "bs"));
 	assert_true(test_u64_of(r, "mmio_w") >= ops);
 	assert_int_equal(test_u64_of(r, "pio_w"), 0);
 	assert_int_equal(test_u64_of(r, "pio_r"), 0);
@@ -213,26 +161,15 @@ static void test_disk_msix_unusable(void **state)
 
 static void check_verify(const char *transport, const char *irq)
 {
-	char img[300], spec[400], out[300], opts[200];
+	char model[100], opts[100];
 	struct log log;
-	snprintf(img, sizeof(img), "%s.raw", log_path);
-	snprintf(out, sizeof(out), "%s.out", log_path);
-	unlink(img);
-	assert_int_equal(test_kvmio(out, "mkdisk", img, "64M", (char *)NULL), 0);
-	snprintf(spec, sizeof(spec), "virtio-blk,transport=%s,backend=file=%s,cache=none", transport, img);
-	snprintf(opts, sizeof(opts), "bench=disk pci=0 verify=1 ops=150 rw=randwrite seed=91 irq=%s", irq);
-	boot(&log, 0, "--disk", spec, opts);
-	test_assert_field(log_find(&log, "disk", NULL, NULL), "label", "yes");
-	const struct record *r = log_find(&log, "result", "verify", "ok");
-	assert_non_null(r);
-	assert_int_equal(test_u64_of(r, "ops"), 150);
+	snprintf(model, sizeof(model), "virtio-blk,transport=%s", transport);
+	snprintf(opts, sizeof(opts), "irq=%s", irq);
+	struct test_boot b = { .args = "--firmware pvh --machine microvm",
+			       .prefix = "bench=disk pci=0", .opts = opts };
+	struct test_verify v = { .model = model, .seed = 91 }; /* raw, 150 x 4 KiB */
+	test_write_verify(&log, &b, &v);
 	log_free(&log);
-	/* the stamps reached the file: checked from the host after QEMU is gone */
-	assert_int_equal(test_kvmio(out, "verify-disk", img, "--seed", "91", (char *)NULL), 0);
-	assert_non_null(strstr(test_output(out), "stamped ok: 1200\n"));
-	assert_int_equal(test_kvmio(out, "verify-disk", img, "--seed", "92", (char *)NULL), 1);
-	unlink(img);
-	unlink(out);
 }
 
 static void test_disk_verify(void **state)
@@ -245,25 +182,19 @@ static void test_disk_verify(void **state)
 static void test_disk_eio(void **state)
 {
 	(void)state;
-	char img[300], spec[400];
+	char img[400], spec[500];
 	struct log log;
-	snprintf(img, sizeof(img), "%s.img", log_path);
-	FILE *f = fopen(img, "w");
-	assert_non_null(f);
-	assert_int_equal(ftruncate(fileno(f), 64 << 20), 0);
-	fclose(f);
+	snprintf(img, sizeof(img), "%s/eio.img", test_dir);
+	test_sparse_file(img, 64 << 20);
 	snprintf(spec, sizeof(spec), "virtio-blk,backend=file=%s,inject=eio-read", img);
 	boot(&log, KVMIO_EXIT_GUEST_FAIL, "--disk", spec, "bench=disk pci=0 ops=10 irq=intx");
-	const struct record *e = log_find(&log, "error", "code", "device");
-	assert_non_null(e);
+	const struct record *e = test_check_device_error(&log, NULL);
 	test_assert_field(e, "what", "virtio-blk IOERR");
 	test_u64_of(e, "lba"); /* the first read, the label's at LBA 0, fails */
-	test_assert_field(log_find(&log, "end", NULL, NULL), "status", "fail");
 	log_free(&log);
 	snprintf(spec, sizeof(spec), "virtio-blk,transport=mmio-modern,backend=file=%s,inject=eio-write", img);
 	boot(&log, KVMIO_EXIT_GUEST_FAIL, "--disk", spec, "bench=disk pci=0 ops=10 rw=randwrite write=unsafe");
-	e = log_find(&log, "error", "code", "device");
-	assert_non_null(e);
+	e = test_check_device_error(&log, NULL);
 	assert_true(test_u64_of(e, "lba") >= 2048); /* the data area starts at 1 MiB */
 	log_free(&log);
 	unlink(img);
@@ -271,16 +202,10 @@ static void test_disk_eio(void **state)
 
 /* ---- network ---- */
 
+/* A clean network result (test_check_net_clean) over MMIO: no port I/O. */
 static const struct record *check_net_clean(const struct log *log, uint64_t ops, uint64_t timed)
 {
-	const struct record *r = log_find(log, "result", NULL, NULL);
-	assert_non_null(r);
-	test_check_result(log, record_get(r, "name"), timed);
-	assert_int_equal(test_u64_of(r, "rx_ok"), ops);
-	assert_int_equal(test_u64_of(r, "lost"), 0);
-	assert_int_equal(test_u64_of(r, "corrupt"), 0);
-	assert_int_equal(test_u64_of(r, "reordered"), 0);
-	assert_int_equal(test_u64_of(r, "dup"), 0);
+	const struct record *r = test_check_net_clean(log, ops, timed);
 	assert_int_equal(test_u64_of(r, "pio_w"), 0);
 	return r;
 }
@@ -385,18 +310,18 @@ static void test_bad_devices(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_disk_legacy, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_disk_modern, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_disk_order_and_features, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_disk_msix_unusable, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_packed_and_queues, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_disk_verify, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_disk_eio, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_net_loop, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_net_peer, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_devices, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_options, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_devices, setup, teardown),
+		TEST_IN_DIR(test_disk_legacy),
+		TEST_IN_DIR(test_disk_modern),
+		TEST_IN_DIR(test_disk_order_and_features),
+		TEST_IN_DIR(test_disk_msix_unusable),
+		TEST_IN_DIR(test_packed_and_queues),
+		TEST_IN_DIR(test_disk_verify),
+		TEST_IN_DIR(test_disk_eio),
+		TEST_IN_DIR(test_net_loop),
+		TEST_IN_DIR(test_net_peer),
+		TEST_IN_DIR(test_no_devices),
+		TEST_IN_DIR(test_bad_options),
+		TEST_IN_DIR(test_bad_devices),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,72 +19,23 @@
 #include "proto/proto.h"
 #include "helpers.h"
 
-static char base[256], log_path[300], out_path[300];
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(base, sizeof(base), "/tmp/kvmio-test-nvme-%d", (int)getpid());
-	snprintf(log_path, sizeof(log_path), "%s.log", base);
-	snprintf(out_path, sizeof(out_path), "%s.out", base);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	unlink(log_path);
-	unlink(out_path);
-	return 0;
-}
-
 /* kvmio boot --machine MACHINE --disk SPEC [--disk SPEC2] -- bench=disk pci=0 OPTS: expect `want`,
  * parse the log. guest_check 0: --no-guest-check, so the guest's own parser answers. */
 static void boot_nvme(struct log *log, int want, const char *machine, const char *specs,
 		      const char *opts, int guest_check)
 {
-	const char *argv[MAX_ARGS];
-	char specbuf[1024], optbuf[512];
-	int n = 0;
-
-	argv[n++] = "boot";
-	argv[n++] = "--machine";
-	argv[n++] = machine;
-	argv[n++] = "--timeout";
-	argv[n++] = "180";
-	argv[n++] = "--log";
-	argv[n++] = log_path;
-	if (!guest_check)
-		argv[n++] = "--no-guest-check";
-	snprintf(specbuf, sizeof(specbuf), "%s", specs);
-	for (char *save = NULL, *t = strtok_r(specbuf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-		argv[n++] = "--disk";
-		argv[n++] = t;
-	}
-	argv[n++] = "--";
-	snprintf(optbuf, sizeof(optbuf), "bench=disk pci=0 %s", opts);
-	for (char *save = NULL, *t = strtok_r(optbuf, " ", &save); t && n < MAX_ARGS - 2;
-	     t = strtok_r(NULL, " ", &save))
-		argv[n++] = t;
-	argv[n] = NULL;
-	unlink(log_path);
-	int rc = test_kvmio_argv(out_path, argv);
-	if (rc != want)
-		fail_msg("--machine %s --disk %s -- %s: exit %d, want %d\n%s", machine, specs, opts, rc,
-			 want, test_output(out_path));
-	memset(log, 0, sizeof(*log));
-	log_parse_file(log, log_path);
+	char args[100];
+	snprintf(args, sizeof(args), "--machine %s", machine);
+	struct test_boot b = { .args = args, .timeout = "180", .guest_check = guest_check,
+			       .flag = "--disk", .specs = specs, .prefix = "bench=disk pci=0",
+			       .opts = opts };
+	test_boot_log(log, want, &b);
 }
 
 /* The result record of a series: consistent figures, every op's bytes. */
 static const struct record *check_result(const struct log *log, const char *name, uint64_t ops)
 {
-	const struct record *r = log_find(log, "result", "name", name);
-	if (!r)
-		fail_msg("no result %s", name);
-	test_check_result(log, name, ops);
-	assert_int_equal(test_u64_of(r, "bytes"), ops * test_u64_of(r, "bs"));
-	assert_true(test_u64_of(r, "elapsed") >= test_u64_of(r, "total") / test_u64_of(r, "qd"));
+	const struct record *r = test_check_disk_result(log, name, ops);
 	test_assert_field(r, "model", "nvme");
 	return r;
 }
@@ -187,29 +138,15 @@ static void test_transfer_sizes(void **state)
 
 static void check_verify(const char *machine, const char *format, const char *opts, unsigned bs)
 {
-	char img[300], spec[400], all[300];
+	char args[100];
 	struct log log;
-	snprintf(img, sizeof(img), "%s.%s", base, format);
-	unlink(img);
-	assert_int_equal(test_kvmio(out_path, "mkdisk", img, "64M", "--format", format, (char *)NULL), 0);
-	snprintf(spec, sizeof(spec), "nvme,backend=file=%s,format=%s,cache=none", img, format);
-	snprintf(all, sizeof(all), "verify=1 ops=150 rw=randwrite seed=77 bs=%u %s", bs, opts);
-	boot_nvme(&log, 0, machine, spec, all, 1);
-	test_assert_field(log_find(&log, "disk", NULL, NULL), "label", "yes");
-	const struct record *r = log_find(&log, "result", "verify", "ok");
-	assert_non_null(r);
-	test_assert_field(r, "model", "nvme");
-	assert_int_equal(test_u64_of(r, "ops"), 150);
+	snprintf(args, sizeof(args), "--machine %s", machine);
+	struct test_boot b = { .args = args, .timeout = "180", .guest_check = 1,
+			       .prefix = "bench=disk pci=0", .opts = opts };
+	struct test_verify v = { .model = "nvme", .format = format, .seed = 77, .bs = bs };
+	test_write_verify(&log, &b, &v);
+	test_assert_field(log_find(&log, "result", "verify", "ok"), "model", "nvme");
 	log_free(&log);
-	/* the stamps are in the file, as the host reads it after QEMU is gone */
-	assert_int_equal(test_kvmio(out_path, "verify-disk", img, "--seed", "77", "--format", format,
-				   (char *)NULL), 0);
-	char want[64];
-	snprintf(want, sizeof(want), "stamped ok: %u\n", 150 * bs / 512);
-	assert_non_null(strstr(test_output(out_path), want));
-	assert_int_equal(test_kvmio(out_path, "verify-disk", img, "--seed", "78", "--format", format,
-				   (char *)NULL), 1);
-	unlink(img);
 }
 
 static void test_verify(void **state)
@@ -227,60 +164,39 @@ static void test_eio(void **state)
 	(void)state;
 	struct log log;
 	boot_nvme(&log, 1, "pc", "nvme,inject=eio-read,size=64M", "ops=10 irq=msix", 1);
-	const struct record *e = log_find(&log, "error", "code", "device");
-	assert_non_null(e);
-	test_assert_field(e, "model", "nvme");
+	const struct record *e = test_check_device_error(&log, "nvme");
 	test_assert_field(e, "what", "NVMe media or data integrity error");
 	test_assert_field(e, "status", "0x2");
 	test_assert_field(e, "error", "0x81");
 	assert_non_null(record_get(e, "lba"));
-	test_assert_field(log_find(&log, "end", NULL, NULL), "status", "fail");
 	log_free(&log);
 
 	boot_nvme(&log, 1, "q35", "nvme,inject=eio-write,size=64M",
 		  "ops=10 rw=randwrite write=unsafe warmup=0 dbbuf=1", 1);
-	e = log_find(&log, "error", "code", "device");
-	assert_non_null(e);
+	e = test_check_device_error(&log, NULL);
 	test_assert_field(e, "status", "0x2");
 	test_assert_field(e, "error", "0x80");
 	uint64_t lba = test_u64_of(e, "lba");
 	assert_true(lba >= 2048 && lba < 64 * 2048); /* in the data area, from 1 MiB */
-	test_assert_field(log_find(&log, "end", NULL, NULL), "status", "fail");
 	log_free(&log);
-}
-
-/* sha256 of a file (sha256sum), into out (65 bytes). */
-static void file_hash(const char *path, char *out)
-{
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "sha256sum '%s'", path);
-	FILE *p = popen(cmd, "r");
-	assert_non_null(p);
-	assert_non_null(fgets(out, 65, p));
-	assert_int_equal(pclose(p), 0);
 }
 
 /* Without the scratch label the guest refuses to write, and the file stays as it was. */
 static void test_unlabelled_untouched(void **state)
 {
 	(void)state;
-	char img[300], spec[400];
-	snprintf(img, sizeof(img), "%s.raw", base);
-	FILE *f = fopen(img, "w");
-	assert_non_null(f);
-	for (int i = 0; i < 2048; i++)
-		fprintf(f, "precious data line %d\n", i);
-	assert_int_equal(ftruncate(fileno(f), 16 << 20), 0);
-	fclose(f);
+	char img[400], spec[500];
+	snprintf(img, sizeof(img), "%s/precious.raw", test_dir);
+	test_precious_file(img, 2048, 16 << 20);
 	char before[80], after[80];
-	file_hash(img, before);
+	test_file_hash(img, before);
 	struct log log;
 	snprintf(spec, sizeof(spec), "nvme,backend=file=%s", img);
 	boot_nvme(&log, 2, "pc", spec, "rw=randwrite", 1);
 	test_assert_field(log_find(&log, "disk", NULL, NULL), "label", "no");
 	test_assert_field(log_find(&log, "error", "code", "badconfig"), "key", "write");
 	log_free(&log);
-	file_hash(img, after);
+	test_file_hash(img, after);
 	assert_string_equal(before, after);
 	unlink(img);
 }
@@ -291,18 +207,15 @@ static void test_numbering(void **state)
 	(void)state;
 	struct log log;
 	boot_nvme(&log, 0, "pc", "ide nvme,size=64M nvme virtio-blk", "ops=50 dev=2 irq=msix", 1);
-	test_assert_field(log_find(&log, "disk", "index", "0"), "model", "ide");
-	test_assert_field(log_find(&log, "disk", "index", "1"), "model", "nvme");
+	test_check_disk_models(&log, "ide nvme nvme virtio-blk");
 	test_assert_field(log_find(&log, "disk", "index", "1"), "sectors", "131072");
-	test_assert_field(log_find(&log, "disk", "index", "2"), "model", "nvme");
 	test_assert_field(log_find(&log, "disk", "index", "2"), "sectors", "2097152");
-	test_assert_field(log_find(&log, "disk", "index", "3"), "model", "virtio-blk");
 	const struct record *r = check_result(&log, "randread-4k-qd1", 50);
 	test_assert_field(r, "dev", "2");
 	log_free(&log);
 	/* and out of order, refused before anything boots */
 	boot_nvme(&log, 2, "pc", "virtio-blk nvme", "ops=10", 1);
-	assert_non_null(strstr(test_output(out_path), "give nvme disks before virtio-blk disks"));
+	assert_non_null(strstr(test_output(test_out_path), "give nvme disks before virtio-blk disks"));
 	log_free(&log);
 }
 
@@ -319,7 +232,7 @@ static void test_bad_options(void **state)
 	}
 	struct log log;
 	boot_nvme(&log, 2, "pc", "nvme", "dbbuf=2", 1); /* the host's check, before launching */
-	assert_non_null(strstr(test_output(out_path), "dbbuf=2"));
+	assert_non_null(strstr(test_output(test_out_path), "dbbuf=2"));
 	log_free(&log);
 	/* refused by the host with one line */
 	static const char *const specs[][2] = {
@@ -328,9 +241,9 @@ static void test_bad_options(void **state)
 	};
 	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
 		const char *fw = strcmp(specs[i][0], "microvm") ? "bios" : "pvh";
-		assert_int_equal(test_kvmio(out_path, "boot", "--firmware", fw, "--machine", specs[i][0],
+		assert_int_equal(test_kvmio(test_out_path, "boot", "--firmware", fw, "--machine", specs[i][0],
 					    "--disk", specs[i][1], "--", "bench=disk", (char *)NULL), 2);
-		const char *text = test_output(out_path);
+		const char *text = test_output(test_out_path);
 		assert_non_null(strstr(text, "--disk"));
 		assert_int_equal(strchr(text, '\n') - text + 1, (long)strlen(text));
 	}
@@ -341,12 +254,12 @@ static void test_job_axis(void **state)
 {
 	(void)state;
 	char job[300], res[300], cmd[700];
-	snprintf(job, sizeof(job), "%s.ini", base);
-	snprintf(res, sizeof(res), "%s.res", base);
+	snprintf(job, sizeof(job), "%s/nvme.ini", test_dir);
+	snprintf(res, sizeof(res), "%s/res", test_dir);
 	test_write_file(job, "[global]\nrepeat = 1\ntimeout = 120\n\n[nvme]\ndisk = nvme\n"
 			     "backend = null\nbench = disk\nrw = randread\nops = 100\nqd = 4\n"
 			     "dbbuf = 0, 1\n");
-	assert_int_equal(test_kvmio(out_path, "run", job, "-o", res, (char *)NULL), 0);
+	assert_int_equal(test_kvmio(test_out_path, "run", job, "-o", res, (char *)NULL), 0);
 	char path[400];
 	snprintf(path, sizeof(path), "%s/results.csv", res);
 	char *text = test_read(path);
@@ -373,16 +286,16 @@ static void test_job_axis(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_modes_pc, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_modes_q35, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dbbuf_saves_register_writes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_transfer_sizes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_verify, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_eio, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unlabelled_untouched, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_numbering, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_options, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_job_axis, setup, teardown),
+		TEST_IN_DIR(test_modes_pc),
+		TEST_IN_DIR(test_modes_q35),
+		TEST_IN_DIR(test_dbbuf_saves_register_writes),
+		TEST_IN_DIR(test_transfer_sizes),
+		TEST_IN_DIR(test_verify),
+		TEST_IN_DIR(test_eio),
+		TEST_IN_DIR(test_unlabelled_untouched),
+		TEST_IN_DIR(test_numbering),
+		TEST_IN_DIR(test_bad_options),
+		TEST_IN_DIR(test_job_axis),
 	};
 	return cmocka_run_group_tests_name("nvme", tests, NULL, NULL);
 }

@@ -18,54 +18,12 @@
 #include "proto/proto.h"
 #include "helpers.h"
 
-static char log_path[256];
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(log_path, sizeof(log_path), "/tmp/kvmio-test-packed-%d.log", (int)getpid());
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	unlink(log_path);
-	return 0;
-}
-
 /* kvmio boot with FLAG SPEC for each space-separated spec and the guest options (space-
  * separated), expect `want`, parse the log. */
 static void boot(struct log *log, int want, const char *flag, const char *specs, const char *opts)
 {
-	const char *argv[MAX_ARGS];
-	char specbuf[512], optbuf[512], out[300];
-	int n = 0;
-
-	argv[n++] = "boot";
-	argv[n++] = "--timeout";
-	argv[n++] = "120";
-	argv[n++] = "--log";
-	argv[n++] = log_path;
-	argv[n++] = "--no-guest-check"; /* the guest's own parser answers bad options here */
-	snprintf(specbuf, sizeof(specbuf), "%s", specs);
-	for (char *save = NULL, *t = strtok_r(specbuf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-		argv[n++] = flag;
-		argv[n++] = t;
-	}
-	argv[n++] = "--";
-	snprintf(optbuf, sizeof(optbuf), "pci=0 %s", opts);
-	for (char *save = NULL, *t = strtok_r(optbuf, " ", &save); t && n < MAX_ARGS - 2;
-	     t = strtok_r(NULL, " ", &save))
-		argv[n++] = t;
-	argv[n] = NULL;
-	snprintf(out, sizeof(out), "%s.out", log_path);
-	int rc = test_kvmio_argv(out, argv);
-	if (rc != want)
-		fail_msg("%s %s -- %s: exit %d, want %d\n%s", flag, specs, opts, rc, want, test_output(out));
-	unlink(out);
-	memset(log, 0, sizeof(*log));
-	log_parse_file(log, log_path);
+	struct test_boot b = { .flag = flag, .specs = specs, .prefix = "pci=0", .opts = opts };
+	test_boot_log(log, want, &b);
 }
 
 static void boot_disk(struct log *log, int want, const char *specs, const char *opts)
@@ -73,17 +31,6 @@ static void boot_disk(struct log *log, int want, const char *specs, const char *
 	char o[400];
 	snprintf(o, sizeof(o), "bench=disk %s", opts);
 	boot(log, want, "--disk", specs, o);
-}
-
-/* A disk result with sane figures (as test_boot.c's check_disk_result). */
-static const struct record *check_disk_result(const struct log *log, uint64_t ops)
-{
-	const struct record *r = log_find(log, "result", "bench", "disk");
-	assert_non_null(r);
-	test_check_result(log, record_get(r, "name"), ops);
-	assert_int_equal(test_u64_of(r, "bytes"), ops * test_u64_of(r, "bs"));
-	assert_true(test_u64_of(r, "elapsed") >= test_u64_of(r, "total") / test_u64_of(r, "qd"));
-	return r;
 }
 
 /* ---- virtio-blk ---- */
@@ -101,7 +48,7 @@ static void check_blk(const char *spec, const char *ring, const char *irq, int e
 	test_assert_field(d, "transport", "modern");
 	test_assert_field(d, "ring", ring);
 	test_assert_field(d, "queues", "1");
-	const struct record *r = check_disk_result(&log, 300);
+	const struct record *r = test_check_disk_result(&log, NULL, 300);
 	test_assert_field(r, "ring", ring);
 	test_assert_field(r, "irq", irq);
 	/* at qd=1 the device waits for each request: every one is announced (an MMIO write), and
@@ -152,7 +99,7 @@ static void test_scsi_packed(void **state)
 			const struct record *d = log_find(&log, "disk", "index", "0");
 			test_assert_field(d, "model", "virtio-scsi");
 			test_assert_field(d, "ring", "packed");
-			const struct record *r = check_disk_result(&log, 300);
+			const struct record *r = test_check_disk_result(&log, NULL, 300);
 			test_assert_field(r, "ring", "packed");
 			test_assert_field(r, "irq", irqs[i]);
 			log_free(&log);
@@ -201,20 +148,20 @@ static void test_blk_multiqueue(void **state)
 		test_assert_field(d, "queues", "4");
 		/* the requests in flight are the four queues' room: 4 x 256/3 chains at least */
 		assert_true(test_u64_of(d, "queue_depth") >= 4 * (256 / 3));
-		const struct record *r = check_disk_result(&log, 400);
+		const struct record *r = test_check_disk_result(&log, NULL, 400);
 		test_assert_field(r, "queues", "4");
 		assert_int_equal(test_u64_of(r, "qd"), 16);
 		log_free(&log);
 		snprintf(opts, sizeof(opts), "queues=4 qd=16 ops=400 rw=randrw write=unsafe %s", cases[i][1]);
 		boot_disk(&log, 0, cases[i][0], opts);
-		check_disk_result(&log, 400);
+		test_check_disk_result(&log, NULL, 400);
 		log_free(&log);
 	}
 	/* fewer queues than the device has: fine */
 	struct log log;
 	boot_disk(&log, 0, "virtio-blk,queues=8", "queues=3 qd=9 ops=90");
 	test_assert_field(log_find(&log, "disk", NULL, NULL), "queues", "3");
-	check_disk_result(&log, 90);
+	test_check_disk_result(&log, NULL, 90);
 	log_free(&log);
 }
 
@@ -222,28 +169,14 @@ static void test_blk_multiqueue(void **state)
  * host afterwards with kvmio verify-disk. */
 static void check_verify(const char *spec_extra, const char *format, const char *opts_extra)
 {
-	char img[300], spec[400], out[300], opts[300];
+	char model[100];
 	struct log log;
-	snprintf(img, sizeof(img), "%s.%s", log_path, format);
-	snprintf(out, sizeof(out), "%s.out", log_path);
-	unlink(img);
-	assert_int_equal(test_kvmio(out, "mkdisk", img, "64M", "--format", format, (char *)NULL), 0);
-	snprintf(spec, sizeof(spec), "virtio-blk,backend=file=%s,format=%s,cache=none%s", img,
-		 format, spec_extra);
-	snprintf(opts, sizeof(opts), "verify=1 ops=150 rw=randwrite seed=91 %s", opts_extra);
-	boot_disk(&log, 0, spec, opts);
-	const struct record *d = log_find(&log, "disk", NULL, NULL);
-	test_assert_field(d, "label", "yes");
-	test_assert_field(d, "ring", "packed");
-	assert_non_null(log_find(&log, "result", "verify", "ok"));
+	snprintf(model, sizeof(model), "virtio-blk%s", spec_extra);
+	struct test_boot b = { .prefix = "pci=0 bench=disk", .opts = opts_extra };
+	struct test_verify v = { .model = model, .format = format, .seed = 91 }; /* 150 x 4 KiB */
+	test_write_verify(&log, &b, &v);
+	test_assert_field(log_find(&log, "disk", NULL, NULL), "ring", "packed");
 	log_free(&log);
-	assert_int_equal(test_kvmio(out, "verify-disk", img, "--seed", "91", "--format", format,
-				   (char *)NULL), 0);
-	assert_non_null(strstr(test_output(out), "stamped ok: 1200\n")); /* 150 x 4 KiB */
-	assert_int_equal(test_kvmio(out, "verify-disk", img, "--seed", "92", "--format", format,
-				   (char *)NULL), 1);
-	unlink(img);
-	unlink(out);
 }
 
 static void test_blk_packed_verify(void **state)
@@ -298,19 +231,6 @@ static void test_blk_refusals(void **state)
 
 /* ---- virtio-net ---- */
 
-static const struct record *check_net_clean(const struct log *log, uint64_t ops, uint64_t timed)
-{
-	const struct record *r = log_find(log, "result", NULL, NULL);
-	assert_non_null(r);
-	test_check_result(log, record_get(r, "name"), timed);
-	assert_int_equal(test_u64_of(r, "rx_ok"), ops);
-	assert_int_equal(test_u64_of(r, "lost"), 0);
-	assert_int_equal(test_u64_of(r, "corrupt"), 0);
-	assert_int_equal(test_u64_of(r, "reordered"), 0);
-	assert_int_equal(test_u64_of(r, "dup"), 0);
-	return r;
-}
-
 /* test_boot.c's loop cases with packed rings: tx at several sizes, rr, rx. */
 static void check_loop(const char *model, const char *extra)
 {
@@ -323,17 +243,17 @@ static void check_loop(const char *model, const char *extra)
 		boot(&log, 0, "--net", specs, opts);
 		test_assert_field(log_find(&log, "nic", "index", "0"), "ring", "packed");
 		test_assert_field(log_find(&log, "nic", "index", "1"), "ring", "packed");
-		const struct record *r = check_net_clean(&log, 300, 300);
+		const struct record *r = test_check_net_clean(&log, 300, 300);
 		test_assert_field(r, "ring", "packed");
 		log_free(&log);
 	}
 	snprintf(opts, sizeof(opts), "bench=net-rr ops=300 ring=packed %s", extra);
 	boot(&log, 0, "--net", specs, opts);
-	check_net_clean(&log, 300, 300);
+	test_check_net_clean(&log, 300, 300);
 	log_free(&log);
 	snprintf(opts, sizeof(opts), "bench=net-rx ops=300 size=1514 ring=packed %s", extra);
 	boot(&log, 0, "--net", specs, opts);
-	check_net_clean(&log, 300, 299);
+	test_check_net_clean(&log, 300, 299);
 	log_free(&log);
 }
 
@@ -352,7 +272,7 @@ static void test_net_packed_peer(void **state)
 	struct log log;
 	boot(&log, 0, "--net", "virtio-net,topology=peer,peer-mode=reflect,packed=on",
 	     "bench=net-rr ops=200 ring=packed irq=msix evidx=1");
-	check_net_clean(&log, 200, 200);
+	test_check_net_clean(&log, 200, 200);
 	log_free(&log);
 }
 
@@ -378,15 +298,15 @@ static void test_net_refusals(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_blk_packed_modes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_blk_packed_writes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_scsi_packed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_blk_multiqueue, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_blk_packed_verify, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_blk_refusals, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_net_packed_loop, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_net_packed_peer, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_net_refusals, setup, teardown),
+		TEST_IN_DIR(test_blk_packed_modes),
+		TEST_IN_DIR(test_blk_packed_writes),
+		TEST_IN_DIR(test_scsi_packed),
+		TEST_IN_DIR(test_blk_multiqueue),
+		TEST_IN_DIR(test_blk_packed_verify),
+		TEST_IN_DIR(test_blk_refusals),
+		TEST_IN_DIR(test_net_packed_loop),
+		TEST_IN_DIR(test_net_packed_peer),
+		TEST_IN_DIR(test_net_refusals),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,74 +21,23 @@
 #include "proto/proto.h"
 #include "helpers.h"
 
-static char dir[256], log_path[300], out_path[300];
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/kvmio-test-vscsi-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	snprintf(log_path, sizeof(log_path), "%s/serial.log", dir);
-	snprintf(out_path, sizeof(out_path), "%s/out", dir);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	dir_remove_tree(dir);
-	return 0;
-}
-
 /* kvmio boot --machine MACHINE, one --disk per space-separated spec, -- bench=disk pci=0 OPTS;
  * expect `want`, parse the log. Returns what kvmio printed (until the next call). */
 static const char *boot(struct log *log, int want, const char *machine, const char *specs,
 			const char *opts)
 {
-	const char *argv[MAX_ARGS];
-	char specbuf[1024], optbuf[512];
-	int n = 0;
-
-	argv[n++] = "boot";
-	argv[n++] = "--machine";
-	argv[n++] = machine;
-	argv[n++] = "--timeout";
-	argv[n++] = "120";
-	argv[n++] = "--log";
-	argv[n++] = log_path;
-	argv[n++] = "--no-guest-check"; /* the guest's own parser answers bad options */
-	snprintf(specbuf, sizeof(specbuf), "%s", specs);
-	for (char *save = NULL, *t = strtok_r(specbuf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-		argv[n++] = "--disk";
-		argv[n++] = t;
-	}
-	argv[n++] = "--";
-	snprintf(optbuf, sizeof(optbuf), "bench=disk pci=0 %s", opts);
-	for (char *save = NULL, *t = strtok_r(optbuf, " ", &save); t && n < MAX_ARGS - 1;
-	     t = strtok_r(NULL, " ", &save))
-		argv[n++] = t;
-	argv[n] = NULL;
-	unlink(log_path);
-	int rc = test_kvmio_argv(out_path, argv);
-	const char *printed = test_output(out_path);
-	if (rc != want)
-		fail_msg("-M %s --disk %s -- %s: exit %d, want %d\n%s", machine, specs, opts, rc, want,
-			 printed);
-	memset(log, 0, sizeof(*log));
-	log_parse_file(log, log_path);
-	return printed;
+	char args[100];
+	snprintf(args, sizeof(args), "--machine %s", machine);
+	struct test_boot b = { .args = args, .flag = "--disk", .specs = specs,
+			       .prefix = "bench=disk pci=0", .opts = opts };
+	return test_boot_log(log, want, &b);
 }
 
 /* A disk result: sane latency figures, and the counters that explain them. */
 static const struct record *check_result(const struct log *log, uint64_t ops)
 {
-	const struct record *r = log_find(log, "result", "bench", "disk");
-	assert_non_null(r);
-	test_check_result(log, record_get(r, "name"), ops);
+	const struct record *r = test_check_disk_result(log, NULL, ops);
 	test_assert_field(r, "model", "virtio-scsi");
-	assert_int_equal(test_u64_of(r, "bytes"), ops * test_u64_of(r, "bs"));
-	assert_true(test_u64_of(r, "elapsed") >= test_u64_of(r, "total") / test_u64_of(r, "qd"));
 	assert_true(test_u64_of(r, "p50") > 0);
 	assert_non_null(record_get(r, "harness_mean"));
 	return r;
@@ -223,30 +172,14 @@ static void test_write_guards(void **state)
 static void check_verify(const char *machine, const char *model, const char *format,
 			 const char *extra, unsigned bs)
 {
-	char img[400], spec[600], opts[200];
+	char args[100];
 	struct log log;
-	snprintf(img, sizeof(img), "%s/disk.%s", dir, format);
-	unlink(img);
-	assert_int_equal(test_kvmio(out_path, "mkdisk", img, "64M", "--format", format, (char *)NULL), 0);
-	snprintf(spec, sizeof(spec), "%s,backend=file=%s,format=%s,cache=none", model, img, format);
-	snprintf(opts, sizeof(opts), "verify=1 ops=150 rw=randwrite seed=77 bs=%u %s", bs, extra);
-	boot(&log, 0, machine, spec, opts);
-	test_assert_field(log_find(&log, "disk", NULL, NULL), "label", "yes");
-	const struct record *r = log_find(&log, "result", "verify", "ok");
-	assert_non_null(r);
-	test_assert_field(r, "model", "virtio-scsi");
-	assert_int_equal(test_u64_of(r, "ops"), 150);
+	snprintf(args, sizeof(args), "--machine %s", machine);
+	struct test_boot b = { .args = args, .prefix = "bench=disk pci=0", .opts = extra };
+	struct test_verify v = { .model = model, .format = format, .seed = 77, .bs = bs };
+	test_write_verify(&log, &b, &v);
+	test_assert_field(log_find(&log, "result", "verify", "ok"), "model", "virtio-scsi");
 	log_free(&log);
-	/* the stamps reached the image file: checked from the host after QEMU has gone */
-	assert_int_equal(test_kvmio(out_path, "verify-disk", img, "--seed", "77", "--format", format,
-				    (char *)NULL), 0);
-	char want[64];
-	snprintf(want, sizeof(want), "stamped ok: %u\n", 150 * bs / 512);
-	assert_non_null(strstr(test_output(out_path), want));
-	/* ... and a wrong seed is caught */
-	assert_int_equal(test_kvmio(out_path, "verify-disk", img, "--seed", "78", "--format", format,
-				    (char *)NULL), 1);
-	unlink(img);
 }
 
 static void test_verify(void **state)
@@ -262,13 +195,8 @@ static void test_unlabelled_untouched(void **state)
 {
 	(void)state;
 	char img[400], spec[600], *before, *after;
-	snprintf(img, sizeof(img), "%s/precious.raw", dir);
-	FILE *f = fopen(img, "w");
-	assert_non_null(f);
-	for (int i = 0; i < 4096; i++)
-		fprintf(f, "precious data line %d\n", i);
-	assert_int_equal(ftruncate(fileno(f), 32 << 20), 0);
-	fclose(f);
+	snprintf(img, sizeof(img), "%s/precious.raw", test_dir);
+	test_precious_file(img, 4096, 32 << 20);
 	before = test_read(img);
 	assert_non_null(before);
 	static const char *const writers[] = { "rw=randwrite", "rw=write", "rw=randrw", "verify=1" };
@@ -294,9 +222,7 @@ static void check_eio(const char *machine, const char *spec, const char *opts, i
 {
 	struct log log;
 	boot(&log, KVMIO_EXIT_GUEST_FAIL, machine, spec, opts);
-	const struct record *e = log_find(&log, "error", "code", "device");
-	assert_non_null(e);
-	test_assert_field(e, "model", "virtio-scsi");
+	const struct record *e = test_check_device_error(&log, "virtio-scsi");
 	assert_non_null(record_get(e, "lba"));
 	if (write)
 		assert_true(test_u64_of(e, "lba") >= 2048); /* the data area starts at 1 MiB */
@@ -308,7 +234,6 @@ static void check_eio(const char *machine, const char *spec, const char *opts, i
 	assert_non_null(what);
 	assert_non_null(strstr(what, "CHECK CONDITION"));
 	assert_non_null(strstr(what, "sense ABORTED COMMAND asc 0x00 ascq 0x06 (fixed)"));
-	test_assert_field(log_find(&log, "end", NULL, NULL), "status", "fail");
 	log_free(&log);
 }
 
@@ -316,11 +241,8 @@ static void test_eio(void **state)
 {
 	(void)state;
 	char img[400], spec[600];
-	snprintf(img, sizeof(img), "%s/eio.img", dir);
-	FILE *f = fopen(img, "w");
-	assert_non_null(f);
-	assert_int_equal(ftruncate(fileno(f), 64 << 20), 0);
-	fclose(f);
+	snprintf(img, sizeof(img), "%s/eio.img", test_dir);
+	test_sparse_file(img, 64 << 20);
 	snprintf(spec, sizeof(spec), "virtio-scsi,backend=file=%s,inject=eio-read", img);
 	check_eio("pc", spec, "ops=10", 0);
 	snprintf(spec, sizeof(spec), "virtio-scsi,backend=file=%s,inject=eio-write", img);
@@ -362,17 +284,17 @@ static void test_bad_options(void **state)
 		{ "q35", "virtio-scsi,size=1Q", "bad size=1Q" },
 	};
 	for (size_t i = 0; i < sizeof(host_bad) / sizeof(host_bad[0]); i++) {
-		assert_int_equal(test_kvmio(out_path, "boot", "--machine", host_bad[i][0], "--disk",
+		assert_int_equal(test_kvmio(test_out_path, "boot", "--machine", host_bad[i][0], "--disk",
 					    host_bad[i][1], "--", "bench=disk", (char *)NULL), 2);
-		assert_non_null(strstr(test_output(out_path), host_bad[i][2]));
+		assert_non_null(strstr(test_output(test_out_path), host_bad[i][2]));
 	}
-	assert_int_equal(test_kvmio(out_path, "boot", "--disk", "virtio-scsi", "--disk", "virtio-blk",
+	assert_int_equal(test_kvmio(test_out_path, "boot", "--disk", "virtio-scsi", "--disk", "virtio-blk",
 				    "--", "bench=disk", (char *)NULL), 2);
-	assert_non_null(strstr(test_output(out_path), "give virtio-blk disks before virtio-scsi disks "
+	assert_non_null(strstr(test_output(test_out_path), "give virtio-blk disks before virtio-scsi disks "
 			       "(the guest numbers disks by model in the order ide, "));
-	assert_int_equal(test_kvmio(out_path, "boot", "--firmware", "pvh", "--machine", "microvm",
+	assert_int_equal(test_kvmio(test_out_path, "boot", "--firmware", "pvh", "--machine", "microvm",
 				    "--disk", "virtio-scsi", "--", "bench=disk", (char *)NULL), 2);
-	assert_non_null(strstr(test_output(out_path), "--disk virtio-scsi: microvm"));
+	assert_non_null(strstr(test_output(test_out_path), "--disk virtio-scsi: microvm"));
 }
 
 /* dev=N follows --disk: ide, virtio-blk, then virtio-scsi; two controllers in slot order. */
@@ -382,14 +304,11 @@ static void test_numbering(void **state)
 	struct log log;
 	boot(&log, 0, "pc", "ide virtio-blk virtio-scsi,size=256M virtio-scsi,size=512M",
 	     "ops=50 dev=3 irq=msix");
-	test_assert_field(log_find(&log, "disk", "index", "0"), "model", "ide");
-	test_assert_field(log_find(&log, "disk", "index", "1"), "model", "virtio-blk");
+	test_check_disk_models(&log, "ide virtio-blk virtio-scsi virtio-scsi");
 	const struct record *a = log_find(&log, "disk", "index", "2");
 	const struct record *b = log_find(&log, "disk", "index", "3");
-	test_assert_field(a, "model", "virtio-scsi");
 	test_assert_field(a, "bdf", "00:12.0");
 	test_assert_field(a, "sectors", "524288");
-	test_assert_field(b, "model", "virtio-scsi");
 	test_assert_field(b, "bdf", "00:13.0");
 	test_assert_field(b, "sectors", "1048576");
 	const struct record *r = check_result(&log, 50);
@@ -403,7 +322,7 @@ static void test_targets(void **state)
 {
 	(void)state;
 	struct log log;
-	int rc = test_kvmio(out_path, "boot", "--timeout", "120", "--log", log_path,
+	int rc = test_kvmio(test_out_path, "boot", "--timeout", "120", "--log", test_log_path,
 			    "--disk", "virtio-scsi",
 			    "--qemu-arg", "-blockdev",
 			    "--qemu-arg", "driver=null-co,node-name=t5,size=268435456,read-zeroes=on",
@@ -416,9 +335,9 @@ static void test_targets(void **state)
 			    "--qemu-arg", "-device", "--qemu-arg", "scsi-hd,drive=t7,bus=scsi0.0,scsi-id=7,lun=2",
 			    "--", "bench=disk", "pci=0", "ops=100", "dev=1", "irq=intx", (char *)NULL);
 	if (rc != 0)
-		fail_msg("exit %d\n%s", rc, test_output(out_path));
+		fail_msg("exit %d\n%s", rc, test_output(test_out_path));
 	memset(&log, 0, sizeof(log));
-	log_parse_file(&log, log_path);
+	log_parse_file(&log, test_log_path);
 	test_assert_field(log_find(&log, "disk", "index", "0"), "sectors", "2097152");
 	test_assert_field(log_find(&log, "disk", "index", "1"), "sectors", "524288");
 	test_assert_field(log_find(&log, "disk", "index", "1"), "bdf", "00:10.0");
@@ -434,13 +353,13 @@ static void test_uefi(void **state)
 {
 	(void)state;
 	struct log log;
-	int rc = test_kvmio(out_path, "boot", "--firmware", "uefi", "--timeout", "120", "--log",
-			    log_path, "--disk", "virtio-scsi", "--", "bench=disk", "pci=0", "ops=100",
+	int rc = test_kvmio(test_out_path, "boot", "--firmware", "uefi", "--timeout", "120", "--log",
+			    test_log_path, "--disk", "virtio-scsi", "--", "bench=disk", "pci=0", "ops=100",
 			    "irq=msix", (char *)NULL);
 	if (rc != 0)
-		fail_msg("exit %d\n%s", rc, test_output(out_path));
+		fail_msg("exit %d\n%s", rc, test_output(test_out_path));
 	memset(&log, 0, sizeof(log));
-	log_parse_file(&log, log_path);
+	log_parse_file(&log, test_log_path);
 	test_assert_field(log_find(&log, "hello", NULL, NULL), "boot", "uefi");
 	test_assert_field(log_find(&log, "disk", "index", "0"), "model", "virtio-scsi");
 	check_result(&log, 100);
@@ -452,11 +371,11 @@ static void test_job_axis(void **state)
 {
 	(void)state;
 	char job[400], res[400], path[600];
-	snprintf(job, sizeof(job), "%s/vscsi.ini", dir);
-	snprintf(res, sizeof(res), "%s/res", dir);
+	snprintf(job, sizeof(job), "%s/vscsi.ini", test_dir);
+	snprintf(res, sizeof(res), "%s/res", test_dir);
 	test_write_file(job, "[global]\nrepeat = 1\n[d]\ndisk = virtio-scsi\nbackend = null\n"
 		       "iothread = off, on\nrw = randread\nops = 100\n");
-	assert_int_equal(test_kvmio(out_path, "run", job, "-o", res, (char *)NULL), 0);
+	assert_int_equal(test_kvmio(test_out_path, "run", job, "-o", res, (char *)NULL), 0);
 	snprintf(path, sizeof(path), "%s/results.csv", res);
 	char *csv = test_read(path);
 	assert_non_null(csv);
@@ -479,19 +398,19 @@ static void test_job_axis(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_modes_pc, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_modes_q35, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_iothread, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_large_disk, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_write_guards, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_verify, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unlabelled_untouched, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_eio, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_options, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_numbering, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_targets, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_uefi, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_job_axis, setup, teardown),
+		TEST_IN_DIR(test_modes_pc),
+		TEST_IN_DIR(test_modes_q35),
+		TEST_IN_DIR(test_iothread),
+		TEST_IN_DIR(test_large_disk),
+		TEST_IN_DIR(test_write_guards),
+		TEST_IN_DIR(test_verify),
+		TEST_IN_DIR(test_unlabelled_untouched),
+		TEST_IN_DIR(test_eio),
+		TEST_IN_DIR(test_bad_options),
+		TEST_IN_DIR(test_numbering),
+		TEST_IN_DIR(test_targets),
+		TEST_IN_DIR(test_uefi),
+		TEST_IN_DIR(test_job_axis),
 	};
 	return cmocka_run_group_tests_name("vscsi", tests, NULL, NULL);
 }

@@ -26,7 +26,7 @@
 #define AB_QEMU_SLOWER "tests/data/ab/qemu-slower" /* new 10 % slower on virtio-blk, 8 runs */
 #define AB_QEMU_SAME "tests/data/ab/qemu-same"     /* new within 0.5 % of old */
 
-static char dir[256], fake[512], fake_small[512];
+static char fake[512], fake_small[512];
 
 /* A stand-in QEMU: a version, devices (virtio-blk-pci, e1000, ide-hd and the two kvmio always
  * adds), tcg, and the properties of those three. small: no virtio-blk-pci. */
@@ -55,22 +55,13 @@ static void write_fake(const char *path, int small)
 
 static int setup(void **state)
 {
-	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/kvmio-test-ab-XXXXXX");
-	if (!mkdtemp(dir))
+	if (test_dir_setup(state) != 0)
 		return -1;
-	snprintf(fake, sizeof(fake), "%s/qemu-a", dir);
-	snprintf(fake_small, sizeof(fake_small), "%s/qemu-small", dir);
+	snprintf(fake, sizeof(fake), "%s/qemu-a", test_dir);
+	snprintf(fake_small, sizeof(fake_small), "%s/qemu-small", test_dir);
 	write_fake(fake, 0);
 	write_fake(fake_small, 1);
 	unsetenv("KVMIO_QEMU");
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	dir_remove_tree(dir);
 	return 0;
 }
 
@@ -85,19 +76,19 @@ static void test_sha256_vectors(void **state)
 	assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 	qemubin_sha256_buffer("abc", 3, hex);
 	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-	snprintf(path, sizeof(path), "%s/abc2", dir);
+	snprintf(path, sizeof(path), "%s/abc2", test_dir);
 	test_write_file(path, "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq");
 	assert_int_equal(qemubin_sha256_file(path, hex), 0);
 	assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 	/* a file longer than one read: one million 'a' */
 	assert_non_null(million);
 	memset(million, 'a', 1000000);
-	snprintf(path, sizeof(path), "%s/million", dir);
+	snprintf(path, sizeof(path), "%s/million", test_dir);
 	assert_int_equal(file_write(path, million, 1000000), 0);
 	assert_int_equal(qemubin_sha256_file(path, hex), 0);
 	assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 	free(million);
-	snprintf(path, sizeof(path), "%s/none", dir);
+	snprintf(path, sizeof(path), "%s/none", test_dir);
 	assert_int_equal(qemubin_sha256_file(path, hex), -1);
 }
 
@@ -125,11 +116,11 @@ static void test_probe(void **state)
 	assert_int_equal(qemubin_device_props(fake_small, "virtio-blk-pci", list, sizeof(list)), -1);
 	assert_non_null(strstr(list, "has no device virtio-blk-pci"));
 
-	snprintf(path, sizeof(path), "%s/no-such-qemu", dir);
+	snprintf(path, sizeof(path), "%s/no-such-qemu", test_dir);
 	b = qemubin_probe(path);
 	assert_false(b->usable);
 	assert_non_null(strstr(b->why, "no such file"));
-	snprintf(path, sizeof(path), "%s/abc2", dir);   /* there, not executable */
+	snprintf(path, sizeof(path), "%s/abc2", test_dir);   /* there, not executable */
 	test_write_file(path, "x");
 	b = qemubin_probe(path);
 	assert_false(b->usable);
@@ -239,13 +230,13 @@ static void test_job_qemu_key(void **state)
 {
 	struct job_file jf;
 	struct job_matrix m;
-	char text[2048], err[4096], *boot;
+	char text[2048], err[4096], want[300], *boot;
 
 	(void)state;
 	snprintf(text, sizeof(text), "[ab]\nqemu = old:%s, new:%s\ndisk = virtio-blk, ide\n"
 		 "accel = tcg\ndisk_props = none, queue-size=128+num-queues=1\n", fake, fake_small);
 	assert_int_equal(load(text, &jf, err, sizeof(err)), 0);
-	assert_int_equal(job_expand(&jf, dir, &m, err, sizeof(err)), 0);
+	assert_int_equal(job_expand(&jf, test_dir, &m, err, sizeof(err)), 0);
 	assert_int_equal(m.n, 8);
 	/* the parameter is the label, the binary and its facts beside it */
 	assert_string_equal(job_param(&m.cfg[0], "qemu"), "old");
@@ -256,7 +247,8 @@ static void test_job_qemu_key(void **state)
 	assert_false(m.cfg[0].skip);
 	assert_false(m.cfg[1].skip);
 	boot = job_boot_string(&m.cfg[1], "kvmio");
-	assert_non_null(strstr(boot, " --qemu /tmp/kvmio-test-ab-"));
+	snprintf(want, sizeof(want), " --qemu %s/", test_dir);
+	assert_non_null(strstr(boot, want));
 	assert_non_null(strstr(boot, ",prop.queue-size=128,prop.num-queues=1 "));
 	free(boot);
 	assert_false(m.cfg[2].skip);
@@ -284,9 +276,9 @@ static void test_job_refusals(void **state)
 	(void)state;
 	/* a missing binary: refused at its line, before the matrix (loading starts nothing) */
 	snprintf(text, sizeof(text), "[ab]\nqemu = old:%s, new:%s/nope\ndisk = virtio-blk\n", fake,
-		 dir);
+		 test_dir);
 	assert_int_equal(load(text, &jf, err, sizeof(err)), 0);
-	assert_int_equal(job_expand(&jf, dir, &m, err, sizeof(err)), KVMIO_EXIT_BADCONFIG);
+	assert_int_equal(job_expand(&jf, test_dir, &m, err, sizeof(err)), KVMIO_EXIT_BADCONFIG);
 	assert_non_null(strstr(err, "ab.ini:2: qemu: QEMU binary "));
 	assert_non_null(strstr(err, "/nope: no such file"));
 	job_file_free(&jf);
@@ -308,7 +300,7 @@ static void test_job_refusals(void **state)
 	snprintf(text, sizeof(text), "[ab]\nqemu = old:%s\ndisk = virtio-blk\naccel = tcg\n"
 		 "disk_props = none, queue-sise=128\n", fake);
 	assert_int_equal(load(text, &jf, err, sizeof(err)), 0);
-	assert_int_equal(job_expand(&jf, dir, &m, err, sizeof(err)), KVMIO_EXIT_BADCONFIG);
+	assert_int_equal(job_expand(&jf, test_dir, &m, err, sizeof(err)), KVMIO_EXIT_BADCONFIG);
 	assert_non_null(strstr(err, "ab.ini: [ab] c002 "));
 	assert_non_null(strstr(err, "virtio-blk-pci has no property 'queue-sise' (valid: queue-size "
 			       "num-queues drive)"));
@@ -318,7 +310,7 @@ static void test_job_refusals(void **state)
 	snprintf(text, sizeof(text), "[ab]\nqemu = old:%s\naccel = tcg\ndisk_props = queue-size=128\n",
 		 fake);
 	assert_int_equal(load(text, &jf, err, sizeof(err)), 0);
-	assert_int_equal(job_expand(&jf, dir, &m, err, sizeof(err)), 0);
+	assert_int_equal(job_expand(&jf, test_dir, &m, err, sizeof(err)), 0);
 	assert_true(m.cfg[0].skip);
 	assert_string_equal(m.cfg[0].reason, "disk_props= without disk=");
 	job_matrix_free(&m);
@@ -353,7 +345,7 @@ static void test_plan(void **state)
 		 "irq = poll, msix\nrepeat = 3\n[solo]\ndisk = virtio-blk\naccel = tcg\n"
 		 "repeat = 2\n", fake, fake);
 	assert_int_equal(load(text, &jf, err, sizeof(err)), 0);
-	assert_int_equal(job_expand(&jf, dir, &m, err, sizeof(err)), 0);
+	assert_int_equal(job_expand(&jf, test_dir, &m, err, sizeof(err)), 0);
 	assert_int_equal(m.n, 5);
 	for (int i = 0; i < m.n; i++)
 		m.cfg[i].skip = 0;   /* the solo one uses the binary of this host (or none) */
@@ -459,5 +451,5 @@ int main(void)
 		cmocka_unit_test(test_ab_rows),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, test_dir_teardown);
 }

@@ -309,6 +309,34 @@ static void test_indirect(void **state)
 	teardown(f);
 }
 
+/* The indirect table a driver fills from its buffers: out first, then in, linked by NEXT. */
+static void test_fill_indirect(void **state)
+{
+	uint8_t hdr[16], data[512], status;
+	const struct virtq_buf bufs[3] = {
+		{ hdr, sizeof(hdr), 0 }, { data, sizeof(data), 1 }, { &status, 1, 1 },
+	};
+	struct virtq_desc table[3];
+	(void)state;
+
+	memset(table, 0xff, sizeof(table));
+	virtq_fill_indirect(table, bufs, 3);
+	assert_int_equal(table[0].addr, (uint64_t)(uintptr_t)hdr);
+	assert_int_equal(table[0].len, sizeof(hdr));
+	assert_int_equal(table[0].flags, VIRTQ_DESC_F_NEXT);
+	assert_int_equal(table[0].next, 1);
+	assert_int_equal(table[1].addr, (uint64_t)(uintptr_t)data);
+	assert_int_equal(table[1].len, sizeof(data));
+	assert_int_equal(table[1].flags, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE);
+	assert_int_equal(table[1].next, 2);
+	assert_int_equal(table[2].addr, (uint64_t)(uintptr_t)&status);
+	assert_int_equal(table[2].len, 1);
+	assert_int_equal(table[2].flags, VIRTQ_DESC_F_WRITE); /* the last: no NEXT */
+	/* one buffer: no NEXT at all */
+	virtq_fill_indirect(table, bufs, 1);
+	assert_int_equal(table[0].flags, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_notify_suppression),
 		cmocka_unit_test(test_interrupt_suppression),
 		cmocka_unit_test(test_indirect),
+		cmocka_unit_test(test_fill_indirect),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
