@@ -163,8 +163,13 @@ void *virtq_get_used(struct virtq *q, uint32_t *len)
 	compiler_barrier(); /* the used element after the idx that says it is there */
 	struct virtq_used_elem e = q->used->ring[q->last_used & (q->size - 1)];
 	q->last_used++;
-	if (q->event_idx && q->interrupts)
+	if (q->event_idx && q->interrupts) {
 		*(volatile uint16_t *)q->used_event = q->last_used;
+		/* used_event visible before the next load of used idx: else the device may read the
+		 * old used_event after adding an element, send no interrupt, while we read the old
+		 * idx and wait for one (the lost-interrupt race of §2.7.10; Linux's virtio_mb) */
+		store_load_fence();
+	}
 	/* Back on the free list: the whole chain, its tail pointing at the old free head. */
 	uint16_t head = (uint16_t)e.id, i = head, count = 1;
 	while (q->desc[i].flags & VIRTQ_DESC_F_NEXT) {

@@ -216,8 +216,11 @@ void *virtq_packed_get_used(struct virtq *q, uint32_t *len)
 	q->id_next[id] = q->free_id;
 	q->free_id = id;
 	q->num_free = (uint16_t)(q->num_free + count);
-	if (q->event_idx && q->interrupts)
+	if (q->event_idx && q->interrupts) {
 		set_driver_event(q);
+		/* the event visible before the next load of a descriptor's flags (as in virtq.c) */
+		store_load_fence();
+	}
 	if (len)
 		*len = written;
 	return q->cookie[id];
