@@ -245,10 +245,10 @@ static void write_checks(const struct runset *r, FILE *out, FILE *sum)
 {
 	fputs("<section class=\"checks\" id=\"checks\">\n<h2>Measurement checks</h2>\n", out);
 	if (!r->nchecks) {
-		fprintf(out, "<p>None raised: every run's guest TSC is within 0.1 %% of its host's "
-			"(where the host's was recorded), no series drifted more than %.0f %% between "
+		fprintf(out, "<p>None raised: every run's guest TSC is within %g %% of its host's "
+			"(where the host's was recorded), no series drifted more than %g %% between "
 			"its halves, none was cut short by its sample cap.</p>\n</section>\n",
-			FIGURES_DRIFT_LIMIT_PCT);
+			HOST_TSC_TOLERANCE_PPM / 1e4, FIGURES_DRIFT_LIMIT_PCT);
 		fprintf(sum, "\nmeasurement checks: none raised\n");
 		return;
 	}

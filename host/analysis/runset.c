@@ -112,9 +112,9 @@ static void check_tsc(struct runset *r, const struct resultdir_run *run, uint64_
 
 	if (host_hz && guest_hz && fabs(ppm) > HOST_TSC_TOLERANCE_PPM)
 		add_check(r, xasprintf("%s r%d: the guest's TSC (%llu Hz) is %+.0f ppm off the host's "
-				       "(%llu Hz): over 0.1 %%, its cycle-to-time figures are off by "
+				       "(%llu Hz): over %g %%, its cycle-to-time figures are off by "
 				       "as much", id, run->repeat, (unsigned long long)guest_hz, ppm,
-				       (unsigned long long)host_hz));
+				       (unsigned long long)host_hz, HOST_TSC_TOLERANCE_PPM / 1e4));
 }
 
 /* A series's own warnings: drift over FIGURES_DRIFT_LIMIT_PCT, a sample cap reached. */

@@ -98,7 +98,7 @@ void resultdir_run_path(const char *dir, const char *id, int repeat, const char 
 }
 
 int resultdir_run_begin(const char *dir, const struct job_config *c, int repeat,
-			const char *cmd_text)
+			const char *cmd_text, uint64_t host_tsc_hz, const char *host_tsc_method)
 {
 	char path[PATH_MAX], line[sizeof(c->flavour) + 1];
 
@@ -115,16 +115,12 @@ int resultdir_run_begin(const char *dir, const struct job_config *c, int repeat,
 		return -1;
 	resultdir_run_path(dir, c->id, repeat, RESULTDIR_RUN_HOST_TSC, path, sizeof(path));
 	unlink(path);
-	{
-		static uint64_t hz;
-		static const char *method;
-		static int tried;
+	if (host_tsc_hz) {
 		char text[64];
 
-		if (!tried++ && host_tsc_hz(&hz, &method) != 0)
-			hz = 0;
-		snprintf(text, sizeof(text), "%llu %s\n", (unsigned long long)hz, hz ? method : "");
-		if (hz && file_replace(path, text) != 0)
+		snprintf(text, sizeof(text), "%llu %s\n", (unsigned long long)host_tsc_hz,
+			 host_tsc_method);
+		if (file_replace(path, text) != 0)
 			return -1;
 	}
 	resultdir_run_path(dir, c->id, repeat, RESULTDIR_RUN_CMD, path, sizeof(path));

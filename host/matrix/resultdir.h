@@ -51,10 +51,10 @@ void resultdir_run_path(const char *dir, const char *id, int repeat, const char 
 			size_t len);
 
 /* Before repeat N of c starts: runs/ID/rN made, its exit and serial.log removed, its flavour,
- * the host's TSC frequency (host_tsc_hz, read once per process; no file when it is unknown)
- * and cmd.txt (cmd_text) written. 0, or -1 with errno. */
+ * the host's TSC frequency and how it was found (no file when host_tsc_hz is 0) and cmd.txt
+ * (cmd_text) written. 0, or -1 with errno. */
 int resultdir_run_begin(const char *dir, const struct job_config *c, int repeat,
-			const char *cmd_text);
+			const char *cmd_text, uint64_t host_tsc_hz, const char *host_tsc_method);
 /* A run ended with kvmio exit code `code`: its exit file, written last. 0, or -1. */
 int resultdir_run_end(const char *dir, const char *id, int repeat, int code);
 /* The exit code of a finished run; -1 while it has none. */

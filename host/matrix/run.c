@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "boot/disk.h"
+#include "boot/hostinfo.h"
 #include "boot/libvirt.h"
 #include "boot/pin.h"
 #include "proto/proto.h"
@@ -195,7 +196,13 @@ static pid_t start_run(const char *exe, const char *dir, const struct job_config
 	resultdir_run_path(dir, c->id, r, RESULTDIR_RUN_STDOUT, out, sizeof(out));
 	resultdir_run_path(dir, c->id, r, RESULTDIR_RUN_STDERR, err, sizeof(err));
 	cmd = run_cmd_text(exe, c, logp, pin, connect);
-	if (resultdir_run_begin(dir, c, r, cmd ? cmd : "") != 0) {
+	/* this host's TSC, measured once per kvmio run, kept beside every run's guest TSC */
+	static uint64_t tsc_hz;
+	static const char *tsc_method = "";
+	static int tsc_read;
+	if (!tsc_read++ && host_tsc_hz(&tsc_hz, &tsc_method) != 0)
+		tsc_hz = 0;
+	if (resultdir_run_begin(dir, c, r, cmd ? cmd : "", tsc_hz, tsc_method) != 0) {
 		free(cmd);
 		return -1;
 	}
