@@ -5,17 +5,15 @@
 #include "kernel/interrupts.h"
 #include "kernel/lib.h"
 
-/* The block drivers, in disk-numbering order (blk_probe_all). */
+/* The block drivers, in disk-numbering order (blk_probe_all): common/disk_models.def. */
 static const struct blk_driver {
 	const char *name;
 	int (*match)(const struct pci_dev *p);
 	int (*init)(const struct pci_dev *p, const struct blk_config *cfg);
 } blk_drivers[] = {
-	{ "ide", ata_match, ata_init },
-	{ "ahci", ahci_match, ahci_init },
-	{ "nvme", nvme_match, nvme_init },
-	{ "virtio-blk", virtio_blk_match, virtio_blk_init },
-	{ "virtio-scsi", virtio_scsi_match, virtio_scsi_init },
+#define KVMIO_DISK_MODEL(id, name, driver) { name, driver##_match, driver##_init },
+#include "disk_models.def"
+#undef KVMIO_DISK_MODEL
 };
 
 /* The block drivers of virtio-mmio transports, by virtio device type; `name` is their entry in

@@ -179,19 +179,17 @@ int qemu_parse_iothread(const char *owner, const char *v, char *out, char *err, 
 }
 
 /*
- * The --disk models, in the order the guest numbers their disks (drivers/blk.c's driver table):
- * --disk specs must come in this order too, so the Nth --disk is the guest's dev=N. The rank of
- * a model is its index here.
+ * The --disk models, in the order the guest numbers their disks (common/disk_models.def, which
+ * the guest's driver table reads too): --disk specs must come in this order, so the Nth --disk
+ * is the guest's dev=N. The rank of a model is its index here.
  */
 static const struct {
 	const char *name;
 	enum qemu_disk_model model;
 } disk_models[] = {
-	{ "ide", QEMU_DISK_IDE },
-	{ "ahci", QEMU_DISK_AHCI },
-	{ "nvme", QEMU_DISK_NVME },
-	{ "virtio-blk", QEMU_DISK_VIRTIO },
-	{ "virtio-scsi", QEMU_DISK_VIRTIO_SCSI },
+#define KVMIO_DISK_MODEL(id, name, driver) { name, QEMU_DISK_##id },
+#include "disk_models.def"
+#undef KVMIO_DISK_MODEL
 };
 #define NDISK_MODELS (sizeof(disk_models) / sizeof(disk_models[0]))
 
