@@ -66,6 +66,8 @@ static void device_error(const struct blkdev *d, const char *msg)
 	rec_u64("lba", d->err.lba);
 	rec_hex("status", d->err.status);
 	rec_hex("error", d->err.error);
+	if (d->error_fields)
+		d->error_fields(d);
 	rec_end();
 }
 

@@ -57,6 +57,9 @@ struct blkdev {
 
 	int (*submit)(struct blkdev *d, struct blk_req *r); /* 0 queued, -1 queue full */
 	struct blk_req *(*poll)(struct blkdev *d);          /* a completed request or NULL */
+	/* Optional: the driver's own state, as more fields of a device error record (virtio-blk:
+	 * its ring indexes and the device's notification suppression); NULL: none. */
+	void (*error_fields)(const struct blkdev *d);
 
 	volatile uint32_t irq_pending; /* set by the driver's interrupt handler */
 	uint64_t irqs;                 /* interrupts taken for this device */

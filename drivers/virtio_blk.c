@@ -123,6 +123,34 @@ static int submit_on(struct vblk *vb, struct virtq *q, struct vblk_slot *slot,
 	return head;
 }
 
+/* A stalled disk's ring, both sides (protocol.md, error records): the first queue with
+ * requests outstanding. ring_used == ring_taken with requests in flight and the last publish
+ * suppressed means the device asked for no notify (avail_event or NO_NOTIFY) and then never
+ * took the request: a wake-up lost on the device's side. */
+static void vblk_error_fields(const struct blkdev *d)
+{
+	const struct vblk *vb = d->priv;
+	struct virtq_snapshot s;
+	uint16_t k = 0;
+	for (uint16_t i = 0; i < vb->nq; i++)
+		if (vb->q[i].num_free != vb->q[i].size) {
+			k = i;
+			break;
+		}
+	virtq_snapshot(&vb->q[k], &s);
+	rec_u64("ring_queue", k);
+	rec_u64("ring_published", s.published);
+	rec_u64("ring_used", s.device_used);
+	rec_u64("ring_taken", s.taken);
+	rec_u64("ring_in_flight", s.in_flight);
+	if (s.event_idx)
+		rec_u64("ring_avail_event", s.device_event);
+	rec_hex("ring_device_flags", s.device_flags);
+	rec_str("ring_last_kick", s.last_publish_notified ? "sent" : "suppressed");
+	rec_u64("ring_kicks", s.notifies);
+	rec_u64("ring_kicks_suppressed", s.notifies_suppressed);
+}
+
 static struct blk_req *vblk_poll(struct blkdev *d)
 {
 	struct vblk *vb = d->priv;
@@ -223,7 +251,8 @@ static int bring_up(struct vblk *vb, const struct pci_dev *pd, const struct virt
 		.sector_size = VIRTIO_BLK_SECTOR, .max_sectors = max_sectors,
 		.queue_depth = vb->nslots, .read_only = virtio_has(&vb->vdev, VIRTIO_BLK_F_RO),
 		.can_flush = virtio_has(&vb->vdev, VIRTIO_BLK_F_FLUSH),
-		.submit = vblk_submit, .poll = vblk_poll, .priv = vb,
+		.submit = vblk_submit, .poll = vblk_poll, .error_fields = vblk_error_fields,
+		.priv = vb,
 		.unusable = unusable, .unusable_key = unusable && unusable != irq_unusable ? "ring" : 0,
 		.ring = virtio_ring_name(&vb->vdev), .queues = vb->nq,
 	};

@@ -146,6 +146,7 @@ int virtq_publish(struct virtq *q)
 	else
 		notify = !(*(volatile uint16_t *)&q->used->flags & VIRTQ_USED_F_NO_NOTIFY);
 	q->kicked_idx = q->avail_idx;
+	q->last_publish_notified = notify;
 	if (!notify) {
 		q->notifies_suppressed++;
 		return 0;
@@ -195,4 +196,27 @@ void virtq_want_interrupts(struct virtq *q, int on)
 		*(volatile uint16_t *)q->used_event = on ? q->last_used : (uint16_t)(q->last_used - 1);
 	else
 		*(volatile uint16_t *)&q->avail->flags = on ? 0 : VIRTQ_AVAIL_F_NO_INTERRUPT;
+}
+
+void virtq_snapshot(const struct virtq *q, struct virtq_snapshot *s)
+{
+	s->event_idx = q->event_idx;
+	s->last_publish_notified = q->last_publish_notified;
+	s->notifies = q->notifies;
+	s->notifies_suppressed = q->notifies_suppressed;
+	s->in_flight = (uint16_t)(q->size - q->num_free);
+	if (q->packed) {
+		uint32_t ev = *(volatile uint32_t *)q->device_event; /* off_wrap, flags */
+		s->published = (uint16_t)(q->next_avail | (uint16_t)q->avail_wrap << 15);
+		s->taken = (uint16_t)(q->next_used | (uint16_t)q->used_wrap << 15);
+		s->device_used = s->taken;
+		s->device_event = (uint16_t)ev;
+		s->device_flags = (uint16_t)(ev >> 16);
+		return;
+	}
+	s->published = *(volatile uint16_t *)&q->avail->idx;
+	s->device_used = *(volatile uint16_t *)&q->used->idx;
+	s->taken = q->last_used;
+	s->device_event = q->event_idx ? *(volatile uint16_t *)q->avail_event : 0;
+	s->device_flags = *(volatile uint16_t *)&q->used->flags;
 }

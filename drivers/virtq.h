@@ -80,6 +80,7 @@ struct virtq {
 	int interrupts;         /* the driver wants completion interrupts */
 	void **cookie;          /* per head descriptor: what virtq_get_used hands back */
 	uint64_t notifies, notifies_suppressed;
+	int last_publish_notified; /* the last virtq_publish asked for a notify (else suppressed) */
 	/* Packed layout (§2.8), when `packed` is set; desc, avail and used are then NULL. */
 	int packed;
 	struct pvirtq_desc *ring;                   /* Descriptor Area */
@@ -132,6 +133,21 @@ int virtq_publish(struct virtq *q);
 void *virtq_get_used(struct virtq *q, uint32_t *len);
 /* Ask for (or suppress) completion interrupts: NO_INTERRUPT, or used_event with EVENT_IDX. */
 void virtq_want_interrupts(struct virtq *q, int on);
+
+/* A queue's state as both sides left it, for an error record when requests stop completing:
+ * whether the device took what was published, and whether it had asked not to be notified. */
+struct virtq_snapshot {
+	uint16_t published;      /* split: avail idx; packed: next avail position | wrap << 15 */
+	uint16_t device_used;    /* split: used idx the device wrote; packed: not kept (= taken) */
+	uint16_t taken;          /* split: last_used; packed: next used position | wrap << 15 */
+	uint16_t in_flight;      /* descriptors not yet returned by the device */
+	uint16_t device_event;   /* split: avail_event (EVENT_IDX); packed: device event off_wrap */
+	uint16_t device_flags;   /* split: used flags (NO_NOTIFY); packed: device event flags */
+	int event_idx;
+	int last_publish_notified;
+	uint64_t notifies, notifies_suppressed;
+};
+void virtq_snapshot(const struct virtq *q, struct virtq_snapshot *s);
 
 /* The packed implementations (virtq_packed.c), reached through the functions above. */
 int virtq_packed_add_chain(struct virtq *q, const struct virtq_buf *bufs, unsigned n, void *cookie);

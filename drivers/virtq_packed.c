@@ -181,6 +181,7 @@ int virtq_packed_publish(struct virtq *q)
 	} else {
 		notify = flags != RING_EVENT_FLAGS_DISABLE;
 	}
+	q->last_publish_notified = notify;
 	if (!notify) {
 		q->notifies_suppressed++;
 		return 0;

@@ -275,6 +275,12 @@ int domxml_build(const struct qemu_options *o, const struct qemu_command *cmd,
 			return KVMIO_EXIT_BADCONFIG;
 		}
 	}
+	for (int k = 0; k < o->ndisks; k++)
+		if (disks[k].poll_max_ns >= 0) {
+			snprintf(err, errlen, "--connect: --disk poll-max-ns= has no libvirt 9.0 "
+				 "element (<iothreads> takes no polling settings): use the QEMU backend");
+			return KVMIO_EXIT_BADCONFIG;
+		}
 	/* every iothread is libvirt's (<iothreads>), null disks' too */
 	for (int k = 0; k < o->ndisks; k++)
 		iothread[k] = lv_iothread_id(&lt, disks[k].iothread);

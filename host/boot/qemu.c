@@ -234,6 +234,7 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 
 	memset(d, 0, sizeof(*d));
 	d->latency_ns = -1;
+	d->poll_max_ns = -1;
 	strcpy(d->iothread, "off");
 	d->size = 1ull << 30;
 	if (strlen(spec) >= sizeof(buf)) {
@@ -332,6 +333,18 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 		} else if (strcmp(k, "iothread") == 0) {
 			if (qemu_parse_iothread("--disk", v, d->iothread, err, errlen) != 0)
 				return KVMIO_EXIT_BADCONFIG;
+		} else if (strcmp(k, "poll-max-ns") == 0) {
+			char *end;
+
+			errno = 0;
+			d->poll_max_ns = strtoll(v, &end, 10);
+			if (errno || *end || *v < '0' || *v > '9' ||
+			    d->poll_max_ns > QEMU_POLL_MAX_NS_LIMIT) {
+				snprintf(err, errlen, "--disk: bad poll-max-ns=%.64s (0..%lld ns; 0 "
+					 "turns the iothread's adaptive polling off)", v,
+					 (long long)QEMU_POLL_MAX_NS_LIMIT);
+				return KVMIO_EXIT_BADCONFIG;
+			}
 		} else if (strcmp(k, "packed") == 0) {
 			if (!(d->packed = pick(k, v, onoff, err, errlen)))
 				return KVMIO_EXIT_BADCONFIG;
@@ -370,6 +383,11 @@ int qemu_parse_disk(const char *spec, struct qemu_disk *d, char *err, size_t err
 	if (d->model == QEMU_DISK_IDE && strcmp(d->iothread, "off") != 0) {
 		snprintf(err, errlen, "--disk: iothread=%s with ide: QEMU's ide-hd has no iothread "
 			 "(use virtio-blk)", d->iothread);
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	if (d->poll_max_ns >= 0 && strcmp(d->iothread, "off") == 0) {
+		snprintf(err, errlen, "--disk: poll-max-ns= is the polling of the disk's iothread: it "
+			 "needs iothread=on or iothread=NAME");
 		return KVMIO_EXIT_BADCONFIG;
 	}
 	if (d->model == QEMU_DISK_VIRTIO_SCSI && d->queues) {
@@ -742,6 +760,14 @@ static int check_disks(const struct qemu_options *o, const char *firmware, const
 				 disk_model_name(d->model), disk_models[rank].name, models);
 			return KVMIO_EXIT_BADCONFIG;
 		}
+		for (int j = 0; j < i; j++)
+			if (!strcmp(disks[j].iothread, d->iothread) && strcmp(d->iothread, "on") &&
+			    strcmp(d->iothread, "off") && d->poll_max_ns != disks[j].poll_max_ns) {
+				snprintf(err, errlen, "--disk: disks %d and %d share iothread %s but ask "
+					 "for different poll-max-ns= (give each of them the same value)",
+					 j, i, d->iothread);
+				return KVMIO_EXIT_BADCONFIG;
+			}
 		rank = disk_model_rank(d->model);
 		if (d->model == QEMU_DISK_IDE) {
 			if (strcmp(machine, "pc") != 0) {
@@ -785,6 +811,7 @@ static int check_disks(const struct qemu_options *o, const char *firmware, const
 
 struct iothreads {
 	char id[QEMU_MAX_IOTHREADS][QEMU_IOTHREAD_MAX + 16];
+	long long poll_max_ns[QEMU_MAX_IOTHREADS]; /* as the first disk naming it asked; -1 */
 	int n;
 };
 
@@ -795,7 +822,7 @@ struct iothreads {
  * naming it.
  */
 static void iothread_property(struct argv_builder *b, struct iothreads *t, const char *setting,
-			      const char *owner, char *prop, size_t len)
+			      long long poll_max_ns, const char *owner, char *prop, size_t len)
 {
 	char id[sizeof(t->id[0])];
 	int seen = 0;
@@ -808,15 +835,23 @@ static void iothread_property(struct argv_builder *b, struct iothreads *t, const
 	else
 		snprintf(id, sizeof(id), "%s", setting);
 	for (int i = 0; i < t->n; i++)
-		seen |= strcmp(t->id[i], id) == 0;
+		if (strcmp(t->id[i], id) == 0) {
+			seen = 1;
+			if (poll_max_ns >= 0 && t->poll_max_ns[i] != poll_max_ns)
+				b->failed = 1; /* qemu_check_disks refused this before */
+		}
 	if (!seen) {
 		if (t->n == QEMU_MAX_IOTHREADS) {
 			b->failed = 1;
 			return;
 		}
+		t->poll_max_ns[t->n] = poll_max_ns;
 		snprintf(t->id[t->n++], sizeof(t->id[0]), "%s", id);
 		add(b, "-object");
-		add(b, "iothread,id=%s", id);
+		if (poll_max_ns >= 0)
+			add(b, "iothread,id=%s,poll-max-ns=%lld", id, poll_max_ns);
+		else
+			add(b, "iothread,id=%s", id);
 	}
 	snprintf(prop, len, ",iothread=%s", id);
 }
@@ -890,7 +925,8 @@ static void add_disk(struct argv_builder *b, const struct qemu_disk *d, int k, i
 		char owner[16], iothread[QEMU_IOTHREAD_MAX + 32], rings[64] = "";
 
 		snprintf(owner, sizeof(owner), "disk%d", k);
-		iothread_property(b, iothreads, d->iothread, owner, iothread, sizeof(iothread));
+		iothread_property(b, iothreads, d->iothread, d->poll_max_ns, owner, iothread,
+				  sizeof(iothread));
 		if (d->packed) /* QEMU's property names: packed, num-queues */
 			snprintf(rings, sizeof(rings), ",packed=%s", d->packed);
 		if (d->queues)

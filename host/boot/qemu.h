@@ -74,6 +74,7 @@ enum qemu_disk_model { QEMU_DISK_IDE, QEMU_DISK_VIRTIO, QEMU_DISK_NVME, QEMU_DIS
  */
 #define QEMU_IOTHREAD_MAX 32           /* bytes of an iothread setting, NUL included */
 #define QEMU_DISK_QUEUES_MAX 64        /* --disk queues= at most */
+#define QEMU_POLL_MAX_NS_LIMIT 1000000000LL /* --disk poll-max-ns= at most (1 s) */
 struct qemu_disk {
 	enum qemu_disk_model model;
 	const char *transport;         /* virtio: legacy, modern, transitional; microvm: mmio
@@ -89,6 +90,8 @@ struct qemu_disk {
 	int readonly;
 	const char *inject;            /* NULL, eio-read, eio-write */
 	char iothread[QEMU_IOTHREAD_MAX]; /* off (QEMU's main loop), on (its own), or a NAME */
+	long long poll_max_ns;         /* its iothread's poll-max-ns= (adaptive polling); -1: QEMU's
+					* default (32768 ns in 7.2) */
 	const char *packed;            /* virtio: "on", "off" (packed=), or NULL: QEMU's default (off) */
 	unsigned queues;               /* virtio-blk: num-queues=; 0: QEMU's default */
 	char filebuf[4096];

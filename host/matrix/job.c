@@ -32,6 +32,7 @@ static const struct {
 	{ "frame", 0 }, { "burst", 0 }, { "repeat", 1 }, { "timeout", 1 },
 	{ "dbbuf", 0 },
 	{ "ring", 0 }, { "queues", 0 },
+	{ "poll_max_ns", 0 },
 	{ "qemu", 0 }, { "disk_props", 0 }, { "net_props", 0 },
 };
 
@@ -629,7 +630,8 @@ static void build_config(struct job_config *c, struct job_matrix *m, const char 
 	if (!disk) {
 		static const char *const dk[] = { "disk_transport", "backend", "disk_size",
 						  "latency_ns", "cache", "aio", "format",
-						  "iothread", "queues", "disk_props" };
+						  "iothread", "queues", "disk_props",
+						  "poll_max_ns" };
 
 		for (size_t k = 0; k < NELEM(dk); k++)
 			if (job_param(c, dk[k]))
@@ -690,6 +692,8 @@ static void build_config(struct job_config *c, struct job_matrix *m, const char 
 			n += snprintf(spec + n, sizeof(spec) - (size_t)n, ",packed=on");
 		if ((v = job_param(c, "queues")))
 			n += snprintf(spec + n, sizeof(spec) - (size_t)n, ",queues=%s", v);
+		if ((v = job_param(c, "poll_max_ns")))
+			n += snprintf(spec + n, sizeof(spec) - (size_t)n, ",poll-max-ns=%s", v);
 		if ((v = job_param(c, "disk_props")))
 			props_spec(v, spec, sizeof(spec));
 		push(&c->opts, &c->nopts, strdup("--disk"));

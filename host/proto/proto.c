@@ -19,6 +19,16 @@ static const struct kvmio_record_kind *find_kind(const char *type)
 	return NULL;
 }
 
+int proto_lost_wakeup(const struct record *err)
+{
+	const char *kick = record_get(err, "ring_last_kick");
+	const char *pub = record_get(err, "ring_published"), *used = record_get(err, "ring_used");
+	const char *taken = record_get(err, "ring_taken");
+
+	return kick && pub && used && taken && !strcmp(kick, "suppressed") &&
+	       !strcmp(used, taken) && strcmp(pub, used) != 0;
+}
+
 const char *record_get(const struct record *r, const char *key)
 {
 	for (int i = 0; i < r->nfields; i++)
@@ -319,9 +329,10 @@ static int log_outcome(struct log *log)
 	if (strcmp(status, "fail") == 0 || err) {
 		const struct record *at = err ? err : end;
 
-		return fail(log, KVMIO_EXIT_GUEST_FAIL, at->line, "guest error %s: %s",
+		return fail(log, KVMIO_EXIT_GUEST_FAIL, at->line, "guest error %s: %s%s",
 			    err ? record_get(err, "code") : "fail",
-			    err ? record_get(err, "msg") : "end status=fail");
+			    err ? record_get(err, "msg") : "end status=fail",
+			    err && proto_lost_wakeup(err) ? PROTO_LOST_WAKEUP_HINT : "");
 	}
 	if (strcmp(status, "ok") != 0)
 		return fail(log, KVMIO_EXIT_SEQUENCE, end->line, "unknown end status %s", status);

@@ -32,6 +32,14 @@ struct log {
 #include "crc32.h" /* CRC-32 (zlib) of a record body, as the guest computes it */
 
 const char *record_get(const struct record *r, const char *key);
+/* 1 if a device error record shows a lost wake-up: a virtio disk whose device asked not to be
+ * notified (ring_last_kick=suppressed) and then never took the published request (ring_used ==
+ * ring_taken != ring_published). */
+int proto_lost_wakeup(const struct record *err);
+#define PROTO_LOST_WAKEUP_HINT                                                                 \
+	" (the device asked not to be notified, then never took the request: a wake-up lost "   \
+	"inside QEMU; with an iothread, QEMU 7.2's adaptive polling does this: poll-max-ns=0 "  \
+	"avoids it, docs/measurement.md)"
 int record_get_u64(const struct record *r, const char *key, uint64_t *out); /* 0 on success */
 /* A field as a number: decimal digits, maybe with a fraction (cycle counts, the two-decimal
  * means). 0, or -1 when r is NULL, the field is absent or it is not such a number. */

@@ -242,6 +242,19 @@ static void test_iothread_axis(void **state)
 	assert_non_null(strstr(m.cfg[0].reason, "bad iothread=2nd"));
 	job_matrix_free(&m);
 	job_file_free(&jf);
+	/* poll_max_ns: into --disk as poll-max-ns=; without an iothread, boot's refusal as a skip */
+	assert_int_equal(load("[d]\ndisk = virtio-blk\nbackend = null\niothread = on, off\n"
+			      "poll_max_ns = 0\n", &jf), 0);
+	assert_int_equal(job_expand(&jf, "DIR", &m, err, sizeof(err)), 0);
+	assert_int_equal(m.n, 2);
+	s = job_boot_string(&m.cfg[0], "kvmio");
+	assert_non_null(strstr(s, "--disk virtio-blk,backend=null,iothread=on,poll-max-ns=0 "));
+	free(s);
+	assert_false(m.cfg[0].skip);
+	assert_true(m.cfg[1].skip);
+	assert_non_null(strstr(m.cfg[1].reason, "poll-max-ns= is the polling of the disk's iothread"));
+	job_matrix_free(&m);
+	job_file_free(&jf);
 }
 
 /* disk=virtio-scsi: an axis value like the others, with the virtio keys */

@@ -256,6 +256,49 @@ static void test_notify_suppression(void **state)
 	teardown(f);
 }
 
+/* The snapshot an error record carries: both sides' indexes and the last publish's verdict. */
+static void test_snapshot(void **state)
+{
+	struct fixture *f = setup(0);
+	struct virtq *q = &f->q;
+	struct virtq_buf b[2] = { { f->buf[0], 16, 0 }, { f->buf[1], 1, 1 } };
+	struct virtq_snapshot s;
+	int c = 0;
+	(void)state;
+
+	virtq_add_chain(q, b, 2, &c);
+	assert_int_equal(virtq_publish(q), 1);
+	q->used->flags = VIRTQ_USED_F_NO_NOTIFY;  /* the device polls */
+	virtq_add_chain(q, b, 2, &c);
+	assert_int_equal(virtq_publish(q), 0);
+	q->used->ring[0].id = 0;                  /* it took the first chain only */
+	q->used->idx = 1;
+	assert_ptr_equal(virtq_get_used(q, 0), &c);
+	virtq_snapshot(q, &s);
+	assert_int_equal(s.published, 2);
+	assert_int_equal(s.device_used, 1);
+	assert_int_equal(s.taken, 1);
+	assert_int_equal(s.in_flight, 2);         /* the second chain's two descriptors */
+	assert_int_equal(s.device_flags, VIRTQ_USED_F_NO_NOTIFY);
+	assert_int_equal(s.last_publish_notified, 0);
+	assert_int_equal(s.notifies, 1);
+	assert_int_equal(s.notifies_suppressed, 1);
+	assert_int_equal(s.event_idx, 0);
+	teardown(f);
+
+	f = setup(1);
+	q = &f->q;
+	*q->avail_event = 7;
+	virtq_add_chain(q, b, 1, &c);
+	virtq_publish(q);
+	virtq_snapshot(q, &s);
+	assert_int_equal(s.event_idx, 1);
+	assert_int_equal(s.device_event, 7);
+	assert_int_equal(s.in_flight, 1);
+	assert_int_equal(s.last_publish_notified, 0);
+	teardown(f);
+}
+
 static void test_interrupt_suppression(void **state)
 {
 	struct fixture *f = setup(0);
@@ -345,6 +388,7 @@ int main(void)
 		cmocka_unit_test(test_chain_and_free_list),
 		cmocka_unit_test(test_index_wrap),
 		cmocka_unit_test(test_notify_suppression),
+		cmocka_unit_test(test_snapshot),
 		cmocka_unit_test(test_interrupt_suppression),
 		cmocka_unit_test(test_indirect),
 		cmocka_unit_test(test_fill_indirect),
