@@ -61,7 +61,7 @@ static const struct command {
 	{ "run", { NULL }, cmd_run,
 	  "kvmio run JOB.ini [-o DIR] [--repeat N] [--jobs N] [--resume] [--dry-run]\n"
 	  "          [--until-cv PCT --max-repeat N] [--pin CPUS] [--order interleave|grouped]\n"
-	  "          [--connect [URI]]\n"
+	  "          [--connect [URI]] [--noise-probe MS]\n"
 	  "                                        run a job's matrix (docs/run.md): each\n"
 	  "                                        configuration N times (default 5) through\n"
 	  "                                        kvmio boot; DIR/results.csv, results.json;\n"
@@ -70,11 +70,16 @@ static const struct command {
 	  "                                        configurations differing only in qemu,\n"
 	  "                                        disk_props, net_props take turns (default);\n"
 	  "                                        --connect: every boot through libvirt\n"
-	  "                                        (kvmio boot --connect)" },
+	  "                                        (kvmio boot --connect); --noise-probe: the\n"
+	  "                                        host's own noise before each run (default\n"
+	  "                                        200 ms, 0 none; results.csv host_lost_pct)" },
 	{ "host", { NULL }, cmd_host,
 	  "kvmio host [--json]                     what this host offers: /dev/kvm and its\n"
 	  "                                        flavour, QEMU, OVMF, and which boot path\n"
-	  "                                        works under which accelerator" },
+	  "                                        works under which accelerator\n"
+	  "kvmio host --noise [SECONDS]            how much of each CPU the host takes away\n"
+	  "                                        (a spinning thread per CPU, default 2 s;\n"
+	  "                                        docs/measurement.md)" },
 	{ "calibrate", { NULL }, cmd_calibrate,
 	  "kvmio calibrate [--accel auto|kvm|tcg] [--json] [--ops N]\n"
 	  "                                        the instrument against known delays:\n"

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "analysis/runset.h"
+#include "boot/noise.h"
 #include "analysis/stats.h"
 #include "boot/hostinfo.h"
 #include "lib/xalloc.h"
@@ -202,6 +203,34 @@ static void load_run(struct runset *r, const struct resultdir_run *run)
 	log_free(&log);
 }
 
+/* The host's own noise before each run of one configuration (runs/ID/rN/host_noise): probes
+ * more than NOISE_SPREAD_LIMIT_PCT points apart mean the machine changed between its runs. */
+static void check_noise(struct runset *r, int cfg)
+{
+	const char *id = r->rd.cfg[cfg].id;
+	double lo = NAN, hi = NAN;
+	int n = 0;
+
+	for (int i = 0; i < r->rd.nruns; i++) {
+		double v;
+
+		if (r->rd.run[i].cfg != cfg)
+			continue;
+		v = resultdir_run_host_noise(r->rd.dir, id, r->rd.run[i].repeat);
+		if (isnan(v))
+			continue;
+		lo = n == 0 || v < lo ? v : lo;
+		hi = n == 0 || v > hi ? v : hi;
+		n++;
+	}
+	if (n >= 2 && hi - lo > NOISE_SPREAD_LIMIT_PCT)
+		add_check(r, xasprintf("%s: the host took %.1f %% to %.1f %% of its CPUs in the noise "
+				       "probes before its %d runs, more than %g points apart: the "
+				       "machine changed between runs, and the figures' spread holds "
+				       "that (runs/%s/rN/host_noise; kvmio host --noise)", id, lo, hi,
+				       n, NOISE_SPREAD_LIMIT_PCT, id));
+}
+
 int runset_load(const char *dir, struct runset *r, char *err, size_t errlen)
 {
 	int rc;
@@ -214,6 +243,8 @@ int runset_load(const char *dir, struct runset *r, char *err, size_t errlen)
 	memset(r->used, 0, sizeof(int) * (size_t)(r->rd.ncfg + 1));
 	for (int i = 0; i < r->rd.nruns; i++)
 		load_run(r, &r->rd.run[i]);
+	for (int c = 0; c < r->rd.ncfg; c++)
+		check_noise(r, c);
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include "lib/args.h"
 #include "boot/hostinfo.h"
+#include "boot/noise.h"
 #include "boot/launch.h"
 #include "lib/file.h"
 #include "lib/proc.h"
@@ -708,6 +709,24 @@ int cmd_host(int argc, char **argv)
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--json")) {
 			json = 1;
+		} else if (!strcmp(argv[i], "--noise")) {
+			double secs = 2;
+			char *end;
+
+			if (i + 1 < argc && argv[i + 1][0] != '-') {
+				secs = strtod(argv[++i], &end);
+				if (*end || !(secs > 0 && secs <= 600)) {
+					fprintf(stderr, "kvmio: host: --noise: bad duration '%s' "
+						"(seconds, over 0 and up to 600)\n", argv[i]);
+					return KVMIO_EXIT_BADCONFIG;
+				}
+			}
+			if (i + 1 < argc) {
+				fprintf(stderr, "kvmio: host: --noise takes no more options ('%s')\n",
+					argv[i + 1]);
+				return KVMIO_EXIT_BADCONFIG;
+			}
+			return noise_command(secs);
 		} else {
 			fprintf(stderr, "kvmio: host: unknown option '%s' (try 'kvmio help')\n", argv[i]);
 			return KVMIO_EXIT_BADCONFIG;

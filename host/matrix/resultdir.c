@@ -113,6 +113,8 @@ int resultdir_run_begin(const char *dir, const struct job_config *c, int repeat,
 	snprintf(line, sizeof(line), "%s\n", c->flavour);
 	if (file_replace(path, line) != 0)
 		return -1;
+	resultdir_run_path(dir, c->id, repeat, RESULTDIR_RUN_HOST_NOISE, path, sizeof(path));
+	unlink(path);
 	resultdir_run_path(dir, c->id, repeat, RESULTDIR_RUN_HOST_TSC, path, sizeof(path));
 	unlink(path);
 	if (host_tsc_hz) {
@@ -136,6 +138,30 @@ uint64_t resultdir_run_host_tsc(const char *dir, const char *id, int repeat)
 	if (file_read_line(path, line, sizeof(line)) != 0)
 		return 0;
 	return strtoull(line, NULL, 10);
+}
+
+int resultdir_run_host_noise_write(const char *dir, const char *id, int repeat, double lost_pct,
+				   const char *detail)
+{
+	char path[PATH_MAX], *text = xasprintf("%.3f\n%s", lost_pct, detail);
+	int rc;
+
+	resultdir_run_path(dir, id, repeat, RESULTDIR_RUN_HOST_NOISE, path, sizeof(path));
+	rc = file_replace(path, text);
+	free(text);
+	return rc;
+}
+
+double resultdir_run_host_noise(const char *dir, const char *id, int repeat)
+{
+	char path[PATH_MAX], line[64], *end;
+	double v;
+
+	resultdir_run_path(dir, id, repeat, RESULTDIR_RUN_HOST_NOISE, path, sizeof(path));
+	if (file_read_line(path, line, sizeof(line)) != 0)
+		return NAN;
+	v = strtod(line, &end);
+	return end != line && v >= 0 && v <= 100 ? v : NAN;
 }
 
 int resultdir_run_end(const char *dir, const char *id, int repeat, int code)
@@ -176,16 +202,17 @@ static char *run_failure_reason(const char *dir, const char *id, int repeat)
 	return last;
 }
 
-#define NCOLS 37
+#define NCOLS 38
 #define COL_FLAVOUR 28 /* the host's accelerator flavour of the run (runs/ID/rN/flavour) */
 #define COL_QEMU 32    /* the QEMU binary of the configuration, its version and build id */
 #define COL_HOST_TSC 35 /* the host's TSC (runs/ID/rN/host_tsc_hz), then the guest's error */
+#define COL_HOST_NOISE 37 /* the noise probe before the run (runs/ID/rN/host_noise) */
 static const char *const columns[NCOLS] = {
 	"config", "repeat", "exit", "params", "bench", "name", "ops", "total", "min", "p50",
 	"p90", "p99", "p999", "max", "mean", "tsc_hz", "accel", "iops", "mbps", "frames_s",
 	"gbps", "acc_op", "irq_op", "harness", "p50_ns", "p99_ns", "lost", "corrupt", "flavour",
 	"drift_pct", "p50_net_ns", "p99_net_ns", "qemu", "qemu_version", "qemu_build",
-	"host_tsc_hz", "tsc_error_ppm",
+	"host_tsc_hz", "tsc_error_ppm", "host_lost_pct",
 };
 
 /* Columns that hold text even when it looks like a number. */
@@ -257,7 +284,8 @@ static void result_values(const struct record *r, const struct log *log, char *v
 
 /* The rows of one finished run: results.csv lines and results.json "results" objects. */
 static void write_run_results(FILE *csv, FILE *js, const struct job_config *c, int repeat,
-			      int code, const struct log *log, const char *flavour, uint64_t host_hz)
+			      int code, const struct log *log, const char *flavour, uint64_t host_hz,
+			      double host_lost_pct)
 {
 	uint64_t guest_hz = log_tsc_hz(log);
 
@@ -279,6 +307,7 @@ static void write_run_results(FILE *csv, FILE *js, const struct job_config *c, i
 		/* + 0.0: a rounded -0.4 ppm prints as 0, not -0 */
 		vals[COL_HOST_TSC + 1] = figure_text(host_hz && guest_hz, "%.0f",
 						     round(host_tsc_error_ppm(guest_hz, host_hz)) + 0.0);
+		vals[COL_HOST_NOISE] = figure_text(!isnan(host_lost_pct), "%.2f", host_lost_pct);
 		csv_field(csv, c->id, 1);
 		fprintf(csv, ",%d,%d", repeat, code);
 		csv_field_quoted(csv, c->params, 0);
@@ -370,7 +399,8 @@ static void write_config_results(FILE *csv, FILE *js, const char *dir,
 		json_write_key(js, "results", 0);
 		fputc('[', js);
 		write_run_results(csv, js, c, r, code, &log, flavour,
-				  resultdir_run_host_tsc(dir, c->id, r));
+				  resultdir_run_host_tsc(dir, c->id, r),
+				  resultdir_run_host_noise(dir, c->id, r));
 		fputs("]}", js);
 		first_run = 0;
 		free(reason);

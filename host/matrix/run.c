@@ -1,6 +1,7 @@
 /*
  * `kvmio run JOB.ini [-o DIR] [--repeat N] [--jobs N] [--resume] [--dry-run]
- * [--until-cv PCT --max-repeat N] [--pin CPUS] [--order interleave|grouped] [--connect [URI]]`:
+ * [--until-cv PCT --max-repeat N] [--pin CPUS] [--order interleave|grouped] [--connect [URI]]
+ * [--noise-probe MS]`:
  * every run is a child `kvmio boot ... --log DIR/runs/ID/rN/serial.log` (the same code path as by
  * hand, and a crash stays in its run); its
  * exit code goes to DIR/runs/ID/rN/exit last.
@@ -21,6 +22,7 @@
 #include "boot/disk.h"
 #include "boot/hostinfo.h"
 #include "boot/libvirt.h"
+#include "boot/noise.h"
 #include "boot/pin.h"
 #include "proto/proto.h"
 #include "boot/qemu.h"
@@ -186,6 +188,41 @@ static char *run_cmd_text(const char *exe, const struct job_config *c, const cha
 	return text;
 }
 
+/* The noise probe before each run (boot/noise.h): its length (0: none) and CPUs (--pin's, or
+ * none: every CPU the runner may use). Runs one at a time only: beside a running QEMU the probe
+ * would measure that QEMU. */
+static struct {
+	int ms;
+	struct pin_cpus cpus;
+} noise_plan = { NOISE_RUN_PROBE_MS, { .n = 0 } };
+
+/* Probe the CPUs the run will use, keep the result beside the run; a probe that cannot run says
+ * so on stderr and the run goes on without it. */
+static void probe_noise(const char *dir, const struct job_config *c, int r)
+{
+	struct noise probes[PIN_MAX_CPUS];
+	char err[256], *detail = NULL;
+	size_t len = 0;
+	FILE *f;
+	int n = noise_probe(&noise_plan.cpus, noise_plan.ms / 1000.0, probes, err, sizeof(err));
+
+	if (n <= 0) {
+		fprintf(stderr, "kvmio: warning: run: %s r%d: no noise probe: %s\n", c->id, r, err);
+		return;
+	}
+	f = open_memstream(&detail, &len);
+	if (!f)
+		return;
+	for (int i = 0; i < n; i++) {
+		fprintf(f, "cpu %d: ", probes[i].cpu);
+		noise_text(f, &probes[i]);
+		fputc('\n', f);
+	}
+	fclose(f);
+	resultdir_run_host_noise_write(dir, c->id, r, noise_mean_lost_pct(probes, n), detail);
+	free(detail);
+}
+
 static pid_t start_run(const char *exe, const char *dir, const struct job_config *c, int r,
 		       const char *pin, const char *connect)
 {
@@ -207,6 +244,8 @@ static pid_t start_run(const char *exe, const char *dir, const struct job_config
 		return -1;
 	}
 	free(cmd);
+	if (noise_plan.ms > 0)
+		probe_noise(dir, c, r);
 	argv = job_boot_argv2(c, exe, logp, pin, connect);
 	if (!argv)
 		return -1;
@@ -528,6 +567,14 @@ int cmd_run(int argc, char **argv)
 			    pin_check_allowed(&cpus, err, sizeof(err)) != 0)
 				return usage_error("run: --pin: %s", err);
 			snprintf(pin, sizeof(pin), "--pin=%s", v);
+			noise_plan.cpus = cpus;
+		} else if ((v = option_value(argc, argv, &i, "--noise-probe", &missing))) {
+			uint64_t ms;
+
+			if (arg_u64(v, 10, &ms) != 0 || ms > NOISE_PROBE_MAX_MS)
+				return usage_error("run: bad --noise-probe '%s' (milliseconds, 0 for none, "
+						   "up to %d)", v, NOISE_PROBE_MAX_MS);
+			noise_plan.ms = (int)ms;
 		} else if ((v = option_value(argc, argv, &i, "--order", &missing))) {
 			if (!strcmp(v, "interleave"))
 				order = RUN_ORDER_INTERLEAVE;
@@ -550,6 +597,8 @@ int cmd_run(int argc, char **argv)
 	}
 	if (!jobpath)
 		return usage_error("run: no job file given");
+	if (jobs > 1)
+		noise_plan.ms = 0; /* beside running QEMUs a probe measures them, not the host */
 	if (pin[0] && connect[0])
 		return usage_error("run: --pin with --connect: not supported yet");
 	if (jobs > 1 && connect[0]) {

@@ -138,6 +138,7 @@ static void check_row_figures(const char *csv_text)
 	char *text = strdup(csv_text), *p = text, *h[40], *f[40];
 	int nh = csv_next_record(&p, h, 40), rows = 0;
 	int k_p50 = -1, k_p99 = -1, k_n50 = -1, k_n99 = -1, k_hz = -1, k_host = -1, k_ppm = -1;
+	int k_lost = -1;
 
 	for (int i = 0; i < nh; i++) {
 		k_p50 = !strcmp(h[i], "p50_ns") ? i : k_p50;
@@ -147,9 +148,10 @@ static void check_row_figures(const char *csv_text)
 		k_hz = !strcmp(h[i], "tsc_hz") ? i : k_hz;
 		k_host = !strcmp(h[i], "host_tsc_hz") ? i : k_host;
 		k_ppm = !strcmp(h[i], "tsc_error_ppm") ? i : k_ppm;
+		k_lost = !strcmp(h[i], "host_lost_pct") ? i : k_lost;
 	}
 	assert_true(k_p50 >= 0 && k_p99 >= 0 && k_n50 >= 0 && k_n99 >= 0 && k_hz >= 0 &&
-		    k_host >= 0 && k_ppm >= 0);
+		    k_host >= 0 && k_ppm >= 0 && k_lost >= 0);
 	while (csv_next_record(&p, f, 40) == nh) {
 		double p50 = atof(f[k_p50]), n50 = atof(f[k_n50]), p99 = atof(f[k_p99]);
 		double n99 = atof(f[k_n99]), ghz = atof(f[k_hz]), hhz = atof(f[k_host]);
@@ -158,6 +160,9 @@ static void check_row_figures(const char *csv_text)
 		assert_true(n99 < p99 && p99 - n99 < 2000);
 		assert_true(hhz > 1e8);
 		assert_true(fabs(atof(f[k_ppm]) - (ghz - hhz) * 1e6 / hhz) < 1);
+		/* the noise probe before the run: a share, present on every row */
+		assert_true(f[k_lost][0] != '\0');
+		assert_true(atof(f[k_lost]) >= 0 && atof(f[k_lost]) <= 100);
 		rows++;
 	}
 	assert_true(rows > 0);
@@ -178,6 +183,12 @@ static void check_complete(void)
 			free(e);
 			assert_true(exists("%s/runs/c%03d/r%d/serial.log", res, c, r));
 			assert_true(exists("%s/runs/c%03d/r%d/cmd.txt", res, c, r));
+			/* the host's noise before it: the share, then a line per CPU */
+			snprintf(path, sizeof(path), "%s/runs/c%03d/r%d/host_noise", res, c, r);
+			e = test_slurp(path);
+			assert_non_null(strstr(e, "\ncpu "));
+			assert_non_null(strstr(e, " gaps over 10 us ("));
+			free(e);
 			/* the accelerator flavour the run had, on its rows too */
 			snprintf(path, sizeof(path), "%s/runs/c%03d/r%d/flavour", res, c, r);
 			e = test_slurp(path);
@@ -189,11 +200,11 @@ static void check_complete(void)
 	assert_int_equal(strncmp(csv, "config,repeat,exit,params,bench,name,ops,total,min,p50,p90,"
 				 "p99,p999,max,mean,tsc_hz,accel,iops,mbps,frames_s,gbps,acc_op,"
 				 "irq_op,harness,p50_ns,p99_ns,lost,corrupt,flavour,drift_pct,p50_net_ns,"
-				 "p99_net_ns,qemu,qemu_version,qemu_build,host_tsc_hz,tsc_error_ppm\n",
+				 "p99_net_ns,qemu,qemu_version,qemu_build,host_tsc_hz,tsc_error_ppm,host_lost_pct\n",
 				 strlen("config,repeat,exit,params,bench,name,ops,total,min,p50,p90,"
 				 "p99,p999,max,mean,tsc_hz,accel,iops,mbps,frames_s,gbps,acc_op,"
 				 "irq_op,harness,p50_ns,p99_ns,lost,corrupt,flavour,drift_pct,p50_net_ns,"
-				 "p99_net_ns,qemu,qemu_version,qemu_build,host_tsc_hz,tsc_error_ppm\n")), 0);
+				 "p99_net_ns,qemu,qemu_version,qemu_build,host_tsc_hz,tsc_error_ppm,host_lost_pct\n")), 0);
 	check_row_figures(csv);
 	assert_int_equal(count_lines(csv, "c001,1,0,\"backend=null;bench=disk;disk=ide;ops=200;"
 				     "rw=randread\",disk,randread-4k-qd1,200,"), 1);

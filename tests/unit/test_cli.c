@@ -161,6 +161,23 @@ static void test_host_timeout(void **state)
 	unsetenv("FAKE_QEMU_SLEEP");
 }
 
+/* kvmio host --noise: one line per allowed CPU and the mean; a bad duration is exit 2 */
+static void test_host_noise(void **state)
+{
+	(void)state;
+	assert_int_equal(test_kvmio_split(out_path, err_path, "host", "--noise", "0.05", (char *)NULL),
+			 0);
+	assert_stdout_has("cpu ");
+	assert_stdout_has(" gaps over 10 us (10-100 us ");
+	assert_stdout_has("mean lost: ");
+	assert_int_equal(test_kvmio_split(out_path, err_path, "host", "--noise", "0", (char *)NULL),
+			 2);
+	assert_stderr_has("kvmio: host: --noise: bad duration '0'");
+	assert_int_equal(test_kvmio_split(out_path, err_path, "host", "--noise", "1", "x",
+					  (char *)NULL), 2);
+	assert_stderr_has("--noise takes no more options ('x')");
+}
+
 /* QEMU reports its accelerator failing and stays up (paused, as after a KVM internal error):
  * kvmio stops it at once with its own exit code, names the cause and the way out. */
 static void test_accel_failure_fails_fast(void **state)
@@ -360,6 +377,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exit_codes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_and_log_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_noise, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accel_failure_fails_fast, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accel_choice_shown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_accel_failure, setup, teardown),
