@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -505,6 +506,42 @@ static void print_plan(const struct job_matrix *m, enum run_order order, int tot
 	free(plan);
 }
 
+#define INSTALLED_JOB_DIR "../share/kvmio/jobs" /* from PREFIX/bin: make install's layout */
+#define TREE_JOB_DIR "../jobs"                    /* from build/: the source tree's */
+
+/* The job file a `kvmio run NAME` means: NAME as a path when it is a file; a bare name
+ * (no '/') also as NAME and NAME.ini in the installed job files (PREFIX/share/kvmio/jobs beside
+ * PREFIX/bin/kvmio) and in the source tree's jobs/ (beside build/kvmio). 0 with the path in out,
+ * or -1 with the places looked in, in err. */
+static int job_find(const char *name, char *out, size_t len, char *err, size_t errlen)
+{
+	static const char *const dirs[] = { INSTALLED_JOB_DIR, TREE_JOB_DIR };
+	static const char *const exts[] = { "", ".ini" };
+	char exe[PATH_MAX], *bin;
+	struct stat st;
+	size_t n;
+
+	snprintf(out, len, "%s", name);
+	if (stat(name, &st) == 0 || strchr(name, '/'))
+		return 0; /* a path: job_load says what is wrong with it */
+	self_exe(exe, sizeof(exe));
+	bin = strchr(exe, '/') ? dirname(exe) : ".";
+	n = (size_t)snprintf(err, errlen, "no job file '%s' (looked in ., ", name);
+	for (size_t d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
+		for (size_t e = 0; e < sizeof(exts) / sizeof(exts[0]); e++) {
+			snprintf(out, len, "%s/%s/%s%s", bin, dirs[d], name, exts[e]);
+			if (stat(out, &st) == 0 && S_ISREG(st.st_mode))
+				return 0;
+		}
+		if (n < errlen)
+			n += (size_t)snprintf(err + n, errlen - n, "%s%s/%s", d ? ", " : "", bin,
+					      dirs[d]);
+	}
+	if (n < errlen)
+		snprintf(err + n, errlen - n, ")");
+	return -1;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	const char *jobpath = NULL, *dir = NULL;
@@ -512,7 +549,7 @@ int cmd_run(int argc, char **argv)
 	int rc = KVMIO_EXIT_OK;
 	struct job_file jf;
 	struct job_matrix m;
-	char err[4096], exe[PATH_MAX], defdir[PATH_MAX];
+	char err[4096], exe[PATH_MAX], defdir[PATH_MAX], jobfound[PATH_MAX];
 	struct run_step *todo = NULL;
 	int ntodo = 0, total_runs = 0, already = 0;
 	enum run_order order = RUN_ORDER_INTERLEAVE;
@@ -597,6 +634,9 @@ int cmd_run(int argc, char **argv)
 	}
 	if (!jobpath)
 		return usage_error("run: no job file given");
+	if (job_find(jobpath, jobfound, sizeof(jobfound), err, sizeof(err)) != 0)
+		return usage_error("run: %s", err);
+	jobpath = jobfound;
 	if (jobs > 1)
 		noise_plan.ms = 0; /* beside running QEMUs a probe measures them, not the host */
 	if (pin[0] && connect[0])

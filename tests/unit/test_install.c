@@ -142,6 +142,19 @@ static void test_installed_kvmio_finds_images(void **state)
 	snprintf(res, sizeof(res), "%s/results", dir);
 	assert_int_equal(installed_kvmio("run", job, "--dry-run", "-o", res, NULL), 0);
 	assert_non_null(strstr(test_output(out_path), "configurations"));
+	/* ... or by its name alone, with or without .ini: found in PREFIX/share/kvmio/jobs */
+	assert_int_equal(installed_kvmio("run", "smoke", "--dry-run", "-o", res, NULL), 0);
+	snprintf(want, sizeof(want), "# %s/usr/bin/../share/kvmio/jobs/smoke.ini: ", root);
+	if (!strstr(test_output(out_path), want))
+		fail_msg("kvmio run smoke did not find the installed job:\n%s", test_output(out_path));
+	assert_int_equal(installed_kvmio("run", "smoke.ini", "--dry-run", "-o", res, NULL), 0);
+	assert_non_null(strstr(test_output(out_path), want));
+	/* a name found nowhere: one line naming where it looked, exit 2 */
+	assert_int_equal(installed_kvmio("run", "no-such-job", "--dry-run", NULL), 2);
+	snprintf(want, sizeof(want), "kvmio: run: no job file 'no-such-job' (looked in ., "
+		 "%s/usr/bin/../share/kvmio/jobs, %s/usr/bin/../jobs)", root, root);
+	if (!strstr(test_output(out_path), want))
+		fail_msg("no such job: want '%s' in:\n%s", want, test_output(out_path));
 }
 
 int main(void)
