@@ -439,14 +439,27 @@ static void boot_tick(void *ctx, const char *out, size_t len)
 
 	netrun_tick(bt->nr, out, len);
 	/* the first record: QEMU's threads (vCPU, main loop, iothreads, RCU) all exist by now */
-	if (bt->a->pin && !bt->pin_tried && bt->res->pid > 0 && out &&
+	if (bt->a->pin && !bt->a->libvirt && !bt->pin_tried && bt->res->pid > 0 && out &&
 	    memmem(out, len, KVMIO_PROTO_PREFIX, strlen(KVMIO_PROTO_PREFIX))) {
 		bt->pin_tried = 1;
-		if (bt->a->libvirt)   /* libvirt pinned them (<cputune>): read back what it did */
-			pin_verify(bt->res->pid, &bt->a->pin_cpus, &bt->pin);
-		else
-			pin_apply(bt->res->pid, &bt->a->pin_cpus, &bt->pin);
+		pin_apply(bt->res->pid, &bt->a->pin_cpus, &bt->pin);
 	}
+}
+
+/* --connect --pin: libvirt pinned QEMU's threads (<cputune>) as it set the domain up; read back
+ * what it did, before the vCPU runs (libvirt_session.started). */
+static void boot_started(void *ctx, int pid)
+{
+	struct boot_tick *bt = ctx;
+
+	bt->pin_tried = 1;
+	if (pid > 0) {
+		pin_verify(pid, &bt->a->pin_cpus, &bt->pin);
+		return;
+	}
+	bt->pin.cpus = bt->a->pin_cpus;
+	snprintf(bt->pin.why, sizeof(bt->pin.why), "libvirt pinned QEMU's threads (<cputune>); "
+		 "they are not on this machine's embedded driver, so not read back");
 }
 
 /* After QEMU: wait for --tap-cmd (bounded), stop the peers, remove the namespace. */
@@ -731,6 +744,10 @@ int cmd_boot(int argc, char **argv)
 
 		memset(&res, 0, sizeof(res));
 		rc = libvirt_session_init(&lv, a.connect, err, sizeof(err));
+		if (a.pin) {
+			lv.started = boot_started;
+			lv.started_ctx = &tick;
+		}
 		if (!rc)
 			rc = libvirt_xml(&a, &cmd, lv.console ? NULL : lv.serial, lv.name, &nr, &xml,
 					 err, sizeof(err));
