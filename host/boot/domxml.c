@@ -318,11 +318,6 @@ int domxml_build(const struct qemu_options *o, const struct qemu_command *cmd,
 	FILE *f;
 
 	*xml = NULL;
-	if (strcmp(cmd->machine, "microvm") == 0) {
-		snprintf(err, errlen, "--connect: libvirt 9.0 has no machine microvm (--firmware pvh "
-			 "--machine pc or q35)");
-		return KVMIO_EXIT_BADCONFIG;
-	}
 	if (o->nnets > QEMU_MAX_NICS) {
 		snprintf(err, errlen, "--net: at most %d NICs", QEMU_MAX_NICS);
 		return KVMIO_EXIT_BADCONFIG;
