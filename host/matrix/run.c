@@ -550,8 +550,6 @@ int cmd_run(int argc, char **argv)
 	}
 	if (!jobpath)
 		return usage_error("run: no job file given");
-	if (pin[0] && connect[0])
-		return usage_error("run: --pin with --connect: not supported yet");
 	if (jobs > 1 && connect[0]) {
 		char root[PATH_MAX];
 
