@@ -525,15 +525,35 @@ static int netns_enter(const char *ns, char *err, size_t errlen)
 	return 0;
 }
 
+/* The CPUs this process may run on as a libvirt cpuset ("0,2,3"). 0, or -1. */
+static int own_cpus(char *buf, size_t len)
+{
+	cpu_set_t set;
+	size_t used = 0;
+
+	buf[0] = '\0';
+	if (sched_getaffinity(0, sizeof(set), &set) != 0)
+		return -1;
+	for (int c = 0; c < CPU_SETSIZE && used < len; c++)
+		if (CPU_ISSET(c, &set))
+			used += (size_t)snprintf(buf + used, len - used, "%s%d", used ? "," : "", c);
+	return buf[0] && used < len ? 0 : -1;
+}
+
 /* The libvirt domain XML of the boot (domxml.h): serial file and name on the host running QEMU.
  * The guest image by its absolute path (libvirt may run QEMU elsewhere than our directory). */
 static int libvirt_xml(const struct boot_args *a, struct qemu_command *cmd, const char *serial,
 		       const char *name, const struct netrun *nr, char **xml, char *err,
 		       size_t errlen)
 {
-	char emulator[4096], image[PATH_MAX];
+	char emulator[4096], image[PATH_MAX], cpus[1024];
 	struct domxml_params p = { name, emulator, serial, geteuid() == 0,
-				   a->pin ? &a->pin_cpus : NULL, nr->udp_peer, nr->udp_guest };
+				   a->pin ? &a->pin_cpus : NULL, nr->udp_peer, nr->udp_guest,
+				   NULL };
+
+	/* the embedded driver's QEMU on this machine: kvmio's own CPUs, as the QEMU backend's */
+	if (libvirt_serial_to_file(a->connect) && own_cpus(cpus, sizeof(cpus)) == 0)
+		p.cpuset = cpus;
 
 	if (path_search(a->q.qemu, emulator, sizeof(emulator)) != 0)
 		snprintf(emulator, sizeof(emulator), "%s", a->q.qemu);

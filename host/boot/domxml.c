@@ -421,7 +421,13 @@ int domxml_build(const struct qemu_options *o, const struct qemu_command *cmd,
 		strcmp(cmd->accel, "kvm") == 0 ? "kvm" : "qemu", DOMXML_QEMU_NS);
 	element(f, 2, "name", p->name);
 	fprintf(f, "  <memory unit='MiB'>%d</memory>\n", cmd->memory_mib);
-	fputs("  <vcpu>1</vcpu>\n", f);
+	if (p->cpuset && !p->pin) {
+		fputs("  <vcpu placement='static'", f);
+		attr(f, "cpuset", p->cpuset);
+		fputs(">1</vcpu>\n", f);
+	} else {
+		fputs("  <vcpu>1</vcpu>\n", f);
+	}
 	if (lt.n)
 		fprintf(f, "  <iothreads>%d</iothreads>\n", lt.n);
 	if (p->pin)

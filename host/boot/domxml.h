@@ -24,6 +24,9 @@ struct domxml_params {
 	 * (<source port>) and QEMU's (<local port>); NULL or 0: the placeholders PEERPORTi and
 	 * GUESTPORTi (--print-xml) */
 	const unsigned *udp_peer, *udp_guest;
+	/* without --pin: the CPUs QEMU may run on ("0", "0-1,3"), as <vcpu cpuset=>: the
+	 * affinity kvmio's own QEMU would inherit (libvirt would give it every CPU); NULL: none */
+	const char *cpuset;
 };
 
 /* QEMU's own MAC address of a NIC without mac= (52:54:00:12:34:56, then one more for each

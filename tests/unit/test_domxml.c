@@ -44,7 +44,7 @@ static int any_props(const char *qemu, const char *model, char *list, size_t len
 }
 
 static const struct domxml_params params = { "kvmio-42", "/usr/bin/qemu-system-x86_64",
-					     "/tmp/k/serial.log", 1, NULL, NULL, NULL };
+					     "/tmp/k/serial.log", 1, NULL, NULL, NULL, NULL };
 
 static struct qemu_options opts(char **guest, int nguest, char **disks, int ndisks)
 {
@@ -471,6 +471,19 @@ static void test_pin(void **state)
 	free(xml);
 	xml = xml_of(&o, &params);
 	lacks(xml, "<cputune>");
+	has(xml, "  <vcpu>1</vcpu>\n");
+	free(xml);
+	/* without --pin: kvmio's own CPUs for the whole QEMU, as the QEMU backend's inherits them */
+	p.pin = NULL;
+	p.cpuset = "0,2";
+	xml = xml_of(&o, &p);
+	has(xml, "  <vcpu placement='static' cpuset='0,2'>1</vcpu>\n");
+	lacks(xml, "<cputune>");
+	free(xml);
+	/* with it, <cputune> alone says where */
+	p.pin = &cpus;
+	xml = xml_of(&o, &p);
+	has(xml, "  <vcpu>1</vcpu>\n");
 	free(xml);
 }
 
