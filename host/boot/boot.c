@@ -592,6 +592,13 @@ int cmd_boot(int argc, char **argv)
 	}
 	netrun_init(&nr, &a);
 	nr.udp = a.libvirt;
+	if (a.libvirt && a.connect && strstr(a.connect, "://") &&
+	    strstr(a.connect, "://")[3] != '/' && netrun_has(&nr, NET_PEER)) {
+		/* qemu+ssh://HOST/...: the peer and 127.0.0.1 are this machine's, QEMU is not here */
+		rc = usage_error("boot: --connect %s: topology=peer needs QEMU on this machine (the "
+				 "peer listens on 127.0.0.1 here); use topology=loop", a.connect);
+		goto done_args;
+	}
 	if (a.libvirt && netrun_has(&nr, NET_TAP) && !libvirt_serial_to_file(a.connect)) {
 		rc = usage_error("boot: --connect %s: topology=tap only through the embedded driver "
 				 "(its QEMU starts in kvmio's network namespace)", a.connect);

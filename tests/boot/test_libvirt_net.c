@@ -157,13 +157,23 @@ static void test_tap(void **state)
 	log_free(&log);
 }
 
-/* vhost=on without /dev/vhost-net (this machine): one line and exit 2, nothing started. */
+/* vhost=on without /dev/vhost-net (this machine), the peer behind a remote URI: one line and
+ * exit 2, nothing started. */
 static void test_vhost_refused(void **state)
 {
 	const char *e;
 	int rc;
 
 	(void)state;
+	/* a remote URI and the peer on this machine's 127.0.0.1: refused before any connection */
+	rc = test_kvmio_split(test_out_path, test_err_path, "boot", "--connect",
+			      "qemu+ssh://nohost.invalid/system", "--net", "e1000", "--",
+			      "bench=net-rr", (char *)NULL);
+	assert_int_equal(rc, KVMIO_EXIT_BADCONFIG);
+	e = test_output(test_err_path);
+	if (!strstr(e, "topology=peer needs QEMU on this machine") ||
+	    strchr(e, '\n') != e + strlen(e) - 1)
+		fail_msg("want one line, got:\n%s", e);
 	if (access("/dev/vhost-net", F_OK) == 0) {
 		/* a host with vhost-net: nothing to refuse, libvirt is asked for it */
 		assert_int_equal(test_kvmio(test_out_path, "boot", "--print-xml", "--net",
