@@ -718,7 +718,7 @@ static void json_pin(FILE *out, const struct pin_outcome *o)
 		json_write_string(out, t->kind == PIN_VCPU ? vcpu : rest);
 		fputs(",\"error\":", out);
 		if (t->err)
-			json_write_string(out, strerror(t->err));
+			json_write_string(out, pin_error_text(t->err));
 		else
 			fputs("null", out);
 		fputc('}', out);

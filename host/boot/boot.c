@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <sched.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -81,8 +82,8 @@ const char boot_options_help[] =
 	"  --dry-run                  print the QEMU command line and exit\n"
 	"  --connect [URI]            run the guest through libvirt (a transient domain) at URI;\n"
 	"                             without one (or --connect=): qemu:///embed?root=TMPDIR,\n"
-	"                             libvirt's in-process QEMU driver (no daemon). bios only, no\n"
-	"                             --net or --pin; null disks as QEMU arguments in the XML\n"
+	"                             libvirt's in-process QEMU driver (no daemon). Null disks and\n"
+	"                             loop NICs as QEMU arguments in the XML (docs/libvirt.md)\n"
 	"  --print-xml                print the libvirt domain XML and exit\n"
 	"\n"
 	"environment: KVMIO_IMAGE_DIR (guest images; default: next to kvmio, else ../lib/kvmio\n"
@@ -258,6 +259,8 @@ struct netrun {
 	int peer_pid[QEMU_MAX_NICS], peer_fd[QEMU_MAX_NICS];
 	struct peer_stats peers[QEMU_MAX_NICS];
 	int npeers;
+	int udp;                   /* --connect: peers on UDP ports (<interface type='udp'>) */
+	unsigned udp_peer[QEMU_MAX_NICS], udp_guest[QEMU_MAX_NICS];
 	char *dir;                 /* private: peer sockets, tap-cmd output */
 	char netns[64], tap[16];
 	int tap_up;
@@ -353,9 +356,21 @@ static int netrun_start(struct netrun *nr, const struct boot_args *a)
 
 		if (nr->nics[i].topology != NET_PEER)
 			continue;
-		pv = net_peer_argv(exe, &nr->nics[i], i, nr->dir, a->timeout_s + 10, guest_size(a));
-		net_peer_socket(nr->dir, i, sock, sizeof(sock));
-		pid = pv ? peer_spawn(pv, sock, 5.0, &fd) : -1;
+		if (nr->udp) {
+			if (peer_udp_ports(&nr->udp_peer[i], &nr->udp_guest[i]) != 0) {
+				fprintf(stderr, "kvmio: boot: no free UDP port on 127.0.0.1 for the peer "
+					"of NIC %d: %s\n", i, strerror(errno));
+				return KVMIO_EXIT_IO;
+			}
+			pv = net_peer_argv_udp(exe, &nr->nics[i], i, nr->udp_peer[i],
+					       nr->udp_guest[i], a->timeout_s + 10, guest_size(a));
+			pid = pv ? peer_spawn_udp(pv, nr->udp_peer[i], 5.0, &fd) : -1;
+		} else {
+			pv = net_peer_argv(exe, &nr->nics[i], i, nr->dir, a->timeout_s + 10,
+					   guest_size(a));
+			net_peer_socket(nr->dir, i, sock, sizeof(sock));
+			pid = pv ? peer_spawn(pv, sock, 5.0, &fd) : -1;
+		}
 		net_argv_free(pv);
 		if (pid < 0) {
 			fprintf(stderr, "kvmio: boot: cannot start kvmio peer for NIC %d\n", i);
@@ -424,11 +439,27 @@ static void boot_tick(void *ctx, const char *out, size_t len)
 
 	netrun_tick(bt->nr, out, len);
 	/* the first record: QEMU's threads (vCPU, main loop, iothreads, RCU) all exist by now */
-	if (bt->a->pin && !bt->pin_tried && bt->res->pid > 0 && out &&
+	if (bt->a->pin && !bt->a->libvirt && !bt->pin_tried && bt->res->pid > 0 && out &&
 	    memmem(out, len, KVMIO_PROTO_PREFIX, strlen(KVMIO_PROTO_PREFIX))) {
 		bt->pin_tried = 1;
 		pin_apply(bt->res->pid, &bt->a->pin_cpus, &bt->pin);
 	}
+}
+
+/* --connect --pin: libvirt pinned QEMU's threads (<cputune>) as it set the domain up; read back
+ * what it did, before the vCPU runs (libvirt_session.started). */
+static void boot_started(void *ctx, int pid)
+{
+	struct boot_tick *bt = ctx;
+
+	bt->pin_tried = 1;
+	if (pid > 0) {
+		pin_verify(pid, &bt->a->pin_cpus, &bt->pin);
+		return;
+	}
+	bt->pin.cpus = bt->a->pin_cpus;
+	snprintf(bt->pin.why, sizeof(bt->pin.why), "libvirt pinned QEMU's threads (<cputune>); "
+		 "they are not on this machine's embedded driver, so not read back");
 }
 
 /* After QEMU: wait for --tap-cmd (bounded), stop the peers, remove the namespace. */
@@ -474,13 +505,55 @@ static void netrun_stop(struct netrun *nr, double grace_s)
 	}
 }
 
+/* topology=tap through the embedded driver: this thread into the tap's namespace, so that the
+ * QEMU libvirt starts from it (and libvirt's open of the tap) are there, as `ip netns exec`
+ * puts the QEMU backend's. 0, or -1 with err. */
+static int netns_enter(const char *ns, char *err, size_t errlen)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", ns);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) {
+		snprintf(err, errlen, "cannot enter network namespace %s: %s", ns, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* The CPUs this process may run on as a libvirt cpuset ("0,2,3"). 0, or -1. */
+static int own_cpus(char *buf, size_t len)
+{
+	cpu_set_t set;
+	size_t used = 0;
+
+	buf[0] = '\0';
+	if (sched_getaffinity(0, sizeof(set), &set) != 0)
+		return -1;
+	for (int c = 0; c < CPU_SETSIZE && used < len; c++)
+		if (CPU_ISSET(c, &set))
+			used += (size_t)snprintf(buf + used, len - used, "%s%d", used ? "," : "", c);
+	return buf[0] && used < len ? 0 : -1;
+}
+
 /* The libvirt domain XML of the boot (domxml.h): serial file and name on the host running QEMU.
  * The guest image by its absolute path (libvirt may run QEMU elsewhere than our directory). */
 static int libvirt_xml(const struct boot_args *a, struct qemu_command *cmd, const char *serial,
-		       const char *name, char **xml, char *err, size_t errlen)
+		       const char *name, const struct netrun *nr, char **xml, char *err,
+		       size_t errlen)
 {
-	char emulator[4096], image[PATH_MAX];
-	struct domxml_params p = { name, emulator, serial, geteuid() == 0 };
+	char emulator[4096], image[PATH_MAX], cpus[1024];
+	struct domxml_params p = { name, emulator, serial, geteuid() == 0,
+				   a->pin ? &a->pin_cpus : NULL, nr->udp_peer, nr->udp_guest,
+				   NULL };
+
+	/* the embedded driver's QEMU on this machine: kvmio's own CPUs, as the QEMU backend's */
+	if (libvirt_serial_to_file(a->connect) && own_cpus(cpus, sizeof(cpus)) == 0)
+		p.cpuset = cpus;
 
 	if (path_search(a->q.qemu, emulator, sizeof(emulator)) != 0)
 		snprintf(emulator, sizeof(emulator), "%s", a->q.qemu);
@@ -508,10 +581,6 @@ int cmd_boot(int argc, char **argv)
 	rc = parse_boot_args(argc, argv, &a);
 	if (rc)
 		goto done_args;
-	if (a.libvirt && a.pin) {
-		rc = usage_error("boot: --pin with --connect: not supported yet");
-		goto done_args;
-	}
 	if (a.libvirt)
 		a.q.no_debug_exit = 1; /* libvirt has no isa-debug-exit: the guest powers off */
 	if (a.libvirt && a.q.boot_image && a.q.boot_image[0] != '/') {
@@ -522,6 +591,19 @@ int cmd_boot(int argc, char **argv)
 			a.q.boot_image = image;
 	}
 	netrun_init(&nr, &a);
+	nr.udp = a.libvirt;
+	if (a.libvirt && a.connect && strstr(a.connect, "://") &&
+	    strstr(a.connect, "://")[3] != '/' && netrun_has(&nr, NET_PEER)) {
+		/* qemu+ssh://HOST/...: the peer and 127.0.0.1 are this machine's, QEMU is not here */
+		rc = usage_error("boot: --connect %s: topology=peer needs QEMU on this machine (the "
+				 "peer listens on 127.0.0.1 here); use topology=loop", a.connect);
+		goto done_args;
+	}
+	if (a.libvirt && netrun_has(&nr, NET_TAP) && !libvirt_serial_to_file(a.connect)) {
+		rc = usage_error("boot: --connect %s: topology=tap only through the embedded driver "
+				 "(its QEMU starts in kvmio's network namespace)", a.connect);
+		goto done_args;
+	}
 	if (a.tap_cmd && !netrun_has(&nr, NET_TAP)) {
 		rc = usage_error("boot: --tap-cmd needs a --net ...,topology=tap NIC");
 		goto done_args;
@@ -579,7 +661,7 @@ int cmd_boot(int argc, char **argv)
 		char *xml = NULL;
 
 		rc = libvirt_xml(&a, &cmd, libvirt_serial_to_file(a.connect) ? "TMPDIR/serial.log" :
-				 NULL, "kvmio-PID", &xml, err, sizeof(err));
+				 NULL, "kvmio-PID", &nr, &xml, err, sizeof(err));
 		if (rc)
 			fprintf(stderr, "kvmio: boot: %s\n", err);
 		else if (a.print_xml || a.dry_run)
@@ -689,9 +771,15 @@ int cmd_boot(int argc, char **argv)
 
 		memset(&res, 0, sizeof(res));
 		rc = libvirt_session_init(&lv, a.connect, err, sizeof(err));
+		if (a.pin) {
+			lv.started = boot_started;
+			lv.started_ctx = &tick;
+		}
 		if (!rc)
-			rc = libvirt_xml(&a, &cmd, lv.console ? NULL : lv.serial, lv.name, &xml,
+			rc = libvirt_xml(&a, &cmd, lv.console ? NULL : lv.serial, lv.name, &nr, &xml,
 					 err, sizeof(err));
+		if (!rc && nr.tap_up && netns_enter(nr.netns, err, sizeof(err)) != 0)
+			rc = KVMIO_EXIT_IO;
 		if (!rc)
 			rc = libvirt_launch(&lv, xml, a.timeout_s, &res, boot_tick, &tick, err,
 					    sizeof(err));

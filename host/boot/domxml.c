@@ -3,7 +3,8 @@
  * one (direct kernel boot, <cpu>, <iothreads>, <disk><driver cache= io= iothread=>); what it has
  * no element for, the exact QEMU arguments of the QEMU backend in <qemu:commandline>: a null-co
  * disk (libvirt has no null block driver), pci-testdev (bench=exits), the --image boot disk
- * (snapshot=on: libvirt's own <disk> would need a transient overlay), --qemu-arg.
+ * (snapshot=on: libvirt's own <disk> would need a transient overlay), the UEFI boot volume (a
+ * FAT directory, snapshot=on likewise), a topology=loop NIC (QEMU's hub), --qemu-arg.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +94,21 @@ static int boot_image_arg(const char *k, const char *v)
 	return (d && (d[9] == ',' || d[9] == '\0')) || strncmp(v, "ahci,id=espahci,", 16) == 0;
 }
 
+/* 1 if a -netdev/-device value belongs to NIC i: its netdev (,id=netI) or the device on it
+ * (,netdev=netI). */
+static int arg_of_nic(const char *k, const char *v, int i)
+{
+	char key[32];
+	const char *p;
+	size_t l;
+
+	if (strcmp(k, "-netdev") != 0 && strcmp(k, "-device") != 0)
+		return 0;
+	snprintf(key, sizeof(key), k[1] == 'n' ? ",id=net%d" : ",netdev=net%d", i);
+	l = strlen(key);
+	return (p = strstr(v, key)) && (p[l] == ',' || p[l] == '\0');
+}
+
 static void qemu_arg(FILE *f, const char *v)
 {
 	fputs("    <qemu:arg", f);
@@ -106,7 +122,8 @@ static void qemu_arg(FILE *f, const char *v)
  * iothreads it did not define), pci-testdev, and the --qemu-arg words.
  */
 static void commandline(FILE *f, const struct qemu_options *o, const struct qemu_command *cmd,
-			const int *null_disk, const int *iothread, int any_ahci)
+			const int *null_disk, const int *iothread, int any_ahci,
+			const int *cmdline_nic, char (*mac)[18])
 {
 	int any = o->nqemu_args > 0;
 
@@ -121,6 +138,29 @@ static void commandline(FILE *f, const struct qemu_options *o, const struct qemu
 				for (int d = 0; d < o->ndisks && disk < 0; d++)
 					if (null_disk[d] && arg_of_disk(v, d))
 						disk = d;
+			int nic = -1;
+
+			for (int n = 0; n < o->nnets && disk < 0 && nic < 0; n++)
+				if (cmdline_nic[n] && arg_of_nic(k, v, n))
+					nic = n;
+			if (nic >= 0) {
+				any = 1;
+				if (pass == 0)
+					continue;
+				qemu_arg(f, k);
+				if (strcmp(k, "-device") == 0 && !strstr(v, ",mac=")) {
+					/* QEMU's own MAC, named: the same whatever order */
+					char *nv = NULL;
+
+					if (asprintf(&nv, "%s,mac=%s", v, mac[nic]) >= 0) {
+						qemu_arg(f, nv);
+						free(nv);
+						continue;
+					}
+				}
+				qemu_arg(f, v);
+				continue;
+			}
 			if (disk < 0 && !(strcmp(k, "-device") == 0 && strcmp(v, "pci-testdev") == 0) &&
 			    !boot_image_arg(k, v) && !(any_ahci && strcmp(k, "-device") == 0 &&
 							 strncmp(v, "ahci,id=ahci0,", 14) == 0))
@@ -197,26 +237,118 @@ static void disk_element(FILE *f, const struct qemu_disk *d, int k, int ide_inde
 	fputs("    </disk>\n", f);
 }
 
+/* 1 if NIC i's -netdev in cmd (a tap) says vhost=on (qemu_build_command resolved it). */
+static int nic_vhost(const struct qemu_command *cmd, int i)
+{
+	for (int a = 0; a + 1 < cmd->argc; a++)
+		if (arg_of_nic(cmd->argv[a], cmd->argv[a + 1], i) && cmd->argv[a][1] == 'n')
+			return strstr(cmd->argv[a + 1], ",vhost=on") != NULL;
+	return 0;
+}
+
+/*
+ * NIC i as a libvirt <interface>: topology=peer as type='udp' (QEMU's -netdev socket,udp= to
+ * the peer on 127.0.0.1), topology=tap as type='ethernet' on kvmio's own tap (managed='no'),
+ * the model, QEMU's MAC, the QEMU backend's PCI slot, virtio-net's <driver>.
+ */
+static void interface_element(FILE *f, const struct qemu_nic *n, int i, const char *mac,
+			      int vhost, const char *tap, const struct domxml_params *p)
+{
+	int virtio = strcmp(n->model, "virtio-net") == 0;
+
+	fprintf(f, "    <interface type='%s'>\n      <mac", n->topology == NET_TAP ? "ethernet" : "udp");
+	attr(f, "address", mac);
+	fputs("/>\n", f);
+	if (n->topology == NET_TAP) {
+		fputs("      <target", f);
+		attr(f, "dev", tap);
+		fputs(" managed='no'/>\n", f);
+	} else {
+		fputs("      <source address='127.0.0.1'", f);
+		if (p->udp_peer && p->udp_peer[i])
+			fprintf(f, " port='%u'", p->udp_peer[i]);
+		else
+			fprintf(f, " port='PEERPORT%d'", i);
+		fputs(">\n        <local address='127.0.0.1'", f);
+		if (p->udp_guest && p->udp_guest[i])
+			fprintf(f, " port='%u'", p->udp_guest[i]);
+		else
+			fprintf(f, " port='GUESTPORT%d'", i);
+		fputs("/>\n      </source>\n", f);
+	}
+	fputs("      <model", f);
+	attr(f, "type", !virtio ? n->model : strcmp(n->transport, "modern") == 0 ?
+	     "virtio-non-transitional" : "virtio-transitional");
+	fputs("/>\n", f);
+	if (virtio) {
+		fprintf(f, "      <driver name='%s'", vhost ? "vhost" : "qemu");
+		if (n->packed)
+			attr(f, "packed", n->packed);
+		fputs("/>\n", f);
+	}
+	fprintf(f, "      <address type='pci' domain='0x0000' bus='0x00' slot='0x%02x' "
+		"function='0x0'/>\n    </interface>\n", QEMU_NIC_SLOT0 + i);
+}
+
+/* <cputune>: --pin's vCPU on its first CPU, QEMU's other threads (libvirt's emulator threads
+ * and iothreads) on the rest, or on that CPU when the list has one (boot/pin.h). */
+static void cputune(FILE *f, const struct pin_cpus *pin, int niothreads)
+{
+	char rest[256];
+
+	pin_cpus_text(pin, pin->n > 1 ? 1 : 0, rest, sizeof(rest));
+	fprintf(f, "  <cputune>\n    <vcpupin vcpu='0' cpuset='%d'/>\n", pin->cpu[0]);
+	fprintf(f, "    <emulatorpin cpuset='%s'/>\n", rest);
+	for (int k = 1; k <= niothreads; k++)
+		fprintf(f, "    <iothreadpin iothread='%d' cpuset='%s'/>\n", k, rest);
+	fputs("  </cputune>\n", f);
+}
+
 int domxml_build(const struct qemu_options *o, const struct qemu_command *cmd,
 		 const struct domxml_params *p, char **xml, char *err, size_t errlen)
 {
 	struct qemu_disk disks[QEMU_MAX_DISKS];
 	int null_disk[QEMU_MAX_DISKS], iothread[QEMU_MAX_DISKS], any_ahci = 0;
+	struct qemu_nic nics[QEMU_MAX_NICS];
+	int cmdline_nic[QEMU_MAX_NICS];
+	char mac[QEMU_MAX_NICS][18];
 	struct lv_iothreads lt = { .n = 0 };
 	char *guest, *buf = NULL;
 	size_t len = 0;
 	FILE *f;
 
 	*xml = NULL;
-	if (strcmp(cmd->firmware, "bios") != 0) {
-		snprintf(err, errlen, "--connect: firmware %s is not supported through libvirt yet "
-			 "(bios: direct kernel boot of kvmio.elf)", cmd->firmware);
+	if (o->nnets > QEMU_MAX_NICS) {
+		snprintf(err, errlen, "--net: at most %d NICs", QEMU_MAX_NICS);
 		return KVMIO_EXIT_BADCONFIG;
 	}
-	if (o->nnets > 0) {
-		snprintf(err, errlen, "--connect: --net is not supported through libvirt yet (the "
-			 "peer, loop and tap topologies have no libvirt <interface> here)");
-		return KVMIO_EXIT_BADCONFIG;
+	for (int i = 0, unset = 0; i < o->nnets; i++) {
+		struct qemu_nic *n = &nics[i];
+		struct qemu_props props;
+
+		if (net_parse_spec(o->nets[i], n, err, errlen) != 0)
+			return KVMIO_EXIT_BADCONFIG;
+		if (n->mac[0])
+			snprintf(mac[i], sizeof(mac[i]), "%s", n->mac);
+		else
+			snprintf(mac[i], sizeof(mac[i]), DOMXML_QEMU_MAC_FMT,
+				 (DOMXML_QEMU_MAC_LAST + unset++) & 0xff);
+		cmdline_nic[i] = n->topology == NET_LOOP;
+		if (cmdline_nic[i])
+			continue;   /* QEMU's own arguments: props and every transport as they are */
+		if (qemu_spec_props("--net", o->nets[i], &props, err, errlen) != 0)
+			return KVMIO_EXIT_BADCONFIG;
+		if (props.n > 0) {
+			snprintf(err, errlen, "--connect: --net prop.%s= on a topology=%s NIC has no "
+				 "libvirt attribute (topology=loop takes it)", props.name[0],
+				 net_topology_name(n->topology));
+			return KVMIO_EXIT_BADCONFIG;
+		}
+		if (n->transport && strcmp(n->transport, "legacy") == 0) {
+			snprintf(err, errlen, "--connect: --net transport=legacy has no libvirt model "
+				 "(virtio-transitional or virtio-non-transitional: transitional, modern)");
+			return KVMIO_EXIT_BADCONFIG;
+		}
 	}
 	if (!o->no_debug_exit) {
 		snprintf(err, errlen, "--connect: libvirt has no isa-debug-exit (no_debug_exit unset)");
@@ -295,14 +427,30 @@ int domxml_build(const struct qemu_options *o, const struct qemu_command *cmd,
 		strcmp(cmd->accel, "kvm") == 0 ? "kvm" : "qemu", DOMXML_QEMU_NS);
 	element(f, 2, "name", p->name);
 	fprintf(f, "  <memory unit='MiB'>%d</memory>\n", cmd->memory_mib);
-	fputs("  <vcpu>1</vcpu>\n", f);
+	if (p->cpuset && !p->pin) {
+		fputs("  <vcpu placement='static'", f);
+		attr(f, "cpuset", p->cpuset);
+		fputs(">1</vcpu>\n", f);
+	} else {
+		fputs("  <vcpu>1</vcpu>\n", f);
+	}
 	if (lt.n)
 		fprintf(f, "  <iothreads>%d</iothreads>\n", lt.n);
+	if (p->pin)
+		cputune(f, p->pin, lt.n);
 	fputs("  <os>\n    <type arch='x86_64'", f);
 	attr(f, "machine", cmd->machine);
 	fputs(">hvm</type>\n", f);
-	if (o->boot_image) {
-		fputs("    <boot dev='hd'/>\n", f); /* the image's own loader (GRUB) */
+	if (strcmp(cmd->firmware, "uefi") == 0) {
+		/* OVMF's code in place, read-only; the boot's private copy of its variables */
+		fputs("    <loader readonly='yes' type='pflash'>", f);
+		domxml_put_text(f, o->ovmf_code ? o->ovmf_code : "OVMF_CODE.fd");
+		fputs("</loader>\n", f);
+		element(f, 4, "nvram", o->ovmf_vars ? o->ovmf_vars : "OVMF_VARS.fd");
+	}
+	if (o->boot_image || strcmp(cmd->firmware, "uefi") == 0) {
+		/* the image's own loader (GRUB), or kvmio.efi on the UEFI boot volume */
+		fputs("    <boot dev='hd'/>\n", f);
 	} else {
 		element(f, 4, "kernel", cmd->image);
 		if (guest[0])
@@ -322,6 +470,9 @@ int domxml_build(const struct qemu_options *o, const struct qemu_command *cmd,
 			disk_element(f, &disks[k], k, nide, iothread[k]);
 		nide += disks[k].model == QEMU_DISK_IDE;
 	}
+	for (int i = 0; i < o->nnets; i++)
+		if (!cmdline_nic[i])
+			interface_element(f, &nics[i], i, mac[i], nic_vhost(cmd, i), cmd->tap, p);
 	fputs("    <controller type='usb' model='none'/>\n", f);
 	if (p->serial_path) {
 		fputs("    <serial type='file'>\n      <source", f);
@@ -334,7 +485,7 @@ int domxml_build(const struct qemu_options *o, const struct qemu_command *cmd,
 	if (p->run_as_root)
 		fputs("  <seclabel type='static' model='dac' relabel='no'>\n"
 		      "    <label>+0:+0</label>\n  </seclabel>\n", f);
-	commandline(f, o, cmd, null_disk, iothread, any_ahci);
+	commandline(f, o, cmd, null_disk, iothread, any_ahci, cmdline_nic, mac);
 	fputs("</domain>\n", f);
 	free(guest);
 	if (fclose(f) != 0 || !buf) {

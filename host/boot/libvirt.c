@@ -449,7 +449,7 @@ int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
 	guard("virDomainCreateXML");
 	/* the console: paused until its stream is attached, so no byte is lost */
 	dom = virDomainCreateXML(conn, xml, (s->root[0] ? 0 : VIR_DOMAIN_START_AUTODESTROY) |
-				 (s->console ? VIR_DOMAIN_START_PAUSED : 0));
+				 (s->console || s->started ? VIR_DOMAIN_START_PAUSED : 0));
 	unguard();
 	if (!dom) {
 		last_error("cannot start a domain through", s->uri, err, errlen);
@@ -466,11 +466,6 @@ int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
 					       VIR_STREAM_EVENT_ERROR | VIR_STREAM_EVENT_HANGUP,
 					       on_console, &con, NULL) == 0;
 		unguard();
-		if (ok) {
-			guard("virDomainResume");
-			ok = virDomainResume(dom) == 0;
-			unguard();
-		}
 		if (!ok) {
 			last_error("cannot attach to the console of a domain through", s->uri, err,
 				   errlen);
@@ -481,6 +476,20 @@ int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
 	res->started = 1;
 	if (s->root[0])
 		res->pid = (int)embedded_qemu_pid(s->root, s->name);
+	if (s->started)
+		s->started(s->started_ctx, res->pid);
+	if (s->console || s->started) {
+		int ok;
+
+		guard("virDomainResume");
+		ok = virDomainResume(dom) == 0;
+		unguard();
+		if (!ok) {
+			last_error("cannot resume a domain through", s->uri, err, errlen);
+			rc = KVMIO_EXIT_BADCONFIG;
+			goto out;
+		}
+	}
 	deadline = timeout_s > 0 ? started_at + timeout_s : 0;
 	next_poll = started_at + STATE_POLL_S;
 	for (;;) {

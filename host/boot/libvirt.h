@@ -23,6 +23,11 @@ struct libvirt_session {
 				    * (libvirt_serial_to_file 0); serial is then unused */
 	char name[64];             /* the domain's name: kvmio-PID */
 	char root[4200];           /* an embedded driver's root= ("" for other URIs) */
+	/* set by the caller: called once the domain is set up (libvirt has pinned its threads)
+	 * and before its vCPU runs (the domain starts paused), with QEMU's pid (0 where QEMU is
+	 * not this machine's embedded one); NULL: none */
+	void (*started)(void *ctx, int pid);
+	void *started_ctx;
 };
 
 /* 1 if the guest's serial port goes to a file kvmio reads (the embedded driver, NULL or ""

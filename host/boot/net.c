@@ -391,6 +391,33 @@ char **net_peer_argv(const char *exe, const struct qemu_nic *n, int i, const cha
 	return argv;
 }
 
+char **net_peer_argv_udp(const char *exe, const struct qemu_nic *n, int i, unsigned peer_port,
+			 unsigned guest_port, double timeout_s, unsigned guest_size)
+{
+	char **argv = net_peer_argv(exe, n, i, "", timeout_s, guest_size);
+
+	/* argv[2..5]: --socket PATH --guest-socket PATH (net_peer_argv's order) */
+	if (!argv)
+		return NULL;
+	free(argv[2]);
+	free(argv[3]);
+	free(argv[4]);
+	free(argv[5]);
+	argv[2] = strdup("--udp");
+	argv[4] = strdup("--guest-udp");
+	if (asprintf(&argv[3], "%u", peer_port) < 0)
+		argv[3] = NULL;
+	if (asprintf(&argv[5], "%u", guest_port) < 0)
+		argv[5] = NULL;
+	if (!argv[2] || !argv[3] || !argv[4] || !argv[5]) {
+		for (int k = 2; k < 6; k++)
+			argv[k] = argv[k] ? argv[k] : strdup("");
+		net_argv_free(argv);
+		return NULL;
+	}
+	return argv;
+}
+
 void net_argv_free(char **argv)
 {
 	for (int i = 0; argv && argv[i]; i++)

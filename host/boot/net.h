@@ -70,6 +70,10 @@ int net_guest_option(char *const *args, int n, const char *key, char *buf, size_
  */
 char **net_peer_argv(const char *exe, const struct qemu_nic *n, int i, const char *dir,
 		     double timeout_s, unsigned guest_size);
+/* The same for a peer on UDP ports of 127.0.0.1 (libvirt's <interface type='udp'>): --udp
+ * PEER_PORT --guest-udp GUEST_PORT in place of the socket paths. */
+char **net_peer_argv_udp(const char *exe, const struct qemu_nic *n, int i, unsigned peer_port,
+			 unsigned guest_port, double timeout_s, unsigned guest_size);
 void net_argv_free(char **argv);
 
 /* The `ip` commands that build (teardown 0) or remove (1) the tap namespace, one per line

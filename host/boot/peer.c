@@ -1,4 +1,5 @@
-/* `kvmio peer`: reflect, sink or flood kvmio test frames on a unix datagram socket. */
+/* `kvmio peer`: reflect, sink or flood kvmio test frames on a unix datagram socket or a UDP
+ * port of 127.0.0.1. */
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -12,6 +13,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <time.h>
 #include <unistd.h>
 #include "lib/args.h"
@@ -151,10 +154,19 @@ static int fill_addr(struct sockaddr_un *a, const char *path)
 	return 0;
 }
 
+static void fill_udp(struct sockaddr_in *a, unsigned port)
+{
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_port = htons((uint16_t)port);
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+}
+
 struct peer_sock {
 	int fd;
 	int connected;
-	struct sockaddr_un guest;
+	struct sockaddr_storage guest;
+	socklen_t guest_len;
 };
 
 /*
@@ -167,7 +179,7 @@ static int send_frame(struct peer_sock *ps, const uint8_t *f, size_t len)
 	ssize_t n;
 
 	if (!ps->connected) {
-		if (connect(ps->fd, (struct sockaddr *)&ps->guest, sizeof(ps->guest)) != 0)
+		if (connect(ps->fd, (struct sockaddr *)&ps->guest, ps->guest_len) != 0)
 			return errno == ENOENT || errno == ECONNREFUSED || errno == EAGAIN ? 0 : -1;
 		ps->connected = 1;
 	}
@@ -195,8 +207,9 @@ int peer_run(const struct peer_config *c, struct peer_stats *s, char *err, size_
 	static uint8_t pending[PENDING][ETH_MAX_FRAME + 64];
 	static size_t pending_len[PENDING];
 	unsigned phead = 0, ptail = 0;
-	struct peer_sock ps = { -1, 0, { 0 } };
-	struct sockaddr_un self;
+	struct peer_sock ps = { -1, 0, { 0 }, 0 };
+	struct sockaddr_storage self;
+	socklen_t self_len;
 	uint8_t buf[65536], flood_frame[ETH_MAX_FRAME], guest_mac[6];
 	static const uint8_t peer_mac[6] = { 0x02, 0x6b, 0x76, 0x6d, 0x69, 0x6f }; /* local "kvmio" */
 	uint64_t flood_count = 0, flood_next = 0;
@@ -207,23 +220,34 @@ int peer_run(const struct peer_config *c, struct peer_stats *s, char *err, size_
 	memset(s, 0, sizeof(*s));
 	s->mode = c->mode;
 	s->dev = c->dev;
-	if (fill_addr(&self, c->socket) || fill_addr(&ps.guest, c->guest_socket)) {
+	if (c->udp_port) {
+		fill_udp((struct sockaddr_in *)&self, c->udp_port);
+		fill_udp((struct sockaddr_in *)&ps.guest, c->guest_udp_port);
+		self_len = ps.guest_len = sizeof(struct sockaddr_in);
+	} else if (fill_addr((struct sockaddr_un *)&self, c->socket) ||
+		   fill_addr((struct sockaddr_un *)&ps.guest, c->guest_socket)) {
 		snprintf(err, errlen, "socket path too long (at most %zu bytes)",
-			 sizeof(self.sun_path) - 1);
+			 sizeof(((struct sockaddr_un *)&self)->sun_path) - 1);
 		return -1;
+	} else {
+		self_len = ps.guest_len = sizeof(struct sockaddr_un);
 	}
 	if (c->mode == PEER_FLOOD && (c->size < ETH_MIN_FRAME || c->size > ETH_MAX_FRAME)) {
 		snprintf(err, errlen, "--size %u: 60..1514 bytes", c->size);
 		return -1;
 	}
-	ps.fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ps.fd = socket(c->udp_port ? AF_INET : AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (ps.fd < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
-	unlink(c->socket);
-	if (bind(ps.fd, (struct sockaddr *)&self, sizeof(self)) != 0) {
-		snprintf(err, errlen, "bind %s: %s", c->socket, strerror(errno));
+	if (!c->udp_port)
+		unlink(c->socket);
+	if (bind(ps.fd, (struct sockaddr *)&self, self_len) != 0) {
+		if (c->udp_port)
+			snprintf(err, errlen, "bind 127.0.0.1:%u: %s", c->udp_port, strerror(errno));
+		else
+			snprintf(err, errlen, "bind %s: %s", c->socket, strerror(errno));
 		close(ps.fd);
 		return -1;
 	}
@@ -336,16 +360,64 @@ int peer_run(const struct peer_config *c, struct peer_stats *s, char *err, size_
 		}
 	}
 	close(ps.fd);
-	unlink(c->socket);
+	if (!c->udp_port)
+		unlink(c->socket);
 	return 0;
 }
 
-int peer_spawn(char *const *argv, const char *socket, double wait_s, int *fd)
+/* 1 if UDP port `port` of 127.0.0.1 is taken (bound by someone). */
+static int udp_port_taken(const char *path, unsigned port)
+{
+	struct sockaddr_in a;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), taken;
+
+	(void)path;
+	if (fd < 0)
+		return 0;
+	fill_udp(&a, port);
+	taken = bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 && errno == EADDRINUSE;
+	close(fd);
+	return taken;
+}
+
+int peer_udp_ports(unsigned *peer, unsigned *guest)
+{
+	int fd[2] = { -1, -1 }, rc = 0;
+	unsigned *out[2] = { peer, guest };
+
+	for (int k = 0; k < 2 && rc == 0; k++) {
+		struct sockaddr_in a;
+		socklen_t len = sizeof(a);
+
+		fill_udp(&a, 0);
+		fd[k] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (fd[k] < 0 || bind(fd[k], (struct sockaddr *)&a, sizeof(a)) != 0 ||
+		    getsockname(fd[k], (struct sockaddr *)&a, &len) != 0)
+			rc = -1;
+		else
+			*out[k] = ntohs(a.sin_port);
+	}
+	for (int k = 0; k < 2; k++)
+		if (fd[k] >= 0)
+			close(fd[k]);
+	return rc;
+}
+
+static int unix_socket_exists(const char *socket, unsigned port)
+{
+	struct stat st;
+
+	(void)port;
+	return stat(socket, &st) == 0;
+}
+
+/* Start the peer; wait until ready(socket, port) says it listens. */
+static int spawn_wait(char *const *argv, int (*ready)(const char *, unsigned),
+		      const char *socket, unsigned port, double wait_s, int *fd)
 {
 	int p[2];
 	pid_t pid, parent = getpid();
 	double until = clock_now_s() + wait_s;
-	struct stat st;
 
 	if (pipe2(p, O_CLOEXEC) != 0)
 		return -1;
@@ -373,7 +445,7 @@ int peer_spawn(char *const *argv, const char *socket, double wait_s, int *fd)
 	close(p[1]);
 	*fd = p[0];
 	while (clock_now_s() < until) {
-		if (stat(socket, &st) == 0)
+		if (ready(socket, port))
 			return pid;
 		if (waitpid(pid, NULL, WNOHANG) == pid) {
 			close(p[0]);
@@ -382,6 +454,16 @@ int peer_spawn(char *const *argv, const char *socket, double wait_s, int *fd)
 		usleep(5000);
 	}
 	return pid; /* QEMU will start anyway; the peer line says what happened */
+}
+
+int peer_spawn(char *const *argv, const char *socket, double wait_s, int *fd)
+{
+	return spawn_wait(argv, unix_socket_exists, socket, 0, wait_s, fd);
+}
+
+int peer_spawn_udp(char *const *argv, unsigned port, double wait_s, int *fd)
+{
+	return spawn_wait(argv, udp_port_taken, NULL, port, wait_s, fd);
 }
 
 int peer_stop_and_read(int pid, int fd, double grace_s, struct peer_stats *s)
@@ -420,7 +502,8 @@ static int peer_usage(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "kvmio: peer: ");
 	fprintf(stderr, fmt, arg);
-	fprintf(stderr, " (usage: kvmio peer --socket PATH --guest-socket PATH --mode "
+	fprintf(stderr, " (usage: kvmio peer --socket PATH --guest-socket PATH | --udp PORT "
+		"--guest-udp PORT, --mode "
 		"reflect|sink|flood [--size N] [--count N] [--rate PPS] [--drop-every N] "
 		"[--corrupt-every N] [--timeout S])\n");
 	return KVMIO_EXIT_BADCONFIG;
@@ -442,6 +525,14 @@ int cmd_peer(int argc, char **argv)
 			c.socket = v;
 		} else if ((v = option_value(argc, argv, &i, "--guest-socket", &missing))) {
 			c.guest_socket = v;
+		} else if ((v = option_value(argc, argv, &i, "--udp", &missing))) {
+			if (arg_double(v, 1, 65535, &d) || d != (unsigned)d)
+				return peer_usage("bad --udp '%s' (a port, 1..65535)", v);
+			c.udp_port = (unsigned)d;
+		} else if ((v = option_value(argc, argv, &i, "--guest-udp", &missing))) {
+			if (arg_double(v, 1, 65535, &d) || d != (unsigned)d)
+				return peer_usage("bad --guest-udp '%s' (a port, 1..65535)", v);
+			c.guest_udp_port = (unsigned)d;
 		} else if ((v = option_value(argc, argv, &i, "--mode", &missing))) {
 			if (peer_mode_parse(v, &c.mode))
 				return peer_usage("bad --mode '%s' (reflect, sink, flood)", v);
@@ -481,8 +572,9 @@ int cmd_peer(int argc, char **argv)
 			return peer_usage("unknown option '%s'", argv[i]);
 		}
 	}
-	if (!c.socket || !c.guest_socket)
-		return peer_usage("--socket and --guest-socket are required%s", "");
+	if (!(c.udp_port && c.guest_udp_port) && (!c.socket || !c.guest_socket))
+		return peer_usage("--socket and --guest-socket (or --udp and --guest-udp) are "
+				  "required%s", "");
 	if (!have_mode)
 		return peer_usage("--mode is required%s", "");
 	if (c.mode != PEER_REFLECT && (c.drop_every || c.corrupt_every))

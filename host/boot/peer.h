@@ -1,5 +1,6 @@
 /*
- * `kvmio peer`: the other end of a guest NIC on a unix datagram socket (QEMU -netdev dgram).
+ * `kvmio peer`: the other end of a guest NIC on a unix datagram socket (QEMU -netdev dgram), or
+ * on a UDP port of 127.0.0.1 (QEMU -netdev socket,udp=: libvirt's <interface type='udp'>).
  * reflect: swap the MAC addresses and send every kvmio frame back; sink: check and count;
  * flood: on the guest's first frame, send COUNT kvmio FRAME_FLOOD frames at RATE.
  * The frame format is common/netframe.h, shared with the guest.
@@ -14,6 +15,8 @@
 struct peer_config {
 	const char *socket;            /* our unix datagram socket (bound; QEMU's remote.path) */
 	const char *guest_socket;      /* QEMU's socket (its local.path) */
+	unsigned udp_port;             /* UDP instead: our port on 127.0.0.1 (0: unix sockets) */
+	unsigned guest_udp_port;       /* QEMU's port there (its localaddr) */
 	enum peer_mode mode;
 	unsigned size;                 /* flood: bytes per frame (60..1514), FCS excluded */
 	uint64_t count;                /* flood: frames; 0: the count in the guest's go frame */
@@ -64,6 +67,10 @@ int peer_run(const struct peer_config *c, struct peer_stats *s, char *err, size_
  * SIGTERM when kvmio dies; wait up to wait_s for its socket to appear. pid, or -1.
  */
 int peer_spawn(char *const *argv, const char *socket, double wait_s, int *fd);
+/* The same with the peer on UDP port `port` of 127.0.0.1: waits until the port is taken. */
+int peer_spawn_udp(char *const *argv, unsigned port, double wait_s, int *fd);
+/* Two distinct free UDP ports of 127.0.0.1 (the peer's, QEMU's). 0, or -1. */
+int peer_udp_ports(unsigned *peer, unsigned *guest);
 /* Stop it (SIGTERM, then SIGKILL after grace_s), read its line into *s. 0, or -1 if no line. */
 int peer_stop_and_read(int pid, int fd, double grace_s, struct peer_stats *s);
 

@@ -130,7 +130,8 @@ const char *pin_kind_name(enum pin_kind k)
 	return k <= PIN_OTHER ? names[k] : "?";
 }
 
-int pin_apply(pid_t pid, const struct pin_cpus *cpus, struct pin_outcome *out)
+/* Each thread of pid onto its CPUs (set 1), or its affinity compared with them (set 0). */
+static int pin_threads(pid_t pid, const struct pin_cpus *cpus, struct pin_outcome *out, int set)
 {
 	char path[64];
 	cpu_set_t vcpu, rest;
@@ -164,8 +165,17 @@ int pin_apply(pid_t pid, const struct pin_cpus *cpus, struct pin_outcome *out)
 		t->tid = tid;
 		snprintf(t->name, sizeof(t->name), "%s", comm);
 		t->kind = pin_classify(comm, tid == (int)pid);
-		t->err = sched_setaffinity(tid, sizeof(cpu_set_t),
-					   t->kind == PIN_VCPU ? &vcpu : &rest) ? errno : 0;
+		if (set) {
+			t->err = sched_setaffinity(tid, sizeof(cpu_set_t),
+						   t->kind == PIN_VCPU ? &vcpu : &rest) ? errno : 0;
+		} else {
+			cpu_set_t now;
+
+			CPU_ZERO(&now);
+			t->err = sched_getaffinity(tid, sizeof(now), &now) ? errno :
+				 CPU_EQUAL(&now, t->kind == PIN_VCPU ? &vcpu : &rest) ? 0 :
+				 PIN_ERR_ELSEWHERE;
+		}
 		out->nvcpus += t->kind == PIN_VCPU;
 		out->nthreads++;
 	}
@@ -176,6 +186,21 @@ int pin_apply(pid_t pid, const struct pin_cpus *cpus, struct pin_outcome *out)
 	}
 	out->applied = 1;
 	return 0;
+}
+
+int pin_apply(pid_t pid, const struct pin_cpus *cpus, struct pin_outcome *out)
+{
+	return pin_threads(pid, cpus, out, 1);
+}
+
+int pin_verify(pid_t pid, const struct pin_cpus *cpus, struct pin_outcome *out)
+{
+	return pin_threads(pid, cpus, out, 0);
+}
+
+const char *pin_error_text(int err)
+{
+	return err == PIN_ERR_ELSEWHERE ? "runs on other CPUs than asked" : strerror(err);
 }
 
 /* The threads of one side (vCPU or not) as "name (kind), ..." into f. */
@@ -190,7 +215,7 @@ static void side_text(FILE *f, const struct pin_outcome *o, int vcpu)
 			continue;
 		fprintf(f, "%s%s (%s)", n++ ? ", " : "", t->name, pin_kind_name(t->kind));
 		if (t->err)
-			fprintf(f, " [not pinned: %s]", strerror(t->err));
+			fprintf(f, " [not pinned: %s]", pin_error_text(t->err));
 	}
 	if (n == 0)
 		fprintf(f, vcpu ? "no vCPU thread found" : "no other thread");

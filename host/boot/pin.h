@@ -44,8 +44,9 @@ struct pin_thread {
 	int tid;
 	char name[32];
 	enum pin_kind kind;
-	int err;                   /* 0, or the errno of sched_setaffinity */
+	int err;                   /* 0, the errno of sched_setaffinity, or PIN_ERR_ELSEWHERE */
 };
+#define PIN_ERR_ELSEWHERE (-1)     /* pin_verify: the thread may run on other CPUs than asked */
 struct pin_outcome {
 	int applied;               /* 1: the threads were listed and pinned */
 	char why[128];             /* applied 0: why not */
@@ -57,6 +58,14 @@ struct pin_outcome {
 /* Pin the threads of process pid: each thread of /proc/PID/task once (bounded, no waiting: a
  * QEMU that is gone leaves applied 0 and the reason). 0, or -1. */
 int pin_apply(pid_t pid, const struct pin_cpus *cpus, struct pin_outcome *out);
+
+/* The same outcome for threads someone else pinned (libvirt's <cputune>): each thread's
+ * affinity read back and compared with what pin_apply would set (PIN_ERR_ELSEWHERE where it
+ * differs). 0, or -1. */
+int pin_verify(pid_t pid, const struct pin_cpus *cpus, struct pin_outcome *out);
+
+/* A thread's err as text: strerror, or what PIN_ERR_ELSEWHERE means. */
+const char *pin_error_text(int err);
 
 /* One line: "CPU 0/TCG (vcpu) -> 0; qemu-system-x86 (main), call_rcu (rcu) -> 1". */
 void pin_outcome_text(const struct pin_outcome *o, char *buf, size_t len);

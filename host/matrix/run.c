@@ -639,8 +639,6 @@ int cmd_run(int argc, char **argv)
 	jobpath = jobfound;
 	if (jobs > 1)
 		noise_plan.ms = 0; /* beside running QEMUs a probe measures them, not the host */
-	if (pin[0] && connect[0])
-		return usage_error("run: --pin with --connect: not supported yet");
 	if (jobs > 1 && connect[0]) {
 		char root[PATH_MAX];
 

@@ -297,8 +297,9 @@ static void test_errors(void **state)
 				  (char *)NULL), "kvmio: boot: libvirt: cannot start a domain");
 	unsetenv("KVMIO_QEMU");
 	/* what libvirt cannot say here */
-	one_line(test_kvmio_split(test_out_path, test_err_path, "boot", "--connect", "--firmware", "uefi", "--",
-				  "bench=exits", (char *)NULL), "firmware uefi");
+	one_line(test_kvmio_split(test_out_path, test_err_path, "boot", "--connect", "--net",
+				  "virtio-net,transport=legacy", "--", "bench=net-rr", (char *)NULL),
+		 "--net transport=legacy has no libvirt model");
 }
 
 #define SYSTEM_SOCK "/run/libvirt/libvirt-sock"

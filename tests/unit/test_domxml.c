@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "boot/domxml.h"
+#include "boot/pin.h"
 #include "boot/libvirt.h"
 #include "boot/qemu.h"
 #include "helpers.h"
@@ -43,7 +44,7 @@ static int any_props(const char *qemu, const char *model, char *list, size_t len
 }
 
 static const struct domxml_params params = { "kvmio-42", "/usr/bin/qemu-system-x86_64",
-					     "/tmp/k/serial.log", 1 };
+					     "/tmp/k/serial.log", 1, NULL, NULL, NULL, NULL };
 
 static struct qemu_options opts(char **guest, int nguest, char **disks, int ndisks)
 {
@@ -298,6 +299,255 @@ static void test_escaping(void **state)
 	free(xml);
 }
 
+static int yes(void)
+{
+	return 1;
+}
+
+static int no(void)
+{
+	return 0;
+}
+
+/* topology=peer: <interface type='udp'> to the peer's port, QEMU's on <local>; QEMU's own MAC
+ * (counted over the NICs without mac=) and the QEMU backend's PCI slot; loop NICs (QEMU's hub)
+ * as the QEMU backend's arguments, their MACs named. */
+static void test_net_peer_loop(void **state)
+{
+	char *guest[] = { "bench=net-rr" };
+	char *nets[] = { "e1000,topology=peer", "rtl8139,mac=02:00:00:00:00:07",
+			 "e1000e,topology=loop", "virtio-net,topology=loop,packed=on" };
+	static const unsigned peer[] = { 40001, 40003 }, local[] = { 40002, 40004 };
+	struct qemu_options o = opts(guest, 1, NULL, 0);
+	struct domxml_params p = params;
+	char *xml;
+
+	(void)state;
+	o.nets = nets;
+	o.nnets = 4;
+	p.udp_peer = peer;
+	p.udp_guest = local;
+	xml = xml_of(&o, &p);
+	has(xml, "    <interface type='udp'>\n"
+		 "      <mac address='52:54:00:12:34:56'/>\n"
+		 "      <source address='127.0.0.1' port='40001'>\n"
+		 "        <local address='127.0.0.1' port='40002'/>\n"
+		 "      </source>\n"
+		 "      <model type='e1000'/>\n"
+		 "      <address type='pci' domain='0x0000' bus='0x00' slot='0x18' function='0x0'/>\n"
+		 "    </interface>\n");
+	has(xml, "    <interface type='udp'>\n"
+		 "      <mac address='02:00:00:00:00:07'/>\n"
+		 "      <source address='127.0.0.1' port='40003'>\n"
+		 "        <local address='127.0.0.1' port='40004'/>\n"
+		 "      </source>\n"
+		 "      <model type='rtl8139'/>\n"
+		 "      <address type='pci' domain='0x0000' bus='0x00' slot='0x19' function='0x0'/>\n");
+	lacks(xml, "<driver name='qemu'/>");  /* <driver> is virtio-net's */
+	has(xml, "<qemu:arg value='-netdev'/>\n    <qemu:arg value='hubport,id=net2,hubid=0'/>\n"
+		 "    <qemu:arg value='-device'/>\n"
+		 "    <qemu:arg value='e1000e,netdev=net2,addr=0x1a,mac=52:54:00:12:34:57'/>\n"
+		 "    <qemu:arg value='-netdev'/>\n    <qemu:arg value='hubport,id=net3,hubid=0'/>\n"
+		 "    <qemu:arg value='-device'/>\n"
+		 "    <qemu:arg value='virtio-net-pci,netdev=net3,addr=0x1b,disable-legacy=off,"
+		 "disable-modern=off,packed=on,mac=52:54:00:12:34:58'/>\n");
+	lacks(xml, "id=net0");   /* the peer NICs are libvirt's */
+	lacks(xml, "id=net1");
+	free(xml);
+}
+
+/* virtio-net: its transport as libvirt's model, <driver name='qemu'> with packed=; without
+ * ports (--print-xml) the placeholders. */
+static void test_net_virtio(void **state)
+{
+	char *guest[] = { "bench=net-tx" };
+	char *nets[] = { "virtio-net,transport=modern,packed=on,mac=52:54:00:aa:bb:cc",
+			 "virtio-net" };
+	struct qemu_options o = opts(guest, 1, NULL, 0);
+	char *xml;
+
+	(void)state;
+	o.nets = nets;
+	o.nnets = 2;
+	xml = xml_of(&o, &params);
+	has(xml, "      <mac address='52:54:00:aa:bb:cc'/>\n"
+		 "      <source address='127.0.0.1' port='PEERPORT0'>\n"
+		 "        <local address='127.0.0.1' port='GUESTPORT0'/>\n"
+		 "      </source>\n"
+		 "      <model type='virtio-non-transitional'/>\n"
+		 "      <driver name='qemu' packed='on'/>\n"
+		 "      <address type='pci' domain='0x0000' bus='0x00' slot='0x18' function='0x0'/>");
+	has(xml, "      <mac address='52:54:00:12:34:56'/>\n"
+		 "      <source address='127.0.0.1' port='PEERPORT1'>\n"
+		 "        <local address='127.0.0.1' port='GUESTPORT1'/>\n"
+		 "      </source>\n"
+		 "      <model type='virtio-transitional'/>\n"
+		 "      <driver name='qemu'/>\n"
+		 "      <address type='pci' domain='0x0000' bus='0x00' slot='0x19' function='0x0'/>");
+	lacks(xml, "<qemu:arg value='-netdev'/>");
+	free(xml);
+}
+
+/* topology=tap: <interface type='ethernet'> on kvmio's tap, managed='no'; vhost as <driver
+ * name='vhost'> where qemu_build_command chose it (kvm and /dev/vhost-net), which refuses
+ * vhost=on without /dev/vhost-net. */
+static void test_net_tap(void **state)
+{
+	char *guest[] = { "bench=net-echo" };
+	char *tap[] = { "virtio-net,topology=tap" }, *on[] = { "virtio-net,topology=tap,vhost=on" };
+	char *e1000[] = { "e1000,topology=tap" };
+	struct qemu_options o = opts(guest, 1, NULL, 0);
+	struct qemu_command cmd;
+	char err[512], *xml;
+
+	(void)state;
+	o.nets = tap;
+	o.nnets = 1;
+	o.tap_usable = yes;
+	o.vhost_usable = no;
+	xml = xml_of(&o, &params);
+	has(xml, "    <interface type='ethernet'>\n"
+		 "      <mac address='52:54:00:12:34:56'/>\n"
+		 "      <target dev='kvmiotap0' managed='no'/>\n"
+		 "      <model type='virtio-transitional'/>\n"
+		 "      <driver name='qemu'/>\n"
+		 "      <address type='pci' domain='0x0000' bus='0x00' slot='0x18' function='0x0'/>\n"
+		 "    </interface>\n");
+	free(xml);
+	o.kvm_flavour = kvm_yes;
+	o.vhost_usable = yes;          /* vhost auto: on under KVM with /dev/vhost-net */
+	xml = xml_of(&o, &params);
+	has(xml, "<driver name='vhost'/>");
+	free(xml);
+	o.nets = on;
+	xml = xml_of(&o, &params);
+	has(xml, "<driver name='vhost'/>");
+	free(xml);
+	o.vhost_usable = no;
+	assert_int_equal(qemu_build_command(&o, &cmd, err, sizeof(err)), 2);
+	assert_string_equal(err, "--net: vhost=on: no /dev/vhost-net");
+	o = opts(guest, 1, NULL, 0);
+	o.nets = e1000;
+	o.nnets = 1;
+	o.tap_usable = yes;
+	xml = xml_of(&o, &params);
+	has(xml, "<target dev='kvmiotap0' managed='no'/>\n      <model type='e1000'/>\n"
+		 "      <address type='pci'");
+	free(xml);
+}
+
+/* --pin: <cputune> with the vCPU on the first CPU, the emulator and every iothread on the
+ * rest; one CPU: all on it. */
+static void test_pin(void **state)
+{
+	char *guest[] = { "bench=disk" };
+	char *disks[] = { "virtio-blk,backend=null,iothread=on", "virtio-blk,backend=null,iothread=on" };
+	struct qemu_options o = opts(guest, 1, disks, 2);
+	struct domxml_params p = params;
+	struct pin_cpus cpus;
+	char err[128], *xml;
+
+	(void)state;
+	assert_int_equal(pin_parse_cpus("3,0-1", &cpus, err, sizeof(err)), 0);
+	p.pin = &cpus;
+	xml = xml_of(&o, &p);
+	has(xml, "  <iothreads>2</iothreads>\n"
+		 "  <cputune>\n"
+		 "    <vcpupin vcpu='0' cpuset='3'/>\n"
+		 "    <emulatorpin cpuset='0,1'/>\n"
+		 "    <iothreadpin iothread='1' cpuset='0,1'/>\n"
+		 "    <iothreadpin iothread='2' cpuset='0,1'/>\n"
+		 "  </cputune>\n"
+		 "  <os>\n");
+	free(xml);
+	assert_int_equal(pin_parse_cpus("2", &cpus, err, sizeof(err)), 0);
+	o = opts(guest, 1, NULL, 0);
+	xml = xml_of(&o, &p);
+	has(xml, "  <cputune>\n"
+		 "    <vcpupin vcpu='0' cpuset='2'/>\n"
+		 "    <emulatorpin cpuset='2'/>\n"
+		 "  </cputune>\n");
+	lacks(xml, "iothreadpin");
+	free(xml);
+	xml = xml_of(&o, &params);
+	lacks(xml, "<cputune>");
+	has(xml, "  <vcpu>1</vcpu>\n");
+	free(xml);
+	/* without --pin: kvmio's own CPUs for the whole QEMU, as the QEMU backend's inherits them */
+	p.pin = NULL;
+	p.cpuset = "0,2";
+	xml = xml_of(&o, &p);
+	has(xml, "  <vcpu placement='static' cpuset='0,2'>1</vcpu>\n");
+	lacks(xml, "<cputune>");
+	free(xml);
+	/* with it, <cputune> alone says where */
+	p.pin = &cpus;
+	xml = xml_of(&o, &p);
+	has(xml, "  <vcpu>1</vcpu>\n");
+	free(xml);
+}
+
+/* uefi: OVMF's code read-only in place, the boot's copy of its variables as <nvram>, no
+ * kernel; the FAT boot volume as the QEMU backend's arguments. */
+static void test_uefi(void **state)
+{
+	char *guest[] = { "bench=exits" };
+	struct qemu_options o = opts(guest, 1, NULL, 0);
+	char *xml;
+
+	(void)state;
+	o.firmware = "uefi";
+	o.ovmf_code = "/fw/CODE.fd";
+	o.ovmf_vars = "/tmp/t/OVMF_VARS.fd";
+	o.esp_dir = "/tmp/t/esp";
+	xml = xml_of(&o, &params);
+	has(xml, "<memory unit='MiB'>256</memory>");
+	has(xml, "  <os>\n"
+		 "    <type arch='x86_64' machine='q35'>hvm</type>\n"
+		 "    <loader readonly='yes' type='pflash'>/fw/CODE.fd</loader>\n"
+		 "    <nvram>/tmp/t/OVMF_VARS.fd</nvram>\n"
+		 "    <boot dev='hd'/>\n"
+		 "  </os>\n");
+	lacks(xml, "<kernel>");
+	lacks(xml, "<cmdline>");
+	lacks(xml, "if=pflash");
+	has(xml, "<qemu:arg value='-drive'/>\n    <qemu:arg value='if=none,id=esp,format=raw,"
+		 "snapshot=on,file=fat:/tmp/t/esp'/>\n    <qemu:arg value='-device'/>\n"
+		 "    <qemu:arg value='ide-hd,drive=esp,bus=ide.0,serial=kvmio-esp'/>");
+	free(xml);
+	o.boot_image = "/img/kvmio.img";
+	o.guest_args = NULL;
+	o.nguest_args = 0;
+	xml = xml_of(&o, &params);
+	has(xml, "    <nvram>/tmp/t/OVMF_VARS.fd</nvram>\n    <boot dev='hd'/>\n");
+	has(xml, "snapshot=on,file=/img/kvmio.img'/>");
+	free(xml);
+}
+
+/* pvh: direct kernel boot of kvmio-pvh.elf (QEMU finds its PVH note), on q35 or microvm. */
+static void test_pvh(void **state)
+{
+	char *guest[] = { "bench=exits" };
+	struct qemu_options o = opts(guest, 1, NULL, 0);
+	char *xml;
+
+	(void)state;
+	o.firmware = "pvh";
+	o.machine = "q35";
+	xml = xml_of(&o, &params);
+	has(xml, "    <type arch='x86_64' machine='q35'>hvm</type>\n"
+		 "    <kernel>/img/kvmio-pvh.elf</kernel>\n"
+		 "    <cmdline>bench=exits</cmdline>\n");
+	lacks(xml, "<loader");
+	free(xml);
+	o.machine = NULL;
+	xml = xml_of(&o, &params);
+	has(xml, "    <type arch='x86_64' machine='microvm'>hvm</type>\n"
+		 "    <kernel>/img/kvmio-pvh.elf</kernel>\n");
+	lacks(xml, "pci-testdev");   /* microvm has no PCI, as on the QEMU backend */
+	free(xml);
+}
+
 static void test_refusals(void **state)
 {
 	char *guest[] = { "bench=disk" };
@@ -307,18 +557,20 @@ static void test_refusals(void **state)
 	char *scsi[] = { "virtio-scsi,file=/d/a.img" };
 	char *ahci[] = { "ahci,file=/d/a.img" };
 	char *prop[] = { "virtio-blk,file=/d/a.img,prop.num-queues=2" };
-	char *nets[] = { "virtio-net,topology=loop", "virtio-net,topology=loop" };
+	char *netlegacy[] = { "virtio-net,transport=legacy" };
+	char *netprop[] = { "e1000,prop.mac=52:54:00:00:00:01" };
 	struct qemu_options o = opts(guest, 1, NULL, 0);
 
 	(void)state;
-	o.firmware = "uefi";
-	o.ovmf_code = "/fw/CODE.fd";
-	o.ovmf_vars = "/fw/VARS.fd";
-	o.esp_dir = "/tmp/esp";
-	refused(&o, "firmware uefi");
 	o = opts(guest, 1, NULL, 0);
-	o.firmware = "pvh";
-	refused(&o, "firmware pvh");
+	o.nets = netlegacy;
+	o.nnets = 1;
+	refused(&o, "--net transport=legacy has no libvirt model");
+	o = opts(guest, 1, NULL, 0);
+	o.nets = netprop;
+	o.nnets = 1;
+	o.device_props = any_props;
+	refused(&o, "--net prop.mac= on a topology=peer NIC");
 	o = opts(guest, 1, legacy, 1);
 	refused(&o, "transport=legacy");
 	o = opts(guest, 1, inject, 1);
@@ -332,10 +584,6 @@ static void test_refusals(void **state)
 	o = opts(guest, 1, prop, 1);
 	o.device_props = any_props;
 	refused(&o, "prop.num-queues=");
-	o = opts(guest, 1, NULL, 0);
-	o.nets = nets;
-	o.nnets = 2;
-	refused(&o, "--net");
 	o = opts(guest, 1, NULL, 0);
 	o.no_debug_exit = 0;
 	refused(&o, "isa-debug-exit");
@@ -375,6 +623,12 @@ int main(void)
 		cmocka_unit_test(test_null_disks),
 		cmocka_unit_test(test_boot_image),
 		cmocka_unit_test(test_escaping),
+		cmocka_unit_test(test_net_peer_loop),
+		cmocka_unit_test(test_net_virtio),
+		cmocka_unit_test(test_net_tap),
+		cmocka_unit_test(test_pin),
+		cmocka_unit_test(test_uefi),
+		cmocka_unit_test(test_pvh),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_embed_root),
 	};

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -220,6 +222,78 @@ static ssize_t from_peer(uint8_t *buf, size_t len, int ms)
 	return recv(guest_fd, buf, len, 0);
 }
 
+/* The peer on UDP ports of 127.0.0.1 (libvirt's <interface type='udp'>): the test plays
+ * QEMU's socket on the guest port; reflect sends every frame back there. */
+static void test_udp_reflect(void **state)
+{
+	struct peer_config c = { .mode = PEER_REFLECT, .dev = 0 };
+	struct sockaddr_in g = { .sin_family = AF_INET }, pa = { .sin_family = AF_INET };
+	struct peer_stats s;
+	uint8_t f[ETH_MAX_FRAME], r[ETH_MAX_FRAME + 16];
+	struct kvmio_frame h;
+	unsigned pport, gport;
+	int p[2], fd;
+	pid_t pid;
+	char buf[1024] = "";
+	ssize_t n;
+
+	(void)state;
+	assert_int_equal(peer_udp_ports(&pport, &gport), 0);
+	assert_true(pport != gport && pport > 0 && gport > 0);
+	c.udp_port = pport;
+	c.guest_udp_port = gport;
+	g.sin_port = htons((uint16_t)gport);
+	g.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	pa.sin_port = htons((uint16_t)pport);
+	pa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&g, sizeof(g)), 0);
+	assert_int_equal(pipe(p), 0);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct peer_stats cs;
+		char err[256], line[512];
+
+		close(p[0]);
+		if (peer_run(&c, &cs, err, sizeof(err)) != 0)
+			_exit(3);
+		peer_format_line(&cs, line, sizeof(line));
+		dprintf(p[1], "%s\n", line);
+		_exit(0);
+	}
+	close(p[1]);
+	for (int seq = 1; seq <= 5; seq++) {
+		struct pollfd pf = { fd, POLLIN, 0 };
+
+		peer_build_frame(f, 100, bcast, guest_mac, (uint64_t)seq, FRAME_REQUEST, 9);
+		/* until the peer has bound its port, the frame is lost: send again */
+		for (int k = 0; k < 200; k++) {
+			assert_int_equal(sendto(fd, f, 100, 0, (struct sockaddr *)&pa, sizeof(pa)), 100);
+			if (poll(&pf, 1, 10) > 0)
+				break;
+		}
+		n = recv(fd, r, sizeof(r), 0);
+		assert_int_equal(n, 100);
+		assert_int_equal(peer_check_frame(r, (size_t)n, &h), PEER_OK);
+		assert_int_equal(h.seq, (uint64_t)seq);
+		assert_memory_equal(r, guest_mac, 6);
+		while (recv(fd, r, sizeof(r), MSG_DONTWAIT) > 0)
+			;
+	}
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	n = read(p[0], buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	close(p[0]);
+	close(fd);
+	assert_int_equal(peer_parse_line(buf, &s), 0);
+	assert_true(s.rx_ok >= 5);
+	assert_int_equal(s.tx, s.rx_ok);
+}
+
 static void test_socket_reflect(void **state)
 {
 	struct peer_config c = { .mode = PEER_REFLECT, .drop_every = 4, .corrupt_every = 5,
@@ -375,6 +449,7 @@ int main(void)
 		cmocka_unit_test(test_reflect_logic),
 		cmocka_unit_test(test_line),
 		cmocka_unit_test(test_socket_reflect),
+		cmocka_unit_test(test_udp_reflect),
 		cmocka_unit_test(test_socket_sink),
 		cmocka_unit_test(test_socket_flood),
 		cmocka_unit_test(test_socket_timeout),

@@ -193,6 +193,48 @@ static void test_apply(void **state)
 	assert_non_null(strstr(o.why, "could not be listed"));
 }
 
+/* pin_verify: the affinities someone else set (libvirt's <cputune>), read back: the same
+ * outcome as pin_apply where they match, PIN_ERR_ELSEWHERE where not; nothing is changed. */
+static void test_verify(void **state)
+{
+	struct pin_outcome o;
+	struct pin_cpus p;
+	cpu_set_t set, one, got;
+	int first = 0;
+	char text[512];
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(sched_getaffinity(0, sizeof(set), &set), 0);
+	while (!CPU_ISSET(first, &set))
+		first++;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	CPU_ZERO(&one);
+	CPU_SET(first, &one);
+	assert_int_equal(sched_setaffinity(pid, sizeof(one), &one), 0);
+	p = (struct pin_cpus){ .cpu = { first }, .n = 1 };
+	assert_int_equal(pin_verify(pid, &p, &o), 0);
+	assert_int_equal(o.applied, 1);
+	assert_int_equal(o.nthreads, 1);
+	assert_int_equal(o.thread[0].kind, PIN_MAIN);
+	assert_int_equal(o.thread[0].err, 0);
+	/* asked for another CPU: reported, not moved */
+	p = (struct pin_cpus){ .cpu = { first, first + 1 }, .n = 2 };
+	assert_int_equal(pin_verify(pid, &p, &o), 0);
+	assert_int_equal(o.thread[0].err, PIN_ERR_ELSEWHERE);
+	pin_outcome_text(&o, text, sizeof(text));
+	assert_non_null(strstr(text, "(main) [not pinned: runs on other CPUs than asked]"));
+	assert_int_equal(sched_getaffinity(pid, sizeof(got), &got), 0);
+	assert_true(CPU_EQUAL(&got, &one));
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,6 +244,7 @@ int main(void)
 		cmocka_unit_test(test_outcome_text),
 		cmocka_unit_test(test_allowed),
 		cmocka_unit_test(test_apply),
+		cmocka_unit_test(test_verify),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1286,6 +1286,13 @@ static void test_net_peer_argv(void **state)
 			    "--mode reflect --drop-every 4 --corrupt-every 9 --dev 0 --timeout 5");
 	free(s);
 	net_argv_free(argv);
+	/* --connect: the peer on UDP ports (libvirt's <interface type='udp'>) */
+	argv = net_peer_argv_udp("kvmio", &n, 1, 40001, 40002, 5, 0);
+	s = qemu_command_string(argv);
+	assert_string_equal(s, "kvmio peer --udp 40001 --guest-udp 40002 "
+			    "--mode reflect --drop-every 4 --corrupt-every 9 --dev 1 --timeout 5");
+	free(s);
+	net_argv_free(argv);
 	s = net_tap_script("kvmio-7", "kvmiotap0", 0);
 	assert_string_equal(s, "ip netns add kvmio-7\n"
 			    "ip -n kvmio-7 link set lo up\n"
