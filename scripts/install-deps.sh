@@ -4,7 +4,8 @@ set -euo pipefail
 pkgs=(make gcc binutils git clang libclang-rt-14-dev qemu-system-x86 qemu-utils ovmf gnu-efi
       mtools libcmocka-dev socat iputils-ping iproute2 libinih-dev libjansson-dev nettle-dev gnuplot-nox chromium
       grub-pc-bin grub-efi-amd64-bin dosfstools fdisk
-      libvirt-dev libvirt-daemon libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients)
+      libvirt-dev libvirt-daemon libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients
+      openssh-server openssh-client netcat-openbsd util-linux)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
