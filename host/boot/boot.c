@@ -85,6 +85,9 @@ const char boot_options_help[] =
 	"                             libvirt's in-process QEMU driver (no daemon). Null disks and\n"
 	"                             loop NICs as QEMU arguments in the XML (docs/libvirt.md)\n"
 	"  --print-xml                print the libvirt domain XML and exit\n"
+	"  --no-upload                --connect to another host: the kernel (or --image) is there\n"
+	"                             at this path already (default: uploaded once into the\n"
+	"                             host's storage pool kvmio, a volume named by its SHA-256)\n"
 	"\n"
 	"environment: KVMIO_IMAGE_DIR (guest images; default: next to kvmio, else ../lib/kvmio\n"
 	"  beside it), KVMIO_QEMU,\n"
@@ -106,6 +109,7 @@ struct boot_args {
 	int libvirt;                  /* 1: --connect or --print-xml (libvirt.h) */
 	const char *connect;          /* its URI; NULL: the embedded driver */
 	int print_xml;
+	int no_upload;                /* 1: a remote host has the guest image at its path here */
 };
 
 
@@ -152,6 +156,8 @@ static int parse_boot_args(int argc, char **argv, struct boot_args *a)
 				a->connect = argv[++i];
 		} else if (strcmp(arg, "--print-xml") == 0) {
 			a->libvirt = a->print_xml = 1;
+		} else if (strcmp(arg, "--no-upload") == 0) {
+			a->no_upload = 1;
 		} else if ((v = option_value(argc, argv, &i, "--firmware", &missing))) {
 			a->q.firmware = v;
 		} else if ((v = option_value(argc, argv, &i, "--image", &missing))) {
@@ -562,6 +568,29 @@ static int libvirt_xml(const struct boot_args *a, struct qemu_command *cmd, cons
 	return domxml_build(&a->q, cmd, &p, xml, err, errlen);
 }
 
+/* After an upload to a remote host (libvirt.h): the XML again, the kernel or --image at path. */
+struct libvirt_rebuild {
+	struct boot_args *a;
+	struct qemu_command *cmd;
+	const char *name;
+	const struct netrun *nr;
+};
+
+static int libvirt_rebuild_xml(void *ctx, const char *path, char **xml, char *err, size_t errlen)
+{
+	struct libvirt_rebuild *r = ctx;
+
+	if (r->a->q.boot_image) { /* the image is in the QEMU arguments of the boot disk */
+		r->a->q.boot_image = path;
+		qemu_command_free(r->cmd);
+		if (qemu_build_command(&r->a->q, r->cmd, err, errlen) != 0)
+			return KVMIO_EXIT_BADCONFIG;
+	} else {
+		snprintf(r->cmd->image, sizeof(r->cmd->image), "%s", path);
+	}
+	return libvirt_xml(r->a, r->cmd, NULL, r->name, r->nr, xml, err, errlen);
+}
+
 int cmd_boot(int argc, char **argv)
 {
 	struct boot_args a;
@@ -780,6 +809,16 @@ int cmd_boot(int argc, char **argv)
 					 err, sizeof(err));
 		if (!rc && nr.tap_up && netns_enter(nr.netns, err, sizeof(err)) != 0)
 			rc = KVMIO_EXIT_IO;
+		if (!rc && !a.no_upload && upload_uri_remote(a.connect)) {
+			static char upload[sizeof(cmd.image)];
+			static struct libvirt_rebuild rb;
+
+			snprintf(upload, sizeof(upload), "%s", cmd.image);
+			rb = (struct libvirt_rebuild){ &a, &cmd, lv.name, &nr };
+			lv.upload = upload;
+			lv.rebuild = libvirt_rebuild_xml;
+			lv.rebuild_ctx = &rb;
+		}
 		if (!rc)
 			rc = libvirt_launch(&lv, xml, a.timeout_s, &res, boot_tick, &tick, err,
 					    sizeof(err));

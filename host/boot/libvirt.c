@@ -130,6 +130,11 @@ static void unguard(void)
 	guard(NULL);
 }
 
+void libvirt_watch(const char *call)
+{
+	guard(call);
+}
+
 static void loop_tick(int timer, void *opaque)
 {
 	(void)timer;
@@ -402,6 +407,7 @@ int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
 	virConnectPtr conn = NULL;
 	virDomainPtr dom = NULL;
 	virStreamPtr st = NULL;
+	char *own_xml = NULL;         /* the XML rebuilt after an upload */
 	pthread_t loop;
 	int timer = -1, cb = -1, rc = KVMIO_EXIT_OK, stopping = 0, loop_up = 0, lost = 0;
 	double started_at, deadline, next_poll, gone_at = 0;
@@ -445,6 +451,26 @@ int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
 	cb = virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
 					      VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), &w, NULL);
 	unguard();
+	if (s->upload) {
+		/* another host: the kernel or image there first, and the XML naming it */
+		char *rebuilt = NULL, host[256];
+
+		if (upload_file(conn, s->upload, &s->uploaded, err, errlen) != 0 ||
+		    s->rebuild(s->rebuild_ctx, s->uploaded.path, &rebuilt, err, errlen) != 0) {
+			free(rebuilt);
+			rc = KVMIO_EXIT_BADCONFIG;
+			goto out;
+		}
+		xml = own_xml = rebuilt;
+		upload_uri_host(s->uri, host, sizeof(host));
+		if (s->uploaded.reused)
+			fprintf(stderr, "kvmio: boot: %s: on %s already, volume %s\n", s->upload,
+				host, s->uploaded.path);
+		else
+			fprintf(stderr, "kvmio: boot: %s: uploaded to %s, volume %s (%lld bytes, "
+				"%.2f s)\n", s->upload, host, s->uploaded.path, s->uploaded.bytes,
+				s->uploaded.seconds);
+	}
 	started_at = clock_now_s();
 	guard("virDomainCreateXML");
 	/* the console: paused until its stream is attached, so no byte is lost */
@@ -589,5 +615,6 @@ out:
 		virEventRemoveTimeout(timer);
 	reaper_release();
 	free(con.buf);
+	free(own_xml);
 	return rc;
 }

@@ -8,6 +8,7 @@
 #define KVMIO_HOST_BOOT_LIBVIRT_H
 #include <stddef.h>
 #include "boot/launch.h"
+#include "boot/upload.h"
 
 /* Without a URI: libvirt's in-process QEMU driver, rooted in the boot's private directory. */
 #define LIBVIRT_EMBED_URI_FMT "qemu:///embed?root=%s"
@@ -28,7 +29,17 @@ struct libvirt_session {
 	 * not this machine's embedded one); NULL: none */
 	void (*started)(void *ctx, int pid);
 	void *started_ctx;
+	/* A remote host (upload.h): the kernel or image to put there before the domain starts,
+	 * NULL for none; then rebuild makes the XML again with its path on that host. */
+	const char *upload;
+	int (*rebuild)(void *ctx, const char *path, char **xml, char *err, size_t errlen);
+	void *rebuild_ctx;
+	struct upload_result uploaded; /* what upload_file did (valid once the domain started) */
 };
+
+/* The libvirt call under way (NULL: none), for the watchdog of libvirt_launch's event loop:
+ * one that has not returned after LIBVIRT_CALL_TIMEOUT_S ends kvmio (one line, exit 3). */
+void libvirt_watch(const char *call);
 
 /* 1 if the guest's serial port goes to a file kvmio reads (the embedded driver, NULL or ""
  * meaning it: QEMU runs in this process's machine); 0: a pty on the host that runs QEMU, read
