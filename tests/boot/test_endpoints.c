@@ -1,0 +1,261 @@
+/*
+ * Boot tests of kvmio on two real libvirt endpoints (scripts/libvirt-endpoints, started here
+ * into a temporary directory and always stopped): `kvmio boot --connect` gives end status=ok on
+ * endpoint a (its own libvirtd's unix socket) and endpoint b (another libvirtd in a network
+ * namespace, over qemu+ssh://); on b the kernel is uploaded into the storage pool kvmio once
+ * (a volume named by its SHA-256, the path QEMU was given) and re-used by the next boot; an
+ * endpoint whose libvirtd was killed fails with one line and exit 2, promptly.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "lib/file.h"
+#include "lib/proc.h"
+#include "proto/proto.h"
+#include "helpers.h"
+
+#define SCRIPT "scripts/libvirt-endpoints"
+#define KERNEL "build/kvmio.elf"
+#define LOST_BOUND_S 60.0   /* a dead endpoint must be reported within this */
+
+static char epdir[300], uri_a[1024], uri_b[1024], connect_arg[1100], kernel[4096];
+
+/* scripts/libvirt-endpoints VERB epdir [NAME]; its exit code (output into test_out_path). */
+static int endpoints(const char *verb, const char *name)
+{
+	char *argv[] = { SCRIPT, (char *)verb, epdir, (char *)name, NULL };
+
+	return test_wait(test_spawn(argv, test_out_path, NULL));
+}
+
+/* A guardian that stops the endpoints (and removes the test's directory) when this process ends
+ * however it ends, a crash included: it waits for the end of a pipe only this process holds. */
+static void guardian(void)
+{
+	int p[2];
+	pid_t pid;
+
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char c;
+
+		setsid();
+		close(p[1]);
+		while (read(p[0], &c, 1) < 0 && errno == EINTR)
+			;
+		execl("/bin/sh", "sh", "-c", "\"$0\" stop \"$1\"; rm -rf \"$2\"", SCRIPT, epdir,
+		      test_dir, (char *)NULL);
+		_exit(127);
+	}
+	close(p[0]);
+	fcntl(p[1], F_SETFD, FD_CLOEXEC); /* kvmio and the script do not hold it */
+}
+
+/* The URI of endpoint NAME in epdir/hosts ("NAME URI" lines, # comments). */
+static void host_uri(const char *name, char *uri, size_t len)
+{
+	char path[400], *text, *line, *save = NULL;
+
+	snprintf(path, sizeof(path), "%s/hosts", epdir);
+	text = test_read(path);
+	assert_non_null(text);
+	uri[0] = '\0';
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (line[0] != '#' && strncmp(line, name, strlen(name)) == 0 &&
+		    line[strlen(name)] == ' ')
+			snprintf(uri, len, "%s", line + strlen(name) + 1);
+	free(text);
+	if (!uri[0])
+		fail_msg("%s names no endpoint %s", path, name);
+}
+
+static int group_setup(void **state)
+{
+	if (test_dir_setup(state) != 0)
+		return -1;
+	snprintf(epdir, sizeof(epdir), "%s/ep", test_dir);
+	guardian();
+	if (endpoints("start", NULL) != 0) {
+		fprintf(stderr, "%s start %s failed:\n%s\n", SCRIPT, epdir, test_output(test_out_path));
+		return -1;
+	}
+	host_uri("a", uri_a, sizeof(uri_a));
+	host_uri("b", uri_b, sizeof(uri_b));
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	int rc = endpoints("stop", NULL);
+
+	if (rc != 0)
+		fprintf(stderr, "%s stop %s: exit %d\n%s\n", SCRIPT, epdir, rc,
+			test_output(test_out_path));
+	return test_dir_teardown(state) || rc;
+}
+
+/* kvmio boot --connect=URI [EXTRA] -- bench=exits ops=200: exit want; what kvmio printed. */
+static const char *boot_with(struct log *log, const char *uri, const char *extra, int want)
+{
+	struct test_boot b = { .args = connect_arg, .timeout = "240", .guest_check = 1,
+			       .opts = "bench=exits ops=200" };
+
+	snprintf(connect_arg, sizeof(connect_arg), "--connect=%s%s%s", uri, extra ? " " : "",
+		 extra ? extra : "");
+	return test_boot_log(log, want, &b);
+}
+
+static const char *boot(struct log *log, const char *uri, int want)
+{
+	return boot_with(log, uri, NULL, want);
+}
+
+static void boot_ok(const char *uri)
+{
+	struct log log;
+	const struct record *end;
+
+	boot(&log, uri, KVMIO_EXIT_OK);
+	end = log_find(&log, "end", NULL, NULL);
+	assert_non_null(end);
+	test_assert_field(end, "status", "ok");
+	assert_non_null(log_find(&log, "result", "name", "pio-read"));
+	log_free(&log);
+}
+
+/* virsh -c URI vol-list kvmio: its output (test_output's buffer), or fail. */
+static const char *volumes(const char *uri)
+{
+	char *argv[] = { "virsh", "-c", (char *)uri, "vol-list", "kvmio", NULL };
+
+	if (test_wait(test_spawn(argv, test_out_path, NULL)) != 0)
+		fail_msg("virsh vol-list: %s", test_output(test_out_path));
+	return test_output(test_out_path);
+}
+
+static void test_local_endpoint(void **state)
+{
+	(void)state;
+	boot_ok(uri_a);
+}
+
+/* The newest QEMU log of endpoint b (DIR/b/log/qemu/kvmio-PID.log: libvirt's, with QEMU's
+ * command line) holds "-kernel PATH". */
+static void b_qemu_had_kernel(const char *path)
+{
+	char cmd[1200], out[400];
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "grep -ho -- '-kernel [^ ]*' \"$(ls -t %s/b/log/qemu/kvmio-*.log "
+		 "| head -n 1)\"", epdir);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	out[0] = '\0';
+	if (!fgets(out, sizeof(out), p))
+		out[0] = '\0';
+	pclose(p);
+	out[strcspn(out, "\n")] = '\0';
+	if (strcmp(out + (strncmp(out, "-kernel ", 8) == 0 ? 8 : 0), path) != 0)
+		fail_msg("endpoint b's QEMU had '%s', want -kernel %s", out, path);
+}
+
+static void test_ssh_endpoint_upload(void **state)
+{
+	char sha[80], vol[200];
+	const char *printed;
+	struct log log;
+
+	(void)state;
+	test_file_hash(KERNEL, sha);
+	snprintf(vol, sizeof(vol), "/var/lib/libvirt/images/kvmio/%s", sha);
+	/* first boot: uploaded */
+	printed = boot(&log, uri_b, KVMIO_EXIT_OK);
+	if (!strstr(printed, "uploaded to root@") || !strstr(printed, vol))
+		fail_msg("no upload of %s said:\n%s", KERNEL, printed);
+	test_assert_field(log_find(&log, "end", NULL, NULL), "status", "ok");
+	log_free(&log);
+	b_qemu_had_kernel(vol);
+	printed = volumes(uri_b);
+	if (!strstr(printed, sha) || strstr(printed, ".part-"))
+		fail_msg("pool kvmio of endpoint b after the upload:\n%s", printed);
+	/* second boot: the same volume, nothing sent */
+	printed = boot(&log, uri_b, KVMIO_EXIT_OK);
+	if (strstr(printed, "uploaded to") || !strstr(printed, "already, volume") ||
+	    !strstr(printed, vol))
+		fail_msg("the second boot did not re-use the volume:\n%s", printed);
+	test_assert_field(log_find(&log, "end", NULL, NULL), "status", "ok");
+	log_free(&log);
+	b_qemu_had_kernel(vol);
+	printed = volumes(uri_b);
+	{ /* one volume of it (a line " NAME PATH" per volume) */
+		char head[96];
+		const char *first;
+
+		snprintf(head, sizeof(head), "\n %s", sha);
+		first = strstr(printed, head);
+		if (!first || strstr(first + 1, head) || strstr(printed, ".part-"))
+			fail_msg("pool kvmio of endpoint b after the second boot:\n%s", printed);
+	}
+	/* --no-upload: the kernel at its path here (this machine is b's too) */
+	printed = boot_with(&log, uri_b, "--no-upload", KVMIO_EXIT_OK);
+	assert_null(strstr(printed, "uploaded"));
+	assert_null(strstr(printed, "already"));
+	test_assert_field(log_find(&log, "end", NULL, NULL), "status", "ok");
+	log_free(&log);
+	assert_non_null(realpath(KERNEL, kernel));
+	b_qemu_had_kernel(kernel);
+	/* endpoint a is this machine: nothing uploaded there */
+	printed = boot(&log, uri_a, KVMIO_EXIT_OK);
+	assert_null(strstr(printed, "uploaded"));
+	log_free(&log);
+}
+
+/* kvmio boot --connect URI of a killed endpoint: exit 2 within LOST_BOUND_S, one line. */
+static void lost(const char *name, const char *uri)
+{
+	struct log log;
+	const char *printed;
+	double t0;
+
+	assert_int_equal(endpoints("kill", name), 0);
+	t0 = clock_now_s();
+	printed = boot(&log, uri, KVMIO_EXIT_BADCONFIG);
+	log_free(&log);
+	if (clock_now_s() - t0 > LOST_BOUND_S)
+		fail_msg("endpoint %s: the failure took %.1f s", name, clock_now_s() - t0);
+	if (strncmp(printed, "kvmio: boot: libvirt: cannot connect to ", 40) != 0 ||
+	    strchr(printed, '\n') != printed + strlen(printed) - 1)
+		fail_msg("endpoint %s killed: want one line 'kvmio: boot: libvirt: cannot connect "
+			 "to ...', got:\n%s", name, printed);
+}
+
+static void test_killed_endpoints(void **state)
+{
+	(void)state;
+	lost("b", uri_b);
+	lost("a", uri_a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_local_endpoint),
+		cmocka_unit_test(test_ssh_endpoint_upload),
+		cmocka_unit_test(test_killed_endpoints), /* last: the endpoints are gone after */
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
