@@ -699,6 +699,11 @@ int cmd_boot(int argc, char **argv)
 			printf("<!-- libvirt %s; accelerator: %s (%s); host deadline %g s -->\n",
 			       a.connect ? a.connect : "qemu:///embed?root=TMPDIR", cmd.accel_label,
 			       cmd.accel_why, a.timeout_s);
+		if (!rc && a.dry_run && upload_uri_remote(a.connect))
+			printf("<!-- another host: %s %s -->\n", cmd.image, a.no_upload ?
+			       "is there at this path (--no-upload)" : "is uploaded into its storage "
+			       "pool " UPLOAD_POOL " first (a volume named by its SHA-256), and the "
+			       "XML names that volume");
 		free(xml);
 		if (rc || a.print_xml || a.dry_run) {
 			qemu_command_free(&cmd);
