@@ -223,14 +223,16 @@ static void test_ssh_endpoint_upload(void **state)
 	log_free(&log);
 }
 
-/* kvmio boot --connect URI of a killed endpoint: exit 2 within LOST_BOUND_S, one line. */
-static void lost(const char *name, const char *uri)
+/* kvmio boot --connect URI of a killed endpoint (killed here first if kill): exit 2 within
+ * LOST_BOUND_S, one line. */
+static void lost(const char *name, const char *uri, int kill)
 {
 	struct log log;
 	const char *printed;
 	double t0;
 
-	assert_int_equal(endpoints("kill", name), 0);
+	if (kill)
+		assert_int_equal(endpoints("kill", name), 0);
 	t0 = clock_now_s();
 	printed = boot(&log, uri, KVMIO_EXIT_BADCONFIG);
 	log_free(&log);
@@ -242,11 +244,43 @@ static void lost(const char *name, const char *uri)
 			 "to ...', got:\n%s", name, printed);
 }
 
+/* Endpoint b lost while a guest runs there (a 60 s disk bench): kvmio ends within LOST_BOUND_S
+ * of the kill, not 0, saying the connection was lost. */
+static void lost_mid_boot(void)
+{
+	char arg[1100], qlog[600], err[400];
+	char *argv[] = { (char *)test_kvmio_bin(), "boot", arg, "--timeout", "240", "--disk",
+			 "virtio-blk,backend=null", "--", "bench=disk", "time=60", NULL };
+	const char *printed;
+	pid_t pid;
+	double t0;
+	int rc;
+
+	snprintf(arg, sizeof(arg), "--connect=%s", uri_b);
+	snprintf(err, sizeof(err), "%s/mid.err", test_dir);
+	pid = test_spawn(argv, test_out_path, err);
+	/* the domain runs once libvirt has its log, DIR/b/log/qemu/kvmio-PID.log */
+	snprintf(qlog, sizeof(qlog), "%s/b/log/qemu/kvmio-%d.log", epdir, (int)pid);
+	for (t0 = clock_now_s(); !path_exists(qlog); usleep(100000))
+		if (clock_now_s() - t0 > LOST_BOUND_S)
+			fail_msg("the domain did not start on endpoint b: %s", test_output(err));
+	sleep(3);
+	assert_int_equal(endpoints("kill", "b"), 0);
+	t0 = clock_now_s();
+	rc = test_wait(pid);
+	if (clock_now_s() - t0 > LOST_BOUND_S)
+		fail_msg("kvmio took %.1f s after its host was lost", clock_now_s() - t0);
+	printed = test_output(err);
+	if (rc == KVMIO_EXIT_OK || !strstr(printed, "libvirt: the connection was lost"))
+		fail_msg("endpoint b lost mid-boot: exit %d,\n%s", rc, printed);
+}
+
 static void test_killed_endpoints(void **state)
 {
 	(void)state;
-	lost("b", uri_b);
-	lost("a", uri_a);
+	lost_mid_boot();
+	lost("b", uri_b, 0);
+	lost("a", uri_a, 1);
 }
 
 int main(void)
