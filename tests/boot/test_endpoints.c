@@ -6,6 +6,7 @@
  * (a volume named by its SHA-256, the path QEMU was given) and re-used by the next boot; an
  * endpoint whose libvirtd was killed fails with one line and exit 2, promptly.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -30,6 +31,7 @@
 #define LOST_BOUND_S 60.0   /* a dead endpoint must be reported within this */
 
 static char epdir[300], uri_a[1024], uri_b[1024], connect_arg[1100], kernel[4096];
+static pid_t mid_boot;  /* the kvmio whose host was lost mid-boot: its QEMU stays until stop */
 
 /* scripts/libvirt-endpoints VERB epdir [NAME]; its exit code (output into test_out_path). */
 static int endpoints(const char *verb, const char *name)
@@ -95,6 +97,31 @@ static int group_setup(void **state)
 	host_uri("a", uri_a, sizeof(uri_a));
 	host_uri("b", uri_b, sizeof(uri_b));
 	return 0;
+}
+
+/* 1 if a process runs the QEMU of kvmio PID's domain (-name guest=kvmio-PID,...). */
+static int qemu_of_runs(pid_t pid)
+{
+	char want[64], path[64];
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int found = 0;
+
+	assert_non_null(d);
+	snprintf(want, sizeof(want), "guest=kvmio-%d,", (int)pid);
+	while (!found && (e = readdir(d))) {
+		size_t len = 0;
+		char *cmd;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%.20s/cmdline", e->d_name);
+		cmd = file_read(path, &len);
+		found = cmd && memmem(cmd, len, want, strlen(want)) != NULL;
+		free(cmd);
+	}
+	closedir(d);
+	return found;
 }
 
 static int group_teardown(void **state)
@@ -258,7 +285,7 @@ static void lost_mid_boot(void)
 
 	snprintf(arg, sizeof(arg), "--connect=%s", uri_b);
 	snprintf(err, sizeof(err), "%s/mid.err", test_dir);
-	pid = test_spawn(argv, test_out_path, err);
+	pid = mid_boot = test_spawn(argv, test_out_path, err);
 	/* the domain runs once libvirt has its log, DIR/b/log/qemu/kvmio-PID.log */
 	snprintf(qlog, sizeof(qlog), "%s/b/log/qemu/kvmio-%d.log", epdir, (int)pid);
 	for (t0 = clock_now_s(); !path_exists(qlog); usleep(100000))
@@ -283,12 +310,31 @@ static void test_killed_endpoints(void **state)
 	lost("a", uri_a, 1);
 }
 
+/* stop: nothing of the endpoints is left (the lost host's QEMU included), and again is fine. */
+static void test_stop(void **state)
+{
+	char path[400];
+
+	(void)state;
+	assert_true(mid_boot > 0);
+	assert_true(qemu_of_runs(mid_boot)); /* its host is lost, not its QEMU */
+	if (endpoints("stop", NULL) != 0)
+		fail_msg("%s stop: %s", SCRIPT, test_output(test_out_path));
+	assert_false(qemu_of_runs(mid_boot));
+	snprintf(path, sizeof(path), "%s/a/holder.pid", epdir);
+	assert_false(path_exists(path));
+	snprintf(path, sizeof(path), "%s/b/holder.pid", epdir);
+	assert_false(path_exists(path));
+	assert_int_equal(endpoints("stop", NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_local_endpoint),
 		cmocka_unit_test(test_ssh_endpoint_upload),
-		cmocka_unit_test(test_killed_endpoints), /* last: the endpoints are gone after */
+		cmocka_unit_test(test_killed_endpoints), /* the endpoints are lost after */
+		cmocka_unit_test(test_stop),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
