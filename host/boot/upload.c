@@ -60,17 +60,19 @@ static virStoragePoolPtr pool_get(virConnectPtr conn, char *err, size_t errlen)
 	if (!pool) {
 		libvirt_watch("virStoragePoolCreateXML");
 		pool = virStoragePoolCreateXML(conn, xml, VIR_STORAGE_POOL_CREATE_WITH_BUILD);
-		if (!pool) /* made meanwhile by another kvmio? */
-			pool = virStoragePoolLookupByName(conn, UPLOAD_POOL);
-		if (!pool)
+		if (!pool) { /* the reason first; or made meanwhile by another kvmio? */
 			fail("cannot make the storage pool " UPLOAD_POOL " at " UPLOAD_POOL_PATH,
 			     err, errlen);
+			pool = virStoragePoolLookupByName(conn, UPLOAD_POOL);
+		}
 	} else if (virStoragePoolIsActive(pool) != 1) {
 		libvirt_watch("virStoragePoolCreate");
-		if (virStoragePoolCreate(pool, 0) != 0 && virStoragePoolIsActive(pool) != 1) {
+		if (virStoragePoolCreate(pool, 0) != 0) {
 			fail("cannot start the storage pool " UPLOAD_POOL, err, errlen);
-			virStoragePoolFree(pool);
-			pool = NULL;
+			if (virStoragePoolIsActive(pool) != 1) {
+				virStoragePoolFree(pool);
+				pool = NULL;
+			}
 		}
 	}
 	if (pool) {
@@ -186,13 +188,13 @@ int upload_file(virConnectPtr conn, const char *file, struct upload_result *r, c
 			 "<mode>0644</mode></permissions>\n  </target>\n</volume>\n", hex, r->bytes);
 		libvirt_watch("virStorageVolCreateXMLFrom");
 		vol = virStorageVolCreateXMLFrom(pool, xml, tmp, 0);
-		if (!vol) /* another kvmio's upload finished first */
-			vol = virStorageVolLookupByName(pool, hex);
-		if (!vol) {
+		if (!vol) { /* the reason first; or another kvmio's upload finished first? */
 			fail("cannot make the volume of the upload in the storage pool " UPLOAD_POOL, err,
 			     errlen);
-			goto out;
+			vol = virStorageVolLookupByName(pool, hex);
 		}
+		if (!vol)
+			goto out;
 		r->seconds = clock_now_s() - t0;
 	}
 	libvirt_watch("virStorageVolGetPath");

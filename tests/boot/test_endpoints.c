@@ -3,8 +3,10 @@
  * into a temporary directory and always stopped): `kvmio boot --connect` gives end status=ok on
  * endpoint a (its own libvirtd's unix socket) and endpoint b (another libvirtd in a network
  * namespace, over qemu+ssh://); on b the kernel is uploaded into the storage pool kvmio once
- * (a volume named by its SHA-256, the path QEMU was given) and re-used by the next boot; an
- * endpoint whose libvirtd was killed fails with one line and exit 2, promptly.
+ * (a volume named by its SHA-256, the path QEMU was given) and re-used by the next boot, and a
+ * pool that cannot start is one line and exit 2; an endpoint whose libvirtd was killed fails
+ * with one line and exit 2, promptly, and one killed mid-boot ends that boot; stop leaves
+ * nothing behind.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -199,6 +201,34 @@ static void b_qemu_had_kernel(const char *path)
 		fail_msg("endpoint b's QEMU had '%s', want -kernel %s", out, path);
 }
 
+/* virsh -c URI ARGS...: exit 0, or fail with what it said. */
+static void virsh(const char *uri, const char *a1, const char *a2, const char *a3, const char *a4,
+		  const char *a5)
+{
+	char *argv[] = { "virsh", "-c", (char *)uri, (char *)a1, (char *)a2, (char *)a3,
+			 (char *)a4, (char *)a5, NULL };
+
+	if (test_wait(test_spawn(argv, test_out_path, NULL)) != 0)
+		fail_msg("virsh %s %s: %s", a1, a2 ? a2 : "", test_output(test_out_path));
+}
+
+/* A pool kvmio on b that cannot start: the boot ends with libvirt's reason, one line, exit 2. */
+static void test_upload_error(void **state)
+{
+	const char *printed;
+	struct log log;
+
+	(void)state;
+	virsh(uri_b, "pool-define-as", "kvmio", "dir", "--target", "/nonexistent/kvmio-pool");
+	printed = boot(&log, uri_b, KVMIO_EXIT_BADCONFIG);
+	log_free(&log);
+	virsh(uri_b, "pool-undefine", "kvmio", NULL, NULL, NULL);
+	if (strncmp(printed, "kvmio: boot: libvirt: cannot start the storage pool kvmio: ", 59) ||
+	    !strstr(printed, "/nonexistent/kvmio-pool") ||
+	    strchr(printed, '\n') != printed + strlen(printed) - 1)
+		fail_msg("want one line naming the pool's path, got:\n%s", printed);
+}
+
 static void test_ssh_endpoint_upload(void **state)
 {
 	char sha[80], vol[200];
@@ -332,6 +362,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_local_endpoint),
+		cmocka_unit_test(test_upload_error),
 		cmocka_unit_test(test_ssh_endpoint_upload),
 		cmocka_unit_test(test_killed_endpoints), /* the endpoints are lost after */
 		cmocka_unit_test(test_stop),
