@@ -628,6 +628,14 @@ int cmd_boot(int argc, char **argv)
 				 "peer listens on 127.0.0.1 here); use topology=loop", a.connect);
 		goto done_args;
 	}
+	if (a.libvirt && upload_uri_remote(a.connect) && a.q.firmware &&
+	    strcmp(a.q.firmware, "uefi") == 0) {
+		/* the boot's copy of OVMF's variables and its FAT boot volume are files here */
+		rc = usage_error("boot: --connect %s: --firmware uefi needs QEMU on this machine (the "
+				 "UEFI variables and boot volume are temporary files here); use bios "
+				 "or pvh", a.connect);
+		goto done_args;
+	}
 	if (a.libvirt && netrun_has(&nr, NET_TAP) && !libvirt_serial_to_file(a.connect)) {
 		rc = usage_error("boot: --connect %s: topology=tap only through the embedded driver "
 				 "(its QEMU starts in kvmio's network namespace)", a.connect);

@@ -212,7 +212,8 @@ static void virsh(const char *uri, const char *a1, const char *a2, const char *a
 		fail_msg("virsh %s %s: %s", a1, a2 ? a2 : "", test_output(test_out_path));
 }
 
-/* A pool kvmio on b that cannot start: the boot ends with libvirt's reason, one line, exit 2. */
+/* A pool kvmio on b that cannot start: the boot ends with libvirt's reason, one line, exit 2;
+ * --firmware uefi to b is refused (one line, exit 2). */
 static void test_upload_error(void **state)
 {
 	const char *printed;
@@ -227,6 +228,14 @@ static void test_upload_error(void **state)
 	    !strstr(printed, "/nonexistent/kvmio-pool") ||
 	    strchr(printed, '\n') != printed + strlen(printed) - 1)
 		fail_msg("want one line naming the pool's path, got:\n%s", printed);
+	/* uefi's variables and boot volume are files here: refused for another host */
+	snprintf(connect_arg, sizeof(connect_arg), "--connect=%s", uri_b);
+	assert_int_equal(test_kvmio(test_out_path, "boot", connect_arg, "--firmware", "uefi", "--",
+				    "bench=exits", NULL), KVMIO_EXIT_BADCONFIG);
+	printed = test_output(test_out_path);
+	if (!strstr(printed, "--firmware uefi needs QEMU on this machine") ||
+	    strchr(printed, '\n') != printed + strlen(printed) - 1)
+		fail_msg("uefi through ssh: want one line, got:\n%s", printed);
 }
 
 static void test_ssh_endpoint_upload(void **state)
