@@ -57,4 +57,29 @@ int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
 		   struct launch_result *res, launch_tick_fn tick, void *ctx, char *err,
 		   size_t errlen);
 
+/* 1 when a URI names this machine's libvirt (no host part: qemu:///system, qemu:///embed...,
+ * qemu+unix:///...); 0 for qemu+ssh://HOST/..., qemu+tcp://HOST/... */
+int libvirt_uri_is_local(const char *uri);
+
+/* What a libvirt host says of itself (kvmio run --hosts keeps it per host, hosts/NAME.json). */
+struct libvirt_facts {
+	char hostname[256];        /* virConnectGetHostname */
+	char qemu_version[32];     /* virConnectGetVersion: the hypervisor's (QEMU's) "7.2.0" */
+	char libvirt_version[32];  /* virConnectGetLibVersion: the daemon's (remote) or ours */
+	char cpu[192];             /* the capabilities' <host><cpu>: "AMD EPYC-Rome" */
+	char flavour[8];           /* "kvm" when the host runs kvm domains (its domain
+				    * capabilities for virttype kvm load), else "tcg" */
+	int local;                 /* libvirt_uri_is_local: then also kvmio host's facts */
+	char local_flavour[400];   /* this machine's KVM flavour (hostinfo.h), "tcg (...)" */
+	char local_cpu[128];       /* this machine's CPU model (/proc/cpuinfo) */
+};
+
+/*
+ * Connect to uri and read its facts (every call under the watchdog, LIBVIRT_CALL_TIMEOUT_S).
+ * Run it in a process of its own (kvmio run --hosts forks one per host, under its own deadline):
+ * an embedded driver stays in the process that opened it. 0, or KVMIO_EXIT_HOST_LOST (the host
+ * cannot be reached: an RPC error) or KVMIO_EXIT_BADCONFIG, libvirt's error as one line in err.
+ */
+int libvirt_host_facts(const char *uri, struct libvirt_facts *f, char *err, size_t errlen);
+
 #endif
