@@ -227,47 +227,65 @@ static int image_in_use(const struct fleet_sched *s, int image)
 	return 0;
 }
 
+/* Is item q passed over by host h (another live host has run its configuration fewer times)? */
+static int passed_over(const struct fleet_sched *s, int h, int q)
+{
+	int cfg = s->queue[q].cfg, mine = s->ran[h * s->ncfg + cfg];
+
+	for (int o = 0; o < s->nhosts; o++)
+		if (o != h && s->state[o] != FLEET_HOST_DEAD && s->ran[o * s->ncfg + cfg] < mine)
+			return 1;
+	return 0;
+}
+
 enum fleet_action fleet_sched_next(struct fleet_sched *s, int *host, struct fleet_item *item)
 {
-	int best = -1, pick = -1;
+	int first_host = -1, pick = -1, best = -1, first = -1;
+	char tried[FLEET_MAX_HOSTS] = { 0 };
 
 	if (s->nqueue == 0)
 		return s->nrunning == 0 ? FLEET_DONE : FLEET_WAIT;
 	if (fleet_sched_alive(s) == 0)
 		return s->nrunning == 0 ? FLEET_ALL_DEAD : FLEET_WAIT;
-	for (int h = 0; h < s->nhosts; h++) {
+	for (int h = 0; h < s->nhosts; h++)
 		if (s->state[h] == FLEET_HOST_UNKNOWN) {
 			s->state[h] = FLEET_HOST_PROBING;
 			*host = h;
 			return FLEET_PROBE;
 		}
-		if (s->state[h] != FLEET_HOST_UP || s->busy[h] >= s->per_host)
-			continue;
-		if (best < 0 || s->busy[h] < s->busy[best] ||
-		    (s->busy[h] == s->busy[best] && s->started[h] < s->started[best]))
-			best = h;
-	}
-	if (best < 0)
-		return FLEET_WAIT;
-	/* the first startable item, leaving a configuration's next repeat to a host that has run
-	 * that configuration fewer times (with one host: queue order) */
-	for (int q = 0, first = -1; q < s->nqueue && pick < 0; q++) {
-		int cfg = s->queue[q].cfg, mine = s->ran[best * s->ncfg + cfg], fewer = 0;
-
-		if (image_in_use(s, s->queue[q].image))
-			continue;
-		if (first < 0)
+	for (int q = 0; q < s->nqueue && first < 0; q++)
+		if (!image_in_use(s, s->queue[q].image))
 			first = q;
-		for (int h = 0; h < s->nhosts; h++)
-			fewer |= h != best && s->state[h] != FLEET_HOST_DEAD &&
-				 s->ran[h * s->ncfg + cfg] < mine;
-		if (!fewer)
-			pick = q;
-		if (q == s->nqueue - 1 && pick < 0)
-			pick = first;
-	}
-	if (pick < 0)
+	if (first < 0)
 		return FLEET_WAIT;
+	/* the free hosts in order of preference, each offered the first item it does not pass
+	 * over; when every one passes over every item, the first item to the first host */
+	for (;;) {
+		best = -1;
+		for (int h = 0; h < s->nhosts && h < FLEET_MAX_HOSTS; h++) {
+			if (tried[h] || s->state[h] != FLEET_HOST_UP || s->busy[h] >= s->per_host)
+				continue;
+			if (best < 0 || s->busy[h] < s->busy[best] ||
+			    (s->busy[h] == s->busy[best] && s->started[h] < s->started[best]))
+				best = h;
+		}
+		if (best < 0)
+			break;
+		tried[best] = 1;
+		if (first_host < 0)
+			first_host = best;
+		for (int q = first; q < s->nqueue && pick < 0; q++)
+			if (!image_in_use(s, s->queue[q].image) && !passed_over(s, best, q))
+				pick = q;
+		if (pick >= 0)
+			break;
+	}
+	if (first_host < 0)
+		return FLEET_WAIT;
+	if (pick < 0) {
+		pick = first;
+		best = first_host;
+	}
 	*item = s->queue[pick];
 	*host = best;
 	s->ran[best * s->ncfg + item->cfg]++;

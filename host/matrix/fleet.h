@@ -78,12 +78,12 @@ int fleet_sched_init(struct fleet_sched *s, const struct fleet_item *items, int 
 void fleet_sched_free(struct fleet_sched *s);
 /*
  * What to do next. While items wait, each unknown host is probed first (FLEET_PROBE, *host).
- * Then a run goes to the up host with a free slot that runs the fewest now, then that was given
- * the fewest so far, then the first in the file: the first waiting item whose image is not in
- * use, passing over those of a configuration another live host has been given fewer times than
- * this one (so each host gets its share of every configuration's repeats and compare can set
- * the hosts side by side; one host: queue order); if all are passed over, the first (FLEET_RUN,
- * *host, *item).
+ * Then the free up hosts in order of preference (the fewest runs now, then the fewest given so
+ * far, then the first in the file) are each offered the first waiting item whose image is not
+ * in use, passing over those of a configuration another live host has been given fewer times
+ * (so each host gets its share of every configuration's repeats and compare can set the hosts
+ * side by side; one host: queue order); when all pass over all, the first item goes to the
+ * first host (FLEET_RUN, *host, *item).
  */
 enum fleet_action fleet_sched_next(struct fleet_sched *s, int *host, struct fleet_item *item);
 /* A probe ended: the host is up (ok) or dead. */
