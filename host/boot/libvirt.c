@@ -37,6 +37,14 @@ int libvirt_serial_to_file(const char *uri)
 	return !uri || !*uri || strncmp(uri, "qemu:///embed", 13) == 0;
 }
 
+int libvirt_uri_is_qemu(const char *uri)
+{
+	size_t n = strcspn(uri, ":");
+
+	return !strncmp(uri + n, "://", 3) && ((n == 4 && !strncmp(uri, "qemu", 4)) ||
+					       (n > 5 && !strncmp(uri, "qemu+", 5)));
+}
+
 int libvirt_embed_root(const char *uri, char *root, size_t len)
 {
 	const char *q, *r;
@@ -444,6 +452,13 @@ int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
 		goto out;
 	}
 	loop_up = 1;
+	if (!libvirt_uri_is_qemu(s->uri)) {
+		/* libvirt would try its daemon for any other scheme: say what is wrong instead */
+		snprintf(err, errlen, "libvirt: cannot connect to %.300s: not a QEMU driver URI "
+			 "(qemu:///system, qemu+ssh://HOST/system, qemu:///embed?root=DIR)", s->uri);
+		rc = KVMIO_EXIT_BADCONFIG;
+		goto out;
+	}
 	guard("virConnectOpen");
 	conn = virConnectOpen(s->uri);
 	unguard();
@@ -671,6 +686,11 @@ int libvirt_host_facts(const char *uri, struct libvirt_facts *f, char *err, size
 		goto out;
 	}
 	loop_up = 1;
+	if (!libvirt_uri_is_qemu(uri)) {
+		snprintf(err, errlen, "libvirt: %.300s: not a QEMU driver URI", uri);
+		rc = KVMIO_EXIT_BADCONFIG;
+		goto out;
+	}
 	guard("virConnectOpen");
 	conn = virConnectOpen(uri);
 	unguard();

@@ -35,6 +35,10 @@ struct libvirt_session {
  * through virDomainOpenConsole and a virStream (any other URI, remote ones too). */
 int libvirt_serial_to_file(const char *uri);
 
+/* 1 for a URI of libvirt's QEMU driver: qemu://..., qemu+TRANSPORT://... (kvmio runs QEMU
+ * domains; libvirt would hand any other scheme to its daemon and report the socket). */
+int libvirt_uri_is_qemu(const char *uri);
+
 /* The root= of a qemu:///embed URI into root; 0, or -1 if uri is not an embedded one. */
 int libvirt_embed_root(const char *uri, char *root, size_t len);
 

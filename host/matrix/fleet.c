@@ -99,6 +99,11 @@ int fleet_parse_hosts(const char *text, const char *path, struct fleet_host **ho
 				 "qemu+ssh://HOST/system)", path, lineno, f[nf - 1]);
 			goto bad;
 		}
+		if (!libvirt_uri_is_qemu(f[nf - 1])) {
+			snprintf(err, errlen, "%s:%d: '%.200s' is not a URI of libvirt's QEMU driver "
+				 "(qemu:///..., qemu+ssh://...)", path, lineno, f[nf - 1]);
+			goto bad;
+		}
 		if (strlen(f[nf - 1]) >= sizeof(one.uri)) {
 			snprintf(err, errlen, "%s:%d: URI too long", path, lineno);
 			goto bad;

@@ -315,6 +315,7 @@ struct runner {
 	const char *connect;       /* "--connect[=URI]" for every kvmio boot, or NULL */
 	const struct job_matrix *m;
 	int jobs, nchild, failed;
+	int lost;                  /* --connect: runs whose host was lost (exit 13), unfinished */
 	struct child *kids;        /* jobs slots; pid 0: free */
 	struct progress pg;
 };
@@ -380,6 +381,14 @@ static int run_batch(struct runner *rn, const struct run_step *todo, int ntodo)
 			rn->nchild--;
 			if (run_stop && (code == KVMIO_EXIT_INTERRUPTED || !WIFEXITED(status)))
 				break; /* interrupted: not finished, --resume runs it again */
+			if (code == KVMIO_EXIT_HOST_LOST) {
+				/* the libvirt host, not the run: unfinished, --resume runs it again */
+				fprintf(stderr, "%s%s r%d: host lost (see %s/runs/%s/r%d/stderr.txt); "
+					"--resume runs it again\n", rn->pg.tty ? "\r" : "", c->id,
+					kd->repeat, rn->dir, c->id, kd->repeat);
+				rn->lost++;
+				break;
+			}
 			resultdir_run_end(rn->dir, c->id, kd->repeat, code);
 			if (code != 0)
 				rn->failed++;
@@ -878,7 +887,12 @@ int cmd_run(int argc, char **argv)
 		if (!rc)
 			rc = KVMIO_EXIT_IO;
 	}
-	if (rc == KVMIO_EXIT_HOST_LOST) {
+	if (rc == KVMIO_EXIT_OK && rn.lost && !run_stop) {
+		fprintf(stderr, "kvmio: run: %d of %d runs finished (%d failed) in %s; %d lost with "
+			"their libvirt host: --resume runs them\n", rn.pg.done, rn.pg.total, rn.failed,
+			dir, rn.lost);
+		rc = KVMIO_EXIT_HOST_LOST;
+	} else if (rc == KVMIO_EXIT_HOST_LOST) {
 		fprintf(stderr, "kvmio: run: %d of %d runs finished (%d failed) in %s: results.csv, "
 			"results.json\n", rn.pg.done, rn.pg.total, rn.failed, dir);
 	} else if (run_stop && rc != KVMIO_EXIT_IO) {

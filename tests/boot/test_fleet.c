@@ -5,7 +5,8 @@
  * hosts get runs, every row carries its host and that host's facts, and compare and report set
  * the hosts side by side. A host that cannot be reached (a socket with no daemon behind it) is
  * reported dead and the other does all the work; with every host dead the run stops (exit 13)
- * and --resume with another hosts file finishes it. Bad hosts files: one line, exit 2.
+ * and --resume with another hosts file finishes it; `kvmio run --connect` to an unreachable host
+ * leaves its runs unfinished (exit 13). Bad hosts files: one line, exit 2.
  * Run from the repository root.
  */
 #include <setjmp.h>
@@ -234,6 +235,29 @@ static void test_all_dead_resume(void **state)
 	assert_int_equal(check_rows("y"), 2);
 }
 
+/* kvmio run --connect to one unreachable host: its runs are lost, not failed (no exit file:
+ * --resume runs them again), exit 13. */
+static void test_connect_lost(void **state)
+{
+	char uri[400], host[80], code[16], *e;
+	int rc;
+
+	(void)state;
+	write_job("[global]\nrepeat = 1\ntimeout = 180\n\n[d]\ndisk = virtio-blk\nbackend = null\n"
+		  "bench = disk\nops = 100, 150\n");
+	snprintf(uri, sizeof(uri), "qemu+unix:///system?socket=%s/nothing-here", test_dir);
+	rc = test_kvmio_split(test_out_path, test_err_path, "run", job, "--connect", uri, "-o", res,
+			      (char *)NULL);
+	e = test_slurp(test_err_path);
+	if (rc != KVMIO_EXIT_HOST_LOST || !strstr(e, "c001 r1: host lost") ||
+	    !strstr(e, "0 of 2 runs finished (0 failed)") ||
+	    !strstr(e, "2 lost with their libvirt host: --resume runs them"))
+		fail_msg("exit %d:\n%s", rc, e);
+	free(e);
+	run_host(1, 1, host, sizeof(host), code, sizeof(code));
+	assert_string_equal(code, "");
+}
+
 /* One line naming the problem, exit 2. */
 static void bad(const char *want, const char *a1, const char *a2, const char *a3,
 		const char *a4)
@@ -276,6 +300,7 @@ int main(void)
 		TEST_IN_DIR(test_two_embedded),
 		TEST_IN_DIR(test_host_unreachable),
 		TEST_IN_DIR(test_all_dead_resume),
+		TEST_IN_DIR(test_connect_lost),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -67,6 +67,9 @@ static void test_hosts_file(void **state)
 	assert_non_null(strstr(err, "HOSTS:1: expected URI or NAME URI"));
 	assert_int_equal(parse("node1\n", &h, &n, err), -1);
 	assert_non_null(strstr(err, "HOSTS:1: 'node1' is not a libvirt URI"));
+	assert_int_equal(parse("x xen:///system\n", &h, &n, err), -1);
+	assert_non_null(strstr(err, "HOSTS:1: 'xen:///system' is not a URI of libvirt's QEMU"));
+	assert_int_equal(parse("x qemu+:///system\n", &h, &n, err), -1);
 	assert_int_equal(parse("a/b qemu:///system\n", &h, &n, err), -1);
 	assert_non_null(strstr(err, "HOSTS:1: bad host name 'a/b'"));
 }
