@@ -661,14 +661,14 @@ int cmd_run(int argc, char **argv)
 	if (per_host && !hosts_path)
 		return usage_error("run: --per-host goes with --hosts");
 	if (hosts_path) {
-		char *text = file_read(hosts_path, NULL);
+		char *text;
 
 		if (connect[0] || pin[0] || jobs > 1 || goal.cv_pct > 0)
 			return usage_error("run: --hosts with %s: not supported (the hosts file names "
 					   "the URIs; --per-host N runs N at a time per host)",
 					   connect[0] ? "--connect" : pin[0] ? "--pin" : jobs > 1 ?
 					   "--jobs" : "--until-cv");
-		if (!text)
+		if (!(text = file_read(hosts_path, NULL)))
 			return usage_error("run: --hosts %s: %s", hosts_path, strerror(errno));
 		rc = fleet_parse_hosts(text, hosts_path, &hosts, &nhosts, err, sizeof(err));
 		free(text);
