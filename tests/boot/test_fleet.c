@@ -6,15 +6,22 @@
  * the hosts side by side. A host that cannot be reached (a socket with no daemon behind it) is
  * reported dead and the other does all the work; with every host dead the run stops (exit 13)
  * and --resume with another hosts file finishes it; `kvmio run --connect` to an unreachable host
- * leaves its runs unfinished (exit 13). Bad hosts files: one line, exit 2.
+ * leaves its runs unfinished (exit 13). A real endpoint killed mid-run: a private libvirtd (root,
+ * its own mount namespace and socket) SIGKILLed after its first run; its next run goes to the
+ * other host and the matrix completes. Bad hosts files: one line, exit 2.
  * Run from the repository root.
  */
+#include <dirent.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include "lib/csv.h"
 #include "helpers.h"
@@ -235,6 +242,141 @@ static void test_all_dead_resume(void **state)
 	assert_int_equal(check_rows("y"), 2);
 }
 
+/* A private libvirtd (root): its own mount namespace, tmpfs over its state directories, QEMU's
+ * output in files (no virtlogd), its socket in DIR. Its pid (libvirtd itself: unshare and sh exec
+ * it), once the socket is there. */
+static pid_t private_libvirtd(const char *dir)
+{
+	char conf[400], qconf[400], script[400], sock[400], text[2048];
+	char *argv[] = { "unshare", "-m", "--propagation", "private", "sh", script, NULL };
+	pid_t pid;
+
+	assert_int_equal(geteuid(), 0);
+	snprintf(conf, sizeof(conf), "%s/libvirtd.conf", dir);
+	snprintf(qconf, sizeof(qconf), "%s/qemu.conf", dir);
+	snprintf(script, sizeof(script), "%s/start.sh", dir);
+	snprintf(sock, sizeof(sock), "%s/libvirt-sock", dir);
+	snprintf(text, sizeof(text), "unix_sock_dir = \"%s\"\nunix_sock_rw_perms = \"0700\"\n"
+		 "auth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\n", dir);
+	test_write_file(conf, text);
+	test_write_file(qconf, "stdio_handler = \"file\"\nuser = \"root\"\ngroup = \"root\"\n");
+	snprintf(text, sizeof(text), "set -e\n"
+		 "for d in /run/libvirt /var/lib/libvirt /var/cache/libvirt /var/log/libvirt; do\n"
+		 "  mount -t tmpfs none $d\ndone\n"
+		 "mkdir -p /var/log/libvirt/qemu /var/lib/libvirt/qemu /run/libvirt/qemu\n"
+		 "mount --bind %s /etc/libvirt/qemu.conf\n"
+		 "exec libvirtd -f %s\n", qconf, conf);
+	test_write_file(script, text);
+	snprintf(text, sizeof(text), "%s/libvirtd.out", dir);
+	pid = test_spawn(argv, text, NULL);
+	for (int i = 0; i < 300 && access(sock, F_OK) != 0; i++)
+		usleep(100000);
+	if (access(sock, F_OK) != 0)
+		fail_msg("the private libvirtd did not start:\n%s", test_output(text));
+	return pid;
+}
+
+/* SIGKILL every process in the mount namespace ns ("mnt:[N]", the private libvirtd's): the
+ * domains' QEMUs outlive their daemon (libvirt keeps domains across daemon restarts). */
+static void kill_namespace(const char *ns)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char link[300], target[64];
+		ssize_t n;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(link, sizeof(link), "/proc/%s/ns/mnt", e->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (!strcmp(target, ns))
+			kill((pid_t)atoi(e->d_name), SIGKILL);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* A real endpoint killed mid-run (SIGKILL to its libvirtd): the host is lost, its run goes to
+ * the other host, every run completes. */
+static void test_host_killed(void **state)
+{
+	char lv[300], errp[400], host[80], code[16], path[600], *e = NULL;
+	char *argv[16];
+	char nslink[64], ns[64] = "";
+	pid_t daemon, run;
+	int n = 0, rc, on_s = 0;
+	ssize_t len;
+
+	(void)state;
+	write_job("[global]\nrepeat = 4\ntimeout = 180\n\n[d]\ndisk = ide, virtio-blk\n"
+		  "backend = null\nbench = disk\nops = 100\n");
+	snprintf(lv, sizeof(lv), "%s/lv", test_dir);
+	assert_int_equal(mkdir(lv, 0700), 0);
+	daemon = private_libvirtd(lv);
+	snprintf(nslink, sizeof(nslink), "/proc/%d/ns/mnt", (int)daemon);
+	len = readlink(nslink, ns, sizeof(ns) - 1);
+	assert_true(len > 0);
+	ns[len] = '\0';
+	write_hosts("hosts", "a qemu:///embed?root=%s/root-a\n"
+		    "s qemu+unix:///system?socket=%s/lv/libvirt-sock\n");
+	snprintf(errp, sizeof(errp), "%s/run.err", test_dir);
+	argv[n++] = (char *)test_kvmio_bin();
+	argv[n++] = "run";
+	argv[n++] = job;
+	argv[n++] = "--hosts";
+	argv[n++] = hosts;
+	argv[n++] = "-o";
+	argv[n++] = res;
+	argv[n] = NULL;
+	run = test_spawn(argv, test_out_path, errp);
+	/* once s has finished a run, its daemon dies */
+	for (int i = 0; i < 3000; i++) {
+		free(e);
+		e = test_slurp(errp);
+		if (strstr(e, " on s: ok"))
+			break;
+		usleep(100000);
+	}
+	if (!strstr(e, " on s: ok")) {
+		kill(daemon, SIGKILL);
+		kill(run, SIGTERM);
+		waitpid(daemon, NULL, 0);
+		test_wait(run);
+		kill_namespace(ns);
+		fail_msg("host s ran nothing:\n%s", e);
+	}
+	free(e);
+	usleep(500000);
+	kill(daemon, SIGKILL);
+	waitpid(daemon, NULL, 0);
+	rc = test_wait(run);
+	kill_namespace(ns);
+	e = test_slurp(errp);
+	if (rc != 0 || !strstr(e, "kvmio: run: host s lost: boot: libvirt: ") ||
+	    !strstr(e, "on s: host lost, queued again") ||
+	    !strstr(e, "kvmio: run: 8 runs (0 failed)"))
+		fail_msg("exit %d:\n%s", rc, e);
+	free(e);
+	for (int c = 1; c <= 2; c++)
+		for (int r = 1; r <= 4; r++) {
+			run_host(c, r, host, sizeof(host), code, sizeof(code));
+			assert_string_equal(code, "0");
+			on_s += !strcmp(host, "s");
+		}
+	assert_true(on_s >= 1);                 /* its finished runs are kept */
+	assert_int_equal(check_rows("a s"), 8);
+	snprintf(path, sizeof(path), "%s/hosts/s.json", res);
+	e = test_slurp(path);
+	assert_non_null(strstr(e, "\"state\":\"dead\""));
+	assert_non_null(strstr(e, "\"qemu_version\":\""));  /* its facts kept */
+	free(e);
+}
+
 /* kvmio run --connect to one unreachable host: its runs are lost, not failed (no exit file:
  * --resume runs them again), exit 13. */
 static void test_connect_lost(void **state)
@@ -301,6 +443,7 @@ int main(void)
 		TEST_IN_DIR(test_host_unreachable),
 		TEST_IN_DIR(test_all_dead_resume),
 		TEST_IN_DIR(test_connect_lost),
+		TEST_IN_DIR(test_host_killed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
