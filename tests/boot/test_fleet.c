@@ -259,7 +259,10 @@ static pid_t private_libvirtd(const char *dir)
 	snprintf(text, sizeof(text), "unix_sock_dir = \"%s\"\nunix_sock_rw_perms = \"0700\"\n"
 		 "auth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\n", dir);
 	test_write_file(conf, text);
-	test_write_file(qconf, "stdio_handler = \"file\"\nuser = \"root\"\ngroup = \"root\"\n");
+	/* namespaces = []: the domains' QEMUs stay in the daemon's mount namespace, where
+	 * kill_namespace finds them */
+	test_write_file(qconf, "stdio_handler = \"file\"\nuser = \"root\"\ngroup = \"root\"\n"
+			"namespaces = []\n");
 	snprintf(text, sizeof(text), "set -e\n"
 		 "for d in /run/libvirt /var/lib/libvirt /var/cache/libvirt /var/log/libvirt; do\n"
 		 "  mount -t tmpfs none $d\ndone\n"
