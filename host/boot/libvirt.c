@@ -514,7 +514,7 @@ int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
 		unguard();
 		if (!ok) {
 			last_error("cannot resume a domain through", s->uri, err, errlen);
-			rc = KVMIO_EXIT_BADCONFIG;
+			rc = host_lost(conn) ? KVMIO_EXIT_HOST_LOST : KVMIO_EXIT_BADCONFIG;
 			goto out;
 		}
 	}
