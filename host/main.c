@@ -61,7 +61,7 @@ static const struct command {
 	{ "run", { NULL }, cmd_run,
 	  "kvmio run JOB.ini [-o DIR] [--repeat N] [--jobs N] [--resume] [--dry-run]\n"
 	  "          [--until-cv PCT --max-repeat N] [--pin CPUS] [--order interleave|grouped]\n"
-	  "          [--connect [URI]] [--noise-probe MS]\n"
+	  "          [--connect [URI]] [--noise-probe MS] [--hosts FILE [--per-host N]]\n"
 	  "                                        run a job's matrix (docs/run.md): each\n"
 	  "                                        configuration N times (default 5) through\n"
 	  "                                        kvmio boot; DIR/results.csv, results.json;\n"
@@ -72,7 +72,11 @@ static const struct command {
 	  "                                        --connect: every boot through libvirt\n"
 	  "                                        (kvmio boot --connect); --noise-probe: the\n"
 	  "                                        host's own noise before each run (default\n"
-	  "                                        200 ms, 0 none; results.csv host_lost_pct)" },
+	  "                                        200 ms, 0 none; results.csv host_lost_pct);\n"
+	  "                                        --hosts: over the libvirt URIs of FILE, N\n"
+	  "                                        domains per host at a time (default 1), a\n"
+	  "                                        lost host's runs to the others\n"
+	  "                                        (docs/fleet.md)" },
 	{ "host", { NULL }, cmd_host,
 	  "kvmio host [--json]                     what this host offers: /dev/kvm and its\n"
 	  "                                        flavour, QEMU, OVMF, and which boot path\n"
@@ -99,7 +103,8 @@ static const char exit_help[] =
 	"  3 timeout, 4 truncated log, 5 no end record, 6 corrupt record, 7 unknown protocol\n"
 	"  version, 8 invalid sequence, 9 QEMU failed, 10 log unreadable, 11 accelerator failed\n"
 	"  (KVM internal error, emulation failure, KVM not initialized: QEMU is stopped at once),\n"
-	"  12 calibrate: the iothread path disagrees with the host timer, 130 interrupted.\n";
+	"  12 calibrate: the iothread path disagrees with the host timer, 13 --connect: the\n"
+	"  libvirt host is unreachable or went away, 130 interrupted.\n";
 
 static void print_help(FILE *out)
 {

@@ -265,6 +265,57 @@ static void write_checks(const struct runset *r, FILE *out, FILE *sum)
 	fputs("</ul>\n</section>\n", out);
 }
 
+/* kvmio run --hosts: a Hosts section when the runs came from named hosts (DIR/hosts/) or from
+ * more than one: each host's facts, state and finished runs. */
+static int hosts_shown(const struct runset *r)
+{
+	int records = 0;
+
+	for (int i = 0; i < r->rd.nhosts; i++)
+		records |= r->rd.hosts[i].uri != NULL;
+	return records || r->rd.nhosts > 1;
+}
+
+static void write_hosts(const struct runset *r, FILE *out, FILE *sum)
+{
+	static const char *const head[] = { "host", "URI", "state", "hostname", "flavour", "CPU",
+					    "QEMU", "libvirt", "runs", "failed", "error" };
+
+	if (!hosts_shown(r))
+		return;
+	fputs("<section class=\"hosts\" id=\"hosts\">\n<h2>Hosts</h2>\n<p>Rows of one configuration "
+	      "from different hosts are separate groups (<code>ID@HOST</code>, parameter "
+	      "<code>host</code>): <code>kvmio compare DIR --baseline host=NAME</code> sets them "
+	      "side by side.</p>\n<table>\n<tr>", out);
+	for (size_t k = 0; k < sizeof(head) / sizeof(head[0]); k++)
+		fprintf(out, "<th>%s</th>", head[k]);
+	fputs("</tr>\n", out);
+	fprintf(sum, "\nhosts:\n");
+	for (int i = 0; i < r->rd.nhosts; i++) {
+		const struct resultdir_host *h = &r->rd.hosts[i];
+		const char *v[] = { h->name, h->uri, h->state, h->hostname, h->flavour, h->cpu,
+				    h->qemu_version, h->libvirt_version };
+
+		fputs("<tr>", out);
+		for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
+			fputs("<td>", out);
+			html_escape(out, v[k] ? v[k] : "-");
+			fputs("</td>", out);
+		}
+		fprintf(out, "<td class=\"num\">%d</td><td class=\"num\">%d</td><td>", h->nruns,
+			h->nruns_failed);
+		html_escape(out, h->error && h->error[0] ? h->error : "");
+		fputs("</td></tr>\n", out);
+		fprintf(sum, "  %s: %s, %s, %s, CPU %s, QEMU %s, libvirt %s: %d runs (%d failed)%s%s\n",
+			h->name, h->uri ? h->uri : "-", h->state ? h->state : "-",
+			h->flavour ? h->flavour : "-", h->cpu ? h->cpu : "-",
+			h->qemu_version ? h->qemu_version : "-",
+			h->libvirt_version ? h->libvirt_version : "-", h->nruns, h->nruns_failed,
+			h->error && h->error[0] ? ": " : "", h->error ? h->error : "");
+	}
+	fputs("</table>\n</section>\n", out);
+}
+
 /* The last `kvmio calibrate` of the machine writing the report (analysis/calibrate.c), or why
  * there is none. */
 static void write_calibration(FILE *out, FILE *sum)
@@ -403,6 +454,8 @@ static int write_page(struct gnuplot *gp, const struct runset *r, FILE *out, FIL
 			fputs("<li><a href=\"#ab\">A/B</a></li>\n", out);
 			break;
 		}
+	if (hosts_shown(r))
+		fputs("<li><a href=\"#hosts\">hosts</a></li>\n", out);
 	fputs("<li><a href=\"#sweeps\">sweeps</a></li>\n<li><a href=\"#figures\">all figures</a>"
 	      "</li>\n<li><a href=\"#checks\">measurement checks</a></li>\n"
 	      "<li><a href=\"#calibration\">calibration of this host</a></li>\n</ul>\n"
@@ -418,6 +471,7 @@ static int write_page(struct gnuplot *gp, const struct runset *r, FILE *out, FIL
 		"%d configurations with results, %d skipped, %d runs, %d result records\n",
 		qemu, cpu, r->builds ? r->builds : "unknown", date, nrun, nskip, r->nruns, r->nobs);
 	write_checks(r, out, sum);
+	write_hosts(r, out, sum);
 
 	for (int w = 0; w < r->nwls && rc == 0; w++) {
 		int n = runset_configs(r, w, cfgs);

@@ -108,7 +108,8 @@ static void add_check(struct runset *r, char *line)
 static void check_tsc(struct runset *r, const struct resultdir_run *run, uint64_t guest_hz)
 {
 	const char *id = r->rd.cfg[run->cfg].id;
-	uint64_t host_hz = resultdir_run_host_tsc(r->rd.dir, id, run->repeat);
+	uint64_t host_hz = resultdir_run_host_tsc(r->rd.dir, r->rd.cfg[run->cfg].run_id,
+						  run->repeat);
 	double ppm = host_tsc_error_ppm(guest_hz, host_hz);
 
 	if (host_hz && guest_hz && fabs(ppm) > HOST_TSC_TOLERANCE_PPM)

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
+#include "boot/hostinfo.h"
 #include "boot/libvirt.h"
 #include "kvmio_proto.h"
 #include "lib/file.h"
@@ -34,6 +35,14 @@
 int libvirt_serial_to_file(const char *uri)
 {
 	return !uri || !*uri || strncmp(uri, "qemu:///embed", 13) == 0;
+}
+
+int libvirt_uri_is_qemu(const char *uri)
+{
+	size_t n = strcspn(uri, ":");
+
+	return !strncmp(uri + n, "://", 3) && ((n == 4 && !strncmp(uri, "qemu", 4)) ||
+					       (n > 5 && !strncmp(uri, "qemu+", 5)));
 }
 
 int libvirt_embed_root(const char *uri, char *root, size_t len)
@@ -179,6 +188,18 @@ static void last_error(const char *what, const char *uri, char *err, size_t errl
 	for (n = 0; err[n]; n++)
 		if (err[n] == '\n' || err[n] == '\r')
 			err[n] = ' ';
+}
+
+/* 1 when libvirt's last error (read before any other call) says the host cannot be reached or
+ * went away: an RPC error (socket, ssh, tls, the daemon gone), or a connection that is no longer
+ * alive. Not the guest's failure, nor a bad configuration (an unknown URI scheme, a refused XML,
+ * a missing emulator: those come from the drivers, not from the RPC layer). */
+static int host_lost(virConnectPtr conn)
+{
+	virErrorPtr e = virGetLastError();
+	int rpc = e && (e->domain == VIR_FROM_RPC || e->code == VIR_ERR_RPC);
+
+	return rpc || (conn && virConnectIsAlive(conn) == 0);
 }
 
 /* ---- the embedded driver's QEMU: its pid file, the reaper -------------------------------- */
@@ -437,12 +458,19 @@ int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
 		goto out;
 	}
 	loop_up = 1;
+	if (!libvirt_uri_is_qemu(s->uri)) {
+		/* libvirt would try its daemon for any other scheme: say what is wrong instead */
+		snprintf(err, errlen, "libvirt: cannot connect to %.300s: not a QEMU driver URI "
+			 "(qemu:///system, qemu+ssh://HOST/system, qemu:///embed?root=DIR)", s->uri);
+		rc = KVMIO_EXIT_BADCONFIG;
+		goto out;
+	}
 	guard("virConnectOpen");
 	conn = virConnectOpen(s->uri);
 	unguard();
 	if (!conn) {
+		rc = host_lost(NULL) ? KVMIO_EXIT_HOST_LOST : KVMIO_EXIT_BADCONFIG;
 		last_error("cannot connect to", s->uri, err, errlen);
-		rc = KVMIO_EXIT_BADCONFIG;
 		goto out;
 	}
 	if (!s->root[0])
@@ -479,7 +507,7 @@ int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
 	unguard();
 	if (!dom) {
 		last_error("cannot start a domain through", s->uri, err, errlen);
-		rc = KVMIO_EXIT_BADCONFIG;
+		rc = host_lost(conn) ? KVMIO_EXIT_HOST_LOST : KVMIO_EXIT_BADCONFIG;
 		goto out;
 	}
 	if (s->console) {
@@ -495,7 +523,7 @@ int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
 		if (!ok) {
 			last_error("cannot attach to the console of a domain through", s->uri, err,
 				   errlen);
-			rc = KVMIO_EXIT_BADCONFIG;
+			rc = host_lost(conn) ? KVMIO_EXIT_HOST_LOST : KVMIO_EXIT_BADCONFIG;
 			goto out;
 		}
 	}
@@ -512,7 +540,7 @@ int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
 		unguard();
 		if (!ok) {
 			last_error("cannot resume a domain through", s->uri, err, errlen);
-			rc = KVMIO_EXIT_BADCONFIG;
+			rc = host_lost(conn) ? KVMIO_EXIT_HOST_LOST : KVMIO_EXIT_BADCONFIG;
 			goto out;
 		}
 	}
@@ -563,6 +591,13 @@ int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
 		usleep(WATCH_TICK_US / 10);
 	read_serial(s, &con, res, started_at);
 	qemu_messages(s, res);
+	if (w.detail == -1 && lost) {
+		/* the host, not the guest: kvmio run --hosts gives the run to another host */
+		snprintf(err, errlen, "libvirt: lost the connection to %.300s (the daemon or its "
+			 "host went away)", s->uri);
+		rc = KVMIO_EXIT_HOST_LOST;
+		goto out;
+	}
 	switch (w.detail) {
 	case VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN:
 		res->exited = 1;       /* the guest powered off (ACPI): the log decides */
@@ -579,8 +614,7 @@ int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
 		res->exit_code = 1;
 		append_err(res, w.detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED ? "libvirt: the domain "
 			   "crashed" : w.detail == VIR_DOMAIN_EVENT_STOPPED_FAILED ? "libvirt: QEMU or "
-			   "libvirt failed" : lost ? "libvirt: the connection was lost (the daemon or "
-			   "its host went away)" : "libvirt: the domain stopped without saying why");
+			   "libvirt failed" : "libvirt: the domain stopped without saying why");
 		break;
 	}
 out:
@@ -616,5 +650,150 @@ out:
 	reaper_release();
 	free(con.buf);
 	free(own_xml);
+	return rc;
+}
+
+/* ---- a host's facts (kvmio run --hosts) --------------------------------------------------- */
+
+int libvirt_uri_is_local(const char *uri)
+{
+	const char *p = strstr(uri, "://");
+
+	return p && (p[3] == '/' || p[3] == '\0');
+}
+
+/* The text between <tag> and </tag> after `from` in xml, into out ("" if none). */
+static void xml_text(const char *xml, const char *from, const char *tag, char *out, size_t len)
+{
+	const char *a = xml ? strstr(xml, from) : NULL, *b;
+	char open[64], close[64];
+
+	out[0] = '\0';
+	snprintf(open, sizeof(open), "<%s>", tag);
+	snprintf(close, sizeof(close), "</%s>", tag);
+	if (!a || !(a = strstr(a, open)) || !(b = strstr(a, close)))
+		return;
+	a += strlen(open);
+	snprintf(out, len, "%.*s", (int)(b - a), a);
+}
+
+static void version_text(unsigned long v, char *out, size_t len)
+{
+	snprintf(out, len, "%lu.%lu.%lu", v / 1000000, v / 1000 % 1000, v % 1000);
+}
+
+int libvirt_host_facts(const char *uri, struct libvirt_facts *f, char *err, size_t errlen)
+{
+	char logs[4400], *dir = dir_make_temp(), *caps = NULL, *dom = NULL, *name;
+	char vendor[64];
+	unsigned long hv = 0, lib = 0;
+	virConnectPtr conn = NULL;
+	pthread_t loop;
+	int rc = KVMIO_EXIT_OK, loop_up = 0;
+
+	memset(f, 0, sizeof(*f));
+	err[0] = '\0';
+	/* libvirt's own log into a temporary directory, not onto stderr */
+	if (dir) {
+		snprintf(logs, sizeof(logs), "4:file:%s/libvirt.log", dir);
+		setenv("LIBVIRT_LOG_OUTPUTS", logs, 0);
+	}
+	guard_uri = uri;
+	if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0) {
+		snprintf(err, errlen, "libvirt: cannot initialise the library");
+		rc = KVMIO_EXIT_BADCONFIG;
+		goto out;
+	}
+	virSetErrorFunc(NULL, quiet_errors);
+	virEventAddTimeout(LOOP_TICK_MS, loop_tick, NULL, NULL);
+	loop_quit = 0;
+	if (pthread_create(&loop, NULL, loop_main, NULL) != 0) {
+		snprintf(err, errlen, "cannot start the libvirt event thread");
+		rc = KVMIO_EXIT_IO;
+		goto out;
+	}
+	loop_up = 1;
+	if (!libvirt_uri_is_qemu(uri)) {
+		snprintf(err, errlen, "libvirt: %.300s: not a QEMU driver URI", uri);
+		rc = KVMIO_EXIT_BADCONFIG;
+		goto out;
+	}
+	guard("virConnectOpen");
+	conn = virConnectOpen(uri);
+	unguard();
+	if (!conn) {
+		rc = host_lost(NULL) ? KVMIO_EXIT_HOST_LOST : KVMIO_EXIT_BADCONFIG;
+		last_error("cannot connect to", uri, err, errlen);
+		goto out;
+	}
+	guard("virConnectGetHostname");
+	name = virConnectGetHostname(conn);
+	unguard();
+	if (!name) {
+		rc = host_lost(conn) ? KVMIO_EXIT_HOST_LOST : KVMIO_EXIT_BADCONFIG;
+		last_error("cannot ask the host name of", uri, err, errlen);
+		goto out;
+	}
+	snprintf(f->hostname, sizeof(f->hostname), "%s", name);
+	free(name);
+	guard("virConnectGetVersion");
+	if (virConnectGetVersion(conn, &hv) == 0 && hv)
+		version_text(hv, f->qemu_version, sizeof(f->qemu_version));
+	unguard();
+	guard("virConnectGetLibVersion");
+	if (virConnectGetLibVersion(conn, &lib) == 0 && lib)
+		version_text(lib, f->libvirt_version, sizeof(f->libvirt_version));
+	unguard();
+	guard("virConnectGetCapabilities");
+	caps = virConnectGetCapabilities(conn);
+	unguard();
+	if (!caps) {
+		rc = host_lost(conn) ? KVMIO_EXIT_HOST_LOST : KVMIO_EXIT_BADCONFIG;
+		last_error("cannot read the capabilities of", uri, err, errlen);
+		goto out;
+	}
+	/* the host's CPU: <host><cpu><vendor>, <model> */
+	xml_text(caps, "<host>", "vendor", vendor, sizeof(vendor));
+	xml_text(caps, "<host>", "model", f->cpu, sizeof(f->cpu));
+	if (vendor[0] && f->cpu[0]) {
+		char model[sizeof(f->cpu)];
+
+		memcpy(model, f->cpu, sizeof(model));
+		snprintf(f->cpu, sizeof(f->cpu), "%.60s %.120s", vendor, model);
+	}
+	/* kvm domains: the capabilities list them, and QEMU's domain capabilities for them load */
+	if (strstr(caps, "<domain type='kvm'")) {
+		guard("virConnectGetDomainCapabilities");
+		dom = virConnectGetDomainCapabilities(conn, NULL, "x86_64", NULL, "kvm", 0);
+		unguard();
+	}
+	snprintf(f->flavour, sizeof(f->flavour), "%s", dom ? "kvm" : "tcg");
+	f->local = libvirt_uri_is_local(uri);
+	if (f->local) {
+		/* this machine: kvmio host's own facts beside libvirt's */
+		struct host_facts hf;
+		struct kvm_flavour k;
+
+		host_facts_read_kvm(&hf);
+		host_kvm_flavour(&hf, &k);
+		snprintf(f->local_flavour, sizeof(f->local_flavour), "%s",
+			 k.backend == KVM_BACKEND_NONE || k.backend == KVM_BACKEND_UNUSABLE ?
+			 "tcg (no usable KVM)" : k.label);
+		snprintf(f->local_cpu, sizeof(f->local_cpu), "%s", hf.cpu_model);
+	}
+out:
+	free(caps);
+	free(dom);
+	if (conn) {
+		guard("virConnectClose");
+		virConnectClose(conn);
+		unguard();
+	}
+	if (loop_up) {
+		loop_quit = 1;
+		pthread_join(loop, NULL);
+	}
+	dir_remove_tree(dir);
+	free(dir);
 	return rc;
 }

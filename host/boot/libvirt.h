@@ -46,6 +46,10 @@ void libvirt_watch(const char *call);
  * through virDomainOpenConsole and a virStream (any other URI, remote ones too). */
 int libvirt_serial_to_file(const char *uri);
 
+/* 1 for a URI of libvirt's QEMU driver: qemu://..., qemu+TRANSPORT://... (kvmio runs QEMU
+ * domains; libvirt would hand any other scheme to its daemon and report the socket). */
+int libvirt_uri_is_qemu(const char *uri);
+
 /* The root= of a qemu:///embed URI into root; 0, or -1 if uri is not an embedded one. */
 int libvirt_embed_root(const char *uri, char *root, size_t len);
 
@@ -67,5 +71,30 @@ void libvirt_session_end(struct libvirt_session *s);
 int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
 		   struct launch_result *res, launch_tick_fn tick, void *ctx, char *err,
 		   size_t errlen);
+
+/* 1 when a URI names this machine's libvirt (no host part: qemu:///system, qemu:///embed...,
+ * qemu+unix:///...); 0 for qemu+ssh://HOST/..., qemu+tcp://HOST/... */
+int libvirt_uri_is_local(const char *uri);
+
+/* What a libvirt host says of itself (kvmio run --hosts keeps it per host, hosts/NAME.json). */
+struct libvirt_facts {
+	char hostname[256];        /* virConnectGetHostname */
+	char qemu_version[32];     /* virConnectGetVersion: the hypervisor's (QEMU's) "7.2.0" */
+	char libvirt_version[32];  /* virConnectGetLibVersion: the daemon's (remote) or ours */
+	char cpu[192];             /* the capabilities' <host><cpu>: "AMD EPYC-Rome" */
+	char flavour[8];           /* "kvm" when the host runs kvm domains (its domain
+				    * capabilities for virttype kvm load), else "tcg" */
+	int local;                 /* libvirt_uri_is_local: then also kvmio host's facts */
+	char local_flavour[400];   /* this machine's KVM flavour (hostinfo.h), "tcg (...)" */
+	char local_cpu[128];       /* this machine's CPU model (/proc/cpuinfo) */
+};
+
+/*
+ * Connect to uri and read its facts (every call under the watchdog, LIBVIRT_CALL_TIMEOUT_S).
+ * Run it in a process of its own (kvmio run --hosts forks one per host, under its own deadline):
+ * an embedded driver stays in the process that opened it. 0, or KVMIO_EXIT_HOST_LOST (the host
+ * cannot be reached: an RPC error) or KVMIO_EXIT_BADCONFIG, libvirt's error as one line in err.
+ */
+int libvirt_host_facts(const char *uri, struct libvirt_facts *f, char *err, size_t errlen);
 
 #endif

@@ -1,4 +1,5 @@
 /* The result directory of `kvmio run`: writing it, loading it (resultdir.h, docs/run.md). */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -115,6 +116,8 @@ int resultdir_run_begin(const char *dir, const struct job_config *c, int repeat,
 		return -1;
 	resultdir_run_path(dir, c->id, repeat, RESULTDIR_RUN_HOST_NOISE, path, sizeof(path));
 	unlink(path);
+	resultdir_run_path(dir, c->id, repeat, RESULTDIR_RUN_HOST, path, sizeof(path));
+	unlink(path);
 	resultdir_run_path(dir, c->id, repeat, RESULTDIR_RUN_HOST_TSC, path, sizeof(path));
 	unlink(path);
 	if (host_tsc_hz) {
@@ -128,6 +131,100 @@ int resultdir_run_begin(const char *dir, const struct job_config *c, int repeat,
 	resultdir_run_path(dir, c->id, repeat, RESULTDIR_RUN_CMD, path, sizeof(path));
 	file_write(path, cmd_text, strlen(cmd_text)); /* for reading only: the run goes on */
 	return 0;
+}
+
+int resultdir_run_set_host(const char *dir, const char *id, int repeat, const char *name)
+{
+	char path[PATH_MAX], line[512];
+
+	resultdir_run_path(dir, id, repeat, RESULTDIR_RUN_HOST, path, sizeof(path));
+	snprintf(line, sizeof(line), "%s\n", name);
+	return file_replace(path, line);
+}
+
+void resultdir_host_file(const char *name, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	for (const char *p = name; *p && n + 1 < len; p++)
+		buf[n++] = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			   (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-' ? *p : '_';
+	buf[n] = '\0';
+}
+
+#define HOSTS_DIR "hosts"
+
+int resultdir_write_host(const char *dir, const char *name, const char *uri, const char *state,
+			 const char *error, const struct libvirt_facts *f)
+{
+	char path[PATH_MAX], file[256], *s = NULL;
+	size_t len = 0;
+	FILE *js;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/" HOSTS_DIR, dir);
+	if (dir_make_all(path) != 0 || !(js = open_memstream(&s, &len)))
+		return -1;
+	json_write_key(js, "name", 1);
+	json_write_string(js, name);
+	json_write_key(js, "uri", 0);
+	json_write_string(js, uri);
+	json_write_key(js, "state", 0);
+	json_write_string(js, state);
+	json_write_key(js, "error", 0);
+	json_write_string(js, error);
+	if (f) {
+		json_write_key(js, "hostname", 0);
+		json_write_string(js, f->hostname);
+		json_write_key(js, "flavour", 0);
+		json_write_string(js, f->flavour);
+		json_write_key(js, "cpu", 0);
+		json_write_string(js, f->cpu);
+		json_write_key(js, "qemu_version", 0);
+		json_write_string(js, f->qemu_version);
+		json_write_key(js, "libvirt_version", 0);
+		json_write_string(js, f->libvirt_version);
+		json_write_key(js, "local", 0);
+		fputs(f->local ? "true" : "false", js);
+		if (f->local) {
+			json_write_key(js, "local_flavour", 0);
+			json_write_string(js, f->local_flavour);
+			json_write_key(js, "local_cpu", 0);
+			json_write_string(js, f->local_cpu);
+		}
+	}
+	fclose(js);
+	if (!s)
+		return -1;
+	/* {...} around the fields */
+	resultdir_host_file(name, file, sizeof(file));
+	snprintf(path, sizeof(path), "%s/" HOSTS_DIR "/%s.json", dir, file);
+	{
+		char *doc = xasprintf("{%s}\n", s);
+
+		rc = file_replace(path, doc);
+		free(doc);
+	}
+	free(s);
+	return rc;
+}
+
+/* A host record's field (malloc'd), or NULL. */
+static char *host_field(json_t *doc, const char *key)
+{
+	const char *v = json_string_value(json_object_get(doc, key));
+
+	return v ? strdup(v) : NULL;
+}
+
+/* DIR/hosts/NAME.json, or NULL (json_decref it). */
+static json_t *host_record(const char *dir, const char *name)
+{
+	char path[PATH_MAX], file[256];
+
+	resultdir_host_file(name, file, sizeof(file));
+	snprintf(path, sizeof(path), "%s/" HOSTS_DIR "/%s.json", dir, file);
+	return json_load_file(path, 0, NULL);
 }
 
 uint64_t resultdir_run_host_tsc(const char *dir, const char *id, int repeat)
@@ -187,8 +284,7 @@ int resultdir_run_exit(const char *dir, const char *id, int repeat)
 	return code;
 }
 
-/* Why a run failed: the last "kvmio: " line of its stderr.txt, malloc'd; "" if none. */
-static char *run_failure_reason(const char *dir, const char *id, int repeat)
+char *resultdir_run_failure(const char *dir, const char *id, int repeat)
 {
 	char path[PATH_MAX], *t, *last = NULL;
 
@@ -202,23 +298,27 @@ static char *run_failure_reason(const char *dir, const char *id, int repeat)
 	return last;
 }
 
-#define NCOLS 38
+#define NCOLS 42
 #define COL_FLAVOUR 28 /* the host's accelerator flavour of the run (runs/ID/rN/flavour) */
 #define COL_QEMU 32    /* the QEMU binary of the configuration, its version and build id */
 #define COL_HOST_TSC 35 /* the host's TSC (runs/ID/rN/host_tsc_hz), then the guest's error */
 #define COL_HOST_NOISE 37 /* the noise probe before the run (runs/ID/rN/host_noise) */
+#define COL_HOST 38    /* the host that ran it, and that host's facts (RUN_HOST_COLS) */
+#define RUN_HOST_COLS 4
 static const char *const columns[NCOLS] = {
 	"config", "repeat", "exit", "params", "bench", "name", "ops", "total", "min", "p50",
 	"p90", "p99", "p999", "max", "mean", "tsc_hz", "accel", "iops", "mbps", "frames_s",
 	"gbps", "acc_op", "irq_op", "harness", "p50_ns", "p99_ns", "lost", "corrupt", "flavour",
 	"drift_pct", "p50_net_ns", "p99_net_ns", "qemu", "qemu_version", "qemu_build",
-	"host_tsc_hz", "tsc_error_ppm", "host_lost_pct",
+	"host_tsc_hz", "tsc_error_ppm", "host_lost_pct", "host", "host_flavour", "host_cpu",
+	"host_qemu_version",
 };
 
 /* Columns that hold text even when it looks like a number. */
 static int text_column(int k)
 {
-	return k == 4 || k == 5 || k == 16 || k == COL_FLAVOUR || (k >= COL_QEMU && k < COL_HOST_TSC);
+	return k == 4 || k == 5 || k == 16 || k == COL_FLAVOUR || (k >= COL_QEMU && k < COL_HOST_TSC) ||
+	       k >= COL_HOST;
 }
 
 /* A figure as printed with fmt, or "" (malloc'd). */
@@ -285,7 +385,7 @@ static void result_values(const struct record *r, const struct log *log, char *v
 /* The rows of one finished run: results.csv lines and results.json "results" objects. */
 static void write_run_results(FILE *csv, FILE *js, const struct job_config *c, int repeat,
 			      int code, const struct log *log, const char *flavour, uint64_t host_hz,
-			      double host_lost_pct)
+			      double host_lost_pct, char *const host[RUN_HOST_COLS])
 {
 	uint64_t guest_hz = log_tsc_hz(log);
 
@@ -308,6 +408,8 @@ static void write_run_results(FILE *csv, FILE *js, const struct job_config *c, i
 		vals[COL_HOST_TSC + 1] = figure_text(host_hz && guest_hz, "%.0f",
 						     round(host_tsc_error_ppm(guest_hz, host_hz)) + 0.0);
 		vals[COL_HOST_NOISE] = figure_text(!isnan(host_lost_pct), "%.2f", host_lost_pct);
+		for (int k = 0; k < RUN_HOST_COLS; k++)
+			vals[COL_HOST + k] = strdup(host[k]);
 		csv_field(csv, c->id, 1);
 		fprintf(csv, ",%d,%d", repeat, code);
 		csv_field_quoted(csv, c->params, 0);
@@ -327,6 +429,41 @@ static void write_run_results(FILE *csv, FILE *js, const struct job_config *c, i
 		for (int k = 4; k < NCOLS; k++)
 			free(vals[k]);
 	}
+}
+
+/* The host of a run and its facts (malloc'd, one per host column): its --hosts name and that
+ * host's record, or "local" and this machine (the run's flavour, QEMU version and CPU). */
+static void run_host(const char *dir, const struct job_config *c, int repeat,
+		     const char *flavour, char *out[RUN_HOST_COLS])
+{
+	static char local_cpu[128];
+	static int local_read;
+	char path[PATH_MAX], name[512];
+	json_t *doc;
+
+	resultdir_run_path(dir, c->id, repeat, RESULTDIR_RUN_HOST, path, sizeof(path));
+	if (file_read_line(path, name, sizeof(name)) == 0 && name[0]) {
+		doc = host_record(dir, name);
+		out[0] = strdup(name);
+		out[1] = doc ? host_field(doc, "flavour") : NULL;
+		out[2] = doc ? host_field(doc, "cpu") : NULL;
+		out[3] = doc ? host_field(doc, "qemu_version") : NULL;
+		json_decref(doc);
+	} else {
+		if (!local_read++) {
+			struct host_facts f;
+
+			host_facts_read_kvm(&f);
+			snprintf(local_cpu, sizeof(local_cpu), "%s", f.cpu_model);
+		}
+		out[0] = strdup(RESULTDIR_LOCAL_HOST);
+		out[1] = xasprintf("%.*s", (int)strcspn(flavour, " "), flavour);
+		out[2] = strdup(local_cpu);
+		out[3] = strdup(c->qemu_version);
+	}
+	for (int k = 0; k < RUN_HOST_COLS; k++)
+		if (!out[k])
+			out[k] = strdup("");
 }
 
 /* One configuration's object in results.json, its rows in results.csv. */
@@ -375,7 +512,7 @@ static void write_config_results(FILE *csv, FILE *js, const char *dir,
 	json_write_key(js, "runs", 0);
 	fputc('[', js);
 	for (int r = 1; !c->skip; r++) {
-		char path[PATH_MAX], flavour[512], *reason;
+		char path[PATH_MAX], flavour[512], *reason, *host[RUN_HOST_COLS];
 		struct log log;
 		int code;
 
@@ -389,18 +526,25 @@ static void write_config_results(FILE *csv, FILE *js, const char *dir,
 		log_parse_file(&log, path);
 		resultdir_run_path(dir, c->id, r, RESULTDIR_RUN_FLAVOUR, path, sizeof(path));
 		file_read_line(path, flavour, sizeof(flavour));
-		reason = code ? run_failure_reason(dir, c->id, r) : strdup("");
+		reason = code ? resultdir_run_failure(dir, c->id, r) : strdup("");
 		fprintf(js, "%s{\"repeat\":%d,\"exit\":%d,\"log_status\":%d", first_run ? "" : ",",
 			r, code, log.status);
 		json_write_key(js, "flavour", 0);
 		json_write_string(js, flavour);
 		json_write_key(js, "reason", 0);
 		json_write_string(js, reason);
+		run_host(dir, c, r, flavour, host);
+		for (int k = 0; k < RUN_HOST_COLS; k++) {
+			json_write_key(js, columns[COL_HOST + k], 0);
+			json_write_string(js, host[k]);
+		}
 		json_write_key(js, "results", 0);
 		fputc('[', js);
 		write_run_results(csv, js, c, r, code, &log, flavour,
 				  resultdir_run_host_tsc(dir, c->id, r),
-				  resultdir_run_host_noise(dir, c->id, r));
+				  resultdir_run_host_noise(dir, c->id, r), host);
+		for (int k = 0; k < RUN_HOST_COLS; k++)
+			free(host[k]);
 		fputs("]}", js);
 		first_run = 0;
 		free(reason);
@@ -530,10 +674,28 @@ static int add_config(struct resultdir *rd, const char *id, const char *status,
 	c->status = strdup(status);
 	c->reason = strdup(reason);
 	c->params = strdup(params);
+	c->run_id = strdup(id);
 	c->skip = strcmp(status, "skip") == 0;
-	if (!c->id || !c->status || !c->reason || !c->params || split_params(c) != 0)
+	if (!c->id || !c->status || !c->reason || !c->params || !c->run_id ||
+	    split_params(c) != 0)
 		return -1;
 	return 0;
+}
+
+static void config_free(struct resultdir_config *c)
+{
+	for (int k = 0; k < c->nkv; k++) {
+		free(c->keys[k]);
+		free(c->vals[k]);
+	}
+	free(c->keys);
+	free(c->vals);
+	free(c->id);
+	free(c->status);
+	free(c->reason);
+	free(c->params);
+	free(c->flavours);
+	free(c->run_id);
 }
 
 static int load_matrix(struct resultdir *rd, enum resultdir_matrix need, char *err,
@@ -697,6 +859,173 @@ static int list_runs(struct resultdir *rd)
 	return 0;
 }
 
+/* The host named `name` (added, its record read, when new); its index, or -1. */
+static int host_index(struct resultdir *rd, const char *name)
+{
+	struct resultdir_host *nh, *h;
+	json_t *doc;
+
+	for (int i = 0; i < rd->nhosts; i++)
+		if (!strcmp(rd->hosts[i].name, name))
+			return i;
+	nh = realloc(rd->hosts, sizeof(*nh) * (size_t)(rd->nhosts + 1));
+	if (!nh)
+		return -1;
+	rd->hosts = nh;
+	h = &rd->hosts[rd->nhosts];
+	memset(h, 0, sizeof(*h));
+	if (!(h->name = strdup(name)))
+		return -1;
+	rd->nhosts++;
+	doc = host_record(rd->dir, name);
+	if (doc) {
+		h->uri = host_field(doc, "uri");
+		h->state = host_field(doc, "state");
+		h->error = host_field(doc, "error");
+		h->hostname = host_field(doc, "hostname");
+		h->flavour = host_field(doc, "flavour");
+		h->cpu = host_field(doc, "cpu");
+		h->qemu_version = host_field(doc, "qemu_version");
+		h->libvirt_version = host_field(doc, "libvirt_version");
+		h->local_flavour = host_field(doc, "local_flavour");
+		json_decref(doc);
+	}
+	return rd->nhosts - 1;
+}
+
+/* The hosts: those of DIR/hosts/ (a dead one may have no rows), then those of the rows. */
+static int load_hosts(struct resultdir *rd, int colhost)
+{
+	char path[PATH_MAX];
+	DIR *d;
+	struct dirent *e;
+
+	snprintf(path, sizeof(path), "%s/" HOSTS_DIR, rd->dir);
+	d = opendir(path);
+	while (d && (e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		char file[PATH_MAX];
+		json_t *doc;
+		const char *name;
+
+		if (n < 6 || strcmp(e->d_name + n - 5, ".json") != 0)
+			continue;
+		snprintf(file, sizeof(file), "%s/%s", path, e->d_name);
+		doc = json_load_file(file, 0, NULL);
+		name = json_string_value(json_object_get(doc, "name"));
+		if (name && host_index(rd, name) < 0) {
+			json_decref(doc);
+			closedir(d);
+			return -1;
+		}
+		json_decref(doc);
+	}
+	if (d)
+		closedir(d);
+	for (int i = 0; colhost >= 0 && i < rd->nrows; i++) {
+		const char *name = rd->row[i].field[colhost];
+		int h;
+
+		if (!name[0])
+			continue;
+		if ((h = host_index(rd, name)) < 0)
+			return -1;
+		rd->hosts[h].nrows++;
+	}
+	return 0;
+}
+
+/* Host as a configuration axis: with rows from more than one host, each configuration becomes
+ * one per host of its rows, "ID@HOST" with host=HOST among its parameters. */
+static int split_by_host(struct resultdir *rd, int colhost)
+{
+	struct resultdir_config *old = rd->cfg;
+	int nold = rd->ncfg, colflavour = resultdir_column(rd, "flavour"), distinct = 0, rc = 0;
+	int *map = calloc((size_t)rd->nrows + 1, sizeof(int));
+
+	for (int i = 0; i < rd->nhosts; i++)
+		distinct += rd->hosts[i].nrows > 0;
+	if (colhost < 0 || distinct < 2 || !map) {
+		free(map);
+		return map ? 0 : -1;
+	}
+	rd->cfg = NULL;
+	rd->ncfg = 0;
+	for (int i = 0; i < nold && rc == 0; i++) {
+		int any = 0;
+
+		for (int r = 0; r < rd->nrows && rc == 0; r++) {
+			const char *host = rd->row[r].field[colhost];
+			char *id, *params;
+			struct resultdir_config *c;
+			int seen = 0;
+
+			if (rd->row[r].cfg != i)
+				continue;
+			any = 1;
+			for (int q = 0; q < r && !seen; q++)
+				if (rd->row[q].cfg == i && !strcmp(rd->row[q].field[colhost], host)) {
+					seen = 1;
+					map[r] = map[q];
+				}
+			if (seen)
+				continue;
+			id = xasprintf("%s@%s", old[i].id, host);
+			params = xasprintf("%s%shost=%s", old[i].params, old[i].params[0] ? ";" : "",
+					   host);
+			if (add_config(rd, id, old[i].status, old[i].reason, params) != 0)
+				rc = -1;
+			free(id);
+			free(params);
+			if (rc)
+				break;
+			c = &rd->cfg[rd->ncfg - 1];
+			free(c->run_id);
+			c->run_id = strdup(old[i].run_id);
+			map[r] = rd->ncfg - 1;
+			if (!c->run_id)
+				rc = -1;
+		}
+		if (!any && rc == 0) {
+			/* no rows: as it was (skipped, or not run) */
+			if (add_config(rd, old[i].id, old[i].status, old[i].reason, old[i].params))
+				rc = -1;
+		}
+	}
+	for (int r = 0; r < rd->nrows && rc == 0; r++) {
+		rd->row[r].cfg = map[r];
+		if (colflavour >= 0 && flavour_set_add(&rd->cfg[map[r]].flavours,
+						       rd->row[r].field[colflavour]) < 0)
+			rc = -1;
+	}
+	for (int i = 0; i < nold; i++)
+		config_free(&old[i]);
+	free(old);
+	free(map);
+	return rc;
+}
+
+/* Per host: its finished runs with rows, and the failed ones among them. */
+static void count_host_runs(struct resultdir *rd, int colhost)
+{
+	for (int k = 0; colhost >= 0 && k < rd->nruns; k++)
+		for (int i = 0; i < rd->nrows; i++) {
+			const struct resultdir_row *row = &rd->row[i];
+			int h;
+
+			if (row->cfg != rd->run[k].cfg || row->repeat != rd->run[k].repeat)
+				continue;
+			for (h = 0; h < rd->nhosts; h++)
+				if (!strcmp(rd->hosts[h].name, row->field[colhost]))
+					break;
+			if (h < rd->nhosts) {
+				rd->hosts[h].nruns++;
+				rd->hosts[h].nruns_failed += !row->ok;
+			}
+			break;
+		}
+}
+
 int resultdir_load(const char *dir, enum resultdir_matrix matrix, struct resultdir *rd,
 		   char *err, size_t errlen)
 {
@@ -710,9 +1039,16 @@ int resultdir_load(const char *dir, enum resultdir_matrix matrix, struct resultd
 	rc = load_matrix(rd, matrix, err, errlen);
 	if (rc == KVMIO_EXIT_OK)
 		rc = load_results(rd, err, errlen);
-	if (rc == KVMIO_EXIT_OK && list_runs(rd) != 0) {
-		snprintf(err, errlen, "out of memory");
-		rc = KVMIO_EXIT_IO;
+	if (rc == KVMIO_EXIT_OK) {
+		int colhost = resultdir_column(rd, "host");
+
+		if (load_hosts(rd, colhost) != 0 || split_by_host(rd, colhost) != 0 ||
+		    list_runs(rd) != 0) {
+			snprintf(err, errlen, "out of memory");
+			rc = KVMIO_EXIT_IO;
+		} else {
+			count_host_runs(rd, colhost);
+		}
 	}
 	if (rc)
 		resultdir_free(rd);
@@ -721,21 +1057,23 @@ int resultdir_load(const char *dir, enum resultdir_matrix matrix, struct resultd
 
 void resultdir_free(struct resultdir *rd)
 {
-	for (int i = 0; i < rd->ncfg; i++) {
-		struct resultdir_config *c = &rd->cfg[i];
+	for (int i = 0; i < rd->ncfg; i++)
+		config_free(&rd->cfg[i]);
+	for (int i = 0; i < rd->nhosts; i++) {
+		struct resultdir_host *h = &rd->hosts[i];
 
-		for (int k = 0; k < c->nkv; k++) {
-			free(c->keys[k]);
-			free(c->vals[k]);
-		}
-		free(c->keys);
-		free(c->vals);
-		free(c->id);
-		free(c->status);
-		free(c->reason);
-		free(c->params);
-		free(c->flavours);
+		free(h->name);
+		free(h->uri);
+		free(h->state);
+		free(h->error);
+		free(h->hostname);
+		free(h->flavour);
+		free(h->cpu);
+		free(h->qemu_version);
+		free(h->libvirt_version);
+		free(h->local_flavour);
 	}
+	free(rd->hosts);
 	for (int i = 0; i < rd->nrows; i++)
 		free(rd->row[i].field);
 	free(rd->cfg);
@@ -816,7 +1154,7 @@ int resultdir_run_log(const struct resultdir *rd, const struct resultdir_run *ru
 {
 	char path[PATH_MAX];
 
-	resultdir_run_path(rd->dir, rd->cfg[run->cfg].id, run->repeat, RESULTDIR_RUN_LOG, path,
+	resultdir_run_path(rd->dir, rd->cfg[run->cfg].run_id, run->repeat, RESULTDIR_RUN_LOG, path,
 			   sizeof(path));
 	return log_parse_file(log, path);
 }

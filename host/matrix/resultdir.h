@@ -6,13 +6,16 @@
  *   DIR/matrix.tsv                      ID, run|skip, reason ("-" if none), params
  *   DIR/results.csv, DIR/results.json   every result record of every finished run
  *   DIR/images/FORMAT-SIZE.img          disk images made once (backend=file)
- *   DIR/runs/ID/rN/{serial.log,cmd.txt,flavour,host_tsc_hz,stdout.txt,stderr.txt,exit}
- *                                       repeat N of configuration ID; exit is written last
+ *   DIR/runs/ID/rN/{serial.log,cmd.txt,flavour,host_tsc_hz,host,stdout.txt,stderr.txt,exit}
+ *                                       repeat N of configuration ID; exit is written last;
+ *                                       host: the --hosts name that ran it (else none: local)
+ *   DIR/hosts/NAME.json                 kvmio run --hosts: a host's facts, its state
  *   DIR/report.html, DIR/summary.txt    written by kvmio report
  */
 #ifndef KVMIO_HOST_MATRIX_RESULTDIR_H
 #define KVMIO_HOST_MATRIX_RESULTDIR_H
 #include <stddef.h>
+#include "boot/libvirt.h"
 #include "matrix/job.h"
 #include "matrix/repeat.h"
 #include "proto/proto.h"
@@ -27,6 +30,10 @@
 #define RESULTDIR_RUN_STDOUT "stdout.txt"
 #define RESULTDIR_RUN_STDERR "stderr.txt"
 #define RESULTDIR_RUN_EXIT "exit"
+#define RESULTDIR_RUN_HOST "host"         /* kvmio run --hosts: the host's name */
+
+/* The host of a run without a RESULTDIR_RUN_HOST file (no --hosts): this machine. */
+#define RESULTDIR_LOCAL_HOST "local"
 
 /* What kvmio report writes (by default) into DIR. */
 #define RESULTDIR_REPORT_HTML "report.html"
@@ -61,6 +68,8 @@ int resultdir_run_begin(const char *dir, const struct job_config *c, int repeat,
 int resultdir_run_end(const char *dir, const char *id, int repeat, int code);
 /* The exit code of a finished run; -1 while it has none. */
 int resultdir_run_exit(const char *dir, const char *id, int repeat);
+/* Why a run failed: the last "kvmio: " line of its stderr.txt (malloc'd; "" if none). */
+char *resultdir_run_failure(const char *dir, const char *id, int repeat);
 /* The host's TSC frequency recorded for a run; 0 when none was. */
 uint64_t resultdir_run_host_tsc(const char *dir, const char *id, int repeat);
 /* The noise probe taken before a run: the mean share of the CPUs lost, percent, then `detail`
@@ -76,6 +85,18 @@ double resultdir_run_host_noise(const char *dir, const char *id, int repeat);
 int resultdir_write_results(const char *dir, const char *job_name, const struct job_matrix *m,
 			    const struct repeat_goal *goal, const struct repeat_state *until);
 
+/* kvmio run --hosts: the host that runs repeat N of id (runs/ID/rN/host, after
+ * resultdir_run_begin). 0, or -1. */
+int resultdir_run_set_host(const char *dir, const char *id, int repeat, const char *name);
+
+/* A host's record, DIR/hosts/NAME.json (NAME with every byte but [A-Za-z0-9._-] as '_'):
+ * its URI, state ("up", "dead"), the libvirt error that made it dead ("" if none) and its facts
+ * (f NULL: none known). Replaces an earlier one of that name. 0, or -1. */
+int resultdir_write_host(const char *dir, const char *name, const char *uri, const char *state,
+			 const char *error, const struct libvirt_facts *f);
+/* The file name of a host's record (hosts/FILE.json) into buf. */
+void resultdir_host_file(const char *name, char *buf, size_t len);
+
 /* ---- reading: kvmio compare, kvmio report ------------------------------------------------- */
 
 struct resultdir_config {
@@ -85,6 +106,17 @@ struct resultdir_config {
 	char **keys, **vals;                  /* params split at ';' and '=' */
 	char *flavours;                       /* accelerator flavours of its rows, " | " between;
 					       * NULL if results.csv has no flavour column */
+	char *run_id;                         /* its directory under runs/: id, or the id
+					       * before "@HOST" (split by host, below) */
+};
+
+/* A host of the rows (results.csv's host column) or of DIR/hosts/: its record (NULL fields
+ * when it has none) and what it ran. */
+struct resultdir_host {
+	char *name, *uri, *state, *error, *hostname, *flavour, *cpu, *qemu_version,
+	     *libvirt_version, *local_flavour;
+	int nruns, nruns_failed;              /* finished runs with rows, of them exit != 0 */
+	int nrows;
 };
 
 /* One results.csv row. */
@@ -115,6 +147,11 @@ struct resultdir {
 	int nruns;
 	char *flavours;                       /* all rows' flavours, " | " between; NULL if none */
 	int nflavours;
+	/* Hosts (kvmio run --hosts). When the rows come from more than one host, host is a
+	 * configuration axis: each configuration is one per host that ran it, "ID@HOST" with the
+	 * parameter host=HOST (run_id stays ID), so compare and report group by host. */
+	struct resultdir_host *hosts;
+	int nhosts;
 };
 
 enum resultdir_matrix { RESULTDIR_MATRIX_OPTIONAL, RESULTDIR_MATRIX_REQUIRED };

@@ -28,6 +28,7 @@
 #include "proto/proto.h"
 #include "boot/qemu.h"
 #include "analysis/report.h"
+#include "matrix/fleet.h"
 #include "matrix/repeat.h"
 #include "matrix/resultdir.h"
 #include "matrix/run.h"
@@ -224,8 +225,8 @@ static void probe_noise(const char *dir, const struct job_config *c, int r)
 	free(detail);
 }
 
-static pid_t start_run(const char *exe, const char *dir, const struct job_config *c, int r,
-		       const char *pin, const char *connect)
+pid_t run_start(const char *exe, const char *dir, const struct job_config *c, int r,
+		const char *pin, const char *connect)
 {
 	char logp[PATH_MAX], out[PATH_MAX], err[PATH_MAX], **argv, *cmd;
 	pid_t pid;
@@ -273,12 +274,13 @@ static pid_t start_run(const char *exe, const char *dir, const struct job_config
 	return pid;
 }
 
-static const char *exit_word(int code)
+const char *run_exit_word(int code)
 {
 	static const char *const w[] = { "ok", "guest error", "bad configuration", "timeout",
 					 "truncated log", "no end record", "corrupt record",
 					 "unknown protocol version", "invalid sequence",
-					 "QEMU failed", "log unreadable", "accelerator failed" };
+					 "QEMU failed", "log unreadable", "accelerator failed",
+					 "calibration failed", "host lost" };
 
 	if (code >= 0 && code < (int)(sizeof(w) / sizeof(w[0])))
 		return w[code];
@@ -313,6 +315,7 @@ struct runner {
 	const char *connect;       /* "--connect[=URI]" for every kvmio boot, or NULL */
 	const struct job_matrix *m;
 	int jobs, nchild, failed;
+	int lost;                  /* --connect: runs whose host was lost (exit 13), unfinished */
 	struct child *kids;        /* jobs slots; pid 0: free */
 	struct progress pg;
 };
@@ -341,7 +344,7 @@ static int run_batch(struct runner *rn, const struct run_step *todo, int ntodo)
 				break;
 			for (slot = 0; rn->kids[slot].pid > 0; slot++)
 				;
-			pid = start_run(rn->exe, rn->dir, c, todo[next].repeat, rn->pin, rn->connect);
+			pid = run_start(rn->exe, rn->dir, c, todo[next].repeat, rn->pin, rn->connect);
 			if (pid < 0) {
 				fprintf(stderr, "kvmio: run: cannot start %s r%d: %s\n", c->id,
 					todo[next].repeat, strerror(errno));
@@ -378,6 +381,14 @@ static int run_batch(struct runner *rn, const struct run_step *todo, int ntodo)
 			rn->nchild--;
 			if (run_stop && (code == KVMIO_EXIT_INTERRUPTED || !WIFEXITED(status)))
 				break; /* interrupted: not finished, --resume runs it again */
+			if (code == KVMIO_EXIT_HOST_LOST) {
+				/* the libvirt host, not the run: unfinished, --resume runs it again */
+				fprintf(stderr, "%s%s r%d: host lost (see %s/runs/%s/r%d/stderr.txt); "
+					"--resume runs it again\n", rn->pg.tty ? "\r" : "", c->id,
+					kd->repeat, rn->dir, c->id, kd->repeat);
+				rn->lost++;
+				break;
+			}
 			resultdir_run_end(rn->dir, c->id, kd->repeat, code);
 			if (code != 0)
 				rn->failed++;
@@ -387,12 +398,12 @@ static int run_batch(struct runner *rn, const struct run_step *todo, int ntodo)
 			if (rn->pg.tty) {
 				if (code != 0)
 					fprintf(stderr, "\r%s r%d: %s (exit %d, see %s/runs/%s/r%d/"
-						"stderr.txt)\n", c->id, kd->repeat, exit_word(code),
+						"stderr.txt)\n", c->id, kd->repeat, run_exit_word(code),
 						code, rn->dir, c->id, kd->repeat);
 				progress_bar(&rn->pg);
 			} else {
 				fprintf(stderr, "run %d/%d %s r%d: %s (%.1f s)\n", rn->pg.done,
-					rn->pg.total, c->id, kd->repeat, exit_word(code), took);
+					rn->pg.total, c->id, kd->repeat, run_exit_word(code), took);
 			}
 			break;
 		}
@@ -558,6 +569,9 @@ int cmd_run(int argc, char **argv)
 	struct repeat_state *until = NULL;
 	char *need = NULL, pin[512] = "";   /* "--pin=CPUS" for every run */
 	char connect[4300] = "";            /* "--connect[=URI]" for every run (libvirt) */
+	const char *hosts_path = NULL;      /* --hosts FILE: the fleet (matrix/fleet.c) */
+	struct fleet_host *hosts = NULL;
+	int nhosts = 0, per_host = 0;
 
 	for (int i = 0; i < argc; i++) {
 		const char *v;
@@ -580,8 +594,10 @@ int cmd_run(int argc, char **argv)
 			if (++i == argc)
 				return usage_error("run: '%s' needs a directory", argv[i - 1]);
 			dir = argv[i];
+		} else if ((v = option_value(argc, argv, &i, "--hosts", &missing))) {
+			hosts_path = v;
 		} else if (!strcmp(argv[i], "--repeat") || !strcmp(argv[i], "--jobs") ||
-			   !strcmp(argv[i], "--max-repeat")) {
+			   !strcmp(argv[i], "--max-repeat") || !strcmp(argv[i], "--per-host")) {
 			uint64_t n;
 
 			if (i + 1 == argc)
@@ -592,6 +608,8 @@ int cmd_run(int argc, char **argv)
 				repeat = (int)n;
 			else if (!strcmp(argv[i], "--jobs"))
 				jobs = (int)n;
+			else if (!strcmp(argv[i], "--per-host"))
+				per_host = (int)n;
 			else
 				goal.max_repeat = (int)n;
 			i++;
@@ -637,8 +655,38 @@ int cmd_run(int argc, char **argv)
 	if (job_find(jobpath, jobfound, sizeof(jobfound), err, sizeof(err)) != 0)
 		return usage_error("run: %s", err);
 	jobpath = jobfound;
-	if (jobs > 1)
-		noise_plan.ms = 0; /* beside running QEMUs a probe measures them, not the host */
+	if (jobs > 1 || hosts_path)
+		noise_plan.ms = 0; /* beside running QEMUs a probe measures them, not the host; with
+				    * --hosts, the runs are not on this machine's CPUs */
+	if (per_host && !hosts_path)
+		return usage_error("run: --per-host goes with --hosts");
+	if (hosts_path) {
+		char *text;
+
+		if (connect[0] || pin[0] || jobs > 1 || goal.cv_pct > 0)
+			return usage_error("run: --hosts with %s: not supported (the hosts file names "
+					   "the URIs; --per-host N runs N at a time per host)",
+					   connect[0] ? "--connect" : pin[0] ? "--pin" : jobs > 1 ?
+					   "--jobs" : "--until-cv");
+		if (!(text = file_read(hosts_path, NULL)))
+			return usage_error("run: --hosts %s: %s", hosts_path, strerror(errno));
+		rc = fleet_parse_hosts(text, hosts_path, &hosts, &nhosts, err, sizeof(err));
+		free(text);
+		if (rc)
+			return usage_error("run: --hosts %s", err);
+		for (int k = 0; k < nhosts && per_host > 1; k++) {
+			char root[PATH_MAX];
+
+			/* an embedded driver's root serves one process at a time */
+			if (libvirt_embed_root(hosts[k].uri, root, sizeof(root)) == 0) {
+				rc = usage_error("run: --per-host %d with host %s (%s): one boot at a "
+						 "time per embedded root", per_host, hosts[k].name,
+						 hosts[k].uri);
+				free(hosts);
+				return rc;
+			}
+		}
+	}
 	if (jobs > 1 && connect[0]) {
 		char root[PATH_MAX];
 
@@ -665,11 +713,13 @@ int cmd_run(int argc, char **argv)
 	rc = job_load(jobpath, &jf, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "kvmio: %s\n", err);
+		free(hosts);
 		return rc;
 	}
 	if (job_expand(&jf, dir, &m, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kvmio: %s\n", err);
 		job_file_free(&jf);
+		free(hosts);
 		return KVMIO_EXIT_BADCONFIG;
 	}
 	for (int i = 0; i < m.n; i++) {
@@ -683,6 +733,7 @@ int cmd_run(int argc, char **argv)
 					 goal.max_repeat, c->repeat, c->id);
 			job_matrix_free(&m);
 			job_file_free(&jf);
+			free(hosts);
 			return rc;
 		}
 	}
@@ -698,6 +749,10 @@ int cmd_run(int argc, char **argv)
 			printf("# every kvmio boot with %s\n", pin);
 		if (connect[0])
 			printf("# every kvmio boot with %s (libvirt)\n", connect);
+		for (int k = 0; k < nhosts; k++)
+			printf("# host %s: kvmio boot --connect=%s (%d run%s at a time)\n",
+			       hosts[k].name, hosts[k].uri, per_host ? per_host : 1,
+			       per_host > 1 ? "s" : "");
 		for (int i = 0; i < m.n; i++) {
 			const char *label = job_param(&m.cfg[i], "qemu");
 			int seen = 0;
@@ -730,6 +785,7 @@ int cmd_run(int argc, char **argv)
 		print_plan(&m, order, total_runs);
 		job_matrix_free(&m);
 		job_file_free(&jf);
+		free(hosts);
 		return KVMIO_EXIT_OK;
 	}
 	/* the directory: a fresh one, or --resume with the same job */
@@ -738,6 +794,7 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "kvmio: run: %s\n", err);
 		job_matrix_free(&m);
 		job_file_free(&jf);
+		free(hosts);
 		return rc;
 	}
 	if (resultdir_write_matrix(dir, &m) != 0)
@@ -791,9 +848,21 @@ int cmd_run(int argc, char **argv)
 	if (already)
 		fprintf(stderr, "kvmio: run: --resume: %d of %d runs already finished\n", already,
 			total_runs);
-	if (rn.pg.tty && ntodo)
-		progress_bar(&rn.pg);
-	rc = run_batch(&rn, todo, ntodo);
+	if (hosts) {
+		/* the fleet: the runs spread over the hosts (matrix/fleet.c) */
+		struct fleet_run fr = { .exe = exe, .dir = dir, .m = &m, .hosts = hosts,
+					.nhosts = nhosts, .per_host = per_host ? per_host : 1,
+					.total = total_runs, .done = already };
+
+		rc = fleet_run(&fr, todo, ntodo, &run_stop);
+		rn.pg.done = fr.done;
+		rn.failed = fr.failed;
+		rn.pg.tty = 0;
+	} else {
+		if (rn.pg.tty && ntodo)
+			progress_bar(&rn.pg);
+		rc = run_batch(&rn, todo, ntodo);
+	}
 	/* --until-cv: a round of one more run for every configuration above the target, until none
 	 * is (their runs interleave, so a slow drift of the host hits every configuration alike) */
 	while (until && !run_stop && rc == KVMIO_EXIT_OK) {
@@ -818,7 +887,15 @@ int cmd_run(int argc, char **argv)
 		if (!rc)
 			rc = KVMIO_EXIT_IO;
 	}
-	if (run_stop && rc != KVMIO_EXIT_IO) {
+	if (rc == KVMIO_EXIT_OK && rn.lost && !run_stop) {
+		fprintf(stderr, "kvmio: run: %d of %d runs finished (%d failed) in %s; %d lost with "
+			"their libvirt host: --resume runs them\n", rn.pg.done, rn.pg.total, rn.failed,
+			dir, rn.lost);
+		rc = KVMIO_EXIT_HOST_LOST;
+	} else if (rc == KVMIO_EXIT_HOST_LOST) {
+		fprintf(stderr, "kvmio: run: %d of %d runs finished (%d failed) in %s: results.csv, "
+			"results.json\n", rn.pg.done, rn.pg.total, rn.failed, dir);
+	} else if (run_stop && rc != KVMIO_EXIT_IO) {
 		fprintf(stderr, "kvmio: run: interrupted: %d of %d runs finished; results so far in "
 			"%s/results.csv; --resume continues\n", rn.pg.done, rn.pg.total, dir);
 		rc = KVMIO_EXIT_INTERRUPTED;
@@ -835,6 +912,7 @@ out:
 	free(need);
 	free(rn.kids);
 	free(until);
+	free(hosts);
 	job_matrix_free(&m);
 	job_file_free(&jf);
 	return rc;

@@ -2,6 +2,7 @@
 #ifndef KVMIO_HOST_MATRIX_RUN_H
 #define KVMIO_HOST_MATRIX_RUN_H
 #include <stdio.h>
+#include <sys/types.h>
 #include "matrix/job.h"
 
 /*
@@ -22,6 +23,14 @@ int run_ab_key(const char *key);
 /* The plan: every repeat 1..cfg.repeat of every configuration that is not skipped, in order,
  * into plan (room for all). The number of steps. */
 int run_plan(const struct job_matrix *m, enum run_order order, struct run_step *plan);
+
+/* Start repeat `repeat` of c as a child `kvmio boot` (resultdir_run_begin first: cmd.txt, the
+ * flavour, the host's TSC), with pin ("--pin=CPUS") and connect ("--connect[=URI]") when not
+ * NULL; its pid, or -1 with errno. */
+pid_t run_start(const char *exe, const char *dir, const struct job_config *c, int repeat,
+		const char *pin, const char *connect);
+/* A kvmio exit code in words: "ok", "timeout", "host lost", ... */
+const char *run_exit_word(int code);
 
 /* The subcommand (argv after "run"); exit 0, 1 (some run failed), 2 usage/job, 130 Ctrl-C. */
 int cmd_run(int argc, char **argv);

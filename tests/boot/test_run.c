@@ -135,8 +135,8 @@ static long long mtime_ns(const char *fmt, ...)
  * under the latency, the host's TSC is recorded beside the guest's with the error between. */
 static void check_row_figures(const char *csv_text)
 {
-	char *text = strdup(csv_text), *p = text, *h[40], *f[40];
-	int nh = csv_next_record(&p, h, 40), rows = 0;
+	char *text = strdup(csv_text), *p = text, *h[64], *f[64];
+	int nh = csv_next_record(&p, h, 64), rows = 0;
 	int k_p50 = -1, k_p99 = -1, k_n50 = -1, k_n99 = -1, k_hz = -1, k_host = -1, k_ppm = -1;
 	int k_lost = -1;
 
@@ -152,7 +152,7 @@ static void check_row_figures(const char *csv_text)
 	}
 	assert_true(k_p50 >= 0 && k_p99 >= 0 && k_n50 >= 0 && k_n99 >= 0 && k_hz >= 0 &&
 		    k_host >= 0 && k_ppm >= 0 && k_lost >= 0);
-	while (csv_next_record(&p, f, 40) == nh) {
+	while (csv_next_record(&p, f, 64) == nh) {
 		double p50 = atof(f[k_p50]), n50 = atof(f[k_n50]), p99 = atof(f[k_p99]);
 		double n99 = atof(f[k_n99]), ghz = atof(f[k_hz]), hhz = atof(f[k_host]);
 
@@ -200,11 +200,13 @@ static void check_complete(void)
 	assert_int_equal(strncmp(csv, "config,repeat,exit,params,bench,name,ops,total,min,p50,p90,"
 				 "p99,p999,max,mean,tsc_hz,accel,iops,mbps,frames_s,gbps,acc_op,"
 				 "irq_op,harness,p50_ns,p99_ns,lost,corrupt,flavour,drift_pct,p50_net_ns,"
-				 "p99_net_ns,qemu,qemu_version,qemu_build,host_tsc_hz,tsc_error_ppm,host_lost_pct\n",
+				 "p99_net_ns,qemu,qemu_version,qemu_build,host_tsc_hz,tsc_error_ppm,host_lost_pct,"
+				 "host,host_flavour,host_cpu,host_qemu_version\n",
 				 strlen("config,repeat,exit,params,bench,name,ops,total,min,p50,p90,"
 				 "p99,p999,max,mean,tsc_hz,accel,iops,mbps,frames_s,gbps,acc_op,"
 				 "irq_op,harness,p50_ns,p99_ns,lost,corrupt,flavour,drift_pct,p50_net_ns,"
-				 "p99_net_ns,qemu,qemu_version,qemu_build,host_tsc_hz,tsc_error_ppm,host_lost_pct\n")), 0);
+				 "p99_net_ns,qemu,qemu_version,qemu_build,host_tsc_hz,tsc_error_ppm,host_lost_pct,"
+				 "host,host_flavour,host_cpu,host_qemu_version\n")), 0);
 	check_row_figures(csv);
 	assert_int_equal(count_lines(csv, "c001,1,0,\"backend=null;bench=disk;disk=ide;ops=200;"
 				     "rw=randread\",disk,randread-4k-qd1,200,"), 1);
