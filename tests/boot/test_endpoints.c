@@ -289,8 +289,8 @@ static void test_ssh_endpoint_upload(void **state)
 	log_free(&log);
 }
 
-/* kvmio boot --connect URI of a killed endpoint (killed here first if kill): exit 2 within
- * LOST_BOUND_S, one line. */
+/* kvmio boot --connect URI of a killed endpoint (killed here first if kill): exit 13 (the host
+ * is lost) within LOST_BOUND_S, one line. */
 static void lost(const char *name, const char *uri, int kill)
 {
 	struct log log;
@@ -300,7 +300,7 @@ static void lost(const char *name, const char *uri, int kill)
 	if (kill)
 		assert_int_equal(endpoints("kill", name), 0);
 	t0 = clock_now_s();
-	printed = boot(&log, uri, KVMIO_EXIT_BADCONFIG);
+	printed = boot(&log, uri, KVMIO_EXIT_HOST_LOST);
 	log_free(&log);
 	if (clock_now_s() - t0 > LOST_BOUND_S)
 		fail_msg("endpoint %s: the failure took %.1f s", name, clock_now_s() - t0);
@@ -311,7 +311,7 @@ static void lost(const char *name, const char *uri, int kill)
 }
 
 /* Endpoint b lost while a guest runs there (a 60 s disk bench): kvmio ends within LOST_BOUND_S
- * of the kill, not 0, saying the connection was lost. */
+ * of the kill with exit 13, saying it lost the connection. */
 static void lost_mid_boot(void)
 {
 	char arg[1100], qlog[600], err[400];
@@ -337,7 +337,7 @@ static void lost_mid_boot(void)
 	if (clock_now_s() - t0 > LOST_BOUND_S)
 		fail_msg("kvmio took %.1f s after its host was lost", clock_now_s() - t0);
 	printed = test_output(err);
-	if (rc == KVMIO_EXIT_OK || !strstr(printed, "libvirt: the connection was lost"))
+	if (rc != KVMIO_EXIT_HOST_LOST || !strstr(printed, "libvirt: lost the connection to "))
 		fail_msg("endpoint b lost mid-boot: exit %d,\n%s", rc, printed);
 }
 
@@ -367,6 +367,85 @@ static void test_stop(void **state)
 	assert_int_equal(endpoints("stop", NULL), 0);
 }
 
+/* Issue 12's fleet on the two real endpoints: `kvmio run --hosts DIR/hosts` spreads a job over a
+ * (unix socket) and b (qemu+ssh, the kernel uploaded there), b's libvirtd is killed once it has
+ * finished a run, and the matrix still completes: b's finished runs kept, its unfinished run
+ * given to a, every results.csv row naming its host, b dead in DIR/hosts/b.json and in the
+ * report's Hosts section. */
+static void test_fleet_two_endpoints(void **state)
+{
+	char job[400], res[400], hosts[400], errp[400], path[600], *e = NULL;
+	char *argv[] = { (char *)test_kvmio_bin(), "run", job, "--hosts", hosts, "-o", res, NULL };
+	int rc, on_a = 0, on_b = 0;
+	pid_t run;
+
+	(void)state;
+	/* the endpoints anew (test_killed_endpoints lost both; stop is idempotent) */
+	if (endpoints("stop", NULL) != 0 || endpoints("start", NULL) != 0)
+		fail_msg("%s start again: %s", SCRIPT, test_output(test_out_path));
+	snprintf(hosts, sizeof(hosts), "%s/hosts", epdir);
+	snprintf(job, sizeof(job), "%s/fleet.ini", test_dir);
+	snprintf(res, sizeof(res), "%s/fleet-res", test_dir);
+	snprintf(errp, sizeof(errp), "%s/fleet.err", test_dir);
+	test_write_file(job, "[global]\nrepeat = 3\ntimeout = 180\n\n[x]\nbench = exits\n"
+			     "machine = pc, q35\nops = 200\n");
+	run = test_spawn(argv, test_out_path, errp);
+	/* once b has finished a run (over ssh, its kernel uploaded), its libvirtd dies */
+	for (int i = 0; i < 2400 && !(e && strstr(e, " on b: ok")); i++) {
+		free(e);
+		usleep(100000);
+		e = test_slurp(errp);
+	}
+	if (!strstr(e, " on b: ok")) {
+		kill(run, SIGTERM);
+		test_wait(run);
+		fail_msg("host b ran nothing:\n%s", e);
+	}
+	free(e);
+	assert_int_equal(endpoints("kill", "b"), 0);
+	rc = test_wait(run);
+	e = test_slurp(errp);
+	if (rc != 0 || !strstr(e, "kvmio: run: host b lost: boot: libvirt: ") ||
+	    !strstr(e, "kvmio: run: 6 runs (0 failed)"))
+		fail_msg("kvmio run --hosts with b killed: exit %d:\n%s", rc, e);
+	free(e);
+	for (int c = 1; c <= 2; c++)
+		for (int r = 1; r <= 3; r++) {
+			char *host, *code;
+
+			snprintf(path, sizeof(path), "%s/runs/c%03d/r%d/exit", res, c, r);
+			code = test_slurp(path);
+			assert_string_equal(code, "0\n");
+			free(code);
+			snprintf(path, sizeof(path), "%s/runs/c%03d/r%d/host", res, c, r);
+			host = test_slurp(path);
+			on_a += !strcmp(host, "a\n");
+			on_b += !strcmp(host, "b\n");
+			free(host);
+		}
+	assert_int_equal(on_a + on_b, 6);
+	assert_true(on_b >= 1);   /* what b finished is kept */
+	assert_true(on_a >= 3);   /* a took b's share after the loss */
+	snprintf(path, sizeof(path), "%s/results.csv", res);
+	e = test_slurp(path);
+	assert_non_null(strstr(e, ",host,host_flavour,host_cpu,host_qemu_version\n"));
+	assert_non_null(strstr(e, ",b,"));
+	assert_non_null(strstr(e, ",a,"));
+	free(e);
+	snprintf(path, sizeof(path), "%s/hosts/b.json", res);
+	e = test_slurp(path);
+	assert_non_null(strstr(e, "\"state\":\"dead\""));
+	free(e);
+	/* the report: per host, b dead */
+	assert_int_equal(test_kvmio_split(test_out_path, test_err_path, "report", res, (char *)NULL),
+			 0);
+	snprintf(path, sizeof(path), "%s/summary.txt", res);
+	e = test_slurp(path);
+	if (!strstr(e, "hosts:") || !strstr(e, "  b: qemu+ssh://") || !strstr(e, ", dead"))
+		fail_msg("summary.txt has no Hosts part with b dead:\n%s", e);
+	free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -375,6 +454,7 @@ int main(void)
 		cmocka_unit_test(test_ssh_endpoint_upload),
 		cmocka_unit_test(test_killed_endpoints), /* the endpoints are lost after */
 		cmocka_unit_test(test_stop),
+		cmocka_unit_test(test_fleet_two_endpoints), /* starts them again */
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
