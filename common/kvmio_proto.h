@@ -41,8 +41,8 @@ enum kvmio_exit {
 	KVMIO_EXIT_ACCEL = 11,         /* the accelerator failed (KVM internal error, ...) */
 	KVMIO_EXIT_CALIBRATION = 12,   /* kvmio calibrate: on the iothread path the guest's figure
 					* and the host timer disagree (README, "kvmio calibrate") */
-	KVMIO_EXIT_HOST_LOST = 13,     /* --connect: the libvirt host is unreachable or went away
-					* (cannot connect, connection closed, RPC error): not the
+	KVMIO_EXIT_HOST_LOST = 13,     /* --connect: the libvirt host went away once connected
+					* (connection closed, RPC error; cannot connect is 2): not the
 					* guest's failure; kvmio run --hosts gives the run to another
 					* host (docs/fleet.md) */
 	KVMIO_EXIT_INTERRUPTED = 130,  /* SIGINT/SIGTERM: QEMU stopped */

@@ -104,7 +104,7 @@ static const char exit_help[] =
 	"  version, 8 invalid sequence, 9 QEMU failed, 10 log unreadable, 11 accelerator failed\n"
 	"  (KVM internal error, emulation failure, KVM not initialized: QEMU is stopped at once),\n"
 	"  12 calibrate: the iothread path disagrees with the host timer, 13 --connect: the\n"
-	"  libvirt host is unreachable or went away, 130 interrupted.\n";
+	"  libvirt host went away during the run, 130 interrupted.\n";
 
 static void print_help(FILE *out)
 {

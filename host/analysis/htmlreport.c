@@ -306,11 +306,12 @@ static void write_hosts(const struct runset *r, FILE *out, FILE *sum)
 			h->nruns_failed);
 		html_escape(out, h->error && h->error[0] ? h->error : "");
 		fputs("</td></tr>\n", out);
-		fprintf(sum, "  %s: %s, %s, %s, CPU %s, QEMU %s, libvirt %s: %d runs (%d failed)%s%s\n",
+		fprintf(sum, "  %s: %s, %s, %s, CPU %s, QEMU %s, libvirt %s: %d run%s (%d failed)%s%s\n",
 			h->name, h->uri ? h->uri : "-", h->state ? h->state : "-",
 			h->flavour ? h->flavour : "-", h->cpu ? h->cpu : "-",
 			h->qemu_version ? h->qemu_version : "-",
-			h->libvirt_version ? h->libvirt_version : "-", h->nruns, h->nruns_failed,
+			h->libvirt_version ? h->libvirt_version : "-", h->nruns,
+			h->nruns == 1 ? "" : "s", h->nruns_failed,
 			h->error && h->error[0] ? ": " : "", h->error ? h->error : "");
 	}
 	fputs("</table>\n</section>\n", out);

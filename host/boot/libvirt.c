@@ -469,7 +469,9 @@ int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
 	conn = virConnectOpen(s->uri);
 	unguard();
 	if (!conn) {
-		rc = host_lost(NULL) ? KVMIO_EXIT_HOST_LOST : KVMIO_EXIT_BADCONFIG;
+		/* no daemon, a bad URI, no permission: one line, exit 2 (issue 12); a fleet asks the
+		 * host again to tell a lost host from a bad configuration (fleet.c) */
+		rc = KVMIO_EXIT_BADCONFIG;
 		last_error("cannot connect to", s->uri, err, errlen);
 		goto out;
 	}

@@ -429,6 +429,32 @@ static int probe_end(struct fleet_run *fr, struct fleet_child *kd, int code,
 	return 0;
 }
 
+#define FLEET_TICK_US 100000
+
+/* Does the host still answer? A probe as at the start, waited for here (FLEET_PROBE_TIMEOUT_S).
+ * kvmio boot says a host it cannot reach is a bad configuration ("cannot connect", exit 2), as
+ * for a wrong URI; a run that ends so on a host that no longer answers was lost with its host. */
+static int host_answers(const struct fleet_run *fr, int host)
+{
+	int fd, status = 0;
+	pid_t pid = probe_start(fr->hosts[host].uri, &fd);
+	double t0 = clock_now_s();
+
+	if (pid < 0)
+		return 1; /* cannot tell: the run's own outcome stands */
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (clock_now_s() - t0 > FLEET_PROBE_TIMEOUT_S) {
+			kill(-pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			close(fd);
+			return 0;
+		}
+		usleep(FLEET_TICK_US);
+	}
+	close(fd);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 static void stop_all(struct fleet_child *kids, int nkids)
 {
 	for (int k = 0; k < nkids; k++)
@@ -453,8 +479,6 @@ static void stop_all(struct fleet_child *kids, int nkids)
 		kids[k].pid = 0;
 	}
 }
-
-#define FLEET_TICK_US 100000
 
 int fleet_run(struct fleet_run *fr, const struct run_step *todo, int ntodo,
 	      volatile sig_atomic_t *stop)
@@ -576,6 +600,8 @@ int fleet_run(struct fleet_run *fr, const struct run_step *todo, int ntodo,
 				fleet_sched_ended(&s, kd->host, &kd->item, FLEET_STOPPED);
 				break;
 			}
+			if (code == KVMIO_EXIT_BADCONFIG && !host_answers(fr, kd->host))
+				code = KVMIO_EXIT_HOST_LOST;
 			if (code == KVMIO_EXIT_HOST_LOST) {
 				char *why = resultdir_run_failure(fr->dir, c->id, kd->item.repeat);
 

@@ -380,8 +380,9 @@ static void test_host_killed(void **state)
 	free(e);
 }
 
-/* kvmio run --connect to one unreachable host: its runs are lost, not failed (no exit file:
- * --resume runs them again), exit 13. */
+/* kvmio run --connect to a host that cannot be reached: each run fails with kvmio boot's one
+ * line ("cannot connect", exit 2, as a wrong URI), kvmio run exits 1; only --hosts asks a host
+ * again and moves its runs (a host lost while its run is under way is exit 13 either way). */
 static void test_connect_lost(void **state)
 {
 	char uri[400], host[80], code[16], *e;
@@ -394,13 +395,16 @@ static void test_connect_lost(void **state)
 	rc = test_kvmio_split(test_out_path, test_err_path, "run", job, "--connect", uri, "-o", res,
 			      (char *)NULL);
 	e = test_slurp(test_err_path);
-	if (rc != KVMIO_EXIT_HOST_LOST || !strstr(e, "c001 r1: host lost") ||
-	    !strstr(e, "0 of 2 runs finished (0 failed)") ||
-	    !strstr(e, "2 lost with their libvirt host: --resume runs them"))
+	if (rc != KVMIO_EXIT_GUEST_FAIL || !strstr(e, "c001 r1: bad configuration (") ||
+	    !strstr(e, "2 runs (2 failed)"))
 		fail_msg("exit %d:\n%s", rc, e);
 	free(e);
 	run_host(1, 1, host, sizeof(host), code, sizeof(code));
-	assert_string_equal(code, "");
+	assert_string_equal(code, "2");
+	snprintf(uri, sizeof(uri), "%s/runs/c001/r1/stderr.txt", res);
+	e = test_slurp(uri);
+	assert_non_null(strstr(e, "kvmio: boot: libvirt: cannot connect to qemu+unix:///system"));
+	free(e);
 }
 
 /* One line naming the problem, exit 2. */
