@@ -547,8 +547,7 @@ static void add(struct argv_builder *b, const char *fmt, ...)
 	b->argv[b->argc] = NULL;
 }
 
-/* A file name inside a -blockdev option list: commas doubled (QEMU keyval escaping). */
-static char *keyval_escape(const char *s)
+char *qemu_keyval_escape(const char *s)
 {
 	char *out = malloc(strlen(s) * 2 + 1), *p = out;
 
@@ -866,7 +865,7 @@ static void add_disk(struct argv_builder *b, const struct qemu_disk *d, int k, i
 	if (d->file) {
 		int direct = !strcmp(d->cache, "none") || !strcmp(d->cache, "directsync");
 		int noflush = !strcmp(d->cache, "unsafe");
-		char *fn = keyval_escape(d->file);
+		char *fn = qemu_keyval_escape(d->file);
 
 		if (!fn) {
 			b->failed = 1;
@@ -1055,7 +1054,7 @@ static void add_esp_device(struct argv_builder *b, const struct qemu_options *o,
 			   const char *machine)
 {
 	if (o->boot_image) {
-		char *fn = keyval_escape(o->boot_image);
+		char *fn = qemu_keyval_escape(o->boot_image);
 
 		if (!fn) {
 			b->failed = 1;

@@ -118,6 +118,9 @@ struct qemu_command {
 #define QEMU_MMIO_TRANSPORTS 8
 /* 1 if a transport= value is one of the virtio-mmio ones (mmio, mmio-modern). */
 int qemu_transport_is_mmio(const char *transport);
+/* A file name inside an option list (-blockdev, and kvmio's own --disk FILE=): commas doubled,
+ * as QEMU's keyval escaping and qemu_parse_disk read them; malloc'd, NULL without memory. */
+char *qemu_keyval_escape(const char *s);
 
 /* This host's KVM flavour (host_facts_read_kvm + host_kvm_flavour), read once per process. */
 void qemu_host_kvm_flavour(struct kvm_flavour *out);

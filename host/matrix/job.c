@@ -672,8 +672,14 @@ static void build_config(struct job_config *c, struct job_matrix *m, const char 
 				set_skip(c, "bad disk_size '%s'", size);
 			if (!c->skip) {
 				c->image = image_index(m, dir, format, size, bytes);
+				/* a comma in the result directory's name is doubled, as --disk
+				 * reads it */
+				char *path = qemu_keyval_escape(c->image >= 0 ?
+								m->images[c->image].path : "?");
+
 				n += snprintf(spec + n, sizeof(spec) - (size_t)n, ",backend=file=%s",
-					      c->image >= 0 ? m->images[c->image].path : "?");
+					      path ? path : "?");
+				free(path);
 				n += snprintf(spec + n, sizeof(spec) - (size_t)n, ",format=%s",
 					      strncmp(format, "qcow2", 5) == 0 ? "qcow2" : "raw");
 			}

@@ -182,6 +182,19 @@ static void test_boot_args(void **state)
 	job_matrix_free(&m);
 	job_file_free(&jf);
 
+	/* a result directory with a comma in its name: the image path's comma doubled, as --disk
+	 * reads it (not a skip: "'0/images/...' is not KEY=VALUE") */
+	assert_int_equal(load("[d]\ndisk = virtio-blk\nbackend = file\n", &jf), 0);
+	assert_int_equal(job_expand(&jf, "Q-1,0", &m, err, sizeof(err)), 0);
+	assert_false(m.cfg[0].skip);
+	assert_string_equal(m.images[0].path, "Q-1,0/images/raw-1G.img");
+	s = job_boot_string(&m.cfg[0], "kvmio");
+	assert_string_equal(s, "kvmio boot --disk virtio-blk,backend=file=Q-1,,0/images/"
+			    "raw-1G.img,format=raw -- bench=disk");
+	free(s);
+	job_matrix_free(&m);
+	job_file_free(&jf);
+
 	/* null-co keeps nothing and has no label: writes get write=unsafe */
 	assert_int_equal(load("[d]\ndisk = ide\nrw = write, read\n", &jf), 0);
 	assert_int_equal(job_expand(&jf, "DIR", &m, err, sizeof(err)), 0);
