@@ -502,3 +502,25 @@ __attribute__((constructor)) static void test_filter_from_environment(void)
 	if (f && *f)
 		cmocka_set_test_filter(f);
 }
+
+char *test_log_shape(const struct log *log, const char *const *keys, size_t nkeys)
+{
+	size_t cap = 65536, len = 0;
+	char *s = calloc(1, cap);
+
+	assert_non_null(s);
+	for (size_t i = 0; i < log->nrecs; i++) {
+		const struct record *r = &log->recs[i];
+
+		len += (size_t)snprintf(s + len, cap - len, "%s", r->type);
+		for (size_t k = 0; k < nkeys; k++) {
+			const char *v = record_get(r, keys[k]);
+
+			if (v && strcmp(r->type, "option") != 0)
+				len += (size_t)snprintf(s + len, cap - len, " %s=%s", keys[k], v);
+		}
+		len += (size_t)snprintf(s + len, cap - len, "\n");
+		assert_true(len < cap);
+	}
+	return s;
+}

@@ -36,6 +36,9 @@ int test_kvmio_split(const char *out_path, const char *err_path, ...);
 char *test_read(const char *path);
 /* The same, but "" (malloc'd) for a file that cannot be read. */
 char *test_slurp(const char *path);
+/* A log's records without their figures (malloc'd): per record its type and the values of
+ * `keys` it has (option records: the type only), a line each; to compare two backends. */
+char *test_log_shape(const struct log *log, const char *const *keys, size_t nkeys);
 /* A file's text, kept until the next call (for messages and one-off checks). */
 const char *test_output(const char *path);
 /* Write text to path (the test fails if it cannot). */

@@ -46,29 +46,13 @@ static int teardown(void **state)
 }
 
 /* What a log says, record by record, without the figures: type and identity. */
-static char *shape(const struct log *log)
-{
-	static const char *const keys[] = { "name", "bench", "bdf", "id", "class", "index", "model",
+static const char *const shape_keys[] = { "name", "bench", "bdf", "id", "class", "index", "model",
 					    "transport", "sectors", "sector_size", "status",
 					    "boot", "cmdline", "accel" };
-	size_t cap = 65536, len = 0;
-	char *s = calloc(1, cap);
 
-	assert_non_null(s);
-	for (size_t i = 0; i < log->nrecs; i++) {
-		const struct record *r = &log->recs[i];
-
-		len += (size_t)snprintf(s + len, cap - len, "%s", r->type);
-		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-			const char *v = record_get(r, keys[k]);
-
-			if (v && strcmp(r->type, "option") != 0)
-				len += (size_t)snprintf(s + len, cap - len, " %s=%s", keys[k], v);
-		}
-		len += (size_t)snprintf(s + len, cap - len, "\n");
-		assert_true(len < cap);
-	}
-	return s;
+static char *shape(const struct log *log)
+{
+	return test_log_shape(log, shape_keys, sizeof(shape_keys) / sizeof(shape_keys[0]));
 }
 
 /* kvmio boot [--connect[=URI]] ARGS... -- GUEST (space-separated), expect `want`, parse the log.
