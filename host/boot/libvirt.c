@@ -202,6 +202,18 @@ static int host_lost(virConnectPtr conn)
 	return rpc || (conn && virConnectIsAlive(conn) == 0);
 }
 
+/* A libvirt call through uri failed: its error as one line in err ("WHAT URI: ..."), and the
+ * exit status: a host lost (an RPC error, a connection no longer alive) or a bad configuration.
+ * host_lost reads libvirt's last error before last_error takes it. */
+static int call_failed(virConnectPtr conn, const char *what, const char *uri, char *err,
+		       size_t errlen)
+{
+	int rc = host_lost(conn) ? KVMIO_EXIT_HOST_LOST : KVMIO_EXIT_BADCONFIG;
+
+	last_error(what, uri, err, errlen);
+	return rc;
+}
+
 /* ---- the embedded driver's QEMU: its pid file, the reaper -------------------------------- */
 
 /* The QEMU pid of the domain under an embedded root (its pid file), 0 if none or not that
@@ -508,8 +520,7 @@ int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
 				 (s->console || s->started ? VIR_DOMAIN_START_PAUSED : 0));
 	unguard();
 	if (!dom) {
-		last_error("cannot start a domain through", s->uri, err, errlen);
-		rc = host_lost(conn) ? KVMIO_EXIT_HOST_LOST : KVMIO_EXIT_BADCONFIG;
+		rc = call_failed(conn, "cannot start a domain through", s->uri, err, errlen);
 		goto out;
 	}
 	if (s->console) {
@@ -523,9 +534,8 @@ int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
 					       on_console, &con, NULL) == 0;
 		unguard();
 		if (!ok) {
-			last_error("cannot attach to the console of a domain through", s->uri, err,
-				   errlen);
-			rc = host_lost(conn) ? KVMIO_EXIT_HOST_LOST : KVMIO_EXIT_BADCONFIG;
+			rc = call_failed(conn, "cannot attach to the console of a domain through",
+					 s->uri, err, errlen);
 			goto out;
 		}
 	}
@@ -541,8 +551,7 @@ int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
 		ok = virDomainResume(dom) == 0;
 		unguard();
 		if (!ok) {
-			last_error("cannot resume a domain through", s->uri, err, errlen);
-			rc = host_lost(conn) ? KVMIO_EXIT_HOST_LOST : KVMIO_EXIT_BADCONFIG;
+			rc = call_failed(conn, "cannot resume a domain through", s->uri, err, errlen);
 			goto out;
 		}
 	}
@@ -724,16 +733,14 @@ int libvirt_host_facts(const char *uri, struct libvirt_facts *f, char *err, size
 	conn = virConnectOpen(uri);
 	unguard();
 	if (!conn) {
-		rc = host_lost(NULL) ? KVMIO_EXIT_HOST_LOST : KVMIO_EXIT_BADCONFIG;
-		last_error("cannot connect to", uri, err, errlen);
+		rc = call_failed(NULL, "cannot connect to", uri, err, errlen);
 		goto out;
 	}
 	guard("virConnectGetHostname");
 	name = virConnectGetHostname(conn);
 	unguard();
 	if (!name) {
-		rc = host_lost(conn) ? KVMIO_EXIT_HOST_LOST : KVMIO_EXIT_BADCONFIG;
-		last_error("cannot ask the host name of", uri, err, errlen);
+		rc = call_failed(conn, "cannot ask the host name of", uri, err, errlen);
 		goto out;
 	}
 	snprintf(f->hostname, sizeof(f->hostname), "%s", name);
@@ -750,8 +757,7 @@ int libvirt_host_facts(const char *uri, struct libvirt_facts *f, char *err, size
 	caps = virConnectGetCapabilities(conn);
 	unguard();
 	if (!caps) {
-		rc = host_lost(conn) ? KVMIO_EXIT_HOST_LOST : KVMIO_EXIT_BADCONFIG;
-		last_error("cannot read the capabilities of", uri, err, errlen);
+		rc = call_failed(conn, "cannot read the capabilities of", uri, err, errlen);
 		goto out;
 	}
 	/* the host's CPU: <host><cpu><vendor>, <model> */
