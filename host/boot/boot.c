@@ -621,8 +621,8 @@ int cmd_boot(int argc, char **argv)
 	}
 	netrun_init(&nr, &a);
 	nr.udp = a.libvirt;
-	if (a.libvirt && a.connect && strstr(a.connect, "://") &&
-	    strstr(a.connect, "://")[3] != '/' && netrun_has(&nr, NET_PEER)) {
+	if (a.libvirt && a.connect && strstr(a.connect, "://") && !libvirt_uri_is_local(a.connect) &&
+	    netrun_has(&nr, NET_PEER)) {
 		/* qemu+ssh://HOST/...: the peer and 127.0.0.1 are this machine's, QEMU is not here */
 		rc = usage_error("boot: --connect %s: topology=peer needs QEMU on this machine (the "
 				 "peer listens on 127.0.0.1 here); use topology=loop", a.connect);

@@ -668,9 +668,9 @@ out:
 
 int libvirt_uri_is_local(const char *uri)
 {
-	const char *p = strstr(uri, "://");
+	const char *p = uri ? strstr(uri, "://") : NULL;
 
-	return p && (p[3] == '/' || p[3] == '\0');
+	return p && strcspn(p + 3, "/?") == 0; /* no host part */
 }
 
 /* The text between <tag> and </tag> after `from` in xml, into out ("" if none). */

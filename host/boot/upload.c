@@ -17,16 +17,14 @@
 
 int upload_uri_remote(const char *uri)
 {
-	const char *sep, *plus, *host, *end;
+	const char *sep, *plus;
 
 	if (!uri || !*uri || !(sep = strstr(uri, "://")))
 		return 0;
 	plus = memchr(uri, '+', (size_t)(sep - uri));
-	if (plus)
+	if (plus) /* a transport: only unix stays on this machine */
 		return !(sep - plus - 1 == 4 && strncmp(plus + 1, "unix", 4) == 0);
-	host = sep + 3;
-	end = host + strcspn(host, "/?");
-	return end > host;
+	return !libvirt_uri_is_local(uri);
 }
 
 void upload_uri_host(const char *uri, char *host, size_t len)
