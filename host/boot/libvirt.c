@@ -178,6 +178,39 @@ static void quiet_errors(void *opaque, virErrorPtr e)
 	(void)e;
 }
 
+/* libvirt ready for one use: the library, its default event loop (registered once per process),
+ * the tick timer and the thread that runs the loop. KVMIO_EXIT_OK, or an exit status with the
+ * reason in err; *timer and *up say what loop_stop undoes. */
+static int event_impl; /* virEventRegisterDefaultImpl done: once per process */
+
+static int loop_start(pthread_t *loop, int *timer, int *up, char *err, size_t errlen)
+{
+	if (virInitialize() < 0 || (!event_impl && virEventRegisterDefaultImpl() < 0)) {
+		snprintf(err, errlen, "libvirt: cannot initialise the library");
+		return KVMIO_EXIT_BADCONFIG;
+	}
+	event_impl = 1;
+	virSetErrorFunc(NULL, quiet_errors);
+	*timer = virEventAddTimeout(LOOP_TICK_MS, loop_tick, NULL, NULL);
+	loop_quit = 0;
+	if (pthread_create(loop, NULL, loop_main, NULL) != 0) {
+		snprintf(err, errlen, "cannot start the libvirt event thread");
+		return KVMIO_EXIT_IO;
+	}
+	*up = 1;
+	return KVMIO_EXIT_OK;
+}
+
+static void loop_stop(pthread_t loop, int timer, int up)
+{
+	if (up) {
+		loop_quit = 1;
+		pthread_join(loop, NULL);
+	}
+	if (timer >= 0)
+		virEventRemoveTimeout(timer);
+}
+
 /* libvirt's last error as one line into err, after WHAT. */
 static void last_error(const char *what, const char *uri, char *err, size_t errlen)
 {
@@ -433,7 +466,6 @@ int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
 		   struct launch_result *res, launch_tick_fn tick, void *ctx, char *err,
 		   size_t errlen)
 {
-	static int event_impl;
 	char logs[4400];
 	struct watch w = { .name = s->name };
 	struct console con = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -455,21 +487,8 @@ int libvirt_launch(struct libvirt_session *s, const char *xml, double timeout_s,
 	setenv("LIBVIRT_LOG_OUTPUTS", logs, 0);
 	reaper_start(s);
 	guard_uri = s->uri;
-	if (virInitialize() < 0 || (!event_impl && virEventRegisterDefaultImpl() < 0)) {
-		snprintf(err, errlen, "libvirt: cannot initialise the library");
-		rc = KVMIO_EXIT_BADCONFIG;
+	if ((rc = loop_start(&loop, &timer, &loop_up, err, errlen)) != KVMIO_EXIT_OK)
 		goto out;
-	}
-	event_impl = 1;
-	virSetErrorFunc(NULL, quiet_errors);
-	timer = virEventAddTimeout(LOOP_TICK_MS, loop_tick, NULL, NULL);
-	loop_quit = 0;
-	if (pthread_create(&loop, NULL, loop_main, NULL) != 0) {
-		snprintf(err, errlen, "cannot start the libvirt event thread");
-		rc = KVMIO_EXIT_IO;
-		goto out;
-	}
-	loop_up = 1;
 	if (!libvirt_uri_is_qemu(s->uri)) {
 		/* libvirt would try its daemon for any other scheme: say what is wrong instead */
 		snprintf(err, errlen, "libvirt: cannot connect to %.300s: not a QEMU driver URI "
@@ -652,12 +671,7 @@ out:
 		virConnectClose(conn);
 		unguard();
 	}
-	if (loop_up) {
-		loop_quit = 1;
-		pthread_join(loop, NULL);
-	}
-	if (timer >= 0)
-		virEventRemoveTimeout(timer);
+	loop_stop(loop, timer, loop_up);
 	reaper_release();
 	free(con.buf);
 	free(own_xml);
@@ -700,7 +714,7 @@ int libvirt_host_facts(const char *uri, struct libvirt_facts *f, char *err, size
 	unsigned long hv = 0, lib = 0;
 	virConnectPtr conn = NULL;
 	pthread_t loop;
-	int rc = KVMIO_EXIT_OK, loop_up = 0;
+	int rc = KVMIO_EXIT_OK, loop_up = 0, timer = -1;
 
 	memset(f, 0, sizeof(*f));
 	err[0] = '\0';
@@ -710,20 +724,8 @@ int libvirt_host_facts(const char *uri, struct libvirt_facts *f, char *err, size
 		setenv("LIBVIRT_LOG_OUTPUTS", logs, 0);
 	}
 	guard_uri = uri;
-	if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0) {
-		snprintf(err, errlen, "libvirt: cannot initialise the library");
-		rc = KVMIO_EXIT_BADCONFIG;
+	if ((rc = loop_start(&loop, &timer, &loop_up, err, errlen)) != KVMIO_EXIT_OK)
 		goto out;
-	}
-	virSetErrorFunc(NULL, quiet_errors);
-	virEventAddTimeout(LOOP_TICK_MS, loop_tick, NULL, NULL);
-	loop_quit = 0;
-	if (pthread_create(&loop, NULL, loop_main, NULL) != 0) {
-		snprintf(err, errlen, "cannot start the libvirt event thread");
-		rc = KVMIO_EXIT_IO;
-		goto out;
-	}
-	loop_up = 1;
 	if (!libvirt_uri_is_qemu(uri)) {
 		snprintf(err, errlen, "libvirt: %.300s: not a QEMU driver URI", uri);
 		rc = KVMIO_EXIT_BADCONFIG;
@@ -797,10 +799,7 @@ out:
 		virConnectClose(conn);
 		unguard();
 	}
-	if (loop_up) {
-		loop_quit = 1;
-		pthread_join(loop, NULL);
-	}
+	loop_stop(loop, timer, loop_up);
 	dir_remove_tree(dir);
 	free(dir);
 	return rc;
