@@ -48,7 +48,10 @@ int test_wait(pid_t pid)
 	int status;
 
 	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
+	if (!WIFEXITED(status))
+		fail_msg("process %d ended by signal %d (%s), not by exit", (int)pid,
+			 WIFSIGNALED(status) ? WTERMSIG(status) : 0,
+			 WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "?");
 	return WEXITSTATUS(status);
 }
 

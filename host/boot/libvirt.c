@@ -190,6 +190,9 @@ static int loop_start(pthread_t *loop, int *timer, int *up, char *err, size_t er
 		return KVMIO_EXIT_BADCONFIG;
 	}
 	event_impl = 1;
+	/* a remote connection over ssh writes into a pipe to ssh: when the host's daemon or ssh dies
+	 * that write must fail with EPIPE, not kill kvmio (libvirt leaves SIGPIPE to the program) */
+	signal(SIGPIPE, SIG_IGN);
 	virSetErrorFunc(NULL, quiet_errors);
 	*timer = virEventAddTimeout(LOOP_TICK_MS, loop_tick, NULL, NULL);
 	loop_quit = 0;
