@@ -84,16 +84,20 @@ static int sync_io(struct disk_run *r, struct blk_req *q, uint64_t *cycles)
 	if (d->submit(d, q))
 		return BLK_EIO;
 	for (;;) {
-		if (blk_wait(d, stall_cycles(r)))
+		if (blk_wait(d, stall_cycles(r))) {
+			d->err.what = "no completion interrupt";
 			return BLK_ETIMEOUT;
+		}
 		struct blk_req *done = d->poll(d);
 		if (done) {
 			if (cycles)
 				*cycles = ts_read() - t0;
 			return done->status;
 		}
-		if (ts_read() - t0 > stall_cycles(r))
+		if (ts_read() - t0 > stall_cycles(r)) {
+			d->err.what = "no completion";
 			return BLK_ETIMEOUT;
+		}
 	}
 }
 
@@ -167,6 +171,7 @@ struct series_result {
 	uint64_t half_ops, half_elapsed; /* the first half of the run: ops done, cycles taken */
 	struct io_counters io;
 	uint64_t irqs;
+	uint64_t ticks;  /* wait=halt: timer ticks taken during the series */
 	int failed;
 };
 
@@ -190,7 +195,7 @@ static void run_series(struct disk_run *r, struct blkdev *d, uint64_t n, uint64_
 		free_list[i] = &r->reqs[i];
 	memset(res, 0, sizeof(*res));
 	struct io_counters io0 = io_count;
-	uint64_t irq0 = d->irqs;
+	uint64_t irq0 = d->irqs, tick0 = irq_wait_ticks();
 	uint64_t t_start = ts_read();
 	last_progress = t_start;
 	uint64_t batch_start = t_start;
@@ -291,6 +296,7 @@ static void run_series(struct disk_run *r, struct blkdev *d, uint64_t n, uint64_
 	res->io.mmio_r = io_count.mmio_r - io0.mmio_r;
 	res->io.mmio_w = io_count.mmio_w - io0.mmio_w;
 	res->irqs = d->irqs - irq0;
+	res->ticks = irq_wait_ticks() - tick0;
 }
 
 /* stamp=batch: its batch size; stamp=op: 0 */
@@ -321,6 +327,7 @@ static void result_fields(struct disk_run *r, const char *rw, uint64_t bs, uint6
 	rec_str("model", r->d->model);
 	rec_str("transport", r->d->transport);
 	rec_str("irq", modes[r->d->mode]);
+	rec_str("wait", r->o->wait);
 	if (r->d->ring) {
 		rec_str("ring", r->d->ring);
 		rec_u64("queues", r->d->queues);
@@ -337,6 +344,8 @@ static void result_fields(struct disk_run *r, const char *rw, uint64_t bs, uint6
 	rec_u64("mmio_r", res->io.mmio_r);
 	rec_u64("mmio_w", res->io.mmio_w);
 	rec_u64("irqs", res->irqs);
+	if (!strcmp(r->o->wait, "halt"))
+		rec_u64("ticks", res->ticks);
 	rec_u64("flushes", res->flushes);
 	if (r->d->dbbuf)
 		rec_str("dbbuf", r->d->dbbuf);
@@ -462,7 +471,7 @@ static int verify(struct disk_run *r, const char *rw, uint64_t bs)
 			r->lba[j] = t;
 		}
 	for (int phase = 0; phase < 2; phase++) {
-		uint64_t total = 0, irq0 = r->d->irqs;
+		uint64_t total = 0, irq0 = r->d->irqs, tick0 = irq_wait_ticks();
 		struct io_counters io0 = io_count;
 		for (uint64_t i = 0; i < n; i++) {
 			uint64_t lba = r->lba[i];
@@ -474,9 +483,7 @@ static int verify(struct disk_run *r, const char *rw, uint64_t bs)
 			*q = (struct blk_req){ .lba = lba, .sectors = r->bs_sectors, .buf = buf,
 					       .op = phase == 0 ? BLK_WRITE : BLK_READ };
 			int st = sync_io(r, q, &r->samples[i]);
-			if (st != BLK_OK) {
-				if (st == BLK_ETIMEOUT)
-					r->d->err.what = "no completion";
+			if (st != BLK_OK) { /* sync_io named a timeout in err.what */
 				device_error(r->d, phase == 0 ? "verify write failed" : "verify read failed");
 				return -1;
 			}
@@ -502,7 +509,8 @@ static int verify(struct disk_run *r, const char *rw, uint64_t bs)
 		series_name(name, sizeof(name), phase == 0 ? "verify-write" : "verify-read", bs, 1, "");
 		result_record_begin(BENCH_NAME, name, r->samples, n);
 		struct series_result res = { .ops = n, .elapsed = total, .bytes = n * bs,
-					     .irqs = r->d->irqs - irq0 };
+					     .irqs = r->d->irqs - irq0,
+					     .ticks = irq_wait_ticks() - tick0 };
 		res.io.pio_r = io_count.pio_r - io0.pio_r;
 		res.io.pio_w = io_count.pio_w - io0.pio_w;
 		res.io.mmio_r = io_count.mmio_r - io0.mmio_r;

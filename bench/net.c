@@ -16,6 +16,7 @@
 #include "crc32.h"
 #include "kernel/devio.h"
 #include "kernel/exec.h"
+#include "kernel/interrupts.h"
 #include "kernel/lib.h"
 #include "kernel/memory.h"
 #include "netframe.h"
@@ -172,12 +173,13 @@ static uint64_t drain_rx(struct net_run *r, struct netdev *d, struct kvmio_frame
 
 /* ---- results ---- */
 
-struct counts { struct io_counters io; uint64_t irqs; };
+struct counts { struct io_counters io; uint64_t irqs, ticks; }; /* ticks: wait=halt's timer */
 
 static void counts_start(struct net_run *r, struct counts *c)
 {
 	c->io = io_count;
 	c->irqs = r->tx->irqs + (r->rx != r->tx ? r->rx->irqs : 0);
+	c->ticks = irq_wait_ticks();
 }
 
 static void counts_stop(struct net_run *r, struct counts *c)
@@ -187,6 +189,7 @@ static void counts_stop(struct net_run *r, struct counts *c)
 	c->io.mmio_r = io_count.mmio_r - c->io.mmio_r;
 	c->io.mmio_w = io_count.mmio_w - c->io.mmio_w;
 	c->irqs = r->tx->irqs + (r->rx != r->tx ? r->rx->irqs : 0) - c->irqs;
+	c->ticks = irq_wait_ticks() - c->ticks;
 }
 
 static void result_fields(struct net_run *r, uint64_t frames, uint64_t elapsed,
@@ -200,6 +203,7 @@ static void result_fields(struct net_run *r, uint64_t frames, uint64_t elapsed,
 	rec_str("model", r->tx->model);
 	rec_str("transport", r->tx->transport);
 	rec_str("irq", modes[r->tx->mode]);
+	rec_str("wait", r->o->wait);
 	if (r->tx->ring)
 		rec_str("ring", r->tx->ring);
 	rec_u64("size", r->o->size);
@@ -213,6 +217,8 @@ static void result_fields(struct net_run *r, uint64_t frames, uint64_t elapsed,
 	rec_u64("mmio_r", c->io.mmio_r);
 	rec_u64("mmio_w", c->io.mmio_w);
 	rec_u64("irqs", c->irqs);
+	if (!strcmp(r->o->wait, "halt"))
+		rec_u64("ticks", c->ticks);
 	rec_ratio2("harness_mean", harness_elapsed, harness_frames);
 	rec_u64("rx", r->acc.rx);
 	rec_u64("rx_ok", r->acc.ok);

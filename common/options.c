@@ -50,12 +50,13 @@ static const char *const bench_choices[] = {
 	0
 };
 static const char *const irq_choices[] = { "poll", "intx", "msix", 0 };
+static const char *const wait_choices[] = { "spin", "halt", 0 };
 static const char *const ata_choices[] = { "pio", "dma", 0 };
 static const char *const transport_choices[] = { "auto", "legacy", "modern", 0 };
 static const char *const ring_choices[] = { "split", "packed", 0 };
 static const char *const rw_choices[] = { "read", "write", "randread", "randwrite", "randrw", 0 };
 static const char *const write_choices[] = { "safe", "unsafe", 0 };
-static const char *const fault_choices[] = { "none", "ud", "pf", "gp", "de", 0 };
+static const char *const fault_choices[] = { "none", "ud", "pf", "gp", "de", "noirq", 0 };
 static const char *const stamp_choices[] = { "op", "batch", 0 };
 static const char *const bar_choices[] = { "auto", "0", "1", "2", "3", "4", "5", 0 };
 
@@ -90,6 +91,7 @@ const struct option_spec option_specs[] = {
 #undef KVMIO_EXIT_TEST
 	  , AT(tests) },
 	{ "irq", OPT_CHOICE, 0, 0, irq_choices, "poll", "completions: poll the device, intx (I/O APIC) or msix (MSI-X, else MSI)", AT(irq) },
+	{ "wait", OPT_CHOICE, 0, 0, wait_choices, "spin", "irq=intx|msix: how the guest waits for a completion interrupt: spin (interrupts on, a PAUSE loop: the vCPU never sleeps, so no wake-up is timed, but its host thread never yields its CPU) or halt (HLT, as an OS idles: the vCPU thread sleeps until the interrupt wakes it; a 100 Hz timer tick bounds every wait, its interrupts are the result's ticks=)", AT(wait) },
 	{ "ata_mode", OPT_CHOICE, 0, 0, ata_choices, "pio", "IDE data transfer: pio or dma (bus-master)", AT(ata_mode) },
 	{ "transport", OPT_CHOICE, 0, 0, transport_choices, "auto", "virtio: legacy (I/O BAR) or modern (1.x capabilities); auto: modern when offered", AT(transport) },
 	{ "evidx", OPT_U64, 0, 1, 0, "0", "virtio: negotiate VIRTIO_RING_F_EVENT_IDX", AT(evidx) },
@@ -114,7 +116,7 @@ const struct option_spec option_specs[] = {
 	{ "itr", OPT_ITR, 0, 65535, 0, "default", "e1000, e1000e: interrupt throttling register value (256 ns units); default: leave the device's", 0 },
 	{ "mrg", OPT_U64, 0, 1, 0, "0", "virtio-net: negotiate VIRTIO_NET_F_MRG_RXBUF", AT(mrg) },
 	{ "virtio_mmio.device", OPT_VIRTIO_MMIO, 0, 0, 0, "none", "a virtio-mmio transport, SIZE@BASE:IRQ[:ID] (IRQ: its I/O APIC GSI), as QEMU's microvm (acpi=off) and Firecracker append them; repeatable, up to 8", 0 },
-	{ "fault", OPT_CHOICE, 0, 0, fault_choices, "none", "test aid: raise ud, pf, gp or de after hello", AT(fault) },
+	{ "fault", OPT_CHOICE, 0, 0, fault_choices, "none", "test aid: raise ud, pf, gp or de after hello; noirq: drop every device interrupt (acknowledged, never handed to the driver), so irq modes meet their no-completion deadline", AT(fault) },
 };
 
 const unsigned option_nspecs = sizeof(option_specs) / sizeof(option_specs[0]);
@@ -457,6 +459,12 @@ int options_parse(const char *p, struct options *o, struct option_error *err)
 		/* The guest stretches only the default watchdog (kernel/exec.h): note an explicit one. */
 		if (option_specs[i].kind == OPT_U64 && option_specs[i].offset == AT(timeout))
 			o->timeout_given = 1;
+	}
+	if (span_is(o->wait, str_len(o->wait), "halt") && span_is(o->irq, str_len(o->irq), "poll")) {
+		copy_word(err->key, sizeof(err->key), "wait", 4);
+		copy_word(err->value, sizeof(err->value), "halt", 4);
+		err->why = "wait=halt needs irq=intx or irq=msix (irq=poll never waits for an interrupt)";
+		return -1;
 	}
 	return 0;
 }

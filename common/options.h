@@ -22,7 +22,7 @@ struct options {
 	uint64_t timeout;      /* seconds */
 	int timeout_given;     /* 1: timeout= was on the command line (honoured exactly) */
 	uint64_t pci;          /* 1: emit pci records */
-	const char *fault;     /* none | ud | pf | gp | de */
+	const char *fault;     /* none | ud | pf | gp | de | noirq */
 	const char *bar;       /* auto | 0..5: memory BAR for bench=exits mmio-read */
 	uint64_t tests;        /* bench=exits: bit i runs test i of common/exit_tests.def */
 	enum { DEV_AUTO, DEV_INDEX, DEV_BDF } dev_kind; /* dev=auto, dev=N, dev=BB:DD.F */
@@ -30,6 +30,7 @@ struct options {
 	uint8_t dev_bus, dev_dev, dev_fn;
 	/* device drivers */
 	const char *irq;       /* poll | intx | msix */
+	const char *wait;      /* spin | halt: how irq modes wait for the interrupt */
 	const char *ata_mode;  /* pio | dma */
 	const char *transport; /* virtio: auto | legacy | modern */
 	uint64_t evidx, indirect;

@@ -27,6 +27,7 @@
 #define APIC_SVR_ENABLE     (1u << 8)
 #define APIC_LVT_TIMER      0x320
 #define APIC_LVT_MASKED     (1u << 16)
+#define APIC_LVT_PERIODIC   (1u << 17)  /* SDM 3A §11.5.4.1: timer mode 01b, periodic */
 #define APIC_TIMER_INITIAL  0x380
 #define APIC_TIMER_CURRENT  0x390
 #define APIC_TIMER_DIVIDE   0x3e0
@@ -51,8 +52,10 @@ static struct idt_gate idt[256] __attribute__((aligned(16)));
 static irq_handler_fn irq_handlers[256];
 static void *irq_args[256];
 static uint64_t irq_counts[256];
-static uint8_t next_vector = 0x50;
+#define VECTOR_DEVICE_FIRST 0x50
 #define VECTOR_DEVICE_LAST 0xef
+static uint8_t next_vector = VECTOR_DEVICE_FIRST;
+static int drop_device_irqs; /* fault=noirq */
 static uint64_t lapic_mmio;
 static int lapic_x2;
 static int in_exception;
@@ -111,12 +114,16 @@ void interrupt_dispatch(struct int_frame *f)
 	if (f->vector == VECTOR_SPURIOUS)
 		return; /* SDM 3A §10.9: no EOI for spurious interrupts */
 	irq_counts[f->vector]++;
-	if (irq_handlers[f->vector])
+	if (drop_device_irqs && f->vector >= VECTOR_DEVICE_FIRST && f->vector <= VECTOR_DEVICE_LAST)
+		; /* fault=noirq: acknowledged, never handed to the driver */
+	else if (irq_handlers[f->vector])
 		irq_handlers[f->vector](f, irq_args[f->vector]);
 	lapic_eoi();
 }
 
 uint64_t irq_count(uint8_t vector) { return irq_counts[vector]; }
+
+static enum irq_wait_how wait_how = IRQ_WAIT_SPIN;
 
 int irq_wait(volatile uint32_t *pending, uint64_t max_cycles)
 {
@@ -125,7 +132,18 @@ int irq_wait(volatile uint32_t *pending, uint64_t max_cycles)
 	while (!*pending) {
 		if (ts_read() - start > max_cycles)
 			return -1;
-		cpu_relax();
+		if (wait_how == IRQ_WAIT_SPIN) {
+			cpu_relax();
+			continue;
+		}
+		/* SDM 2B HLT, and STI: interrupts are recognised only after the instruction that
+		 * follows STI, so an interrupt arriving between the check and HLT ends the HLT
+		 * instead of being taken before it (a lost wake-up). */
+		irq_disable();
+		if (!*pending)
+			asm volatile("sti; hlt" ::: "memory");
+		else
+			irq_enable();
 	}
 	*pending = 0;
 	return 0;
@@ -227,18 +245,28 @@ void lapic_init(void)
 	lapic_write(APIC_SVR, APIC_SVR_ENABLE | VECTOR_SPURIOUS);
 }
 
-/* ---- watchdog: one-shot LAPIC timer, re-armed until the deadline has passed ---- */
+/* ---- watchdog: one-shot LAPIC timer, re-armed until the deadline has passed; with
+ * wait=halt a periodic tick instead (irq_wait_set) ---- */
 
 static uint64_t timer_hz;
 static const char *timer_method = "none";
 static uint64_t watchdog_ticks_left;
 static uint64_t watchdog_seconds;
+static uint64_t tick_period;   /* 0: one-shot; else LAPIC ticks between periodic interrupts */
+static uint64_t tick_count;    /* periodic interrupts taken */
 
 static void timer_arm(uint64_t ticks)
 {
 	lapic_write(APIC_TIMER_DIVIDE, APIC_DIVIDE_BY_16);
 	lapic_write(APIC_LVT_TIMER, VECTOR_WATCHDOG); /* one-shot, unmasked */
 	lapic_write(APIC_TIMER_INITIAL, (uint32_t)ticks);
+}
+
+static void timer_arm_periodic(uint64_t period)
+{
+	lapic_write(APIC_TIMER_DIVIDE, APIC_DIVIDE_BY_16);
+	lapic_write(APIC_LVT_TIMER, VECTOR_WATCHDOG | APIC_LVT_PERIODIC);
+	lapic_write(APIC_TIMER_INITIAL, (uint32_t)period);
 }
 
 /* Count LAPIC timer ticks over ~10 ms of TSC. */
@@ -269,7 +297,13 @@ static void timer_calibrate(uint64_t tsc_hz)
 static void watchdog_irq(struct int_frame *f, void *arg)
 {
 	(void)arg;
-	if (watchdog_ticks_left) {
+	if (tick_period) {
+		tick_count++;
+		if (watchdog_ticks_left >= tick_period) {
+			watchdog_ticks_left -= tick_period;
+			return;
+		}
+	} else if (watchdog_ticks_left) {
 		uint64_t chunk = watchdog_ticks_left > APIC_TIMER_MAX ? APIC_TIMER_MAX : watchdog_ticks_left;
 		watchdog_ticks_left -= chunk;
 		timer_arm(chunk);
@@ -296,3 +330,22 @@ void watchdog_start(uint64_t seconds, uint64_t tsc_hz)
 
 uint64_t lapic_timer_hz(void) { return timer_hz; }
 const char *lapic_timer_method(void) { return timer_method; }
+
+void irq_wait_set(enum irq_wait_how how)
+{
+	wait_how = how;
+	if (how != IRQ_WAIT_HALT || tick_period)
+		return;
+	/* The watchdog's one-shot count becomes a periodic tick: what is left of its current
+	 * count plus the chunks still to come is the time left, counted down tick by tick. */
+	irq_disable();
+	uint64_t period = timer_hz / IRQ_WAIT_TICK_HZ;
+	watchdog_ticks_left += lapic_read(APIC_TIMER_CURRENT);
+	tick_period = period ? period : 1;
+	timer_arm_periodic(tick_period);
+	irq_enable();
+}
+
+uint64_t irq_wait_ticks(void) { return tick_count; }
+
+void irq_drop_device_interrupts(void) { drop_device_irqs = 1; }

@@ -29,9 +29,21 @@ int ioapic_route(uint32_t gsi, uint8_t vector, int level, int active_low);
  * not one of its 24 pins. */
 int ioapic_route_named(uint32_t gsi, uint8_t vector, int level, int active_low);
 void ioapic_mask(uint32_t gsi);
-/* Spin with interrupts enabled until a handler sets *pending (then clear it); -1 after
- * max_cycles of TSC. Used by drivers in irq modes: no HLT, so no vCPU wake-up in the figures. */
+/* Wait with interrupts enabled until a handler sets *pending (then clear it); -1 after
+ * max_cycles of TSC. Used by drivers in irq modes, in the way irq_wait_set chose. */
 int irq_wait(volatile uint32_t *pending, uint64_t max_cycles);
+/* How irq_wait waits (option wait=): SPIN, a PAUSE loop (the vCPU never sleeps: no vCPU wake-up
+ * in the figures, but the vCPU thread never yields its host CPU), or HALT, HLT until an
+ * interrupt as an OS idles (the vCPU thread sleeps and the interrupt wakes it). HALT turns the
+ * watchdog's timer into an IRQ_WAIT_TICK_HZ tick, so every halted wait wakes to check its
+ * deadline and stays bounded; the tick's interrupts are counted (irq_wait_ticks). */
+enum irq_wait_how { IRQ_WAIT_SPIN, IRQ_WAIT_HALT };
+#define IRQ_WAIT_TICK_HZ 100
+void irq_wait_set(enum irq_wait_how how);
+uint64_t irq_wait_ticks(void);
+/* Test aid (fault=noirq): device interrupts are acknowledged and dropped, never handed to their
+ * driver, so every irq-mode wait must end at its own deadline. */
+void irq_drop_device_interrupts(void);
 /* Interrupts delivered to a vector since boot. */
 uint64_t irq_count(uint8_t vector);
 

@@ -125,7 +125,11 @@ void kernel_main(const struct boot_info *bi)
 	/* The default watchdog is sized for native execution: stretch it when every instruction is
 	 * interpreted (kernel/exec.h). timeout= is what the user asked for and holds exactly. */
 	watchdog_start(opts.timeout_given ? opts.timeout : opts.timeout * exec_deadline_scale(), tsc.hz);
-	if (strcmp(opts.fault, "none"))
+	if (!strcmp(opts.wait, "halt"))
+		irq_wait_set(IRQ_WAIT_HALT);
+	if (!strcmp(opts.fault, "noirq"))
+		irq_drop_device_interrupts();
+	else if (strcmp(opts.fault, "none"))
 		cpu_fault(opts.fault);
 
 	pci_scan();

@@ -279,6 +279,7 @@ static void table_disks(FILE *out, const struct log *log)
 /* The derived figures of a disk or network table row, as text ("-" when unknown). */
 struct row_text {
 	char rate[32], bandwidth[32], p50_us[32], p99_us[32], acc[32], irq[32];
+	char completion[32]; /* irq=, with "+halt" when the guest halted for it (wait=halt) */
 };
 
 /* A figure as printed with fmt into buf, or "-". */
@@ -306,6 +307,8 @@ static void row_text(const struct record *r, const struct result_figures *f, uin
 	row_figure(t->p99_us, sizeof(t->p99_us), has_p99, "%.2f", p99);
 	row_figure(t->acc, sizeof(t->acc), f->has_acc, "%.2f", f->acc_per_unit);
 	row_figure(t->irq, sizeof(t->irq), f->has_irq, "%.2f", f->irq_per_unit);
+	snprintf(t->completion, sizeof(t->completion), "%s%s", get(r, "irq"),
+		 record_get(r, "wait") && !strcmp(record_get(r, "wait"), "halt") ? "+halt" : "");
 }
 
 static void table_disk_results(FILE *out, const struct log *log)
@@ -323,12 +326,12 @@ static void table_disk_results(FILE *out, const struct log *log)
 			continue;
 		row_text(r, &f, hz, &t);
 		if (!any++)
-			fprintf(out, "\n%-3s %-10s %-9s %-5s %-12s %7s %3s %7s %10s %9s %9s %9s %7s "
+			fprintf(out, "\n%-3s %-10s %-9s %-9s %-12s %7s %3s %7s %10s %9s %9s %9s %7s "
 				"%6s %16s\n", "dev", "model", "transport", "irq", "rw", "bs", "qd",
 				"ops", "IOPS", "MB/s", "p50_us", "p99_us", "acc/op", "irq/op",
 				"harness(cyc/op)");
-		fprintf(out, "%-3s %-10s %-9s %-5s %-12s %7s %3s %7s %10s %9s %9s %9s %7s %6s %16s\n",
-			get(r, "dev"), get(r, "model"), get(r, "transport"), get(r, "irq"),
+		fprintf(out, "%-3s %-10s %-9s %-9s %-12s %7s %3s %7s %10s %9s %9s %9s %7s %6s %16s\n",
+			get(r, "dev"), get(r, "model"), get(r, "transport"), t.completion,
 			get(r, "rw"), get(r, "bs"), get(r, "qd"), get(r, "ops"),
 			t.rate, t.bandwidth, t.p50_us, t.p99_us, t.acc, t.irq, get(r, "harness_mean"));
 	}
@@ -383,13 +386,13 @@ static void table_net_results(FILE *out, const struct log *log)
 			continue;
 		row_text(r, &f, hz, &t);
 		if (!any++)
-			fprintf(out, "\n%-3s %-14s %-12s %-5s %-8s %5s %8s %10s %7s %9s %9s %7s %7s "
+			fprintf(out, "\n%-3s %-14s %-12s %-9s %-8s %5s %8s %10s %7s %9s %9s %7s %7s "
 				"%7s %5s %7s %9s %8s\n", "dev", "model", "transport", "irq", "bench",
 				"size", "frames", "frames/s", "Gbit/s", "p50_us", "p99_us", "acc/pkt",
 				"irq/pkt", "rx_ok", "lost", "corrupt", "reordered", "harness");
-		fprintf(out, "%-3s %-14s %-12s %-5s %-8s %5s %8s %10s %7s %9s %9s %7s %7s %7s %5s "
+		fprintf(out, "%-3s %-14s %-12s %-9s %-8s %5s %8s %10s %7s %9s %9s %7s %7s %7s %5s "
 			"%7s %9s %8s\n", get(r, "dev"), get(r, "model"), get(r, "transport"),
-			get(r, "irq"), get(r, "bench"), get(r, "size"), get(r, "frames"),
+			t.completion, get(r, "bench"), get(r, "size"), get(r, "frames"),
 			t.rate, t.bandwidth, t.p50_us, t.p99_us, t.acc, t.irq, get(r, "rx_ok"),
 			get(r, "lost"), get(r, "corrupt"), get(r, "reordered"), get(r, "harness_mean"));
 		if (record_get(r, "icmp") || record_get(r, "arp"))
@@ -487,8 +490,8 @@ void report_csv_header(FILE *out, const struct report_launch *launch)
 	if (launch)
 		fputs(",launch_accel,launch_flavour,host_tsc_hz,launch_iothread", out);
 	/* bench=disk columns: empty for other results */
-	fputs(",dev,model,transport,irq,rw,bs,qd,bytes,elapsed,pio_r,pio_w,mmio_r,mmio_w,irqs,"
-	      "harness_mean,flushes,verify,iops,mbps,acc_per_op,irq_per_op", out);
+	fputs(",dev,model,transport,irq,wait,rw,bs,qd,bytes,elapsed,pio_r,pio_w,mmio_r,mmio_w,irqs,"
+	      "ticks,harness_mean,flushes,verify,iops,mbps,acc_per_op,irq_per_op", out);
 	/* bench=net-* columns (dev..harness_mean above are filled for them too) */
 	fputs(",rxdev,size,burst,frames,sent,rx,rx_ok,lost,corrupt,reordered,dup,foreign,missed,"
 	      "arp,icmp,udp,other,frames_per_s,gbit_per_s,acc_per_pkt,irq_per_pkt", out);
@@ -499,9 +502,10 @@ void report_csv_header(FILE *out, const struct report_launch *launch)
 
 static void csv_disk_fields(FILE *out, const struct record *r, const struct result_figures *f)
 {
-	static const char *const keys[] = { "dev", "model", "transport", "irq", "rw", "bs", "qd",
-					    "bytes", "elapsed", "pio_r", "pio_w", "mmio_r",
-					    "mmio_w", "irqs", "harness_mean", "flushes", "verify" };
+	static const char *const keys[] = { "dev", "model", "transport", "irq", "wait", "rw", "bs",
+					    "qd", "bytes", "elapsed", "pio_r", "pio_w", "mmio_r",
+					    "mmio_w", "irqs", "ticks", "harness_mean", "flushes",
+					    "verify" };
 	char b[32];
 
 	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {

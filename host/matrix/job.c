@@ -25,7 +25,7 @@ static const struct {
 	{ "disk_transport", 0 }, { "backend", 0 }, { "disk_size", 0 }, { "latency_ns", 0 },
 	{ "cache", 0 }, { "aio", 0 }, { "format", 0 }, { "iothread", 0 }, { "net", 0 },
 	{ "net_transport", 0 },
-	{ "topology", 0 }, { "vhost", 0 }, { "peer_mode", 0 }, { "irq", 0 }, { "evidx", 0 },
+	{ "topology", 0 }, { "vhost", 0 }, { "peer_mode", 0 }, { "irq", 0 }, { "wait", 0 }, { "evidx", 0 },
 	{ "indirect", 0 }, { "mrg", 0 }, { "ata_mode", 0 }, { "itr", 0 }, { "bench", 0 },
 	{ "rw", 0 }, { "mix", 0 }, { "bs", 0 }, { "qd", 0 }, { "ops", 0 }, { "time", 0 },
 	{ "warmup", 0 }, { "range", 0 }, { "flush", 0 }, { "write", 0 }, { "sweep", 1 },
@@ -44,7 +44,8 @@ static int props_key(const char *key)
 
 /* Guest options passed through as KEY=VALUE (job key, guest key). */
 static const char *const guest_keys[][2] = {
-	{ "bench", "bench" }, { "irq", "irq" }, { "evidx", "evidx" }, { "indirect", "indirect" },
+	{ "bench", "bench" }, { "irq", "irq" }, { "wait", "wait" }, { "evidx", "evidx" },
+	{ "indirect", "indirect" },
 	{ "mrg", "mrg" }, { "ata_mode", "ata_mode" }, { "itr", "itr" }, { "rw", "rw" },
 	{ "mix", "mix" }, { "bs", "bs" }, { "qd", "qd" }, { "ops", "ops" }, { "time", "time" },
 	{ "warmup", "warmup" }, { "range", "range" }, { "flush", "flush" }, { "write", "write" },

@@ -440,22 +440,22 @@ static void test_report_disk(void **state)
 	HAS(out, "disk model      transport irq   bdf           sectors sector    qd label label_id");
 	HAS(out, "1    virtio-blk modern    msix  00:11.0        131072    512   128 yes   "
 		 "0x1234abcd5678ef00 0\n");
-	HAS(out, "dev model      transport irq   rw                bs  qd     ops       IOPS      "
+	HAS(out, "dev model      transport irq       rw                bs  qd     ops       IOPS      "
 		 "MB/s    p50_us    p99_us  acc/op irq/op  harness(cyc/op)\n");
-	HAS(out, "1   virtio-blk modern    msix  randread        4096   1    1000      10000     "
+	HAS(out, "1   virtio-blk modern    msix      randread        4096   1    1000      10000     "
 		 "40.96     90.00    200.00    3.00   1.00          3846.78\n");
-	HAS(out, "0   ide        pio       poll  read           65536   1     100       2000    "
+	HAS(out, "0   ide        pio       poll      read           65536   1     100       2000    "
 		 "131.07    500.00    600.00   23.00   0.00         52000.50\n");
 	free(out);
 
 	out = render(&log, 1);
-	HAS(out, "mean_ns,dev,model,transport,irq,rw,bs,qd,bytes,elapsed,pio_r,pio_w,mmio_r,mmio_w,"
-		 "irqs,harness_mean,flushes,verify,iops,mbps,acc_per_op,irq_per_op,rxdev,");
-	HAS(out, ",180000.00,90000.0,200000.0,90000.0,1,virtio-blk,modern,msix,randread,4096,1,"
-		 "4096000,200000000,0,0,1000,2000,1000,3846.78,0,,10000.0,40.960,3.000,1.000,");
-	HAS(out, ",0,ide,pio,poll,read,65536,1,6553600,100000000,1600,700,0,0,0,52000.50,0,,"
+	HAS(out, "mean_ns,dev,model,transport,irq,wait,rw,bs,qd,bytes,elapsed,pio_r,pio_w,mmio_r,mmio_w,"
+		 "irqs,ticks,harness_mean,flushes,verify,iops,mbps,acc_per_op,irq_per_op,rxdev,");
+	HAS(out, ",180000.00,90000.0,200000.0,90000.0,1,virtio-blk,modern,msix,,randread,4096,1,"
+		 "4096000,200000000,0,0,1000,2000,1000,,3846.78,0,,10000.0,40.960,3.000,1.000,");
+	HAS(out, ",0,ide,pio,poll,,read,65536,1,6553600,100000000,1600,700,0,0,0,,52000.50,0,,"
 		 "2000.0,131.072,23.000,0.000,");
-	HAS(out, ",verify-read,4096,1,40960,1000000,0,0,20,10,10,0.00,0,ok,20000.0,81.920,3.000,"
+	HAS(out, ",verify-read,4096,1,40960,1000000,0,0,20,10,10,,0.00,0,ok,20000.0,81.920,3.000,"
 		 "1.000,");
 	free(out);
 
@@ -472,7 +472,7 @@ static void test_report_disk(void **state)
 	/* tsc_hz=0: rates and microseconds cannot be known */
 	assert_int_equal(log_parse_file(&log, "tests/data/disk-notsc.log"), 0);
 	out = render(&log, 0);
-	HAS(out, "1   virtio-blk modern    msix  randread        4096   1    1000          -         "
+	HAS(out, "1   virtio-blk modern    msix      randread        4096   1    1000          -         "
 		 "-         -         -    3.00   1.00          3846.78\n");
 	free(out);
 	out = render(&log, 1);

@@ -127,6 +127,29 @@ static void test_errors(void **state)
 		   "unknown option");
 }
 
+/* wait=: spin (the default) or halt, and halt only with an irq mode, whatever the order. */
+static void test_wait(void **state)
+{
+	(void)state;
+	struct options o;
+	struct option_error e;
+	static const char *const good[] = { "irq=msix wait=halt", "wait=halt irq=intx",
+					    "wait=spin", "irq=poll wait=spin" };
+
+	assert_int_equal(options_parse("", &o, &e), 0);
+	assert_string_equal(o.wait, "spin");
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (options_parse(good[i], &o, &e) != 0)
+			fail_msg("'%s': %s", good[i], e.why);
+	assert_int_equal(options_parse("wait=halt irq=msix", &o, &e), 0);
+	assert_string_equal(o.wait, "halt");
+	expect_bad("wait=halt", "wait", "halt",
+		   "wait=halt needs irq=intx or irq=msix (irq=poll never waits for an interrupt)");
+	expect_bad("irq=poll wait=halt", "wait", "halt",
+		   "wait=halt needs irq=intx or irq=msix (irq=poll never waits for an interrupt)");
+	expect_bad("wait=nap irq=msix", "wait", "nap", "not one of the allowed values");
+}
+
 /* tests=: all, or exit test names, each once; bit k is test k of common/exit_tests.def. */
 static void test_exit_tests(void **state)
 {
@@ -219,6 +242,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_wait),
 		cmocka_unit_test(test_warmup),
 		cmocka_unit_test(test_bench_table),
 		cmocka_unit_test(test_exit_tests),

@@ -539,12 +539,12 @@ static void test_reports(void **state)
 	out = render(&log, 1);
 	assert_string_equal(out,
 		"log,boot,accel,tsc_hz,tsc_method,bench,name,ops,total,min,p50,p90,p99,p999,max,"
-		"mean,p50_ns,p99_ns,mean_ns,dev,model,transport,irq,rw,bs,qd,bytes,elapsed,pio_r,"
-		"pio_w,mmio_r,mmio_w,irqs,harness_mean,flushes,verify,iops,mbps,acc_per_op,"
+		"mean,p50_ns,p99_ns,mean_ns,dev,model,transport,irq,wait,rw,bs,qd,bytes,elapsed,pio_r,"
+		"pio_w,mmio_r,mmio_w,irqs,ticks,harness_mean,flushes,verify,iops,mbps,acc_per_op,"
 		"irq_per_op,rxdev,size,burst,frames,sent,rx,rx_ok,lost,corrupt,reordered,dup,"
 		"foreign,missed,arp,icmp,udp,other,frames_per_s,gbit_per_s,acc_per_pkt,irq_per_pkt\n"
 		"t.log,multiboot,tcg,1000000000,pit,exits,cpuid,2,300,100,100,200,200,200,200,"
-		"150.00,100.0,200.0,150.0,,,,,,,,,,,,,,,,,,,,,"
+		"150.00,100.0,200.0,150.0,,,,,,,,,,,,,,,,,,,,,,,"
 		",,,,,,,,,,,,,,,,,,,,,\n"); /* disk and net columns empty */
 	free(out);
 	out = render(&log, 2);
@@ -573,8 +573,8 @@ static void test_json_escaping_and_no_tsc(void **state)
 	assert_non_null(strstr(out, "\"p50_ns\":null"));
 	free(out);
 	out = render(&log, 1);
-	assert_non_null(strstr(out, ",150.00,,,,,,,,,,,,,,,,,,,,,,,,"
-				    ",,,,,,,,,,,,,,,,,,,,,\n")); /* + 21 disk, 21 net columns */
+	assert_non_null(strstr(out, ",150.00,,,,,,,,,,,,,,,,,,,,,,,,,,"
+				    ",,,,,,,,,,,,,,,,,,,,,\n")); /* + 23 disk, 21 net columns */
 	free(out);
 	out = render(&log, 0);
 	assert_null(strstr(out, "TCG: emulation"));
