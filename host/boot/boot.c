@@ -177,8 +177,7 @@ static int parse_boot_args(int argc, char **argv, struct boot_args *a)
 		} else if ((v = option_value(argc, argv, &i, "--pin", &missing))) {
 			char err[256];
 
-			if (pin_parse_cpus(v, &a->pin_cpus, err, sizeof(err)) != 0 ||
-			    pin_check_allowed(&a->pin_cpus, err, sizeof(err)) != 0)
+			if (pin_resolve(v, &a->pin_cpus, err, sizeof(err)) != 0)
 				return usage_error("boot: --pin: %s", err);
 			a->pin = 1;
 		} else if ((v = option_value(argc, argv, &i, "--qemu", &missing))) {

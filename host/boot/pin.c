@@ -107,6 +107,32 @@ int pin_check_allowed(const struct pin_cpus *p, char *err, size_t errlen)
 	return 0;
 }
 
+int pin_resolve(const char *s, struct pin_cpus *p, char *err, size_t errlen)
+{
+	if (!strcmp(s, PIN_LAST)) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		if (sched_getaffinity(0, sizeof(set), &set) != 0) {
+			snprintf(err, errlen, "cannot read this process's CPU affinity: %s",
+				 strerror(errno));
+			return -1;
+		}
+		p->n = 0;
+		for (int c = CPU_SETSIZE - 1; c >= 0 && !p->n; c--)
+			if (CPU_ISSET(c, &set))
+				p->cpu[p->n++] = c;
+		if (!p->n) {
+			snprintf(err, errlen, "this process may run on no CPU");
+			return -1;
+		}
+		return 0;
+	}
+	if (pin_parse_cpus(s, p, err, errlen) != 0)
+		return -1;
+	return pin_check_allowed(p, err, errlen);
+}
+
 enum pin_kind pin_classify(const char *comm, int is_main)
 {
 	const char *slash;

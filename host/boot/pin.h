@@ -28,6 +28,13 @@ int pin_parse_cpus(const char *s, struct pin_cpus *p, char *err, size_t errlen);
  * reason naming the CPUs allowed. */
 int pin_check_allowed(const struct pin_cpus *p, char *err, size_t errlen);
 
+/* What --pin and the job key pin= take: a CPU list (pin_parse_cpus) or "last", the
+ * highest-numbered CPU this process may run on (every QEMU thread on it, the other CPUs left to
+ * the host: docs/measurement.md §2); either checked with pin_check_allowed. 0, or -1 with a
+ * one-line reason in err. */
+#define PIN_LAST "last"
+int pin_resolve(const char *s, struct pin_cpus *p, char *err, size_t errlen);
+
 /* "1", "0,2,3": a list (or its part from index `from`) as text. */
 void pin_cpus_text(const struct pin_cpus *p, int from, char *buf, size_t len);
 

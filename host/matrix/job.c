@@ -32,7 +32,7 @@ static const struct {
 	{ "frame", 0 }, { "burst", 0 }, { "repeat", 1 }, { "timeout", 1 },
 	{ "dbbuf", 0 },
 	{ "ring", 0 }, { "queues", 0 },
-	{ "poll_max_ns", 0 },
+	{ "poll_max_ns", 0 }, { "pin", 0 },
 	{ "qemu", 0 }, { "disk_props", 0 }, { "net_props", 0 },
 };
 
@@ -628,6 +628,18 @@ static void build_config(struct job_config *c, struct job_matrix *m, const char 
 	}
 	if ((v = job_param(c, "repeat")))
 		c->repeat = atoi(v);
+	if ((v = job_param(c, "pin")) && strcmp(v, "none")) {
+		char why[300], cpus[256];
+
+		if (pin_resolve(v, &c->pin, why, sizeof(why)) != 0) {
+			c->pin.n = 0;
+			set_skip(c, "pin=%s: %s", v, why);
+		} else {
+			pin_cpus_text(&c->pin, 0, cpus, sizeof(cpus));
+			push(&c->opts, &c->nopts, strdup("--pin"));
+			push(&c->opts, &c->nopts, strdup(cpus));
+		}
+	}
 	if (!disk) {
 		static const char *const dk[] = { "disk_transport", "backend", "disk_size",
 						  "latency_ns", "cache", "aio", "format",

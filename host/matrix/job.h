@@ -6,6 +6,7 @@
 #ifndef KVMIO_HOST_MATRIX_JOB_H
 #define KVMIO_HOST_MATRIX_JOB_H
 #include <stddef.h>
+#include "boot/pin.h"
 
 struct job_kv {
 	char *key, *value;
@@ -44,6 +45,7 @@ struct job_config {
 	char flavour[400];          /* the accelerator flavour kvmio boot will use (hostinfo.h) */
 	int repeat;                 /* from repeat= (0: not given) */
 	double timeout;             /* host timeout, seconds (0: boot's default) */
+	struct pin_cpus pin;        /* pin=: the CPUs its QEMU runs on (n 0: not pinned) */
 	char **opts;                /* kvmio boot options (before "--"), NULL-terminated */
 	int nopts;
 	char **guest;               /* guest options (after "--"), NULL-terminated */

@@ -190,8 +190,8 @@ static char *run_cmd_text(const char *exe, const struct job_config *c, const cha
 	return text;
 }
 
-/* The noise probe before each run (boot/noise.h): its length (0: none) and CPUs (--pin's, or
- * none: every CPU the runner may use). Runs one at a time only: beside a running QEMU the probe
+/* The noise probe before each run (boot/noise.h): its length (0: none) and CPUs (the job's
+ * pin= or --pin's, or none: every CPU the runner may use). Runs one at a time only: beside a running QEMU the probe
  * would measure that QEMU. */
 static struct {
 	int ms;
@@ -206,7 +206,8 @@ static void probe_noise(const char *dir, const struct job_config *c, int r)
 	char err[256], *detail = NULL;
 	size_t len = 0;
 	FILE *f;
-	int n = noise_probe(&noise_plan.cpus, noise_plan.ms / 1000.0, probes, err, sizeof(err));
+	int n = noise_probe(c->pin.n ? &c->pin : &noise_plan.cpus, noise_plan.ms / 1000.0, probes,
+			    err, sizeof(err));
 
 	if (n <= 0) {
 		fprintf(stderr, "kvmio: warning: run: %s r%d: no noise probe: %s\n", c->id, r, err);
@@ -618,8 +619,7 @@ int cmd_run(int argc, char **argv)
 
 			/* checked here, once, as each kvmio boot will check it; a list that parses
 			 * fits (PIN_MAX_CPUS numbers below PIN_CPU_LIMIT) */
-			if (pin_parse_cpus(v, &cpus, err, sizeof(err)) != 0 ||
-			    pin_check_allowed(&cpus, err, sizeof(err)) != 0)
+			if (pin_resolve(v, &cpus, err, sizeof(err)) != 0)
 				return usage_error("run: --pin: %s", err);
 			snprintf(pin, sizeof(pin), "--pin=%s", v);
 			noise_plan.cpus = cpus;
@@ -724,7 +724,16 @@ int cmd_run(int argc, char **argv)
 	}
 	for (int i = 0; i < m.n; i++) {
 		struct job_config *c = &m.cfg[i];
+		const char *jpin = job_param(c, "pin");
 
+		if (jpin && strcmp(jpin, "none") && (pin[0] || hosts_path)) {
+			rc = usage_error("run: %s with a job that sets pin= (%s, [%s]): one or the other",
+					 pin[0] ? "--pin" : "--hosts", c->id, c->section);
+			job_matrix_free(&m);
+			job_file_free(&jf);
+			free(hosts);
+			return rc;
+		}
 		c->repeat = repeat ? repeat : c->repeat ? c->repeat : 5;
 		if (!c->skip)
 			total_runs += c->repeat;

@@ -114,6 +114,11 @@ static void test_dry_run(void **state)
 	out = test_slurp(out_path);
 	assert_non_null(strstr(out, "# every kvmio boot with --pin="));
 	free(out);
+	/* the job's own pin= and --pin: one or the other, refused before anything runs */
+	assert_int_equal(test_kvmio_split(out_path, err_path, "run", "jobs/spread.ini", "-o", res,
+					  "--pin", first_cpu(), NULL), 2);
+	assert_non_null(strstr(test_output(err_path), "run: --pin with a job that sets pin="));
+	assert_false(exists("%s", res));
 	assert_int_equal(test_kvmio_split(out_path, err_path, "run", NULL), 2);
 }
 

@@ -209,6 +209,38 @@ static void test_boot_args(void **state)
 	job_file_free(&jf);
 }
 
+/* pin: an axis; none adds nothing, last the highest CPU kvmio may use, a CPU it may not use
+ * is a skip naming the CPUs it may. */
+static void test_pin_axis(void **state)
+{
+	struct job_file jf;
+	struct job_matrix m;
+	struct pin_cpus last;
+	char *s, want[200], cpu[16];
+
+	(void)state;
+	assert_int_equal(pin_resolve("last", &last, err, sizeof(err)), 0);
+	assert_int_equal(load("[d]\ndisk = virtio-blk\npin = none, last, 1023\n", &jf), 0);
+	assert_int_equal(job_expand(&jf, "DIR", &m, err, sizeof(err)), 0);
+	assert_int_equal(m.n, 3);
+	s = job_boot_string(&m.cfg[0], "kvmio");
+	assert_string_equal(s, "kvmio boot --disk virtio-blk,backend=null -- bench=disk");
+	free(s);
+	assert_int_equal(m.cfg[0].pin.n, 0);
+	pin_cpus_text(&last, 0, cpu, sizeof(cpu));
+	snprintf(want, sizeof(want), "kvmio boot --pin %s --disk virtio-blk,backend=null -- bench=disk", cpu);
+	s = job_boot_string(&m.cfg[1], "kvmio");
+	assert_string_equal(s, want);
+	free(s);
+	assert_int_equal(m.cfg[1].pin.n, 1);
+	assert_int_equal(m.cfg[1].pin.cpu[0], last.cpu[0]);
+	assert_string_equal(job_param(&m.cfg[1], "pin"), "last");
+	assert_true(m.cfg[2].skip);
+	assert_non_null(strstr(m.cfg[2].reason, "pin=1023: CPU 1023 is not one kvmio may run on"));
+	job_matrix_free(&m);
+	job_file_free(&jf);
+}
+
 /* iothread: an axis like the others, into --disk; ide cannot have one (boot's own words) */
 static void test_iothread_axis(void **state)
 {
@@ -337,6 +369,7 @@ int main(void)
 		cmocka_unit_test(test_skips),
 		cmocka_unit_test(test_ahci_axis),
 		cmocka_unit_test(test_boot_args),
+		cmocka_unit_test(test_pin_axis),
 		cmocka_unit_test(test_iothread_axis),
 		cmocka_unit_test(test_virtio_scsi_axis),
 		cmocka_unit_test(test_shipped_jobs),

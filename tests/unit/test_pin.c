@@ -154,6 +154,37 @@ static void test_allowed(void **state)
 	assert_non_null(strstr(err, "CPU 1023 is not one kvmio may run on (allowed: "));
 }
 
+/* pin_resolve: "last" is the highest CPU this process may use, a list is parsed and checked;
+ * the affinity narrowed to one CPU makes "last" that CPU. */
+static void test_resolve(void **state)
+{
+	struct pin_cpus p;
+	cpu_set_t set, one;
+	char err[256];
+	int last = CPU_SETSIZE - 1;
+
+	(void)state;
+	assert_int_equal(sched_getaffinity(0, sizeof(set), &set), 0);
+	while (!CPU_ISSET(last, &set))
+		last--;
+	assert_int_equal(pin_resolve("last", &p, err, sizeof(err)), 0);
+	assert_int_equal(p.n, 1);
+	assert_int_equal(p.cpu[0], last);
+	assert_int_equal(pin_resolve("1023", &p, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "CPU 1023 is not one kvmio may run on"));
+	assert_int_equal(pin_resolve("lastt", &p, err, sizeof(err)), -1);
+	CPU_ZERO(&one);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &set)) {
+			CPU_SET(c, &one);
+			break;
+		}
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	assert_int_equal(pin_resolve("last", &p, err, sizeof(err)), 0);
+	assert_true(CPU_ISSET(p.cpu[0], &one));
+	assert_int_equal(sched_setaffinity(0, sizeof(set), &set), 0);
+}
+
 /* A real process (one thread: its main one) gets the CPUs of the rest of the list; a process
  * that is gone leaves nothing applied, at once. */
 static void test_apply(void **state)
@@ -243,6 +274,7 @@ int main(void)
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_outcome_text),
 		cmocka_unit_test(test_allowed),
+		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_apply),
 		cmocka_unit_test(test_verify),
 	};
