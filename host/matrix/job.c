@@ -677,10 +677,10 @@ static void build_config(struct job_config *c, struct job_matrix *m, const char 
 				size = "1G";
 			if (job_param(c, "latency_ns"))
 				set_skip(c, "latency_ns= needs backend=null");
-			if (strcmp(format, "raw") && strcmp(format, "qcow2") &&
-			    strcmp(format, "qcow2-prealloc"))
-				set_skip(c, "unknown format '%s' (raw, qcow2, qcow2-prealloc)",
-					 format);
+			const char *qemu_format = "raw", *prealloc;
+
+			if (job_image_format(format, &qemu_format, &prealloc) != 0)
+				set_skip(c, "unknown format '%s' (" JOB_FORMATS ")", format);
 			if (qemu_parse_size(size, &bytes) != 0 || bytes == 0)
 				set_skip(c, "bad disk_size '%s'", size);
 			if (!c->skip) {
@@ -694,7 +694,7 @@ static void build_config(struct job_config *c, struct job_matrix *m, const char 
 					      path ? path : "?");
 				free(path);
 				n += snprintf(spec + n, sizeof(spec) - (size_t)n, ",format=%s",
-					      strncmp(format, "qcow2", 5) == 0 ? "qcow2" : "raw");
+					      qemu_format);
 			}
 		} else {
 			set_skip(c, "unknown backend '%s' (null, file)", backend);
@@ -890,6 +890,25 @@ static char *params_string(const struct job_config *c)
 	}
 	free(kv);
 	return s;
+}
+
+int job_image_format(const char *format, const char **qemu_format, const char **prealloc)
+{
+	static const struct {
+		const char *job, *qemu, *prealloc;
+	} formats[] = {
+		{ "raw", "raw", "off" }, { "qcow2", "qcow2", "off" },
+		{ "qcow2-prealloc", "qcow2", "metadata" },
+		{ "raw-full", "raw", "full" }, { "qcow2-full", "qcow2", "full" },
+	};
+
+	for (size_t i = 0; i < NELEM(formats); i++)
+		if (!strcmp(format, formats[i].job)) {
+			*qemu_format = formats[i].qemu;
+			*prealloc = formats[i].prealloc;
+			return 0;
+		}
+	return -1;
 }
 
 int job_param_is_config(const char *key)

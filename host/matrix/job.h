@@ -30,9 +30,16 @@ struct job_file {
 /* A disk image the runner makes once (backend=file) and shares. */
 struct job_image {
 	char *path;                 /* DIR/images/<format>-<size>.img */
-	char *format;               /* raw, qcow2, qcow2-prealloc */
+	char *format;               /* a job format: raw, qcow2, qcow2-prealloc, raw-full, qcow2-full */
 	unsigned long long size;
 };
+
+/* A job's format= value as the image is made: the QEMU format (raw, qcow2) and kvmio mkdisk's
+ * preallocation (off; metadata for qcow2-prealloc; full for raw-full and qcow2-full: every block
+ * allocated and written, so that reads reach the host's storage and a configuration's writes
+ * change no later configuration's reads). 0, or -1 for an unknown value. */
+#define JOB_FORMATS "raw, qcow2, qcow2-prealloc, raw-full, qcow2-full"
+int job_image_format(const char *format, const char **qemu_format, const char **prealloc);
 
 struct job_config {
 	char id[16];                /* c001, ... */

@@ -292,14 +292,18 @@ static int make_images(const char *dir, const struct job_matrix *m, const char *
 {
 	for (int i = 0; i < m->nimages; i++) {
 		const struct job_image *im = &m->images[i];
-		int prealloc = strcmp(im->format, "qcow2-prealloc") == 0;
+		const char *qemu_format, *prealloc;
 		char err[512];
 		uint64_t id;
 
 		if (!need[i] || path_exists(im->path))
 			continue;
-		if (disk_make(im->path, im->size, prealloc || !strcmp(im->format, "qcow2") ?
-			      "qcow2" : "raw", prealloc ? "metadata" : "off", 0, &id, err,
+		if (job_image_format(im->format, &qemu_format, &prealloc) != 0) {
+			fprintf(stderr, "kvmio: run: image %s: unknown format %s\n", im->path,
+				im->format);
+			return -1;
+		}
+		if (disk_make(im->path, im->size, qemu_format, prealloc, 0, &id, err,
 			      sizeof(err)) != 0) {
 			fprintf(stderr, "kvmio: run: image %s: %s\n", im->path, err);
 			return -1;

@@ -209,6 +209,39 @@ static void test_boot_args(void **state)
 	job_file_free(&jf);
 }
 
+/* format: the fully allocated images (raw-full, qcow2-full) are images of their own, given to
+ * QEMU as raw and qcow2; an unknown format is a skip listing the known ones. */
+static void test_full_formats(void **state)
+{
+	struct job_file jf;
+	struct job_matrix m;
+	const char *qf, *pre;
+	char *s;
+
+	(void)state;
+	assert_int_equal(job_image_format("raw-full", &qf, &pre), 0);
+	assert_string_equal(qf, "raw");
+	assert_string_equal(pre, "full");
+	assert_int_equal(job_image_format("qcow2-prealloc", &qf, &pre), 0);
+	assert_string_equal(pre, "metadata");
+	assert_int_equal(job_image_format("vmdk", &qf, &pre), -1);
+	assert_int_equal(load("[d]\ndisk = ide\nbackend = file\nformat = raw-full, qcow2-full, raw, vmdk\n",
+			      &jf), 0);
+	assert_int_equal(job_expand(&jf, "DIR", &m, err, sizeof(err)), 0);
+	assert_int_equal(m.n, 4);
+	assert_int_equal(m.nimages, 3);
+	s = job_boot_string(&m.cfg[0], "kvmio");
+	assert_string_equal(s, "kvmio boot --disk ide,backend=file=DIR/images/raw-full-1G.img,format=raw -- bench=disk");
+	free(s);
+	s = job_boot_string(&m.cfg[1], "kvmio");
+	assert_string_equal(s, "kvmio boot --disk ide,backend=file=DIR/images/qcow2-full-1G.img,format=qcow2 -- bench=disk");
+	free(s);
+	assert_true(m.cfg[3].skip);
+	assert_string_equal(m.cfg[3].reason, "unknown format 'vmdk' (" JOB_FORMATS ")");
+	job_matrix_free(&m);
+	job_file_free(&jf);
+}
+
 /* pin: an axis; none adds nothing, last the highest CPU kvmio may use, a CPU it may not use
  * is a skip naming the CPUs it may. */
 static void test_pin_axis(void **state)
@@ -370,6 +403,7 @@ int main(void)
 		cmocka_unit_test(test_ahci_axis),
 		cmocka_unit_test(test_boot_args),
 		cmocka_unit_test(test_pin_axis),
+		cmocka_unit_test(test_full_formats),
 		cmocka_unit_test(test_iothread_axis),
 		cmocka_unit_test(test_virtio_scsi_axis),
 		cmocka_unit_test(test_shipped_jobs),
