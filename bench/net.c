@@ -532,7 +532,16 @@ enum guest_status bench_net(const struct options *o)
 	}
 	counts_stop(r, &c);
 	if (rc) {
-		report_error_key("device", "the NIC stopped completing transmissions", "dev");
+		rec_begin("error");
+		rec_str("code", "device");
+		rec_str("msg", "the NIC stopped completing transmissions");
+		rec_str("key", "dev");
+		rec_str("model", r->tx->model);
+		if (r->tx->error_fields)
+			r->tx->error_fields(r->tx, 1);
+		if (r->rx->error_fields) /* the receiving NIC (rxdev=, or the same one) */
+			r->rx->error_fields(r->rx, 0);
+		rec_end();
 		return STATUS_FAIL;
 	}
 	if (!strcmp(o->bench, "net-rr") && frames == 0) {

@@ -35,6 +35,9 @@ struct netdev {
 	/* Frames the device itself dropped (missed-packet counters), 0 if it has none. */
 	uint64_t (*rx_missed)(struct netdev *d);
 
+	/* Optional: the device's state as fields of the error record being written, when it stops
+	 * completing: its transmit side (tx 1) or its receive side (virtio: tx_ring_*, rx_ring_*). */
+	void (*error_fields)(const struct netdev *d, int tx);
 	volatile uint32_t irq_pending; /* set by the driver's interrupt handler */
 	uint64_t irqs;
 	void *priv;

@@ -10,6 +10,7 @@
 #include "kernel/io.h"
 #include "kernel/lib.h"
 #include "kernel/memory.h"
+#include "kernel/report.h"
 
 #define RESET_SPIN_LIMIT        1000000
 
@@ -158,4 +159,35 @@ int virtio_give_up(struct virtio_dev *v, const char *model, const char *why)
 	if (v->mapped)
 		v->ops->status_write(v, v->ops->status_read(v) | VIRTIO_STATUS_FAILED);
 	return -1;
+}
+
+/* PREFIX + name into buf (record keys are short) */
+static const char *field_key(char *buf, unsigned cap, const char *prefix, const char *name)
+{
+	unsigned n = 0;
+
+	for (; *prefix && n + 1 < cap; prefix++)
+		buf[n++] = *prefix;
+	for (; *name && n + 1 < cap; name++)
+		buf[n++] = *name;
+	buf[n] = 0;
+	return buf;
+}
+
+void virtq_report_fields(const struct virtq *q, const char *prefix)
+{
+	struct virtq_snapshot s;
+	char k[48];
+
+	virtq_snapshot(q, &s);
+	rec_u64(field_key(k, sizeof(k), prefix, "published"), s.published);
+	rec_u64(field_key(k, sizeof(k), prefix, "used"), s.device_used);
+	rec_u64(field_key(k, sizeof(k), prefix, "taken"), s.taken);
+	rec_u64(field_key(k, sizeof(k), prefix, "in_flight"), s.in_flight);
+	if (s.event_idx)
+		rec_u64(field_key(k, sizeof(k), prefix, "avail_event"), s.device_event);
+	rec_hex(field_key(k, sizeof(k), prefix, "device_flags"), s.device_flags);
+	rec_str(field_key(k, sizeof(k), prefix, "last_kick"), s.last_publish_notified ? "sent" : "suppressed");
+	rec_u64(field_key(k, sizeof(k), prefix, "kicks"), s.notifies);
+	rec_u64(field_key(k, sizeof(k), prefix, "kicks_suppressed"), s.notifies_suppressed);
 }

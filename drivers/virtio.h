@@ -158,4 +158,9 @@ void virtio_driver_ok(struct virtio_dev *v);
  * transport got that far (§2.1). Returns -1. */
 int virtio_give_up(struct virtio_dev *v, const char *model, const char *why);
 
+/* A queue's snapshot (virtq_snapshot) as fields of the record being written: PREFIXpublished,
+ * PREFIXused, PREFIXtaken, PREFIXin_flight, PREFIXavail_event (EVENT_IDX), PREFIXdevice_flags,
+ * PREFIXlast_kick, PREFIXkicks, PREFIXkicks_suppressed (prefix "ring_", "tx_ring_", ...). */
+void virtq_report_fields(const struct virtq *q, const char *prefix);
+
 #endif

@@ -130,25 +130,14 @@ static int submit_on(struct vblk *vb, struct virtq *q, struct vblk_slot *slot,
 static void vblk_error_fields(const struct blkdev *d)
 {
 	const struct vblk *vb = d->priv;
-	struct virtq_snapshot s;
 	uint16_t k = 0;
 	for (uint16_t i = 0; i < vb->nq; i++)
 		if (vb->q[i].num_free != vb->q[i].size) {
 			k = i;
 			break;
 		}
-	virtq_snapshot(&vb->q[k], &s);
 	rec_u64("ring_queue", k);
-	rec_u64("ring_published", s.published);
-	rec_u64("ring_used", s.device_used);
-	rec_u64("ring_taken", s.taken);
-	rec_u64("ring_in_flight", s.in_flight);
-	if (s.event_idx)
-		rec_u64("ring_avail_event", s.device_event);
-	rec_hex("ring_device_flags", s.device_flags);
-	rec_str("ring_last_kick", s.last_publish_notified ? "sent" : "suppressed");
-	rec_u64("ring_kicks", s.notifies);
-	rec_u64("ring_kicks_suppressed", s.notifies_suppressed);
+	virtq_report_fields(&vb->q[k], "ring_");
 }
 
 static struct blk_req *vblk_poll(struct blkdev *d)

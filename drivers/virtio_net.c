@@ -62,6 +62,17 @@ static int post_rx(struct vnet *v, uint8_t *buf)
 	return virtq_add_chain(&v->rxq, bufs, n, buf) < 0 ? -1 : 0;
 }
 
+/* A NIC that stopped completing: its transmit or its receive ring, both sides. */
+static void vnet_error_fields(const struct netdev *d, int tx)
+{
+	const struct vnet *v = d->priv;
+
+	if (tx)
+		virtq_report_fields(&v->txq, "tx_ring_");
+	else
+		virtq_report_fields(&v->rxq, "rx_ring_");
+}
+
 static int vnet_transmit(struct netdev *d, const void *frame, uint32_t len)
 {
 	struct vnet *v = d->priv;
@@ -187,6 +198,7 @@ static int vnet_add(const struct pci_dev *p, const struct virtio_mmio_slot *m, c
 		.pci = p, .mtu = VNET_MTU, .tx_slots = v->tx_count,
 		.link_up = vnet_link_up, .transmit = vnet_transmit, .tx_complete = vnet_tx_complete,
 		.receive = vnet_receive, .rx_release = vnet_rx_release, .rx_missed = vnet_rx_missed,
+		.error_fields = vnet_error_fields,
 		.priv = v, .unusable = unusable, .unusable_key = unusable && unusable != irq_unusable ? "ring" : 0,
 		.ring = virtio_ring_name(&v->vdev),
 	};

@@ -280,7 +280,11 @@ const char *test_boot_log(struct log *log, int want, const struct test_boot *b)
 		shown[0] = '\0';
 		for (int i = 0; i < n && len < sizeof(shown); i++)
 			len += (size_t)snprintf(shown + len, sizeof(shown) - len, " %s", argv[i]);
-		fail_msg("kvmio%s: exit %d, want %d\n%s", shown, rc, want, printed);
+		/* kvmio's whole report first, on its own lines (cmocka cuts a message at about
+		 * 1 KiB, and a cut message has no newline to end it), then the one-line verdict */
+		fprintf(stderr, "%s%s", printed,
+			printed[0] && printed[strlen(printed) - 1] != '\n' ? "\n" : "");
+		fail_msg("kvmio%s: exit %d, want %d (kvmio's output above)", shown, rc, want);
 	}
 	memset(log, 0, sizeof(*log));
 	log_parse_file(log, logp);

@@ -115,6 +115,8 @@ static void test_wait_bounded(void **state)
 {
 	(void)state;
 	static const char *const waits[] = { "halt", "spin" };
+	struct log log_net;
+
 	for (int i = 0; i < 2; i++) {
 		struct log log;
 		char opts[200];
@@ -127,6 +129,17 @@ static void test_wait_bounded(void **state)
 		assert_null(log_find(&log, "timeout", NULL, NULL));
 		log_free(&log);
 	}
+	/* a NIC's too, and its error record has both rings: the device completed the frame
+	 * (used 1), the guest never heard of it (taken 0) */
+	boot(&log_net, KVMIO_EXIT_GUEST_FAIL, "--net", "virtio-net,topology=loop virtio-net,topology=loop",
+	     "bench=net-tx ops=50 irq=msix wait=halt fault=noirq timeout=100");
+	const struct record *e = test_check_device_error(&log_net, "virtio-net");
+	test_assert_field(e, "msg", "the NIC stopped completing transmissions");
+	test_assert_field(e, "tx_ring_published", "1");
+	test_assert_field(e, "tx_ring_used", "1");
+	test_assert_field(e, "tx_ring_taken", "0");
+	(void)test_u64_of(e, "rx_ring_published");
+	log_free(&log_net);
 }
 
 static void test_refusals(void **state)
