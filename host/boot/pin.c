@@ -80,16 +80,24 @@ void pin_cpus_text(const struct pin_cpus *p, int from, char *buf, size_t len)
 					 p->cpu[k]);
 }
 
-int pin_check_allowed(const struct pin_cpus *p, char *err, size_t errlen)
+/* The CPUs this process may run on, into set. 0, or -1 with the reason in err. */
+static int own_affinity(cpu_set_t *set, char *err, size_t errlen)
 {
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	if (sched_getaffinity(0, sizeof(set), &set) != 0) {
+	CPU_ZERO(set);
+	if (sched_getaffinity(0, sizeof(*set), set) != 0) {
 		snprintf(err, errlen, "cannot read this process's CPU affinity: %s",
 			 strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+int pin_check_allowed(const struct pin_cpus *p, char *err, size_t errlen)
+{
+	cpu_set_t set;
+
+	if (own_affinity(&set, err, errlen) != 0)
+		return -1;
 	for (int k = 0; k < p->n; k++)
 		if (!CPU_ISSET(p->cpu[k], &set)) {
 			char allowed[256];
@@ -112,12 +120,8 @@ int pin_resolve(const char *s, struct pin_cpus *p, char *err, size_t errlen)
 	if (!strcmp(s, PIN_LAST)) {
 		cpu_set_t set;
 
-		CPU_ZERO(&set);
-		if (sched_getaffinity(0, sizeof(set), &set) != 0) {
-			snprintf(err, errlen, "cannot read this process's CPU affinity: %s",
-				 strerror(errno));
+		if (own_affinity(&set, err, errlen) != 0)
 			return -1;
-		}
 		p->n = 0;
 		for (int c = CPU_SETSIZE - 1; c >= 0 && !p->n; c--)
 			if (CPU_ISSET(c, &set))
