@@ -5,6 +5,8 @@
 #include "virtio_mmio_arg.h"
 
 #define AT(field) offsetof(struct options, field)
+#define OPT_STR_(x) #x
+#define OPT_STR(x) OPT_STR_(x) /* a number macro as a string literal, for the help texts */
 
 /* No libc on the guest side: the few string helpers this file needs. */
 static size_t str_len(const char *s)
@@ -91,7 +93,7 @@ const struct option_spec option_specs[] = {
 #undef KVMIO_EXIT_TEST
 	  , AT(tests) },
 	{ "irq", OPT_CHOICE, 0, 0, irq_choices, "poll", "completions: poll the device, intx (I/O APIC) or msix (MSI-X, else MSI)", AT(irq) },
-	{ "wait", OPT_CHOICE, 0, 0, wait_choices, "spin", "irq=intx|msix: how the guest waits for a completion interrupt: spin (interrupts on, a PAUSE loop: the vCPU never sleeps, so no wake-up is timed, but its host thread never yields its CPU) or halt (HLT, as an OS idles: the vCPU thread sleeps until the interrupt wakes it; a 100 Hz timer tick bounds every wait, its interrupts are the result's ticks=)", AT(wait) },
+	{ "wait", OPT_CHOICE, 0, 0, wait_choices, "spin", "irq=intx|msix: how the guest waits for a completion interrupt: spin (interrupts on, a PAUSE loop: the vCPU never sleeps, so no wake-up is timed, but its host thread never yields its CPU) or halt (HLT, as an OS idles: the vCPU thread sleeps until the interrupt wakes it; a " OPT_STR(WAIT_TICK_HZ) " Hz timer tick bounds every wait, its interrupts are the result's ticks=)", AT(wait) },
 	{ "ata_mode", OPT_CHOICE, 0, 0, ata_choices, "pio", "IDE data transfer: pio or dma (bus-master)", AT(ata_mode) },
 	{ "transport", OPT_CHOICE, 0, 0, transport_choices, "auto", "virtio: legacy (I/O BAR) or modern (1.x capabilities); auto: modern when offered", AT(transport) },
 	{ "evidx", OPT_U64, 0, 1, 0, "0", "virtio: negotiate VIRTIO_RING_F_EVENT_IDX", AT(evidx) },

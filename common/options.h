@@ -76,6 +76,7 @@ enum option_kind {
 };
 
 #define WARMUP_MAX_MS 3600000ull /* an hour */
+#define WAIT_TICK_HZ 100         /* wait=halt: the timer tick that bounds every halted wait */
 #define VIRTIO_QUEUES_MAX 16     /* queues= at most (virtio-blk request queues) */
 
 struct option_spec {

@@ -3,6 +3,7 @@
  * the local APIC (SDM Vol. 3A chapter 10/11 "APIC") and the watchdog on its one-shot timer.
  */
 #include "interrupts.h"
+#include "options.h" /* WAIT_TICK_HZ */
 #include "acpi.h"
 #include "io.h"
 #include "lib.h"
@@ -255,18 +256,12 @@ static uint64_t watchdog_seconds;
 static uint64_t tick_period;   /* 0: one-shot; else LAPIC ticks between periodic interrupts */
 static uint64_t tick_count;    /* periodic interrupts taken */
 
-static void timer_arm(uint64_t ticks)
+/* Unmasked, one-shot (mode 0) or periodic (APIC_LVT_PERIODIC), after `ticks`. */
+static void timer_arm(uint64_t ticks, uint32_t mode)
 {
 	lapic_write(APIC_TIMER_DIVIDE, APIC_DIVIDE_BY_16);
-	lapic_write(APIC_LVT_TIMER, VECTOR_WATCHDOG); /* one-shot, unmasked */
+	lapic_write(APIC_LVT_TIMER, VECTOR_WATCHDOG | mode);
 	lapic_write(APIC_TIMER_INITIAL, (uint32_t)ticks);
-}
-
-static void timer_arm_periodic(uint64_t period)
-{
-	lapic_write(APIC_TIMER_DIVIDE, APIC_DIVIDE_BY_16);
-	lapic_write(APIC_LVT_TIMER, VECTOR_WATCHDOG | APIC_LVT_PERIODIC);
-	lapic_write(APIC_TIMER_INITIAL, (uint32_t)period);
 }
 
 /* Count LAPIC timer ticks over ~10 ms of TSC. */
@@ -306,7 +301,7 @@ static void watchdog_irq(struct int_frame *f, void *arg)
 	} else if (watchdog_ticks_left) {
 		uint64_t chunk = watchdog_ticks_left > APIC_TIMER_MAX ? APIC_TIMER_MAX : watchdog_ticks_left;
 		watchdog_ticks_left -= chunk;
-		timer_arm(chunk);
+		timer_arm(chunk, 0);
 		return;
 	}
 	rec_begin("timeout");
@@ -324,7 +319,7 @@ void watchdog_start(uint64_t seconds, uint64_t tsc_hz)
 	uint64_t total = seconds * timer_hz;
 	uint64_t chunk = total > APIC_TIMER_MAX ? APIC_TIMER_MAX : total;
 	watchdog_ticks_left = total - chunk;
-	timer_arm(chunk ? chunk : 1);
+	timer_arm(chunk ? chunk : 1, 0);
 	irq_enable();
 }
 
@@ -339,10 +334,10 @@ void irq_wait_set(enum irq_wait_how how)
 	/* The watchdog's one-shot count becomes a periodic tick: what is left of its current
 	 * count plus the chunks still to come is the time left, counted down tick by tick. */
 	irq_disable();
-	uint64_t period = timer_hz / IRQ_WAIT_TICK_HZ;
+	uint64_t period = timer_hz / WAIT_TICK_HZ;
 	watchdog_ticks_left += lapic_read(APIC_TIMER_CURRENT);
 	tick_period = period ? period : 1;
-	timer_arm_periodic(tick_period);
+	timer_arm(tick_period, APIC_LVT_PERIODIC);
 	irq_enable();
 }
 

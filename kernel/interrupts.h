@@ -35,10 +35,9 @@ int irq_wait(volatile uint32_t *pending, uint64_t max_cycles);
 /* How irq_wait waits (option wait=): SPIN, a PAUSE loop (the vCPU never sleeps: no vCPU wake-up
  * in the figures, but the vCPU thread never yields its host CPU), or HALT, HLT until an
  * interrupt as an OS idles (the vCPU thread sleeps and the interrupt wakes it). HALT turns the
- * watchdog's timer into an IRQ_WAIT_TICK_HZ tick, so every halted wait wakes to check its
+ * watchdog's timer into a WAIT_TICK_HZ tick (options.h), so every halted wait wakes to check its
  * deadline and stays bounded; the tick's interrupts are counted (irq_wait_ticks). */
 enum irq_wait_how { IRQ_WAIT_SPIN, IRQ_WAIT_HALT };
-#define IRQ_WAIT_TICK_HZ 100
 void irq_wait_set(enum irq_wait_how how);
 uint64_t irq_wait_ticks(void);
 /* Test aid (fault=noirq): device interrupts are acknowledged and dropped, never handed to their
