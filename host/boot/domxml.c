@@ -427,13 +427,16 @@ int domxml_build(const struct qemu_options *o, const struct qemu_command *cmd,
 		strcmp(cmd->accel, "kvm") == 0 ? "kvm" : "qemu", DOMXML_QEMU_NS);
 	element(f, 2, "name", p->name);
 	fprintf(f, "  <memory unit='MiB'>%d</memory>\n", cmd->memory_mib);
+	int tcg = strcmp(cmd->accel, "kvm") != 0;
+	fputs("  <vcpu", f);
 	if (p->cpuset && !p->pin) {
-		fputs("  <vcpu placement='static'", f);
+		fputs(" placement='static'", f);
 		attr(f, "cpuset", p->cpuset);
-		fputs(">1</vcpu>\n", f);
-	} else {
-		fputs("  <vcpu>1</vcpu>\n", f);
 	}
+	if (tcg) /* room for a CPU never plugged: TCG keeps the guest's barriers (QEMU_TCG_SMP) */
+		fprintf(f, " current='1'>%d</vcpu>\n", QEMU_TCG_MAXCPUS);
+	else
+		fputs(">1</vcpu>\n", f);
 	if (lt.n)
 		fprintf(f, "  <iothreads>%d</iothreads>\n", lt.n);
 	if (p->pin)
@@ -458,8 +461,11 @@ int domxml_build(const struct qemu_options *o, const struct qemu_command *cmd,
 	}
 	fputs("  </os>\n  <features>\n    <acpi/>\n  </features>\n", f);
 	/* -cpu host under KVM, -cpu max under TCG: the QEMU backend's CPUs */
-	fprintf(f, "  <cpu mode='%s'/>\n", strcmp(cmd->accel, "kvm") == 0 ? "host-passthrough"
-		: "maximum");
+	if (tcg)
+		fprintf(f, "  <cpu mode='maximum'>\n    <topology sockets='%d' dies='1' cores='1' "
+			"threads='1'/>\n  </cpu>\n", QEMU_TCG_SOCKETS);
+	else
+		fputs("  <cpu mode='host-passthrough'/>\n", f);
 	fputs("  <clock offset='utc'/>\n", f);
 	fputs("  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>destroy</on_reboot>\n"
 	      "  <on_crash>destroy</on_crash>\n", f);

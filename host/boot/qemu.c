@@ -1280,6 +1280,10 @@ int qemu_build_command(const struct qemu_options *o, struct qemu_command *cmd, c
 	add(&b, "%s", cmd->accel);
 	add(&b, "-cpu");
 	add(&b, "%s", strcmp(cmd->accel, "kvm") == 0 ? "host" : "max");
+	if (strcmp(cmd->accel, "tcg") == 0) {
+		add(&b, "-smp"); /* the guest's barriers kept (QEMU_TCG_SMP) */
+		add(&b, "%s", QEMU_TCG_SMP);
+	}
 	add(&b, "-m");
 	add(&b, "%d", cmd->memory_mib);
 	if (!o->no_debug_exit) {

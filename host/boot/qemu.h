@@ -75,6 +75,20 @@ enum qemu_disk_model { QEMU_DISK_IDE, QEMU_DISK_VIRTIO, QEMU_DISK_NVME, QEMU_DIS
 #define QEMU_IOTHREAD_MAX 32           /* bytes of an iothread setting, NUL included */
 #define QEMU_DISK_QUEUES_MAX 64        /* --disk queues= at most */
 #define QEMU_POLL_MAX_NS_LIMIT 1000000000LL /* --disk poll-max-ns= at most (1 s) */
+/*
+ * Under TCG the machine has room for a second CPU that is never plugged: QEMU before 8.1 leaves
+ * out the guest's memory barriers (MFENCE, LOCK-prefixed instructions) when the machine can
+ * have only one CPU, although its device threads (main loop, iothreads, a virtio-net TX bottom
+ * half) read the rings while the vCPU writes them. A driver's "publish avail idx, MFENCE, read
+ * avail_event" then runs out of order on the host and a notification is lost: the device
+ * waits for a kick the driver was told it need not send (QEMU 8.1, commit "tcg: Do not elide
+ * memory barriers for !CF_PARALLEL in system mode"). With maxcpus=2 TCG keeps the barriers
+ * (CF_PARALLEL); one socket per CPU keeps CPUID's count at the one CPU that runs.
+ * docs/measurement.md, "Guest barriers under TCG".
+ */
+#define QEMU_TCG_SMP "1,sockets=2,cores=1,threads=1,maxcpus=2"
+#define QEMU_TCG_MAXCPUS 2             /* the same for libvirt: <vcpu current='1'>2</vcpu> */
+#define QEMU_TCG_SOCKETS 2
 struct qemu_disk {
 	enum qemu_disk_model model;
 	const char *transport;         /* virtio: legacy, modern, transitional; microvm: mmio

@@ -38,8 +38,8 @@ const char *record_get(const struct record *r, const char *key);
 int proto_lost_wakeup(const struct record *err);
 #define PROTO_LOST_WAKEUP_HINT                                                                 \
 	" (the device asked not to be notified, then never took the request: a wake-up lost "   \
-	"inside QEMU; with an iothread, QEMU 7.2's adaptive polling does this: poll-max-ns=0 "  \
-	"avoids it, docs/measurement.md)"
+	"between the guest and QEMU; under TCG, QEMU before 8.1 drops the guest's barriers "    \
+	"unless the machine allows a second CPU, docs/measurement.md §3)"
 int record_get_u64(const struct record *r, const char *key, uint64_t *out); /* 0 on success */
 /* A field as a number: decimal digits, maybe with a fraction (cycle counts, the two-decimal
  * means). 0, or -1 when r is NULL, the field is absent or it is not such a number. */

@@ -118,7 +118,11 @@ static void test_tcg_exits(void **state)
 	has(xml, "<kernel>/img/kvmio.elf</kernel>");
 	has(xml, "<cmdline>bench=exits ops=100</cmdline>");
 	has(xml, "<acpi/>");                         /* the guest powers off through ACPI */
-	has(xml, "<cpu mode='maximum'/>");           /* -cpu max, as the QEMU backend under TCG */
+	/* -cpu max and -smp QEMU_TCG_SMP, as the QEMU backend under TCG: room for a second CPU,
+	 * never plugged, so that QEMU 7.2's TCG keeps the guest's memory barriers */
+	has(xml, "  <vcpu current='1'>2</vcpu>\n");
+	has(xml, "  <cpu mode='maximum'>\n    <topology sockets='2' dies='1' cores='1' threads='1'/>\n"
+		 "  </cpu>\n");
 	has(xml, "<on_poweroff>destroy</on_poweroff>");
 	has(xml, "<emulator>/usr/bin/qemu-system-x86_64</emulator>");
 	has(xml, "<serial type='file'>\n      <source path='/tmp/k/serial.log' append='off'/>");
@@ -151,6 +155,8 @@ static void test_kvm_q35_memory(void **state)
 	lacks(xml, "<serial type='file'>");
 	has(xml, "<domain type='kvm'");
 	has(xml, "<cpu mode='host-passthrough'/>");
+	has(xml, "  <vcpu>1</vcpu>\n");             /* KVM keeps the barriers itself */
+	lacks(xml, "<topology");
 	has(xml, "machine='q35'");
 	has(xml, "<memory unit='MiB'>512</memory>");
 	lacks(xml, "<seclabel");
@@ -471,19 +477,19 @@ static void test_pin(void **state)
 	free(xml);
 	xml = xml_of(&o, &params);
 	lacks(xml, "<cputune>");
-	has(xml, "  <vcpu>1</vcpu>\n");
+	has(xml, "  <vcpu current='1'>2</vcpu>\n");
 	free(xml);
 	/* without --pin: kvmio's own CPUs for the whole QEMU, as the QEMU backend's inherits them */
 	p.pin = NULL;
 	p.cpuset = "0,2";
 	xml = xml_of(&o, &p);
-	has(xml, "  <vcpu placement='static' cpuset='0,2'>1</vcpu>\n");
+	has(xml, "  <vcpu placement='static' cpuset='0,2' current='1'>2</vcpu>\n");
 	lacks(xml, "<cputune>");
 	free(xml);
 	/* with it, <cputune> alone says where */
 	p.pin = &cpus;
 	xml = xml_of(&o, &p);
-	has(xml, "  <vcpu>1</vcpu>\n");
+	has(xml, "  <vcpu current='1'>2</vcpu>\n");
 	free(xml);
 }
 

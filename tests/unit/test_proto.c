@@ -422,8 +422,9 @@ static void test_error_record(void **state)
 	expect(&t, KVMIO_EXIT_GUEST_FAIL, 2);
 	free(t.s);
 	/* A virtio disk whose device asked for no notify and never took the published request:
-	 * the message says it is a wake-up lost inside QEMU; with the device behind (ring_used
-	 * below ring_taken is impossible; ring_used != ring_taken: it did take it) no hint. */
+	 * the message says it is a wake-up lost between the guest and QEMU; with the device
+	 * behind (ring_used below ring_taken is impossible; ring_used != ring_taken: it did take
+	 * it) no hint. */
 	static const char *const cases[][2] = {
 		{ "ring_published=2558 ring_used=2557 ring_taken=2557 ring_last_kick=suppressed", "1" },
 		{ "ring_published=2558 ring_used=2557 ring_taken=2557 ring_last_kick=sent", "0" },
@@ -443,7 +444,7 @@ static void test_error_record(void **state)
 		text_record(&t, "end", 2, "status=fail records=2");
 		assert_int_equal(parse_text(&log, &t), KVMIO_EXIT_GUEST_FAIL);
 		assert_non_null(strstr(log.err, "guest error device: device stopped"));
-		assert_int_equal(strstr(log.err, "a wake-up lost inside QEMU") != NULL,
+		assert_int_equal(strstr(log.err, "a wake-up lost between the guest and QEMU") != NULL,
 				 cases[k][1][0] == '1');
 		assert_int_equal(proto_lost_wakeup(&log.recs[1]), cases[k][1][0] == '1');
 		log_free(&log);
