@@ -232,6 +232,31 @@ static void check_noise(struct runset *r, int cfg)
 				       n, NOISE_SPREAD_LIMIT_PCT, id));
 }
 
+/* The CPUs' speed in the same probes (ns per block of work): runs of one configuration whose
+ * probes' work times differ by more than NOISE_SPEED_LIMIT_PCT ran on CPUs of another speed, and
+ * under TCG every guest figure is host CPU time. */
+static void check_speed(struct runset *r, int cfg)
+{
+	const char *id = r->rd.cfg[cfg].id;
+	double *work = xrealloc(NULL, sizeof(*work) * ((size_t)r->rd.nruns + 1));
+	int n = 0;
+
+	for (int i = 0; i < r->rd.nruns; i++)
+		if (r->rd.run[i].cfg == cfg) {
+			work[n] = resultdir_run_host_work(r->rd.dir, id, r->rd.run[i].repeat);
+			n += !isnan(work[n]); /* runs without a probe (or from before) are not counted */
+		}
+	double spread = noise_speed_spread_pct(work, n);
+
+	if (!isnan(spread) && spread > NOISE_SPEED_LIMIT_PCT)
+		add_check(r, xasprintf("%s: the host's CPUs ran a fixed block of work %.1f %% slower "
+				       "before some of its %d runs than before others (more than %g %%): "
+				       "under TCG the figures' spread holds that (results.csv "
+				       "host_work_ns; kvmio host --noise)", id, spread, n,
+				       NOISE_SPEED_LIMIT_PCT));
+	free(work);
+}
+
 int runset_load(const char *dir, struct runset *r, char *err, size_t errlen)
 {
 	int rc;
@@ -244,8 +269,10 @@ int runset_load(const char *dir, struct runset *r, char *err, size_t errlen)
 	memset(r->used, 0, sizeof(int) * (size_t)(r->rd.ncfg + 1));
 	for (int i = 0; i < r->rd.nruns; i++)
 		load_run(r, &r->rd.run[i]);
-	for (int c = 0; c < r->rd.ncfg; c++)
+	for (int c = 0; c < r->rd.ncfg; c++) {
 		check_noise(r, c);
+		check_speed(r, c);
+	}
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 /* The host's own noise on its CPUs (noise.h). */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
@@ -41,6 +42,44 @@ double noise_mean_lost_pct(const struct noise *probes, int n)
 	return n > 0 ? sum / n : 0;
 }
 
+double noise_work_ns(const struct noise *n)
+{
+	if (!n->blocks || n->lost_ns > n->span_ns)
+		return NAN;
+	return (double)(n->span_ns - n->lost_ns) / (double)n->blocks;
+}
+
+double noise_mean_work_ns(const struct noise *probes, int n)
+{
+	double sum = 0;
+	int k = 0;
+
+	for (int i = 0; i < n; i++) {
+		double w = noise_work_ns(&probes[i]);
+
+		if (!isnan(w)) {
+			sum += w;
+			k++;
+		}
+	}
+	return k ? sum / k : NAN;
+}
+
+double noise_speed_spread_pct(const double *work_ns, int n)
+{
+	double lo = NAN, hi = NAN;
+	int k = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (isnan(work_ns[i]) || work_ns[i] <= 0)
+			continue;
+		lo = k == 0 || work_ns[i] < lo ? work_ns[i] : lo;
+		hi = k == 0 || work_ns[i] > hi ? work_ns[i] : hi;
+		k++;
+	}
+	return k >= 2 ? (hi - lo) / lo * 100.0 : NAN;
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec t;
@@ -72,8 +111,15 @@ static void *spin(void *arg)
 			return NULL;
 		}
 	}
+	uint64_t acc = 1;
+
 	start = last = now_ns();
 	do {
+		/* a fixed block of dependent multiply-adds: how fast the CPU runs (noise_work_ns) */
+		for (int k = 0; k < NOISE_WORK_OPS; k++)
+			acc = acc * 6364136223846793005ull + 1442695040888963407ull;
+		__asm__ volatile("" : "+r"(acc));
+		s->n->blocks++;
 		t = now_ns();
 		noise_account(s->n, t - last);
 		last = t;
@@ -132,6 +178,8 @@ void noise_text(FILE *f, const struct noise *n)
 		fprintf(f, "%s%s %llu", b ? ", " : "", noise_bucket_name[b],
 			(unsigned long long)n->hist[b]);
 	fprintf(f, "), longest %.2f ms", (double)n->max_gap_ns / 1e6);
+	if (!isnan(noise_work_ns(n)))
+		fprintf(f, ", work %.0f ns per block", noise_work_ns(n));
 }
 
 int noise_command(double seconds)
@@ -153,5 +201,7 @@ int noise_command(double seconds)
 		putchar('\n');
 	}
 	printf("mean lost: %.2f %%\n", noise_mean_lost_pct(probes, n));
+	printf("mean work: %.0f ns per block of %d multiply-adds (the CPUs' speed when not taken "
+	       "away)\n", noise_mean_work_ns(probes, n), NOISE_WORK_OPS);
 	return fflush(stdout) == 0 ? KVMIO_EXIT_OK : KVMIO_EXIT_IO;
 }

@@ -6,6 +6,12 @@
  * host CPU time, so a run can be no steadier than this. `kvmio host --noise [SECONDS]` prints it;
  * `kvmio run` probes NOISE_RUN_PROBE_MS before every run on the CPUs QEMU will use and keeps the
  * result beside the run (runs/ID/rN/host_noise, results.csv host_lost_pct).
+ *
+ * Between two clock reads each thread does a fixed block of work (NOISE_WORK_OPS dependent
+ * multiply-adds), so the probe also says how fast the CPU ran when it had it: the time per
+ * block, gaps left out (work_ns, results.csv host_work_ns). On this project's PVM machine the
+ * same work took 22.2-26.6 ms over one minute with nothing else running: the CPU itself changes
+ * speed, and under TCG every guest figure moves with it.
  */
 #ifndef KVMIO_HOST_BOOT_NOISE_H
 #define KVMIO_HOST_BOOT_NOISE_H
@@ -20,6 +26,10 @@
 #define NOISE_SPREAD_LIMIT_PCT 2.0   /* report: runs of one configuration whose probes differ by
 				      * more points than this ran on a machine that changed */
 #define NOISE_BUCKETS 5
+#define NOISE_WORK_OPS 1024          /* multiply-adds per block between two clock reads (about 1
+				      * us: far under NOISE_GAP_NS) */
+#define NOISE_SPEED_LIMIT_PCT 2.0    /* report: runs of one configuration whose probes' work_ns
+				      * differ by more than this ran on CPUs of another speed */
 
 /* Gap classes: 10-100 us, 100 us-1 ms, 1-4 ms, 4-16 ms, longer. */
 extern const uint64_t noise_bucket_limit_ns[NOISE_BUCKETS];
@@ -31,6 +41,7 @@ struct noise {
 	uint64_t lost_ns;            /* the sum of the gaps over NOISE_GAP_NS */
 	uint64_t gaps, max_gap_ns;
 	uint64_t hist[NOISE_BUCKETS];
+	uint64_t blocks;             /* blocks of NOISE_WORK_OPS done in the span */
 };
 
 /* Count one gap of gap_ns (ignored at or under NOISE_GAP_NS). Pure. */
@@ -39,6 +50,13 @@ void noise_account(struct noise *n, uint64_t gap_ns);
 double noise_lost_pct(const struct noise *n);
 /* The mean of lost_pct over n probes. Pure. */
 double noise_mean_lost_pct(const struct noise *probes, int n);
+/* ns per block of work, the gaps left out ((span - lost) / blocks); NAN without blocks. Pure. */
+double noise_work_ns(const struct noise *n);
+/* The mean of work_ns over the probes that have one; NAN if none. Pure. */
+double noise_mean_work_ns(const struct noise *probes, int n);
+/* How far apart the slowest and the fastest of n work_ns values are, percent of the fastest
+ * ((max - min) / min * 100; NAN values skipped); NAN with fewer than two. Pure. */
+double noise_speed_spread_pct(const double *work_ns, int n);
 
 /* Spin for `seconds` on each CPU of cpus at once (NULL or none: every CPU this process may use),
  * one thread per CPU, each pinned to its CPU. out: room for PIN_MAX_CPUS; returns how many
@@ -46,7 +64,8 @@ double noise_mean_lost_pct(const struct noise *probes, int n);
 int noise_probe(const struct pin_cpus *cpus, double seconds, struct noise *out, char *err,
 		size_t errlen);
 
-/* "lost 7.9 % of 2.00 s, 8435 gaps (10-100 us 8435, ...), longest 5.1 ms" for one probe. */
+/* "lost 7.9 % of 2.00 s, 8435 gaps (10-100 us 8435, ...), longest 5.1 ms, work 1187 ns per
+ * block" for one probe. */
 void noise_text(FILE *f, const struct noise *n);
 
 /* `kvmio host --noise [SECONDS]` */

@@ -238,9 +238,10 @@ uint64_t resultdir_run_host_tsc(const char *dir, const char *id, int repeat)
 }
 
 int resultdir_run_host_noise_write(const char *dir, const char *id, int repeat, double lost_pct,
-				   const char *detail)
+				   double work_ns, const char *detail)
 {
-	char path[PATH_MAX], *text = xasprintf("%.3f\n%s", lost_pct, detail);
+	char path[PATH_MAX], *text = isnan(work_ns) ? xasprintf("%.3f\n%s", lost_pct, detail)
+			: xasprintf("%.3f %.1f\n%s", lost_pct, work_ns, detail);
 	int rc;
 
 	resultdir_run_path(dir, id, repeat, RESULTDIR_RUN_HOST_NOISE, path, sizeof(path));
@@ -249,16 +250,42 @@ int resultdir_run_host_noise_write(const char *dir, const char *id, int repeat, 
 	return rc;
 }
 
-double resultdir_run_host_noise(const char *dir, const char *id, int repeat)
+/* The first line of a run's host_noise: LOST_PCT, then WORK_NS (absent before kvmio measured
+ * it). 0 with both (NAN where absent or out of range), -1 without a file. */
+static int host_noise_line(const char *dir, const char *id, int repeat, double *lost,
+			   double *work)
 {
-	char path[PATH_MAX], line[64], *end;
+	char path[PATH_MAX], line[96], *end, *end2;
 	double v;
 
+	*lost = *work = NAN;
 	resultdir_run_path(dir, id, repeat, RESULTDIR_RUN_HOST_NOISE, path, sizeof(path));
 	if (file_read_line(path, line, sizeof(line)) != 0)
-		return NAN;
+		return -1;
 	v = strtod(line, &end);
-	return end != line && v >= 0 && v <= 100 ? v : NAN;
+	if (end == line || v < 0 || v > 100)
+		return 0;
+	*lost = v;
+	v = strtod(end, &end2);
+	if (end2 != end && v > 0 && isfinite(v))
+		*work = v;
+	return 0;
+}
+
+double resultdir_run_host_noise(const char *dir, const char *id, int repeat)
+{
+	double lost, work;
+
+	host_noise_line(dir, id, repeat, &lost, &work);
+	return lost;
+}
+
+double resultdir_run_host_work(const char *dir, const char *id, int repeat)
+{
+	double lost, work;
+
+	host_noise_line(dir, id, repeat, &lost, &work);
+	return work;
 }
 
 int resultdir_run_end(const char *dir, const char *id, int repeat, int code)
@@ -298,19 +325,21 @@ char *resultdir_run_failure(const char *dir, const char *id, int repeat)
 	return last;
 }
 
-#define NCOLS 42
+#define NCOLS 43
 #define COL_FLAVOUR 28 /* the host's accelerator flavour of the run (runs/ID/rN/flavour) */
 #define COL_QEMU 32    /* the QEMU binary of the configuration, its version and build id */
 #define COL_HOST_TSC 35 /* the host's TSC (runs/ID/rN/host_tsc_hz), then the guest's error */
 #define COL_HOST_NOISE 37 /* the noise probe before the run (runs/ID/rN/host_noise) */
-#define COL_HOST 38    /* the host that ran it, and that host's facts (RUN_HOST_COLS) */
+#define COL_HOST_WORK 38 /* the same probe's ns per block of work: the CPUs' speed */
+#define COL_HOST 39    /* the host that ran it, and that host's facts (RUN_HOST_COLS) */
 #define RUN_HOST_COLS 4
 static const char *const columns[NCOLS] = {
 	"config", "repeat", "exit", "params", "bench", "name", "ops", "total", "min", "p50",
 	"p90", "p99", "p999", "max", "mean", "tsc_hz", "accel", "iops", "mbps", "frames_s",
 	"gbps", "acc_op", "irq_op", "harness", "p50_ns", "p99_ns", "lost", "corrupt", "flavour",
 	"drift_pct", "p50_net_ns", "p99_net_ns", "qemu", "qemu_version", "qemu_build",
-	"host_tsc_hz", "tsc_error_ppm", "host_lost_pct", "host", "host_flavour", "host_cpu",
+	"host_tsc_hz", "tsc_error_ppm", "host_lost_pct", "host_work_ns", "host", "host_flavour",
+	"host_cpu",
 	"host_qemu_version",
 };
 
@@ -385,7 +414,8 @@ static void result_values(const struct record *r, const struct log *log, char *v
 /* The rows of one finished run: results.csv lines and results.json "results" objects. */
 static void write_run_results(FILE *csv, FILE *js, const struct job_config *c, int repeat,
 			      int code, const struct log *log, const char *flavour, uint64_t host_hz,
-			      double host_lost_pct, char *const host[RUN_HOST_COLS])
+			      double host_lost_pct, double host_work_ns,
+			      char *const host[RUN_HOST_COLS])
 {
 	uint64_t guest_hz = log_tsc_hz(log);
 
@@ -408,6 +438,7 @@ static void write_run_results(FILE *csv, FILE *js, const struct job_config *c, i
 		vals[COL_HOST_TSC + 1] = figure_text(host_hz && guest_hz, "%.0f",
 						     round(host_tsc_error_ppm(guest_hz, host_hz)) + 0.0);
 		vals[COL_HOST_NOISE] = figure_text(!isnan(host_lost_pct), "%.2f", host_lost_pct);
+		vals[COL_HOST_WORK] = figure_text(!isnan(host_work_ns), "%.1f", host_work_ns);
 		for (int k = 0; k < RUN_HOST_COLS; k++)
 			vals[COL_HOST + k] = strdup(host[k]);
 		csv_field(csv, c->id, 1);
@@ -542,7 +573,8 @@ static void write_config_results(FILE *csv, FILE *js, const char *dir,
 		fputc('[', js);
 		write_run_results(csv, js, c, r, code, &log, flavour,
 				  resultdir_run_host_tsc(dir, c->id, r),
-				  resultdir_run_host_noise(dir, c->id, r), host);
+				  resultdir_run_host_noise(dir, c->id, r),
+				  resultdir_run_host_work(dir, c->id, r), host);
 		for (int k = 0; k < RUN_HOST_COLS; k++)
 			free(host[k]);
 		fputs("]}", js);

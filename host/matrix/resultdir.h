@@ -25,8 +25,8 @@
 #define RESULTDIR_RUN_CMD "cmd.txt"
 #define RESULTDIR_RUN_FLAVOUR "flavour"
 #define RESULTDIR_RUN_HOST_TSC "host_tsc_hz"   /* "HZ METHOD": the host's TSC, beside the guest's */
-#define RESULTDIR_RUN_HOST_NOISE "host_noise"  /* "LOST_PCT": the noise probe before the run, then
-						* a line per CPU (boot/noise.h) */
+#define RESULTDIR_RUN_HOST_NOISE "host_noise"  /* "LOST_PCT WORK_NS": the noise probe before the
+						* run, then a line per CPU (boot/noise.h) */
 #define RESULTDIR_RUN_STDOUT "stdout.txt"
 #define RESULTDIR_RUN_STDERR "stderr.txt"
 #define RESULTDIR_RUN_EXIT "exit"
@@ -72,12 +72,14 @@ int resultdir_run_exit(const char *dir, const char *id, int repeat);
 char *resultdir_run_failure(const char *dir, const char *id, int repeat);
 /* The host's TSC frequency recorded for a run; 0 when none was. */
 uint64_t resultdir_run_host_tsc(const char *dir, const char *id, int repeat);
-/* The noise probe taken before a run: the mean share of the CPUs lost, percent, then `detail`
- * (one line per CPU). 0, or -1. */
+/* The noise probe taken before a run: the mean share of the CPUs lost, percent, and the mean
+ * ns per block of work (boot/noise.h; NAN: none), then `detail` (one line per CPU). 0, or -1. */
 int resultdir_run_host_noise_write(const char *dir, const char *id, int repeat, double lost_pct,
-				   const char *detail);
+				   double work_ns, const char *detail);
 /* That share; NAN when no probe was taken. */
 double resultdir_run_host_noise(const char *dir, const char *id, int repeat);
+/* That work time; NAN when no probe (or one from before kvmio measured it) was taken. */
+double resultdir_run_host_work(const char *dir, const char *id, int repeat);
 
 /* DIR/results.csv and DIR/results.json from every finished run's serial.log. With --until-cv
  * (goal and until, one state per configuration; else both NULL) results.json says per

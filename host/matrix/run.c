@@ -222,7 +222,8 @@ static void probe_noise(const char *dir, const struct job_config *c, int r)
 		fputc('\n', f);
 	}
 	fclose(f);
-	resultdir_run_host_noise_write(dir, c->id, r, noise_mean_lost_pct(probes, n), detail);
+	resultdir_run_host_noise_write(dir, c->id, r, noise_mean_lost_pct(probes, n),
+				       noise_mean_work_ns(probes, n), detail);
 	free(detail);
 }
 

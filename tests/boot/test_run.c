@@ -143,7 +143,7 @@ static void check_row_figures(const char *csv_text)
 	char *text = strdup(csv_text), *p = text, *h[64], *f[64];
 	int nh = csv_next_record(&p, h, 64), rows = 0;
 	int k_p50 = -1, k_p99 = -1, k_n50 = -1, k_n99 = -1, k_hz = -1, k_host = -1, k_ppm = -1;
-	int k_lost = -1;
+	int k_lost = -1, k_work = -1;
 
 	for (int i = 0; i < nh; i++) {
 		k_p50 = !strcmp(h[i], "p50_ns") ? i : k_p50;
@@ -154,9 +154,10 @@ static void check_row_figures(const char *csv_text)
 		k_host = !strcmp(h[i], "host_tsc_hz") ? i : k_host;
 		k_ppm = !strcmp(h[i], "tsc_error_ppm") ? i : k_ppm;
 		k_lost = !strcmp(h[i], "host_lost_pct") ? i : k_lost;
+		k_work = !strcmp(h[i], "host_work_ns") ? i : k_work;
 	}
 	assert_true(k_p50 >= 0 && k_p99 >= 0 && k_n50 >= 0 && k_n99 >= 0 && k_hz >= 0 &&
-		    k_host >= 0 && k_ppm >= 0 && k_lost >= 0);
+		    k_host >= 0 && k_ppm >= 0 && k_lost >= 0 && k_work >= 0);
 	while (csv_next_record(&p, f, 64) == nh) {
 		double p50 = atof(f[k_p50]), n50 = atof(f[k_n50]), p99 = atof(f[k_p99]);
 		double n99 = atof(f[k_n99]), ghz = atof(f[k_hz]), hhz = atof(f[k_host]);
@@ -168,6 +169,8 @@ static void check_row_figures(const char *csv_text)
 		/* the noise probe before the run: a share, present on every row */
 		assert_true(f[k_lost][0] != '\0');
 		assert_true(atof(f[k_lost]) >= 0 && atof(f[k_lost]) <= 100);
+		/* and the CPUs' speed in it: a time per block of work, present on every row */
+		assert_true(f[k_work][0] != '\0' && atof(f[k_work]) > 0);
 		rows++;
 	}
 	assert_true(rows > 0);
@@ -206,12 +209,12 @@ static void check_complete(void)
 				 "p99,p999,max,mean,tsc_hz,accel,iops,mbps,frames_s,gbps,acc_op,"
 				 "irq_op,harness,p50_ns,p99_ns,lost,corrupt,flavour,drift_pct,p50_net_ns,"
 				 "p99_net_ns,qemu,qemu_version,qemu_build,host_tsc_hz,tsc_error_ppm,host_lost_pct,"
-				 "host,host_flavour,host_cpu,host_qemu_version\n",
+				 "host_work_ns,host,host_flavour,host_cpu,host_qemu_version\n",
 				 strlen("config,repeat,exit,params,bench,name,ops,total,min,p50,p90,"
 				 "p99,p999,max,mean,tsc_hz,accel,iops,mbps,frames_s,gbps,acc_op,"
 				 "irq_op,harness,p50_ns,p99_ns,lost,corrupt,flavour,drift_pct,p50_net_ns,"
 				 "p99_net_ns,qemu,qemu_version,qemu_build,host_tsc_hz,tsc_error_ppm,host_lost_pct,"
-				 "host,host_flavour,host_cpu,host_qemu_version\n")), 0);
+				 "host_work_ns,host,host_flavour,host_cpu,host_qemu_version\n")), 0);
 	check_row_figures(csv);
 	assert_int_equal(count_lines(csv, "c001,1,0,\"backend=null;bench=disk;disk=ide;ops=200;"
 				     "rw=randread\",disk,randread-4k-qd1,200,"), 1);

@@ -170,6 +170,8 @@ static void test_host_noise(void **state)
 	assert_stdout_has("cpu ");
 	assert_stdout_has(" gaps over 10 us (10-100 us ");
 	assert_stdout_has("mean lost: ");
+	assert_stdout_has(", work ");
+	assert_stdout_has("mean work: ");
 	assert_int_equal(test_kvmio_split(out_path, err_path, "host", "--noise", "0", (char *)NULL),
 			 2);
 	assert_stderr_has("kvmio: host: --noise: bad duration '0'");

@@ -3,6 +3,7 @@
  * on the CPUs this process may use (its shape, not its figures: how much a CPU loses is the
  * machine's, never a test threshold).
  */
+#include <math.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -50,6 +51,28 @@ static void test_mean(void **state)
 	assert_true(noise_mean_lost_pct(p, 0) == 0);
 }
 
+/* The CPUs' speed: time per block of work with the gaps left out, its mean over probes that
+ * have one, and how far apart the slowest and the fastest of a configuration's runs are. */
+static void test_work(void **state)
+{
+	struct noise p[3] = {
+		{ .span_ns = 1200000, .lost_ns = 200000, .blocks = 1000 },   /* 1000 ns a block */
+		{ .span_ns = 1000000, .lost_ns = 0, .blocks = 800 },         /* 1250 */
+		{ .span_ns = 1000000, .lost_ns = 0, .blocks = 0 },           /* none */
+	};
+	double w[] = { 1000, NAN, 1100, 1050 }, one[] = { 1000, NAN };
+
+	(void)state;
+	assert_true(fabs(noise_work_ns(&p[0]) - 1000) < 1e-9);
+	assert_true(fabs(noise_work_ns(&p[1]) - 1250) < 1e-9);
+	assert_true(isnan(noise_work_ns(&p[2])));
+	assert_true(fabs(noise_mean_work_ns(p, 3) - 1125) < 1e-9);
+	assert_true(isnan(noise_mean_work_ns(&p[2], 1)));
+	assert_true(fabs(noise_speed_spread_pct(w, 4) - 10) < 1e-9);
+	assert_true(isnan(noise_speed_spread_pct(one, 2)));      /* one value: no spread */
+	assert_true(isnan(noise_speed_spread_pct(w, 0)));
+}
+
 /* A real probe: one result per allowed CPU (or per CPU asked), each as long as asked, the lost
  * time within the span; a CPU this process may not use is refused with its number. */
 static void test_probe(void **state)
@@ -69,6 +92,7 @@ static void test_probe(void **state)
 		assert_true(out[i].span_ns >= 50000000ull);
 		assert_true(out[i].lost_ns <= out[i].span_ns);
 		assert_true(noise_lost_pct(&out[i]) >= 0 && noise_lost_pct(&out[i]) <= 100);
+		assert_true(out[i].blocks > 0 && noise_work_ns(&out[i]) > 0);
 	}
 	for (int c = 0; c < CPU_SETSIZE; c++)
 		if (CPU_ISSET(c, &set)) {
@@ -86,6 +110,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_account),
 		cmocka_unit_test(test_mean),
+		cmocka_unit_test(test_work),
 		cmocka_unit_test(test_probe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -75,11 +75,13 @@ static int setup(void **st)
 		  "echo '2000000100 sysfs' > %s/runs/c001/r2/host_tsc_hz", s->dir, s->dir) != 0)
 		return -1;
 	/* the host's noise before each run: c002's runs 7 and 37 % (the machine changed), c003's
-	 * 5.0, 6.9 and 5.5 (within 2 points), a probe that cannot be read (c003 r3 not counted) */
-	if (shell("printf '7.000\\ncpu 0: lost\\n' > %s/runs/c002/r1/host_noise && "
-		  "printf '37.000\\n' > %s/runs/c002/r2/host_noise && "
-		  "printf '5.0\\n' > %s/runs/c003/r1/host_noise && "
-		  "printf '6.9\\n' > %s/runs/c003/r2/host_noise && "
+	 * 5.0, 6.9 and 5.5 (within 2 points), a probe that cannot be read (c003 r3 not counted);
+	 * the CPUs' speed in them: c002's 1000 and 1100 ns a block (10 % apart), c003's 1000 and
+	 * 1010 (1 %) */
+	if (shell("printf '7.000 1000.0\\ncpu 0: lost\\n' > %s/runs/c002/r1/host_noise && "
+		  "printf '37.000 1100.0\\n' > %s/runs/c002/r2/host_noise && "
+		  "printf '5.0 1000\\n' > %s/runs/c003/r1/host_noise && "
+		  "printf '6.9 1010\\n' > %s/runs/c003/r2/host_noise && "
 		  "printf 'x\\n' > %s/runs/c003/r3/host_noise", s->dir, s->dir, s->dir, s->dir,
 		  s->dir) != 0)
 		return -1;
@@ -260,16 +262,20 @@ static void test_checks(void **st)
 	const char *line = "c001 r1: the guest's TSC (2000000000 Hz) is -9901 ppm off the host's "
 			   "(2020000000 Hz): over 0.1 %, its cycle-to-time figures are off by as much";
 
-	assert_non_null(strstr(s->html, "<a href=\"#checks\">2 measurement checks</a> raised"));
+	assert_non_null(strstr(s->html, "<a href=\"#checks\">3 measurement checks</a> raised"));
 	assert_non_null(strstr(s->html, "<section class=\"checks\" id=\"checks\">"));
 	assert_int_equal(count(s->html, NULL, "ppm off the host"), 1);
-	assert_non_null(strstr(s->summary, "measurement checks (2):"));
+	assert_non_null(strstr(s->summary, "measurement checks (3):"));
 	assert_non_null(strstr(s->summary, line));
 	assert_null(strstr(s->summary, "c001 r2: the guest's TSC"));
 	/* the host's noise: c002's probes 30 points apart, c003's within 2 */
 	assert_non_null(strstr(s->summary, "c002: the host took 7.0 % to 37.0 % of its CPUs in the "
 				       "noise probes before its 2 runs, more than 2 points apart"));
 	assert_null(strstr(s->summary, "c003: the host took"));
+	/* the CPUs' speed: c002's probes 10 % apart, c003's 1 % */
+	assert_non_null(strstr(s->summary, "c002: the host's CPUs ran a fixed block of work 10.0 % "
+				       "slower before some of its 2 runs than before others"));
+	assert_null(strstr(s->summary, "c003: the host's CPUs"));
 }
 
 /* The last kvmio calibrate of this host, from where it keeps it; said when there is none. */
