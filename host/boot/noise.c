@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <sched.h>
 #include <string.h>
 #include <time.h>
@@ -42,8 +43,23 @@ double noise_mean_lost_pct(const struct noise *probes, int n)
 	return n > 0 ? sum / n : 0;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 double noise_work_ns(const struct noise *n)
 {
+	if (n->nwindows > 0) {
+		double w[NOISE_WORK_WINDOWS];
+		int k = n->nwindows < NOISE_WORK_WINDOWS ? n->nwindows : NOISE_WORK_WINDOWS;
+
+		memcpy(w, n->window_work_ns, sizeof(double) * (size_t)k);
+		qsort(w, (size_t)k, sizeof(double), cmp_double);
+		return k % 2 ? w[k / 2] : (w[k / 2 - 1] + w[k / 2]) / 2;
+	}
 	if (!n->blocks || n->lost_ns > n->span_ns)
 		return NAN;
 	return (double)(n->span_ns - n->lost_ns) / (double)n->blocks;
@@ -111,18 +127,30 @@ static void *spin(void *arg)
 			return NULL;
 		}
 	}
-	uint64_t acc = 1;
+	uint64_t acc = 1, window_ns = s->span_ns / NOISE_WORK_WINDOWS, w_start, w_lost, w_blocks = 0;
 
-	start = last = now_ns();
+	start = last = w_start = now_ns();
+	w_lost = 0;
 	do {
 		/* a fixed block of dependent multiply-adds: how fast the CPU runs (noise_work_ns) */
 		for (int k = 0; k < NOISE_WORK_OPS; k++)
 			acc = acc * 6364136223846793005ull + 1442695040888963407ull;
 		__asm__ volatile("" : "+r"(acc));
 		s->n->blocks++;
+		w_blocks++;
 		t = now_ns();
 		noise_account(s->n, t - last);
 		last = t;
+		if (window_ns && t - w_start >= window_ns && s->n->nwindows < NOISE_WORK_WINDOWS) {
+			uint64_t lost = s->n->lost_ns - w_lost, span = t - w_start;
+
+			if (lost < span)
+				s->n->window_work_ns[s->n->nwindows++] = (double)(span - lost) /
+									  (double)w_blocks;
+			w_start = t;
+			w_lost = s->n->lost_ns;
+			w_blocks = 0;
+		}
 	} while (t - start < s->span_ns);
 	s->n->span_ns = t - start;
 	return NULL;

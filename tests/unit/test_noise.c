@@ -68,6 +68,12 @@ static void test_work(void **state)
 	assert_true(isnan(noise_work_ns(&p[2])));
 	assert_true(fabs(noise_mean_work_ns(p, 3) - 1125) < 1e-9);
 	assert_true(isnan(noise_mean_work_ns(&p[2], 1)));
+	/* with windows, their median: one slow window of five is not the CPU's speed */
+	p[0].nwindows = 5;
+	memcpy(p[0].window_work_ns, (double[]){ 1000, 1300, 990, 1010, 1005 }, 5 * sizeof(double));
+	assert_true(fabs(noise_work_ns(&p[0]) - 1005) < 1e-9);
+	p[0].nwindows = 4;
+	assert_true(fabs(noise_work_ns(&p[0]) - 1005) < 1e-9); /* (1000 + 1010) / 2 */
 	assert_true(fabs(noise_speed_spread_pct(w, 4) - 10) < 1e-9);
 	assert_true(isnan(noise_speed_spread_pct(one, 2)));      /* one value: no spread */
 	assert_true(isnan(noise_speed_spread_pct(w, 0)));
@@ -93,6 +99,7 @@ static void test_probe(void **state)
 		assert_true(out[i].lost_ns <= out[i].span_ns);
 		assert_true(noise_lost_pct(&out[i]) >= 0 && noise_lost_pct(&out[i]) <= 100);
 		assert_true(out[i].blocks > 0 && noise_work_ns(&out[i]) > 0);
+		assert_true(out[i].nwindows >= 1 && out[i].nwindows <= NOISE_WORK_WINDOWS);
 	}
 	for (int c = 0; c < CPU_SETSIZE; c++)
 		if (CPU_ISSET(c, &set)) {
