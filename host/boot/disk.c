@@ -282,7 +282,46 @@ static int run_qemu_img(char *const *argv, char *err, size_t errlen)
 	return rc;
 }
 
-/* Sparse labelled raw image at path (created with flags). 0, or errno. */
+void disk_filler_make(uint8_t *buf, size_t len, uint64_t *state)
+{
+	uint64_t x = *state ? *state : DISK_FILLER_SEED0;
+
+	for (size_t i = 0; i < len; i += 8) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		size_t n = len - i < 8 ? len - i : 8;
+		memcpy(buf + i, &x, n);
+		/* never a stamp: a sector that starts with DISK_STAMP_MAGIC would be checked as one */
+		if (i % DISK_SECTOR == 0 && n == 8 && x == DISK_STAMP_MAGIC)
+			buf[i] ^= 1;
+	}
+	*state = x;
+}
+
+/* Write the whole file (size bytes) with the filler, from a stream seeded by id. 0, or errno. */
+static int write_filler(int fd, uint64_t size, uint64_t id)
+{
+	enum { CHUNK = 1 << 20 };
+	uint8_t *buf = malloc(CHUNK);
+	uint64_t state = id ^ DISK_FILLER_SEED0;
+	int e = 0;
+
+	if (!buf)
+		return ENOMEM;
+	for (uint64_t off = 0; off < size && !e; off += CHUNK) {
+		size_t n = size - off < CHUNK ? (size_t)(size - off) : CHUNK;
+
+		disk_filler_make(buf, n, &state);
+		if (pwrite(fd, buf, n, (off_t)off) != (ssize_t)n)
+			e = errno ? errno : EIO;
+	}
+	free(buf);
+	return e;
+}
+
+/* Labelled raw image at path (created with flags): sparse, or with `full` every byte written
+ * (disk_filler_make). 0, or errno. */
 static int write_raw(const char *path, uint64_t size, uint64_t id, int flags, int full)
 {
 	uint8_t sector0[DISK_SECTOR] = { 0 };
@@ -296,7 +335,7 @@ static int write_raw(const char *path, uint64_t size, uint64_t id, int flags, in
 	if (ftruncate(fd, (off_t)size) != 0)
 		e = errno;
 	if (!e && full)
-		e = posix_fallocate(fd, 0, (off_t)size);
+		e = write_filler(fd, size, l.id);
 	if (!e && pwrite(fd, sector0, sizeof(sector0), 0) != (ssize_t)sizeof(sector0))
 		e = errno ? errno : EIO;
 	if (!e && fsync(fd) != 0)
@@ -361,7 +400,7 @@ int disk_make(const char *path, uint64_t size, const char *format, const char *p
 				 strerror(errno));
 			goto qout;
 		}
-		if ((e = write_raw(raw, size, *id, O_EXCL, 0)) != 0) {
+		if ((e = write_raw(raw, size, *id, O_EXCL, strcmp(prealloc, "full") == 0)) != 0) {
 			snprintf(err, errlen, "mkdisk: %s: %s", raw, strerror(e));
 			goto qout;
 		}

@@ -53,6 +53,17 @@ int disk_verify_raw(const char *path, uint64_t seed, int64_t pass, struct disk_v
 /* verify-disk's verdict: 0 (stamped ok > 0, nothing bad), else 1 with a one-line reason. */
 int disk_verify_verdict(const struct disk_verify_result *res, char *why, size_t whylen);
 
+/*
+ * The filler of a fully preallocated image (mkdisk --preallocation full, job formats raw-full and
+ * qcow2-full): len bytes of a xorshift64 stream continued from *state (0: DISK_FILLER_SEED0),
+ * never a sector that starts with DISK_STAMP_MAGIC. Not zeros: a block fallocated on ext4 is an
+ * unwritten extent, which reads as zeros without touching the storage, as a hole does, and an
+ * image of zeros may be kept as holes by the storage below this machine; only written data
+ * makes every read, in every configuration of a matrix, read what the storage holds.
+ */
+#define DISK_FILLER_SEED0 0x9e3779b97f4a7c15ull
+void disk_filler_make(uint8_t *buf, size_t len, uint64_t *state);
+
 /* qemu-img binary: $KVMIO_QEMU_IMG or "qemu-img". */
 const char *disk_qemu_img(void);
 

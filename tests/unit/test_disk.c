@@ -324,6 +324,33 @@ static void test_qcow2_roundtrip(void **state)
 	assert_false(r.label_ok);
 }
 
+/* The filler: a stream (the same from the same state, continued across calls), not zeros, and
+ * never a sector that starts with the stamp's magic. */
+static void test_filler(void **state)
+{
+	uint8_t a[4096], b[4096], c[2048];
+	uint64_t s1 = 0, s2 = 0, s3 = 42;
+
+	(void)state;
+	disk_filler_make(a, sizeof(a), &s1);
+	disk_filler_make(b, 2048, &s2);
+	disk_filler_make(b + 2048, 2048, &s2);
+	assert_memory_equal(a, b, sizeof(a));    /* continued across calls */
+	assert_true(s1 == s2 && s1 != 0);
+	disk_filler_make(c, sizeof(c), &s3);
+	assert_memory_not_equal(a, c, sizeof(c)); /* another seed, another stream */
+	for (size_t off = 0; off < sizeof(a); off += DISK_SECTOR) {
+		uint64_t first;
+		int zero = 1;
+
+		memcpy(&first, a + off, sizeof(first));
+		assert_true(first != DISK_STAMP_MAGIC);
+		for (size_t i = 0; i < DISK_SECTOR && zero; i++)
+			zero = a[off + i] == 0;
+		assert_false(zero);
+	}
+}
+
 static void test_mkdisk(void **state)
 {
 	char path[512], err[512];
@@ -343,6 +370,32 @@ static void test_mkdisk(void **state)
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_size, SIZE * 2);
 	assert_true(id1 != id2);
+	/* full: every block written, with the filler (not zeros: an fallocated block reads as zeros
+	 * without touching the storage), the label intact, no sector taken for a stamp */
+	assert_true(st.st_blocks * 512 >= (blkcnt_t)(SIZE * 2));
+	{
+		struct disk_verify_result r;
+		char why[256];
+		uint8_t sector[DISK_SECTOR];
+		FILE *f = fopen(path, "rb");
+		uint64_t zero_sectors = 0;
+
+		assert_non_null(f);
+		for (uint64_t lba = 1; fread(sector, 1, sizeof(sector), f) == sizeof(sector); lba++) {
+			int z = 1;
+
+			for (size_t i = 0; i < sizeof(sector) && z; i++)
+				z = sector[i] == 0;
+			zero_sectors += lba > 1 && z; /* sector 0 is the label's */
+		}
+		fclose(f);
+		assert_int_equal(zero_sectors, 0);
+		assert_int_equal(verify(path, "raw", SEED, -1, &r, why, sizeof(why)), 1);
+		assert_true(r.label_ok);
+		assert_int_equal(r.label.id, id2);
+		assert_int_equal(r.bad, 0);
+		assert_int_equal(r.unstamped, SIZE * 2 / DISK_SECTOR - FIRST_DATA);
+	}
 	assert_int_equal(disk_make(path, DISK_MIN_SIZE, "raw", "off", 1, &id2, err, sizeof(err)), 2);
 	assert_non_null(strstr(err, "more than 1 MiB + 4 KiB"));
 	assert_int_equal(disk_make(path, DISK_MIN_SIZE + 100, "raw", "off", 1, &id2, err,
@@ -547,6 +600,7 @@ int main(void)
 		cmocka_unit_test(test_no_stamps),
 		cmocka_unit_test(test_broken_label),
 		cmocka_unit_test(test_qcow2_roundtrip),
+		cmocka_unit_test(test_filler),
 		cmocka_unit_test(test_mkdisk),
 		cmocka_unit_test(test_cli),
 		cmocka_unit_test(test_report_disk),
