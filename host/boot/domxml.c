@@ -463,7 +463,7 @@ int domxml_build(const struct qemu_options *o, const struct qemu_command *cmd,
 	/* -cpu host under KVM, -cpu max under TCG: the QEMU backend's CPUs */
 	if (tcg)
 		fprintf(f, "  <cpu mode='maximum'>\n    <topology sockets='%d' dies='1' cores='1' "
-			"threads='1'/>\n  </cpu>\n", QEMU_TCG_SOCKETS);
+			"threads='1'/>\n  </cpu>\n", QEMU_TCG_MAXCPUS);
 	else
 		fputs("  <cpu mode='host-passthrough'/>\n", f);
 	fputs("  <clock offset='utc'/>\n", f);

@@ -86,9 +86,11 @@ enum qemu_disk_model { QEMU_DISK_IDE, QEMU_DISK_VIRTIO, QEMU_DISK_NVME, QEMU_DIS
  * (CF_PARALLEL); one socket per CPU keeps CPUID's count at the one CPU that runs.
  * docs/measurement.md, "Guest barriers under TCG".
  */
-#define QEMU_TCG_SMP "1,sockets=2,cores=1,threads=1,maxcpus=2"
-#define QEMU_TCG_MAXCPUS 2             /* the same for libvirt: <vcpu current='1'>2</vcpu> */
-#define QEMU_TCG_SOCKETS 2
+#define QEMU_TCG_MAXCPUS 2             /* libvirt: <vcpu current='1'>2</vcpu>, one socket each */
+#define QEMU_TCG_STR_(x) #x
+#define QEMU_TCG_STR(x) QEMU_TCG_STR_(x)
+#define QEMU_TCG_SMP "1,sockets=" QEMU_TCG_STR(QEMU_TCG_MAXCPUS) ",cores=1,threads=1,maxcpus=" \
+	QEMU_TCG_STR(QEMU_TCG_MAXCPUS)
 struct qemu_disk {
 	enum qemu_disk_model model;
 	const char *transport;         /* virtio: legacy, modern, transitional; microvm: mmio
