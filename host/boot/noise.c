@@ -2,10 +2,10 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdlib.h>
 #include <sched.h>
 #include <string.h>
 #include <time.h>
+#include "analysis/stats.h"
 #include "boot/noise.h"
 #include "kvmio_proto.h"
 
@@ -43,23 +43,11 @@ double noise_mean_lost_pct(const struct noise *probes, int n)
 	return n > 0 ? sum / n : 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 double noise_work_ns(const struct noise *n)
 {
-	if (n->nwindows > 0) {
-		double w[NOISE_WORK_WINDOWS];
-		int k = n->nwindows < NOISE_WORK_WINDOWS ? n->nwindows : NOISE_WORK_WINDOWS;
-
-		memcpy(w, n->window_work_ns, sizeof(double) * (size_t)k);
-		qsort(w, (size_t)k, sizeof(double), cmp_double);
-		return k % 2 ? w[k / 2] : (w[k / 2 - 1] + w[k / 2]) / 2;
-	}
+	if (n->nwindows > 0)
+		return stats_median(n->window_work_ns, (size_t)(n->nwindows < NOISE_WORK_WINDOWS ?
+								n->nwindows : NOISE_WORK_WINDOWS));
 	if (!n->blocks || n->lost_ns > n->span_ns)
 		return NAN;
 	return (double)(n->span_ns - n->lost_ns) / (double)n->blocks;
