@@ -83,7 +83,10 @@ static const struct command {
 	  "                                        works under which accelerator\n"
 	  "kvmio host --noise [SECONDS]            how much of each CPU the host takes away\n"
 	  "                                        (a spinning thread per CPU, default 2 s;\n"
-	  "                                        docs/measurement.md)" },
+	  "                                        docs/measurement.md)\n"
+	  "kvmio host --storage FILE [READS]       how fast the storage under FILE answers:\n"
+	  "                                        random 4 KiB reads with O_DIRECT (default\n"
+	  "                                        2000), the median, mean, p99 and longest" },
 	{ "calibrate", { NULL }, cmd_calibrate,
 	  "kvmio calibrate [--accel auto|kvm|tcg] [--json] [--ops N]\n"
 	  "                                        the instrument against known delays:\n"

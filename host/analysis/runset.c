@@ -6,6 +6,7 @@
 #include <string.h>
 #include "analysis/runset.h"
 #include "boot/noise.h"
+#include "boot/storage.h"
 #include "analysis/stats.h"
 #include "boot/hostinfo.h"
 #include "lib/xalloc.h"
@@ -246,7 +247,7 @@ static void check_speed(struct runset *r, int cfg)
 			work[n] = resultdir_run_host_work(r->rd.dir, id, r->rd.run[i].repeat);
 			n += !isnan(work[n]); /* runs without a probe (or from before) are not counted */
 		}
-	double spread = noise_speed_spread_pct(work, n);
+	double spread = stats_range_pct(work, (size_t)n);
 
 	if (!isnan(spread) && spread > NOISE_SPEED_LIMIT_PCT)
 		add_check(r, xasprintf("%s: the host's CPUs ran a fixed block of work %.1f %% slower "
@@ -255,6 +256,31 @@ static void check_speed(struct runset *r, int cfg)
 				       "host_work_ns; kvmio host --noise)", id, spread, n,
 				       NOISE_SPEED_LIMIT_PCT));
 	free(work);
+}
+
+/* The storage under the configuration's image in the probes before its runs (median read, ns):
+ * runs whose probes differ by more than STORAGE_SPEED_LIMIT_PCT read from storage of another
+ * speed, and with cache=none every guest read is such a read. */
+static void check_storage(struct runset *r, int cfg)
+{
+	const char *id = r->rd.cfg[cfg].id;
+	double *disk = xrealloc(NULL, sizeof(*disk) * ((size_t)r->rd.nruns + 1));
+	int n = 0;
+
+	for (int i = 0; i < r->rd.nruns; i++)
+		if (r->rd.run[i].cfg == cfg) {
+			disk[n] = resultdir_run_host_storage(r->rd.dir, id, r->rd.run[i].repeat);
+			n += !isnan(disk[n]); /* runs without an image (or a probe) are not counted */
+		}
+	double spread = stats_range_pct(disk, (size_t)n);
+
+	if (!isnan(spread) && spread > STORAGE_SPEED_LIMIT_PCT)
+		add_check(r, xasprintf("%s: the storage under its image answered a 4 KiB read %.1f %% "
+				       "slower before some of its %d runs than before others (more "
+				       "than %g %%): with a file-backed disk the figures' spread holds "
+				       "that (results.csv host_disk_ns; kvmio host --storage)", id,
+				       spread, n, STORAGE_SPEED_LIMIT_PCT));
+	free(disk);
 }
 
 int runset_load(const char *dir, struct runset *r, char *err, size_t errlen)
@@ -272,6 +298,7 @@ int runset_load(const char *dir, struct runset *r, char *err, size_t errlen)
 	for (int c = 0; c < r->rd.ncfg; c++) {
 		check_noise(r, c);
 		check_speed(r, c);
+		check_storage(r, c);
 	}
 	return 0;
 }

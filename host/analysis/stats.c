@@ -86,6 +86,21 @@ double stats_cv(const double *x, size_t n)
 	return sd / fabs(m);
 }
 
+double stats_range_pct(const double *x, size_t n)
+{
+	double lo = NAN, hi = NAN;
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!isfinite(x[i]) || x[i] <= 0)
+			continue;
+		lo = k == 0 || x[i] < lo ? x[i] : lo;
+		hi = k == 0 || x[i] > hi ? x[i] : hi;
+		k++;
+	}
+	return k >= 2 ? (hi - lo) / lo * 100.0 : NAN;
+}
+
 /* t(0.975, df), computed with mpmath (regularized incomplete beta) and matching the printed
  * tables: 12.706 (1), 2.776 (4), 2.262 (9), 2.045 (29). */
 static const struct { double df, t; } t975_table[] = {

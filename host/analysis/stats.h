@@ -14,6 +14,10 @@ double stats_min(const double *x, size_t n);
 double stats_max(const double *x, size_t n);
 double stats_stddev(const double *x, size_t n);   /* sample: divides by n-1 */
 double stats_cv(const double *x, size_t n);       /* stddev/|mean|; NAN if mean is 0 */
+/* How far apart the largest and the smallest of x are, percent of the smallest
+ * ((max - min) / min * 100), over the values that are finite and over 0; NAN with fewer than two
+ * such values. */
+double stats_range_pct(const double *x, size_t n);
 
 /* Two-sided 95 % quantile of Student's t with df degrees of freedom (t(0.975, df)): a table
  * for df 1..30, 40, 60, 120 (6 significant digits), linear interpolation in 1/df between the

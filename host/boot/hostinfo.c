@@ -16,6 +16,7 @@
 #include "lib/args.h"
 #include "boot/hostinfo.h"
 #include "boot/noise.h"
+#include "boot/storage.h"
 #include "boot/launch.h"
 #include "lib/file.h"
 #include "lib/proc.h"
@@ -727,6 +728,31 @@ int cmd_host(int argc, char **argv)
 				return KVMIO_EXIT_BADCONFIG;
 			}
 			return noise_command(secs);
+		} else if (!strcmp(argv[i], "--storage")) {
+			long reads = STORAGE_COMMAND_READS;
+			char *end;
+
+			if (i + 1 >= argc) {
+				fprintf(stderr, "kvmio: host: --storage needs a FILE (a disk image, or "
+					"any file on the storage to probe)\n");
+				return KVMIO_EXIT_BADCONFIG;
+			}
+			const char *path = argv[++i];
+
+			if (i + 1 < argc) {
+				reads = strtol(argv[++i], &end, 10);
+				if (*end || reads < 1 || reads > STORAGE_MAX_READS) {
+					fprintf(stderr, "kvmio: host: --storage: bad read count '%s' (1 "
+						"to %d)\n", argv[i], STORAGE_MAX_READS);
+					return KVMIO_EXIT_BADCONFIG;
+				}
+			}
+			if (i + 1 < argc) {
+				fprintf(stderr, "kvmio: host: --storage takes no more options ('%s')\n",
+					argv[i + 1]);
+				return KVMIO_EXIT_BADCONFIG;
+			}
+			return storage_command(path, (int)reads);
 		} else {
 			fprintf(stderr, "kvmio: host: unknown option '%s' (try 'kvmio help')\n", argv[i]);
 			return KVMIO_EXIT_BADCONFIG;

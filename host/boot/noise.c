@@ -69,21 +69,6 @@ double noise_mean_work_ns(const struct noise *probes, int n)
 	return k ? sum / k : NAN;
 }
 
-double noise_speed_spread_pct(const double *work_ns, int n)
-{
-	double lo = NAN, hi = NAN;
-	int k = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (isnan(work_ns[i]) || work_ns[i] <= 0)
-			continue;
-		lo = k == 0 || work_ns[i] < lo ? work_ns[i] : lo;
-		hi = k == 0 || work_ns[i] > hi ? work_ns[i] : hi;
-		k++;
-	}
-	return k >= 2 ? (hi - lo) / lo * 100.0 : NAN;
-}
-
 static uint64_t now_ns(void)
 {
 	struct timespec t;

@@ -62,9 +62,6 @@ double noise_mean_lost_pct(const struct noise *probes, int n);
 double noise_work_ns(const struct noise *n);
 /* The mean of work_ns over the probes that have one; NAN if none. Pure. */
 double noise_mean_work_ns(const struct noise *probes, int n);
-/* How far apart the slowest and the fastest of n work_ns values are, percent of the fastest
- * ((max - min) / min * 100; NAN values skipped); NAN with fewer than two. Pure. */
-double noise_speed_spread_pct(const double *work_ns, int n);
 
 /* Spin for `seconds` on each CPU of cpus at once (NULL or none: every CPU this process may use),
  * one thread per CPU, each pinned to its CPU. out: room for PIN_MAX_CPUS; returns how many

@@ -605,6 +605,7 @@ static void build_config(struct job_config *c, struct job_matrix *m, const char 
 	int has_write = 0;
 
 	c->image = -1;
+	c->image_path = NULL;
 	if ((v = job_param(c, "firmware"))) {
 		push(&c->opts, &c->nopts, strdup("--firmware"));
 		push(&c->opts, &c->nopts, strdup(v));
@@ -685,6 +686,7 @@ static void build_config(struct job_config *c, struct job_matrix *m, const char 
 				set_skip(c, "bad disk_size '%s'", size);
 			if (!c->skip) {
 				c->image = image_index(m, dir, format, size, bytes);
+				c->image_path = c->image >= 0 ? m->images[c->image].path : NULL;
 				/* a comma in the result directory's name is doubled, as --disk
 				 * reads it */
 				char *path = qemu_keyval_escape(c->image >= 0 ?

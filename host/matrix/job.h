@@ -58,6 +58,7 @@ struct job_config {
 	char **guest;               /* guest options (after "--"), NULL-terminated */
 	int nguest;
 	int image;                  /* index into the matrix's images, -1 none */
+	const char *image_path;     /* that image's path (the matrix's, borrowed); NULL none */
 	char *qemu;                 /* the QEMU binary it runs (qemu = LABEL:PATH, KVMIO_QEMU,
 				     * else qemu-system-x86_64) */
 	char qemu_version[200];     /* its version string and build id (qemubin.h) */

@@ -288,6 +288,30 @@ double resultdir_run_host_work(const char *dir, const char *id, int repeat)
 	return work;
 }
 
+int resultdir_run_host_storage_write(const char *dir, const char *id, int repeat,
+				     double median_ns, const char *detail)
+{
+	char path[PATH_MAX], *text = xasprintf("%.1f\n%s", median_ns, detail);
+	int rc;
+
+	resultdir_run_path(dir, id, repeat, RESULTDIR_RUN_HOST_STORAGE, path, sizeof(path));
+	rc = file_replace(path, text);
+	free(text);
+	return rc;
+}
+
+double resultdir_run_host_storage(const char *dir, const char *id, int repeat)
+{
+	char path[PATH_MAX], line[64], *end;
+	double v;
+
+	resultdir_run_path(dir, id, repeat, RESULTDIR_RUN_HOST_STORAGE, path, sizeof(path));
+	if (file_read_line(path, line, sizeof(line)) != 0)
+		return NAN;
+	v = strtod(line, &end);
+	return end != line && v > 0 && isfinite(v) ? v : NAN;
+}
+
 int resultdir_run_end(const char *dir, const char *id, int repeat, int code)
 {
 	char path[PATH_MAX], text[16];
@@ -325,22 +349,22 @@ char *resultdir_run_failure(const char *dir, const char *id, int repeat)
 	return last;
 }
 
-#define NCOLS 43
+#define NCOLS 44
 #define COL_FLAVOUR 28 /* the host's accelerator flavour of the run (runs/ID/rN/flavour) */
 #define COL_QEMU 32    /* the QEMU binary of the configuration, its version and build id */
 #define COL_HOST_TSC 35 /* the host's TSC (runs/ID/rN/host_tsc_hz), then the guest's error */
 #define COL_HOST_NOISE 37 /* the noise probe before the run (runs/ID/rN/host_noise) */
 #define COL_HOST_WORK 38 /* the same probe's ns per block of work: the CPUs' speed */
-#define COL_HOST 39    /* the host that ran it, and that host's facts (RUN_HOST_COLS) */
+#define COL_HOST_DISK 39 /* the storage probe's median read (runs/ID/rN/host_storage) */
+#define COL_HOST 40    /* the host that ran it, and that host's facts (RUN_HOST_COLS) */
 #define RUN_HOST_COLS 4
 static const char *const columns[NCOLS] = {
 	"config", "repeat", "exit", "params", "bench", "name", "ops", "total", "min", "p50",
 	"p90", "p99", "p999", "max", "mean", "tsc_hz", "accel", "iops", "mbps", "frames_s",
 	"gbps", "acc_op", "irq_op", "harness", "p50_ns", "p99_ns", "lost", "corrupt", "flavour",
 	"drift_pct", "p50_net_ns", "p99_net_ns", "qemu", "qemu_version", "qemu_build",
-	"host_tsc_hz", "tsc_error_ppm", "host_lost_pct", "host_work_ns", "host", "host_flavour",
-	"host_cpu",
-	"host_qemu_version",
+	"host_tsc_hz", "tsc_error_ppm", "host_lost_pct", "host_work_ns", "host_disk_ns", "host",
+	"host_flavour", "host_cpu", "host_qemu_version",
 };
 
 /* Columns that hold text even when it looks like a number. */
@@ -411,13 +435,26 @@ static void result_values(const struct record *r, const struct log *log, char *v
 		vals[k] = NULL;
 }
 
+/* What the runner measured of the host beside one run (runs/ID/rN/host_*). */
+struct run_probes {
+	uint64_t tsc_hz;        /* 0: none */
+	double lost_pct, work_ns, disk_ns; /* NAN: none */
+};
+
+static void run_probes_read(const char *dir, const char *id, int repeat, struct run_probes *p)
+{
+	p->tsc_hz = resultdir_run_host_tsc(dir, id, repeat);
+	p->lost_pct = resultdir_run_host_noise(dir, id, repeat);
+	p->work_ns = resultdir_run_host_work(dir, id, repeat);
+	p->disk_ns = resultdir_run_host_storage(dir, id, repeat);
+}
+
 /* The rows of one finished run: results.csv lines and results.json "results" objects. */
 static void write_run_results(FILE *csv, FILE *js, const struct job_config *c, int repeat,
-			      int code, const struct log *log, const char *flavour, uint64_t host_hz,
-			      double host_lost_pct, double host_work_ns,
-			      char *const host[RUN_HOST_COLS])
+			      int code, const struct log *log, const char *flavour,
+			      const struct run_probes *probe, char *const host[RUN_HOST_COLS])
 {
-	uint64_t guest_hz = log_tsc_hz(log);
+	uint64_t guest_hz = log_tsc_hz(log), host_hz = probe->tsc_hz;
 
 	int first = 1;
 
@@ -437,8 +474,9 @@ static void write_run_results(FILE *csv, FILE *js, const struct job_config *c, i
 		/* + 0.0: a rounded -0.4 ppm prints as 0, not -0 */
 		vals[COL_HOST_TSC + 1] = figure_text(host_hz && guest_hz, "%.0f",
 						     round(host_tsc_error_ppm(guest_hz, host_hz)) + 0.0);
-		vals[COL_HOST_NOISE] = figure_text(!isnan(host_lost_pct), "%.2f", host_lost_pct);
-		vals[COL_HOST_WORK] = figure_text(!isnan(host_work_ns), "%.1f", host_work_ns);
+		vals[COL_HOST_NOISE] = figure_text(!isnan(probe->lost_pct), "%.2f", probe->lost_pct);
+		vals[COL_HOST_WORK] = figure_text(!isnan(probe->work_ns), "%.1f", probe->work_ns);
+		vals[COL_HOST_DISK] = figure_text(!isnan(probe->disk_ns), "%.0f", probe->disk_ns);
 		for (int k = 0; k < RUN_HOST_COLS; k++)
 			vals[COL_HOST + k] = strdup(host[k]);
 		csv_field(csv, c->id, 1);
@@ -545,6 +583,7 @@ static void write_config_results(FILE *csv, FILE *js, const char *dir,
 	for (int r = 1; !c->skip; r++) {
 		char path[PATH_MAX], flavour[512], *reason, *host[RUN_HOST_COLS];
 		struct log log;
+		struct run_probes probe;
 		int code;
 
 		resultdir_run_path(dir, c->id, r, "", path, sizeof(path));
@@ -571,10 +610,8 @@ static void write_config_results(FILE *csv, FILE *js, const char *dir,
 		}
 		json_write_key(js, "results", 0);
 		fputc('[', js);
-		write_run_results(csv, js, c, r, code, &log, flavour,
-				  resultdir_run_host_tsc(dir, c->id, r),
-				  resultdir_run_host_noise(dir, c->id, r),
-				  resultdir_run_host_work(dir, c->id, r), host);
+		run_probes_read(dir, c->id, r, &probe);
+		write_run_results(csv, js, c, r, code, &log, flavour, &probe, host);
 		for (int k = 0; k < RUN_HOST_COLS; k++)
 			free(host[k]);
 		fputs("]}", js);

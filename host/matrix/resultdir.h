@@ -27,6 +27,8 @@
 #define RESULTDIR_RUN_HOST_TSC "host_tsc_hz"   /* "HZ METHOD": the host's TSC, beside the guest's */
 #define RESULTDIR_RUN_HOST_NOISE "host_noise"  /* "LOST_PCT WORK_NS": the noise probe before the
 						* run, then a line per CPU (boot/noise.h) */
+#define RESULTDIR_RUN_HOST_STORAGE "host_storage" /* "MEDIAN_NS": the storage probe of the run's
+						   * image before the run (boot/storage.h) */
 #define RESULTDIR_RUN_STDOUT "stdout.txt"
 #define RESULTDIR_RUN_STDERR "stderr.txt"
 #define RESULTDIR_RUN_EXIT "exit"
@@ -80,6 +82,12 @@ int resultdir_run_host_noise_write(const char *dir, const char *id, int repeat, 
 double resultdir_run_host_noise(const char *dir, const char *id, int repeat);
 /* That work time; NAN when no probe (or one from before kvmio measured it) was taken. */
 double resultdir_run_host_work(const char *dir, const char *id, int repeat);
+/* The storage probe of the run's image taken before a run: the median read, ns, then `detail`.
+ * 0, or -1. */
+int resultdir_run_host_storage_write(const char *dir, const char *id, int repeat,
+				     double median_ns, const char *detail);
+/* That median; NAN when no probe was taken (a run without an image the runner made). */
+double resultdir_run_host_storage(const char *dir, const char *id, int repeat);
 
 /* DIR/results.csv and DIR/results.json from every finished run's serial.log. With --until-cv
  * (goal and until, one state per configuration; else both NULL) results.json says per

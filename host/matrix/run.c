@@ -24,6 +24,7 @@
 #include "boot/hostinfo.h"
 #include "boot/libvirt.h"
 #include "boot/noise.h"
+#include "boot/storage.h"
 #include "boot/pin.h"
 #include "proto/proto.h"
 #include "boot/qemu.h"
@@ -227,6 +228,31 @@ static void probe_noise(const char *dir, const struct job_config *c, int r)
 	free(detail);
 }
 
+/* Probe the storage under the run's image (boot/storage.h), keep the result beside the run; as
+ * with the noise probe, one that cannot run says so and the run goes on without it. */
+static void probe_storage(const char *dir, const struct job_config *c, int r)
+{
+	struct storage_probe p;
+	char err[PATH_MAX + 256], *detail;
+
+	if (storage_probe(c->image_path, STORAGE_RUN_READS, &p, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kvmio: warning: run: %s r%d: no storage probe: %s\n", c->id, r, err);
+		return;
+	}
+	detail = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&detail, &len);
+
+	if (!f)
+		return;
+	fprintf(f, "%s: ", c->image_path);
+	storage_text(f, &p);
+	fputc('\n', f);
+	fclose(f);
+	resultdir_run_host_storage_write(dir, c->id, r, p.median_ns, detail);
+	free(detail);
+}
+
 pid_t run_start(const char *exe, const char *dir, const struct job_config *c, int r,
 		const char *pin, const char *connect)
 {
@@ -250,6 +276,8 @@ pid_t run_start(const char *exe, const char *dir, const struct job_config *c, in
 	free(cmd);
 	if (noise_plan.ms > 0)
 		probe_noise(dir, c, r);
+	if (noise_plan.ms > 0 && c->image_path)
+		probe_storage(dir, c, r); /* off with the noise probe: same reasons (--jobs, --hosts) */
 	argv = job_boot_argv2(c, exe, logp, pin, connect);
 	if (!argv)
 		return -1;

@@ -143,7 +143,7 @@ static void check_row_figures(const char *csv_text)
 	char *text = strdup(csv_text), *p = text, *h[64], *f[64];
 	int nh = csv_next_record(&p, h, 64), rows = 0;
 	int k_p50 = -1, k_p99 = -1, k_n50 = -1, k_n99 = -1, k_hz = -1, k_host = -1, k_ppm = -1;
-	int k_lost = -1, k_work = -1;
+	int k_lost = -1, k_work = -1, k_disk = -1;
 
 	for (int i = 0; i < nh; i++) {
 		k_p50 = !strcmp(h[i], "p50_ns") ? i : k_p50;
@@ -155,9 +155,10 @@ static void check_row_figures(const char *csv_text)
 		k_ppm = !strcmp(h[i], "tsc_error_ppm") ? i : k_ppm;
 		k_lost = !strcmp(h[i], "host_lost_pct") ? i : k_lost;
 		k_work = !strcmp(h[i], "host_work_ns") ? i : k_work;
+		k_disk = !strcmp(h[i], "host_disk_ns") ? i : k_disk;
 	}
 	assert_true(k_p50 >= 0 && k_p99 >= 0 && k_n50 >= 0 && k_n99 >= 0 && k_hz >= 0 &&
-		    k_host >= 0 && k_ppm >= 0 && k_lost >= 0 && k_work >= 0);
+		    k_host >= 0 && k_ppm >= 0 && k_lost >= 0 && k_work >= 0 && k_disk >= 0);
 	while (csv_next_record(&p, f, 64) == nh) {
 		double p50 = atof(f[k_p50]), n50 = atof(f[k_n50]), p99 = atof(f[k_p99]);
 		double n99 = atof(f[k_n99]), ghz = atof(f[k_hz]), hhz = atof(f[k_host]);
@@ -171,6 +172,8 @@ static void check_row_figures(const char *csv_text)
 		assert_true(atof(f[k_lost]) >= 0 && atof(f[k_lost]) <= 100);
 		/* and the CPUs' speed in it: a time per block of work, present on every row */
 		assert_true(f[k_work][0] != '\0' && atof(f[k_work]) > 0);
+		/* no image (backend=null): no storage probe, an empty figure, not a zero */
+		assert_string_equal(f[k_disk], "");
 		rows++;
 	}
 	assert_true(rows > 0);
@@ -209,12 +212,12 @@ static void check_complete(void)
 				 "p99,p999,max,mean,tsc_hz,accel,iops,mbps,frames_s,gbps,acc_op,"
 				 "irq_op,harness,p50_ns,p99_ns,lost,corrupt,flavour,drift_pct,p50_net_ns,"
 				 "p99_net_ns,qemu,qemu_version,qemu_build,host_tsc_hz,tsc_error_ppm,host_lost_pct,"
-				 "host_work_ns,host,host_flavour,host_cpu,host_qemu_version\n",
+				 "host_work_ns,host_disk_ns,host,host_flavour,host_cpu,host_qemu_version\n",
 				 strlen("config,repeat,exit,params,bench,name,ops,total,min,p50,p90,"
 				 "p99,p999,max,mean,tsc_hz,accel,iops,mbps,frames_s,gbps,acc_op,"
 				 "irq_op,harness,p50_ns,p99_ns,lost,corrupt,flavour,drift_pct,p50_net_ns,"
 				 "p99_net_ns,qemu,qemu_version,qemu_build,host_tsc_hz,tsc_error_ppm,host_lost_pct,"
-				 "host_work_ns,host,host_flavour,host_cpu,host_qemu_version\n")), 0);
+				 "host_work_ns,host_disk_ns,host,host_flavour,host_cpu,host_qemu_version\n")), 0);
 	check_row_figures(csv);
 	assert_int_equal(count_lines(csv, "c001,1,0,\"backend=null;bench=disk;disk=ide;ops=200;"
 				     "rw=randread\",disk,randread-4k-qd1,200,"), 1);
@@ -421,11 +424,76 @@ static void test_compare_report(void **state)
 	free(help);
 }
 
+/* A job with an image the runner makes (backend = file, raw-full): the image is made once and
+ * written through (no hole, no unwritten extent), and before each run the storage under it is
+ * probed: runs/ID/rN/host_storage holds the median read and the probe's figures, results.csv's
+ * host_disk_ns the median. Where the temp directory's file system has no direct I/O the probe
+ * is refused with a warning and the figure stays empty (never a made-up one). */
+static void test_image_storage_probe(void **state)
+{
+	char job[600], img[700], path[700], *e, *csv, *p, *h[64], *f[64];
+	int direct, fd, nh, k_disk = -1, rows = 0;
+	struct stat st;
+	FILE *fp;
+
+	(void)state;
+	dir_remove_tree(res);
+	snprintf(job, sizeof(job), "%s/img.ini", dir);
+	fp = fopen(job, "w");
+	assert_non_null(fp);
+	fputs("[global]\nrepeat = 2\n\n[disk]\ndisk = virtio-blk\nbackend = file\n"
+	      "format = raw-full\ndisk_size = 4M\nbench = disk\nrw = randread\nops = 200\n", fp);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(test_kvmio_split(out_path, err_path, "run", job, "-o", res, NULL), 0);
+	snprintf(img, sizeof(img), "%s/images/raw-full-4M.img", res);
+	assert_int_equal(stat(img, &st), 0);
+	assert_int_equal(st.st_size, 4 << 20);
+	assert_true((long long)st.st_blocks * 512 >= 4 << 20); /* written, every block */
+	fd = open(img, O_RDONLY | O_DIRECT);
+	direct = fd >= 0;
+	if (fd >= 0)
+		close(fd);
+	snprintf(path, sizeof(path), "%s/results.csv", res);
+	csv = test_slurp(path);
+	p = csv;
+	nh = csv_next_record(&p, h, 64);
+	for (int i = 0; i < nh; i++)
+		k_disk = !strcmp(h[i], "host_disk_ns") ? i : k_disk;
+	assert_true(k_disk >= 0);
+	while (csv_next_record(&p, f, 64) == nh) {
+		if (direct)
+			assert_true(atof(f[k_disk]) > 0);
+		else
+			assert_string_equal(f[k_disk], "");
+		rows++;
+	}
+	assert_int_equal(rows, 2);
+	free(csv);
+	for (int r = 1; r <= 2; r++) {
+		snprintf(path, sizeof(path), "%s/runs/c001/r%d/host_storage", res, r);
+		if (!direct) {
+			assert_false(exists("%s", path));
+			continue;
+		}
+		e = test_slurp(path);
+		assert_true(atof(e) > 0);
+		assert_non_null(strstr(e, "raw-full-4M.img: 256 reads of 4096 bytes: median "));
+		free(e);
+	}
+	if (!direct) {
+		e = test_slurp(err_path);
+		assert_non_null(strstr(e, "no storage probe: "));
+		assert_non_null(strstr(e, "no direct I/O"));
+		free(e);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dry_run),
 		cmocka_unit_test(test_end_to_end),
+		cmocka_unit_test(test_image_storage_probe),
 		cmocka_unit_test(test_interrupt_resume),
 		cmocka_unit_test(test_until_cv),
 		cmocka_unit_test(test_compare_report),

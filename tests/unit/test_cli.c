@@ -180,6 +180,50 @@ static void test_host_noise(void **state)
 	assert_stderr_has("--noise takes no more options ('x')");
 }
 
+/* kvmio host --storage FILE [READS]: the figures of a probe of a written file; a missing file is
+ * exit 10 (an I/O error) with its name, a missing FILE or a bad count exit 2 */
+static void test_host_storage(void **state)
+{
+	char img[600], missing[600];
+	static char block[4096];
+	FILE *f;
+	int fd;
+
+	(void)state;
+	snprintf(img, sizeof(img), "%s/disk.img", dir);
+	snprintf(missing, sizeof(missing), "%s/none.img", dir);
+	f = fopen(img, "w");
+	assert_non_null(f);
+	for (int i = 0; i < 16; i++)
+		assert_int_equal(fwrite(block, 1, sizeof(block), f), sizeof(block));
+	assert_int_equal(fclose(f), 0);
+	fd = open(img, O_RDONLY | O_DIRECT);
+	if (fd >= 0) {
+		close(fd);
+		assert_int_equal(test_kvmio_split(out_path, err_path, "host", "--storage", img, "32",
+						  (char *)NULL), 0);
+		assert_stdout_has("with O_DIRECT (the page cache left out) over the 65536 bytes of ");
+		assert_stdout_has("32 reads of 4096 bytes: median ");
+		assert_stdout_has(" us, p99 ");
+	} else { /* a temp dir without direct I/O: refused, not timed from the page cache */
+		assert_int_equal(test_kvmio_split(out_path, err_path, "host", "--storage", img,
+						  (char *)NULL), 10);
+		assert_stderr_has("its file system has no direct I/O");
+	}
+	assert_int_equal(test_kvmio_split(out_path, err_path, "host", "--storage", missing,
+					  (char *)NULL), 10);
+	assert_stderr_has("kvmio: host: --storage: ");
+	assert_stderr_has("none.img: No such file or directory");
+	assert_int_equal(test_kvmio_split(out_path, err_path, "host", "--storage", (char *)NULL), 2);
+	assert_stderr_has("kvmio: host: --storage needs a FILE");
+	assert_int_equal(test_kvmio_split(out_path, err_path, "host", "--storage", img, "0",
+					  (char *)NULL), 2);
+	assert_stderr_has("kvmio: host: --storage: bad read count '0' (1 to 1000000)");
+	assert_int_equal(test_kvmio_split(out_path, err_path, "host", "--storage", img, "9", "x",
+					  (char *)NULL), 2);
+	assert_stderr_has("--storage takes no more options ('x')");
+}
+
 /* QEMU reports its accelerator failing and stays up (paused, as after a KVM internal error):
  * kvmio stops it at once with its own exit code, names the cause and the way out. */
 static void test_accel_failure_fails_fast(void **state)
@@ -380,6 +424,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_truncated_and_log_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_noise, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_storage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accel_failure_fails_fast, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accel_choice_shown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_accel_failure, setup, teardown),

@@ -280,7 +280,8 @@ static void test_rows_with_hosts(void **state)
 	csv = test_read(path);
 	assert_non_null(csv);
 	/* the host columns last: older readers find theirs where they were */
-	assert_non_null(strstr(csv, ",host_tsc_hz,tsc_error_ppm,host_lost_pct,host_work_ns,host,host_flavour,"
+	assert_non_null(strstr(csv, ",host_tsc_hz,tsc_error_ppm,host_lost_pct,host_work_ns,host_disk_ns,host,"
+			       "host_flavour,"
 			       "host_cpu,host_qemu_version\n"));
 	assert_non_null(strstr(csv, ",a,kvm,AMD EPYC-Rome,7.2.0\n"));
 	assert_non_null(strstr(csv, ",b,tcg,Intel Skylake,8.2.1\n"));

@@ -37,6 +37,19 @@ static void test_basic(void **state)
 	assert_true(isnan(stats_cv(x, 1)));
 }
 
+/* The range in percent of the smallest, over the finite positive values only (a probe that did
+ * not run is NAN; a zero would make the range infinite) */
+static void test_range_pct(void **state)
+{
+	double w[] = { 1000, NAN, 1100, 1050 }, one[] = { 1000, NAN }, z[] = { 0, 1000, 1020 };
+
+	(void)state;
+	assert_near(stats_range_pct(w, N(w)), 10, 1e-9);
+	assert_true(isnan(stats_range_pct(one, N(one))));      /* one value: no range */
+	assert_true(isnan(stats_range_pct(w, 0)));
+	assert_near(stats_range_pct(z, N(z)), 2, 1e-9);
+}
+
 static void test_t975(void **state)
 {
 	(void)state;
@@ -238,6 +251,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_basic),
+		cmocka_unit_test(test_range_pct),
 		cmocka_unit_test(test_t975),
 		cmocka_unit_test(test_summary),
 		cmocka_unit_test(test_mann_whitney_exact),
