@@ -135,6 +135,8 @@ static void report_disk(unsigned index, struct blkdev *d, int label, uint64_t la
 	if (label > 0)
 		rec_hex("label_id", label_id);
 	rec_u64("read_only", (uint64_t)d->read_only);
+	if (d->write_cache != BLK_WCE_UNKNOWN)
+		rec_str("write_cache", d->write_cache == BLK_WCE_ON ? "on" : "off");
 	if (d->dbbuf)
 		rec_str("dbbuf", d->dbbuf);
 	if (d->ring) {

@@ -722,6 +722,7 @@ static int probe_port(struct ahci_hba *h, unsigned i, const struct blk_config *c
 		.sectors = sectors, .sector_size = SECTOR,
 		.max_sectors = p->lba48 ? MAX_SECTORS : LBA28_MAX_SECTORS,
 		.queue_depth = p->nslots, .can_flush = 1,
+		.write_cache = ata_id_write_cache(id) ? BLK_WCE_ON : BLK_WCE_OFF,
 		.submit = ahci_submit, .poll = ahci_poll, .priv = p,
 	};
 	if (cfg->mode != COMPLETE_POLL)

@@ -751,6 +751,7 @@ static int probe_unit(struct ata_channel *ch, uint8_t unit, const struct blk_con
 		.pci = ch->pci, .sectors = sectors, .sector_size = SECTOR,
 		.max_sectors = dr->lba48 ? LBA48_MAX_SECTORS : LBA28_MAX_COUNT,
 		.queue_depth = 1, .can_flush = 1,
+		.write_cache = ata_id_write_cache(id) ? BLK_WCE_ON : BLK_WCE_OFF,
 		.submit = ata_submit, .poll = ata_poll, .priv = dr,
 	};
 	ch->unit[unit] = dr;

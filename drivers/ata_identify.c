@@ -19,3 +19,8 @@ void ata_id_capacity(const uint16_t id[ATA_ID_WORDS], struct ata_id_capacity *c)
 	if (s48 > c->sectors)
 		c->sectors = s48;
 }
+
+int ata_id_write_cache(const uint16_t id[ATA_ID_WORDS])
+{
+	return (id[ATA_ID_CMDSET_ENABLED] & ATA_ID_ENABLED_WCACHE) != 0;
+}

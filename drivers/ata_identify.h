@@ -28,6 +28,8 @@
 #define ATA_ID_CMDSET2_VALID      0x4000
 #define ATA_ID_CMDSET2_LBA48      0x0400
 #define ATA_ID_CMDSET2_FLUSH_EXT  0x2000
+#define ATA_ID_CMDSET_ENABLED     85     /* commands and feature sets enabled (ACS: word 85) */
+#define ATA_ID_ENABLED_WCACHE     0x0020 /* bit 5: the volatile write cache is enabled */
 #define ATA_ID_LBA48_SECTORS      100    /* words 100-103, least significant first */
 #define ATA_ID_LBA48_WORDS        4
 
@@ -40,5 +42,8 @@ struct ata_id_capacity {
 	uint8_t flush_ext;
 };
 void ata_id_capacity(const uint16_t id[ATA_ID_WORDS], struct ata_id_capacity *c);
+/* 1 if word 85 says the volatile write cache is enabled (QEMU: the device's write-cache=, from
+ * the drive's cache mode), else 0. */
+int ata_id_write_cache(const uint16_t id[ATA_ID_WORDS]);
 
 #endif

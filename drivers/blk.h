@@ -12,6 +12,9 @@
 #define BLK_MAX_DEVICES 8
 
 enum blk_op { BLK_READ = 0, BLK_WRITE = 1, BLK_FLUSH = 2 };
+/* A device's volatile write cache. UNKNOWN (0, a driver that does not read it): the disk record
+ * leaves write_cache out. */
+enum blk_write_cache { BLK_WCE_UNKNOWN = 0, BLK_WCE_OFF = 1, BLK_WCE_ON = 2 };
 
 /* Request status, set by the driver when it completes the request. */
 enum blk_status { BLK_OK = 0, BLK_EIO = 1, BLK_EUNSUPP = 2, BLK_ETIMEOUT = 3 };
@@ -47,6 +50,9 @@ struct blkdev {
 	uint32_t queue_depth;    /* requests in flight at most */
 	int read_only;           /* the device refuses writes */
 	int can_flush;
+	enum blk_write_cache write_cache; /* as the device says: does it acknowledge a write before
+					   * the write is stable (the host's cache mode as the
+					   * guest sees it)? */
 	const char *dbbuf;       /* NVMe: "1" shadow doorbell buffer in use (dbbuf=1), "0" not;
 				  * NULL for the other models */
 	const char *unusable;    /* why it cannot run with the asked options (e.g. irq=msix on

@@ -21,10 +21,12 @@
 #define VIRTIO_BLK_F_RO        5
 #define VIRTIO_BLK_F_BLK_SIZE  6
 #define VIRTIO_BLK_F_FLUSH     9
+#define VIRTIO_BLK_F_CONFIG_WCE 11 /* §5.2.3: the cache mode in the configuration's writeback */
 #define VIRTIO_BLK_F_MQ        12  /* §5.2.3: num_queues in the configuration */
 
 #define VIRTIO_BLK_CFG_CAPACITY 0   /* le64, 512-byte sectors */
 #define VIRTIO_BLK_CFG_SIZE_MAX 8   /* le32 */
+#define VIRTIO_BLK_CFG_WRITEBACK 32 /* u8, with VIRTIO_BLK_F_CONFIG_WCE: 0 writethrough, 1 writeback */
 #define VIRTIO_BLK_CFG_NUM_QUEUES 34 /* le16, with VIRTIO_BLK_F_MQ (§5.2.4 struct virtio_blk_config) */
 
 #define VIRTIO_BLK_T_IN    0
@@ -182,7 +184,12 @@ static int bring_up(struct vblk *vb, const struct pci_dev *pd, const struct virt
 	enum completion_mode mode = cfg->mode;
 	const char *irq_unusable = virtio_unusable_mode(m, &mode);
 
+	/* VIRTIO_BLK_F_CONFIG_WCE with FLUSH: a driver that takes FLUSH alone tells the device it
+	 * will flush, and the device may switch to writeback (§5.2.5: without CONFIG_WCE the cache
+	 * is writeback after reset iff FLUSH was negotiated; QEMU does so whatever its cache= said,
+	 * so cache=writethrough measured writeback). With CONFIG_WCE the device keeps its mode. */
 	uint64_t want = (1ull << VIRTIO_BLK_F_RO) | (1ull << VIRTIO_BLK_F_FLUSH) |
+			(1ull << VIRTIO_BLK_F_CONFIG_WCE) |
 			(1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) |
 			(1ull << VIRTIO_BLK_F_BLK_SIZE);
 	const char *unusable = irq_unusable;
@@ -240,6 +247,9 @@ static int bring_up(struct vblk *vb, const struct pci_dev *pd, const struct virt
 		.sector_size = VIRTIO_BLK_SECTOR, .max_sectors = max_sectors,
 		.queue_depth = vb->nslots, .read_only = virtio_has(&vb->vdev, VIRTIO_BLK_F_RO),
 		.can_flush = virtio_has(&vb->vdev, VIRTIO_BLK_F_FLUSH),
+		.write_cache = virtio_has(&vb->vdev, VIRTIO_BLK_F_CONFIG_WCE) ?
+			(virtio_cfg_read8(&vb->vdev, VIRTIO_BLK_CFG_WRITEBACK) ? BLK_WCE_ON : BLK_WCE_OFF) :
+			(virtio_has(&vb->vdev, VIRTIO_BLK_F_FLUSH) ? BLK_WCE_ON : BLK_WCE_OFF),
 		.submit = vblk_submit, .poll = vblk_poll, .error_fields = vblk_error_fields,
 		.priv = vb,
 		.unusable = unusable, .unusable_key = unusable && unusable != irq_unusable ? "ring" : 0,

@@ -265,14 +265,14 @@ static void table_disks(FILE *out, const struct log *log)
 		if (strcmp(r->type, "disk") != 0)
 			continue;
 		if (!any++)
-			fprintf(out, "\n%-4s %-10s %-9s %-5s %-8s %12s %6s %5s %-5s %-18s %s\n", "disk",
-				"model", "transport", "irq", "bdf", "sectors", "sector", "qd",
-				"label", "label_id", "ro");
-		fprintf(out, "%-4s %-10s %-9s %-5s %-8s %12s %6s %5s %-5s %-18s %s\n",
+			fprintf(out, "\n%-4s %-10s %-9s %-5s %-8s %12s %6s %5s %-5s %-18s %-3s %s\n",
+				"disk", "model", "transport", "irq", "bdf", "sectors", "sector",
+				"qd", "label", "label_id", "ro", "wcache");
+		fprintf(out, "%-4s %-10s %-9s %-5s %-8s %12s %6s %5s %-5s %-18s %-3s %s\n",
 			get(r, "index"), get(r, "model"), get(r, "transport"), get(r, "irq"),
 			get(r, "bdf"), get(r, "sectors"), get(r, "sector_size"),
 			get(r, "queue_depth"), get(r, "label"), get(r, "label_id"),
-			get(r, "read_only"));
+			get(r, "read_only"), get(r, "write_cache"));
 	}
 }
 

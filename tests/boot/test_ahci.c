@@ -133,6 +133,13 @@ static void test_ahci_unlabelled(void **state)
 	boot(&log, KVMIO_EXIT_BADCONFIG, "q35", spec, "rw=randwrite");
 	test_assert_field(log_find(&log, "disk", NULL, NULL), "label", "no");
 	test_assert_field(log_find(&log, "error", "code", "badconfig"), "key", "write");
+	/* the write cache from IDENTIFY word 85: on with the default cache=writeback */
+	test_assert_field(log_find(&log, "disk", NULL, NULL), "write_cache", "on");
+	log_free(&log);
+	/* and off with cache=writethrough (QEMU's write-cache=off) */
+	snprintf(spec, sizeof(spec), "ahci,backend=file=%s,cache=writethrough", img);
+	boot(&log, KVMIO_EXIT_OK, "q35", spec, "ops=20");
+	test_assert_field(log_find(&log, "disk", NULL, NULL), "write_cache", "off");
 	log_free(&log);
 	unlink(img);
 }

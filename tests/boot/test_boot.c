@@ -563,6 +563,36 @@ static void test_disk_fault_injection(void **state)
 	unlink(img);
 }
 
+/* The write cache as each model reports it, from the drive's cache mode: writethrough and
+ * directsync off, none and writeback on. virtio-blk negotiates CONFIG_WCE, so the device keeps
+ * the mode cache= gave it (with FLUSH alone QEMU switches it to writeback: a writethrough run
+ * that measured writeback). */
+static void test_disk_write_cache(void **state)
+{
+	static const struct { const char *cache, *want; } modes[] = {
+		{ "writethrough", "off" }, { "directsync", "off" }, { "none", "on" },
+		{ "writeback", "on" },
+	};
+	static const char *const models[] = { "ide", "virtio-blk", "virtio-blk,transport=legacy" };
+	char img[400], spec[600];
+
+	(void)state;
+	snprintf(img, sizeof(img), "%s/wce.img", test_dir);
+	test_sparse_file(img, 16 << 20);
+	for (size_t m = 0; m < sizeof(models) / sizeof(models[0]); m++)
+		for (size_t c = 0; c < sizeof(modes) / sizeof(modes[0]); c++) {
+			struct log log;
+
+			snprintf(spec, sizeof(spec), "%s,backend=file=%s,cache=%s", models[m], img,
+				 modes[c].cache);
+			boot_disk(&log, KVMIO_EXIT_OK, spec, "ops=20");
+			test_assert_field(log_find(&log, "disk", NULL, NULL), "write_cache",
+					  modes[c].want);
+			log_free(&log);
+		}
+	unlink(img);
+}
+
 static void check_verify(const char *model, const char *format, const char *extra, unsigned bs)
 {
 	struct log log;
@@ -1015,6 +1045,7 @@ int main(void)
 		TEST_IN_DIR(test_disk_read_only),
 		TEST_IN_DIR(test_disk_bad_config),
 		TEST_IN_DIR(test_disk_fault_injection),
+		TEST_IN_DIR(test_disk_write_cache),
 		TEST_IN_DIR(test_disk_verify),
 		TEST_IN_DIR(test_disk_unlabelled_untouched),
 		TEST_IN_DIR(test_net_loop_virtio),

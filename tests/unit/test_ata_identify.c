@@ -72,12 +72,27 @@ static void test_word83_invalid(void **state)
 	assert_int_equal(c.lba48, 0);
 }
 
+/* Word 85 bit 5: the write cache enabled; the other bits of the word say nothing about it */
+static void test_write_cache(void **state)
+{
+	(void)state;
+	block(131072, ATA_ID_CMDSET2_VALID, 0);
+	assert_int_equal(ata_id_write_cache(id), 0);
+	id[ATA_ID_CMDSET_ENABLED] = 0xffff & ~ATA_ID_ENABLED_WCACHE;
+	assert_int_equal(ata_id_write_cache(id), 0);
+	id[ATA_ID_CMDSET_ENABLED] = ATA_ID_ENABLED_WCACHE;
+	assert_int_equal(ata_id_write_cache(id), 1);
+	id[ATA_ID_CMDSET_ENABLED - 3] = 0; /* word 82 (supported) is not what decides */
+	assert_int_equal(ata_id_write_cache(id), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lba28_only),
 		cmocka_unit_test(test_lba48),
 		cmocka_unit_test(test_word83_invalid),
+		cmocka_unit_test(test_write_cache),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

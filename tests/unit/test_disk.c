@@ -491,8 +491,10 @@ static void test_report_disk(void **state)
 	assert_int_equal(log_parse_file(&log, "tests/data/disk.log"), 0);
 	out = render(&log, 0);
 	HAS(out, "disk model      transport irq   bdf           sectors sector    qd label label_id");
+	HAS(out, "label_id           ro  wcache\n");
+	/* a log from before write_cache (or a driver that does not read it): "-" */
 	HAS(out, "1    virtio-blk modern    msix  00:11.0        131072    512   128 yes   "
-		 "0x1234abcd5678ef00 0\n");
+		 "0x1234abcd5678ef00 0   -\n");
 	HAS(out, "dev model      transport irq       rw                bs  qd     ops       IOPS      "
 		 "MB/s    p50_us    p99_us  acc/op irq/op  harness(cyc/op)\n");
 	HAS(out, "1   virtio-blk modern    msix      randread        4096   1    1000      10000     "
