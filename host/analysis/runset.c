@@ -233,29 +233,39 @@ static void check_noise(struct runset *r, int cfg)
 				       n, NOISE_SPREAD_LIMIT_PCT, id));
 }
 
+/* A per-run probe figure of one configuration's runs (one of resultdir's run readers), as the
+ * range over them in percent of the smallest (stats_range_pct); runs without the figure (no
+ * probe, or one from before kvmio measured it) are not counted. *n: the runs counted. */
+static double probe_range_pct(const struct runset *r, int cfg,
+			      double (*read)(const char *dir, const char *id, int repeat), int *n)
+{
+	double *v = xrealloc(NULL, sizeof(*v) * ((size_t)r->rd.nruns + 1)), range;
+
+	*n = 0;
+	for (int i = 0; i < r->rd.nruns; i++)
+		if (r->rd.run[i].cfg == cfg) {
+			v[*n] = read(r->rd.dir, r->rd.cfg[cfg].id, r->rd.run[i].repeat);
+			*n += !isnan(v[*n]);
+		}
+	range = stats_range_pct(v, (size_t)*n);
+	free(v);
+	return range;
+}
+
 /* The CPUs' speed in the same probes (ns per block of work): runs of one configuration whose
  * probes' work times differ by more than NOISE_SPEED_LIMIT_PCT ran on CPUs of another speed, and
  * under TCG every guest figure is host CPU time. */
 static void check_speed(struct runset *r, int cfg)
 {
-	const char *id = r->rd.cfg[cfg].id;
-	double *work = xrealloc(NULL, sizeof(*work) * ((size_t)r->rd.nruns + 1));
-	int n = 0;
-
-	for (int i = 0; i < r->rd.nruns; i++)
-		if (r->rd.run[i].cfg == cfg) {
-			work[n] = resultdir_run_host_work(r->rd.dir, id, r->rd.run[i].repeat);
-			n += !isnan(work[n]); /* runs without a probe (or from before) are not counted */
-		}
-	double spread = stats_range_pct(work, (size_t)n);
+	int n;
+	double spread = probe_range_pct(r, cfg, resultdir_run_host_work, &n);
 
 	if (!isnan(spread) && spread > NOISE_SPEED_LIMIT_PCT)
 		add_check(r, xasprintf("%s: the host's CPUs ran a fixed block of work %.1f %% slower "
 				       "before some of its %d runs than before others (more than %g %%): "
 				       "under TCG the figures' spread holds that (results.csv "
-				       "host_work_ns; kvmio host --noise)", id, spread, n,
+				       "host_work_ns; kvmio host --noise)", r->rd.cfg[cfg].id, spread, n,
 				       NOISE_SPEED_LIMIT_PCT));
-	free(work);
 }
 
 /* The storage under the configuration's image in the probes before its runs (median read, ns):
@@ -263,24 +273,15 @@ static void check_speed(struct runset *r, int cfg)
  * speed, and with cache=none every guest read is such a read. */
 static void check_storage(struct runset *r, int cfg)
 {
-	const char *id = r->rd.cfg[cfg].id;
-	double *disk = xrealloc(NULL, sizeof(*disk) * ((size_t)r->rd.nruns + 1));
-	int n = 0;
-
-	for (int i = 0; i < r->rd.nruns; i++)
-		if (r->rd.run[i].cfg == cfg) {
-			disk[n] = resultdir_run_host_storage(r->rd.dir, id, r->rd.run[i].repeat);
-			n += !isnan(disk[n]); /* runs without an image (or a probe) are not counted */
-		}
-	double spread = stats_range_pct(disk, (size_t)n);
+	int n;
+	double spread = probe_range_pct(r, cfg, resultdir_run_host_storage, &n);
 
 	if (!isnan(spread) && spread > STORAGE_SPEED_LIMIT_PCT)
 		add_check(r, xasprintf("%s: the storage under its image answered a 4 KiB read %.1f %% "
 				       "slower before some of its %d runs than before others (more "
 				       "than %g %%): with a file-backed disk the figures' spread holds "
-				       "that (results.csv host_disk_ns; kvmio host --storage)", id,
-				       spread, n, STORAGE_SPEED_LIMIT_PCT));
-	free(disk);
+				       "that (results.csv host_disk_ns; kvmio host --storage)",
+				       r->rd.cfg[cfg].id, spread, n, STORAGE_SPEED_LIMIT_PCT));
 }
 
 int runset_load(const char *dir, struct runset *r, char *err, size_t errlen)
