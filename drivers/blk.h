@@ -12,7 +12,7 @@
 #define BLK_MAX_DEVICES 8
 
 enum blk_op { BLK_READ = 0, BLK_WRITE = 1, BLK_FLUSH = 2 };
-/* A device's volatile write cache. UNKNOWN (0, a driver that does not read it): the disk record
+/* A device's volatile write cache. UNKNOWN (0: the device did not say): the disk record
  * leaves write_cache out. */
 enum blk_write_cache { BLK_WCE_UNKNOWN = 0, BLK_WCE_OFF = 1, BLK_WCE_ON = 2 };
 

@@ -84,6 +84,7 @@
 #define NVME_ADMIN_CREATE_SQ    0x01
 #define NVME_ADMIN_CREATE_CQ    0x05
 #define NVME_ADMIN_IDENTIFY     0x06
+#define NVME_ADMIN_GET_FEATURES 0x0a
 #define NVME_ADMIN_DBBUF_CONFIG 0x7c
 /* NVM command set opcodes (§6, Figure "Opcodes for NVM Commands"). */
 #define NVME_CMD_FLUSH          0x00
@@ -100,6 +101,11 @@
 #define IDC_OACS                256         /* 16 bits: optional admin command support */
 #define IDC_OACS_DBBUF          (1u << 8)   /* Doorbell Buffer Config */
 #define IDC_NN                  516         /* 32 bits: number of namespaces */
+#define IDC_VWC                 525         /* volatile write cache */
+#define IDC_VWC_PRESENT         0x01
+/* §5.21.1.6 Volatile Write Cache feature (Get Features CDW10.FID): completion DW0 bit 0 WCE. */
+#define FEAT_VOLATILE_WRITE_CACHE 0x06
+#define FEAT_VWC_WCE            0x01
 /* §5.15.2.1 Identify Namespace data structure: byte offsets. */
 #define IDNS_NSZE               0           /* 64 bits: namespace size in logical blocks */
 #define IDNS_FLBAS              26          /* bits 3:0: the LBA format in use */
@@ -185,6 +191,7 @@ struct nvme_ctrl {
 	int intx;                  /* pin-based: the handler masks with INTMS, poll() unmasks */
 	uint8_t vector;
 	uint16_t admin_status;     /* status field of the last admin completion */
+	uint32_t admin_result;     /* its DW0 (command specific: Get Features' value) */
 };
 
 static struct nvme_ctrl ctrls[NVME_MAX_CONTROLLERS];
@@ -276,6 +283,7 @@ static int admin(struct nvme_ctrl *c, struct nvme_sqe *cmd, const char **why)
 			nvme_cq_advance(&q->cur);
 			dev_mmio_write32(q->cq_db, q->cur.head);
 			c->admin_status = nvme_cqe_status(sp);
+			c->admin_result = e->dw0;
 			if (c->admin_status) {
 				*why = "the controller failed the command (status and error: its SCT and SC)";
 				return -1;
@@ -515,6 +523,16 @@ static int bring_up(struct nvme_ctrl *c, const struct pci_dev *p, const struct b
 	uint8_t mdts = idbuf[IDC_MDTS];
 	uint16_t oacs = le16_at(idbuf + IDC_OACS);
 	uint32_t nn = le32_at(idbuf + IDC_NN);
+	/* The write cache: none without VWC; else the feature's current value. A controller that
+	 * fails Get Features leaves it unknown: nothing else depends on it. */
+	enum blk_write_cache write_cache = BLK_WCE_OFF;
+	if (idbuf[IDC_VWC] & IDC_VWC_PRESENT) {
+		struct nvme_sqe cmd = { .opcode = NVME_ADMIN_GET_FEATURES,
+					.cdw10 = FEAT_VOLATILE_WRITE_CACHE };
+		const char *ignored;
+		write_cache = admin(c, &cmd, &ignored) ? BLK_WCE_UNKNOWN :
+			      (c->admin_result & FEAT_VWC_WCE) ? BLK_WCE_ON : BLK_WCE_OFF;
+	}
 	if (nn < NVME_NSID)
 		return give_up(c, "controller has no namespace 1 (Identify Controller NN = 0)");
 	if (identify(c, IDENTIFY_CNS_NAMESPACE, NVME_NSID, idbuf, &why))
@@ -601,7 +619,7 @@ static int bring_up(struct nvme_ctrl *c, const struct pci_dev *p, const struct b
 		.model = MODEL, .transport = c->dbbuf ? "shadow-db" : "mmio-db", .mode = cfg->mode,
 		.pci = p, .sectors = nsze, .sector_size = sector_size,
 		.max_sectors = max_bytes / sector_size, .queue_depth = c->nslots,
-		.read_only = write_protected, .can_flush = 1, .dbbuf = c->dbbuf ? "1" : "0",
+		.read_only = write_protected, .can_flush = 1, .write_cache = write_cache, .dbbuf = c->dbbuf ? "1" : "0",
 		.submit = nvme_submit, .poll = nvme_poll, .priv = c,
 	};
 	return 0;

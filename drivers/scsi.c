@@ -91,14 +91,25 @@ unsigned scsi_cdb_test_unit_ready(uint8_t *cdb)
 #define MODE_SENSE6_PAGE  2     /* PC (bits 7-6, 0: current values) and PAGE CODE */
 #define MODE_SENSE6_ALLOC 4
 
-unsigned scsi_cdb_mode_sense6(uint8_t *cdb, uint8_t alloc)
+unsigned scsi_cdb_mode_sense6(uint8_t *cdb, uint8_t page, uint8_t alloc)
 {
 	clear(cdb);
 	cdb[0] = SCSI_OP_MODE_SENSE_6;
 	cdb[MODE_SENSE6_FLAGS] = MODE_SENSE6_DBD;
-	cdb[MODE_SENSE6_PAGE] = SCSI_MODE_ALL_PAGES;
+	cdb[MODE_SENSE6_PAGE] = page & SCSI_MODE_PAGE_CODE_MASK;
 	cdb[MODE_SENSE6_ALLOC] = alloc;
 	return SCSI_CDB6_LEN;
+}
+
+int scsi_mode6_caching_wce(const uint8_t *data, unsigned len)
+{
+	if (len < SCSI_MODE_HEADER6_LEN)
+		return -1;
+	unsigned off = SCSI_MODE_HEADER6_LEN + data[SCSI_MODE6_BLOCK_DESC_LEN];
+	if (off + SCSI_CACHING_PAGE_LEN > len ||
+	    (data[off] & SCSI_MODE_PAGE_CODE_MASK) != SCSI_MODE_PAGE_CACHING)
+		return -1;
+	return (data[off + SCSI_CACHING_FLAGS] & SCSI_CACHING_WCE) != 0;
 }
 
 unsigned scsi_cdb_read_capacity10(uint8_t *cdb)

@@ -50,6 +50,15 @@
 #define SCSI_MODE_HEADER6_LEN     4
 #define SCSI_MODE6_DEVICE_PARAM   2
 #define SCSI_MODE_WP              0x80
+/* The Caching mode page (SBC-3 "Caching mode page"): page code 08h, 20 bytes, WCE (the volatile
+ * write cache enabled) in bit 2 of its byte 2. The mode parameter header (6)'s byte 3 is the
+ * length of the block descriptors that sit between it and the first page. */
+#define SCSI_MODE_PAGE_CACHING    0x08
+#define SCSI_MODE_PAGE_CODE_MASK  0x3f
+#define SCSI_MODE6_BLOCK_DESC_LEN 3
+#define SCSI_CACHING_PAGE_LEN     20
+#define SCSI_CACHING_FLAGS        2
+#define SCSI_CACHING_WCE          0x04
 
 /* READ CAPACITY parameter data (SBC-3 READ CAPACITY (10) and (16) parameter data) */
 #define SCSI_READ_CAPACITY_10_LEN 8          /* RETURNED LOGICAL BLOCK ADDRESS, BLOCK LENGTH */
@@ -111,8 +120,11 @@ unsigned scsi_cdb_sync_cache(uint8_t *cdb);
 /* Standard INQUIRY of `alloc` bytes (EVPD 0). */
 unsigned scsi_cdb_inquiry(uint8_t *cdb, uint16_t alloc);
 unsigned scsi_cdb_test_unit_ready(uint8_t *cdb);
-/* MODE SENSE (6) of every page with DBD set, `alloc` bytes. */
-unsigned scsi_cdb_mode_sense6(uint8_t *cdb, uint8_t alloc);
+/* MODE SENSE (6) of one page (SCSI_MODE_ALL_PAGES: every page) with DBD set, `alloc` bytes. */
+unsigned scsi_cdb_mode_sense6(uint8_t *cdb, uint8_t page, uint8_t alloc);
+/* The WCE bit of the Caching mode page in MODE SENSE (6) data of len bytes: 1 or 0; -1 when the
+ * data holds no whole Caching page. */
+int scsi_mode6_caching_wce(const uint8_t *data, unsigned len);
 unsigned scsi_cdb_read_capacity10(uint8_t *cdb);
 unsigned scsi_cdb_read_capacity16(uint8_t *cdb, uint32_t alloc);
 

@@ -453,7 +453,7 @@ static int probe_target(struct vscsi_ctrl *c, uint8_t target, enum completion_mo
 	/* Write protection: WP in the mode parameter header; a device without MODE SENSE (ILLEGAL
 	 * REQUEST) is taken as writable. */
 	int read_only = 0;
-	n = scsi_cdb_mode_sense6(cdb, SCSI_MODE_HEADER6_LEN);
+	n = scsi_cdb_mode_sense6(cdb, SCSI_MODE_ALL_PAGES, SCSI_MODE_HEADER6_LEN);
 	if ((st = probe_command(c, l, l->lun_bytes, cdb, n, SCSI_MODE_HEADER6_LEN, &slot)) < 0)
 		return -1;
 	if (st == BLK_OK)
@@ -461,6 +461,22 @@ static int probe_target(struct vscsi_ctrl *c, uint8_t target, enum completion_mo
 	else if (l->blk.err.status != SCSI_STATUS_CHECK_CONDITION ||
 		 l->blk.err.error >> 16 != SCSI_SENSE_ILLEGAL_REQUEST)
 		goto failed;
+
+	/* The write cache: WCE of the Caching mode page; a device without it (or without MODE
+	 * SENSE) leaves it unknown. */
+	enum blk_write_cache write_cache = BLK_WCE_UNKNOWN;
+	if (st == BLK_OK) {
+		const uint8_t alloc = SCSI_MODE_HEADER6_LEN + SCSI_CACHING_PAGE_LEN;
+		n = scsi_cdb_mode_sense6(cdb, SCSI_MODE_PAGE_CACHING, alloc);
+		if ((st = probe_command(c, l, l->lun_bytes, cdb, n, alloc, &slot)) < 0)
+			return -1;
+		int wce = st == BLK_OK ? scsi_mode6_caching_wce(c->probe_buf, alloc) : -1;
+		if (wce >= 0)
+			write_cache = wce ? BLK_WCE_ON : BLK_WCE_OFF;
+		else if (st != BLK_OK && (l->blk.err.status != SCSI_STATUS_CHECK_CONDITION ||
+					  l->blk.err.error >> 16 != SCSI_SENSE_ILLEGAL_REQUEST))
+			goto failed;
+	}
 
 	uint64_t last_lba;
 	uint32_t block_len, last32;
@@ -489,7 +505,7 @@ static int probe_target(struct vscsi_ctrl *c, uint8_t target, enum completion_mo
 		.model = MODEL, .transport = virtio_transport_name(&c->vdev), .mode = mode,
 		.pci = c->vdev.pci, .sectors = last_lba + 1, .sector_size = block_len,
 		.max_sectors = max_blocks ? max_blocks : 1, .queue_depth = c->nslots,
-		.read_only = read_only, .can_flush = 1, .submit = vscsi_submit, .poll = vscsi_poll, .priv = l,
+		.read_only = read_only, .can_flush = 1, .write_cache = write_cache, .submit = vscsi_submit, .poll = vscsi_poll, .priv = l,
 		.unusable = c->unusable, .unusable_key = c->unusable ? "ring" : 0,
 		.ring = virtio_ring_name(&c->vdev), .queues = 1,
 	};

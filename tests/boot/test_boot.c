@@ -563,8 +563,9 @@ static void test_disk_fault_injection(void **state)
 	unlink(img);
 }
 
-/* The write cache as each model reports it, from the drive's cache mode: writethrough and
- * directsync off, none and writeback on. virtio-blk negotiates CONFIG_WCE, so the device keeps
+/* The write cache as each model reports it (IDE from IDENTIFY, virtio-blk from its
+ * configuration, NVMe from Get Features, virtio-scsi from the Caching mode page), from the
+ * drive's cache mode: writethrough and directsync off, none and writeback on. virtio-blk negotiates CONFIG_WCE, so the device keeps
  * the mode cache= gave it (with FLUSH alone QEMU switches it to writeback: a writethrough run
  * that measured writeback). */
 static void test_disk_write_cache(void **state)
@@ -573,7 +574,8 @@ static void test_disk_write_cache(void **state)
 		{ "writethrough", "off" }, { "directsync", "off" }, { "none", "on" },
 		{ "writeback", "on" },
 	};
-	static const char *const models[] = { "ide", "virtio-blk", "virtio-blk,transport=legacy" };
+	static const char *const models[] = { "ide", "virtio-blk", "virtio-blk,transport=legacy",
+					       "nvme", "virtio-scsi" };
 	char img[400], spec[600];
 
 	(void)state;

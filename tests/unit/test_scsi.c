@@ -67,14 +67,41 @@ static void test_other_cdbs(void **state)
 	assert_int_equal(scsi_cdb_test_unit_ready(cdb), 6);
 	static const uint8_t tur[6] = { 0 };
 	assert_memory_equal(cdb, tur, 6);
-	assert_int_equal(scsi_cdb_mode_sense6(cdb, 4), 6);
+	assert_int_equal(scsi_cdb_mode_sense6(cdb, SCSI_MODE_ALL_PAGES, 4), 6);
 	static const uint8_t ms[6] = { 0x1a, 0x08, 0x3f, 0, 4, 0 };
 	assert_memory_equal(cdb, ms, 6);
+	assert_int_equal(scsi_cdb_mode_sense6(cdb, SCSI_MODE_PAGE_CACHING, 24), 6);
+	static const uint8_t ms8[6] = { 0x1a, 0x08, 0x08, 0, 24, 0 };
+	assert_memory_equal(cdb, ms8, 6);
 	assert_int_equal(scsi_cdb_read_capacity10(cdb), 10);
 	assert_int_equal(cdb[0], 0x25);
 	assert_int_equal(scsi_cdb_read_capacity16(cdb, 32), 16);
 	static const uint8_t rc16[16] = { 0x9e, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0 };
 	assert_memory_equal(cdb, rc16, 16);
+}
+
+/* The Caching mode page's WCE after the header and any block descriptors; -1 where the data holds
+ * no whole Caching page (short, or another page first) */
+static void test_caching_wce(void **state)
+{
+	uint8_t d[40] = { 23, 0, 0, 0, 0x08, 0x12, 0x04 };
+
+	(void)state;
+	assert_int_equal(scsi_mode6_caching_wce(d, 24), 1);
+	d[6] = 0x01; /* RCD only */
+	assert_int_equal(scsi_mode6_caching_wce(d, 24), 0);
+	d[4] = 0x88; /* PS set: still page 08h */
+	assert_int_equal(scsi_mode6_caching_wce(d, 24), 0);
+	assert_int_equal(scsi_mode6_caching_wce(d, 23), -1);  /* the page cut short */
+	assert_int_equal(scsi_mode6_caching_wce(d, 3), -1);   /* not even the header */
+	d[4] = 0x0a;                                          /* the Control page, not Caching */
+	assert_int_equal(scsi_mode6_caching_wce(d, 24), -1);
+	memset(d, 0, sizeof(d));                              /* an 8-byte block descriptor */
+	d[3] = 8;
+	d[12] = 0x08;
+	d[14] = 0x04;
+	assert_int_equal(scsi_mode6_caching_wce(d, 32), 1);
+	assert_int_equal(scsi_mode6_caching_wce(d, 31), -1);
 }
 
 static void test_capacity(void **state)
@@ -200,6 +227,7 @@ int main(void)
 		cmocka_unit_test(test_rw16),
 		cmocka_unit_test(test_other_cdbs),
 		cmocka_unit_test(test_capacity),
+		cmocka_unit_test(test_caching_wce),
 		cmocka_unit_test(test_sense_fixed),
 		cmocka_unit_test(test_sense_descriptor),
 		cmocka_unit_test(test_names),
