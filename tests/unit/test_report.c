@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include "analysis/calibrate.h"
 #include "analysis/htmlreport.h"
+#include "crc32.h"
 #include "helpers.h"
 
 #define FIXTURE "tests/data/report-fixture"
@@ -60,6 +61,44 @@ static int shell(const char *fmt, ...)
 	return system(cmd);
 }
 
+/* Give the result `name` of DIR/runs/RUN/serial.log a first half (half_ops, half_elapsed) whose
+ * second half ran drift_pct faster than it, its CRC made again. 0, or -1. */
+static int add_halves(const char *dir, const char *run, const char *name, double drift_pct)
+{
+	char path[512], key[96], *text, *out, *p;
+	size_t len = 0;
+	FILE *f;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "%s/runs/%s/serial.log", dir, run);
+	snprintf(key, sizeof(key), " name=%s ", name);
+	if (!(text = test_read(path)) || !(f = open_memstream(&out, &len)))
+		return -1;
+	for (char *line = strtok_r(text, "\n", &p); line; line = strtok_r(NULL, "\n", &p)) {
+		char *crc = strstr(line, " crc="), *ops = strstr(line, " ops="),
+		     *el = strstr(line, " elapsed=");
+
+		if (!strstr(line, key) || !crc || !ops || !el) {
+			fprintf(f, "%s\n", line);
+			continue;
+		}
+		/* half the ops in H cycles of E: the second half's rate over the first's is H / (E - H) */
+		double n = strtod(ops + 5, NULL), e = strtod(el + 9, NULL), d = drift_pct / 100;
+		char body[4096];
+		int k = snprintf(body, sizeof(body), "%.*s half_ops=%.0f half_elapsed=%.0f",
+				 (int)(crc - line), line, n / 2, (1 + d) * e / (2 + d));
+
+		fprintf(f, "%s crc=%08x\n", body, crc32_update(0, body, (size_t)k));
+		found = 1;
+	}
+	fclose(f);
+	free(text);
+	f = found ? fopen(path, "w") : NULL;
+	int rc = f && fputs(out, f) >= 0 && fclose(f) == 0 ? 0 : -1;
+	free(out);
+	return rc;
+}
+
 static int setup(void **st)
 {
 	struct state *s = calloc(1, sizeof(*s));
@@ -93,6 +132,15 @@ static int setup(void **st)
 		  "printf '66885\n' > %s/runs/c003/r2/host_storage && "
 		  "printf 'none\n' > %s/runs/c003/r3/host_storage", s->dir, s->dir, s->dir, s->dir,
 		  s->dir) != 0)
+		return -1;
+	/* steady state: c002's randread ran +10 % and -5 % in its halves (both runs over 2 %),
+	 * c003's +1 % (steady) and +3 %, c001's +0.5 % and -1 % */
+	if (add_halves(s->dir, "c002/r1", "randread-4k-qd1", 10) ||
+	    add_halves(s->dir, "c002/r2", "randread-4k-qd1", -5) ||
+	    add_halves(s->dir, "c003/r1", "randread-4k-qd1", 1) ||
+	    add_halves(s->dir, "c003/r2", "randread-4k-qd1", 3) ||
+	    add_halves(s->dir, "c001/r1", "randread-4k-qd1", 0.5) ||
+	    add_halves(s->dir, "c001/r2", "randread-4k-qd1", -1))
 		return -1;
 	/* this host's calibration (kvmio calibrate): a synthetic one, kept in the copy */
 	{
@@ -271,10 +319,10 @@ static void test_checks(void **st)
 	const char *line = "c001 r1: the guest's TSC (2000000000 Hz) is -9901 ppm off the host's "
 			   "(2020000000 Hz): over 0.1 %, its cycle-to-time figures are off by as much";
 
-	assert_non_null(strstr(s->html, "<a href=\"#checks\">4 measurement checks</a> raised"));
+	assert_non_null(strstr(s->html, "<a href=\"#checks\">6 measurement checks</a> raised"));
 	assert_non_null(strstr(s->html, "<section class=\"checks\" id=\"checks\">"));
 	assert_int_equal(count(s->html, NULL, "ppm off the host"), 1);
-	assert_non_null(strstr(s->summary, "measurement checks (4):"));
+	assert_non_null(strstr(s->summary, "measurement checks (6):"));
 	assert_non_null(strstr(s->summary, line));
 	assert_null(strstr(s->summary, "c001 r2: the guest's TSC"));
 	/* the host's noise: c002's probes 30 points apart, c003's within 2 */
@@ -290,6 +338,14 @@ static void test_checks(void **st)
 				       "read 24.6 % slower before some of its 2 runs than before "
 				       "others (more than 10 %)"));
 	assert_null(strstr(s->summary, "c003: the storage"));
+	/* steady state: one line per configuration and series, with how many runs and how far */
+	assert_non_null(strstr(s->summary, "c002 disk randread-4k-qd1: the second half ran -5.0 % to "
+				       "+10.0 % against the first in 2 of its 2 runs (over 2 % either "
+				       "way): not steady"));
+	assert_non_null(strstr(s->summary, "c003 disk randread-4k-qd1: the second half ran +3.0 % "
+				       "against the first in 1 of its 2 runs (over 2 % either way)"));
+	assert_null(strstr(s->summary, "c001 disk randread-4k-qd1: the second half"));
+	assert_int_equal(count(s->summary, NULL, "the second half ran"), 2);
 }
 
 /* The last kvmio calibrate of this host, from where it keeps it; said when there is none. */
