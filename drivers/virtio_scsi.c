@@ -399,6 +399,14 @@ static int sync_command(struct vscsi_ctrl *c, const uint8_t *lun, const uint8_t 
 	return 0;
 }
 
+/* The last probe command failed with CHECK CONDITION and sense key ILLEGAL REQUEST: the device
+ * does not do it (an optional command or page), which is not a failure of the device. */
+static int refused_as_illegal(const struct vscsi_lun *l)
+{
+	return l->blk.err.status == SCSI_STATUS_CHECK_CONDITION &&
+	       l->blk.err.error >> 16 == SCSI_SENSE_ILLEGAL_REQUEST;
+}
+
 /* A probe command with the unit attentions a reset leaves retried (SAM-5: the first
  * command after a reset reports one, then the condition is cleared). Returns the outcome
  * (BLK_OK, ...), with the response in *slot; -1 on a timeout. */
@@ -458,8 +466,7 @@ static int probe_target(struct vscsi_ctrl *c, uint8_t target, enum completion_mo
 		return -1;
 	if (st == BLK_OK)
 		read_only = (c->probe_buf[SCSI_MODE6_DEVICE_PARAM] & SCSI_MODE_WP) != 0;
-	else if (l->blk.err.status != SCSI_STATUS_CHECK_CONDITION ||
-		 l->blk.err.error >> 16 != SCSI_SENSE_ILLEGAL_REQUEST)
+	else if (!refused_as_illegal(l))
 		goto failed;
 
 	/* The write cache: WCE of the Caching mode page; a device without it (or without MODE
@@ -473,8 +480,7 @@ static int probe_target(struct vscsi_ctrl *c, uint8_t target, enum completion_mo
 		int wce = st == BLK_OK ? scsi_mode6_caching_wce(c->probe_buf, alloc) : -1;
 		if (wce >= 0)
 			write_cache = wce ? BLK_WCE_ON : BLK_WCE_OFF;
-		else if (st != BLK_OK && (l->blk.err.status != SCSI_STATUS_CHECK_CONDITION ||
-					  l->blk.err.error >> 16 != SCSI_SENSE_ILLEGAL_REQUEST))
+		else if (st != BLK_OK && !refused_as_illegal(l))
 			goto failed;
 	}
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "boot/disk.h"
 #include "boot/launch.h"
+#include "lib/clock.h"
 #include "lib/file.h"
 #include "lib/args.h"
 #include "proto/proto.h"
@@ -284,19 +285,18 @@ static int run_qemu_img(char *const *argv, char *err, size_t errlen)
 
 void disk_filler_make(uint8_t *buf, size_t len, uint64_t *state)
 {
-	uint64_t x = *state ? *state : DISK_FILLER_SEED0;
+	uint64_t x;
 
+	if (!*state)
+		*state = DISK_FILLER_SEED0;
 	for (size_t i = 0; i < len; i += 8) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
+		x = xorshift64_next(state);
 		size_t n = len - i < 8 ? len - i : 8;
 		memcpy(buf + i, &x, n);
 		/* never a stamp: a sector that starts with DISK_STAMP_MAGIC would be checked as one */
 		if (i % DISK_SECTOR == 0 && n == 8 && x == DISK_STAMP_MAGIC)
 			buf[i] ^= 1;
 	}
-	*state = x;
 }
 
 /* Write the whole file (size bytes) with the filler, from a stream seeded by id. 0, or errno. */

@@ -16,6 +16,7 @@
 #include "lib/args.h"
 #include "boot/hostinfo.h"
 #include "boot/noise.h"
+#include "lib/clock.h"
 #include "boot/storage.h"
 #include "boot/launch.h"
 #include "lib/file.h"
@@ -240,14 +241,6 @@ static uint64_t host_rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
-static int64_t raw_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
-	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-
 /* The clock and the TSC at one instant: the tightest of a few bracketed reads. */
 static void tsc_sample(int64_t *ns, uint64_t *tsc)
 {
@@ -255,7 +248,7 @@ static void tsc_sample(int64_t *ns, uint64_t *tsc)
 
 	for (int i = 0; i < TSC_CAL_TRIES; i++) {
 		uint64_t t0 = host_rdtsc();
-		int64_t n = raw_ns();
+		int64_t n = (int64_t)clock_raw_ns();
 		uint64_t t1 = host_rdtsc();
 
 		if (t1 - t0 < best) {

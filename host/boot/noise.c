@@ -7,6 +7,7 @@
 #include <time.h>
 #include "analysis/stats.h"
 #include "boot/noise.h"
+#include "lib/clock.h"
 #include "kvmio_proto.h"
 
 const uint64_t noise_bucket_limit_ns[NOISE_BUCKETS] = { 100000, 1000000, 4000000, 16000000,
@@ -69,14 +70,6 @@ double noise_mean_work_ns(const struct noise *probes, int n)
 	return k ? sum / k : NAN;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC_RAW, &t);
-	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
-
 struct spinner {
 	struct noise *n;
 	uint64_t span_ns;
@@ -102,7 +95,7 @@ static void *spin(void *arg)
 	}
 	uint64_t acc = 1, window_ns = s->span_ns / NOISE_WORK_WINDOWS, w_start, w_lost, w_blocks = 0;
 
-	start = last = w_start = now_ns();
+	start = last = w_start = clock_raw_ns();
 	w_lost = 0;
 	do {
 		/* a fixed block of dependent multiply-adds: how fast the CPU runs (noise_work_ns) */
@@ -111,7 +104,7 @@ static void *spin(void *arg)
 		__asm__ volatile("" : "+r"(acc));
 		s->n->blocks++;
 		w_blocks++;
-		t = now_ns();
+		t = clock_raw_ns();
 		noise_account(s->n, t - last);
 		last = t;
 		if (window_ns && t - w_start >= window_ns && s->n->nwindows < NOISE_WORK_WINDOWS) {

@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include "analysis/stats.h"
 #include "boot/storage.h"
 #include "kvmio_proto.h"
+#include "lib/clock.h"
 #include "lib/xalloc.h"
 
 int storage_summarize(double *lat_ns, int n, struct storage_probe *out)
@@ -23,28 +23,18 @@ int storage_summarize(double *lat_ns, int n, struct storage_probe *out)
 	out->reads = n;
 	out->median_ns = stats_median(lat_ns, k);
 	out->mean_ns = stats_mean(lat_ns, k);
-	out->p99_ns = lat_ns[(k * 99) / 100 < k ? (k * 99) / 100 : k - 1];
+	out->p99_ns = lat_ns[(k * 99) / 100];
 	out->max_ns = lat_ns[k - 1];
 	return 0;
 }
 
 uint64_t storage_offset(uint64_t *state, uint64_t blocks)
 {
-	uint64_t x = *state ? *state : 0x9e3779b97f4a7c15ull; /* xorshift64 never leaves 0 */
+	if (!*state)
+		*state = STORAGE_SEED0; /* xorshift64 never leaves 0 */
+	uint64_t x = xorshift64_next(state);
 
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*state = x;
 	return blocks ? (x % blocks) * STORAGE_BLOCK : 0;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC_RAW, &t);
-	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
 int storage_probe(const char *path, int reads, struct storage_probe *out, char *err,
@@ -84,11 +74,11 @@ int storage_probe(const char *path, int reads, struct storage_probe *out, char *
 		return -1;
 	}
 	lat = xrealloc(NULL, sizeof(*lat) * (size_t)reads);
-	start = now_ns();
+	start = clock_raw_ns();
 	while (n < reads) {
-		uint64_t off = storage_offset(&state, blocks), t0 = now_ns();
+		uint64_t off = storage_offset(&state, blocks), t0 = clock_raw_ns();
 		ssize_t got = pread(fd, buf, STORAGE_BLOCK, (off_t)off);
-		uint64_t t1 = now_ns();
+		uint64_t t1 = clock_raw_ns();
 
 		if (got != STORAGE_BLOCK) {
 			snprintf(err, errlen, "%s: read at %llu: %s", path, (unsigned long long)off,

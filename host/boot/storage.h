@@ -18,6 +18,7 @@
 #define STORAGE_RUN_READS 256         /* kvmio run: reads before each run (about 20 ms here) */
 #define STORAGE_COMMAND_READS 2000    /* kvmio host --storage FILE without READS */
 #define STORAGE_MAX_READS 1000000
+#define STORAGE_SEED0 0x9e3779b97f4a7c15ull /* the offsets' stream from a zero state */
 #define STORAGE_TIMEOUT_S 10.0        /* a probe stops after this long, with what it has */
 #define STORAGE_SPEED_LIMIT_PCT 10.0  /* report: runs of one configuration whose probes' median
 				       * read differs by more than this ran on other storage
